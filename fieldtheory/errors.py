@@ -1,0 +1,91 @@
+"""One exception hierarchy for everything fieldtheory refuses.
+
+Every error names what is wrong — the offending term, parameter or value — so that a
+user can find it in their declaration. The command line prints ``str(error)`` on one line
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FieldTheoryError",
+    "DeclarationError",
+    "UndeclaredSymbolError",
+    "ActionStructureError",
+    "NotMSRDJError",
+    "CausalityError",
+    "NonlinearCouplingError",
+    "EnsembleError",
+    "ParameterError",
+    "UnknownParameterError",
+    "UnknownModelError",
+    "ParseError",
+    "SimulationError",
+    "UnstableStepError",
+    "DivergenceError",
+]
+
+
+class FieldTheoryError(Exception):
+    """Base class of every error fieldtheory raises on purpose."""
+
+
+class DeclarationError(FieldTheoryError):
+    """A model, field, ensemble or population is declared inconsistently."""
+
+
+class UndeclaredSymbolError(DeclarationError):
+    """An action contains a symbol or function that the model does not declare."""
+
+
+class ActionStructureError(DeclarationError):
+    """An action is not of the form the requested transformation needs."""
+
+
+class NotMSRDJError(ActionStructureError):
+    """A term cannot be read as drift (linear in x̃) or Gaussian noise (quadratic in x̃)."""
+
+
+class CausalityError(ActionStructureError):
+    """A response field x̃(t) multiplies a field at a time later than t."""
+
+
+class NonlinearCouplingError(ActionStructureError):
+    """A coupling matrix enters the action other than linearly, as Σ_j J_ij f(x_j)."""
+
+
+class EnsembleError(DeclarationError):
+    """An ensemble is declared inconsistently or lacks a rule a stage needs."""
+
+
+class ParameterError(FieldTheoryError):
+    """A parameter value is outside its domain, or a numerical option is invalid."""
+
+
+class UnknownParameterError(ParameterError):
+    """A parameter name that the model does not declare."""
+
+
+class UnknownModelError(FieldTheoryError):
+    """A model name that is neither shipped nor a readable model file."""
+
+
+class ParseError(FieldTheoryError):
+    """A user string could not be parsed in the restricted namespace."""
+
+
+class SimulationError(FieldTheoryError):
+    """A simulation could not run or did not produce finite numbers."""
+
+
+class UnstableStepError(SimulationError):
+    """The time step exceeds the explicit integrator's stability bound."""
+
+
+class DivergenceError(SimulationError):
+    """Overflow or NaN during a simulation; reports the step and the time."""
+
+    def __init__(self, message: str, *, step: int, time: float) -> None:
+        super().__init__(message)
+        self.step = step
+        self.time = time

@@ -1,0 +1,151 @@
+r"""The MSRDJ action: the one declaration every stage of the pipeline starts from.
+
+Conventions (docs/conventions.md): the weight is exp(S), response fields are integrated
+along the imaginary axis, and for a Langevin equation ∂_t x = f(x) + ξ with
+⟨ξ_k(t)ξ_l(s)⟩ = Q_kl δ(t−s)
+
+.. math::  S = \sum_i \int dt\, \Big[\tilde x_i(t)\big(-\partial_t x_i(t) + f_i(x(t))\big)
+           + \tfrac12 \tilde x_i(t)^\top Q\, \tilde x_i(t)\Big].
+
+In discrete time (maps, layers) the step index n replaces t, Σ_n replaces ∫dt, and the
+response field x̃_i(n) enforces the update, x̃_i(n)(−x_i(n+1) + F_i(x(n))).
+
+The :class:`Action` stores the per-site, per-time Lagrangian L (the sums over sites and
+times are implicit) with everything it refers to: fields, couplings with their ensembles,
+parameters, populations and the kind of time. It is checked when it is built, so a
+malformed declaration fails before any transformation runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from fieldtheory.errors import DeclarationError
+from fieldtheory.ir.ensembles import Ensemble
+from fieldtheory.ir.parameters import ParameterSet
+from fieldtheory.ir.populations import ONE_POPULATION, Population
+from fieldtheory.ir.symbols import Coupling, Field, n, t
+
+__all__ = ["Time", "CONTINUOUS", "discrete", "Action"]
+
+
+@dataclass(frozen=True)
+class Time:
+    """Continuous time t, or discrete steps n with physical duration ``step`` each.
+
+    For a map, physical time is n·step, so that rates (Lyapunov exponents, decay rates)
+    are per unit time and step → 0 recovers the continuous-time model.
+    """
+
+    is_discrete: bool = False
+    step: sp.Expr = sp.Integer(1)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "step", sp.sympify(self.step))
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        return n if self.is_discrete else t
+
+    def __str__(self) -> str:
+        return f"discrete (step {self.step})" if self.is_discrete else "continuous"
+
+
+CONTINUOUS = Time()
+
+
+def discrete(step: sp.Expr = 1) -> Time:
+    """Discrete time with physical step duration ``step``."""
+    return Time(True, step)
+
+
+@dataclass(frozen=True)
+class Action:
+    """An MSRDJ action S = Σ_i ∫dt L_i(t) (or Σ_i Σ_n L_i(n)), with its declarations.
+
+    Parameters
+    ----------
+    lagrangian : sympy expression
+        L for one site, written with ``x(t)``, ``x.response(t)``, ``J @ f(x(t))``,
+        ``sp.Derivative(x(t), t)`` and parameter symbols.
+    fields : tuple of Field
+    couplings : mapping Coupling → Ensemble
+        The statistics of every coupling matrix the Lagrangian uses.
+    parameters : ParameterSet
+    populations : tuple of Population
+        Defaults to one population holding every site.
+    time : Time
+    point_process : tuple of Field
+        Fields whose response enters non-quadratically (spiking, (e^{x̃} − 1)λ(x) terms).
+    """
+
+    lagrangian: sp.Expr
+    fields: tuple[Field, ...]
+    couplings: tuple[tuple[Coupling, Ensemble], ...] = ()
+    parameters: ParameterSet = field(default_factory=ParameterSet)
+    populations: tuple[Population, ...] = ONE_POPULATION
+    time: Time = CONTINUOUS
+    point_process: tuple[Field, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lagrangian", sp.sympify(self.lagrangian))
+        object.__setattr__(self, "fields", tuple(self.fields))
+        couplings = self.couplings
+        if isinstance(couplings, Mapping):
+            couplings = tuple(couplings.items())
+        object.__setattr__(self, "couplings", tuple(tuple(c) for c in couplings))
+        object.__setattr__(self, "populations", tuple(self.populations))
+        object.__setattr__(self, "point_process", tuple(self.point_process))
+        if not isinstance(self.parameters, ParameterSet):
+            object.__setattr__(self, "parameters", ParameterSet(tuple(self.parameters)))
+        self._check_declarations()
+        # the structure check reads the action as drift + noise (imported late: it needs us)
+        from fieldtheory.ir.langevin import read_langevin
+
+        read_langevin(self)
+
+    def _check_declarations(self) -> None:
+        if not self.fields:
+            raise DeclarationError("an action needs at least one field")
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise DeclarationError(f"fields declared twice: {names}")
+        for coupling, ensemble in self.couplings:
+            if not isinstance(coupling, Coupling):
+                raise DeclarationError(f"{coupling!r} is not a Coupling")
+            if not isinstance(ensemble, Ensemble):
+                raise DeclarationError(f"coupling {coupling} has no ensemble, got {ensemble!r}")
+            structured = ensemble.populations()
+            if structured is not None and tuple(p.name for p in structured) != tuple(
+                p.name for p in self.populations
+            ):
+                raise DeclarationError(
+                    f"ensemble of {coupling} is structured over populations "
+                    f"{[p.name for p in structured]}, the action declares "
+                    f"{[p.name for p in self.populations]}"
+                )
+        if len({c for c, _ in self.couplings}) != len(self.couplings):
+            raise DeclarationError("a coupling has two ensembles")
+
+    @property
+    def ensembles(self) -> dict[Coupling, Ensemble]:
+        return dict(self.couplings)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise DeclarationError(f"no field named {name!r}; fields: {[f.name for f in self.fields]}")
+
+    def __str__(self) -> str:
+        from fieldtheory.printing import action_text
+
+        return action_text(self)
+
+    def _repr_latex_(self) -> str:
+        from fieldtheory.printing import action_latex
+
+        return f"$\\displaystyle {action_latex(self)}$"

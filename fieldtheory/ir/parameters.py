@@ -1,0 +1,185 @@
+"""Model parameters: a real sympy symbol, a default value and a domain."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import sympy as sp
+
+from fieldtheory.errors import DeclarationError, ParameterError, UnknownParameterError
+
+__all__ = ["Domain", "Parameter", "ParameterSet", "parameters", "evaluate", "REALS", "POSITIVE",
+           "NONNEGATIVE"]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """An interval of the real line; ``lower``/``upper`` may be ±inf."""
+
+    lower: float = -math.inf
+    upper: float = math.inf
+    closed_lower: bool = True
+    closed_upper: bool = True
+
+    def __contains__(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value >= self.lower if self.closed_lower else value > self.lower
+        below = value <= self.upper if self.closed_upper else value < self.upper
+        return above and below
+
+    def __str__(self) -> str:
+        left = "[" if self.closed_lower and math.isfinite(self.lower) else "("
+        right = "]" if self.closed_upper and math.isfinite(self.upper) else ")"
+        return f"{left}{self.lower:g}, {self.upper:g}{right}"
+
+    @classmethod
+    def coerce(cls, spec: Domain | str | tuple[float, float] | None) -> Domain:
+        if spec is None:
+            return REALS
+        if isinstance(spec, Domain):
+            return spec
+        if isinstance(spec, str):
+            named = {"real": REALS, "positive": POSITIVE, "nonnegative": NONNEGATIVE}
+            if spec not in named:
+                raise DeclarationError(f"unknown domain {spec!r}; use one of {sorted(named)}")
+            return named[spec]
+        lower, upper = spec
+        return cls(float(lower), float(upper))
+
+
+REALS = Domain()
+POSITIVE = Domain(0.0, math.inf, closed_lower=False)
+NONNEGATIVE = Domain(0.0, math.inf)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named model parameter.
+
+    Parameters
+    ----------
+    name : str
+        Identifier, used in the action (as a real sympy Symbol) and on the command line.
+    default : float
+        Value used when the user gives none.
+    domain : Domain
+        Admissible values; a value outside raises :class:`ParameterError`.
+    description : str
+        One line for ``fieldtheory show``.
+    """
+
+    name: str
+    default: float
+    domain: Domain = REALS
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise DeclarationError(f"parameter name {self.name!r} is not an identifier")
+        object.__setattr__(self, "default", float(self.default))
+        object.__setattr__(self, "domain", Domain.coerce(self.domain))
+        if self.default not in self.domain:
+            raise DeclarationError(
+                f"default {self.name} = {self.default:g} lies outside its domain {self.domain}"
+            )
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        return sp.Symbol(self.name, real=True)
+
+    def check(self, value: float) -> float:
+        value = float(value)
+        if value not in self.domain:
+            raise ParameterError(
+                f"parameter {self.name} = {value:g} lies outside its domain {self.domain}"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """An ordered, immutable collection of parameters with attribute access to symbols."""
+
+    items: tuple[Parameter, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.items]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise DeclarationError(f"parameter(s) declared twice: {sorted(duplicates)}")
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getattr__(self, name: str) -> sp.Symbol:
+        for p in self.__dict__.get("items", ()):
+            if p.name == name:
+                return p.symbol
+        raise AttributeError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.items)
+
+    @property
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        return tuple(p.symbol for p in self.items)
+
+    def __getitem__(self, name: str) -> Parameter:
+        for p in self.items:
+            if p.name == name:
+                return p
+        raise UnknownParameterError(
+            f"unknown parameter {name!r}; this model has: {', '.join(self.names) or 'none'}"
+        )
+
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.items}
+
+    def resolve(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Defaults updated by ``overrides``; unknown names and bad values raise."""
+        values = self.defaults()
+        for name, value in (overrides or {}).items():
+            values[name] = self[name].check(value)
+        return values
+
+    def merged(self, other: Iterable[Parameter]) -> ParameterSet:
+        return ParameterSet(self.items + tuple(other))
+
+
+def parameters(**specs: float | tuple) -> ParameterSet:
+    """Declare parameters in one call.
+
+    ``parameters(g=(2.0, "positive"), J0=0.0, rho=(0.0, (-1, 1), "partial symmetry"))``:
+    each value is a default, or a tuple ``(default, domain[, description])``.
+    """
+    items = []
+    for name, spec in specs.items():
+        if isinstance(spec, tuple):
+            items.append(Parameter(name, *spec))
+        else:
+            items.append(Parameter(name, spec))
+    return ParameterSet(tuple(items))
+
+
+def evaluate(expr: sp.Expr, values: Mapping[str, float]) -> float:
+    """The number ``expr`` takes at parameter ``values`` (names → floats).
+
+    Raises :class:`ParameterError` naming any symbol left without a value, and for a
+    result that is not a finite real number.
+    """
+    expr = sp.sympify(expr)
+    missing = sorted(str(s) for s in expr.free_symbols if str(s) not in values)
+    if missing:
+        raise ParameterError(f"no value for {', '.join(missing)} in {expr}")
+    subs = {s: values[str(s)] for s in expr.free_symbols}
+    result = complex(expr.evalf(subs=subs))
+    if result.imag != 0 or not math.isfinite(result.real):
+        raise ParameterError(f"{expr} evaluates to {result} at {subs}, not a finite real number")
+    return result.real

@@ -1,0 +1,240 @@
+"""Text and LaTeX printers for fieldtheory's sympy atoms and stages.
+
+The printers subclass sympy's and add ``_print_<Node>`` methods for fields (``x_i(t)``),
+response fields (``x̃_i(t)``), coupling sums (``Σ_j J_ij f(x_j(t))``), time derivatives
+and per-population values (``I_α``). Inside a coupling sum the site index is ``j``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from fieldtheory.ir.symbols import ByPopulation, CouplingSum, FieldValue, ResponseValue
+
+__all__ = ["text", "latex", "action_text", "action_latex", "model_text", "ensemble_text"]
+
+
+def _term_rank(term: sp.Expr) -> int:
+    """Print order inside sums: −∂_t x first, then local fields, couplings, constants."""
+    if term.atoms(sp.Derivative) or any(_is_update(v) for v in _local_fields(term)):
+        return 0
+    if any(True for _ in _local_fields(term)):
+        return 1
+    if term.has(CouplingSum):
+        return 2
+    return 3
+
+
+def _is_update(value: sp.Expr) -> bool:
+    """x(n+1): the new value in a discrete-time action."""
+    lead = value.args[0] - next(iter(value.args[0].free_symbols), 0)
+    return isinstance(value, FieldValue) and lead.is_number and lead > 0
+
+
+def _local_fields(term: sp.Expr):
+    for node in sp.preorder_traversal(term):
+        if isinstance(node, CouplingSum):
+            return
+        if isinstance(node, (FieldValue, ResponseValue)):
+            yield node
+
+
+class _FieldPrinting:
+    """What both printers share: site-aware dispatch and physics ordering of sums."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        terms = super()._as_ordered_terms(expr, order=order)
+        return sorted(terms, key=_term_rank)
+
+    def _print_AppliedUndef(self, expr, exp=None) -> str:
+        # sympy's dispatch skips subclasses of AppliedUndef, so route them here
+        if isinstance(expr, FieldValue):
+            out = self._print_FieldValue(expr)
+        elif isinstance(expr, ResponseValue):
+            out = self._print_ResponseValue(expr)
+        else:
+            return self._print_Function(expr, exp=exp) if exp else self._print_Function(expr)
+        return f"{out}^{{{exp}}}" if exp else out
+
+    def _at_site(self, site: str, expr: sp.Expr) -> str:
+        previous = self._settings["site"]
+        self._settings["site"] = site
+        try:
+            return self._print(expr)
+        finally:
+            self._settings["site"] = previous
+
+
+class TextPrinter(_FieldPrinting, StrPrinter):
+    """Plain-text printer: ``x̃_i(t)*(-∂_t x_i(t) + Σ_j J_ij*tanh(x_j(t)))``."""
+
+    _default_settings = {**StrPrinter._default_settings, "site": "i"}
+
+    def _print_FieldValue(self, expr: FieldValue) -> str:
+        return f"{expr.func.__name__}_{self._settings['site']}({self._print(expr.args[0])})"
+
+    def _print_ResponseValue(self, expr: ResponseValue) -> str:
+        name = expr.func.__name__.rstrip("~")
+        return f"{name}\u0303_{self._settings['site']}({self._print(expr.args[0])})"
+
+    def _print_CouplingSum(self, expr: CouplingSum) -> str:
+        inner = self._at_site("j", expr.presynaptic)
+        return f"Σ_j {expr.coupling.name}_ij*{inner}"
+
+    def _print_ByPopulation(self, expr: ByPopulation) -> str:
+        return f"{expr.name}_α"
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        if isinstance(expr.expr, FieldValue) and len(expr.variables) == 1:
+            return f"∂_{self._print(expr.variables[0])} {self._print(expr.expr)}"
+        return super()._print_Derivative(expr)
+
+    def _print_Str(self, expr) -> str:
+        return expr.name
+
+
+class FieldLatexPrinter(_FieldPrinting, LatexPrinter):
+    """LaTeX printer: ``\\tilde{x}_{i}(t)``, ``\\sum_{j} J_{ij} \\tanh(x_{j}(t))``."""
+
+    _default_settings = {**LatexPrinter._default_settings, "site": "i"}
+
+    def _field_name(self, name: str) -> str:
+        return self._deal_with_super_sub(name)
+
+    def _print_FieldValue(self, expr: FieldValue) -> str:
+        name = self._field_name(expr.func.__name__)
+        return rf"{name}_{{{self._settings['site']}}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_ResponseValue(self, expr: ResponseValue) -> str:
+        name = self._field_name(expr.func.__name__.rstrip("~"))
+        site = self._settings["site"]
+        return rf"\tilde{{{name}}}_{{{site}}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_CouplingSum(self, expr: CouplingSum) -> str:
+        inner = self._at_site("j", expr.presynaptic)
+        name = self._field_name(expr.coupling.name)
+        return rf"\sum_{{j}} {name}_{{ij}} {inner}"
+
+    def _print_ByPopulation(self, expr: ByPopulation) -> str:
+        return rf"{self._field_name(expr.name)}_{{\alpha}}"
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        if isinstance(expr.expr, FieldValue) and len(expr.variables) == 1:
+            return rf"\partial_{{{self._print(expr.variables[0])}}} {self._print(expr.expr)}"
+        return super()._print_Derivative(expr)
+
+
+def text(expr: sp.Basic) -> str:
+    """Plain-text form of any fieldtheory sympy expression."""
+    return TextPrinter().doprint(expr)
+
+
+def latex(expr: sp.Basic) -> str:
+    """LaTeX form of any fieldtheory sympy expression."""
+    return FieldLatexPrinter().doprint(expr)
+
+
+def _scale(action, k: int) -> sp.Expr:
+    f = action.fields[k]
+    tau = action.time.symbol
+    change = f(tau + 1) if action.time.is_discrete else sp.Derivative(f(tau), tau)
+    return -sp.expand(action.lagrangian).coeff(f.response(tau)).coeff(change)
+
+
+def _measure(action, for_latex: bool) -> str:
+    if action.time.is_discrete:
+        return r"\sum_{i} \sum_{n}" if for_latex else "Σ_i Σ_n"
+    return r"\sum_{i} \int dt\," if for_latex else "Σ_i ∫dt"
+
+
+def action_text(action) -> str:
+    """``S = Σ_i ∫dt [ x̃_i(t)*(...) + D/2*x̃_i(t)**2 ]`` plus one line per ensemble."""
+    measure = _measure(action, False)
+    body = " + ".join(
+        f"{text(m)}*({text(c)})" if m.is_Atom or isinstance(m, ResponseValue) else
+        f"({text(c)})*{text(m)}"
+        for m, c in _grouped_pairs(action)
+    )
+    lines = [f"S = {measure} [ {body} ]"]
+    lines += [f"  {ensemble_text(c, e)}" for c, e in action.couplings]
+    return "\n".join(lines)
+
+
+def action_latex(action) -> str:
+    measure = _measure(action, True)
+    body = " + ".join(
+        rf"{latex(m)} \left({latex(c)}\right)" if isinstance(m, ResponseValue) else
+        rf"{latex(c)} \, {latex(m)}"
+        for m, c in _grouped_pairs(action)
+    )
+    return rf"S = {measure} \left[ {body} \right]"
+
+
+def _grouped_pairs(action) -> list[tuple[sp.Expr, sp.Expr]]:
+    from fieldtheory.ir.langevin import read_langevin
+
+    system = read_langevin(action)
+    tau = action.time.symbol
+    pairs = []
+    for k, (f, drift) in enumerate(zip(action.fields, system.drift, strict=True)):
+        change = f(tau + 1) if action.time.is_discrete else sp.Derivative(f(tau), tau)
+        pairs.append((f.response(tau), _scale(action, k) * (drift - change)))
+    for k, f in enumerate(action.fields):
+        for m in range(k, len(action.fields)):
+            q = system.noise[k, m]
+            if q != 0:
+                weight = sp.Rational(1, 2) if k == m else sp.Integer(1)
+                monomial = f.response(tau) * action.fields[m].response(tau)
+                pairs.append((monomial, weight * q * _scale(action, k) * _scale(action, m)))
+    return pairs
+
+
+def ensemble_text(coupling, ensemble) -> str:
+    """One line describing a coupling's statistics."""
+    from fieldtheory.ir.ensembles import BlockGaussian, Gaussian, RandomMode
+
+    name = coupling.name
+    if isinstance(ensemble, Gaussian):
+        out = f"{name}_ij ~ N(({text(ensemble.mean)})/N, ({text(ensemble.variance)})/N)"
+        if ensemble.rho != 0:
+            out += f", corr({name}_ij, {name}_ji) = {text(ensemble.rho)}"
+        return out
+    if isinstance(ensemble, BlockGaussian):
+        blocks = "; ".join(
+            f"{b.source}->{b.target}: N(({text(b.mean)})/N, ({text(b.variance)})/N)"
+            for b in ensemble.blocks
+        )
+        return f"{name}: block-structured Gaussian, {blocks}"
+    if isinstance(ensemble, RandomMode):
+        spectrum = "array" if isinstance(ensemble.spectrum, tuple) else text(ensemble.spectrum)
+        out = (
+            f"{name} = Σ_a d_a l_a r_aᵀ, a = 1..M, M = round(({text(ensemble.alpha)})·N), "
+            f"d_a ∝ {spectrum}"
+        )
+        if ensemble.gain is not None:
+            out += f", (1/N)Σ_a d_a² = ({text(ensemble.gain)})²"
+        if ensemble.overlap != 0:
+            out += f", corr(l_a, r_a) = ({text(ensemble.overlap)})·σ_a"
+        return out
+    return f"{name} ~ {ensemble!r}"
+
+
+def model_text(model) -> str:
+    """What ``fieldtheory show`` prints: description, action, parameters."""
+    lines = [f"model {model.name}"]
+    if model.description:
+        lines.append(f"  {model.description}")
+    if model.reference:
+        lines.append(f"  reference: {model.reference}")
+    lines.append(f"  time: {model.action.time}")
+    if len(model.action.populations) > 1:
+        pops = ", ".join(f"{p.name} ({text(p.fraction)})" for p in model.action.populations)
+        lines.append(f"  populations: {pops}")
+    lines.append(str(model.action))
+    lines.append("parameters:")
+    for p in model.parameters:
+        doc = f"  {p.description}" if p.description else ""
+        lines.append(f"  {p.name} = {p.default:g} in {p.domain}{doc}")
+    return "\n".join(lines)
