@@ -42,6 +42,7 @@ from fieldtheory.ir import (
 )
 from fieldtheory.ir.model import load_model, shipped_models
 from fieldtheory.printing import latex, text
+from fieldtheory.simulate import SimulationResult, simulate
 
 __version__ = "0.1.0"
 
@@ -56,5 +57,6 @@ __all__ = [
     "Model", "load_model", "shipped_models",
     "tanh", "erf_sqrtpi", "relu", "identity", "logistic",
     "text", "latex",
+    "simulate", "SimulationResult",
     "__version__",
 ]

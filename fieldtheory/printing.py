@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from fieldtheory.ir.symbols import ByPopulation, CouplingSum, FieldValue, ResponseValue
@@ -59,10 +60,14 @@ class _FieldPrinting:
         return f"{out}^{{{exp}}}" if exp else out
 
     def _at_site(self, site: str, expr: sp.Expr) -> str:
+        """``expr`` printed with site index ``site``, parenthesised if it is a sum.
+
+        Σ_j J_ij (x_j + 1) is not Σ_j J_ij x_j + 1: a presynaptic sum needs parentheses.
+        """
         previous = self._settings["site"]
         self._settings["site"] = site
         try:
-            return self._print(expr)
+            return self.parenthesize(expr, PRECEDENCE["Mul"], strict=True)
         finally:
             self._settings["site"] = previous
 
@@ -100,25 +105,38 @@ class FieldLatexPrinter(_FieldPrinting, LatexPrinter):
 
     _default_settings = {**LatexPrinter._default_settings, "site": "i"}
 
-    def _field_name(self, name: str) -> str:
-        return self._deal_with_super_sub(name)
+    def _indexed(self, name: str, index: str, latex_name: str | None = None,
+                 tilde: bool = False) -> str:
+        """``name`` with ``index`` joined to its own subscripts: J_EE → J_{EE,ij}.
+
+        A user's LaTeX name is braced instead, so that no double subscript can arise.
+        """
+        if latex_name:
+            base = rf"\tilde{{{latex_name}}}" if tilde else f"{{{latex_name}}}"
+            return f"{base}_{{{index}}}"
+        base, supers, subs = self._split_super_sub(name)
+        if tilde:
+            base = rf"\tilde{{{base}}}"
+        if supers:
+            base += "^{" + " ".join(supers) + "}"
+        return base + "_{" + ",".join([*subs, index]) + "}"
 
     def _print_FieldValue(self, expr: FieldValue) -> str:
-        name = self._field_name(expr.func.__name__)
-        return rf"{name}_{{{self._settings['site']}}}\left({self._print(expr.args[0])}\right)"
+        name = self._indexed(expr.func.__name__, self._settings["site"],
+                             getattr(expr.func, "latex_name", None))
+        return rf"{name}\left({self._print(expr.args[0])}\right)"
 
     def _print_ResponseValue(self, expr: ResponseValue) -> str:
-        name = self._field_name(expr.func.__name__.rstrip("~"))
-        site = self._settings["site"]
-        return rf"\tilde{{{name}}}_{{{site}}}\left({self._print(expr.args[0])}\right)"
+        name = self._indexed(expr.func.__name__.rstrip("~"), self._settings["site"],
+                             getattr(expr.func, "latex_name", None), tilde=True)
+        return rf"{name}\left({self._print(expr.args[0])}\right)"
 
     def _print_CouplingSum(self, expr: CouplingSum) -> str:
         inner = self._at_site("j", expr.presynaptic)
-        name = self._field_name(expr.coupling.name)
-        return rf"\sum_{{j}} {name}_{{ij}} {inner}"
+        return rf"\sum_{{j}} {self._indexed(expr.coupling.name, 'ij')} {inner}"
 
     def _print_ByPopulation(self, expr: ByPopulation) -> str:
-        return rf"{self._field_name(expr.name)}_{{\alpha}}"
+        return self._indexed(expr.name, r"\alpha")
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         if isinstance(expr.expr, FieldValue) and len(expr.variables) == 1:
@@ -153,9 +171,9 @@ def action_text(action) -> str:
     """``S = Σ_i ∫dt [ x̃_i(t)*(...) + D/2*x̃_i(t)**2 ]`` plus one line per ensemble."""
     measure = _measure(action, False)
     body = " + ".join(
-        f"{text(m)}*({text(c)})" if m.is_Atom or isinstance(m, ResponseValue) else
-        f"({text(c)})*{text(m)}"
-        for m, c in _grouped_pairs(action)
+        [f"{text(m)}*({text(c)})" if isinstance(m, ResponseValue) else f"({text(c)})*{text(m)}"
+         for m, c in _grouped_pairs(action)]
+        + [text(term) for term in _point_process_terms(action)]
     )
     lines = [f"S = {measure} [ {body} ]"]
     lines += [f"  {ensemble_text(c, e)}" for c, e in action.couplings]
@@ -165,9 +183,10 @@ def action_text(action) -> str:
 def action_latex(action) -> str:
     measure = _measure(action, True)
     body = " + ".join(
-        rf"{latex(m)} \left({latex(c)}\right)" if isinstance(m, ResponseValue) else
-        rf"{latex(c)} \, {latex(m)}"
-        for m, c in _grouped_pairs(action)
+        [rf"{latex(m)} \left({latex(c)}\right)" if isinstance(m, ResponseValue) else
+         rf"{latex(c)} \, {latex(m)}"
+         for m, c in _grouped_pairs(action)]
+        + [latex(term) for term in _point_process_terms(action)]
     )
     return rf"S = {measure} \left[ {body} \right]"
 
@@ -180,7 +199,9 @@ def _grouped_pairs(action) -> list[tuple[sp.Expr, sp.Expr]]:
     pairs = []
     for k, (f, drift) in enumerate(zip(action.fields, system.drift, strict=True)):
         change = f(tau + 1) if action.time.is_discrete else sp.Derivative(f(tau), tau)
-        pairs.append((f.response(tau), _scale(action, k) * (drift - change)))
+        # −a·change + a·drift, with a distributed over the drift (a = τ: −τ∂_t x − x + I)
+        scale = _scale(action, k)
+        pairs.append((f.response(tau), sp.expand(scale * drift, deep=False) - scale * change))
     for k, f in enumerate(action.fields):
         for m in range(k, len(action.fields)):
             q = system.noise[k, m]
@@ -189,6 +210,12 @@ def _grouped_pairs(action) -> list[tuple[sp.Expr, sp.Expr]]:
                 monomial = f.response(tau) * action.fields[m].response(tau)
                 pairs.append((monomial, weight * q * _scale(action, k) * _scale(action, m)))
     return pairs
+
+
+def _point_process_terms(action) -> tuple[sp.Expr, ...]:
+    from fieldtheory.ir.langevin import read_langevin
+
+    return read_langevin(action).point_process_terms
 
 
 def ensemble_text(coupling, ensemble) -> str:

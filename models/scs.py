@@ -24,7 +24,8 @@ def declare(name: str, phi, description: str) -> ft.Model:
         couplings={J: ft.Gaussian(mean=J0, variance=g**2, rho=rho)},
         parameters=p,
     )
-    return ft.Model(name, action, description, "Sompolinsky, Crisanti & Sommers, PRL 61, 259 (1988)")
+    reference = "Sompolinsky, Crisanti & Sommers, PRL 61, 259 (1988)"
+    return ft.Model(name, action, description, reference)
 
 
 model = declare("scs", ft.tanh, "random rate network, φ = tanh")

@@ -127,6 +127,11 @@ class Action:
                     f"{[p.name for p in structured]}, the action declares "
                     f"{[p.name for p in self.populations]}"
                 )
+        for f in self.point_process:
+            if f not in self.fields:
+                raise DeclarationError(
+                    f"point-process field {f.name!r} is not one of the action's fields {names}"
+                )
         if len({c for c, _ in self.couplings}) != len(self.couplings):
             raise DeclarationError("a coupling has two ensembles")
 

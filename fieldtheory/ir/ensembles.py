@@ -24,7 +24,7 @@ import sympy as sp
 from fieldtheory.errors import EnsembleError, ParameterError
 from fieldtheory.ir.couplings import CouplingMatrix, DenseCoupling, LowRankCoupling
 from fieldtheory.ir.parameters import evaluate
-from fieldtheory.ir.populations import ONE_POPULATION, Population
+from fieldtheory.ir.populations import Population
 
 __all__ = [
     "Ensemble",
@@ -129,8 +129,16 @@ class Gaussian(Ensemble):
         return DenseCoupling(_gaussian_block(rng, N, N, mean / N, var / N, rho, dtype))
 
     def spectral_radius_bound(self, values) -> float:
+        r"""The bulk edge √var (1 + |rho|), or the outlier of the mean if that lies further.
+
+        The mean is the rank-one perturbation J0 u uᵀ (u = 1/√N); against an elliptic
+        bulk its outlier sits at J0 + rho·var/J0 when |J0| > √var, not at J0: it solves
+        J0 G(λ) = 1 with the elliptic law's G(λ) = (λ − √(λ² − 4 rho var))/(2 rho var).
+        """
         mean, var, rho = self._numbers(values)
-        return max(abs(mean), math.sqrt(var) * (1 + abs(rho)))
+        bulk = math.sqrt(var) * (1 + abs(rho))
+        outlier = abs(mean) + rho * var / abs(mean) if abs(mean) > math.sqrt(var) else 0.0
+        return max(bulk, outlier)
 
 
 def _gaussian_block(rng, rows, cols, mean, var, rho, dtype):
@@ -177,6 +185,9 @@ class BlockGaussian(Ensemble):
     averaging_rule: ClassVar[str | None] = "gaussian"
 
     def __post_init__(self) -> None:
+        # tuples, so that the ensemble hashes (lists given by a user would not)
+        object.__setattr__(self, "population_list", tuple(self.population_list))
+        object.__setattr__(self, "blocks", tuple(self.blocks))
         names = [p.name for p in self.population_list]
         if len(set(names)) != len(names):
             raise EnsembleError(f"populations declared twice in {names}")
@@ -184,7 +195,9 @@ class BlockGaussian(Ensemble):
         for b in self.blocks:
             for end in (b.target, b.source):
                 if end not in names:
-                    raise EnsembleError(f"block {b.source}->{b.target} names unknown population {end!r}")
+                    raise EnsembleError(
+                        f"block {b.source}->{b.target} names unknown population {end!r}"
+                    )
             if (b.target, b.source) in seen:
                 raise EnsembleError(f"block {b.source}->{b.target} declared twice")
             seen.add((b.target, b.source))
@@ -316,7 +329,7 @@ class RandomMode(Ensemble):
         alpha = evaluate(self.alpha, values)
         if alpha <= 0:
             raise ParameterError(f"mode density alpha = {alpha:g} must be positive")
-        M = max(1, int(round(alpha * N)))
+        M = max(1, round(alpha * N))
         if isinstance(self.spectrum, tuple):
             # an array spectrum is a shape on (0, 1), read off at the M mode positions
             shape = np.array([evaluate(v, values) for v in self.spectrum])

@@ -46,11 +46,17 @@ class LangevinSystem:
     Discrete time: x_k(n+1) = drift_k + ξ_k(n) with ⟨ξ_k(n) ξ_l(m)⟩ = noise[k, l] δ_nm.
     Drifts are expressions in ``x(τ)`` of the current site at the response time τ (t or
     n) and in coupling sums.
+
+    ``point_process_terms`` holds the terms of declared point-process fields that are of
+    order > 2 in the response fields (or not polynomial in them, such as
+    (e^{x̃} − 1)λ(x)): no Langevin equation describes them, so a simulator of drift and
+    noise must refuse a system that has any.
     """
 
     action: Action
     drift: tuple[sp.Expr, ...]
     noise: sp.ImmutableMatrix
+    point_process_terms: tuple[sp.Expr, ...] = ()
 
     @property
     def fields(self) -> tuple[Field, ...]:
@@ -101,8 +107,16 @@ def langevin(
     for f, rhs in drift.items():
         change = f(tau + 1) if time.is_discrete else sp.Derivative(f(tau), tau)
         lagrangian += f.response(tau) * (-change + sp.sympify(rhs))
+    pairs: set[frozenset[Field]] = set()
     for key, q in (noise or {}).items():
         k, l = (key, key) if isinstance(key, Field) else key
+        if frozenset((k, l)) in pairs:
+            # ⟨ξ_k ξ_l⟩ = ⟨ξ_l ξ_k⟩: giving both would silently double the covariance
+            raise DeclarationError(
+                f"noise covariance of ({k.name}, {l.name}) given twice; give one of "
+                f"({k.name}, {l.name}) and ({l.name}, {k.name})"
+            )
+        pairs.add(frozenset((k, l)))
         weight = sp.Rational(1, 2) if k == l else sp.Integer(1)
         lagrangian += weight * sp.sympify(q) * k.response(tau) * l.response(tau)
     return Action(
@@ -119,42 +133,44 @@ def read_langevin(action: Action) -> LangevinSystem:
     """Drift and noise of an action; raises a named error for any non-MSRDJ term."""
     _check_symbols(action)
     tau = action.time.symbol
+    _check_response_times(action, tau)
     responses = [f.response(tau) for f in action.fields]
     placeholders = [sp.Dummy(f"r_{f.name}") for f in action.fields]
-    _check_response_times(action, tau)
+    back = dict(zip(placeholders, responses, strict=True))
+    point = {r for f, r in zip(action.fields, placeholders, strict=True)
+             if f in action.point_process}
     lagrangian = action.lagrangian.xreplace(dict(zip(responses, placeholders, strict=True)))
+    lagrangian, point_terms = _split_point_process(lagrangian, placeholders, point, back)
     try:
         poly = sp.Poly(sp.expand(lagrangian, deep=False, power_base=False), *placeholders)
     except sp.PolynomialError:
-        term = _first_nonpolynomial(lagrangian, placeholders, dict(zip(placeholders, responses, strict=True)))
+        term = _first_nonpolynomial(lagrangian, placeholders, back)
         raise NotMSRDJError(
             f"term {term} is not polynomial in the response fields; only fields declared "
             "as point processes may enter so"
         ) from None
     linear = [sp.Integer(0)] * len(placeholders)
     quadratic = sp.zeros(len(placeholders))
-    back = dict(zip(placeholders, responses, strict=True))
     for powers, coefficient in poly.terms():
         degree = sum(powers)
-        term = (coefficient * sp.Mul(*(p**e for p, e in zip(placeholders, powers, strict=True)))).xreplace(back)
+        monomial = sp.Mul(*(p**e for p, e in zip(placeholders, powers, strict=True)))
+        term = (coefficient * monomial).xreplace(back)
         if degree == 0:
             raise NotMSRDJError(f"term {term} contains no response field")
         if degree > 2:
-            if not action.point_process:
-                raise NotMSRDJError(
-                    f"term {term} is of order {degree} in the response fields; declare a "
-                    "point-process field for such terms"
-                )
-            continue
-        if degree == 1:
+            _check_point_process_order(action, term, degree, powers)
+            point_terms.append(term)
+        elif degree == 1:
             linear[powers.index(1)] += coefficient
         else:
-            k = [i for i, e in enumerate(powers) for _ in range(e)]
-            # ½ Q_kk x̃_k² and Q_kl x̃_k x̃_l (k ≠ l): symmetric Q
-            value = 2 * coefficient if k[0] == k[1] else coefficient
-            quadratic[k[0], k[1]] += value if k[0] == k[1] else value / 2
-            if k[0] != k[1]:
-                quadratic[k[1], k[0]] += value / 2
+            k, l = [i for i, e in enumerate(powers) for _ in range(e)]
+            # the action holds ½ Q_kk x̃_k² and, for k ≠ l, Q_kl x̃_k x̃_l (= ½ Σ_kl Q_kl x̃_k x̃_l
+            # with Q symmetric)
+            if k == l:
+                quadratic[k, k] += 2 * coefficient
+            else:
+                quadratic[k, l] += coefficient
+                quadratic[l, k] += coefficient
     drifts, scales = [], []
     for f, coefficient in zip(action.fields, linear, strict=True):
         drift, scale = _split_change(action, f, sp.expand(coefficient), tau)
@@ -162,10 +178,38 @@ def read_langevin(action: Action) -> LangevinSystem:
         scales.append(scale)
     for q in quadratic:
         _check_noise_term(action, q, tau)
+    for term in point_terms:
+        _check_point_process_term(action, term, tau)
+    size = len(scales)
     noise = sp.ImmutableMatrix(
-        len(scales), len(scales), lambda k, l: sp.simplify(quadratic[k, l] / (scales[k] * scales[l]))
+        size, size, lambda k, l: sp.simplify(quadratic[k, l] / (scales[k] * scales[l]))
     )
-    return LangevinSystem(action, tuple(drifts), noise)
+    return LangevinSystem(action, tuple(drifts), noise, tuple(point_terms))
+
+
+def _split_point_process(expr: sp.Expr, placeholders, point, back) -> tuple[sp.Expr, list]:
+    """Set aside the summands not polynomial in, and only in, point-process responses."""
+    if not point:
+        return expr, []
+    kept, point_terms = [], []
+    for term in sp.Add.make_args(expr):
+        inside = term.free_symbols & set(placeholders)
+        if inside and inside <= point and not term.is_polynomial(*placeholders):
+            point_terms.append(term.xreplace(back))
+        else:
+            kept.append(term)
+    return sp.Add(*kept), point_terms
+
+
+def _check_point_process_order(action: Action, term: sp.Expr, degree: int, powers) -> None:
+    """Terms of order > 2 in x̃ may only hold response fields of point-process fields."""
+    others = [f.name for f, e in zip(action.fields, powers, strict=True)
+              if e and f not in action.point_process]
+    if others:
+        raise NotMSRDJError(
+            f"term {term} is of order {degree} in the response fields; only fields declared "
+            f"as point processes may enter so, and {', '.join(others)} is not one"
+        )
 
 
 def _split_change(action: Action, f: Field, coefficient: sp.Expr, tau) -> tuple[sp.Expr, sp.Expr]:
@@ -201,6 +245,11 @@ def _check_response_times(action: Action, tau) -> None:
                 f"response field {r} is not at the time {tau} of the action; write each term "
                 f"at the time of its response field"
             )
+    # a response field inside J @ f or a derivative is no polynomial in x̃: name the place
+    for node in sp.preorder_traversal(action.lagrangian):
+        if isinstance(node, (CouplingSum, sp.Derivative)) and node.has(ResponseValue):
+            where = "coupling sum" if isinstance(node, CouplingSum) else "time derivative"
+            raise NotMSRDJError(f"response field inside the {where} {node}")
 
 
 def _check_causal(action: Action, expr: sp.Expr, tau, allow_update: bool) -> None:
@@ -228,19 +277,35 @@ def _check_causal(action: Action, expr: sp.Expr, tau, allow_update: bool) -> Non
 def _check_coupling_linear(expr: sp.Expr) -> None:
     """Couplings may enter a drift only linearly, as Σ_j J_ij f(x_j) with f free of J."""
     sums = sorted(expr.atoms(CouplingSum), key=str)
+    if not sums:
+        return
     marks = [sp.Dummy(f"c{k}") for k in range(len(sums))]
     back = dict(zip(marks, sums, strict=True))
     marked = expr.xreplace(dict(zip(sums, marks, strict=True)))
     for node in sp.preorder_traversal(marked):
-        if isinstance(node, sp.Function) and any(node.has(m) for m in marks):
-            raise NonlinearCouplingError(
-                f"a coupling enters non-linearly, inside {node.xreplace(back)}"
-            )
-    if sums and sp.Poly(marked, *marks).total_degree() > 1:
-        raise NonlinearCouplingError(
-            f"couplings enter non-linearly (as a product) in {expr}; each may appear only "
-            "as J @ f(x)"
+        inside_function = isinstance(node, sp.Function) and node.has(*marks)
+        # (J @ f)**2 is left to the product check below; sqrt, 1/(J @ f), 2**(J @ f) not
+        inside_power = isinstance(node, sp.Pow) and (
+            node.exp.has(*marks)
+            or (node.base.has(*marks) and not (node.exp.is_Integer and node.exp > 0))
         )
+        if inside_function or inside_power:
+            raise NonlinearCouplingError(
+                f"a coupling enters non-linearly, inside {node.xreplace(back)}; each may "
+                "appear only linearly, as J @ f(x)"
+            )
+    try:
+        poly = sp.Poly(marked, *marks)
+    except sp.PolynomialError:  # pragma: no cover - the walk above names every such node
+        raise NonlinearCouplingError(f"couplings enter non-linearly in {expr}") from None
+    for powers, coefficient in poly.terms():
+        if sum(powers) > 1:
+            product = sp.Mul(*(m**e for m, e in zip(marks, powers, strict=True)))
+            raise NonlinearCouplingError(
+                f"couplings enter non-linearly, as the product {product.xreplace(back)} in "
+                f"the term {(coefficient * product).xreplace(back)}; each may appear only "
+                "linearly, as J @ f(x)"
+            )
 
 
 def _check_noise_term(action: Action, q: sp.Expr, tau) -> None:
@@ -252,49 +317,91 @@ def _check_noise_term(action: Action, q: sp.Expr, tau) -> None:
     _check_causal(action, q, tau, allow_update=False)
 
 
+def _check_point_process_term(action: Action, term: sp.Expr, tau) -> None:
+    if term.atoms(sp.Derivative):
+        raise NotMSRDJError(f"time derivative inside the point-process term {term}")
+    _check_causal(action, term, tau, allow_update=False)
+    _check_coupling_linear(term)
+
+
 def _first_nonpolynomial(expr: sp.Expr, placeholders, back) -> sp.Expr:
     for node in sp.preorder_traversal(expr):
         if isinstance(node, (sp.Function, sp.Pow)) and not isinstance(node, CouplingSum):
             if isinstance(node, sp.Pow) and node.exp.is_Integer and node.exp >= 0:
                 continue
-            if any(node.has(p) for p in placeholders):
+            if node.has(*placeholders):
                 return node.xreplace(back)
     return expr.xreplace(back)
+
+
+def _bare_couplings(expr: sp.Basic) -> set[Coupling]:
+    """Coupling symbols that are not the matrix of a coupling sum ``J @ f``."""
+    found: set[Coupling] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Coupling):
+            found.add(node)
+        elif isinstance(node, CouplingSum):
+            stack.append(node.presynaptic)
+        else:
+            stack.extend(node.args)
+    return found
 
 
 def _check_symbols(action: Action) -> None:
     """Every symbol and function in the action must be declared."""
     declared = set(action.parameters.symbols) | {action.time.symbol}
     couplings = {c for c, _ in action.couplings}
-    free = action.lagrangian.free_symbols
+    lagrangian = action.lagrangian
+    for c in sorted(_bare_couplings(lagrangian), key=str):
+        raise NonlinearCouplingError(f"coupling {c} appears outside a coupling sum {c} @ f(x)")
+    # ensembles, fractions and the step are numbers-to-be: only parameters may enter them
+    numbers = set(action.time.step.free_symbols)
     for _, ensemble in action.couplings:
-        free |= ensemble.free_symbols
+        numbers |= ensemble.free_symbols
     for p in action.populations:
-        free |= p.fraction.free_symbols
-    free -= {MODE_INDEX, MODE_COUNT}
-    for c in sorted((s for s in free - couplings if isinstance(s, Coupling)), key=str):
+        numbers |= p.fraction.free_symbols
+    numbers -= {MODE_INDEX, MODE_COUNT}
+    for c in sorted((s for s in numbers if isinstance(s, Coupling)), key=str):
+        raise UndeclaredSymbolError(
+            f"coupling {c} appears in an ensemble, a population fraction or the time step; "
+            "only parameters may"
+        )
+    used = {c.coupling for c in lagrangian.atoms(CouplingSum)}
+    for c in sorted(map(str, used - couplings)):
         raise UndeclaredSymbolError(f"coupling {c} has no ensemble")
+    free = lagrangian.free_symbols | numbers
     unknown = sorted(str(s) for s in free - declared - couplings)
     if unknown:
         raise UndeclaredSymbolError(
             f"undeclared symbol(s) {', '.join(unknown)}; declare them as parameters"
         )
-    used = {c.coupling for c in action.lagrangian.atoms(CouplingSum)}
-    bare = (action.lagrangian.free_symbols & couplings) - used
-    for c in sorted(map(str, bare)):
-        raise NonlinearCouplingError(f"coupling {c} appears outside a coupling sum {c} @ f(x)")
-    for c in sorted(map(str, used - couplings)):
-        raise UndeclaredSymbolError(f"coupling {c} has no ensemble")
     for c in sorted(map(str, couplings - used)):
         raise DeclarationError(f"coupling {c} is declared but does not enter the action")
-    functions = {f.func for f in action.lagrangian.atoms(sp.core.function.AppliedUndef)}
-    known = {fn for f in action.fields for fn in (f.value_function, f.response_function)}
-    for fn in sorted(functions - known, key=str):
-        raise UndeclaredSymbolError(f"undeclared function or field {fn}")
+    _check_functions(action)
     names = {p.name for p in action.populations}
-    for value in action.lagrangian.atoms(ByPopulation):
+    for value in lagrangian.atoms(ByPopulation):
         if set(value.populations) != names:
             raise DeclarationError(
                 f"{value.name} is given for populations {list(value.populations)}, the "
                 f"action has {sorted(names)}"
             )
+
+
+def _check_functions(action: Action) -> None:
+    """Every undefined function must be a declared field (or its response field)."""
+    known = {fn for f in action.fields for fn in (f.value_function, f.response_function)}
+    # walk every node: a set of atoms would merge a plain function with an equal field value
+    for value in sp.preorder_traversal(action.lagrangian):
+        if not isinstance(value, sp.core.function.AppliedUndef):
+            continue
+        if isinstance(value, (FieldValue, ResponseValue)) and value.func in known:
+            continue
+        if value.func.__name__ in {fn.__name__ for fn in known}:
+            raise UndeclaredSymbolError(
+                f"{value} is built from a plain sympy Function named {value.func}, not from "
+                "the declared Field; write field values as x(t) and x.response(t) with "
+                "x = ft.Field(...)"
+            )
+        raise UndeclaredSymbolError(f"undeclared function or field {value.func}")

@@ -91,7 +91,10 @@ class Parameter:
         return sp.Symbol(self.name, real=True)
 
     def check(self, value: float) -> float:
-        value = float(value)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"parameter {self.name} = {value!r} is not a number") from None
         if value not in self.domain:
             raise ParameterError(
                 f"parameter {self.name} = {value:g} lies outside its domain {self.domain}"
@@ -179,7 +182,11 @@ def evaluate(expr: sp.Expr, values: Mapping[str, float]) -> float:
     if missing:
         raise ParameterError(f"no value for {', '.join(missing)} in {expr}")
     subs = {s: values[str(s)] for s in expr.free_symbols}
-    result = complex(expr.evalf(subs=subs))
+    try:
+        result = complex(expr.evalf(subs=subs))
+    except (ZeroDivisionError, TypeError, ValueError):
+        # mpmath divides by an exact zero; a leftover non-number cannot become complex
+        raise ParameterError(f"{expr} cannot be evaluated at {subs}") from None
     if result.imag != 0 or not math.isfinite(result.real):
         raise ParameterError(f"{expr} evaluates to {result} at {subs}, not a finite real number")
     return result.real

@@ -9,6 +9,7 @@ import numpy as np
 import sympy as sp
 
 from fieldtheory.errors import DeclarationError, ParameterError
+from fieldtheory.ir.parameters import evaluate
 
 __all__ = ["Population", "population_sizes", "ONE_POPULATION"]
 
@@ -37,14 +38,14 @@ def population_sizes(
 
     Sites are ordered by population: population α occupies a contiguous block.
     """
-    subs = {sp.Symbol(k, real=True): v for k, v in values.items()}
-    fractions = np.array([float(p.fraction.subs(subs)) for p in populations])
+    # evaluate names a fraction's missing parameter instead of failing in float()
+    fractions = np.array([evaluate(p.fraction, values) for p in populations])
     if np.any(fractions <= 0) or not np.isclose(fractions.sum(), 1.0, atol=1e-12):
         raise ParameterError(
             "population fractions must be positive and sum to 1, got "
             + ", ".join(f"{p.name}={f:g}" for p, f in zip(populations, fractions, strict=True))
         )
-    sizes = [int(round(f * N)) for f in fractions[:-1]]
+    sizes = [round(f * N) for f in fractions[:-1]]
     sizes.append(N - sum(sizes))
     if min(sizes) < 1:
         raise ParameterError(f"N = {N} leaves a population empty (sizes {sizes})")

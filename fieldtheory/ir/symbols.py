@@ -85,8 +85,16 @@ class Field:
         _check_name(self.name)
         latex = self.latex or self.name
         object.__setattr__(self, "latex", latex)
-        value = UndefinedFunction(self.name, bases=(FieldValue,))
-        response = UndefinedFunction(f"{self.name}~", bases=(ResponseValue,))
+        # sympy compares undefined functions by name and keyword attributes only, not by
+        # base class, and caches applications: without a mark of its own, x(t) would be
+        # *the* sympy.Function("x")(t) whenever one had been built before, not a
+        # FieldValue. A LaTeX name other than the identifier travels along for the
+        # printers (part of the function's identity, as it is of the Field's).
+        extra = {} if latex == self.name else {"latex_name": latex}
+        value = UndefinedFunction(self.name, bases=(FieldValue,), field_role="value", **extra)
+        response = UndefinedFunction(
+            f"{self.name}~", bases=(ResponseValue,), field_role="response", **extra
+        )
         object.__setattr__(self, "_value", value)
         object.__setattr__(self, "_response", response)
 
@@ -133,7 +141,7 @@ class CouplingSum(sp.Function):
     nargs = 2
 
     @classmethod
-    def eval(cls, coupling, expr):  # noqa: D102 - sympy hook
+    def eval(cls, coupling, expr):
         if not isinstance(coupling, Coupling):
             raise DeclarationError(
                 f"the first argument of a coupling sum must be a Coupling, got {coupling!r}"

@@ -1,0 +1,41 @@
+"""The reference simulator: runs the Langevin equation read back from a model's action.
+
+``simulate(model, params, N=..., ...)`` is the entry point; the lower levels are public for
+later stages and tests:
+
+* :func:`compile_action` — the action lowered to numpy callables (a printable stage);
+* :func:`realise` — one sampled :class:`Network` (couplings, per-site constants, drift);
+* :func:`integrate` — a fixed network integrated from a given state (convergence tests).
+"""
+
+from fieldtheory.simulate.compile_action import CompiledAction, CompiledSum, compile_action
+from fieldtheory.simulate.integrators import (
+    ExponentialEuler,
+    MapStepper,
+    RungeKutta4,
+    check_step,
+    integrate,
+    rate_bound,
+)
+from fieldtheory.simulate.network import BatchedCoupling, Network, realise, realise_trials
+from fieldtheory.simulate.run import RunPlan, SimulationResult, plan_run, simulate
+
+__all__ = [
+    "BatchedCoupling",
+    "CompiledAction",
+    "CompiledSum",
+    "ExponentialEuler",
+    "MapStepper",
+    "Network",
+    "RunPlan",
+    "RungeKutta4",
+    "SimulationResult",
+    "check_step",
+    "compile_action",
+    "integrate",
+    "plan_run",
+    "rate_bound",
+    "realise",
+    "realise_trials",
+    "simulate",
+]

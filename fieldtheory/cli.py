@@ -1,0 +1,295 @@
+"""The ``fieldtheory`` command.
+
+``fieldtheory models`` lists the shipped models, ``fieldtheory show MODEL`` prints one,
+``fieldtheory simulate MODEL`` runs the reference simulator on it. MODEL is a shipped
+model's name or the path of a Python file that defines ``model``.
+
+Each subcommand is one function registered with :func:`command` in :data:`COMMANDS`,
+together with a function that declares its arguments; a later subcommand (``derive``,
+``solve``, ``verify``, …) is one more such pair. Every error fieldtheory raises on purpose
+(:class:`~fieldtheory.errors.FieldTheoryError`) and every usage error is printed as one
+line on stderr, without a traceback, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from fieldtheory import __version__
+from fieldtheory.errors import FieldTheoryError, ParseError
+from fieldtheory.ir.model import load_model, shipped_models
+from fieldtheory.parsing import parse_assignments, parse_number
+from fieldtheory.printing import action_latex
+from fieldtheory.simulate import simulate
+from fieldtheory.simulate.integrators import METHODS
+from fieldtheory.simulate.run import DTYPES
+
+__all__ = ["COMMANDS", "Command", "build_parser", "command", "main"]
+
+#: Exit status of every refused command line (usage errors and FieldTheoryError).
+EXIT_ERROR = 2
+
+
+class UsageError(Exception):
+    """A malformed command line (argparse's complaint, raised instead of exiting)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that raises :class:`UsageError` instead of printing usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, one line of help, its arguments and what it runs."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+#: The subcommands, by name, in the order ``fieldtheory --help`` lists them.
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] | None = None
+) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Register the decorated function as the subcommand ``name``."""
+
+    def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        if name in COMMANDS:
+            raise ValueError(f"a command named {name!r} is already registered")
+        COMMANDS[name] = Command(name, help, configure or (lambda parser: None), run)
+        return run
+
+    return register
+
+
+# ----------------------------------------------------------------------------- argument types
+
+
+def _number_type(check: Callable[[float], bool], requirement: str) -> Callable[[str], float]:
+    """An argparse type: a value read by :func:`parse_number` that must satisfy ``check``."""
+
+    def convert(text: str) -> float:
+        try:
+            value = parse_number(text)
+        except ParseError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
+        return value
+
+    convert.__name__ = requirement  # argparse names the type in some messages
+    return convert
+
+
+def _integer_type(minimum: int) -> Callable[[str], int]:
+    requirement = "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
+    read = _number_type(lambda v: v.is_integer() and v >= minimum, requirement)
+    return lambda text: int(read(text))
+
+
+positive_number = _number_type(lambda v: v > 0, "a positive number")
+nonnegative_number = _number_type(lambda v: v >= 0, "a nonnegative number")
+positive_integer = _integer_type(1)
+nonnegative_integer = _integer_type(0)
+
+
+def _add_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "model", metavar="MODEL",
+        help="a shipped model's name (see `fieldtheory models`) or the path of a .py file "
+             "defining `model`",
+    )
+
+
+# ----------------------------------------------------------------------------- models, show
+
+
+@command("models", "list the shipped models")
+def models_command(args: argparse.Namespace) -> int:
+    """Print each shipped model's name and one-line description."""
+    names = shipped_models()
+    width = max(map(len, names), default=0)
+    for name in names:
+        print(f"{name:<{width}}  {load_model(name).description}")
+    return 0
+
+
+def _show_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_model_argument(parser)
+    parser.add_argument("--latex", action="store_true", help="print the action as LaTeX")
+
+
+@command("show", "print a model: action, ensembles, parameters", _show_arguments)
+def show_command(args: argparse.Namespace) -> int:
+    """Print ``str(model)``, or with ``--latex`` the LaTeX of its action."""
+    model = load_model(args.model)
+    print(action_latex(model.action) if args.latex else str(model))
+    return 0
+
+
+# ----------------------------------------------------------------------------- simulate
+
+
+def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_model_argument(parser)
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a parameter, e.g. -p g=1.5 -p D=1e-2 (repeatable; values "
+                             "may use pi, sqrt, exp, …)")
+    parser.add_argument("-N", type=positive_integer, default=1000, help="number of units")
+    parser.add_argument("--t-max", type=positive_number, default=100.0,
+                        help="length of the recorded window")
+    parser.add_argument("--t-burn", type=nonnegative_number, default=50.0,
+                        help="discarded transient before the window")
+    parser.add_argument("--dt", type=positive_number, default=None,
+                        help="time step (default: the simulator's choice)")
+    parser.add_argument("--trials", type=positive_integer, default=1,
+                        help="independent realisations (couplings, initial state, noise)")
+    parser.add_argument("--seed", type=nonnegative_integer, default=0, help="random seed")
+    parser.add_argument("--tau-max", type=positive_number, default=20.0,
+                        help="largest lag of the autocorrelations")
+    parser.add_argument("--dtau", type=positive_number, default=0.25,
+                        help="lag spacing of the autocorrelations")
+    parser.add_argument("--dtype", choices=DTYPES, default="float64")
+    parser.add_argument("--method", choices=METHODS, default="auto",
+                        help="integrator (auto: RK4 without noise, Euler–Maruyama with, "
+                             "iteration for maps)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object {model, params, N, observables, stderr}")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@command("simulate", "simulate a model with the reference simulator", _simulate_arguments)
+def simulate_command(args: argparse.Namespace) -> int:
+    """Run :func:`fieldtheory.simulate.simulate` and print its observables."""
+    model = load_model(args.model)
+    params = parse_assignments(args.param)
+    model.parameters.resolve(params)  # unknown names and bad values fail before any work
+    # the bar goes to stderr; it is left out only when a program reads our JSON unattended
+    progress = not args.no_progress and (not args.json or sys.stderr.isatty())
+    result = simulate(
+        model, params, N=args.N, t_max=args.t_max, t_burn=args.t_burn, dt=args.dt,
+        trials=args.trials, seed=args.seed, dtype=args.dtype, tau_max=args.tau_max,
+        dtau=args.dtau, method=args.method, progress=progress,
+    )
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(format_result(result.to_json()))
+    return 0
+
+
+def format_result(data: Mapping[str, Any], rows: int = 6) -> str:
+    """A readable table of a result's ``to_json()``: scalars, then a few rows of each curve."""
+    params = ", ".join(f"{k} = {v:g}" for k, v in data["params"].items())
+    lines = [f"model {data['model']}, N = {data['N']}" + (f", {params}" if params else "")]
+    lines += _format_observables(data["observables"], data.get("stderr") or {}, "", rows)
+    return "\n".join(lines)
+
+
+def _format_observables(obs: Mapping[str, Any], err: Mapping[str, Any], prefix: str,
+                        rows: int) -> list[str]:
+    lines: list[str] = []
+    scalars = {k: v for k, v in obs.items() if isinstance(v, int | float)}
+    if scalars:
+        lines.append(f"{prefix}{'observable':<22}{'value':>12}  {'stderr':>10}")
+    for name, value in scalars.items():
+        lines.append(f"{prefix}{name:<22}{value:>12.6g}  {_error(err.get(name)):>10}")
+    for name, value in obs.items():
+        if name == "populations" and isinstance(value, Mapping):
+            for population, sub in value.items():
+                lines.append(f"{prefix}population {population}:")
+                lines += _format_observables(sub, _sub(err, name, population), prefix + "  ",
+                                             rows)
+        elif isinstance(value, Mapping):
+            lines += _format_curve(name, value, err.get(name) or {}, prefix, rows)
+    return lines
+
+
+def _format_curve(name: str, curve: Mapping[str, Any], err: Mapping[str, Any], prefix: str,
+                  rows: int) -> list[str]:
+    """A few evenly spaced rows of a curve {grid: [...], values: [...]}."""
+    keys = [k for k in curve if k != "values"]
+    if "values" not in curve or len(keys) != 1:
+        return [f"{prefix}{name}: {curve}"]
+    grid, values, errors = curve[keys[0]], curve["values"], err.get("values")
+    if not values:
+        return []
+    picks = sorted({round(k * (len(values) - 1) / max(rows - 1, 1)) for k in range(rows)})
+    lines = [f"{prefix}{name}:", f"{prefix}  {keys[0]:>10}{'value':>14}  {'stderr':>10}"]
+    for k in picks:
+        e = errors[k] if isinstance(errors, Sequence) and k < len(errors) else None
+        lines.append(f"{prefix}  {grid[k]:>10.4g}{values[k]:>14.6g}  {_error(e):>10}")
+    return lines
+
+
+def _sub(err: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    for key in keys:
+        err = err.get(key) if isinstance(err, Mapping) else None
+    return err if isinstance(err, Mapping) else {}
+
+
+def _error(value: Any) -> str:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return f"{value:.2g}"
+    return "-"
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``fieldtheory`` parser with one subparser per registered command."""
+    parser = _Parser(
+        prog="fieldtheory",
+        description="Statistical field theory of neural networks: declare a model as an "
+                    "MSRDJ action, print it, simulate it.",
+    )
+    parser.add_argument("--version", action="version", version=f"fieldtheory {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for entry in COMMANDS.values():
+        sub = subparsers.add_parser(entry.name, help=entry.help, description=entry.help)
+        entry.configure(sub)
+    return parser
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command].run(args)
+    except UsageError as error:
+        print(f"{_one_line(str(error))} (see --help)", file=sys.stderr)
+    except FieldTheoryError as error:
+        print(f"fieldtheory: error: {_one_line(str(error)) or type(error).__name__}",
+              file=sys.stderr)
+    except SystemExit as exit_:  # --help and --version end the parse here
+        return exit_.code if isinstance(exit_.code, int) else 0
+    except KeyboardInterrupt:
+        print("fieldtheory: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `fieldtheory ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+r"""The observables schema shared by the simulator and (later) the theory solvers.
+
+Keys (each optional, so that a solver may fill a subset):
+
+``mean``
+    m = ⟨x_i(t)⟩ over units and time.
+``variance``
+    ⟨(x_i(t) − m)²⟩ over units and time: temporal fluctuations *and* the static
+    heterogeneity of the units' means (the plateau Δ∞ of SCS, PRL 61, 259 (1988)).
+``autocorrelation``
+    {``tau``, ``values``}: Δ(τ) = ⟨(x_i(t) − m)(x_i(t+τ) − m)⟩ about the same m, so that
+    ``values[0] == variance``.
+``mean_phi``, ``autocorrelation_phi``
+    The same for φ(x): m_φ = ⟨φ(x)⟩ and C_φ(τ) about m_φ.
+``mean_gain``
+    ⟨φ'(x)⟩.
+``population_spectrum``
+    {``omega``, ``values``}: N·S_a(ω), with S_a the power spectrum of the population
+    average a(t) = (1/N) Σ_i x_i(t), in the convention C(ω) = ∫dτ e^{−iωτ} C(τ), ω ≥ 0
+    (for N independent units it equals the single-unit spectrum).
+``populations``
+    {name: Observables} with the same keys per population α (N_α and the population
+    average for the spectrum), present when a model has several populations.
+
+Observables are Mappings (``obs["autocorrelation"]["values"]``) and round-trip through
+plain JSON types with :meth:`Observables.to_dict` / :meth:`Observables.from_dict`.
+:class:`StreamingEstimator` fills them from a simulation with memory independent of its
+duration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from fieldtheory.errors import ParseError
+
+__all__ = ["CURVE_KEYS", "KEYS", "SCALAR_KEYS", "Curve", "Observables", "StreamingEstimator"]
+
+#: Scalar observables.
+SCALAR_KEYS = ("mean", "variance", "mean_phi", "mean_gain")
+#: Observables sampled on a grid, with the name of their grid.
+CURVE_KEYS = {"autocorrelation": "tau", "autocorrelation_phi": "tau",
+              "population_spectrum": "omega"}
+#: Every key, in schema order.
+KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi",
+        "mean_gain", "population_spectrum", "populations")
+
+
+@dataclass(frozen=True, eq=False)
+class Curve(Mapping):
+    """A function sampled on a grid: ``curve[axis]`` is the grid, ``curve["values"]`` the data.
+
+    Parameters
+    ----------
+    axis : str
+        Name of the grid, ``"tau"`` (lags) or ``"omega"`` (angular frequencies).
+    grid, data : array_like
+        Same length; stored as read-only float arrays.
+    """
+
+    axis: str
+    grid: np.ndarray
+    data: np.ndarray
+
+    def __post_init__(self) -> None:
+        grid, data = (np.array(v, dtype=float) for v in (self.grid, self.data))
+        if grid.shape != data.shape or grid.ndim != 1:
+            raise ParseError(f"curve over {self.axis!r}: grid {grid.shape} and values "
+                             f"{data.shape} must be one-dimensional of equal length")
+        for array in (grid, data):
+            array.setflags(write=False)
+        object.__setattr__(self, "grid", grid)
+        object.__setattr__(self, "data", data)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key == self.axis:
+            return self.grid
+        if key == "values":
+            return self.data
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((self.axis, "values"))
+
+    def __len__(self) -> int:
+        return 2
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {self.axis: self.grid.tolist(), "values": self.data.tolist()}
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Curve) and self.axis == other.axis
+                and np.array_equal(self.grid, other.grid)
+                and np.array_equal(self.data, other.data, equal_nan=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Curve({self.axis}: {self.grid.size} points)"
+
+
+@dataclass(frozen=True, eq=False)
+class Observables(Mapping):
+    """One set of observables (or of their standard errors); see the module docstring.
+
+    A Mapping over the keys that are present, in schema order.
+    """
+
+    mean: float | None = None
+    variance: float | None = None
+    autocorrelation: Curve | None = None
+    mean_phi: float | None = None
+    autocorrelation_phi: Curve | None = None
+    mean_gain: float | None = None
+    population_spectrum: Curve | None = None
+    populations: Mapping[str, Observables] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key in SCALAR_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, float(value))
+        for key, axis in CURVE_KEYS.items():
+            value = getattr(self, key)
+            if value is not None and not isinstance(value, Curve):
+                object.__setattr__(self, key, Curve(axis, value[axis], value["values"]))
+        pops = {name: obs if isinstance(obs, Observables) else Observables.from_dict(obs)
+                for name, obs in self.populations.items()}
+        object.__setattr__(self, "populations", MappingProxyType(pops))
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in KEYS or (key == "populations" and not self.populations) or (
+                key != "populations" and getattr(self, key) is None):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in KEYS if k in self)
+
+    def __contains__(self, key: object) -> bool:
+        if key == "populations":
+            return bool(self.populations)
+        return key in KEYS and getattr(self, str(key)) is not None
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types: floats, lists of floats, nested dicts."""
+        out: dict[str, Any] = {}
+        for key in self:
+            value = self[key]
+            if key == "populations":
+                out[key] = {name: obs.to_dict() for name, obs in value.items()}
+            elif isinstance(value, Curve):
+                out[key] = value.to_dict()
+            else:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Observables:
+        """The inverse of :meth:`to_dict`; unknown keys raise :class:`ParseError`."""
+        unknown = sorted(set(data) - set(KEYS))
+        if unknown:
+            raise ParseError(f"unknown observable(s) {', '.join(unknown)}; the schema has "
+                             f"{', '.join(KEYS)}")
+        kwargs = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        return cls(**kwargs)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={self[k]!r}" for k in self if k != "populations")
+        pops = f", populations={list(self.populations)}" if self.populations else ""
+        return f"Observables({inner}{pops})"
+
+
+class StreamingEstimator:
+    r"""Streaming sums from which the observables of one field are estimated.
+
+    Samples arrive every dτ. A ring buffer keeps the last L + 1 samples of x and φ(x)
+    (L = τ_max/dτ lags); each recorded sample t adds, per trial, block and population α,
+
+    .. math:: P_α(l) \mathrel{+}= \sum_{i∈α} x_i(t)\,x_i(t − l\,dτ),\qquad
+              A_α(l) \mathrel{+}= \sum_{i∈α} x_i(t − l\,dτ),
+
+    so that with n_l pairs at lag l and m = A(0)/(n_0 N_α)
+
+    .. math:: Δ(l\,dτ) = P(l)/(n_l N_α) − m\,A(l)/(n_l N_α),
+
+    which is ⟨(x_i(t) − m)(x_i(t−τ) − m)⟩ up to the difference between the window mean and
+    m of the lagged samples, and equals the variance exactly at l = 0. Samples pushed before
+    recording starts (the end of the burn-in) fill the ring, so every recorded sample has
+    all its lags. The population spectrum is Welch's estimate: segments of ``segment``
+    samples of a(t) overlapping by half, each detrended by its mean and Hann-windowed,
+
+    .. math:: N_α S_a(ω_k) = N_α\,dτ\,\big\langle |\textstyle\sum_n w_n a_n e^{−iω_k n dτ}|^2
+              \big\rangle_{\rm segments} \big/ \textstyle\sum_n w_n^2 .
+
+    Memory is O(T·(L + 1)·N + T·B·P·L), independent of the number of samples.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Population sizes (contiguous blocks of sites).
+    names : sequence of str
+        Population names.
+    trials : int
+        T; with T ≥ 2 the standard errors are taken across trials.
+    lags : int
+        L ≥ 1.
+    dtau : float
+    samples : int
+        Number of recorded samples (to place block boundaries).
+    blocks : int
+        B time blocks for the standard errors of a single trial (ignored for T ≥ 2).
+    dtype : dtype of the ring buffers (the state's).
+    """
+
+    def __init__(self, sizes, names, *, trials: int, lags: int, dtau: float, samples: int,
+                 blocks: int, dtype=np.float64) -> None:
+        self.sizes, self.names = np.asarray(sizes), tuple(names)
+        self.edges = np.concatenate([[0], np.cumsum(self.sizes)])
+        self.trials, self.dtau = trials, float(dtau)
+        self.blocks = blocks if trials == 1 else 1
+        self.block_length = max(1, samples // self.blocks)
+        self.segment = max(2, min(2 * lags, self.block_length) // 2 * 2)
+        T, R, P, B, N = trials, lags + 1, len(self.sizes), self.blocks, int(self.sizes.sum())
+        self.series = 1 + P if P > 1 else 1
+        self.ring = np.zeros((2, T, R, N), dtype=dtype)
+        self.ring_sums = np.zeros((2, T, R, P))
+        self.lag_products = np.zeros((T, B, 2, P, R))
+        self.lag_sums = np.zeros((T, B, 2, P, R))
+        self.gain_sums = np.zeros((T, B, P))
+        self.lag_counts = np.zeros((B, R))
+        n = np.arange(self.segment)
+        self.window = 0.5 - 0.5 * np.cos(2 * np.pi * n / self.segment)  # periodic Hann
+        self.series_ring = np.zeros((T, self.series, self.segment))
+        self.spectra = np.zeros((T, B, self.series, self.segment // 2 + 1))
+        self.segment_counts = np.zeros(B)
+        self.pushed = self.recorded = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the estimator (independent of the simulated duration)."""
+        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
+
+    def push(self, x: np.ndarray, phi: np.ndarray, gain: np.ndarray, record: bool) -> None:
+        """Add one sample (arrays of shape (T, N)); only ``record`` samples are counted."""
+        R = self.ring.shape[2]
+        slot = self.pushed % R
+        values = (x, phi)
+        for v, array in enumerate(values):
+            self.ring[v, :, slot] = array
+            self.ring_sums[v, :, slot] = np.add.reduceat(array, self.edges[:-1], axis=1)
+        self.pushed += 1
+        if not record:
+            return
+        block = min(self.recorded // self.block_length, self.blocks - 1)
+        order = (slot - np.arange(R)) % R  # lag l sits in slot − l
+        for v, array in enumerate(values):
+            for p in range(len(self.sizes)):
+                sites = slice(self.edges[p], self.edges[p + 1])
+                products = np.matmul(self.ring[v, :, :, sites], array[:, sites, None])
+                self.lag_products[:, block, v, p] += products[:, order, 0]
+            self.lag_sums[:, block, v] += self.ring_sums[v][:, order].transpose(0, 2, 1)
+        self.gain_sums[:, block] += np.add.reduceat(gain, self.edges[:-1], axis=1)
+        self.lag_counts[block, : min(self.pushed, R)] += 1
+        self.recorded += 1
+        self._push_series(self.ring_sums[0, :, slot], block)
+
+    def _push_series(self, sums: np.ndarray, block: int) -> None:
+        """Population averages into the Welch ring; a full segment every half segment."""
+        averages = sums / self.sizes
+        if self.series > 1:
+            averages = np.concatenate([sums.sum(1, keepdims=True) / self.sizes.sum(),
+                                       averages], axis=1)
+        self.series_ring[:, :, (self.recorded - 1) % self.segment] = averages
+        hop = self.segment // 2
+        if self.recorded < self.segment or (self.recorded - self.segment) % hop:
+            return
+        oldest = self.recorded % self.segment
+        segment = np.roll(self.series_ring, -oldest, axis=2)
+        segment -= segment.mean(axis=2, keepdims=True)
+        segment *= self.window
+        self.spectra[:, block] += np.abs(np.fft.rfft(segment, axis=2)) ** 2
+        self.segment_counts[block] += 1
+
+    def _estimates(self, lag_products, lag_sums, gain_sums, lag_counts, spectra,
+                   segment_counts) -> dict[str, dict[str, np.ndarray]]:
+        """Estimates per series (``"all"`` and each population) with leading axes (T, B)."""
+        out = {}
+        groups = [("all", slice(None), int(self.sizes.sum()))]
+        if len(self.sizes) > 1:
+            groups += [(name, slice(p, p + 1), int(self.sizes[p]))
+                       for p, name in enumerate(self.names)]
+        for s, (name, pops, size) in enumerate(groups):
+            products = lag_products[:, :, :, pops].sum(3)  # (T, B, 2, R)
+            sums = lag_sums[:, :, :, pops].sum(3)
+            pairs = lag_counts[None, :, None, :] * size
+            means = sums[..., 0] / pairs[..., 0]
+            correlations = products / pairs - means[..., None] * sums / pairs
+            spectrum = (size * self.dtau / float(np.sum(self.window**2))
+                        * spectra[:, :, s] / segment_counts[None, :, None])
+            out[name] = {
+                "mean": means[..., 0], "variance": correlations[..., 0, 0],
+                "autocorrelation": correlations[..., 0, :], "mean_phi": means[..., 1],
+                "autocorrelation_phi": correlations[..., 1, :],
+                "mean_gain": gain_sums[:, :, pops].sum(2) / pairs[..., 0, 0],
+                "population_spectrum": spectrum,
+            }
+        return out
+
+    def observables(self) -> tuple[Observables, Observables]:
+        """(estimates, standard errors).
+
+        The estimate is the trial average of each trial's whole-run estimate; its standard
+        error the standard deviation across trials / √T, or, for one trial, across the B
+        block estimates / √B.
+        """
+        blocks = (self.lag_products, self.lag_sums, self.gain_sums, self.lag_counts,
+                  self.spectra, self.segment_counts)
+        # sums over blocks: axis 1 of the (T, B, ...) sums, axis 0 of the shared counts
+        whole = (self.lag_products.sum(1, keepdims=True), self.lag_sums.sum(1, keepdims=True),
+                 self.gain_sums.sum(1, keepdims=True), self.lag_counts.sum(0, keepdims=True),
+                 self.spectra.sum(1, keepdims=True), self.segment_counts.sum(0, keepdims=True))
+        with np.errstate(all="ignore"):
+            totals = self._estimates(*whole)
+            groups = self._estimates(*blocks) if self.trials == 1 else totals
+            spread = self.blocks if self.trials == 1 else self.trials
+            axis = 1 if self.trials == 1 else 0
+            estimate = {name: {k: v.mean(axis=(0, 1)) for k, v in series.items()}
+                        for name, series in totals.items()}
+            error = {name: {k: v.std(axis=axis, ddof=1).mean(axis=0) / np.sqrt(spread)
+                            for k, v in series.items()}
+                     for name, series in groups.items()}
+        return self._build(estimate), self._build(error)
+
+    def _build(self, table: dict[str, dict[str, np.ndarray]]) -> Observables:
+        lags = self.ring.shape[2]
+        tau = np.arange(lags) * self.dtau
+        omega = 2 * np.pi * np.fft.rfftfreq(self.segment, self.dtau)
+
+        def one(values: dict[str, np.ndarray]) -> Observables:
+            return Observables(
+                # variance is the lag-0 autocorrelation, bit for bit
+                mean=values["mean"], variance=values["autocorrelation"][0],
+                autocorrelation=Curve("tau", tau, values["autocorrelation"]),
+                mean_phi=values["mean_phi"],
+                autocorrelation_phi=Curve("tau", tau, values["autocorrelation_phi"]),
+                mean_gain=values["mean_gain"],
+                population_spectrum=Curve("omega", omega, values["population_spectrum"]),
+            )
+
+        populations = {name: one(v) for name, v in table.items() if name != "all"}
+        top = one(table["all"])
+        return Observables(**{k: getattr(top, k) for k in KEYS if k != "populations"},
+                           populations=populations)

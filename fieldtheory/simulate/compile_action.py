@@ -1,0 +1,286 @@
+r"""Lower an action, at fixed parameter values, to numpy callables.
+
+The simulator reads the model only through :func:`~fieldtheory.ir.langevin.read_langevin`
+(drift and noise) and the action's ensembles. This module turns the drift of each field
+into numpy functions of per-site arrays:
+
+* every coupling sum ``J @ f(x)`` becomes a placeholder c_m whose value the network fills
+  with J·f(x_j) (the presynaptic expression f is compiled separately);
+* every :class:`~fieldtheory.ir.symbols.ByPopulation` value becomes a placeholder b whose
+  value is a per-site array;
+* in continuous time each drift is split as f_k = −a_k x_k + r_k(x), a_k the field-free
+  coefficient of −x_k(t), so that integrators can treat the leak exactly.
+
+The result, :class:`CompiledAction`, keeps the sympy expressions it compiled, so the stage
+prints (``str(compiled)``) and can be inspected on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from fieldtheory.errors import ParameterError, SimulationError
+from fieldtheory.ir.action import Action
+from fieldtheory.ir.ensembles import Ensemble
+from fieldtheory.ir.langevin import read_langevin
+from fieldtheory.ir.parameters import evaluate
+from fieldtheory.ir.symbols import ByPopulation, Coupling, CouplingSum, FieldValue
+
+__all__ = ["CompiledAction", "CompiledSum", "compile_action"]
+
+#: Grid on which sup|f'| of presynaptic expressions is taken for the stability bound.
+GAIN_GRID = np.linspace(-20.0, 20.0, 801)
+_MODULES = ["scipy", "numpy"]
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledSum:
+    """One coupling sum Σ_j J_ij f(x_j): its coupling, ensemble and compiled f.
+
+    ``presynaptic(*fields, *by_population)`` evaluates f on per-site arrays;
+    ``gain_bound`` is Σ_l sup_u |∂f/∂x_l| (all fields at u ∈ [−20, 20]) and
+    ``weight_bound`` sup |∂f_k/∂c| over fields k — together with the ensemble's spectral
+    radius they bound the rate this sum contributes to the Jacobian.
+    """
+
+    coupling: Coupling
+    ensemble: Ensemble
+    expression: sp.Expr
+    presynaptic: Callable
+    gain_bound: float
+    weight_bound: float
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledAction:
+    r"""An action lowered to numpy callables at fixed parameter values.
+
+    Attributes
+    ----------
+    action : Action
+    values : dict
+        Resolved parameter values.
+    rest : tuple of callables
+        r_k(*fields, *sums, *by_population): the drift without the leak in continuous time,
+        ∂_t x_k = −a_k x_k + r_k; the whole update F_k in discrete time, x_k(n+1) = F_k.
+    leak : ndarray, shape (K, P)
+        a_k per population (zero in discrete time).
+    by_population : ndarray, shape (B, P)
+        Per-population values of each ByPopulation atom.
+    noise : ndarray, shape (P, K, K)
+        Itô covariance Q per population: ⟨ξ_k(t) ξ_l(s)⟩ = Q_kl δ(t − s).
+    phi, gain : callables
+        φ (presynaptic expression of the first coupling sum in the first field's drift —
+        or, if it has none, in the next field's — and the first field itself without
+        coupling) and φ' = ∂φ/∂x_1, as functions of (*fields, *by_population).
+    step : float or None
+        Physical duration of one step of a map; ``None`` in continuous time.
+    """
+
+    action: Action
+    values: dict[str, float]
+    field_names: tuple[str, ...]
+    rest_expressions: tuple[sp.Expr, ...]
+    rest: tuple[Callable, ...]
+    sums: tuple[CompiledSum, ...]
+    leak: np.ndarray
+    by_population: np.ndarray
+    noise: np.ndarray
+    phi_expression: sp.Expr
+    phi: Callable
+    gain: Callable
+    step: float | None
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.step is not None
+
+    @property
+    def is_noisy(self) -> bool:
+        return bool(np.any(self.noise != 0))
+
+    def __str__(self) -> str:
+        lines = [f"compiled action ({'discrete' if self.is_discrete else 'continuous'} time)"]
+        for name, expr, a in zip(self.field_names, self.rest_expressions, self.leak, strict=True):
+            lhs = f"{name}(n+1)" if self.is_discrete else f"d{name}/dt + {a.tolist()}·{name}"
+            lines.append(f"  {lhs} = {expr}")
+        for m, s in enumerate(self.sums):
+            lines.append(f"  c{m} = {s.coupling} @ ({s.expression})")
+        lines.append(f"  phi = {self.phi_expression}")
+        return "\n".join(lines)
+
+
+def compile_action(action: Action, values: Mapping[str, float]) -> CompiledAction:
+    """Lower ``action`` at parameter ``values`` (names → floats, already resolved).
+
+    Raises
+    ------
+    SimulationError
+        For point-process actions, delayed fields, state-dependent noise and explicit time
+        dependence.
+    ParameterError
+        When a symbol is left without a value.
+    """
+    if action.point_process:
+        names = ", ".join(f.name for f in action.point_process)
+        raise SimulationError(f"point-process fields ({names}) cannot be simulated yet")
+    system = read_langevin(action)
+    tau = action.time.symbol
+    values = dict(values)
+    lowering = _Lowering(action, values, tau)
+    for expr in (*system.drift, *system.noise):
+        lowering.check_times(expr)
+    # collect every placeholder first: the compiled callables share one argument list
+    for expr in (*system.drift, *system.noise):
+        lowering.collect(expr)
+    drifts = [lowering.lower(d) for d in system.drift]
+    if action.time.is_discrete:
+        leaks, rests = [sp.Integer(0)] * len(drifts), drifts
+        step = evaluate(action.time.step, values)
+    else:
+        leaks, rests = zip(*(lowering.split_leak(d, x) for d, x in
+                             zip(drifts, lowering.xs, strict=True)), strict=True)
+        step = None
+    phi_expr = lowering.phi(system.drift)
+    phi_args = (*lowering.xs, *lowering.bs)
+    rest_args = (*lowering.xs, *lowering.cs, *lowering.bs)
+    return CompiledAction(
+        action=action,
+        values=values,
+        field_names=tuple(f.name for f in action.fields),
+        rest_expressions=tuple(rests),
+        rest=tuple(_lambdify(rest_args, r) for r in rests),
+        sums=lowering.compiled_sums(drifts),
+        leak=np.array([lowering.per_population(a) for a in leaks]),
+        by_population=lowering.table,
+        noise=lowering.noise_table(system.noise),
+        phi_expression=phi_expr,
+        phi=_lambdify(phi_args, phi_expr),
+        gain=_lambdify(phi_args, phi_expr.diff(lowering.xs[0])),
+        step=step,
+    )
+
+
+def _lambdify(args, expr: sp.Expr) -> Callable:
+    return sp.lambdify(args, expr, modules=_MODULES)
+
+
+def _floats(expr: sp.Expr) -> sp.Expr:
+    """Numeric constants as Python floats: numpy scalars like sqrt(pi) would upcast float32."""
+    return sp.nfloat(expr, exponent=False)
+
+
+class _Lowering:
+    """Replacement tables shared while lowering the expressions of one action."""
+
+    def __init__(self, action: Action, values: dict[str, float], tau: sp.Symbol) -> None:
+        self.action, self.values, self.tau = action, values, tau
+        self.xs = [sp.Dummy(f.name) for f in action.fields]
+        self.field_map = {f(tau): x for f, x in zip(action.fields, self.xs, strict=True)}
+        self.sums: list[CouplingSum] = []
+        self.cs: list[sp.Dummy] = []
+        self.atoms: list[ByPopulation] = []
+        self.bs: list[sp.Dummy] = []
+        self.populations = [p.name for p in action.populations]
+        self.table = np.zeros((0, len(self.populations)))
+
+    def check_times(self, expr: sp.Expr) -> None:
+        for value in sorted(expr.atoms(FieldValue), key=str):
+            if value.args[0] != self.tau:
+                raise SimulationError(
+                    f"delays are not supported by the simulator: {value} is not at the "
+                    f"current time {self.tau}"
+                )
+
+    def collect(self, expr: sp.Expr) -> None:
+        """Register the coupling sums and ByPopulation atoms of ``expr``, in print order."""
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, CouplingSum) and node not in self.sums:
+                self.sums.append(node)
+                self.cs.append(sp.Dummy(f"c{len(self.cs)}"))
+                self.collect(node.presynaptic)
+            elif isinstance(node, ByPopulation) and node not in self.atoms:
+                self.atoms.append(node)
+                self.bs.append(sp.Dummy(node.name))
+                row = [evaluate(node.value_for(p), self.values) for p in self.populations]
+                self.table = np.vstack([self.table, row])
+
+    def lower(self, expr: sp.Expr) -> sp.Expr:
+        """Placeholders for sums, ByPopulation atoms and fields; numbers for parameters."""
+        expr = expr.xreplace(dict(zip(self.sums, self.cs, strict=True)))
+        expr = expr.xreplace(dict(zip(self.atoms, self.bs, strict=True)))
+        expr = expr.xreplace(self.field_map)
+        numbers = {s: sp.Float(self.values[s.name]) for s in expr.free_symbols
+                   if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)
+                   and s.name in self.values}
+        expr = expr.xreplace(numbers)
+        left = sorted(str(s) for s in expr.free_symbols if not isinstance(s, sp.Dummy))
+        if str(self.tau) in left:
+            raise SimulationError(f"explicit time dependence ({self.tau}) is not supported "
+                                  f"by the simulator, in {expr}")
+        if left:
+            raise ParameterError(f"no value for {', '.join(left)} (left symbolic in {expr})")
+        return _floats(expr)
+
+    def split_leak(self, expr: sp.Expr, x: sp.Dummy) -> tuple[sp.Expr, sp.Expr]:
+        """(a, r) with expr = −a·x + r, a free of fields and coupling sums."""
+        leak, rest = sp.Integer(0), sp.Integer(0)
+        state = {*self.xs, *self.cs}
+        for term in sp.Add.make_args(sp.expand(expr)):
+            coefficient = term / x
+            if coefficient.free_symbols & state:
+                rest += term
+            else:
+                leak -= coefficient
+        return _floats(leak), _floats(rest)
+
+    def per_population(self, expr: sp.Expr) -> np.ndarray:
+        """A field-free expression in ByPopulation placeholders, one value per population."""
+        out = _lambdify(self.bs, expr)(*self.table)
+        return np.broadcast_to(np.asarray(out, dtype=float), (len(self.populations),)).copy()
+
+    def phi(self, drifts) -> sp.Expr:
+        """Presynaptic expression of the first coupling sum, searching the drifts in field
+        order (the first field's first); the first field itself when there is none."""
+        for drift in drifts:
+            for node in sp.preorder_traversal(drift):
+                if isinstance(node, CouplingSum):
+                    return self.lower(node.presynaptic)
+        return self.xs[0]
+
+    def compiled_sums(self, drifts: list[sp.Expr]) -> tuple[CompiledSum, ...]:
+        ensembles = self.action.ensembles
+        out = []
+        for term, c in zip(self.sums, self.cs, strict=True):
+            expression = self.lower(term.presynaptic)
+            gain = sum(self._sup(expression.diff(x)) for x in self.xs)
+            weight = max(self._sup(d.diff(c)) for d in drifts)
+            out.append(CompiledSum(term.coupling, ensembles[term.coupling], expression,
+                                   _lambdify((*self.xs, *self.bs), expression), gain, weight))
+        return tuple(out)
+
+    def _sup(self, expr: sp.Expr) -> float:
+        """sup |expr| with every field at u ∈ GAIN_GRID, over populations and sums at 0."""
+        u = GAIN_GRID[:, None]
+        args = [u] * len(self.xs) + [0.0] * len(self.cs) + list(self.table)
+        with np.errstate(all="ignore"):
+            value = np.abs(np.asarray(_lambdify((*self.xs, *self.cs, *self.bs), expr)(*args),
+                                      dtype=float))
+        return float(np.nanmax(value)) if value.size else 0.0
+
+    def noise_table(self, noise: sp.ImmutableMatrix) -> np.ndarray:
+        """Q per population, shape (P, K, K); state-dependent noise is refused."""
+        K = noise.shape[0]
+        out = np.zeros((len(self.populations), K, K))
+        for k in range(K):
+            for l in range(K):
+                q = noise[k, l]
+                if q.has(FieldValue):
+                    raise SimulationError(
+                        f"state-dependent noise {q} is not supported by the simulator")
+                out[:, k, l] = self.per_population(self.lower(q))
+        return out

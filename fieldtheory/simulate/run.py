@@ -1,0 +1,289 @@
+r"""``simulate``: the reference simulation of a declared model, with streaming observables.
+
+The pipeline, in order:
+
+1. unwrap a Model to its action (the simulator sees nothing else) and resolve parameters;
+2. lower the action to numpy callables (:func:`compile_action`): drift split into leak and
+   rest, coupling sums, noise covariance, φ;
+3. plan the run: method, dt, sampling step dτ, lags, burn-in and recorded samples; refuse
+   unstable steps before anything runs;
+4. realise one network per trial from ``default_rng([seed, k])``: couplings, then the
+   initial condition x ~ N(0, 1), then the noise;
+5. step; every dτ push the first field into the streaming estimator (the ring buffer starts
+   filling during the last τ_max of the burn-in);
+6. read observables and standard errors off the estimator's sums.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fieldtheory.errors import ParameterError, SimulationError
+from fieldtheory.ir.action import Action
+from fieldtheory.ir.model import Model
+from fieldtheory.observables import Observables, StreamingEstimator
+from fieldtheory.progress import progress_bar
+from fieldtheory.simulate.compile_action import CompiledAction, compile_action
+from fieldtheory.simulate.integrators import (
+    STABILITY,
+    advance,
+    check_step,
+    choose_method,
+    make_stepper,
+    rate_bound,
+)
+from fieldtheory.simulate.network import Network, realise_trials
+
+__all__ = ["RunPlan", "SimulationResult", "plan_run", "simulate"]
+
+#: Default steps: Euler–Maruyama is weak order 1 (bias ≈ a·dt), RK4 is accurate at 0.05.
+DEFAULT_DT = {"euler": 0.01, "rk4": 0.05}
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What :func:`simulate` returns.
+
+    ``t_max`` and ``t_burn`` are the durations actually simulated: the requested ones
+    rounded to whole sampling intervals dτ (``t_burn`` up). Observables are those of the
+    model's first field.
+    """
+
+    model: str
+    params: dict[str, float]
+    N: int
+    trials: int
+    dt: float
+    t_max: float
+    t_burn: float
+    observables: Observables
+    stderr: Observables
+    method: str = ""
+    dtau: float = 0.0
+    seed: int = 0
+    dtype: str = "float64"
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"model", "params", "N", "observables", "stderr"}`` in plain JSON types."""
+        return {
+            "model": self.model,
+            "params": {k: float(v) for k, v in self.params.items()},
+            "N": int(self.N),
+            "observables": self.observables.to_dict(),
+            "stderr": self.stderr.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Resolved numerical options of one simulation (all times in model units)."""
+
+    method: str
+    dt: float
+    steps_per_sample: int
+    lags: int
+    burn_samples: int
+    samples: int
+
+    @property
+    def dtau(self) -> float:
+        return self.dt * self.steps_per_sample
+
+    @property
+    def total_steps(self) -> int:
+        return (self.burn_samples + self.samples) * self.steps_per_sample
+
+
+def _positive(name: str, value: float, *, zero: bool = False) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} = {value!r} is not a number") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        bound = "non-negative" if zero else "positive"
+        raise ParameterError(f"{name} = {value:g} must be {bound} and finite")
+    return value
+
+
+def _count(name: str, value: Any, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != int(value):
+        raise ParameterError(f"{name} = {value!r} must be an integer")
+    if int(value) < least:
+        raise ParameterError(f"{name} = {int(value)} must be at least {least}")
+    return int(value)
+
+
+def _steps_per_sample(compiled: CompiledAction, dt: float, dtau: float) -> int:
+    ratio = dtau / dt
+    steps = round(ratio)
+    if compiled.is_discrete and ratio < 1:
+        return 1  # a map cannot be sampled finer than its step
+    if steps < 1 or abs(ratio - steps) > 1e-9 * ratio:
+        raise ParameterError(f"dtau = {dtau:g} is not a positive multiple of dt = {dt:g}")
+    return steps
+
+
+def _choose_dt(compiled: CompiledAction, dt: float | None, dtau: float, method: str) -> float:
+    if compiled.is_discrete:
+        step = compiled.step
+        if dt is not None and abs(dt - step) > 1e-9 * step:
+            raise ParameterError(f"dt = {dt:g} differs from the map's step {step:g}; a map's "
+                                 "step is fixed by the model (pass dt=None)")
+        return step
+    if dt is not None:
+        return _positive("dt", dt)
+    nominal = DEFAULT_DT[method]
+    bound = rate_bound(compiled)
+    if bound > 0:
+        nominal = min(nominal, 0.5 * STABILITY[method] / bound)
+    # the largest dt ≤ nominal that divides dτ
+    return dtau / math.ceil(dtau / nominal - 1e-9)
+
+
+def plan_run(compiled: CompiledAction, *, t_max: float, t_burn: float, dt: float | None,
+             trials: int, tau_max: float, dtau: float, method: str, blocks: int) -> RunPlan:
+    """Check and resolve the numerical options; raise before anything runs."""
+    t_max, t_burn = _positive("t_max", t_max), _positive("t_burn", t_burn, zero=True)
+    tau_max, dtau = _positive("tau_max", tau_max), _positive("dtau", dtau)
+    method = choose_method(method, discrete=compiled.is_discrete, noisy=compiled.is_noisy)
+    dt = _choose_dt(compiled, dt, dtau, method)
+    check_step(compiled, dt, method)
+    steps = _steps_per_sample(compiled, dt, dtau)
+    dtau = steps * dt
+    if tau_max < dtau * (1 - 1e-9):
+        raise ParameterError(f"tau_max = {tau_max:g} is shorter than dtau = {dtau:g}")
+    lags = math.floor(tau_max / dtau + 1e-9)
+    samples = round(t_max / dtau)
+    least = 2 * blocks if trials == 1 else 2
+    if samples < least:
+        raise ParameterError(
+            f"t_max = {t_max:g} holds {samples} samples of dtau = {dtau:g}; at least {least} "
+            f"are needed" + (f" (2 per block, blocks = {blocks})" if trials == 1 else ""))
+    return RunPlan(method, dt, steps, lags, math.ceil(t_burn / dtau - 1e-9), samples)
+
+
+def _unwrap(model_or_action: Model | Action) -> tuple[Action, str]:
+    if isinstance(model_or_action, Model):
+        return model_or_action.action, model_or_action.name
+    if isinstance(model_or_action, Action):
+        return model_or_action, "action"
+    raise ParameterError(f"simulate needs a Model or an Action, got {type(model_or_action)}")
+
+
+def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunPlan,
+            x: np.ndarray, bar) -> None:
+    """Step through burn-in and recording; push a sample every dτ."""
+    steps, dt = plan.steps_per_sample, plan.dt
+    prefill = min(plan.lags, plan.burn_samples)  # burn-in samples that fill the ring
+    done = 0
+    for _ in range(plan.burn_samples - prefill):
+        advance(stepper, x, steps, done, dt)
+        done += steps
+        bar.update(steps)
+    for r in range(prefill + plan.samples):
+        advance(stepper, x, steps, done, dt)
+        done += steps
+        estimator.push(x[:, 0], network.phi(x), network.gain(x), record=r >= prefill)
+        bar.update(steps)
+
+
+def simulate(
+    model_or_action: Model | Action,
+    params: Mapping[str, float] | None = None,
+    *,
+    N: int = 1000,
+    t_max: float = 100.0,
+    t_burn: float = 50.0,
+    dt: float | None = None,
+    trials: int = 1,
+    seed: int = 0,
+    dtype: str = "float64",
+    tau_max: float = 20.0,
+    dtau: float = 0.25,
+    method: str = "auto",
+    blocks: int = 8,
+    progress: bool = False,
+) -> SimulationResult:
+    r"""Simulate a model's Langevin equation (or map) and estimate its observables.
+
+    The model is read only through its action: drift and noise from
+    :func:`~fieldtheory.ir.langevin.read_langevin`, couplings from its ensembles. For the
+    SCS network (Sompolinsky, Crisanti & Sommers, PRL 61, 259 (1988)) this integrates
+    ∂_t x_i = −x_i + Σ_j J_ij φ(x_j) + I + ξ_i.
+
+    Parameters
+    ----------
+    model_or_action : Model or Action
+    params : mapping, optional
+        Parameter values by name; defaults fill the rest (unknown names raise
+        :class:`~fieldtheory.errors.UnknownParameterError`).
+    N : int
+        Number of sites (split into populations by their fractions).
+    t_max : float
+        Recorded duration after the burn-in (model time units; a map's step counts
+        ``step`` units).
+    t_burn : float
+        Discarded transient.
+    dt : float, optional
+        Time step; by default 0.01 (Euler–Maruyama) or 0.05 (RK4), at most half the
+        stability limit, and a divisor of ``dtau``. For a map, its step (``None`` or equal).
+    trials : int
+        Independent realisations (couplings, initial condition, noise) run side by side;
+        trial k uses ``np.random.default_rng([seed, k])``.
+    seed : int
+    dtype : {"float64", "float32"}
+        Precision of the state and the couplings; estimator sums are float64.
+    tau_max, dtau : float
+        Largest lag and sampling interval of the autocorrelations (dτ a multiple of dt; for
+        a map, a dτ below one step samples every step).
+    method : {"auto", "euler", "rk4", "map"}
+        ``"auto"``: RK4 without noise, exponential Euler–Maruyama with noise, iteration
+        for maps.
+    blocks : int
+        Time blocks for the standard errors when ``trials == 1``.
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    SimulationResult
+        Observables of the first field (see :mod:`fieldtheory.observables`) and their
+        standard errors.
+    """
+    action, name = _unwrap(model_or_action)
+    values = action.parameters.resolve(params)
+    N = _count("N", N, 1)
+    trials = _count("trials", trials, 1)
+    seed = _count("seed", seed, 0)
+    blocks = _count("blocks", blocks, 2 if trials == 1 else 1)
+    if str(dtype) not in DTYPES:
+        raise ParameterError(f"dtype = {dtype!r}; use one of {', '.join(DTYPES)}")
+    compiled = compile_action(action, values)
+    plan = plan_run(compiled, t_max=t_max, t_burn=t_burn, dt=dt, trials=trials,
+                    tau_max=tau_max, dtau=dtau, method=method, blocks=blocks)
+    rngs = [np.random.default_rng([seed, k]) for k in range(trials)]
+    network = realise_trials(compiled, N, rngs, str(dtype))
+    x = network.initial_state(rngs)
+    stepper = make_stepper(network, plan.dt, plan.method, rngs)
+    estimator = StreamingEstimator(
+        network.sizes, [p.name for p in action.populations], trials=trials, lags=plan.lags,
+        dtau=plan.dtau, samples=plan.samples, blocks=blocks, dtype=network.dtype)
+    with np.errstate(all="ignore"), progress_bar(plan.total_steps, enabled=progress,
+                                                 description=f"simulate {name}") as bar:
+        _record(network, stepper, estimator, plan, x, bar)
+    observables, stderr = estimator.observables()
+    if not np.isfinite(observables["variance"]):
+        raise SimulationError("the observables are not finite: the state grew too large for "
+                              "its products to be represented")
+    return SimulationResult(
+        model=name, params=values, N=N, trials=trials, dt=plan.dt,
+        t_max=plan.samples * plan.dtau, t_burn=plan.burn_samples * plan.dtau,
+        observables=observables, stderr=stderr, method=plan.method, dtau=plan.dtau,
+        seed=seed, dtype=str(dtype))

@@ -1,0 +1,71 @@
+"""Every shipped model loads, prints (text and LaTeX) and simulates briefly to finite numbers.
+
+The models are discovered, not listed: a new file in models/ is collected automatically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import fieldtheory as ft
+from fieldtheory.printing import action_latex, action_text
+
+MODELS = ft.shipped_models()
+
+
+def test_models_are_shipped():
+    assert {"scs", "scs_erf", "linear", "ei", "random_mode", "map"} <= set(MODELS)
+
+
+@pytest.fixture(params=MODELS)
+def model(request) -> ft.Model:
+    return ft.load_model(request.param)
+
+
+def test_loads_as_named(model):
+    assert isinstance(model, ft.Model)
+    assert model.name in MODELS
+    assert model.description, "`fieldtheory models` shows the description"
+
+
+def test_prints_as_text(model):
+    text = str(model)
+    assert text.startswith(f"model {model.name}\n")
+    assert action_text(model.action) in text
+    assert "x̃_i" in text
+    for parameter in model.parameters:
+        assert f"  {parameter.name} = " in text
+
+
+def test_prints_as_latex(model):
+    latex = action_latex(model.action)
+    assert latex.startswith("S = ")
+    assert r"\tilde{x}_{i}" in latex
+    assert latex.count(r"\left") == latex.count(r"\right")
+    assert model._repr_latex_() == f"$\\displaystyle {latex}$"
+
+
+def _finite(value) -> bool:
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def test_simulates_briefly(model):
+    result = ft.simulate(model, N=100, t_max=10, t_burn=5, tau_max=2, seed=1)
+    data = result.to_json()
+    assert json.loads(json.dumps(data)) == data
+    assert data["model"] == model.name and data["N"] == 100
+    assert data["params"] == model.parameters.defaults()
+    observables = data["observables"]
+    assert _finite(observables), observables
+    assert observables["variance"] >= 0
+    assert observables["autocorrelation"]["values"][0] == observables["variance"]
+    if len(model.action.populations) > 1:
+        names = [p.name for p in model.action.populations]
+        assert sorted(observables["populations"]) == sorted(names)
