@@ -1,6 +1,7 @@
 """The ``fieldtheory`` command.
 
 ``fieldtheory models`` lists the shipped models, ``fieldtheory show MODEL`` prints one,
+``fieldtheory derive MODEL`` prints every stage of its mean-field derivation,
 ``fieldtheory simulate MODEL`` runs the reference simulator on it. MODEL is a shipped
 model's name or the path of a Python file that defines ``model``.
 
@@ -138,6 +139,32 @@ def show_command(args: argparse.Namespace) -> int:
     """Print ``str(model)``, or with ``--latex`` the LaTeX of its action."""
     model = load_model(args.model)
     print(action_latex(model.action) if args.latex else str(model))
+    return 0
+
+
+# ------------------------------------------------------------------------------- derive
+
+
+def _derive_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_model_argument(parser)
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--latex", action="store_true", help="print every stage as LaTeX")
+    form.add_argument("--json", action="store_true",
+                      help="print one JSON object: stages, order parameters, self-consistency")
+
+
+@command("derive", "derive the mean-field theory: every stage, in order", _derive_arguments)
+def derive_command(args: argparse.Namespace) -> int:
+    """Print the stages of :func:`fieldtheory.derive.derive` (text, LaTeX or JSON)."""
+    from fieldtheory.derive import derive  # the derivation stack loads only when asked for
+
+    derivation = derive(load_model(args.model))
+    if args.json:
+        print(json.dumps(derivation.to_json(), ensure_ascii=False))
+    elif args.latex:
+        print("\n\n".join(f"% {s.name}\n{s.latex}" for s in derivation.stages))
+    else:
+        print(derivation)
     return 0
 
 

@@ -76,6 +76,13 @@ def random_mode() -> ft.RandomMode:
     )
 
 
+def joint_gaussian() -> ft.JointGaussian:
+    K = ft.Coupling("K")
+    return ft.JointGaussian(
+        (J, K), ((S["g"] ** 2, S["rho"]), (S["rho"], 1)), (S["J0"], 0)
+    )
+
+
 def scs_action() -> ft.Action:
     """The SCS action with a partially symmetric ensemble and noise."""
     return ft.langevin(
@@ -113,6 +120,7 @@ EXAMPLES = {
     ft.Gaussian: (lambda: ft.Gaussian(S["J0"], S["g"] ** 2, S["rho"]), "eval"),
     ft.BlockGaussian: (block_gaussian, "eval"),
     ft.RandomMode: (random_mode, "replace"),
+    ft.JointGaussian: (joint_gaussian, "replace"),
     ft.Action: (lambda: scs_action(), "replace"),
     ft.Model: (random_mode_model, "replace"),
     ft.LangevinSystem: (
@@ -129,6 +137,7 @@ ENSEMBLE_EXAMPLES = {
     "gaussian": lambda: ft.Gaussian(S["J0"], S["g"] ** 2, S["rho"]),
     "block_gaussian": block_gaussian,
     "random_mode": random_mode,
+    "joint_gaussian": joint_gaussian,
 }
 
 
@@ -259,17 +268,22 @@ def test_registered_ensemble_samples_reproducibly(name):
     ensemble = ENSEMBLE_EXAMPLES[name]()
     pops = ensemble.populations()
     sizes = ir.population_sizes(pops, 60, VALUES) if pops else (60,)
-    first = ensemble.sample(np.random.default_rng(7), sizes, VALUES)
-    again = ensemble.sample(np.random.default_rng(7), sizes, VALUES)
-    other = ensemble.sample(np.random.default_rng(8), sizes, VALUES)
-    assert isinstance(first, ir.CouplingMatrix) and first.shape == (60, 60)
-    assert np.all(np.isfinite(first.dense()))
-    np.testing.assert_array_equal(first.dense(), again.dense())
-    assert not np.array_equal(first.dense(), other.dense())
-    single = ensemble.sample(np.random.default_rng(7), sizes, VALUES, dtype=np.float32)
-    assert single.dense().dtype == np.float32
-    v = np.random.default_rng(1).standard_normal((60, 3))
-    np.testing.assert_allclose(first.matvec(v), first.dense() @ v, atol=1e-12)
-    np.testing.assert_allclose(first.rmatvec(v), first.dense().T @ v, atol=1e-12)
+    couplings = getattr(ensemble, "couplings", (J,))
+
+    def draw(seed, dtype=np.float64):
+        rng = np.random.default_rng(seed)
+        return ensemble.sample_couplings(couplings, rng, sizes, VALUES, dtype)
+
+    first, again, other = draw(7), draw(7), draw(8)
+    assert set(first) == set(couplings)
+    for c in couplings:
+        assert isinstance(first[c], ir.CouplingMatrix) and first[c].shape == (60, 60)
+        assert np.all(np.isfinite(first[c].dense()))
+        np.testing.assert_array_equal(first[c].dense(), again[c].dense())
+        assert not np.array_equal(first[c].dense(), other[c].dense())
+        assert draw(7, np.float32)[c].dense().dtype == np.float32
+        v = np.random.default_rng(1).standard_normal((60, 3))
+        np.testing.assert_allclose(first[c].matvec(v), first[c].dense() @ v, atol=1e-12)
+        np.testing.assert_allclose(first[c].rmatvec(v), first[c].dense().T @ v, atol=1e-12)
     bound = ensemble.spectral_radius_bound(VALUES)
     assert math.isfinite(bound) and bound > 0

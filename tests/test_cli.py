@@ -247,3 +247,35 @@ def test_format_result_shows_scalars_and_curve_rows():
     assert [line.split() for line in text.splitlines() if line.startswith("   ")][1:4] == [
         ["0", "3", "0.1"], ["1", "2", "0.1"], ["2", "1", "0.1"]]
     assert "population A:" in text and "1.25" in text
+
+
+# ------------------------------------------------------------------------------- derive
+
+
+def test_derive_prints_every_stage_in_order(run):
+    code, out, err = run("derive", "scs")
+    assert code == 0 and not err
+    headers = [line for line in out.splitlines() if line.startswith("== ")]
+    assert headers == ["== action ==", "== disorder_average ==", "== collective_fields ==",
+                       "== saddle_point =="]
+    assert "C_tanh(t, s) = ⟨tanh(x(t))*tanh(x(s))⟩" in out
+
+
+def test_derive_json_has_the_promised_keys(run):
+    code, out, _ = run("derive", "ei", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert [s["name"] for s in data["stages"]] == [
+        "action", "disorder_average", "collective_fields", "saddle_point"]
+    assert all(set(s) == {"name", "text", "latex"} for s in data["stages"])
+    # two populations: per-population order parameters
+    assert {"C_tanh_E(t, s)", "C_tanh_I(t, s)"} <= set(data["order_parameters"])
+    assert len(data["self_consistency"]) == len(data["order_parameters"])
+
+
+def test_derive_latex_and_refusal(run):
+    code, out, _ = run("derive", "linear", "--latex")
+    assert code == 0 and "% saddle_point" in out and "\\tilde" in out
+    code, out, err = run("derive", "random_mode")
+    assert code == 2 and not out
+    assert err.count("\n") == 1 and "no averaging rule" in err

@@ -16,6 +16,7 @@ from fieldtheory.ir.ensembles import (
     RandomMode,
     register_ensemble,
 )
+from fieldtheory.ir.joint_gaussian import JointGaussian
 from fieldtheory.ir.langevin import LangevinSystem, langevin, read_langevin
 from fieldtheory.ir.model import Model
 from fieldtheory.ir.nonlinearities import (
@@ -55,7 +56,8 @@ from fieldtheory.ir.symbols import (
 __all__ = [
     "Action", "Time", "CONTINUOUS", "discrete",
     "CouplingMatrix", "DenseCoupling", "LowRankCoupling",
-    "Ensemble", "Gaussian", "Block", "BlockGaussian", "RandomMode", "ENSEMBLES",
+    "Ensemble", "Gaussian", "Block", "BlockGaussian", "RandomMode", "JointGaussian",
+    "ENSEMBLES",
     "MODE_INDEX", "MODE_COUNT", "register_ensemble",
     "LangevinSystem", "langevin", "read_langevin", "Model",
     "NONLINEARITIES", "ReLU", "relu", "tanh", "erf_sqrtpi", "identity", "logistic",

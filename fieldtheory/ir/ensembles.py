@@ -25,6 +25,7 @@ from fieldtheory.errors import EnsembleError, ParameterError
 from fieldtheory.ir.couplings import CouplingMatrix, DenseCoupling, LowRankCoupling
 from fieldtheory.ir.parameters import evaluate
 from fieldtheory.ir.populations import Population
+from fieldtheory.ir.symbols import Coupling
 
 __all__ = [
     "Ensemble",
@@ -87,6 +88,21 @@ class Ensemble:
     ) -> CouplingMatrix:
         """One realisation for populations of the given ``sizes`` (N = sum)."""
         raise NotImplementedError
+
+    def sample_couplings(
+        self,
+        couplings: Sequence[Coupling],
+        rng: np.random.Generator,
+        sizes: Sequence[int],
+        values: Mapping[str, float],
+        dtype: np.dtype | type = np.float64,
+    ) -> dict[Coupling, CouplingMatrix]:
+        """One realisation of each coupling this ensemble is attached to in an action.
+
+        The default draws them independently, in the given order; ensembles of correlated
+        matrices override it to draw them together.
+        """
+        return {c: self.sample(rng, sizes, values, dtype) for c in couplings}
 
     def spectral_radius_bound(self, values: Mapping[str, float]) -> float:
         """An O(1) estimate of the largest |eigenvalue| of J as N → ∞."""

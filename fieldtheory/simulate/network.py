@@ -185,10 +185,16 @@ def realise_trials(
     dtype = np.dtype(dtype)
     values = compiled.values
     sizes = population_sizes(compiled.action.populations, N, values)
-    samples: dict = {}
+    # one ensemble may carry several couplings (correlated J, K): draw them together
+    groups: dict = {}
     for coupling, ensemble in compiled.action.couplings:
-        samples[coupling] = BatchedCoupling(
-            [ensemble.sample(rng, sizes, values, dtype) for rng in rngs])
+        groups.setdefault(ensemble, []).append(coupling)
+    draws = [
+        {c: m for ensemble, group in groups.items()
+         for c, m in ensemble.sample_couplings(tuple(group), rng, sizes, values, dtype).items()}
+        for rng in rngs
+    ]
+    samples = {c: BatchedCoupling([d[c] for d in draws]) for c in draws[0]}
     for matrix in samples.values():
         if matrix.matrices[0].shape != (N, N):
             raise SimulationError(f"sampled coupling has shape {matrix.matrices[0].shape}, "

@@ -1,0 +1,114 @@
+"""``derive(model)``: the whole symbolic derivation of dynamic mean-field theory.
+
+The pipeline is a flat sequence of pure transformations, each stage kept (as a compiler
+keeps its intermediate representations), and the result is cached by the content of the
+action: deriving the same model twice costs a dictionary look-up.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from fieldtheory.ir.action import Action
+from fieldtheory.ir.model import Model, load_model
+from fieldtheory.transforms.collective_fields import collective_fields
+from fieldtheory.transforms.disorder_average import disorder_average
+from fieldtheory.transforms.printing import text
+from fieldtheory.transforms.saddle_point import saddle_point
+from fieldtheory.transforms.stages import (
+    AveragedAction,
+    CollectiveFieldAction,
+    MeanFieldTheory,
+)
+
+__all__ = ["Derivation", "DerivationStage", "derive"]
+
+
+@dataclass(frozen=True)
+class DerivationStage:
+    """One printed stage: its ``name``, plain ``text`` and ``latex``."""
+
+    name: str
+    text: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Every stage of the derivation of one action, in order.
+
+    ``stages`` are ``action``, ``disorder_average``, ``collective_fields`` and
+    ``saddle_point``; the stage objects themselves are ``action``, ``averaged``,
+    ``collective`` and ``mean_field``.
+    """
+
+    name: str
+    action: Action
+    averaged: AveragedAction
+    collective: CollectiveFieldAction
+    mean_field: MeanFieldTheory
+    stages: tuple[DerivationStage, ...]
+
+    def stage(self, name: str) -> DerivationStage:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(f"no stage {name!r}; stages: {[s.name for s in self.stages]}")
+
+    def __str__(self) -> str:
+        return "\n\n".join(f"== {s.name} ==\n{s.text}" for s in self.stages)
+
+    def to_json(self) -> dict:
+        """``{"stages": [{"name", "text", "latex"}, …], "order_parameters", "self_consistency"}``.
+
+        All values are strings (``is_gaussian`` a bool); ``model`` names the model.
+        """
+        mft = self.mean_field
+        return {
+            "model": self.name,
+            "stages": [{"name": s.name, "text": s.text, "latex": s.latex} for s in self.stages],
+            "order_parameters": [text(q.value()) for q in mft.order_parameters],
+            "self_consistency": [text(eq) for eq in mft.self_consistency],
+            "is_gaussian": mft.is_gaussian,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=2)
+
+
+def derive(model: Model | Action | str | Path) -> Derivation:
+    """The derivation of a model (a Model, an Action, a shipped name or a model file).
+
+    Cached by the action's content: equal actions share one derivation.
+    """
+    if isinstance(model, Action):
+        return _derive(model, "action")
+    model = load_model(model)
+    return _derive(model.action, model.name)
+
+
+@lru_cache(maxsize=128)
+def _derive(action: Action, name: str) -> Derivation:
+    # 1. integrate out the random couplings; every ensemble's rule is checked first, so a
+    #    coupling that cannot be averaged fails before any algebra runs
+    averaged = disorder_average(action)
+    # 2. the site sums left by the average are order parameters: N·S[Q, Q̃]
+    collective = collective_fields(averaged)
+    # 3. N → ∞: stationary point of S — self-consistency and the single-site process
+    mean_field = saddle_point(collective)
+    stages = (
+        DerivationStage("action", str(action), action_latex_of(action)),
+        DerivationStage("disorder_average", str(averaged), averaged.latex()),
+        DerivationStage("collective_fields", str(collective), collective.latex()),
+        DerivationStage("saddle_point", str(mean_field), mean_field.latex()),
+    )
+    return Derivation(name, action, averaged, collective, mean_field, stages)
+
+
+def action_latex_of(action: Action) -> str:
+    from fieldtheory.printing import action_latex
+
+    return action_latex(action)
