@@ -23,6 +23,8 @@ __all__ = [
     "SimulationError",
     "UnstableStepError",
     "DivergenceError",
+    "CodegenError",
+    "ConvergenceError",
 ]
 
 
@@ -89,3 +91,15 @@ class DivergenceError(SimulationError):
         super().__init__(message)
         self.step = step
         self.time = time
+
+
+class CodegenError(FieldTheoryError):
+    """An expression cannot be printed as numpy code; names the offending node."""
+
+
+class ConvergenceError(FieldTheoryError):
+    """A solver did not converge; carries its residual history."""
+
+    def __init__(self, message: str, *, history: tuple[float, ...] = ()) -> None:
+        super().__init__(message)
+        self.history = tuple(history)
