@@ -22,6 +22,20 @@ Keys (each optional, so that a solver may fill a subset):
     {name: Observables} with the same keys per population α (N_α and the population
     average for the spectrum), present when a model has several populations.
 
+Optional keys, filled by the simulator only when requested (``simulate(..., observe=...)``;
+see :mod:`fieldtheory.simulate.tangent`), network-wide (not per population):
+
+``lyapunov_max``
+    The maximal Lyapunov exponent per unit time (Benettin's method on the exact tangent map
+    of the integrator; with noise, that of the noise-driven flow).
+``response``
+    {``tau``, ``values``}: the single-site linear response R(τ) = (1/N) Σ_i ⟨δx_i(t+τ)/δx_i(t)⟩
+    to a δ kick of the state with independent random signs per unit (the site's own
+    response; R(0) = 1).
+``response_common``
+    {``tau``, ``values``}: the same for a kick common to all units (all signs +1), which
+    also sees the network's mean coupling.
+
 Observables are Mappings (``obs["autocorrelation"]["values"]``) and round-trip through
 plain JSON types with :meth:`Observables.to_dict` / :meth:`Observables.from_dict`.
 :class:`StreamingEstimator` fills them from a simulation with memory independent of its
@@ -39,16 +53,29 @@ import numpy as np
 
 from fieldtheory.errors import ParseError
 
-__all__ = ["CURVE_KEYS", "KEYS", "SCALAR_KEYS", "Curve", "Observables", "StreamingEstimator"]
+__all__ = [
+    "ALL_KEYS",
+    "CURVE_KEYS",
+    "KEYS",
+    "OPTIONAL_KEYS",
+    "SCALAR_KEYS",
+    "Curve",
+    "Observables",
+    "StreamingEstimator",
+]
 
 #: Scalar observables.
-SCALAR_KEYS = ("mean", "variance", "mean_phi", "mean_gain")
+SCALAR_KEYS = ("mean", "variance", "mean_phi", "mean_gain", "lyapunov_max")
 #: Observables sampled on a grid, with the name of their grid.
 CURVE_KEYS = {"autocorrelation": "tau", "autocorrelation_phi": "tau",
-              "population_spectrum": "omega"}
-#: Every key, in schema order.
+              "population_spectrum": "omega", "response": "tau", "response_common": "tau"}
+#: The keys every simulation fills, in schema order.
 KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi",
         "mean_gain", "population_spectrum", "populations")
+#: Keys filled only on request (the tangent-map observables of the simulator).
+OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common")
+#: Every key, in schema order: the optional ones come before ``populations``.
+ALL_KEYS = (*KEYS[:-1], *OPTIONAL_KEYS, KEYS[-1])
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +146,9 @@ class Observables(Mapping):
     mean_gain: float | None = None
     population_spectrum: Curve | None = None
     populations: Mapping[str, Observables] = field(default_factory=dict)
+    lyapunov_max: float | None = None
+    response: Curve | None = None
+    response_common: Curve | None = None
 
     def __post_init__(self) -> None:
         for key in SCALAR_KEYS:
@@ -134,18 +164,18 @@ class Observables(Mapping):
         object.__setattr__(self, "populations", MappingProxyType(pops))
 
     def __getitem__(self, key: str) -> Any:
-        if key not in KEYS or (key == "populations" and not self.populations) or (
+        if key not in ALL_KEYS or (key == "populations" and not self.populations) or (
                 key != "populations" and getattr(self, key) is None):
             raise KeyError(key)
         return getattr(self, key)
 
     def __iter__(self) -> Iterator[str]:
-        return (k for k in KEYS if k in self)
+        return (k for k in ALL_KEYS if k in self)
 
     def __contains__(self, key: object) -> bool:
         if key == "populations":
             return bool(self.populations)
-        return key in KEYS and getattr(self, str(key)) is not None
+        return key in ALL_KEYS and getattr(self, str(key)) is not None
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -166,10 +196,10 @@ class Observables(Mapping):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Observables:
         """The inverse of :meth:`to_dict`; unknown keys raise :class:`ParseError`."""
-        unknown = sorted(set(data) - set(KEYS))
+        unknown = sorted(set(data) - set(ALL_KEYS))
         if unknown:
             raise ParseError(f"unknown observable(s) {', '.join(unknown)}; the schema has "
-                             f"{', '.join(KEYS)}")
+                             f"{', '.join(ALL_KEYS)}")
         kwargs = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         return cls(**kwargs)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import linecache
+import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,8 @@ def load_source(name: str, digest: str, source: str) -> GeneratedModule:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = types.ModuleType(f"fieldtheory_generated_{name}_{digest[:12]}")
     module.__file__ = filename
+    # dataclasses (and pickling) look a class's module up in sys.modules
+    sys.modules[module.__name__] = module
     exec(code, module.__dict__)  # our own generated source, never a user string
     generated = GeneratedModule(name, digest, source, module)
     _CACHE[digest] = generated

@@ -59,9 +59,15 @@ def numpy_code(expr: sp.Expr) -> str:
 
 
 def function_source(name: str, arguments: Sequence[sp.Symbol], expr: sp.Expr,
-                    doc: str = "") -> str:
-    """``def name(args): return <expr>`` with a one-line docstring, for a module."""
+                    doc: str = "", elementwise: bool = False) -> str:
+    """``def name(args): return <expr>`` with a one-line docstring, for a module.
+
+    ``elementwise``: a function of one array argument whose result must have that
+    argument's shape even when ``expr`` does not depend on it (φ' of a linear φ).
+    """
     args = ", ".join(str(a) for a in arguments)
     body = numpy_code(expr)
+    if elementwise and not sp.sympify(expr).has(*arguments):
+        body = f"numpy.full(numpy.shape({arguments[0]}), {body}, dtype=float)"
     doc_line = f'    """{doc}"""\n' if doc else ""
     return f"def {name}({args}):\n{doc_line}    return {body}\n"

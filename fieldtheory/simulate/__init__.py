@@ -5,7 +5,9 @@ later stages and tests:
 
 * :func:`compile_action` — the action lowered to numpy callables (a printable stage);
 * :func:`realise` — one sampled :class:`Network` (couplings, per-site constants, drift);
-* :func:`integrate` — a fixed network integrated from a given state (convergence tests).
+* :func:`integrate` — a fixed network integrated from a given state (convergence tests);
+* :class:`TangentMap`, :class:`TangentStepper` — the exact tangent of the drift and of the
+  integrator's step (Lyapunov exponents, linear response: ``simulate(..., observe=...)``).
 """
 
 from fieldtheory.simulate.compile_action import CompiledAction, CompiledSum, compile_action
@@ -17,19 +19,27 @@ from fieldtheory.simulate.integrators import (
     integrate,
     rate_bound,
 )
+from fieldtheory.simulate.lyapunov import LyapunovEstimator
 from fieldtheory.simulate.network import BatchedCoupling, Network, realise, realise_trials
+from fieldtheory.simulate.response import ResponseEstimator
 from fieldtheory.simulate.run import RunPlan, SimulationResult, plan_run, simulate
+from fieldtheory.simulate.tangent import OBSERVE, TangentMap, TangentStepper
 
 __all__ = [
     "BatchedCoupling",
     "CompiledAction",
     "CompiledSum",
+    "OBSERVE",
     "ExponentialEuler",
+    "LyapunovEstimator",
     "MapStepper",
     "Network",
+    "ResponseEstimator",
     "RunPlan",
     "RungeKutta4",
     "SimulationResult",
+    "TangentMap",
+    "TangentStepper",
     "check_step",
     "compile_action",
     "integrate",

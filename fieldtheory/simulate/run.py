@@ -11,14 +11,17 @@ The pipeline, in order:
    initial condition x ~ N(0, 1), then the noise;
 5. step; every dτ push the first field into the streaming estimator (the ring buffer starts
    filling during the last τ_max of the burn-in);
-6. read observables and standard errors off the estimator's sums.
+6. read observables and standard errors off the estimator's sums;
+7. only when requested (``observe``): tangent vectors stepped with the state by the exact
+   derivative of the integrator give the Lyapunov exponent and the linear response
+   (:mod:`fieldtheory.simulate.tangent`).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,7 @@ from fieldtheory.simulate.integrators import (
     rate_bound,
 )
 from fieldtheory.simulate.network import Network, realise_trials
+from fieldtheory.simulate.tangent import TangentObservers, check_observe
 
 __all__ = ["RunPlan", "SimulationResult", "plan_run", "simulate"]
 
@@ -178,7 +182,7 @@ def _unwrap(model_or_action: Model | Action) -> tuple[Action, str]:
 
 
 def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunPlan,
-            x: np.ndarray, bar) -> None:
+            x: np.ndarray, bar, tangent: TangentObservers | None = None) -> None:
     """Step through burn-in and recording; push a sample every dτ."""
     steps, dt = plan.steps_per_sample, plan.dt
     prefill = min(plan.lags, plan.burn_samples)  # burn-in samples that fill the ring
@@ -187,11 +191,15 @@ def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunP
         advance(stepper, x, steps, done, dt)
         done += steps
         bar.update(steps)
+        if tangent is not None:
+            tangent.burn()
     for r in range(prefill + plan.samples):
         advance(stepper, x, steps, done, dt)
         done += steps
         estimator.push(x[:, 0], network.phi(x), network.gain(x), record=r >= prefill)
         bar.update(steps)
+        if tangent is not None:
+            tangent.sample(r - prefill) if r >= prefill else tangent.burn()
 
 
 def simulate(
@@ -210,6 +218,7 @@ def simulate(
     method: str = "auto",
     blocks: int = 8,
     progress: bool = False,
+    observe: Sequence[str] = (),
 ) -> SimulationResult:
     r"""Simulate a model's Langevin equation (or map) and estimate its observables.
 
@@ -250,6 +259,13 @@ def simulate(
         Time blocks for the standard errors when ``trials == 1``.
     progress : bool
         Show a progress bar on stderr.
+    observe : sequence of {"lyapunov_max", "response", "response_common"}
+        Extra observables from tangent vectors stepped with the state (none by default,
+        at no cost): the maximal Lyapunov exponent (Benettin's method), the single-site
+        linear response to kicks with random signs, and the response to a common kick
+        (:mod:`fieldtheory.simulate.tangent`). Each costs about one more coupling
+        product per step (four with RK4); the trajectory is the same up to rounding
+        (the tangent draws its random vectors and signs from generators of its own).
 
     Returns
     -------
@@ -265,6 +281,7 @@ def simulate(
     blocks = _count("blocks", blocks, 2 if trials == 1 else 1)
     if str(dtype) not in DTYPES:
         raise ParameterError(f"dtype = {dtype!r}; use one of {', '.join(DTYPES)}")
+    observe = check_observe(observe)
     compiled = compile_action(action, values)
     plan = plan_run(compiled, t_max=t_max, t_burn=t_burn, dt=dt, trials=trials,
                     tau_max=tau_max, dtau=dtau, method=method, blocks=blocks)
@@ -272,13 +289,19 @@ def simulate(
     network = realise_trials(compiled, N, rngs, str(dtype))
     x = network.initial_state(rngs)
     stepper = make_stepper(network, plan.dt, plan.method, rngs)
+    tangent = None
+    if observe:
+        tangent = TangentObservers(network, stepper, plan, observe, seed=seed, blocks=blocks)
+        stepper = tangent.stepper
     estimator = StreamingEstimator(
         network.sizes, [p.name for p in action.populations], trials=trials, lags=plan.lags,
         dtau=plan.dtau, samples=plan.samples, blocks=blocks, dtype=network.dtype)
     with np.errstate(all="ignore"), progress_bar(plan.total_steps, enabled=progress,
                                                  description=f"simulate {name}") as bar:
-        _record(network, stepper, estimator, plan, x, bar)
+        _record(network, stepper, estimator, plan, x, bar, tangent)
     observables, stderr = estimator.observables()
+    if tangent is not None:
+        observables, stderr = tangent.add_to(observables, stderr, plan.dtau)
     if not np.isfinite(observables["variance"]):
         raise SimulationError("the observables are not finite: the state grew too large for "
                               "its products to be represented")

@@ -1,0 +1,40 @@
+"""Gaussian expectations E[f(u) g(v)] for bivariate Gaussians with means.
+
+* :mod:`~fieldtheory.gaussian.closed_forms` — symbolic closed forms, matched on affine
+  arguments, from a registry (``closed_form(f, g, x)`` → sympy expression or None);
+* :mod:`~fieldtheory.gaussian.quadrature` — vectorised numerical rules (Gauss–Hermite,
+  graded Gauss–Legendre panels for kinks and for tanh at large variance) and the dispatching
+  :func:`gaussian_expectation`;
+* :mod:`~fieldtheory.gaussian.reference` — mpmath oracles for tests.
+"""
+
+from fieldtheory.gaussian.closed_forms import (
+    CLOSED_FORMS,
+    COV,
+    KERNELS,
+    MU_U,
+    MU_V,
+    VAR_U,
+    VAR_V,
+    ClosedForm,
+    Moments,
+    Term,
+    affine_terms,
+    closed_form,
+    pair_expectation,
+    register_closed_form,
+)
+from fieldtheory.gaussian.quadrature import (
+    expect,
+    expect_single,
+    features_of,
+    gaussian_expectation,
+    numpy_function,
+)
+
+__all__ = [
+    "CLOSED_FORMS", "COV", "KERNELS", "MU_U", "MU_V", "VAR_U", "VAR_V",
+    "ClosedForm", "Moments", "Term",
+    "affine_terms", "closed_form", "pair_expectation", "register_closed_form",
+    "expect", "expect_single", "features_of", "gaussian_expectation", "numpy_function",
+]

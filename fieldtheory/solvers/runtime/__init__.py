@@ -1,0 +1,1 @@
+"""Self-contained numeric runtimes (numpy, scipy, stdlib only), inlined into generated solvers."""
