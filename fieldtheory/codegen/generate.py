@@ -155,8 +155,10 @@ def _runtime_source() -> str:
 
 
 _TEMPLATE = '''
-def solve(tau_max=20.0, dtau=0.25, **params):
+def solve(tau_max=20.0, dtau=0.25, step_max=0.02, **params):
     """Solve the stationary mean-field equations at ``params`` (defaults: PARAMETERS).
+
+    ``step_max`` bounds the lattice step of the lag equation (errors O(step²)).
 
     Returns the observables (schema of fieldtheory.observables) plus ``lyapunov_max``,
     ``response`` (the single site's own response to its input) and ``branch``.
@@ -170,7 +172,7 @@ def solve(tau_max=20.0, dtau=0.25, **params):
         raise ValueError("a response-function self-coupling (partial symmetry) is not zero "
                          "at these parameters; the stationary Gaussian solver cannot take it")
     solution = solve_stationary(phi, dphi, g, J0=J0, I=I, D=D, tau_max=tau_max * leak,
-                                dtau=dtau * leak)
+                                dtau=dtau * leak, step_max=step_max)
     observables = solution.observables()
     tau = solution.tau / leak
     for key in ("autocorrelation", "autocorrelation_phi"):
@@ -189,7 +191,7 @@ def solve_many(tau_max=20.0, dtau=0.25, **arrays):
     out = numpy.empty(shaped[0].shape if shaped else (), dtype=object)
     for index in numpy.ndindex(out.shape):
         point = {k: float(v[index]) for k, v in zip(arrays, shaped)}
-        out[index] = solve(tau_max, dtau, **point)
+        out[index] = solve(tau_max, dtau, **point)  # default lattice step
     return out
 
 
