@@ -48,7 +48,7 @@ def test_printer_golden_strings(expr, code):
     assert numpy_code(expr).replace("scipy.constants.pi", "numpy.pi") == code
 
 
-@pytest.mark.parametrize(("index", "name"), enumerate(SCALAR))
+@pytest.mark.parametrize(("index", "name"), list(enumerate(SCALAR)))
 def test_printed_code_agrees_with_a_plain_loop(index, name):
     expr = GOLDEN[index][0]
     source = "import numpy\nimport scipy.special\nimport scipy.constants\n" + function_source(
