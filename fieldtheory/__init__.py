@@ -1,10 +1,18 @@
 """fieldtheory — a symbolic-numeric workbench for the statistical field theory of networks.
 
 ``import fieldtheory as ft``: declare a model as an MSRDJ action (or a Langevin equation),
-simulate it, and (in later stages) derive, generate and verify its mean-field theory.
+``ft.derive`` its mean-field theory, ``ft.generate``/``ft.solve`` the generated solver,
+``ft.simulate`` the network, and ``ft.verify`` one against the other.
 """
 
+# first: modules imported below read it
+__version__ = "0.1.0"
+
+# derive, solve, verify and generate share their modules' names; importing the functions
+# here (after their modules load) keeps the package attribute bound to the function
 from fieldtheory import errors
+from fieldtheory.codegen.generate import generate
+from fieldtheory.derive import derive
 from fieldtheory.ir import (
     CONTINUOUS,
     MODE_COUNT,
@@ -44,8 +52,8 @@ from fieldtheory.ir import (
 from fieldtheory.ir.model import load_model, shipped_models
 from fieldtheory.printing import latex, text
 from fieldtheory.simulate import SimulationResult, simulate
-
-__version__ = "0.1.0"
+from fieldtheory.solve import solve
+from fieldtheory.verify import verify
 
 __all__ = [
     "errors",
@@ -59,5 +67,6 @@ __all__ = [
     "tanh", "erf_sqrtpi", "relu", "identity", "logistic",
     "text", "latex",
     "simulate", "SimulationResult",
+    "derive", "solve", "verify", "generate",
     "__version__",
 ]
