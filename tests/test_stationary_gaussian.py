@@ -8,13 +8,14 @@ takes ~10 s per value. Tanh at large Δ0 is the hard case (poles at ±iπ/2).
 from __future__ import annotations
 
 import ast
-import inspect
 
 import mpmath as mp
 import numpy as np
 import pytest
 from scipy import integrate
 
+from fieldtheory.codegen.generate import runtime_source
+from fieldtheory.solvers.runtime import maps, two_time
 from fieldtheory.solvers.runtime import stationary as st
 
 mp.mp.dps = 20
@@ -42,8 +43,10 @@ def quad_pair(f, mean, delta0, delta):
     return quad_normal(lambda z: quad_normal(lambda w: f(mean + shared * z + private * w)) ** 2)
 
 
-def test_runtime_imports_only_numpy_scipy_and_stdlib():
-    source = inspect.getsource(st)
+@pytest.mark.parametrize("module", [st, maps, two_time], ids=lambda m: m.__name__)
+def test_runtime_imports_only_numpy_scipy_and_stdlib(module):
+    # what the code generator inlines: the shared runtime code, then the module
+    source = runtime_source(module)
     roots = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -104,7 +107,7 @@ def test_runtime_runs_from_its_source_text():
     # the code generator inlines the source text: it must work in a fresh namespace, not
     # registered in sys.modules (dont_inherit: this file's own __future__ flags stay out)
     namespace = {"__name__": "generated_solver"}
-    exec(compile(inspect.getsource(st), "<generated>", "exec", dont_inherit=True), namespace)
+    exec(compile(runtime_source(st), "<generated>", "exec", dont_inherit=True), namespace)
     static, _ = namespace["solve_static"](np.tanh, sech2, 2.0)
     assert static.delta0 == pytest.approx(st.solve_static(np.tanh, sech2, 2.0)[0].delta0,
                                           rel=1e-14)

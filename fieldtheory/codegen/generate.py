@@ -24,13 +24,14 @@ import sympy as sp
 from fieldtheory import __version__
 from fieldtheory.codegen.lower import GaussianSiteProblem, U, lower_stationary
 from fieldtheory.codegen.module import GeneratedModule, content_hash, load_source
-from fieldtheory.codegen.printer import function_source, numpy_code
+from fieldtheory.codegen.printer import function_source
 from fieldtheory.errors import ActionStructureError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.printing import text
+from fieldtheory.solvers.runtime import common
 from fieldtheory.solvers.runtime import stationary as runtime
 
-__all__ = ["generate", "stationary_source", "CODEGEN_VERSION"]
+__all__ = ["CODEGEN_VERSION", "generate", "runtime_source", "stationary_source"]
 
 #: Bumped whenever the template changes, so cached modules are regenerated.
 CODEGEN_VERSION = "1"
@@ -46,7 +47,7 @@ def generate(model: Model | str) -> GeneratedModule:
     # and the runtime it inlines
     digest = content_hash(
         __version__, CODEGEN_VERSION, model.name, *(s.text for s in derivation.stages),
-        repr(model.parameters), _TEMPLATE, inspect.getsource(runtime),
+        repr(model.parameters), _TEMPLATE, runtime_source(runtime),
     )
     problem = lower_stationary(derivation.mean_field)
     source = stationary_source(model, derivation, problem, digest)
@@ -107,7 +108,7 @@ def stationary_source(model: Model, derivation, problem: GaussianSiteProblem,
     }
     pieces = [
         _header(model, derivation, digest),
-        _runtime_source(),
+        runtime_source(runtime),
         "\n# ---------------------------------------------------------------- the model\n",
         f"PARAMETERS = {dict(zip(names, (p.default for p in parameters), strict=True))!r}\n",
         function_source("phi", [U], phi, f"φ(u) = {text(phi)}", elementwise=True),
@@ -117,9 +118,6 @@ def stationary_source(model: Model, derivation, problem: GaussianSiteProblem,
         f"COEFFICIENTS = {list(coefficients)!r}\n",
         _TEMPLATE,
     ]
-    for name, value in coefficients.items():
-        numpy_code(value)  # every coefficient prints, or CodegenError names it
-        del name
     return "\n".join(pieces)
 
 
@@ -138,20 +136,32 @@ def _header(model: Model, derivation, digest: str) -> str:
     )
 
 
-def _runtime_source() -> str:
-    """The runtime module's code without its docstring and __future__ import."""
-    source = inspect.getsource(runtime)
+def runtime_source(module) -> str:
+    """The code of a runtime module, preceded by the shared runtime code it imports.
+
+    Docstrings, ``__future__`` imports and imports of other runtime modules are dropped:
+    what they provide is inlined first, so the result needs only numpy, scipy and the
+    standard library.
+    """
+    parts = []
+    for piece in (common, module):
+        parts.append(f"# ---- {piece.__name__.replace('.', '/')}.py, inlined\n")
+        parts.append(_module_body(inspect.getsource(piece)))
+    return "".join(parts)
+
+
+def _module_body(source: str) -> str:
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     drop = set()
     for node in tree.body:
         is_docstring = isinstance(node, ast.Expr) and isinstance(
             getattr(node, "value", None), ast.Constant) and isinstance(node.value.value, str)
-        if is_docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+        is_local = isinstance(node, ast.ImportFrom) and (
+            node.module == "__future__" or (node.module or "").startswith(common.__package__))
+        if is_docstring or is_local:
             drop.update(range(node.lineno - 1, node.end_lineno))
-    body = "".join(line for k, line in enumerate(lines) if k not in drop)
-    return ("\n# ---------------------------------------------------------------- runtime\n"
-            "# (fieldtheory/solvers/runtime/stationary.py, inlined)\n" + body)
+    return "".join(line for k, line in enumerate(lines) if k not in drop)
 
 
 _TEMPLATE = '''

@@ -73,55 +73,17 @@ from scipy import fft, linalg, optimize
 
 __all__ = ["ConvergenceError", "MapSolution", "map_lyapunov", "solve_map"]
 
-#: Half-width of the strip |Im x| < MAP_STRIP in which φ, φ' are assumed analytic (tanh).
-MAP_STRIP = math.pi / 2
+from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
+    STRIP,
+    ConvergenceError,
+    gaussian_mean,
+    gaussian_pair_mean,
+)
 
 
-class ConvergenceError(RuntimeError):
-    """A solver did not converge; ``residuals`` holds its residual history (max norms)."""
-
-    def __init__(self, message: str, residuals=()):
-        self.residuals = tuple(float(r) for r in residuals)
-        tail = ", ".join(f"{r:.3g}" for r in self.residuals[-5:])
-        super().__init__(f"{message} (last residuals: [{tail}])" if tail else message)
-
-
-# --------------------------------------------------------------------------- quadrature
-
-
-def _map_rule(delta0: float, strip: float = MAP_STRIP, span: float = 9.0):
-    """Trapezoidal nodes/weights for E[f(z)], z ~ N(0, 1), error ~exp(−2π d/h) ≤ e^{−40}."""
-    d = strip / math.sqrt(max(float(delta0), 1e-300))
-    h = min(0.25, 2 * math.pi * d / 40)
-    n = math.ceil(span / h)
-    z = h * np.arange(-n, n + 1)
-    return z, h * np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
-
-
-def _map_mean(f, mean: float, delta0: float, strip: float = MAP_STRIP) -> float:
-    """E[f(u)], u ~ N(mean, delta0)."""
-    z, w = _map_rule(delta0, strip)
-    return float(f(mean + math.sqrt(max(delta0, 0.0)) * z) @ w)
-
-
-def _map_pair_mean(f, g, mean: float, delta0: float, delta, strip: float = MAP_STRIP):
-    """E[f(u)g(v)], (u, v) Gaussian with means μ, variances Δ0, covariance Δ (array)."""
-    delta = np.asarray(delta, dtype=float)
-    flat = np.clip(delta.ravel(), -delta0, delta0)
-    z, w = _map_rule(delta0, strip)
-    common = np.sqrt(np.abs(flat))
-    private = np.sqrt(np.maximum(delta0 - np.abs(flat), 0.0))
-    sign = np.where(flat < 0, -1.0, 1.0)
-    out = np.empty(flat.shape)
-    chunk = max(1, 2_000_000 // (z.size * z.size))
-    for start in range(0, flat.size, chunk):
-        part = slice(start, start + chunk)
-        shared = common[part, None, None] * z[None, :, None]
-        noise = private[part, None, None] * z[None, None, :]
-        left = f(mean + shared + noise) @ w
-        right = g(mean + sign[part, None, None] * shared + noise) @ w
-        out[part] = (left * right) @ w
-    return out.reshape(delta.shape)
+def _scalar_mean(f, mean: float, delta0: float, strip: float = STRIP) -> float:
+    """E[f(u)], u ~ N(mean, delta0), as a float."""
+    return float(gaussian_mean(f, mean, delta0, strip))
 
 
 def _map_table(f, mean: float, delta0: float, strip: float):
@@ -131,7 +93,7 @@ def _map_table(f, mean: float, delta0: float, strip: float):
         return lambda delta: np.full(np.shape(delta), value)
     for degree in (32, 64, 128, 256, 512):
         coef = chebyshev.chebinterpolate(
-            lambda x: _map_pair_mean(f, f, mean, delta0, delta0 * x, strip), degree)
+            lambda x: gaussian_pair_mean(f, f, mean, delta0, delta0 * x, strip), degree)
         if np.abs(coef[-6:]).max() <= 1e-13 * max(np.abs(coef).max(), 1e-300):
             break
     return lambda delta: chebyshev.chebval(np.clip(np.asarray(delta) / delta0, -1.0, 1.0),
@@ -156,7 +118,7 @@ class _MapModel:
             return self.cache[key]
 
         def residual(m):
-            return _map_mean(self.phi, self.J0 * m + self.I, delta0, self.strip) - m
+            return _scalar_mean(self.phi, self.J0 * m + self.I, delta0, self.strip) - m
 
         if self.J0 == 0.0:
             result = (self.I, residual(0.0))
@@ -192,7 +154,7 @@ class _MapModel:
     def second_moment(self, name: str, delta0: float) -> float:
         mean, _ = self.magnetisation(delta0)
         f = self.phi if name == "phi" else self.dphi
-        return _map_mean(lambda x: f(x) ** 2, mean, delta0, self.strip)
+        return _scalar_mean(lambda x: f(x) ** 2, mean, delta0, self.strip)
 
 
 # --------------------------------------------------------------------------- fixed point
@@ -447,7 +409,7 @@ class MapSolution:
 
 
 def solve_map(phi, dphi, g, delta, *, D=0.0, J0=0.0, I=0.0, lags=None, tau_max=None,
-              branch="auto", m_guess=None, strip=MAP_STRIP, max_iter=60) -> MapSolution:
+              branch="auto", m_guess=None, strip=STRIP, max_iter=60) -> MapSolution:
     r"""Stationary DMFT of x(n+1) = (1−δ)x + δ(Jφ(x) + I) + √(δD) ξ: Δ(k), C_φ, λ_max.
 
     Parameters
@@ -521,7 +483,7 @@ def solve_map(phi, dphi, g, delta, *, D=0.0, J0=0.0, I=0.0, lags=None, tau_max=N
     mean, m = model.magnetisation(d0)
     c_phi = model.table("phi", d0)(values)
     c_gain = model.table("gain", d0)(values)
-    gain = _map_mean(dphi, mean, d0, strip)
+    gain = _scalar_mean(dphi, mean, d0, strip)
     gain2 = model.second_moment("gain", d0)
     return MapSolution(
         branch=name, g=g, step=delta, D=D, J0=float(J0), I=float(I), mean=float(mean),

@@ -70,18 +70,7 @@ __all__ = [
     "two_time_rule",
 ]
 
-#: Half-width of the strip |Im x| < STRIP in which φ is assumed analytic (tanh).
-STRIP = math.pi / 2
-
-
-class ConvergenceError(RuntimeError):
-    """A solver did not converge; ``residuals`` holds its residual history (max norms)."""
-
-    def __init__(self, message: str, residuals=()):
-        self.residuals = tuple(float(r) for r in residuals)
-        tail = ", ".join(f"{r:.3g}" for r in self.residuals[-5:])
-        super().__init__(f"{message} (last residuals: [{tail}])" if tail else message)
-
+from fieldtheory.solvers.runtime.common import STRIP, ConvergenceError  # inlined by codegen
 
 # --------------------------------------------------------------------------- quadrature
 
