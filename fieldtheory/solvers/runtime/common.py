@@ -7,10 +7,20 @@ still import nothing from fieldtheory.
 """
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["STRIP", "ConvergenceError", "gaussian_mean", "gaussian_pair_mean", "normal_rule"]
+__all__ = [
+    "STRIP",
+    "ConvergenceError",
+    "SiteSpec",
+    "SiteTerm",
+    "gaussian_mean",
+    "gaussian_pair_mean",
+    "normal_rule",
+]
 
 #: Half-width of the strip |Im x| < STRIP in which φ, φ', Φ are assumed analytic (tanh).
 STRIP = math.pi / 2
@@ -69,3 +79,79 @@ def gaussian_pair_mean(f, g, mean: float, delta0: float, delta, strip: float = S
         right = g(mean + sign[part, None, None] * shared + noise) @ w
         out[part] = (left * right) @ w
     return out.reshape(delta.shape)
+
+
+# ----------------------------------------------------------------- the lowered problem
+
+
+@dataclass(frozen=True)
+class SiteTerm:
+    r"""An average over the single site of population ``population`` (an index).
+
+    A mean m = ⟨f(x(t))⟩ when ``right`` is None; a correlation C(t, s) = ⟨f(x(t)) h(x(s))⟩
+    otherwise; in ``SiteSpec.responses`` a response R(t, s) = ⟨f(x(t)) x̃(s)⟩ whose kernel
+    acts on h(x(s)). ``left``/``right`` are elementwise numpy callables, ``dleft``/``dright``
+    their derivatives.
+    """
+
+    population: int
+    left: Callable
+    right: Callable | None = None
+    dleft: Callable | None = None
+    dright: Callable | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    r"""The numeric single-site problem every solver runtime takes (P populations).
+
+    For a site of population α, in continuous time (``step`` None),
+
+    .. math::
+        \partial_t x = -a_\alpha x + r_\alpha(x) + \mu_\alpha + \eta_\alpha(t)
+            + \sum_j \kappa_{\alpha j} \int ds\, R_j(t, s)\, h_j(x(s)),
+
+    .. math::
+        \mu_\alpha = I_\alpha + \sum_l B_{\alpha l} m_l, \qquad
+        \langle\eta_\alpha(t)\eta_\alpha(s)\rangle = D_\alpha\,\delta(t - s)
+            + \sum_k A_{\alpha k} C_k(t, s),
+
+    with a = ``leak``, r = ``nonlinear`` (None: zero), I = ``offset``, B = ``mean_coupling``
+    over ``means``, D = ``noise``, A = ``correlation_coupling`` over ``correlations``,
+    κ = ``response_coupling`` over ``responses``. Each m_l, C_k, R_j is an average over the
+    site of its own term's population. In discrete time (``step`` = δ, the physical
+    duration of one step) the left side is x(n + 1) − x(n) and D is the variance per step.
+    ``phi``/``dphi`` per population are the observed φ (observables ``mean_phi``, …).
+    """
+
+    populations: tuple[str, ...]
+    leak: np.ndarray
+    noise: np.ndarray
+    offset: np.ndarray
+    means: tuple[SiteTerm, ...]
+    mean_coupling: np.ndarray
+    correlations: tuple[SiteTerm, ...]
+    correlation_coupling: np.ndarray
+    responses: tuple[SiteTerm, ...]
+    response_coupling: np.ndarray
+    nonlinear: tuple[Callable | None, ...]
+    dnonlinear: tuple[Callable | None, ...]
+    phi: tuple[Callable, ...]
+    dphi: tuple[Callable, ...]
+    step: float | None = None
+
+    @property
+    def size(self) -> int:
+        """The number of populations P."""
+        return len(self.populations)
+
+    @property
+    def has_kernel(self) -> bool:
+        """Whether any response kernel κ is nonzero (partial symmetry)."""
+        return bool(np.any(np.asarray(self.response_coupling) != 0))
+
+    @property
+    def has_nonlinear_drift(self) -> bool:
+        """Whether any population's drift is nonlinear in x (a non-Gaussian site)."""
+        return any(r is not None for r in self.nonlinear)
