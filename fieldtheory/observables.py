@@ -35,6 +35,13 @@ see :mod:`fieldtheory.simulate.tangent`), network-wide (not per population):
 ``response_common``
     {``tau``, ``values``}: the same for a kick common to all units (all signs +1), which
     also sees the network's mean coupling.
+``transient``
+    {``t``, ``mean``, ``variance``, ``mean_phi``, ``correlation`` {``times``, ``values``}}:
+    population averages on a time grid t from a given initial distribution (not
+    stationary): m(t), the variance across units K(t, t), ⟨φ(x(t))⟩, and for each reference
+    time t_a = ``times[a]`` the covariance across units C(t, t_a) for the grid times
+    t ≥ t_a (``values[a]``, ragged). Per population too, under ``populations``
+    (:mod:`fieldtheory.simulate.transient`).
 
 Observables are Mappings (``obs["autocorrelation"]["values"]``) and round-trip through
 plain JSON types with :meth:`Observables.to_dict` / :meth:`Observables.from_dict`.
@@ -73,7 +80,7 @@ CURVE_KEYS = {"autocorrelation": "tau", "autocorrelation_phi": "tau",
 KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi",
         "mean_gain", "population_spectrum", "populations")
 #: Keys filled only on request (the tangent-map observables of the simulator).
-OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common")
+OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common", "transient")
 #: Every key, in schema order: the optional ones come before ``populations``.
 ALL_KEYS = (*KEYS[:-1], *OPTIONAL_KEYS, KEYS[-1])
 
@@ -149,8 +156,11 @@ class Observables(Mapping):
     lyapunov_max: float | None = None
     response: Curve | None = None
     response_common: Curve | None = None
+    transient: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.transient is not None:
+            object.__setattr__(self, "transient", _transient(self.transient))
         for key in SCALAR_KEYS:
             value = getattr(self, key)
             if value is not None:
@@ -189,6 +199,8 @@ class Observables(Mapping):
                 out[key] = {name: obs.to_dict() for name, obs in value.items()}
             elif isinstance(value, Curve):
                 out[key] = value.to_dict()
+            elif key == "transient":
+                out[key] = _transient_to_dict(value)
             else:
                 out[key] = value
         return out
@@ -207,6 +219,35 @@ class Observables(Mapping):
         inner = ", ".join(f"{k}={self[k]!r}" for k in self if k != "populations")
         pops = f", populations={list(self.populations)}" if self.populations else ""
         return f"Observables({inner}{pops})"
+
+
+def _transient(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``transient`` entry with read-only float arrays (the correlations ragged)."""
+
+    def array(values) -> np.ndarray:
+        out = np.array(values, dtype=float)
+        out.setflags(write=False)
+        return out
+
+    unknown = sorted(set(data) - {"t", "mean", "variance", "mean_phi", "correlation"})
+    if unknown:
+        raise ParseError(f"unknown transient entr(y/ies) {', '.join(unknown)}")
+    out = {key: array(data[key]) for key in ("t", "mean", "variance", "mean_phi")
+           if key in data}
+    if "correlation" in data:
+        correlation = data["correlation"]
+        out["correlation"] = MappingProxyType({
+            "times": array(correlation["times"]),
+            "values": tuple(array(v) for v in correlation["values"])})
+    return MappingProxyType(out)
+
+
+def _transient_to_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v.tolist() for k, v in data.items() if k != "correlation"}
+    if "correlation" in data:
+        out["correlation"] = {"times": data["correlation"]["times"].tolist(),
+                              "values": [v.tolist() for v in data["correlation"]["values"]]}
+    return out
 
 
 class StreamingEstimator:

@@ -6,11 +6,15 @@ later stages and tests:
 * :func:`compile_action` — the action lowered to numpy callables (a printable stage);
 * :func:`realise` — one sampled :class:`Network` (couplings, per-site constants, drift);
 * :func:`integrate` — a fixed network integrated from a given state (convergence tests);
+* :class:`InputSchedule` — time-dependent parameters u(t) on the integrator's grid;
+* :class:`TransientEstimator` — population averages from the initial condition
+  (``simulate(..., observe=("transient",))``);
 * :class:`TangentMap`, :class:`TangentStepper` — the exact tangent of the drift and of the
   integrator's step (Lyapunov exponents, linear response: ``simulate(..., observe=...)``).
 """
 
 from fieldtheory.simulate.compile_action import CompiledAction, CompiledSum, compile_action
+from fieldtheory.simulate.inputs import InputSchedule
 from fieldtheory.simulate.integrators import (
     ExponentialEuler,
     MapStepper,
@@ -24,6 +28,7 @@ from fieldtheory.simulate.network import BatchedCoupling, Network, realise, real
 from fieldtheory.simulate.response import ResponseEstimator
 from fieldtheory.simulate.run import RunPlan, SimulationResult, plan_run, simulate
 from fieldtheory.simulate.tangent import OBSERVE, TangentMap, TangentStepper
+from fieldtheory.simulate.transient import TransientEstimator
 
 __all__ = [
     "BatchedCoupling",
@@ -31,6 +36,7 @@ __all__ = [
     "CompiledSum",
     "OBSERVE",
     "ExponentialEuler",
+    "InputSchedule",
     "LyapunovEstimator",
     "MapStepper",
     "Network",
@@ -40,6 +46,7 @@ __all__ = [
     "SimulationResult",
     "TangentMap",
     "TangentStepper",
+    "TransientEstimator",
     "check_step",
     "compile_action",
     "integrate",

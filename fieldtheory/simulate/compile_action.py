@@ -9,7 +9,14 @@ into numpy functions of per-site arrays:
 * every :class:`~fieldtheory.ir.symbols.ByPopulation` value becomes a placeholder b whose
   value is a per-site array;
 * in continuous time each drift is split as f_k = −a_k x_k + r_k(x), a_k the field-free
-  coefficient of −x_k(t), so that integrators can treat the leak exactly.
+  coefficient of −x_k(t), so that integrators can treat the leak exactly;
+* a time-dependent parameter (a callable u(t) in ``values``) becomes a placeholder u that
+  the rest functions take as trailing arguments (:mod:`fieldtheory.simulate.inputs`). It
+  may enter the drift anywhere outside coupling sums — additively (an input I(t)), inside a
+  by-population value, or multiplying local terms (−u(t)·x is then part of r, not of the
+  exactly integrated leak). It is refused, by name, inside a coupling sum or multiplying
+  one, in the noise, in an ensemble, in a population fraction or in a map's step: there
+  the stability bound and the sampled couplings need numbers.
 
 The result, :class:`CompiledAction`, keeps the sympy expressions it compiled, so the stage
 prints (``str(compiled)``) and can be inspected on its own.
@@ -18,7 +25,7 @@ prints (``str(compiled)``) and can be inspected on its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
@@ -73,6 +80,9 @@ class CompiledAction:
         Per-population values of each ByPopulation atom.
     noise : ndarray, shape (P, K, K)
         Itô covariance Q per population: ⟨ξ_k(t) ξ_l(s)⟩ = Q_kl δ(t − s).
+    inputs : mapping
+        Time-dependent parameters, name → callable u(t), in the order in which ``rest``
+        takes their values (after the by-population arguments); empty when all are numbers.
     phi, gain : callables
         φ (presynaptic expression of the first coupling sum in the first field's drift —
         or, if it has none, in the next field's — and the first field itself without
@@ -94,6 +104,7 @@ class CompiledAction:
     phi: Callable
     gain: Callable
     step: float | None
+    inputs: Mapping[str, Callable] = field(default_factory=dict)
 
     @property
     def is_discrete(self) -> bool:
@@ -114,14 +125,16 @@ class CompiledAction:
         return "\n".join(lines)
 
 
-def compile_action(action: Action, values: Mapping[str, float]) -> CompiledAction:
-    """Lower ``action`` at parameter ``values`` (names → floats, already resolved).
+def compile_action(action: Action, values: Mapping[str, float | Callable]) -> CompiledAction:
+    """Lower ``action`` at parameter ``values`` (names → floats, already resolved, or
+    callables of time for time-dependent parameters).
 
     Raises
     ------
     SimulationError
-        For point-process actions, delayed fields, state-dependent noise and explicit time
-        dependence.
+        For point-process actions, delayed fields, state-dependent noise, explicit time
+        dependence, and a time-dependent parameter where it is not supported (see the
+        module docstring).
     ParameterError
         When a symbol is left without a value.
     """
@@ -130,8 +143,10 @@ def compile_action(action: Action, values: Mapping[str, float]) -> CompiledActio
         raise SimulationError(f"point-process fields ({names}) cannot be simulated yet")
     system = read_langevin(action)
     tau = action.time.symbol
-    values = dict(values)
-    lowering = _Lowering(action, values, tau)
+    inputs = {name: v for name, v in values.items() if callable(v)}
+    values = {name: v for name, v in values.items() if name not in inputs}
+    _check_input_places(action, system, inputs)
+    lowering = _Lowering(action, values, tau, tuple(inputs))
     for expr in (*system.drift, *system.noise):
         lowering.check_times(expr)
     # collect every placeholder first: the compiled callables share one argument list
@@ -147,7 +162,7 @@ def compile_action(action: Action, values: Mapping[str, float]) -> CompiledActio
         step = None
     phi_expr = lowering.phi(system.drift)
     phi_args = (*lowering.xs, *lowering.bs)
-    rest_args = (*lowering.xs, *lowering.cs, *lowering.bs)
+    rest_args = (*lowering.xs, *lowering.cs, *lowering.bs, *lowering.us)
     return CompiledAction(
         action=action,
         values=values,
@@ -162,7 +177,28 @@ def compile_action(action: Action, values: Mapping[str, float]) -> CompiledActio
         phi=_lambdify(phi_args, phi_expr),
         gain=_lambdify(phi_args, phi_expr.diff(lowering.xs[0])),
         step=step,
+        inputs=inputs,
     )
+
+
+def _check_input_places(action: Action, system, inputs: Mapping[str, Callable]) -> None:
+    """Refuse time-dependent parameters outside the drift, naming the parameter and place."""
+    if not inputs:
+        return
+    places = [(f"the noise of {f.name}", system.noise[k, l]) for k, f in enumerate(action.fields)
+              for l in range(len(action.fields))]
+    places += [(f"the ensemble of coupling {c}", e) for c, e in action.couplings]
+    places += [(f"the fraction of population {p.name}", p.fraction)
+               for p in action.populations]
+    if action.time.is_discrete:
+        places.append(("the map's step", action.time.step))
+    for where, item in places:
+        symbols = item.free_symbols
+        names = sorted({s.name for s in symbols if isinstance(s, sp.Symbol)} & set(inputs))
+        if names:
+            raise SimulationError(
+                f"time-dependent parameter {names[0]} enters {where}; the simulator takes "
+                "callables of time only in the drift, outside coupling sums — pass a number")
 
 
 def _lambdify(args, expr: sp.Expr) -> Callable:
@@ -177,8 +213,16 @@ def _floats(expr: sp.Expr) -> sp.Expr:
 class _Lowering:
     """Replacement tables shared while lowering the expressions of one action."""
 
-    def __init__(self, action: Action, values: dict[str, float], tau: sp.Symbol) -> None:
+    def __init__(self, action: Action, values: dict[str, float], tau: sp.Symbol,
+                 inputs: tuple[str, ...] = ()) -> None:
         self.action, self.values, self.tau = action, values, tau
+        self.inputs = inputs
+        self.us = [sp.Dummy(name) for name in inputs]
+        self.input_map = dict(zip(inputs, self.us, strict=True))
+        # by-population atoms whose values depend on an input: Σ_α e_α·value_α, with e_α
+        # the indicator of population α (one more by-population row each)
+        self.expanded: dict[ByPopulation, sp.Expr] = {}
+        self.indicators: list[sp.Dummy] = []
         self.xs = [sp.Dummy(f.name) for f in action.fields]
         self.field_map = {f(tau): x for f, x in zip(action.fields, self.xs, strict=True)}
         self.sums: list[CouplingSum] = []
@@ -203,20 +247,48 @@ class _Lowering:
                 self.sums.append(node)
                 self.cs.append(sp.Dummy(f"c{len(self.cs)}"))
                 self.collect(node.presynaptic)
+            elif isinstance(node, ByPopulation) and self._driven(node):
+                if node not in self.expanded:
+                    e = self._indicators()
+                    self.expanded[node] = sp.Add(*(e[p] * node.value_for(name) for p, name
+                                                   in enumerate(self.populations)))
             elif isinstance(node, ByPopulation) and node not in self.atoms:
                 self.atoms.append(node)
                 self.bs.append(sp.Dummy(node.name))
                 row = [evaluate(node.value_for(p), self.values) for p in self.populations]
                 self.table = np.vstack([self.table, row])
 
+    def _driven(self, node: ByPopulation) -> bool:
+        return any(s.name in self.input_map for s in node.free_symbols
+                   if isinstance(s, sp.Symbol))
+
+    def _indicators(self) -> list[sp.Dummy]:
+        """e_α (one by-population row per population, 1 on α's sites), made once."""
+        if not self.indicators:
+            for p, name in enumerate(self.populations):
+                self.indicators.append(sp.Dummy(f"in_{name}"))
+                self.bs.append(self.indicators[-1])
+                row = np.zeros(len(self.populations))
+                row[p] = 1.0
+                self.table = np.vstack([self.table, row])
+        return self.indicators
+
     def lower(self, expr: sp.Expr) -> sp.Expr:
-        """Placeholders for sums, ByPopulation atoms and fields; numbers for parameters."""
+        """Placeholders for sums, ByPopulation atoms, fields and time-dependent parameters;
+        numbers for the other parameters."""
         expr = expr.xreplace(dict(zip(self.sums, self.cs, strict=True)))
-        expr = expr.xreplace(dict(zip(self.atoms, self.bs, strict=True)))
+        if self.expanded:
+            expr = expr.xreplace(self.expanded)
+        # indicators may sit between the atoms' placeholders in bs: pair them by position
+        atoms_bs = [b for b in self.bs if b not in self.indicators]
+        expr = expr.xreplace(dict(zip(self.atoms, atoms_bs, strict=True)))
         expr = expr.xreplace(self.field_map)
         numbers = {s: sp.Float(self.values[s.name]) for s in expr.free_symbols
                    if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)
                    and s.name in self.values}
+        numbers.update({s: self.input_map[s.name] for s in expr.free_symbols
+                        if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)
+                        and s.name in self.input_map})
         expr = expr.xreplace(numbers)
         left = sorted(str(s) for s in expr.free_symbols if not isinstance(s, sp.Dummy))
         if str(self.tau) in left:
@@ -229,7 +301,8 @@ class _Lowering:
     def split_leak(self, expr: sp.Expr, x: sp.Dummy) -> tuple[sp.Expr, sp.Expr]:
         """(a, r) with expr = −a·x + r, a free of fields and coupling sums."""
         leak, rest = sp.Integer(0), sp.Integer(0)
-        state = {*self.xs, *self.cs}
+        # a coefficient that varies in time stays in r (integrated explicitly)
+        state = {*self.xs, *self.cs, *self.us}
         for term in sp.Add.make_args(sp.expand(expr)):
             coefficient = term / x
             if coefficient.free_symbols & state:
@@ -257,11 +330,22 @@ class _Lowering:
         out = []
         for term, c in zip(self.sums, self.cs, strict=True):
             expression = self.lower(term.presynaptic)
+            self._refuse_inputs(expression, f"the coupling sum {term}")
+            for d in drifts:
+                self._refuse_inputs(d.diff(c), f"the weight of the coupling sum {term}")
             gain = sum(self._sup(expression.diff(x)) for x in self.xs)
             weight = max(self._sup(d.diff(c)) for d in drifts)
             out.append(CompiledSum(term.coupling, ensembles[term.coupling], expression,
                                    _lambdify((*self.xs, *self.bs), expression), gain, weight))
         return tuple(out)
+
+    def _refuse_inputs(self, expr: sp.Expr, where: str) -> None:
+        used = [name for name, u in self.input_map.items() if expr.has(u)]
+        if used:
+            raise SimulationError(
+                f"time-dependent parameter {used[0]} enters {where}; the simulator takes "
+                "callables of time only outside coupling sums (the stability bound needs "
+                "numbers there) — pass a number")
 
     def _sup(self, expr: sp.Expr) -> float:
         """sup |expr| with every field at u ∈ GAIN_GRID, over populations and sums at 0."""

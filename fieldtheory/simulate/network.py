@@ -108,8 +108,12 @@ class Network:
         """Shape of the state: (trials, fields, sites)."""
         return (self.trials, self.fields, self.N)
 
-    def rest(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """r(x) into ``out`` (both (T, K, N)): the drift without its leak, or a map's update."""
+    def rest(self, x: np.ndarray, out: np.ndarray, inputs: tuple = ()) -> np.ndarray:
+        """r(x) into ``out`` (both (T, K, N)): the drift without its leak, or a map's update.
+
+        ``inputs``: the values of the time-dependent parameters at the current time, in the
+        order of ``compiled.inputs`` (empty when there are none).
+        """
         fields = [x[:, k] for k in range(x.shape[1])]
         sums, shape = [], fields[0].shape
         for term, coupling in zip(self.compiled.sums, self.couplings, strict=True):
@@ -119,17 +123,18 @@ class Network:
                 pre = np.broadcast_to(np.asarray(pre, dtype=self.dtype), shape)
             sums.append(coupling.matvec(pre))
         for k, rest in enumerate(self.compiled.rest):
-            out[:, k] = rest(*fields, *sums, *self.by_population)
+            out[:, k] = rest(*fields, *sums, *self.by_population, *inputs)
         return out
 
-    def drift(self, x: np.ndarray) -> np.ndarray:
+    def drift(self, x: np.ndarray, inputs: tuple = ()) -> np.ndarray:
         r"""The full drift f(x) = −a x + r(x) (continuous time) or update F(x) (maps).
 
-        ``x`` has shape (T, K, N), or (K, N) for a single trial.
+        ``x`` has shape (T, K, N), or (K, N) for a single trial; ``inputs`` as in
+        :meth:`rest`.
         """
         single = x.ndim == 2
         x = x[None] if single else x
-        out = self.rest(x, np.empty(x.shape, dtype=self.dtype))
+        out = self.rest(x, np.empty(x.shape, dtype=self.dtype), inputs)
         if not self.compiled.is_discrete:
             out -= self.leak * x
         return out[0] if single else out
@@ -148,11 +153,19 @@ class Network:
             return value
         return np.broadcast_to(np.asarray(value, dtype=self.dtype), x[:, 0].shape)
 
-    def initial_state(self, rngs: Sequence[np.random.Generator]) -> np.ndarray:
-        """x_k(0) ~ N(0, 1) per site and field, drawn from each trial's generator."""
+    def initial_state(self, rngs: Sequence[np.random.Generator],
+                      initial: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+        """x_k(0) ~ N(μ0, σ0²) per site and field, drawn from each trial's generator.
+
+        ``initial = (μ0, σ0)``; the standard normal draws are the same for every choice
+        (σ0 = 0 included), so the noise that follows is too, and the default (0, 1) gives
+        the draws themselves, bit for bit.
+        """
+        mu0, sigma0 = initial
         x = np.empty(self.shape, dtype=self.dtype)
         for k, rng in enumerate(rngs):
-            x[k] = rng.standard_normal((self.fields, self.N))
+            draw = rng.standard_normal((self.fields, self.N))
+            x[k] = draw if (mu0, sigma0) == (0.0, 1.0) else mu0 + sigma0 * draw
         return x
 
 

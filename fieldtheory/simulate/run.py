@@ -8,9 +8,10 @@ The pipeline, in order:
 3. plan the run: method, dt, sampling step dτ, lags, burn-in and recorded samples; refuse
    unstable steps before anything runs;
 4. realise one network per trial from ``default_rng([seed, k])``: couplings, then the
-   initial condition x ~ N(0, 1), then the noise;
+   initial condition x ~ N(μ0, σ0²) (default N(0, 1)), then the noise;
 5. step; every dτ push the first field into the streaming estimator (the ring buffer starts
-   filling during the last τ_max of the burn-in);
+   filling during the last τ_max of the burn-in) and, when requested, into the transient
+   estimator (from the end of the burn-in, its first sample included);
 6. read observables and standard errors off the estimator's sums;
 7. only when requested (``observe``): tangent vectors stepped with the state by the exact
    derivative of the integrator give the Lyapunov exponent and the linear response
@@ -21,8 +22,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from fieldtheory.ir.model import Model
 from fieldtheory.observables import Observables, StreamingEstimator
 from fieldtheory.progress import progress_bar
 from fieldtheory.simulate.compile_action import CompiledAction, compile_action
+from fieldtheory.simulate.inputs import split_inputs
 from fieldtheory.simulate.integrators import (
     STABILITY,
     advance,
@@ -42,13 +44,16 @@ from fieldtheory.simulate.integrators import (
     rate_bound,
 )
 from fieldtheory.simulate.network import Network, realise_trials
-from fieldtheory.simulate.tangent import TangentObservers, check_observe
+from fieldtheory.simulate.tangent import OBSERVE, TangentObservers, check_observe
+from fieldtheory.simulate.transient import TransientEstimator, reference_indices
 
 __all__ = ["RunPlan", "SimulationResult", "plan_run", "simulate"]
 
 #: Default steps: Euler–Maruyama is weak order 1 (bias ≈ a·dt), RK4 is accurate at 0.05.
 DEFAULT_DT = {"euler": 0.01, "rk4": 0.05}
 DTYPES = ("float64", "float32")
+#: The observable that records population averages from the initial condition.
+TRANSIENT = "transient"
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,11 @@ class SimulationResult:
     ``t_max`` and ``t_burn`` are the durations actually simulated: the requested ones
     rounded to whole sampling intervals dτ (``t_burn`` up). Observables are those of the
     model's first field.
+
+    ``inputs`` names the time-dependent parameters (their callables are not kept; ``params``
+    holds the numbers only). Their time, like the ``transient`` grid, is run time: t = 0 at
+    the initial condition x(0) ~ N(μ0, σ0²), ``initial = (μ0, σ0)``, so the recorded window
+    is [t_burn, t_burn + t_max].
     """
 
     model: str
@@ -73,16 +83,22 @@ class SimulationResult:
     dtau: float = 0.0
     seed: int = 0
     dtype: str = "float64"
+    inputs: tuple[str, ...] = ()
+    initial: tuple[float, float] = (0.0, 1.0)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"model", "params", "N", "observables", "stderr"}`` in plain JSON types."""
-        return {
+        """``{"model", "params", "N", "observables", "stderr"}`` in plain JSON types, and
+        ``"inputs"`` (names of the time-dependent parameters) when there are any."""
+        out = {
             "model": self.model,
             "params": {k: float(v) for k, v in self.params.items()},
             "N": int(self.N),
             "observables": self.observables.to_dict(),
             "stderr": self.stderr.to_dict(),
         }
+        if self.inputs:
+            out["inputs"] = list(self.inputs)
+        return out
 
 
 @dataclass(frozen=True)
@@ -182,11 +198,14 @@ def _unwrap(model_or_action: Model | Action) -> tuple[Action, str]:
 
 
 def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunPlan,
-            x: np.ndarray, bar, tangent: TangentObservers | None = None) -> None:
+            x: np.ndarray, bar, tangent: TangentObservers | None = None,
+            transient: TransientEstimator | None = None) -> None:
     """Step through burn-in and recording; push a sample every dτ."""
     steps, dt = plan.steps_per_sample, plan.dt
     prefill = min(plan.lags, plan.burn_samples)  # burn-in samples that fill the ring
     done = 0
+    if transient is not None and plan.burn_samples == 0:
+        transient.push(x[:, 0], network.phi(x), 0)  # the initial condition itself
     for _ in range(plan.burn_samples - prefill):
         advance(stepper, x, steps, done, dt)
         done += steps
@@ -196,15 +215,50 @@ def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunP
     for r in range(prefill + plan.samples):
         advance(stepper, x, steps, done, dt)
         done += steps
-        estimator.push(x[:, 0], network.phi(x), network.gain(x), record=r >= prefill)
+        phi = network.phi(x)
+        estimator.push(x[:, 0], phi, network.gain(x), record=r >= prefill)
+        if transient is not None and r + 1 >= prefill:
+            transient.push(x[:, 0], phi, r + 1 - prefill)
         bar.update(steps)
         if tangent is not None:
             tangent.sample(r - prefill) if r >= prefill else tangent.burn()
 
 
+def _initial(initial: Any) -> tuple[float, float]:
+    try:
+        mu0, sigma0 = (float(v) for v in initial)
+    except (TypeError, ValueError):
+        raise ParameterError(f"initial = {initial!r} must be a pair (mu0, sigma0) of "
+                             "numbers") from None
+    if not math.isfinite(mu0):
+        raise ParameterError(f"initial mean mu0 = {mu0:g} must be finite")
+    _positive("initial sigma0", sigma0, zero=True)
+    return mu0, sigma0
+
+
+def _observe(observe: Sequence[str] | str) -> tuple[tuple[str, ...], bool]:
+    """(tangent observables, whether the transient is requested); unknown names raise."""
+    names = (observe,) if isinstance(observe, str) else tuple(observe)
+    unknown = sorted(set(names) - {*OBSERVE, TRANSIENT})
+    if unknown:
+        raise ParameterError(f"unknown observable(s) {', '.join(map(repr, unknown))} in "
+                             f"observe; choose from {', '.join((*OBSERVE, TRANSIENT))}")
+    return check_observe([n for n in names if n != TRANSIENT]), TRANSIENT in names
+
+
+def _resolve(action: Action, params: Mapping[str, Any] | None) -> tuple[dict, dict]:
+    """(numbers, inputs): numbers resolved (defaults, names, domains), callables by name."""
+    numbers, inputs = split_inputs(params)
+    values = action.parameters.resolve(numbers)
+    for name in inputs:
+        action.parameters[name]  # unknown names raise UnknownParameterError
+        del values[name]
+    return values, inputs
+
+
 def simulate(
     model_or_action: Model | Action,
-    params: Mapping[str, float] | None = None,
+    params: Mapping[str, float | Callable[[float], float]] | None = None,
     *,
     N: int = 1000,
     t_max: float = 100.0,
@@ -219,6 +273,8 @@ def simulate(
     blocks: int = 8,
     progress: bool = False,
     observe: Sequence[str] = (),
+    initial: tuple[float, float] = (0.0, 1.0),
+    transient_times: Sequence[float] | None = None,
 ) -> SimulationResult:
     r"""Simulate a model's Langevin equation (or map) and estimate its observables.
 
@@ -232,7 +288,13 @@ def simulate(
     model_or_action : Model or Action
     params : mapping, optional
         Parameter values by name; defaults fill the rest (unknown names raise
-        :class:`~fieldtheory.errors.UnknownParameterError`).
+        :class:`~fieldtheory.errors.UnknownParameterError`). A value may be a callable of
+        time u(t) instead of a number — a step ``lambda t: 0.5 * (t >= 10)``, a sinusoid,
+        a numpy-vectorised function — wherever the parameter enters the drift outside
+        coupling sums (elsewhere :class:`~fieldtheory.errors.SimulationError` names it).
+        t is run time, 0 at the initial condition, burn-in included. Domains are checked
+        for numbers only. Exponential Euler (and maps) take u at the start of each step
+        (an O(dt) error), RK4 at t, t + dt/2, t + dt (:mod:`fieldtheory.simulate.inputs`).
     N : int
         Number of sites (split into populations by their fractions).
     t_max : float
@@ -259,13 +321,23 @@ def simulate(
         Time blocks for the standard errors when ``trials == 1``.
     progress : bool
         Show a progress bar on stderr.
-    observe : sequence of {"lyapunov_max", "response", "response_common"}
-        Extra observables from tangent vectors stepped with the state (none by default,
+    observe : sequence of {"lyapunov_max", "response", "response_common", "transient"}
+        Extra observables. From tangent vectors stepped with the state (none by default,
         at no cost): the maximal Lyapunov exponent (Benettin's method), the single-site
         linear response to kicks with random signs, and the response to a common kick
         (:mod:`fieldtheory.simulate.tangent`). Each costs about one more coupling
         product per step (four with RK4); the trajectory is the same up to rounding
-        (the tangent draws its random vectors and signs from generators of its own).
+        (the tangent draws its random vectors and signs from generators of its own); not
+        available with time-dependent parameters. ``"transient"``: population averages
+        m(t), K(t, t), ⟨φ⟩(t) and C(t, t_a) on the grid t = t_burn + k·dτ, k = 0 … t_max/dτ
+        (:mod:`fieldtheory.simulate.transient`; usually with ``t_burn=0``).
+    initial : (float, float)
+        (μ0, σ0): every unit and field starts from x(0) ~ N(μ0, σ0²), independently. The
+        default (0, 1) reproduces earlier results bit for bit; every choice draws the same
+        standard normals, so the noise that follows is the same.
+    transient_times : sequence of float, optional
+        Reference times t_a of the transient's C(t, t_a), on the sampling grid of the
+        recorded window (run time); by default its start, quarter and half.
 
     Returns
     -------
@@ -274,20 +346,21 @@ def simulate(
         standard errors.
     """
     action, name = _unwrap(model_or_action)
-    values = action.parameters.resolve(params)
+    values, inputs = _resolve(action, params)
+    initial = _initial(initial)
     N = _count("N", N, 1)
     trials = _count("trials", trials, 1)
     seed = _count("seed", seed, 0)
     blocks = _count("blocks", blocks, 2 if trials == 1 else 1)
     if str(dtype) not in DTYPES:
         raise ParameterError(f"dtype = {dtype!r}; use one of {', '.join(DTYPES)}")
-    observe = check_observe(observe)
-    compiled = compile_action(action, values)
+    observe, record_transient = _observe(observe)
+    compiled = compile_action(action, {**values, **inputs})
     plan = plan_run(compiled, t_max=t_max, t_burn=t_burn, dt=dt, trials=trials,
                     tau_max=tau_max, dtau=dtau, method=method, blocks=blocks)
     rngs = [np.random.default_rng([seed, k]) for k in range(trials)]
     network = realise_trials(compiled, N, rngs, str(dtype))
-    x = network.initial_state(rngs)
+    x = network.initial_state(rngs, initial)
     stepper = make_stepper(network, plan.dt, plan.method, rngs)
     tangent = None
     if observe:
@@ -296,10 +369,20 @@ def simulate(
     estimator = StreamingEstimator(
         network.sizes, [p.name for p in action.populations], trials=trials, lags=plan.lags,
         dtau=plan.dtau, samples=plan.samples, blocks=blocks, dtype=network.dtype)
+    transient = None
+    if record_transient:
+        t_start = plan.burn_samples * plan.dtau
+        transient = TransientEstimator(
+            network.sizes, [p.name for p in action.populations], trials=trials,
+            samples=plan.samples, t_start=t_start, dtau=plan.dtau, groups=blocks,
+            references=reference_indices(transient_times, t_start=t_start, dtau=plan.dtau,
+                                         samples=plan.samples))
     with np.errstate(all="ignore"), progress_bar(plan.total_steps, enabled=progress,
                                                  description=f"simulate {name}") as bar:
-        _record(network, stepper, estimator, plan, x, bar, tangent)
+        _record(network, stepper, estimator, plan, x, bar, tangent, transient)
     observables, stderr = estimator.observables()
+    if transient is not None:
+        observables, stderr = _add_transient(observables, stderr, transient)
     if tangent is not None:
         observables, stderr = tangent.add_to(observables, stderr, plan.dtau)
     if not np.isfinite(observables["variance"]):
@@ -309,4 +392,16 @@ def simulate(
         model=name, params=values, N=N, trials=trials, dt=plan.dt,
         t_max=plan.samples * plan.dtau, t_burn=plan.burn_samples * plan.dtau,
         observables=observables, stderr=stderr, method=plan.method, dtau=plan.dtau,
-        seed=seed, dtype=str(dtype))
+        seed=seed, dtype=str(dtype), inputs=tuple(inputs), initial=initial)
+
+
+def _add_transient(observables: Observables, stderr: Observables,
+                   transient: TransientEstimator) -> tuple[Observables, Observables]:
+    """The observables with ``transient`` filled in, network-wide and per population."""
+    series = transient.estimate()
+    out = []
+    for which, obs in enumerate((observables, stderr)):
+        populations = {name: replace(pop, transient=series[name][which])
+                       for name, pop in obs.populations.items()}
+        out.append(replace(obs, transient=series["all"][which], populations=populations))
+    return out[0], out[1]

@@ -28,7 +28,7 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from fieldtheory.errors import ParameterError
+from fieldtheory.errors import ParameterError, SimulationError
 from fieldtheory.ir.langevin import read_langevin
 from fieldtheory.observables import Curve, Observables
 from fieldtheory.simulate.compile_action import _lambdify, _Lowering
@@ -73,6 +73,10 @@ class TangentMap:
 
     def __init__(self, network: Network) -> None:
         compiled = network.compiled
+        if compiled.inputs:
+            raise SimulationError(
+                f"tangent observables (Lyapunov exponent, responses) are not supported with "
+                f"time-dependent parameters ({', '.join(compiled.inputs)}); pass numbers")
         action = compiled.action
         # lower the drift again, keeping the placeholders (fields x_l, sums c_m, by-population
         # b) that the compiled callables hide; the order of the sums is compile_action's
