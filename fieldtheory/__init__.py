@@ -17,6 +17,7 @@ from fieldtheory.ir import (
     CONTINUOUS,
     MODE_COUNT,
     MODE_INDEX,
+    ZERO_DIMENSIONAL,
     Action,
     Block,
     BlockGaussian,
@@ -57,7 +58,7 @@ from fieldtheory.verify import verify
 
 __all__ = [
     "errors",
-    "Action", "Time", "CONTINUOUS", "discrete",
+    "Action", "Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete",
     "Field", "Coupling", "CouplingSum", "ByPopulation", "by_population", "t", "s", "n",
     "Parameter", "ParameterSet", "parameters", "Domain",
     "Ensemble", "Gaussian", "JointGaussian", "Block", "BlockGaussian", "RandomMode", "MODE_INDEX",

@@ -15,6 +15,7 @@ __all__ = [
     "NotMSRDJError",
     "CausalityError",
     "NonlinearCouplingError",
+    "ExpansionError",
     "EnsembleError",
     "ParameterError",
     "UnknownParameterError",
@@ -54,6 +55,10 @@ class CausalityError(ActionStructureError):
 
 class NonlinearCouplingError(ActionStructureError):
     """A coupling matrix enters the action other than linearly, as Σ_j J_ij f(x_j)."""
+
+
+class ExpansionError(ActionStructureError):
+    """An action cannot be expanded in Feynman diagrams around its Gaussian part."""
 
 
 class EnsembleError(DeclarationError):

@@ -30,6 +30,8 @@ def _term_rank(term: sp.Expr) -> int:
 
 def _is_update(value: sp.Expr) -> bool:
     """x(n+1): the new value in a discrete-time action."""
+    if not value.args:  # x(): a zero-dimensional field value
+        return False
     lead = value.args[0] - next(iter(value.args[0].free_symbols), 0)
     return isinstance(value, FieldValue) and lead.is_number and lead > 0
 
@@ -78,6 +80,8 @@ class TextPrinter(_FieldPrinting, StrPrinter):
     _default_settings = {**StrPrinter._default_settings, "site": "i"}
 
     def _print_FieldValue(self, expr: FieldValue) -> str:
+        if not expr.args:  # zero-dimensional: no site, no time
+            return expr.func.__name__
         return f"{expr.func.__name__}_{self._settings['site']}({self._print(expr.args[0])})"
 
     def _print_ResponseValue(self, expr: ResponseValue) -> str:
@@ -122,6 +126,9 @@ class FieldLatexPrinter(_FieldPrinting, LatexPrinter):
         return base + "_{" + ",".join([*subs, index]) + "}"
 
     def _print_FieldValue(self, expr: FieldValue) -> str:
+        if not expr.args:  # zero-dimensional: no site, no time
+            latex_name = getattr(expr.func, "latex_name", None)
+            return latex_name or self._print(sp.Symbol(expr.func.__name__))
         name = self._indexed(expr.func.__name__, self._settings["site"],
                              getattr(expr.func, "latex_name", None))
         return rf"{name}\left({self._print(expr.args[0])}\right)"
@@ -169,6 +176,8 @@ def _measure(action, for_latex: bool) -> str:
 
 def action_text(action) -> str:
     """``S = Σ_i ∫dt [ x̃_i(t)*(...) + D/2*x̃_i(t)**2 ]`` plus one line per ensemble."""
+    if action.time.is_zero_dimensional:
+        return f"S = {text(action.lagrangian)}"
     measure = _measure(action, False)
     body = " + ".join(
         [f"{text(m)}*({text(c)})" if isinstance(m, ResponseValue) else f"({text(c)})*{text(m)}"
@@ -181,6 +190,8 @@ def action_text(action) -> str:
 
 
 def action_latex(action) -> str:
+    if action.time.is_zero_dimensional:
+        return f"S = {latex(action.lagrangian)}"
     measure = _measure(action, True)
     body = " + ".join(
         [rf"{latex(m)} \left({latex(c)}\right)" if isinstance(m, ResponseValue) else

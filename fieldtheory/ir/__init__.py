@@ -3,7 +3,7 @@
 Everything here is immutable and hashable; sympy content obeys ``e.func(*e.args) == e``.
 """
 
-from fieldtheory.ir.action import CONTINUOUS, Action, Time, discrete
+from fieldtheory.ir.action import CONTINUOUS, ZERO_DIMENSIONAL, Action, Time, discrete
 from fieldtheory.ir.couplings import CouplingMatrix, DenseCoupling, LowRankCoupling
 from fieldtheory.ir.ensembles import (
     ENSEMBLES,
@@ -54,7 +54,7 @@ from fieldtheory.ir.symbols import (
 )
 
 __all__ = [
-    "Action", "Time", "CONTINUOUS", "discrete",
+    "Action", "Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete",
     "CouplingMatrix", "DenseCoupling", "LowRankCoupling",
     "Ensemble", "Gaussian", "Block", "BlockGaussian", "RandomMode", "JointGaussian",
     "ENSEMBLES",

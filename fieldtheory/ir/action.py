@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from fieldtheory.errors import DeclarationError
+from fieldtheory.errors import DeclarationError, UndeclaredSymbolError
 from fieldtheory.ir.ensembles import Ensemble
 from fieldtheory.ir.parameters import ParameterSet
 from fieldtheory.ir.populations import ONE_POPULATION, Population
-from fieldtheory.ir.symbols import Coupling, Field, n, t
+from fieldtheory.ir.symbols import Coupling, CouplingSum, Field, ResponseValue, n, t
 
-__all__ = ["Time", "CONTINUOUS", "discrete", "Action"]
+__all__ = ["Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete", "Action"]
 
 
 @dataclass(frozen=True)
@@ -38,23 +38,34 @@ class Time:
 
     For a map, physical time is n·step, so that rates (Lyapunov exponents, decay rates)
     are per unit time and step → 0 recovers the continuous-time model.
+
+    ``is_zero_dimensional`` marks a theory without time or sites (:data:`ZERO_DIMENSIONAL`):
+    S is an ordinary function of the field values, written ``x()``, and
+    Z = ∫dx exp(S) a plain integral — the test bed of perturbation theory.
     """
 
     is_discrete: bool = False
     step: sp.Expr = sp.Integer(1)
+    is_zero_dimensional: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "step", sp.sympify(self.step))
+        if self.is_zero_dimensional and self.is_discrete:
+            raise DeclarationError("a zero-dimensional theory has no time, discrete or not")
 
     @property
     def symbol(self) -> sp.Symbol:
         return n if self.is_discrete else t
 
     def __str__(self) -> str:
+        if self.is_zero_dimensional:
+            return "none (zero-dimensional: a plain integral)"
         return f"discrete (step {self.step})" if self.is_discrete else "continuous"
 
 
 CONTINUOUS = Time()
+#: No time and no sites: S(x) is a function of numbers, Z = ∫dx exp(S) an ordinary integral.
+ZERO_DIMENSIONAL = Time(is_zero_dimensional=True)
 
 
 def discrete(step: sp.Expr = 1) -> Time:
@@ -102,6 +113,15 @@ class Action:
         if not isinstance(self.parameters, ParameterSet):
             object.__setattr__(self, "parameters", ParameterSet(tuple(self.parameters)))
         self._check_declarations()
+        if self.time.is_zero_dimensional:
+            self._check_zero_dimensional()
+            return
+        for value in self.lagrangian.atoms(sp.core.function.AppliedUndef):
+            if not value.args:  # x(): only a plain integral has field values without a time
+                raise DeclarationError(
+                    f"field value {value} has no time; x() is for zero-dimensional actions "
+                    "(time=ft.ZERO_DIMENSIONAL)"
+                )
         # the structure check reads the action as drift + noise (imported late: it needs us)
         from fieldtheory.ir.langevin import read_langevin
 
@@ -134,6 +154,41 @@ class Action:
                 )
         if len({c for c, _ in self.couplings}) != len(self.couplings):
             raise DeclarationError("a coupling has two ensembles")
+
+    def _check_zero_dimensional(self) -> None:
+        """A plain integral: field values without arguments and parameters, nothing else."""
+        names = [f.name for f in self.fields]
+        if self.couplings:
+            raise DeclarationError(
+                f"a zero-dimensional action has no sites, so no couplings; got "
+                f"{[str(c) for c, _ in self.couplings]}"
+            )
+        if self.point_process or len(self.populations) != 1:
+            raise DeclarationError(
+                "a zero-dimensional action has no point processes and one population"
+            )
+        known = {f.value_function for f in self.fields}
+        for node in sp.preorder_traversal(self.lagrangian):
+            if isinstance(node, CouplingSum):
+                raise DeclarationError(f"coupling sum {node} in a zero-dimensional action")
+            if isinstance(node, (sp.Derivative, sp.Integral)):
+                raise DeclarationError(f"{node}: a zero-dimensional action has no time to act on")
+            if isinstance(node, sp.core.function.AppliedUndef):
+                if node.func not in known or isinstance(node, ResponseValue):
+                    raise UndeclaredSymbolError(
+                        f"{node} in a zero-dimensional action: only the declared fields "
+                        f"{names}, written without arguments as x(), may appear"
+                    )
+                if node.args:
+                    raise DeclarationError(
+                        f"field value {node} in a zero-dimensional action: write it without "
+                        "a time, as x()"
+                    )
+        unknown = sorted(map(str, self.lagrangian.free_symbols - set(self.parameters.symbols)))
+        if unknown:
+            raise UndeclaredSymbolError(
+                f"undeclared symbol(s) {', '.join(unknown)}; declare them as parameters"
+            )
 
     @property
     def ensembles(self) -> dict[Coupling, Ensemble]:

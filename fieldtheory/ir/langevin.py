@@ -131,6 +131,11 @@ def langevin(
 
 def read_langevin(action: Action) -> LangevinSystem:
     """Drift and noise of an action; raises a named error for any non-MSRDJ term."""
+    if action.time.is_zero_dimensional:
+        raise NotMSRDJError(
+            f"the zero-dimensional action S = {action.lagrangian} has no dynamics: no drift, "
+            "no noise, nothing to simulate"
+        )
     _check_symbols(action)
     tau = action.time.symbol
     _check_response_times(action, tau)

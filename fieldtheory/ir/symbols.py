@@ -98,8 +98,9 @@ class Field:
         object.__setattr__(self, "_value", value)
         object.__setattr__(self, "_response", response)
 
-    def __call__(self, time: sp.Expr) -> FieldValue:
-        return self._value(sp.sympify(time))
+    def __call__(self, time: sp.Expr | None = None) -> FieldValue:
+        # x() without a time: the value in a zero-dimensional theory (a plain integral)
+        return self._value() if time is None else self._value(sp.sympify(time))
 
     def response(self, time: sp.Expr) -> ResponseValue:
         """The response field x̃_i(time)."""
