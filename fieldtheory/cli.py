@@ -154,13 +154,20 @@ def _solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-@command("solve", "solve the mean-field theory (generated numpy solver)", _solve_arguments)
+def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
+    _solve_arguments(parser)
+    parser.add_argument("--loops", type=nonnegative_integer, default=None, metavar="K",
+                        help="loop expansion to K loops (a unit without disorder)")
+
+
+@command("solve", "solve the mean-field theory (generated numpy solver)",
+         _solve_command_arguments)
 def solve_command(args: argparse.Namespace) -> int:
     """Print the theory's observables: the schema of ``simulate`` with ``N`` = null."""
     from fieldtheory.solve import solve
 
     result = solve(load_model(args.model), parse_assignments(args.param),
-                   tau_max=args.tau_max, dtau=args.dtau)
+                   tau_max=args.tau_max, dtau=args.dtau, loops=args.loops)
     data = result.to_json()
     if args.json:
         print(json.dumps(data))
@@ -262,6 +269,33 @@ def derive_command(args: argparse.Namespace) -> int:
         print("\n\n".join(f"% {s.name}\n{s.latex}" for s in derivation.stages))
     else:
         print(derivation)
+    return 0
+
+
+# ------------------------------------------------------------------------------ diagrams
+
+
+def _diagrams_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_model_argument(parser)
+    parser.add_argument("--order", type=nonnegative_integer, required=True, metavar="K",
+                        help="largest number of vertices")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true",
+                      help="print one JSON object {diagrams, series}")
+    form.add_argument("--latex", action="store_true", help="print the diagrams as LaTeX")
+
+
+@command("diagrams", "Feynman diagrams with symmetry factors (polynomial actions)",
+         _diagrams_arguments)
+def diagrams_command(args: argparse.Namespace) -> int:
+    """Print the connected diagrams of ln Z and of the one- and two-point functions."""
+    from fieldtheory.diagrams.report import diagrams_json, diagrams_text
+
+    model = load_model(args.model)
+    if args.json:
+        print(json.dumps(diagrams_json(model, args.order), ensure_ascii=False))
+    else:
+        print(diagrams_text(model, args.order, as_latex=args.latex))
     return 0
 
 
@@ -377,6 +411,43 @@ def _error(value: Any) -> str:
     if isinstance(value, int | float) and math.isfinite(value):
         return f"{value:.2g}"
     return "-"
+
+
+# ------------------------------------------------------------------------------- sweep
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_model_argument(parser)
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=RANGE",
+                        help="a ranged parameter NAME=start:stop:count (inclusive; one or "
+                             "two make a 1-D or 2-D grid) or a fixed one NAME=VALUE")
+    parser.add_argument("--tau-max", type=positive_number, default=20.0)
+    parser.add_argument("--dtau", type=positive_number, default=0.25)
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object {grid, observables, phase, …}")
+    parser.add_argument("--curves", action="store_true",
+                        help="keep each point's autocorrelations and response in the JSON")
+    parser.add_argument("--plot", metavar="FILE", help="save the phase diagram (matplotlib)")
+    parser.add_argument("--workers", type=positive_integer, default=None,
+                        help="local processes (default: one per CPU; 1: serial)")
+    parser.add_argument("--dask", metavar="ADDRESS", default=None,
+                        help="run on this Dask scheduler ('local': a local cluster)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@command("sweep", "phase diagram: solve over a 1-D or 2-D parameter grid", _sweep_arguments)
+def sweep_command(args: argparse.Namespace) -> int:
+    """Solve on the grid, classify each point's phase; failed points are counted, exit 0."""
+    from fieldtheory.sweep import parse_sweep_parameters, sweep
+
+    ranges, fixed = parse_sweep_parameters(args.param)
+    result = sweep(load_model(args.model), ranges, fixed, workers=args.workers,
+                   dask=args.dask, tau_max=args.tau_max, dtau=args.dtau, curves=args.curves,
+                   progress=not args.no_progress and (not args.json or sys.stderr.isatty()))
+    print(json.dumps(result.to_json()) if args.json else result.table())
+    if args.plot:
+        result.plot(args.plot)
+    return 0
 
 
 # ----------------------------------------------------------------------------- entry point

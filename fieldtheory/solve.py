@@ -16,7 +16,7 @@ from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.observables import Observables
 
-__all__ = ["TheoryResult", "solve"]
+__all__ = ["TheoryResult", "TransientResult", "solve", "solve_transient"]
 
 
 @dataclass(frozen=True)
@@ -27,21 +27,37 @@ class TheoryResult:
     params: dict[str, float]
     observables: Observables
     branch: str
+    method: str = "stationary"
+    stderr: Observables | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"model", "params", "N": null, "branch", "observables"}`` in plain JSON types."""
-        return {
+        """``{"model", "params", "N": null, "branch", "method", "observables"}`` (plus
+        ``"stderr"`` for a Monte-Carlo solution) in plain JSON types."""
+        out = {
             "model": self.model,
             "params": {k: float(v) for k, v in self.params.items()},
             "N": None,
             "branch": self.branch,
+            "method": self.method,
             "observables": self.observables.to_dict(),
         }
+        if self.stderr is not None:
+            out["stderr"] = self.stderr.to_dict()
+        return out
 
 
 def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
-          tau_max: float = 20.0, dtau: float = 0.25) -> TheoryResult:
+          tau_max: float = 20.0, dtau: float = 0.25, method: str = "auto",
+          loops: int | None = None) -> TheoryResult:
     """Solve the stationary mean-field equations of ``model`` at ``params``.
+
+    ``loops``: K ≥ 0 gives instead the loop expansion to K loops of a unit without
+    disorder (:func:`fieldtheory.diagrams.loops.solve_loops`; method ``"loops"``).
+
+    ``method``: ``"auto"`` lets the generated module choose from the derived single site
+    at these values (maps, Monte-Carlo for non-Gaussian sites, the kernel solver for
+    partial symmetry, the one-φ stationary solver, the multi-population solver); a name
+    forces one (``ParameterError`` when the model's module does not have it).
 
     Raises
     ------
@@ -54,18 +70,103 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     """
     from fieldtheory.codegen.generate import generate  # heavy: loaded on demand
 
+    if loops is not None:
+        from fieldtheory.diagrams.loops import solve_loops
+
+        return solve_loops(model, params, loops, tau_max, dtau)
     model = load_model(model)
     values = model.parameters.resolve(params)
     if not (tau_max > 0 and 0 < dtau <= tau_max):
         raise ParameterError(f"need 0 < dtau ≤ tau_max, got dtau = {dtau}, tau_max = {tau_max}")
     module = generate(model)
     try:
-        raw = module.solve(tau_max, dtau, **values)
+        raw = module.solve(tau_max, dtau, method=method, **values)
     except ValueError as error:  # the generated module's own refusals
         raise ParameterError(f"{model.name}: {error}") from None
     except RuntimeError as error:  # the runtime's ConvergenceError (numpy/scipy only)
         history = tuple(getattr(error, "residuals", ()) or ())
         raise ConvergenceError(f"{model.name} at {values}: {error}", history=history) from None
+    return _result(model.name, values, raw)
+
+
+def _result(name: str, values: dict[str, float], raw: dict[str, Any]) -> TheoryResult:
+    """A TheoryResult from a generated module's dict (solver extras dropped)."""
     branch = raw.pop("branch")
-    raw.pop("response_common", None)
-    return TheoryResult(model.name, values, Observables(**raw), branch)
+    method = raw.pop("method", "stationary")
+    stderr = raw.pop("stderr", None)
+    for extra in ("response_common", "iterations", "lyapunov_note"):
+        raw.pop(extra, None)
+    known = {k: v for k, v in raw.items() if k in Observables.__dataclass_fields__}
+    errors = Observables(**stderr) if stderr else None
+    return TheoryResult(name, values, Observables(**known), branch, method, errors)
+
+
+@dataclass(frozen=True)
+class TransientResult:
+    """The two-time mean-field theory from an initial distribution, on a time grid.
+
+    ``mean`` M(t), ``variance`` K(t, t), ``covariance`` K(t, s) = ⟨δx(t)δx(s)⟩,
+    ``mean_phi`` ⟨φ(x(t))⟩ and ``response`` R(t, s) of a site to its own input.
+    """
+
+    model: str
+    params: dict[str, Any]
+    t: Any
+    mean: Any
+    variance: Any
+    covariance: Any
+    mean_phi: Any
+    response: Any
+
+    def correlation(self, times) -> dict[str, Any]:
+        """``{"times", "values"}``: K(t, t_a) for t ≥ t_a on the grid (NaN-free: zeros
+        before t_a are cut), as the simulator's ``transient`` observable reports it."""
+        import numpy as np
+
+        t = np.asarray(self.t)
+        index = [int(np.argmin(np.abs(t - ta))) for ta in times]
+        return {"times": [float(t[k]) for k in index],
+                "values": [np.asarray(self.covariance)[k:, k] for k in index]}
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"model", "params", "N": null, "transient": {"t", "mean", "variance",
+        "mean_phi"}}`` (callable parameters shown by their repr)."""
+        params = {k: (v if isinstance(v, (int, float)) else repr(v))
+                  for k, v in self.params.items()}
+        transient = {k: [float(x) for x in getattr(self, k)]
+                     for k in ("t", "mean", "variance", "mean_phi")}
+        return {"model": self.model, "params": params, "N": None, "transient": transient}
+
+
+def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None, *,
+                    t_max: float, dt: float = 0.05,
+                    initial: tuple[float, float] = (0.0, 1.0)) -> TransientResult:
+    r"""The two-time DMFT of ``model`` from x(0) ~ N(μ0, σ0²) up to ``t_max``.
+
+    A parameter may be a callable of time t (a step, a sinusoid): it must enter only the
+    constant input of the single site. The scheme is causal and second order in ``dt``
+    (:mod:`fieldtheory.solvers.runtime.two_time`); memory O((t_max/dt)²).
+    """
+    from fieldtheory.codegen.generate import generate
+
+    model = load_model(model)
+    params = dict(params or {})
+    varying = {k: v for k, v in params.items() if callable(v)}
+    values = model.parameters.resolve({k: v for k, v in params.items() if k not in varying})
+    unknown = sorted(set(varying) - set(values))
+    if unknown:
+        model.parameters.resolve({k: 0.0 for k in unknown})  # raises UnknownParameterError
+    if not (t_max > 0 and 0 < dt <= t_max):
+        raise ParameterError(f"need 0 < dt ≤ t_max, got dt = {dt}, t_max = {t_max}")
+    mu0, sigma0 = (float(v) for v in initial)
+    if sigma0 < 0:
+        raise ParameterError(f"the initial standard deviation {sigma0} must be ≥ 0")
+    module = generate(model)
+    try:
+        raw = module.solve_transient(t_max, dt, mu0, sigma0, **{**values, **varying})
+    except ValueError as error:
+        raise ParameterError(f"{model.name}: {error}") from None
+    except RuntimeError as error:
+        history = tuple(getattr(error, "residuals", ()) or ())
+        raise ConvergenceError(f"{model.name}: {error}", history=history) from None
+    return TransientResult(model.name, {**values, **varying}, **raw)

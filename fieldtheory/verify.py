@@ -176,8 +176,12 @@ def verify(model, params=None, *, theory_params=None, N: int | None = None, tria
     noise = read_langevin(model.action).noise
     noisy = any(evaluate(q, values) != 0 for q in noise)
     defaults = VERIFY_DEFAULTS["noisy" if noisy else "noise_free"]
+    if model.action.time.is_discrete:  # a map's step is the model's
+        dt = None
+    else:
+        dt = dt or defaults["dt"]
     simulation = simulate(model, params, N=N or defaults["N"], trials=trials, t_max=t_max,
-                          t_burn=t_burn, dt=dt or defaults["dt"], seed=seed,
+                          t_burn=t_burn, dt=dt, seed=seed,
                           dtype=defaults["dtype"], tau_max=tau_max, dtau=dtau,
                           progress=progress)
     report = compare(theory.observables, simulation.observables, simulation.stderr, threshold)

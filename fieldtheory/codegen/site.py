@@ -1,0 +1,288 @@
+r"""Lower a MeanFieldTheory to the general single-site problem (every population).
+
+For a site of population α the saddle point gives (continuous time; SCIENCE.md §1)
+
+.. math::
+    \partial_t x = -a_\alpha x + r_\alpha(x) + I_\alpha + \sum_l B_{\alpha l}\, m_l(t)
+        + \sum_j \kappa_{\alpha j} \int ds\, R_j(t, s)\, h_j(x(s)) + \eta_\alpha(t),
+
+.. math::
+    \langle \eta_\alpha(t)\eta_\alpha(s) \rangle = D_\alpha\, \delta(t - s)
+        + \sum_k A_{\alpha k}\, C_k(t, s),
+
+with m_l = ⟨f_l(x(t))⟩, C_k = ⟨f_k(x(t)) h_k(x(s))⟩ and R_j = ⟨f_j(x(t)) x̃(s)⟩ averages over
+the site of the population their order parameter belongs to. In discrete time the left
+side is x(n + 1) − x(n) and D is the variance per step. This module reads every symbol of
+that equation off the derived processes — nothing is typed in per model — as sympy
+expressions of the model's parameters (coefficients) and of the one variable ``U``
+(functions); :mod:`fieldtheory.codegen.generate` prints them into a ``SiteSpec`` builder.
+What the equation cannot hold (several fields per site, drifts mixing times, input
+covariances that are not white noise plus order parameters) is refused by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from fieldtheory.errors import ActionStructureError
+from fieldtheory.ir.action import Action
+from fieldtheory.ir.langevin import read_langevin
+from fieldtheory.ir.symbols import CouplingSum, FieldValue, ResponseValue
+from fieldtheory.transforms.nodes import OrderParameterValue, TimeIntegral
+from fieldtheory.transforms.stages import MeanFieldTheory, OrderParameter, SingleSiteProcess
+
+__all__ = ["PopulationSite", "SiteProblem", "TermSpec", "lower_site", "observed_phi"]
+
+#: The one variable of every function of a lowered problem.
+U = sp.Symbol("u", real=True)
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """An average over the site of ``population``: ⟨f(u)⟩ or ⟨f(u(t)) h(u(s))⟩."""
+
+    name: str
+    population: str
+    left: sp.Expr  # f(U)
+    right: sp.Expr | None = None  # h(U), None for a mean
+
+    @property
+    def key(self) -> tuple:
+        return (self.name, self.left, self.right)
+
+
+@dataclass(frozen=True)
+class PopulationSite:
+    """The coefficients of one population's single site (dicts keyed by term index)."""
+
+    population: str
+    leak: sp.Expr
+    nonlinear: sp.Expr  # r(U); 0 when the drift is linear
+    offset: sp.Expr
+    noise: sp.Expr
+    mean_coefficients: tuple[tuple[int, sp.Expr], ...]
+    correlation_coefficients: tuple[tuple[int, sp.Expr], ...]
+    response_coefficients: tuple[tuple[int, sp.Expr], ...]
+
+
+@dataclass(frozen=True)
+class SiteProblem:
+    """Every population's site, the terms they share, and the time (step δ or None)."""
+
+    sites: tuple[PopulationSite, ...]
+    means: tuple[TermSpec, ...]
+    correlations: tuple[TermSpec, ...]
+    responses: tuple[TermSpec, ...]
+    phi: sp.Expr  # the observed φ(U)
+    step: sp.Expr | None
+
+    @property
+    def populations(self) -> tuple[str, ...]:
+        return tuple(s.population for s in self.sites)
+
+    @property
+    def coefficients(self) -> tuple[sp.Expr, ...]:
+        """Every coefficient expression, in a fixed order (the generated module's tuple)."""
+        out: list[sp.Expr] = []
+        for site in self.sites:
+            out += [site.leak, site.offset, site.noise]
+            out += [c for _, c in site.mean_coefficients]
+            out += [c for _, c in site.correlation_coefficients]
+            out += [c for _, c in site.response_coefficients]
+        if self.step is not None:
+            out.append(self.step)
+        return tuple(out)
+
+    @property
+    def functions(self) -> tuple[sp.Expr, ...]:
+        """The distinct functions of U the problem uses, φ first (printing order)."""
+        seen: dict[sp.Expr, None] = {self.phi: None}
+        for term in (*self.means, *self.correlations, *self.responses):
+            seen.setdefault(term.left, None)
+            if term.right is not None:
+                seen.setdefault(term.right, None)
+        for site in self.sites:
+            if site.nonlinear != 0:
+                seen.setdefault(site.nonlinear, None)
+        return tuple(seen)
+
+    @property
+    def is_gaussian(self) -> bool:
+        """Linear drifts and kernels acting on linear functions: a Gaussian site."""
+        linear = all(s.nonlinear == 0 for s in self.sites)
+        return linear and all(sp.diff(r.right, U, 2) == 0 for r in self.responses)
+
+    @property
+    def single_phi(self) -> bool:
+        """One population and continuous-time input covariance c⟨φφ⟩, means of that φ."""
+        if len(self.sites) != 1 or len(self.correlations) != 1:
+            return False
+        (c,) = self.correlations
+        return c.left == c.right and all(m.left == c.left for m in self.means)
+
+
+def observed_phi(action: Action) -> sp.Expr:
+    """φ(U): the presynaptic expression of the first coupling sum (the field when none)."""
+    system = read_langevin(action)
+    for drift in system.drift:
+        for node in sp.preorder_traversal(drift):
+            if isinstance(node, CouplingSum):
+                values = node.presynaptic.atoms(FieldValue)
+                return node.presynaptic.xreplace({v: U for v in values})
+    return U
+
+
+def lower_site(theory: MeanFieldTheory, phi: sp.Expr = U) -> SiteProblem:
+    """Read the general single-site problem off a derived mean-field theory."""
+    by_function = {q.function: q for q in theory.order_parameters}
+    terms: dict[str, dict[tuple, int]] = {"means": {}, "correlations": {}, "responses": {}}
+    specs: dict[str, list[TermSpec]] = {"means": [], "correlations": [], "responses": []}
+
+    def register(kind: str, spec: TermSpec) -> int:
+        table = terms[kind]
+        if spec.key not in table:
+            table[spec.key] = len(specs[kind])
+            specs[kind].append(spec)
+        return table[spec.key]
+
+    sites = []
+    for process in theory.processes:
+        if len(process.fields) != 1:
+            raise ActionStructureError(
+                f"population {process.population}: the single-site solvers take one field "
+                f"per site, the model has {len(process.fields)}")
+        sites.append(_site(process, theory, by_function, register))
+    step = theory.time.step if theory.time.is_discrete else None
+    return SiteProblem(tuple(sites), tuple(specs["means"]), tuple(specs["correlations"]),
+                       tuple(specs["responses"]), phi, step)
+
+
+def _site(process: SingleSiteProcess, theory, by_function, register) -> PopulationSite:
+    x = process.fields[0]
+    t, s = theory.time.symbol, process.second_time
+    value = x(t)
+    drift = sp.expand(process.drift[0])
+    slope = drift.coeff(value)
+    leak = 1 - slope if theory.time.is_discrete else -slope
+    rest = sp.expand(drift - slope * value)
+    nonlinear, free = sp.Integer(0), sp.Integer(0)
+    for term in sp.Add.make_args(rest):
+        values = term.atoms(FieldValue)
+        if not values:
+            free += term
+        elif values == {value} and not term.has(OrderParameterValue):
+            nonlinear += term.xreplace({value: U})
+        else:
+            raise ActionStructureError(
+                f"drift term {term} of population {process.population} is not a function of "
+                f"{value} alone")
+    if leak.has(FieldValue, OrderParameterValue):
+        raise ActionStructureError(f"the leak {leak} of {process.population} depends on the state")
+    means, offset = [], free
+    for op in sorted(free.atoms(OrderParameterValue), key=str):
+        coefficient = sp.expand(free).coeff(op)
+        if coefficient.has(OrderParameterValue):
+            raise ActionStructureError(f"the mean input {free} is not linear in {op}")
+        q: OrderParameter = by_function[op.func]
+        spec = TermSpec(q.name, q.population, _one_time(q.content, q.times[0]))
+        means.append((register("means", spec), coefficient))
+        offset = offset - coefficient * op
+    offset = sp.expand(offset)
+    noise, correlations = _covariance(process, x, t, s, by_function, register)
+    responses = _kernels(process, x, s, by_function, register)
+    return PopulationSite(process.population, leak, sp.expand(nonlinear), offset, noise,
+                          _combined(means), _combined(correlations), _combined(responses))
+
+
+def _combined(pairs) -> tuple[tuple[int, sp.Expr], ...]:
+    """(index, coefficient) pairs with the coefficients of one index added and factored."""
+    total: dict[int, sp.Expr] = {}
+    for k, c in pairs:
+        total[k] = total.get(k, sp.Integer(0)) + c
+    return tuple((k, sp.factor(c)) for k, c in sorted(total.items()) if c != 0)
+
+
+def _covariance(process, x, t, s, by_function, register):
+    white = sp.Integer(0)
+    out = []
+    for term in sp.Add.make_args(sp.expand(process.input_covariance[0, 0])):
+        if term == 0:
+            continue
+        deltas = [a for a in term.atoms(sp.DiracDelta, sp.KroneckerDelta)]
+        ops = list(term.atoms(OrderParameterValue))
+        if deltas and not ops and _is_equal_time(deltas[0], t, s):
+            white += term.xreplace({deltas[0]: 1})
+        elif len(ops) == 1 and not deltas and not (term / ops[0]).has(ops[0]):
+            op = ops[0]
+            q = by_function[op.func]
+            content = q.content.xreplace(dict(zip(q.times, op.args, strict=True)))
+            left, right = _split_times(content, x, t, s)
+            spec = TermSpec(q.name, q.population, left, right)
+            out.append((register("correlations", spec), sp.expand(term / op)))
+        else:
+            raise ActionStructureError(
+                f"input covariance term {term} of population {process.population} is neither "
+                "white noise nor a coefficient times an order parameter")
+    return sp.expand(white), tuple(out)
+
+
+def _kernels(process, x, s, by_function, register):
+    out = []
+    for term in sp.Add.make_args(sp.expand(process.kernels[0])):
+        if term == 0:
+            continue
+        integrals = [f for f in sp.Mul.make_args(term) if isinstance(f, TimeIntegral)]
+        if len(integrals) != 1:
+            raise ActionStructureError(f"kernel term {term} is not a coefficient times one "
+                                       "time integral")
+        (integral,) = integrals
+        coefficient = term / integral
+        ops = list(integral.integrand.atoms(OrderParameterValue))
+        if coefficient.has(FieldValue, OrderParameterValue) or len(ops) != 1:
+            raise ActionStructureError(f"kernel term {term} is not κ ∫ds R(t, s) h(x(s))")
+        op = ops[0]
+        q = by_function[op.func]
+        content = q.content.xreplace(dict(zip(q.times, op.args, strict=True)))
+        left = sp.Mul(*(f for f in sp.Mul.make_args(content)
+                        if f.has(FieldValue) and not f.has(ResponseValue)))
+        h = sp.expand(integral.integrand / op)
+        spec = TermSpec(q.name, q.population, _at(left, x), _at(h, x))
+        out.append((register("responses", spec), sp.expand(coefficient)))
+    return tuple(out)
+
+
+def _is_equal_time(delta, t, s) -> bool:
+    if isinstance(delta, sp.KroneckerDelta):
+        return set(delta.args) == {t, s}
+    return delta.args[0] in (t - s, s - t)
+
+
+def _at(expr: sp.Expr, x) -> sp.Expr:
+    """Replace the one field value in ``expr`` by U (refusing several times or fields)."""
+    values = {v for v in expr.atoms(FieldValue) if not isinstance(v, ResponseValue)}
+    if len(values) != 1 or expr.has(ResponseValue):
+        raise ActionStructureError(f"{expr} is not a function of one value of {x.name}")
+    return expr.xreplace({next(iter(values)): U})
+
+
+def _split_times(content: sp.Expr, x, t, s) -> tuple[sp.Expr, sp.Expr]:
+    left, right = sp.Integer(1), sp.Integer(1)
+    for factor in sp.Mul.make_args(content):
+        times = {v.args[0] for v in factor.atoms(FieldValue)}
+        if times == {t}:
+            left *= factor.xreplace({x(t): U})
+        elif times == {s}:
+            right *= factor.xreplace({x(s): U})
+        else:
+            raise ActionStructureError(f"factor {factor} of {content} mixes two times")
+    return left, right
+
+
+def _one_time(content: sp.Expr, time) -> sp.Expr:
+    values = content.atoms(FieldValue)
+    if any(v.args[0] != time for v in values) or len({v.func for v in values}) != 1:
+        raise ActionStructureError(f"mean order parameter {content} is not a function of "
+                                   "one field at one time")
+    return content.xreplace({v: U for v in values})

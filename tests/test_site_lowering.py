@@ -1,0 +1,149 @@
+"""The general single-site lowering (``codegen.site``) on models declared here.
+
+Every expected coefficient is written out by hand from the model's Langevin equation and
+its ensemble; the generated ``spec()`` must carry the same numbers.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import sympy as sp
+
+import fieldtheory as ft
+from fieldtheory.codegen.generate import generate, runtime_source, runtimes_for
+from fieldtheory.codegen.site import U, lower_site, observed_phi
+from fieldtheory.derive import derive
+from fieldtheory.errors import ActionStructureError, CodegenError
+
+x, J, K, t, n = ft.Field("x"), ft.Coupling("J"), ft.Coupling("K"), ft.t, ft.n
+
+
+def two_populations():
+    """E/I with unequal gains, means and biases; fraction f of E; time constant tau_I."""
+    p = ft.parameters(f=(0.6, (0.01, 0.99)), gEE=1.2, gEI=0.8, gIE=1.5, gII=0.5,
+                      mEE=0.5, mEI=-1.0, mIE=1.0, mII=-0.5, IE=0.2, II=-0.1,
+                      tau_I=(2.0, "positive"), D=(0.1, "nonnegative"))
+    s = {q.name: q.symbol for q in p}
+    graph = nx.DiGraph()
+    graph.add_node("E", fraction=s["f"])
+    graph.add_node("I", fraction=1 - s["f"])
+    for a in "EI":
+        for b in "EI":
+            graph.add_edge(b, a, mean=s[f"m{a}{b}"], variance=s[f"g{a}{b}"] ** 2)
+    tau = ft.by_population("tau", E=1, I=s["tau_I"])
+    drift = (-x(t) + J @ ft.tanh(x(t)) + ft.by_population("I", E=s["IE"], I=s["II"])) / tau
+    action = ft.langevin({x: drift}, {x: s["D"]}, {J: ft.BlockGaussian.from_graph(graph)}, p)
+    return action, s
+
+
+def test_two_populations_read_off_by_hand():
+    action, s = two_populations()
+    problem = lower_site(derive(action).mean_field, observed_phi(action))
+    assert problem.populations == ("E", "I") and problem.step is None
+    assert problem.phi == sp.tanh(U) and problem.is_gaussian and not problem.single_phi
+    f = s["f"]
+    fraction = {"E": f, "I": 1 - f}
+    tau = {"E": 1, "I": s["tau_I"]}
+    bias = {"E": s["IE"], "I": s["II"]}
+    for site in problem.sites:
+        a = site.population
+        assert sp.simplify(site.leak - 1 / tau[a]) == 0
+        assert sp.simplify(site.offset - bias[a] / tau[a]) == 0
+        assert site.nonlinear == 0 and sp.simplify(site.noise - s["D"]) == 0
+        means = {problem.means[k].population: c for k, c in site.mean_coefficients}
+        corrs = {problem.correlations[k].population: c for k, c in site.correlation_coefficients}
+        for b in "EI":
+            # μ_a = (I_a + Σ_b J0_ab f_b m_b)/τ_a, ⟨ηη⟩ = Dδ + Σ_b g_ab² f_b C_b/τ_a²
+            assert sp.simplify(means[b] - s[f"m{a}{b}"] * fraction[b] / tau[a]) == 0
+            assert sp.simplify(corrs[b] - s[f"g{a}{b}"] ** 2 * fraction[b] / tau[a] ** 2) == 0
+    for term in (*problem.means, *problem.correlations):
+        assert term.left == sp.tanh(U) and term.right in (None, sp.tanh(U))
+
+
+def test_generated_spec_carries_the_numbers():
+    action, _s = two_populations()
+    model = ft.Model("ei_test_spec", action, "two populations")
+    module = generate(model)
+    spec = module.spec(f=0.7, tau_I=4.0)
+    defaults = {q.name: q.default for q in action.parameters}
+    values = {**defaults, "f": 0.7, "tau_I": 4.0}
+    np.testing.assert_allclose(spec.leak, [1.0, 0.25])
+    np.testing.assert_allclose(spec.offset, [values["IE"], values["II"] / 4.0])
+    by_pop = {term.population: k for k, term in enumerate(spec.correlations)}
+    expected = np.array([[values["gEE"] ** 2 * 0.7, values["gEI"] ** 2 * 0.3],
+                         [values["gIE"] ** 2 * 0.7 / 16, values["gII"] ** 2 * 0.3 / 16]])
+    got = np.array([[spec.correlation_coupling[a, by_pop[b]] for b in (0, 1)] for a in (0, 1)])
+    np.testing.assert_allclose(got, expected, rtol=1e-14)
+    grid = np.linspace(-3, 3, 7)
+    for term in spec.correlations:
+        np.testing.assert_allclose(term.left(grid), np.tanh(grid))
+        np.testing.assert_allclose(term.dright(grid), 1 - np.tanh(grid) ** 2)
+    assert not spec.has_kernel and not spec.has_nonlinear_drift
+
+
+def test_nonlinear_drift_and_kernel_are_read_off():
+    p = ft.parameters(g=(2.0, "positive"), s=1.5, rho=(0.5, (-1, 1)), D=(0.0, "nonnegative"))
+    g, s_, rho, D = p.symbols
+    action = ft.langevin({x: -x(t) + s_ * ft.tanh(x(t)) + J @ ft.tanh(x(t))}, {x: D},
+                         {J: ft.Gaussian(0, g**2, rho)}, p)
+    problem = lower_site(derive(action).mean_field, observed_phi(action))
+    (site,) = problem.sites
+    assert site.leak == 1 and site.nonlinear == s_ * sp.tanh(U)
+    (response,) = problem.responses
+    assert (response.left, response.right) == (sp.tanh(U), sp.tanh(U))
+    assert site.response_coefficients == ((0, g**2 * rho),)
+    assert not problem.is_gaussian
+    names = [m.__name__.rsplit(".", 1)[1] for m in runtimes_for(problem)]
+    assert "monte_carlo" in names
+
+
+def test_linear_kernel_keeps_the_site_gaussian():
+    p = ft.parameters(g=(0.5, "positive"), rho=(0.5, (-1, 1)), D=(1.0, "nonnegative"))
+    g, rho, D = p.symbols
+    action = ft.langevin({x: -x(t) + J @ x(t)}, {x: D}, {J: ft.Gaussian(0, g**2, rho)}, p)
+    problem = lower_site(derive(action).mean_field, observed_phi(action))
+    assert problem.is_gaussian and problem.responses[0].right == U
+
+
+def test_map_reads_leak_per_step_noise_per_step_and_the_step():
+    p = ft.parameters(g=(2.0, "positive"), delta=(0.5, (1e-9, 1)), tau=(2.0, "positive"),
+                      D=(0.3, "nonnegative"))
+    g, delta, tau, D = p.symbols
+    action = ft.langevin({x: x(n) + delta / tau * (-x(n) + J @ ft.tanh(x(n)))},
+                         {x: delta * D}, {J: ft.Gaussian(0, g**2)}, p,
+                         time=ft.discrete(step=delta))
+    problem = lower_site(derive(action).mean_field, observed_phi(action))
+    (site,) = problem.sites
+    assert problem.step == delta
+    assert sp.simplify(site.leak - delta / tau) == 0
+    assert sp.simplify(site.noise - delta * D) == 0
+    ((_, c),) = site.correlation_coefficients
+    assert sp.simplify(c - delta**2 * g**2 / tau**2) == 0
+
+
+def test_two_fields_per_site_are_refused_by_name():
+    y = ft.Field("y")
+    p = ft.parameters(g=(1.0, "positive"))
+    (g,) = p.symbols
+    action = ft.langevin({x: -x(t) + J @ ft.tanh(y(t)), y: -y(t) + x(t)}, None,
+                         {J: ft.Gaussian(0, g**2)}, p)
+    with pytest.raises(ActionStructureError, match="one field"):
+        lower_site(derive(action).mean_field)
+
+
+def test_inlined_runtimes_do_not_shadow_each_other(monkeypatch):
+    """A second runtime redefining a name of common.py is refused; common is inlined once."""
+    import inspect
+    import types
+
+    from fieldtheory.solvers.runtime import stationary
+
+    clash = types.ModuleType("fieldtheory.solvers.runtime.clash")
+    original = inspect.getsource
+    monkeypatch.setattr(inspect, "getsource", lambda m: (
+        "def gaussian_mean(f, m, d):\n    return 0.0\n" if m is clash else original(m)))
+    with pytest.raises(CodegenError, match="gaussian_mean"):
+        runtime_source(stationary, clash)
+    assert runtime_source(stationary).count("def normal_rule") == 1
