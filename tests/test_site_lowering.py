@@ -147,3 +147,46 @@ def test_inlined_runtimes_do_not_shadow_each_other(monkeypatch):
     with pytest.raises(CodegenError, match="gaussian_mean"):
         runtime_source(stationary, clash)
     assert runtime_source(stationary).count("def normal_rule") == 1
+
+
+def lowered(drift, couplings, parameters, noise=None):
+    action = ft.langevin({x: drift}, noise, couplings, parameters)
+    return lower_site(derive(action).mean_field, observed_phi(action))
+
+
+def test_time_constant_bias_and_mean_coupling():
+    p = ft.parameters(g=(2.0, "positive"), J0=1.0, I=0.5, tau=(2.0, "positive"),
+                      D=(0.1, "nonnegative"))
+    g, J0, I, tau, D = p.symbols
+    problem = lowered((-x(t) + J @ ft.tanh(x(t)) + I) / tau, {J: ft.Gaussian(J0, g**2)}, p,
+                      noise={x: D})
+    (site,) = problem.sites
+    assert site.leak == 1 / tau and sp.simplify(site.offset - I / tau) == 0
+    assert site.noise == D and problem.single_phi
+    ((_, b),) = site.mean_coefficients
+    ((_, a),) = site.correlation_coefficients
+    assert sp.simplify(b - J0 / tau) == 0 and sp.simplify(a - g**2 / tau**2) == 0
+    assert problem.means[0].left == sp.tanh(U) and site.response_coefficients == ()
+
+
+def test_two_nonlinearities_and_correlated_couplings_give_four_terms():
+    """J, K correlated: ⟨φφ⟩, ⟨ψψ⟩ and both orders of the cross correlation ⟨φψ⟩."""
+    p = ft.parameters(g=(1.0, "positive"), h=(1.0, "positive"), c=0.3)
+    g, h, c = p.symbols
+    joint = ft.JointGaussian((J, K), ((g**2, c), (c, h**2)))
+    problem = lowered(-x(t) + J @ ft.tanh(x(t)) + K @ ft.erf_sqrtpi(x(t)), {J: joint, K: joint},
+                      p)
+    (site,) = problem.sites
+    erf = ft.erf_sqrtpi(U)
+    terms = {(problem.correlations[k].left, problem.correlations[k].right): coefficient
+             for k, coefficient in site.correlation_coefficients}
+    assert terms == {(sp.tanh(U), sp.tanh(U)): g**2, (erf, erf): h**2,
+                     (erf, sp.tanh(U)): c, (sp.tanh(U), erf): c}
+    assert not problem.single_phi and problem.phi == sp.tanh(U)
+
+
+def test_the_shipped_scs_keeps_its_partial_symmetry_kernel():
+    action = ft.load_model("scs").action
+    problem = lower_site(derive(action).mean_field, observed_phi(action))
+    g, rho = sp.Symbol("g", real=True), sp.Symbol("rho", real=True)
+    assert problem.sites[0].response_coefficients == ((0, g**2 * rho),)
