@@ -153,6 +153,8 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str]) -> str:
                 table[a][index] = f"c[{k}]"
                 k += 1
     step = f"c[{k}]" if problem.step is not None else "None"
+    k += problem.step is not None
+    fractions = ", ".join(f"c[{k + a}]" for a in range(P))
 
     def matrix(rows):
         return "numpy.array([" + ", ".join("[" + ", ".join(r) + "]" for r in rows) + "], " \
@@ -186,6 +188,7 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str]) -> str:
         f"        phi=({'phi, ' * P}),",
         f"        dphi=({'dphi, ' * P}),",
         f"        step={step},",
+        f"        fractions=numpy.array([{fractions}]),",
         "    )",
     ]
     return "\n".join(lines) + "\n"
@@ -341,7 +344,9 @@ def _solve_map(site, tau_max, dtau, step_max):
 
 
 def _solve_multi(site, tau_max, dtau, step_max):
-    return solve_multi(site, tau_max=tau_max, dtau=dtau, step_max=step_max)
+    # with the fractions, the top level is the whole network, as the simulator measures it
+    return solve_multi(site, tau_max=tau_max, dtau=dtau, step_max=step_max,
+                       fractions=site.fractions)
 
 
 def _solve_kernel(site, tau_max, dtau, step_max):

@@ -77,6 +77,7 @@ class SiteProblem:
     responses: tuple[TermSpec, ...]
     phi: sp.Expr  # the observed φ(U)
     step: sp.Expr | None
+    fractions: tuple[sp.Expr, ...] = (sp.Integer(1),)
 
     @property
     def populations(self) -> tuple[str, ...]:
@@ -93,7 +94,7 @@ class SiteProblem:
             out += [c for _, c in site.response_coefficients]
         if self.step is not None:
             out.append(self.step)
-        return tuple(out)
+        return (*out, *self.fractions)
 
     @property
     def functions(self) -> tuple[sp.Expr, ...]:
@@ -155,8 +156,10 @@ def lower_site(theory: MeanFieldTheory, phi: sp.Expr = U) -> SiteProblem:
                 f"per site, the model has {len(process.fields)}")
         sites.append(_site(process, theory, by_function, register))
     step = theory.time.step if theory.time.is_discrete else None
+    fraction = dict(theory.collective.fractions)
+    fractions = tuple(sp.sympify(fraction.get(site.population, 1)) for site in sites)
     return SiteProblem(tuple(sites), tuple(specs["means"]), tuple(specs["correlations"]),
-                       tuple(specs["responses"]), phi, step)
+                       tuple(specs["responses"]), phi, step, fractions)
 
 
 def _site(process: SingleSiteProcess, theory, by_function, register) -> PopulationSite:

@@ -122,7 +122,8 @@ class SiteSpec:
     κ = ``response_coupling`` over ``responses``. Each m_l, C_k, R_j is an average over the
     site of its own term's population. In discrete time (``step`` = δ, the physical
     duration of one step) the left side is x(n + 1) − x(n) and D is the variance per step.
-    ``phi``/``dphi`` per population are the observed φ (observables ``mean_phi``, …).
+    ``phi``/``dphi`` per population are the observed φ (observables ``mean_phi``, …);
+    ``fractions`` the populations' shares of the network (None: not given).
     """
 
     populations: tuple[str, ...]
@@ -140,6 +141,7 @@ class SiteSpec:
     phi: tuple[Callable, ...]
     dphi: tuple[Callable, ...]
     step: float | None = None
+    fractions: np.ndarray | None = None
 
     @property
     def size(self) -> int:
