@@ -48,7 +48,7 @@ class TheoryResult:
 
 def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
           tau_max: float = 20.0, dtau: float = 0.25, method: str = "auto",
-          loops: int | None = None) -> TheoryResult:
+          loops: int | None = None, options: Mapping[str, Any] | None = None) -> TheoryResult:
     """Solve the stationary mean-field equations of ``model`` at ``params``.
 
     ``loops``: K ≥ 0 gives instead the loop expansion to K loops of a unit without
@@ -57,7 +57,8 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     ``method``: ``"auto"`` lets the generated module choose from the derived single site
     at these values (maps, Monte-Carlo for non-Gaussian sites, the kernel solver for
     partial symmetry, the one-φ stationary solver, the multi-population solver); a name
-    forces one (``ParameterError`` when the model's module does not have it).
+    forces one (``ParameterError`` when the model's module does not have it). ``options``
+    go to the chosen runtime (e.g. ``paths``, ``replicas``, ``seed`` of Monte-Carlo).
 
     Raises
     ------
@@ -80,9 +81,14 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
         raise ParameterError(f"need 0 < dtau ≤ tau_max, got dtau = {dtau}, tau_max = {tau_max}")
     module = generate(model)
     try:
-        raw = module.solve(tau_max, dtau, method=method, **values)
+        raw = module.solve(tau_max, dtau, method=method, options=dict(options or {}),
+                           **values)
     except ValueError as error:  # the generated module's own refusals
         raise ParameterError(f"{model.name}: {error}") from None
+    except TypeError as error:
+        if not options:
+            raise
+        raise ParameterError(f"{model.name}: solver options {sorted(options)}: {error}") from None
     except RuntimeError as error:  # the runtime's ConvergenceError (numpy/scipy only)
         history = tuple(getattr(error, "residuals", ()) or ())
         raise ConvergenceError(f"{model.name} at {values}: {error}", history=history) from None

@@ -41,8 +41,25 @@ def test_fixed_point_below_the_transition_and_unknown_parameters():
     assert result.observables["lyapunov_max"] == pytest.approx(-1 + 0.8, abs=1e-9)
     with pytest.raises(UnknownParameterError, match="nope"):
         solve("scs", {"nope": 1.0})
-    with pytest.raises(ParameterError, match="partial symmetry"):
-        solve("scs", {"rho": 0.5})
+    with pytest.raises(ParameterError, match="options"):
+        solve("scs", {"g": 2.0}, options={"no_such_option": 1})
+    with pytest.raises(ParameterError, match="not available"):
+        solve("scs", {"g": 2.0}, method="kernel")
+
+
+def test_partial_symmetry_switches_the_shipped_scs_to_monte_carlo():
+    """ρ ≠ 0 makes the scs site non-Gaussian (g²ρ∫R_φ φ): the generated module picks the
+    Monte-Carlo runtime at solve time; ρ = 0 keeps the stationary one. The physics of that
+    runtime is checked in tests/test_monte_carlo_runtime.py."""
+    from fieldtheory.codegen.generate import generate
+
+    module = generate("scs")
+    assert module.choose_method(module.spec(g=2.0, rho=0.5)) == "monte_carlo"
+    assert module.choose_method(module.spec(g=2.0, rho=0.0)) == "stationary"
+    result = solve("scs", {"g": 2.0, "rho": 0.5, "D": 0.5}, tau_max=4.0, dtau=0.5,
+                   options={"paths": 16, "replicas": 2, "t_record": 20.0, "max_iter": 40})
+    assert result.method == "monte_carlo" and result.stderr is not None
+    assert result.stderr["variance"] > 0
 
 
 def declared_model() -> ft.Model:

@@ -283,18 +283,19 @@ def choose_method(site, method="auto"):
     return method
 
 
-def solve(tau_max=20.0, dtau=0.25, step_max=0.02, method="auto", **params):
+def solve(tau_max=20.0, dtau=0.25, step_max=0.02, method="auto", options=None, **params):
     """Solve the stationary mean-field equations at ``params`` (defaults: PARAMETERS).
 
     ``method``: "auto" picks the solver from the single-site problem at these values
     (see ``choose_method``); ``step_max`` bounds the lattice step of the deterministic
-    solvers (errors O(step**2)). Returns the observables (schema of
+    solvers (errors O(step**2)); ``options`` are passed to the runtime's solve function
+    (e.g. paths, replicas, seed of the Monte-Carlo solver). Returns the observables (schema of
     fieldtheory.observables) plus ``lyapunov_max`` and ``response`` where the solver
     provides them, ``branch`` and ``method``.
     """
     site = spec(**_values(params))
     method = choose_method(site, method)
-    out = globals()[f"_solve_{method}"](site, tau_max, dtau, step_max)
+    out = globals()[f"_solve_{method}"](site, tau_max, dtau, step_max, **(options or {}))
     out["method"] = method
     return out
 
@@ -311,28 +312,33 @@ def _single(site):
     return a, math.sqrt(A) / a, J0 / a, float(site.offset[0]) / a, float(site.noise[0]) / a
 
 
-def _solve_stationary(site, tau_max, dtau, step_max):
+def _solve_stationary(site, tau_max, dtau, step_max, **options):
     leak, g, J0, I, D = _single(site)
     solution = solve_stationary(phi, dphi, g, J0=J0, I=I, D=D, tau_max=tau_max * leak,
-                                dtau=dtau * leak, step_max=step_max)
+                                dtau=dtau * leak, step_max=step_max, **options)
     observables = solution.observables()
     tau = solution.tau / leak
     for key in ("autocorrelation", "autocorrelation_phi"):
         observables[key] = {"tau": tau, "values": observables[key]["values"]}
     response = solution.response()
     observables["lyapunov_max"] = solution.lyapunov * leak
-    observables["response"] = {"tau": tau, "values": response["own"]["time"]}
-    observables["response_common"] = {"tau": tau, "values": response["common"]["time"]}
+    # the observable is the kick response, R(0+) = 1, like the simulator's (the runtime
+    # gives the field theory's Ito value R(t, t) = 0 at tau = 0)
+    for key, which in (("response", "own"), ("response_common", "common")):
+        values = numpy.array(response[which]["time"], dtype=float)
+        values[tau == 0] = 1.0
+        observables[key] = {"tau": tau, "values": values}
     observables["branch"] = solution.branch
     return observables
 
 
-def _solve_map(site, tau_max, dtau, step_max):
+def _solve_map(site, tau_max, dtau, step_max, **options):
     # the runtime's delta is the leak per step, its time unit the leak time
     leak, g, J0, I, D = _single(site)
     step = float(site.step)
     scale = step / leak  # physical time per runtime time unit
-    solution = solve_map(phi, dphi, g, leak, D=D, J0=J0, I=I, tau_max=tau_max / scale)
+    solution = solve_map(phi, dphi, g, leak, D=D, J0=J0, I=I, tau_max=tau_max / scale,
+                         **options)
     observables = solution.observables(tau_max / scale, dtau / scale)
     for key in ("autocorrelation", "autocorrelation_phi"):
         curve = observables[key]
@@ -343,18 +349,18 @@ def _solve_map(site, tau_max, dtau, step_max):
     return observables
 
 
-def _solve_multi(site, tau_max, dtau, step_max):
+def _solve_multi(site, tau_max, dtau, step_max, **options):
     # with the fractions, the top level is the whole network, as the simulator measures it
     return solve_multi(site, tau_max=tau_max, dtau=dtau, step_max=step_max,
-                       fractions=site.fractions)
+                       fractions=site.fractions, **options)
 
 
-def _solve_kernel(site, tau_max, dtau, step_max):
-    return solve_kernel(site, tau_max=tau_max, dtau=dtau)
+def _solve_kernel(site, tau_max, dtau, step_max, **options):
+    return solve_kernel(site, tau_max=tau_max, dtau=dtau, **options)
 
 
-def _solve_monte_carlo(site, tau_max, dtau, step_max):
-    return solve_monte_carlo(site, tau_max=tau_max, dtau=dtau)
+def _solve_monte_carlo(site, tau_max, dtau, step_max, **options):
+    return solve_monte_carlo(site, tau_max=tau_max, dtau=dtau, **options)
 
 
 def solve_transient(t_max, dt=0.05, mu0=0.0, sigma0=1.0, **params):

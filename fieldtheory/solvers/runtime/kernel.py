@@ -1,0 +1,308 @@
+r"""Stationary DMFT of a linear (Gaussian) site with a response kernel, in frequency.
+
+Self-contained runtime: numpy, scipy and the standard library only (the code generator
+inlines its source text after :mod:`common`). The problem is a :class:`SiteSpec` whose
+drift is linear (``nonlinear`` all None) and whose correlation and response terms are
+affine, f(x) = f₀ + f₁x, h(x) = h₀ + h₁x; the observed φ may be any function (the site
+is Gaussian, so its statistics follow by Gaussian quadrature).
+
+Derivation. For population α, with x = M_α + δx,
+
+.. math::
+    \partial_t x = -a_\alpha x + \mu_\alpha + \eta_\alpha + \xi_\alpha
+        + \sum_j \kappa_{\alpha j} \int ds\, R_j(t - s)\, h_j(x(s)).
+
+*Response.* A perturbation δI of the input of α moves x by χ_α(ω)δI(ω), and R_j = f₁ⱼ
+χ_{p_j} (p_j the population of term j), so (convention F(ω) = ∫dτ e^{−iωτ}F(τ))
+
+.. math::
+    \chi_\alpha(\omega) = \Big[a_\alpha + i\omega
+        - \sum_j \kappa_{\alpha j} f_{1j} h_{1j}\, \chi_{p_j}(\omega)\Big]^{-1}.
+
+For one population with k = Σ_j κ_j f₁ⱼh₁ⱼ this is k χ² − (a + iω)χ + 1 = 0,
+χ = [z − √(z² − 4k)]/(2k), z = a + iω: the root with χ ~ 1/z as ω → ∞; the other root
+has |kχ²| > 1 (the two roots multiply to 1/k), so the physical one is the root with
+|kχ²| < 1, which is also the attracting fixed point of χ ← 1/(z − kχ) used for P > 1.
+For the network ∂_t x = −x + Jx + ξ with J_ij ~ N(0, g²/N), corr(J_ij, J_ji) = ρ,
+k = g²ρ and χ is the elliptic-law resolvent G(z) = (z − √(z² − 4g²ρ))/(2g²ρ)
+(Sommers, Crisanti, Sompolinsky & Stein, PRL 60, 1895 (1988)).
+
+*Mean.* ⟨h(x(s))⟩ = h(M), ∫R_j = f₁ⱼχ_{p_j}(0), so the means solve the linear system
+a_α M_α = I_α + Σ_l B_αl f_l(M_{p_l}) + Σ_j κ_αj f₁ⱼ χ_{p_j}(0) h_j(M_α).
+
+*Fluctuations.* δx_α(ω) = χ_α(ω)[η_α(ω) + ξ_α(ω)] and the connected part of
+C_k(τ) = ⟨f_k(x(t+τ))h_k(x(t))⟩ is f₁ₖh₁ₖΔ_{p_k}(τ), so the spectra S_α(ω) of the
+temporal fluctuations solve, per ω,
+
+.. math::
+    S_\alpha = |\chi_\alpha|^2 \Big[D_\alpha
+        + \sum_k A_{\alpha k} f_{1k} h_{1k} S_{p_k}\Big]
+    \quad\Rightarrow\quad
+    S = \frac{D|\chi|^2}{1 - A f_1 h_1 |\chi|^2} \ (P = 1),
+
+which for the network is C(ω) = D|R|²/(1 − g²|R|²). The constant part of C_k,
+f_k(M)h_k(M) + f₁ₖh₁ₖΔ∞, is a quenched random input offset per unit, which the static
+response χ(0) turns into the plateau Δ∞_α = χ_α(0)² Σ_k A_αk [f_k(M)h_k(M) +
+f₁ₖh₁ₖΔ∞_{p_k}] (linear system). Δ(τ) = Δ∞ + (1/2π)∫dω e^{iωτ} S(ω).
+
+Numerics: Δ(τ) and R_x(τ) = χ(τ) by FFT on a fine periodic grid, after subtracting the
+tails known in closed form, D/(a² + ω²) ↔ D e^{−a|τ|}/(2a) and 1/(a + iω) ↔ e^{−aτ}Θ(τ),
+so that the remainders decay like ω⁻⁴ and ω⁻³ (small aliasing error).
+"""
+
+import math
+
+import numpy as np
+from scipy import fft
+
+__all__ = ["ConvergenceError", "affine_coefficients", "solve_kernel", "susceptibility"]
+
+from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
+    ConvergenceError,
+    SiteSpec,
+    gaussian_mean,
+    gaussian_pair_mean,
+)
+
+
+def affine_coefficients(f, name: str) -> tuple[float, float]:
+    """(f₀, f₁) with f(x) = f₀ + f₁x; ValueError when f is not affine."""
+    probe = np.array([0.0, 1.0, -1.7, 2.3, 0.4])
+    values = np.asarray(f(probe), dtype=float)
+    f0, f1 = values[0], values[1] - values[0]
+    if not np.allclose(values, f0 + f1 * probe, rtol=1e-10, atol=1e-12):
+        raise ValueError(f"the kernel runtime needs affine site functions; {name} is not")
+    return float(f0), float(f1)
+
+
+def susceptibility(
+    leak, kappa, populations, omega, max_iter: int = 100_000, tol: float = 1e-13
+) -> np.ndarray:
+    r"""χ_α(ω) (P, n): the physical solution of χ_α = 1/(a_α + iω − Σ_j k_αj χ_{p_j}).
+
+    ``kappa`` (P, J) holds k_αj = κ_αj f₁ⱼ h₁ⱼ and ``populations`` the p_j. One population:
+    the root of kχ² − zχ + 1 = 0 with |kχ²| < 1 (closed form). Several: the fixed-point
+    iteration from χ = 1/z (it contracts with factor |kχ²| at the physical root).
+    """
+    z = np.asarray(leak, float)[:, None] + 1j * np.asarray(omega, float)[None, :]
+    P = z.shape[0]
+    k = np.zeros((P, P))
+    for j, p in enumerate(populations):
+        k[:, p] += np.asarray(kappa, float)[:, j]
+    if P == 1:
+        if k[0, 0] == 0:
+            return 1.0 / z
+        root = np.sqrt(z * z - 4 * k[0, 0])
+        roots = np.stack([(z - root), (z + root)]) / (2 * k[0, 0])
+        pick = np.argmin(np.abs(roots), axis=0)
+        return np.take_along_axis(roots, pick[None], axis=0)[0]
+    chi = 1.0 / z
+    for _ in range(max_iter):
+        new = 1.0 / (z - k @ chi)
+        if np.abs(new - chi).max() <= tol * np.abs(new).max():
+            return new
+        chi = new
+    raise ConvergenceError(
+        "kernel runtime: the susceptibility iteration did not converge "
+        "(the linear network is at or beyond its instability)"
+    )
+
+
+def _coefficients(spec: SiteSpec):
+    means = [affine_coefficients(t.left, f"mean {t.name or i}") for i, t in enumerate(spec.means)]
+    corr = [
+        (
+            affine_coefficients(t.left, f"correlation {t.name or i} (f)"),
+            affine_coefficients(t.right, f"correlation {t.name or i} (h)"),
+        )
+        for i, t in enumerate(spec.correlations)
+    ]
+    resp = [
+        (
+            affine_coefficients(t.left, f"response {t.name or i} (f)"),
+            affine_coefficients(t.right, f"response {t.name or i} (h)"),
+        )
+        for i, t in enumerate(spec.responses)
+    ]
+    return means, corr, resp
+
+
+def _kernel_check(spec: SiteSpec):
+    if spec.step is not None:
+        raise ValueError("kernel runtime: discrete-time sites (step set) are not supported")
+    if spec.has_nonlinear_drift:
+        raise ValueError(
+            "kernel runtime: the drift must be linear (a Gaussian site); use "
+            "the Monte-Carlo runtime for nonlinear drifts"
+        )
+    if np.any(np.asarray(spec.leak, float) <= 0):
+        raise ValueError(f"kernel runtime: leaks {spec.leak} must be positive")
+    if np.any(np.asarray(spec.noise, float) < 0):
+        raise ValueError(f"kernel runtime: noise {spec.noise} must be nonnegative")
+
+
+def _means(spec, a, chi0, means, resp):
+    """M from the linear system of the module docstring."""
+    P = spec.size
+    matrix = np.diag(a).astype(float)
+    rhs = np.asarray(spec.offset, float).copy()
+    B = np.asarray(spec.mean_coupling, float).reshape(P, -1)
+    kappa = np.asarray(spec.response_coupling, float).reshape(P, -1)
+    for l, ((f0, f1), term) in enumerate(zip(means, spec.means, strict=True)):
+        rhs += B[:, l] * f0
+        matrix[:, term.population] -= B[:, l] * f1
+    for j, (((_, f1), (h0, h1)), term) in enumerate(zip(resp, spec.responses, strict=True)):
+        gain = kappa[:, j] * f1 * chi0[term.population]
+        rhs += gain * h0
+        matrix[np.arange(P), np.arange(P)] -= gain * h1
+    return np.linalg.solve(matrix, rhs)
+
+
+def _static(spec, chi0, M, corr):
+    """Plateaus Δ∞ (linear system) and the fluctuation coupling matrix builder."""
+    P = spec.size
+    A = np.asarray(spec.correlation_coupling, float).reshape(P, -1)
+    matrix, rhs = np.eye(P), np.zeros(P)
+    for k, (((f0, f1), (h0, h1)), term) in enumerate(zip(corr, spec.correlations, strict=True)):
+        p = term.population
+        rhs += chi0**2 * A[:, k] * (f0 + f1 * M[p]) * (h0 + h1 * M[p])
+        matrix[:, p] -= chi0**2 * A[:, k] * f1 * h1
+    return np.linalg.solve(matrix, rhs)
+
+
+def _spectra(spec, chi, corr) -> np.ndarray:
+    """S_α(ω) (P, n) from (1 − |χ|² A f₁h₁) S = |χ|² D, per frequency."""
+    P = spec.size
+    A = np.asarray(spec.correlation_coupling, float).reshape(P, -1)
+    weight = np.abs(chi) ** 2
+    coupling = np.zeros((P, P))
+    for k, (((_, f1), (_, h1)), term) in enumerate(zip(corr, spec.correlations, strict=True)):
+        coupling[:, term.population] += A[:, k] * f1 * h1
+    D = np.asarray(spec.noise, float)
+    if P == 1:
+        denominator = 1.0 - coupling[0, 0] * weight[0]
+        if np.any(denominator <= 0):
+            raise ConvergenceError(
+                "kernel runtime: 1 − A f₁h₁|χ|² ≤ 0 at some frequency: "
+                "the linear network is unstable (no stationary state)"
+            )
+        return (D[0] * weight[0] / denominator)[None]
+    system = np.eye(P)[:, :, None] - weight[:, None, :] * coupling[:, :, None]
+    out = np.linalg.solve(np.moveaxis(system, 2, 0), (weight * D[:, None]).T[..., None])
+    return out[..., 0].T
+
+
+def _kernel_grid(tau_max: float, dtau: float, step_max: float, box: float | None, a_min: float):
+    """Fine step dividing dτ and a power-of-two periodic grid of length ≥ 2·box."""
+    per = max(math.ceil(dtau / step_max - 1e-9), 1)
+    step = dtau / per
+    box = max(tau_max, 60.0 / a_min) if box is None else max(box, tau_max)
+    n = 1 << math.ceil(math.log2(2 * box / step))
+    return step, per, n
+
+
+def _to_time(spec, chi, S, omega, step, n):
+    """Δ(τ) − Δ∞ and χ(τ) on τ_k = k·step (k < n/2) by FFT with closed-form tails."""
+    a = np.asarray(spec.leak, float)[:, None]
+    D = np.asarray(spec.noise, float)[:, None]
+    tau = step * np.arange(n)
+    tau = np.where(tau < n * step / 2, tau, tau - n * step)
+    tail = D / (a**2 + omega**2)
+    delta = fft.ifft(S - tail, axis=-1).real / step + D / (2 * a) * np.exp(-a * np.abs(tau))
+    lead = 1.0 / (a + 1j * omega)
+    causal = np.where(tau >= 0, np.exp(-a * np.maximum(tau, 0.0)), 0.0)
+    response = fft.ifft(chi - lead, axis=-1).real / step + causal
+    return delta[:, : n // 2], response[:, : n // 2]
+
+
+def _kernel_observables(spec, p, M, plateau, delta, response, out) -> dict:
+    """The schema for population p from its Gaussian statistics."""
+    total = delta[p, out] + plateau[p]
+    phi, dphi = spec.phi[p], spec.dphi[p]
+    d0 = float(total[0])
+    m_phi = float(gaussian_mean(phi, float(M[p]), d0))
+    c_phi = gaussian_pair_mean(phi, phi, float(M[p]), d0, total) - m_phi**2
+    return {
+        "mean": float(M[p]),
+        "variance": d0,
+        "mean_phi": m_phi,
+        "mean_gain": float(gaussian_mean(dphi, float(M[p]), d0)),
+        "autocorrelation": total,
+        "autocorrelation_phi": c_phi,
+        "response": response[p, out],
+    }
+
+
+def solve_kernel(
+    spec: SiteSpec,
+    *,
+    tau_max: float = 20.0,
+    dtau: float = 0.25,
+    step_max: float = 0.01,
+    box: float | None = None,
+) -> dict:
+    r"""Stationary statistics of a linear site with response kernel (see the module).
+
+    Parameters
+    ----------
+    spec : SiteSpec
+        Linear drift; affine correlation, response and mean functions.
+    tau_max, dtau : float
+        Output lags τ = 0, dτ, …, tau_max.
+    step_max : float
+        Largest step of the FFT grid (dividing dτ); aliasing errors ~step³.
+    box : float, optional
+        Half-period of the FFT grid (default max(tau_max, 60/a_min)); it must exceed the
+        correlation time severalfold (wrap-around error ~e^{−box/τ_c}).
+
+    Returns
+    -------
+    dict
+        The observables schema (top level: population 0; ``populations`` when P > 1),
+        ``response`` R_x(τ) = χ(τ) (R_x(0⁺) = 1), ``response_frequency`` {``omega``,
+        ``values``} χ(ω) for ω ≥ 0 and ``branch`` = ``"kernel"``.
+
+    Raises
+    ------
+    ValueError
+        A nonlinear drift or non-affine site function, discrete time, bad parameters.
+    ConvergenceError
+        When the linear network has no stationary state (1 − A f₁h₁|χ|² ≤ 0).
+    """
+    _kernel_check(spec)
+    if tau_max <= 0 or dtau <= 0 or step_max <= 0:
+        raise ValueError(
+            f"tau_max = {tau_max}, dtau = {dtau}, step_max = {step_max} must be positive"
+        )
+    means, corr, resp = _coefficients(spec)
+    a = np.asarray(spec.leak, float)
+    step, per, n = _kernel_grid(tau_max, dtau, step_max, box, float(a.min()))
+    omega = 2 * np.pi * fft.fftfreq(n, d=step)
+    P = spec.size
+    kappa = np.asarray(spec.response_coupling, float).reshape(P, -1).copy()
+    for j, ((_, f1), (_, h1)) in enumerate(resp):
+        kappa[:, j] *= f1 * h1
+    populations = [t.population for t in spec.responses]
+    chi = susceptibility(a, kappa, populations, omega)
+    chi0 = susceptibility(a, kappa, populations, np.zeros(1))[:, 0].real
+    M = _means(spec, a, chi0, means, resp)
+    plateau = _static(spec, chi0, M, corr)
+    S = _spectra(spec, chi, corr)
+    if np.any(S < 0) or np.any(plateau < 0):
+        raise ConvergenceError(
+            "kernel runtime: negative spectrum or plateau (the linear network is unstable)"
+        )
+    delta, response = _to_time(spec, chi, S, omega, step, n)
+    out = slice(0, round(tau_max / dtau) * per + 1, per)
+    tau = step * np.arange(n // 2)[out]
+    obs = [_kernel_observables(spec, p, M, plateau, delta, response, out) for p in range(P)]
+    for o in obs:
+        for key in ("autocorrelation", "autocorrelation_phi", "response"):
+            o[key] = {"tau": tau, "values": o[key]}
+    result = dict(obs[0])
+    if P > 1:
+        result["populations"] = dict(zip(spec.populations, obs, strict=True))
+    positive = slice(0, n // 2)
+    result["response_frequency"] = {"omega": omega[positive], "values": chi[0, positive]}
+    result["branch"] = "kernel"
+    return result

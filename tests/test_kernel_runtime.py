@@ -1,0 +1,191 @@
+r"""The kernel runtime (linear site with a response kernel) against exact results.
+
+The linear network ∂_t x = −x + Jx + I + ξ, J_ij ~ N(0, g²/N), corr(J_ij, J_ji) = ρ, is
+exactly solvable:
+
+* N → ∞: the susceptibility is the elliptic-law resolvent G(z) = (z − √(z² − 4g²ρ))/(2g²ρ),
+  z = 1 + iω, computed here independently (rationalised, principal branch);
+* finite N: the stationary covariance Σ solves the Lyapunov equation AΣ + ΣAᵀ + D·1 = 0,
+  A = J − 1, so C(τ) = tr(e^{Aτ}Σ)/N + (static spread of the fixed point (−A)⁻¹I·1).
+  Averaged over 2 matrices at N = 400 and 4 at N = 200 (the scatter, ∝ 1/√N, pooled as
+  N·variance over both sizes: 4 degrees of freedom), the N → ∞ theory must lie within 4
+  standard errors plus the O(1/N) shift estimated from the two sizes (for
+  m(N) = m∞ + c/N, m(400) − m∞ = m(200) − m(400)).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import linalg
+
+from fieldtheory.solvers.runtime.common import ConvergenceError, SiteSpec, SiteTerm
+from fieldtheory.solvers.runtime.kernel import affine_coefficients, solve_kernel, susceptibility
+
+Z = 4.0
+
+
+def identity(x):
+    return np.asarray(x, dtype=float) * 1.0
+
+
+def ones(x):
+    return np.ones_like(np.asarray(x, dtype=float))
+
+
+def linear_site(g: float, rho: float, D: float, I: float = 0.0, phi=np.tanh, dphi=None):
+    """The single site of the linear network (observed φ may be any function)."""
+    term = SiteTerm(0, identity, identity, ones, ones, name="C_x")
+    mean = SiteTerm(0, identity, name="m")
+    return SiteSpec(
+        populations=("x",),
+        leak=np.array([1.0]),
+        noise=np.array([D]),
+        offset=np.array([I]),
+        means=(mean,),
+        mean_coupling=np.zeros((1, 1)),
+        correlations=(term,),
+        correlation_coupling=np.array([[g * g]]),
+        responses=(term,),
+        response_coupling=np.array([[g * g * rho]]),
+        nonlinear=(None,),
+        dnonlinear=(None,),
+        phi=(phi,),
+        dphi=(dphi or (lambda x: 1.0 / np.cosh(x) ** 2),),
+    )
+
+
+def elliptic_resolvent(z, g, rho):
+    """G(z) = 2/(z + z√(1 − 4g²ρ/z²)) (principal root; no cut on Re z = 1 when stable)."""
+    if rho == 0:
+        return 1.0 / z
+    return 2.0 / (z + z * np.sqrt(1.0 - 4 * g * g * rho / z**2))
+
+
+@pytest.mark.parametrize("rho", [0.5, -0.5, 0.0, 0.9])
+def test_susceptibility_is_the_elliptic_resolvent(rho):
+    g = 0.6
+    omega = np.linspace(-40.0, 40.0, 2001)
+    chi = susceptibility([1.0], [[g * g * rho]], [0], omega)[0]
+    np.testing.assert_allclose(
+        chi, elliptic_resolvent(1.0 + 1j * omega, g, rho), rtol=1e-12, atol=0
+    )
+
+
+def test_iid_limit_is_exact():
+    """ρ = 0: Δ(τ) = D e^{−κτ}/(2κ), κ = √(1 − g²), R(τ) = e^{−τ} (SCIENCE.md §1)."""
+    g, D = 0.6, 0.8
+    result = solve_kernel(linear_site(g, 0.0, D, phi=identity, dphi=ones), tau_max=6.0, dtau=0.25)
+    tau = result["autocorrelation"]["tau"]
+    kappa = math.sqrt(1 - g * g)
+    np.testing.assert_allclose(
+        result["autocorrelation"]["values"],
+        D / (2 * kappa) * np.exp(-kappa * tau),
+        rtol=0,
+        atol=1e-8,
+    )
+    np.testing.assert_allclose(result["response"]["values"], np.exp(-tau), atol=1e-8)
+    np.testing.assert_allclose(
+        result["autocorrelation_phi"]["values"], result["autocorrelation"]["values"], atol=1e-8
+    )
+    assert result["mean_gain"] == pytest.approx(1.0) and result["branch"] == "kernel"
+
+
+def test_response_is_the_inverse_transform_of_the_resolvent():
+    """R(τ) against direct quadrature of (1/2π)∫dω e^{iωτ}[G(1 + iω) − 1/(1 + iω)] + e^{−τ}."""
+    g, rho = 0.6, 0.5
+    result = solve_kernel(linear_site(g, rho, 1.0), tau_max=3.0, dtau=1.0)
+    omega = np.linspace(-400.0, 400.0, 400_001)
+    rest = elliptic_resolvent(1 + 1j * omega, g, rho) - 1 / (1 + 1j * omega)
+    for tau, value in zip(result["response"]["tau"], result["response"]["values"], strict=True):
+        direct = np.trapezoid(rest * np.exp(1j * omega * tau), omega).real / (2 * np.pi)
+        # the truncated tail |ω| > 400 of a ~ω⁻³ integrand contributes < 1e-6
+        assert value == pytest.approx(direct + math.exp(-tau), abs=2e-6)
+
+
+def finite_network(N: int, g: float, rho: float, D: float, I: float, taus, rng):
+    """tr(e^{Aτ}Σ)/N + static spread, and the mean, for one elliptic J (exact, finite N)."""
+    a, b = rng.standard_normal((2, N, N))
+    J = math.sqrt((1 + rho) / 2) * (a + a.T) / math.sqrt(2)
+    J += math.sqrt((1 - rho) / 2) * (b - b.T) / math.sqrt(2)
+    J *= g / math.sqrt(N)
+    A = J - np.eye(N)
+    sigma = linalg.solve_continuous_lyapunov(A, -D * np.eye(N))
+    # taus = 0, h, 2h, 4h, 8h: e^{Ah} once, then repeated squaring
+    propagator, fluctuating = linalg.expm(A * taus[1]), [np.trace(sigma) / N]
+    for _ in taus[1:]:
+        fluctuating.append(np.sum(propagator * sigma.T) / N)
+        propagator = propagator @ propagator
+    fixed = np.linalg.solve(-A, np.full(N, I))
+    return np.array(fluctuating) + fixed.var(), fixed.mean()
+
+
+@pytest.mark.parametrize("rho", [0.5, -0.5])
+def test_linear_network_against_finite_size_lyapunov_solution(rho):
+    g, D, I = 0.6, 1.0, 0.5
+    taus = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+    theory = solve_kernel(linear_site(g, rho, D, I), tau_max=4.0, dtau=0.5)
+    index = np.round(taus / 0.5).astype(int)
+    expected = np.append(theory["autocorrelation"]["values"][index], theory["mean"])
+    rng = np.random.default_rng(17)
+    sizes = {400: 2, 200: 4}
+    runs = {
+        N: np.array([np.append(*finite_network(N, g, rho, D, I, taus, rng)) for _ in range(k)])
+        for N, k in sizes.items()
+    }
+    # sample-to-sample scatter ∝ 1/√N (self-averaging): pool N·var over both sizes
+    dof = sum(k - 1 for k in sizes.values())
+    pooled = sum(N * ((r - r.mean(axis=0)) ** 2).sum(axis=0) for N, r in runs.items()) / dof
+    m400, m200 = runs[400].mean(axis=0), runs[200].mean(axis=0)
+    s400, s200 = (np.sqrt(pooled / (N * k)) for N, k in sizes.items())
+    shift = np.abs(m200 - m400)  # the O(1/N) shift of the N = 400 average (see module)
+    bound = shift + Z * np.sqrt(2 * s400**2 + s200**2)
+    assert np.all(np.abs(m400 - expected) <= bound), (m400, expected, bound)
+    # the mean input is amplified by the static susceptibility: M = I·G(1)
+    assert theory["mean"] == pytest.approx(I * elliptic_resolvent(1.0, g, rho), rel=1e-12)
+
+
+def test_two_identical_populations_reproduce_one():
+    """Splitting a population in two halves (A, κ shared by halves) changes nothing."""
+    g, rho, D = 0.6, -0.5, 1.0
+    one = solve_kernel(linear_site(g, rho, D, 0.3), tau_max=3.0, dtau=0.5)
+    terms = tuple(SiteTerm(p, identity, identity, ones, ones) for p in (0, 1))
+    means = tuple(SiteTerm(p, identity) for p in (0, 1))
+    half = np.full((2, 2), 0.5)
+    spec = SiteSpec(
+        populations=("a", "b"),
+        leak=np.ones(2),
+        noise=np.full(2, D),
+        offset=np.full(2, 0.3),
+        means=means,
+        mean_coupling=np.zeros((2, 2)),
+        correlations=terms,
+        correlation_coupling=g * g * half,
+        responses=terms,
+        response_coupling=g * g * rho * half,
+        nonlinear=(None, None),
+        dnonlinear=(None, None),
+        phi=(np.tanh,) * 2,
+        dphi=(lambda x: 1 / np.cosh(x) ** 2,) * 2,
+    )
+    two = solve_kernel(spec, tau_max=3.0, dtau=0.5)
+    for name in ("a", "b"):
+        part = two["populations"][name]
+        for key in ("mean", "variance", "mean_phi", "mean_gain"):
+            assert part[key] == pytest.approx(one[key], rel=1e-9), key
+        for key in ("autocorrelation", "autocorrelation_phi", "response"):
+            np.testing.assert_allclose(part[key]["values"], one[key]["values"], atol=1e-9)
+
+
+def test_refusals():
+    spec = linear_site(0.6, 0.5, 1.0)
+    with pytest.raises(ValueError, match="drift must be linear"):
+        solve_kernel(SiteSpec(**{**spec.__dict__, "nonlinear": (np.tanh,)}))
+    tanh_term = SiteTerm(0, np.tanh, np.tanh)
+    with pytest.raises(ValueError, match="affine"):
+        solve_kernel(SiteSpec(**{**spec.__dict__, "correlations": (tanh_term,)}))
+    with pytest.raises(ConvergenceError, match="unstable"):
+        solve_kernel(linear_site(1.2, 0.0, 1.0))
+    assert affine_coefficients(lambda x: 2 - 3 * np.asarray(x), "f") == (2.0, -3.0)
