@@ -190,3 +190,17 @@ def test_the_shipped_scs_keeps_its_partial_symmetry_kernel():
     problem = lower_site(derive(action).mean_field, observed_phi(action))
     g, rho = sp.Symbol("g", real=True), sp.Symbol("rho", real=True)
     assert problem.sites[0].response_coefficients == ((0, g**2 * rho),)
+
+
+@pytest.mark.parametrize("names", [
+    ("stationary", "two_time", "monte_carlo"), ("stationary", "two_time", "kernel"),
+    ("multi", "monte_carlo"), ("multi", "kernel"), ("monte_carlo", "kernel"), ("maps",),
+])
+def test_runtimes_that_can_be_inlined_together_do_not_clash(names):
+    """Every combination ``runtimes_for`` can produce inlines into one namespace."""
+    from fieldtheory.codegen.generate import runtime_module
+
+    source = runtime_source(*(runtime_module(name) for name in names))
+    namespace: dict = {}
+    exec(compile(source, "<runtimes>", "exec"), namespace)  # the generated module's prefix
+    assert "SiteSpec" in namespace

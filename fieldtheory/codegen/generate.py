@@ -78,15 +78,15 @@ def runtimes_for(problem: SiteProblem) -> tuple:
         names.append("monte_carlo")
     if problem.responses and problem.is_gaussian:
         names.append("kernel")
-    return tuple(m for m in map(runtime_module, names) if m is not None)
+    return tuple(runtime_module(name) for name in names)
 
 
 def runtime_module(name: str):
     """The runtime module ``fieldtheory.solvers.runtime.NAME``."""
     try:
         return importlib.import_module(f"{common.__package__}.{name}")
-    except ModuleNotFoundError:  # TODO(issue 5): all runtimes land; then refuse here
-        return None
+    except ModuleNotFoundError:
+        raise CodegenError(f"no solver runtime named {name!r}") from None
 
 
 def module_source(model: Model, derivation, problem: SiteProblem, modules,
