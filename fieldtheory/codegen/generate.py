@@ -20,6 +20,7 @@ one-φ stationary solver (energy method, λ_max, responses) for one population w
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 
@@ -41,10 +42,14 @@ CODEGEN_VERSION = "2"
 
 
 def generate(model: Model | str) -> GeneratedModule:
-    """The compiled solver module of ``model`` (cached by content hash)."""
+    """The compiled solver module of ``model`` (cached by content hash, and per model)."""
+    return _generate(load_model(model))
+
+
+@functools.lru_cache(maxsize=256)
+def _generate(model: Model) -> GeneratedModule:
     from fieldtheory.derive import derive  # the derivation stack is heavy: load on demand
 
-    model = load_model(model)
     derivation = derive(model)
     problem = lower_site(derivation.mean_field, observed_phi(model.action))
     modules = runtimes_for(problem)
@@ -216,7 +221,13 @@ def runtime_source(*modules) -> str:
     what they provide is inlined first, so the result needs only numpy, scipy and the
     standard library. Two runtimes defining (not importing) the same top-level name raise
     :class:`~fieldtheory.errors.CodegenError` (inlined, one would silently replace the other).
+    Cached per tuple of modules (the sources are read once per process).
     """
+    return _runtime_source(modules)
+
+
+@functools.lru_cache(maxsize=64)
+def _runtime_source(modules: tuple) -> str:
     parts = []
     owner: dict[str, str] = {}
     for piece in (common, *modules):

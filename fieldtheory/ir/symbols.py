@@ -14,6 +14,7 @@ pipeline stays an ordinary sympy expression that prints, hashes and substitutes:
 
 from __future__ import annotations
 
+import copyreg
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -54,6 +55,30 @@ class FieldValue(AppliedUndef):
 
 class ResponseValue(AppliedUndef):
     """x̃_i(τ): the MSRDJ response field conjugate to a field (integrated along iℝ)."""
+
+
+# sympy pickles an undefined function by name and keyword attributes only
+# (copyreg: UndefinedFunction → _reduce_undef), which drops the base class: an unpickled
+# x(t) would be a plain Function("x")(t) in a fresh interpreter. Field functions carry
+# their role in their kwargs, so the reducer below rebuilds them on the right base and
+# leaves every other undefined function to sympy's own reducer.
+_SYMPY_REDUCE_UNDEF = copyreg.dispatch_table.get(UndefinedFunction)
+
+
+def _rebuild_field_function(name: str, kwargs: dict, role: str) -> UndefinedFunction:
+    base = FieldValue if role == "value" else ResponseValue
+    return UndefinedFunction(name, bases=(base,), **kwargs)
+
+
+def _reduce_undefined(function: UndefinedFunction):
+    kwargs = dict(getattr(function, "_kwargs", {}))
+    role = kwargs.get("field_role")
+    if role in ("value", "response") and issubclass(function, (FieldValue, ResponseValue)):
+        return (_rebuild_field_function, (function.__name__, kwargs, role))
+    return _SYMPY_REDUCE_UNDEF(function)
+
+
+copyreg.pickle(UndefinedFunction, _reduce_undefined)
 
 
 def _check_name(name: str) -> None:

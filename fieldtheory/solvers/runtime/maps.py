@@ -449,7 +449,8 @@ def solve_map(phi, dphi, g, delta, *, D=0.0, J0=0.0, I=0.0, lags=None, tau_max=N
     model = _MapModel(phi, dphi, g, delta, D, J0, I, strip, m_guess)
     b = model.b
     q = _map_fixed_point(model) if D == 0 else None
-    stable = q is not None and g**2 * model.second_moment("gain", q) < 1.0
+    # marginal (g²⟨φ'²⟩ = 1): the fluctuating branch merges with the fixed point
+    stable = q is not None and g**2 * model.second_moment("gain", q) <= 1.0 + 1e-12
     if branch == "fixed_point" and q is None:
         raise ConvergenceError("with noise (D > 0) there is no fixed point")
     automatic = lags is None

@@ -294,8 +294,10 @@ def solve_static(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, Phi=None, branch="auto",
         if J0 and abs(m_guess) < 1e-3:
             m_guess = math.copysign(1e-3, float(I) if I else 1.0)
     fixed = _fixed_point(model, m_guess) if D == 0 else None
+    # at the marginal point g²⟨φ'²⟩ = 1 the fluctuating branch merges with the fixed
+    # point (Δ0 → 0 as g → 1⁺), so the fixed point is taken there (λ_max = 0)
     if branch == "fixed_point" or (branch == "auto" and fixed is not None
-                                   and model.g**2 * fixed.mean_gain_squared < 1):
+                                   and model.g**2 * fixed.mean_gain_squared <= 1 + 1e-12):
         if fixed is None:
             raise ConvergenceError("with noise (D > 0) there is no fixed point")
         return fixed, fixed
@@ -534,7 +536,7 @@ class StationarySolution:
         if self.fixed_point is None:
             return "noise_driven"
         fp = self.fixed_point
-        return "fixed_point" if self.g**2 * fp.mean_gain_squared < 1 else "chaotic"
+        return "fixed_point" if self.g**2 * fp.mean_gain_squared <= 1 + 1e-12 else "chaotic"
 
     def observables(self) -> dict[str, Any]:
         """The project's observables schema, without ``population_spectrum`` (see module)."""
