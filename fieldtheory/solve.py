@@ -81,8 +81,9 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
         raise ParameterError(f"need 0 < dtau ≤ tau_max, got dtau = {dtau}, tau_max = {tau_max}")
     module = generate(model)
     try:
-        raw = module.solve(tau_max, dtau, method=method, options=dict(options or {}),
-                           **values)
+        extra = dict(options or {})
+        step_max = extra.pop("step_max", 0.02)  # a lattice step: the template's own argument
+        raw = module.solve(tau_max, dtau, step_max, method=method, options=extra, **values)
     except ValueError as error:  # the generated module's own refusals
         raise ParameterError(f"{model.name}: {error}") from None
     except TypeError as error:

@@ -367,7 +367,7 @@ def _solve_multi(site, tau_max, dtau, step_max, **options):
 
 
 def _solve_kernel(site, tau_max, dtau, step_max, **options):
-    return solve_kernel(site, tau_max=tau_max, dtau=dtau, **options)
+    return solve_kernel(site, tau_max=tau_max, dtau=dtau, step_max=step_max, **options)
 
 
 def _solve_monte_carlo(site, tau_max, dtau, step_max, **options):
