@@ -73,6 +73,11 @@ def site(g: float, D: float, *, s: float = 0.0, rho: float = 0.0, linear: bool =
     )
 
 
+def at_two_steps(spec: SiteSpec, **options) -> dict:
+    """Monte-Carlo solutions at dt = 0.05 and 0.1: the second bounds the first's dt bias."""
+    return {dt: mc.solve_monte_carlo(spec, dt=dt, **options) for dt in (0.05, 0.1)}
+
+
 def z_scores(value, error, reference, *extra):
     total = np.sqrt(np.square(error) + sum(np.square(e) for e in extra))
     return (np.asarray(value) - np.asarray(reference)) / total
@@ -192,20 +197,9 @@ def test_linear_site_with_kernel_against_exact_solution():
     """φ = x, g = 0.6, ρ = 0.5, D = 1: Δ(τ) and R(τ) against the kernel runtime (exact)."""
     spec = site(0.6, 1.0, rho=0.5, linear=True)
     exact = solve_kernel(spec, tau_max=4.0, dtau=0.5)
-    runs = {
-        dt: mc.solve_monte_carlo(
-            spec,
-            tau_max=4.0,
-            dtau=0.5,
-            paths=64,
-            replicas=4,
-            dt=dt,
-            window=12.0,
-            t_record=60.0,
-            seed=5,
-        )
-        for dt in (0.05, 0.1)
-    }
+    runs = at_two_steps(
+        spec, tau_max=4.0, dtau=0.5, paths=64, replicas=4, window=12.0, t_record=60.0, seed=5
+    )
     result = runs[0.05]
     z = z_scores(
         result["autocorrelation"]["values"],
@@ -255,8 +249,11 @@ def derived_spec(s: float, params: dict, hand: SiteSpec) -> SiteSpec:
     assert kappa == pytest.approx(hand.response_coupling.sum(), rel=1e-14)
     grid = np.linspace(-4.0, 4.0, 17)
     for name in ("left", "right", "dleft", "dright"):
-        np.testing.assert_allclose(getattr(spec.correlations[0], name)(grid),
-                                   getattr(hand.correlations[0], name)(grid), rtol=1e-12)
+        np.testing.assert_allclose(
+            getattr(spec.correlations[0], name)(grid),
+            getattr(hand.correlations[0], name)(grid),
+            rtol=1e-12,
+        )
     if hand.nonlinear[0] is not None:
         np.testing.assert_allclose(spec.nonlinear[0](grid), hand.nonlinear[0](grid), rtol=1e-12)
     return spec
@@ -264,20 +261,16 @@ def derived_spec(s: float, params: dict, hand: SiteSpec) -> SiteSpec:
 
 def compare_with_simulation(spec, params, s, *, window, t_record, dt_sim, paths=64):
     taus = np.array([0, 2, 6, 10])
-    runs = {
-        dt: mc.solve_monte_carlo(
-            spec,
-            tau_max=5.0,
-            dtau=0.5,
-            paths=paths,
-            replicas=4,
-            dt=dt,
-            window=window,
-            t_record=t_record,
-            seed=11,
-        )
-        for dt in (0.05, 0.1)
-    }
+    runs = at_two_steps(
+        spec,
+        tau_max=5.0,
+        dtau=0.5,
+        paths=paths,
+        replicas=4,
+        window=window,
+        t_record=t_record,
+        seed=11,
+    )
     sims = {
         dt: simulate(
             network(s),
@@ -402,20 +395,9 @@ def test_single_bistable_unit_against_fokker_planck():
         "mean_phi": 0.0,
         "mean_gain": np.trapezoid(sech2(x) * density, x),
     }
-    runs = {
-        dt: mc.solve_monte_carlo(
-            spec,
-            tau_max=2.0,
-            dtau=0.5,
-            paths=32,
-            replicas=8,
-            dt=dt,
-            window=4.0,
-            t_record=400.0,
-            seed=13,
-        )
-        for dt in (0.05, 0.1)
-    }
+    runs = at_two_steps(
+        spec, tau_max=2.0, dtau=0.5, paths=32, replicas=8, window=4.0, t_record=400.0, seed=13
+    )
     result = runs[0.05]
     assert result["iterations"] == 2  # nothing to make self-consistent
     for key, value in exact.items():

@@ -355,6 +355,16 @@ def test_negative_tangent_kernel_refuses_the_exponent():
     assert "non-negative" in out["lyapunov_note"]
 
 
+def _simulations(action):
+    """8 networks each at N = 250 and 500 (RK4, float32) for the 1/N extrapolation."""
+    return [
+        ft.simulate(
+            action, N=n, trials=8, dtype="float32", dt=0.125, t_max=100.0, t_burn=30.0, tau_max=10.0
+        )
+        for n in (250, 500)
+    ]
+
+
 def _extrapolated(sims):
     """Remove the O(1/N) bias: X∞ = 2 X_N − X_{N/2}, stderr √(4σ_N² + σ_{N/2}²)."""
     (small, big) = sims
@@ -408,13 +418,7 @@ def test_two_couplings_chaos_against_simulation():
     for key in ("mean", "variance", "mean_phi", "lyapunov_max"):
         assert derived.observables[key] == pytest.approx(theory[key], rel=1e-9, abs=1e-12)
     theory = derived.observables
-    sims = [
-        ft.simulate(
-            action, N=n, trials=8, dtype="float32", dt=0.125, t_max=100.0, t_burn=30.0, tau_max=10.0
-        )
-        for n in (250, 500)
-    ]
-    value, error = _extrapolated(sims)
+    value, error = _extrapolated(_simulations(action))
     report = compare(theory, value, error)
     assert report.passed, report.table()
 
@@ -473,13 +477,7 @@ def test_ei_populations_against_simulation():
     assert derived.observables["lyapunov_max"] == pytest.approx(theory["lyapunov_max"],
                                                                 rel=1e-9)
     theory = derived.observables
-    sims = [
-        ft.simulate(
-            action, N=n, trials=8, dtype="float32", dt=0.125, t_max=100.0, t_burn=30.0, tau_max=10.0
-        )
-        for n in (250, 500)
-    ]
-    value, error = _extrapolated(sims)
+    value, error = _extrapolated(_simulations(action))
     report = compare(theory, value, error)
     assert report.passed, report.table()
     assert {c.observable.split("/")[0] for c in report.comparisons} >= {"E", "I"}
