@@ -158,6 +158,10 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
     _solve_arguments(parser)
     parser.add_argument("--loops", type=nonnegative_integer, default=None, metavar="K",
                         help="loop expansion to K loops (a unit without disorder)")
+    parser.add_argument("--method", default="auto",
+                        choices=("auto", "stationary", "multi", "monte_carlo", "kernel", "map"),
+                        help="force a mean-field runtime (default: chosen from the site; "
+                             "see docs/solvers.md)")
 
 
 @command("solve", "solve the mean-field theory (generated numpy solver)",
@@ -167,13 +171,16 @@ def solve_command(args: argparse.Namespace) -> int:
     from fieldtheory.solve import solve
 
     result = solve(load_model(args.model), parse_assignments(args.param),
-                   tau_max=args.tau_max, dtau=args.dtau, loops=args.loops)
+                   tau_max=args.tau_max, dtau=args.dtau, loops=args.loops,
+                   method=args.method)
     data = result.to_json()
     if args.json:
         print(json.dumps(data))
     else:
         print(f"branch: {result.branch}")
-        print(format_result({**data, "N": "∞ (mean-field theory)"}))
+        size = ("— (one unit, loop expansion)" if result.method == "loops"
+                else "∞ (mean-field theory)")
+        print(format_result({**data, "N": size}))
     return 0
 
 

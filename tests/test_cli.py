@@ -279,3 +279,19 @@ def test_derive_latex_and_refusal(run):
     code, out, err = run("derive", "random_mode")
     assert code == 2 and not out
     assert err.count("\n") == 1 and "no averaging rule" in err
+
+
+# ----------------------------------------------------------------------------- solve methods
+
+
+def test_solve_method_is_forced_or_refused_in_one_line(run):
+    status, out, err = run("solve", "map", "-p", "delta=1", "--method", "map", "--json")
+    assert status == 0 and json.loads(out)["method"] == "map"
+    status, out, err = run("solve", "scs", "--method", "kernel")
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "kernel" in err and "not available" in err
+
+
+def test_loop_solution_is_not_labelled_mean_field(run):
+    status, out, _ = run("solve", "cubic_unit", "--loops", "1")
+    assert status == 0 and "loop expansion" in out and "mean-field" not in out
