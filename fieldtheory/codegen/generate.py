@@ -367,11 +367,27 @@ def _solve_multi(site, tau_max, dtau, step_max, **options):
 
 
 def _solve_kernel(site, tau_max, dtau, step_max, **options):
-    return solve_kernel(site, tau_max=tau_max, dtau=dtau, step_max=step_max, **options)
+    out = solve_kernel(site, tau_max=tau_max, dtau=dtau, step_max=step_max, **options)
+    return _network_level(site, out)
 
 
 def _solve_monte_carlo(site, tau_max, dtau, step_max, **options):
-    return solve_monte_carlo(site, tau_max=tau_max, dtau=dtau, **options)
+    return _network_level(site, solve_monte_carlo(site, tau_max=tau_max, dtau=dtau, **options))
+
+
+def _network_level(site, out):
+    """With several populations the top level is the whole network (as the simulator
+    measures it): the fraction-weighted mixture of the populations (common.mixture)."""
+    if site.size < 2 or site.fractions is None:
+        return out
+    names = list(out["populations"])
+    errors = out.get("stderr", {}).get("populations")
+    top, top_errors = mixture([out["populations"][n] for n in names], site.fractions,
+                              [errors[n] for n in names] if errors else None)
+    out.update(top)
+    if top_errors is not None:
+        out["stderr"].update(top_errors)
+    return out
 
 
 def solve_transient(t_max, dt=0.05, mu0=0.0, sigma0=1.0, **params):

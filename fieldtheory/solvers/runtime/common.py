@@ -19,6 +19,7 @@ __all__ = [
     "SiteTerm",
     "gaussian_mean",
     "gaussian_pair_mean",
+    "mixture",
     "normal_rule",
 ]
 
@@ -157,3 +158,39 @@ class SiteSpec:
     def has_nonlinear_drift(self) -> bool:
         """Whether any population's drift is nonlinear in x (a non-Gaussian site)."""
         return any(r is not None for r in self.nonlinear)
+
+
+def mixture(populations, fractions, errors=None):
+    r"""Network-wide observables of units drawn from the populations with ``fractions``.
+
+    Δ_all(τ) = Σ_α f_α [Δ_α(τ) + (M_α − M̄)²], M̄ = Σ f_α M_α: the spread of the
+    populations' means is a static variance (likewise for φ with m_α); means and gains
+    average linearly. ``populations`` and ``errors`` are lists of schema dicts (keys
+    mean, variance, autocorrelation, mean_phi, autocorrelation_phi, mean_gain; errors: their
+    standard errors, populations independent). Returns ``(values, errors)``, errors by
+    first-order propagation (∂Δ_all/∂M_α = 2 f_α (M_α − M̄)), None without ``errors``.
+    """
+    f = np.asarray(fractions, dtype=float)
+    tau = populations[0]["autocorrelation"]["tau"]
+    means = {key: np.array([p[key] for p in populations], dtype=float)
+             for key in ("mean", "mean_phi", "mean_gain")}
+    centre = {key: float(f @ v) for key, v in means.items()}
+    values = dict(centre)
+    curves = {"autocorrelation": "mean", "autocorrelation_phi": "mean_phi"}
+    for curve, mean in curves.items():
+        spread = (means[mean] - centre[mean]) ** 2
+        values[curve] = {"tau": tau, "values": sum(
+            f[a] * (np.asarray(p[curve]["values"], dtype=float) + spread[a])
+            for a, p in enumerate(populations))}
+    values["variance"] = float(values["autocorrelation"]["values"][0])
+    if errors is None:
+        return values, None
+    sigma = {key: np.array([e.get(key, 0.0) for e in errors], dtype=float) for key in means}
+    out = {key: float(np.sqrt(np.sum((f * sigma[key]) ** 2))) for key in means}
+    for curve, mean in curves.items():
+        slope = 2 * f * (means[mean] - centre[mean])
+        square = sum((f[a] * np.asarray(e[curve]["values"], dtype=float)) ** 2
+                     + (slope[a] * sigma[mean][a]) ** 2 for a, e in enumerate(errors))
+        out[curve] = {"tau": tau, "values": np.sqrt(square)}
+    out["variance"] = float(out["autocorrelation"]["values"][0])
+    return values, out

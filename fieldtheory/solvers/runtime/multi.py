@@ -102,6 +102,7 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
     SiteSpec,
     gaussian_mean,
     gaussian_pair_mean,
+    mixture,
 )
 
 # --------------------------------------------------------------------------- the problem
@@ -714,32 +715,9 @@ class MultiSolution:
         }
 
     def mixture(self, fractions) -> dict[str, Any]:
-        """Network-wide observables of units drawn with probabilities ``fractions``.
-
-        Δ_all(τ) = Σ_α f_α [Δ_α(τ) + (M_α − M̄)²]: the spread of the populations' means is a
-        static variance; likewise for φ.
-        """
-        f = np.asarray(fractions, dtype=float)
-        pops = [self.population(al) for al in range(len(self.names))]
-        mean = float(f @ self.mean)
-        mphi = float(f @ self.phi_mean)
-        delta = sum(
-            f[al] * (pops[al]["autocorrelation"]["values"] + (self.mean[al] - mean) ** 2)
-            for al in range(len(pops))
-        )
-        cphi = sum(
-            f[al] * (pops[al]["autocorrelation_phi"]["values"] + (self.phi_mean[al] - mphi) ** 2)
-            for al in range(len(pops))
-        )
-        tau = pops[0]["autocorrelation"]["tau"]
-        return {
-            "mean": mean,
-            "variance": float(delta[0]),
-            "autocorrelation": {"tau": tau, "values": delta},
-            "mean_phi": mphi,
-            "autocorrelation_phi": {"tau": tau, "values": cphi},
-            "mean_gain": float(f @ self.gain),
-        }
+        """Network-wide observables of units drawn with probabilities ``fractions``
+        (common.mixture: Δ_all(τ) = Σ_α f_α [Δ_α(τ) + (M_α − M̄)²], likewise for φ)."""
+        return mixture([self.population(al) for al in range(len(self.names))], fractions)[0]
 
     def observables(self, fractions=None) -> dict[str, Any]:
         """Schema dict: top level population 0 (or the mixture), ``populations`` when P > 1."""
