@@ -208,11 +208,9 @@ def _symmetry_test(module) -> Callable[[Mapping[str, float]], bool | None]:
     It is when every function of the state in the site (φ, a nonlinear drift, the functions
     inside the order parameters) is odd and every bias vanishes: then m → −m maps solutions
     to solutions, and m ≠ 0 breaks the symmetry spontaneously. Read off the generated
-    module's ``spec`` (the runtimes' ``SiteSpec``); None (unknown) when it has none.
+    module's ``spec`` (the runtimes' ``SiteSpec``).
     """
-    spec = getattr(module, "spec", None)
-    if spec is None:
-        return _symmetry_from_coefficients(module)
+    spec = module.spec
     odd: dict[int, bool] = {}
 
     def all_odd(functions: Iterable[Callable | None]) -> bool:
@@ -226,7 +224,7 @@ def _symmetry_test(module) -> Callable[[Mapping[str, float]], bool | None]:
     def symmetric(values: Mapping[str, float]) -> bool | None:
         try:
             site = spec(**values)
-        except Exception:  # a module whose spec cannot be built here: unknown
+        except (ValueError, TypeError, ArithmeticError):  # not buildable here: unknown
             return None
         terms = (*site.means, *site.correlations, *site.responses)
         functions = [
@@ -238,17 +236,6 @@ def _symmetry_test(module) -> Callable[[Mapping[str, float]], bool | None]:
         return bool(np.all(np.asarray(site.offset) == 0.0)) and all_odd(functions)
 
     return symmetric
-
-
-def _symmetry_from_coefficients(module) -> Callable[[Mapping[str, float]], bool | None]:
-    """The same test for a one-φ stationary module: ``phi`` and the coefficient ``I``."""
-    phi = getattr(module, "phi", None)
-    coefficients = getattr(module, "coefficients", None)
-    names = list(getattr(module, "COEFFICIENTS", ()))
-    if phi is None or coefficients is None or "I" not in names:
-        return lambda values: None
-    odd, where = _odd(phi), names.index("I")
-    return lambda values: odd and float(coefficients(**values)[where]) == 0.0
 
 
 # ----------------------------------------------------------------------------- result
@@ -464,9 +451,8 @@ def sweep(
 
 
 def _portable(reference: Model | str | Path, model: Model) -> Model | str:
-    """What workers load the model from: a name or path re-loads in any process, while a
-    Model object, pickled, survives only a fork (its sympy fields do not unpickle as
-    fields in a fresh interpreter); so shipped models go by name."""
+    """What workers load the model from: shipped models go by name (re-loaded, cached, in
+    any process), other Model objects pickled (fields keep their roles, ir/symbols.py)."""
     if isinstance(reference, str | Path):
         return str(reference)
     if model.name in shipped_models() and load_model(model.name) == model:

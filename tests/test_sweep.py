@@ -183,7 +183,7 @@ def test_bias_breaks_the_symmetry_explicitly():
     assert result.phase.tolist() == ["fixed_point", "fixed_point"]
 
 
-def test_symmetry_is_read_off_the_site_or_the_coefficients():
+def test_symmetry_is_read_off_the_site():
     from types import SimpleNamespace
 
     from fieldtheory.solvers.runtime.common import SiteTerm
@@ -208,15 +208,11 @@ def test_symmetry_is_read_off_the_site_or_the_coefficients():
     assert test({"phi": np.tanh, "I": 0.0}) is True
     assert test({"phi": np.tanh, "I": 0.1}) is False
     assert test({"phi": relu, "I": 0.0}) is False
-    # a one-φ stationary module: φ and the normalised coefficients (leak, g, J0, I, …)
-    stationary = SimpleNamespace(
-        phi=np.tanh,
-        COEFFICIENTS=["leak", "g", "J0", "I"],
-        coefficients=lambda **v: (1.0, v["g"], 0.0, v["I"] / 2),
-    )
-    test = _symmetry_test(stationary)
-    assert test({"g": 1.0, "I": 0.0}) is True and test({"g": 1.0, "I": 1.0}) is False
-    assert _symmetry_test(SimpleNamespace())({}) is None  # unknown
+    # a real generated module: scs is symmetric at I = 0 only
+    from fieldtheory.codegen.generate import generate
+
+    scs = _symmetry_test(generate("scs"))
+    assert scs({"g": 2.0, "I": 0.0}) is True and scs({"g": 2.0, "I": 0.3}) is False
 
 
 def test_failed_points_are_recorded(monkeypatch):
