@@ -17,6 +17,7 @@ __all__ = [
     "ConvergenceError",
     "SiteSpec",
     "SiteTerm",
+    "backtrack",
     "gaussian_mean",
     "gaussian_pair_mean",
     "mixture",
@@ -194,3 +195,23 @@ def mixture(populations, fractions, errors=None):
         out[curve] = {"tau": tau, "values": np.sqrt(square)}
     out["variance"] = float(out["autocorrelation"]["values"][0])
     return values, out
+
+
+def backtrack(x, update, norm: float, residual, residuals, halvings: int = 12,
+              admissible=None):
+    """Newton backtracking: the first x − 2^{−k} update (k < ``halvings``) that is
+    ``admissible`` and lowers max|F| below ``norm``.
+
+    Returns ``(trial, force, trial_norm, step)`` with step = 2^{−k}; raises
+    :class:`ConvergenceError` (with ``residuals``) when no halving lowers the residual.
+    """
+    for halving in range(halvings):
+        step = 0.5**halving
+        trial = x - step * update
+        if admissible is not None and not admissible(trial):
+            continue
+        force = residual(trial)
+        trial_norm = float(np.abs(force).max())
+        if trial_norm < norm:
+            return trial, force, trial_norm, step
+    raise ConvergenceError("lag equation: Newton step does not reduce the residual", residuals)

@@ -76,6 +76,7 @@ __all__ = ["ConvergenceError", "MapSolution", "map_lyapunov", "solve_map"]
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
     STRIP,
     ConvergenceError,
+    backtrack,
     gaussian_mean,
     gaussian_pair_mean,
 )
@@ -280,18 +281,10 @@ def _map_newton(model, delta, max_iter, residuals):
         solved = linalg.solve_banded((1, 1), banded, np.column_stack([force, column]))
         x, y = solved[:, 0], solved[:, 1]
         update = x - y * x[0] / (1.0 + y[0])  # Sherman–Morrison for the Δ0 column
-        for halving in range(16):
-            trial = delta - 0.5**halving * update
-            if trial[0] > 0:
-                trial_force = _lag_residual(model, trial)
-                trial_norm = float(np.abs(trial_force).max())
-                if trial_norm < norm:
-                    break
-        else:
-            raise ConvergenceError("lag equation: Newton step does not reduce the residual",
-                                   residuals)
-        delta, force, norm = trial, trial_force, trial_norm
-        if 0.5**halving * np.abs(update).max() <= 1e-14 * d0:
+        delta, force, norm, taken = backtrack(
+            delta, update, norm, lambda trial: _lag_residual(model, trial), residuals,
+            halvings=16, admissible=lambda trial: trial[0] > 0)
+        if taken * np.abs(update).max() <= 1e-14 * d0:
             residuals.append(norm)
             return delta
     raise ConvergenceError(f"lag equation: Newton did not converge in {max_iter} steps",

@@ -100,6 +100,7 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
     STRIP,
     ConvergenceError,
     SiteSpec,
+    backtrack,
     gaussian_mean,
     gaussian_pair_mean,
     mixture,
@@ -560,20 +561,12 @@ def _newton(lattice: _Lattice, z, residuals: list, max_iter: int) -> np.ndarray:
             ) from error
         if not np.all(np.isfinite(update)):
             raise ConvergenceError("lag equation: singular Jacobian", residuals)
-        for halving in range(12):
-            trial = z - 0.5**halving * update
-            trial_norm = float(np.abs(lattice.residual(trial)).max())
-            if trial_norm < norm:
-                break
-        else:
-            raise ConvergenceError(
-                "lag equation: Newton step does not reduce the residual", residuals
-            )
+        trial, _, trial_norm, taken = backtrack(z, update, norm, lattice.residual, residuals)
         history.append(trial_norm)
         if len(history) > 6 and history[-1] > 0.5 * history[-6]:
             raise ConvergenceError("lag equation: Newton stalls (outside its basin)", residuals)
         z = trial
-        if 0.5**halving * float(np.abs(update).max()) <= 1e-14 * max(float(np.abs(z).max()), 1e-3):
+        if taken * float(np.abs(update).max()) <= 1e-14 * max(float(np.abs(z).max()), 1e-3):
             residuals.append(trial_norm)
             return z
         if len(problem.cache) > 4000:
