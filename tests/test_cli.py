@@ -18,16 +18,6 @@ from fieldtheory import cli
 QUICK = ["-N", "60", "--t-max", "10", "--t-burn", "2", "--tau-max", "2"]
 
 
-@pytest.fixture
-def run(capsys):
-    """Run ``main(argv)`` in-process; return (exit status, stdout, stderr)."""
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        status = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return invoke
 
 
 def console(*argv: str) -> subprocess.CompletedProcess:

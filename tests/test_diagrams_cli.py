@@ -8,20 +8,8 @@ import sys
 import pytest
 import sympy as sp
 
-from fieldtheory import cli
 from fieldtheory.diagrams import draw, expand, perturbative_theory
 from fieldtheory.diagrams.draw import PlotExtraMissing
-
-
-@pytest.fixture
-def run(capsys):
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        status = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return invoke
-
 
 CUBIC_UNIT = """\
 import fieldtheory as ft
