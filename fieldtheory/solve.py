@@ -9,41 +9,14 @@ parameters. The result has the simulator's keys (``N`` is ``None``, there is no
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.observables import Observables
+from fieldtheory.results import TheoryResult, TransientResult
 
 __all__ = ["TheoryResult", "TransientResult", "solve", "solve_transient"]
-
-
-@dataclass(frozen=True)
-class TheoryResult:
-    """The solved mean-field theory at one parameter point."""
-
-    model: str
-    params: dict[str, float]
-    observables: Observables
-    branch: str
-    method: str = "stationary"
-    stderr: Observables | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"model", "params", "N": null, "branch", "method", "observables"}`` (plus
-        ``"stderr"`` for a Monte-Carlo solution) in plain JSON types."""
-        out = {
-            "model": self.model,
-            "params": {k: float(v) for k, v in self.params.items()},
-            "N": None,
-            "branch": self.branch,
-            "method": self.method,
-            "observables": self.observables.to_dict(),
-        }
-        if self.stderr is not None:
-            out["stderr"] = self.stderr.to_dict()
-        return out
 
 
 def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
@@ -106,43 +79,6 @@ def _result(name: str, values: dict[str, float], raw: dict[str, Any]) -> TheoryR
     known = {k: v for k, v in raw.items() if k in Observables.__dataclass_fields__}
     errors = Observables(**stderr) if stderr else None
     return TheoryResult(name, values, Observables(**known), branch, method, errors)
-
-
-@dataclass(frozen=True)
-class TransientResult:
-    """The two-time mean-field theory from an initial distribution, on a time grid.
-
-    ``mean`` M(t), ``variance`` K(t, t), ``covariance`` K(t, s) = ⟨δx(t)δx(s)⟩,
-    ``mean_phi`` ⟨φ(x(t))⟩ and ``response`` R(t, s) of a site to its own input.
-    """
-
-    model: str
-    params: dict[str, Any]
-    t: Any
-    mean: Any
-    variance: Any
-    covariance: Any
-    mean_phi: Any
-    response: Any
-
-    def correlation(self, times) -> dict[str, Any]:
-        """``{"times", "values"}``: K(t, t_a) for t ≥ t_a on the grid (NaN-free: zeros
-        before t_a are cut), as the simulator's ``transient`` observable reports it."""
-        import numpy as np
-
-        t = np.asarray(self.t)
-        index = [int(np.argmin(np.abs(t - ta))) for ta in times]
-        return {"times": [float(t[k]) for k in index],
-                "values": [np.asarray(self.covariance)[k:, k] for k in index]}
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"model", "params", "N": null, "transient": {"t", "mean", "variance",
-        "mean_phi"}}`` (callable parameters shown by their repr)."""
-        params = {k: (v if isinstance(v, (int, float)) else repr(v))
-                  for k, v in self.params.items()}
-        transient = {k: [float(x) for x in getattr(self, k)]
-                     for k in ("t", "mean", "variance", "mean_phi")}
-        return {"model": self.model, "params": params, "N": None, "transient": transient}
 
 
 def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None, *,
