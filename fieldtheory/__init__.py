@@ -5,12 +5,10 @@
 ``ft.simulate`` the network, and ``ft.verify`` one against the other.
 """
 
-# first: modules imported below read it
-__version__ = "0.1.0"
-
 # derive, solve, verify and generate share their modules' names; importing the functions
 # here (after their modules load) keeps the package attribute bound to the function
 from fieldtheory import errors
+from fieldtheory._version import __version__
 from fieldtheory.codegen.generate import generate
 from fieldtheory.derive import derive
 from fieldtheory.ir import (

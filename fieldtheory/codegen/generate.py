@@ -26,7 +26,7 @@ import inspect
 
 import sympy as sp
 
-from fieldtheory import __version__
+from fieldtheory._version import __version__
 from fieldtheory.codegen.module import GeneratedModule, content_hash, load_source
 from fieldtheory.codegen.printer import function_source
 from fieldtheory.codegen.site import SiteProblem, U, lower_site, observed_phi

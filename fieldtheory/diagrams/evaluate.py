@@ -64,7 +64,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from fieldtheory import __version__
+from fieldtheory._version import __version__
 from fieldtheory.codegen.module import GeneratedModule, content_hash, load_source
 from fieldtheory.errors import CodegenError, ParameterError
 

@@ -1,0 +1,60 @@
+"""``fieldtheory derive`` (the stages of the mean-field derivation) and ``fieldtheory
+diagrams`` (Feynman diagrams of polynomial actions)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from fieldtheory.cli.base import add_model_argument, command, nonnegative_integer
+from fieldtheory.ir.model import load_model
+
+
+def _derive_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--latex", action="store_true", help="print every stage as LaTeX")
+    form.add_argument("--json", action="store_true",
+                      help="print one JSON object: stages, order parameters, self-consistency")
+
+
+@command("derive", "derive the mean-field theory: every stage, in order", _derive_arguments)
+def derive_command(args: argparse.Namespace) -> int:
+    """Print the stages of :func:`fieldtheory.derive.derive` (text, LaTeX or JSON)."""
+    from fieldtheory.derive import derive  # the derivation stack loads only when asked for
+
+    derivation = derive(load_model(args.model))
+    if args.json:
+        print(json.dumps(derivation.to_json(), ensure_ascii=False))
+    elif args.latex:
+        print("\n\n".join(f"% {s.name}\n{s.latex}" for s in derivation.stages))
+    else:
+        print(derivation)
+    return 0
+
+
+# ------------------------------------------------------------------------------ diagrams
+
+
+def _diagrams_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    parser.add_argument("--order", type=nonnegative_integer, required=True, metavar="K",
+                        help="largest number of vertices")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true",
+                      help="print one JSON object {diagrams, series}")
+    form.add_argument("--latex", action="store_true", help="print the diagrams as LaTeX")
+
+
+@command("diagrams", "Feynman diagrams with symmetry factors (polynomial actions)",
+         _diagrams_arguments)
+def diagrams_command(args: argparse.Namespace) -> int:
+    """Print the connected diagrams of ln Z and of the one- and two-point functions."""
+    from fieldtheory.diagrams.report import diagrams_json, diagrams_text
+
+    model = load_model(args.model)
+    if args.json:
+        print(json.dumps(diagrams_json(model, args.order), ensure_ascii=False))
+    else:
+        print(diagrams_text(model, args.order, as_latex=args.latex))
+    return 0

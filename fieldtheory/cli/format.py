@@ -1,0 +1,65 @@
+"""The readable (non-JSON) table of a result that ``solve`` and ``simulate`` print."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["format_result"]
+
+
+def format_result(data: Mapping[str, Any], rows: int = 6) -> str:
+    """A readable table of a result's ``to_json()``: scalars, then a few rows of each curve."""
+    params = ", ".join(f"{k} = {v:g}" for k, v in data["params"].items())
+    lines = [f"model {data['model']}, N = {data['N']}" + (f", {params}" if params else "")]
+    lines += _format_observables(data["observables"], data.get("stderr") or {}, "", rows)
+    return "\n".join(lines)
+
+
+def _format_observables(obs: Mapping[str, Any], err: Mapping[str, Any], prefix: str,
+                        rows: int) -> list[str]:
+    lines: list[str] = []
+    scalars = {k: v for k, v in obs.items() if isinstance(v, int | float)}
+    if scalars:
+        lines.append(f"{prefix}{'observable':<22}{'value':>12}  {'stderr':>10}")
+    for name, value in scalars.items():
+        lines.append(f"{prefix}{name:<22}{value:>12.6g}  {_error(err.get(name)):>10}")
+    for name, value in obs.items():
+        if name == "populations" and isinstance(value, Mapping):
+            for population, sub in value.items():
+                lines.append(f"{prefix}population {population}:")
+                lines += _format_observables(sub, _sub(err, name, population), prefix + "  ",
+                                             rows)
+        elif isinstance(value, Mapping):
+            lines += _format_curve(name, value, err.get(name) or {}, prefix, rows)
+    return lines
+
+
+def _format_curve(name: str, curve: Mapping[str, Any], err: Mapping[str, Any], prefix: str,
+                  rows: int) -> list[str]:
+    """A few evenly spaced rows of a curve {grid: [...], values: [...]}."""
+    keys = [k for k in curve if k != "values"]
+    if "values" not in curve or len(keys) != 1:
+        return [f"{prefix}{name}: {curve}"]
+    grid, values, errors = curve[keys[0]], curve["values"], err.get("values")
+    if not values:
+        return []
+    picks = sorted({round(k * (len(values) - 1) / max(rows - 1, 1)) for k in range(rows)})
+    lines = [f"{prefix}{name}:", f"{prefix}  {keys[0]:>10}{'value':>14}  {'stderr':>10}"]
+    for k in picks:
+        e = errors[k] if isinstance(errors, Sequence) and k < len(errors) else None
+        lines.append(f"{prefix}  {grid[k]:>10.4g}{values[k]:>14.6g}  {_error(e):>10}")
+    return lines
+
+
+def _sub(err: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    for key in keys:
+        err = err.get(key) if isinstance(err, Mapping) else None
+    return err if isinstance(err, Mapping) else {}
+
+
+def _error(value: Any) -> str:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return f"{value:.2g}"
+    return "-"

@@ -1,0 +1,127 @@
+"""``fieldtheory solve``, ``codegen`` and ``verify``: the generated mean-field solver."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from fieldtheory.cli.base import (
+    add_model_argument,
+    command,
+    nonnegative_integer,
+    nonnegative_number,
+    positive_integer,
+    positive_number,
+)
+from fieldtheory.cli.format import format_result
+from fieldtheory.ir.model import load_model
+from fieldtheory.parsing import parse_assignments
+
+
+def _solve_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a parameter (repeatable)")
+    parser.add_argument("--tau-max", type=positive_number, default=20.0)
+    parser.add_argument("--dtau", type=positive_number, default=0.25)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
+    _solve_arguments(parser)
+    parser.add_argument("--loops", type=nonnegative_integer, default=None, metavar="K",
+                        help="loop expansion to K loops (a unit without disorder)")
+    parser.add_argument("--method", default="auto",
+                        choices=("auto", "stationary", "multi", "monte_carlo", "kernel", "map"),
+                        help="force a mean-field runtime (default: chosen from the site; "
+                             "see docs/solvers.md)")
+
+
+@command("solve", "solve the mean-field theory (generated numpy solver)",
+         _solve_command_arguments)
+def solve_command(args: argparse.Namespace) -> int:
+    """Print the theory's observables: the schema of ``simulate`` with ``N`` = null."""
+    from fieldtheory.solve import solve
+
+    result = solve(load_model(args.model), parse_assignments(args.param),
+                   tau_max=args.tau_max, dtau=args.dtau, loops=args.loops,
+                   method=args.method)
+    data = result.to_json()
+    if args.json:
+        print(json.dumps(data))
+    else:
+        print(f"branch: {result.branch}")
+        size = ("— (one unit, loop expansion)" if result.method == "loops"
+                else "∞ (mean-field theory)")
+        print(format_result({**data, "N": size}))
+    return 0
+
+
+def _codegen_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the module here "
+                        "(default: print it)")
+
+
+@command("codegen", "write the generated solver module of a model", _codegen_arguments)
+def codegen_command(args: argparse.Namespace) -> int:
+    """The generated module runs where fieldtheory is not installed."""
+    from fieldtheory.codegen.generate import generate
+
+    module = generate(load_model(args.model))
+    if args.output:
+        module.save(args.output)
+        print(f"wrote {args.output} (content hash {module.digest[:12]})", file=sys.stderr)
+    else:
+        print(module.source)
+    return 0
+
+
+def _verify_arguments(parser: argparse.ArgumentParser) -> None:
+    _solve_arguments(parser)
+    parser.set_defaults(tau_max=10.0, dtau=0.5)
+    parser.add_argument("-N", type=positive_integer, default=None,
+                        help="units (default 1000 without noise, 200 with noise)")
+    parser.add_argument("--trials", type=positive_integer, default=16,
+                        help="independent networks; errors are taken across them (default 16)")
+    parser.add_argument("--t-max", type=positive_number, default=60.0)
+    parser.add_argument("--t-burn", type=nonnegative_number, default=30.0)
+    parser.add_argument("--dt", type=positive_number, default=None,
+                        help="default: 0.1 (RK4) without noise, 0.002 (Euler) with noise")
+    parser.add_argument("--seed", type=nonnegative_integer, default=0)
+    parser.add_argument("--threshold", type=positive_number, default=4.0,
+                        help="largest |z| that passes (default 4)")
+    parser.add_argument("--theory", action="append", default=[], metavar="NAME=VALUE",
+                        help="solve the theory at other parameter values than the simulation "
+                             "(a negative control)")
+    parser.add_argument("--plot", metavar="FILE", help="save a figure (needs matplotlib)")
+
+
+@command("verify", "solve, simulate, and compare with z-scores", _verify_arguments)
+def verify_command(args: argparse.Namespace) -> int:
+    """Exit 0 when every |z| ≤ threshold, 1 otherwise (2 on input errors)."""
+    from fieldtheory.verify import verify
+
+    model = load_model(args.model)
+    params = parse_assignments(args.param)
+    model.parameters.resolve(params)
+    theory_params = {**params, **parse_assignments(args.theory)}
+    report, theory, simulation = verify(
+        model, params, theory_params=theory_params, N=args.N, trials=args.trials,
+        t_max=args.t_max, t_burn=args.t_burn, dt=args.dt, seed=args.seed,
+        tau_max=args.tau_max, dtau=args.dtau, threshold=args.threshold,
+        progress=sys.stderr.isatty() and not args.json,
+    )
+    if args.json:
+        print(json.dumps({"model": model.name, "params": simulation.params,
+                          "N": simulation.N, **report.to_json()}))
+    else:
+        print(f"model {model.name}, N = {simulation.N}, trials = {simulation.trials}, "
+              f"theory branch: {theory.branch}")
+        print(report.table())
+    if args.plot:
+        from fieldtheory.verify import plot_report
+
+        plot_report(theory, simulation, args.plot)
+    return 0 if report.passed else 1
