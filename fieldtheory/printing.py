@@ -203,7 +203,7 @@ def action_latex(action) -> str:
 
 
 def _grouped_pairs(action) -> list[tuple[sp.Expr, sp.Expr]]:
-    from fieldtheory.ir.langevin import read_langevin
+    from fieldtheory.ir.langevin_system import read_langevin
 
     system = read_langevin(action)
     tau = action.time.symbol
@@ -224,7 +224,7 @@ def _grouped_pairs(action) -> list[tuple[sp.Expr, sp.Expr]]:
 
 
 def _point_process_terms(action) -> tuple[sp.Expr, ...]:
-    from fieldtheory.ir.langevin import read_langevin
+    from fieldtheory.ir.langevin_system import read_langevin
 
     return read_langevin(action).point_process_terms
 

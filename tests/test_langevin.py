@@ -265,3 +265,19 @@ def test_point_process_field_must_be_declared():
     xt = x.response(t)
     with pytest.raises(DeclarationError, match="point-process field 'y'"):
         ft.Action(xt * (-sp.Derivative(x(t), t) - x(t)), (x,), (), P, point_process=(y,))
+
+
+def test_read_langevin_is_computed_once_per_action_and_not_pickled():
+    import pickle
+
+    from fieldtheory.ir.langevin_system import CACHE_ATTRIBUTE
+
+    action = ft.load_model("scs").action
+    system = ft.read_langevin(action)
+    assert ft.read_langevin(action) is system and system.action is action
+    copy = pickle.loads(pickle.dumps(action))
+    assert copy == action and hash(copy) == hash(action)
+    assert CACHE_ATTRIBUTE not in vars(copy)  # rebuilt on demand, for the copy itself
+    again = ft.read_langevin(copy)
+    assert again.action is copy
+    assert (again.drift, again.noise) == (system.drift, system.noise)

@@ -55,6 +55,7 @@ from fieldtheory.diagrams.evaluate import past_window as _past_window
 from fieldtheory.errors import ExpansionError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.observables import Curve, Observables
+from fieldtheory.results import TheoryResult
 
 __all__ = ["LoopExpansion", "LoopTerm", "loop_expansion", "solve_loops"]
 
@@ -302,10 +303,8 @@ def solve_loops(
     loops: int = 1,
     tau_max: float = 20.0,
     dtau: float = 0.25,
-):
-    """:func:`loop_expansion` as a :class:`~fieldtheory.solve.TheoryResult` (branch "K-loop")."""
-    from fieldtheory.solve import TheoryResult
-
+) -> TheoryResult:
+    """:func:`loop_expansion` as a :class:`~fieldtheory.results.TheoryResult` (branch "K-loop")."""
     expansion = loop_expansion(model, params, loops, tau_max=tau_max, dtau=dtau)
     return TheoryResult(
         expansion.model, expansion.params, expansion.observables, f"{loops}-loop", method="loops"

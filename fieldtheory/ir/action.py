@@ -25,6 +25,7 @@ import sympy as sp
 
 from fieldtheory.errors import DeclarationError, UndeclaredSymbolError
 from fieldtheory.ir.ensembles import Ensemble
+from fieldtheory.ir.langevin_system import CACHE_ATTRIBUTE, read_langevin
 from fieldtheory.ir.parameters import ParameterSet
 from fieldtheory.ir.populations import ONE_POPULATION, Population
 from fieldtheory.ir.symbols import Coupling, CouplingSum, Field, ResponseValue, n, t
@@ -122,9 +123,7 @@ class Action:
                     f"field value {value} has no time; x() is for zero-dimensional actions "
                     "(time=ft.ZERO_DIMENSIONAL)"
                 )
-        # the structure check reads the action as drift + noise (imported late: it needs us)
-        from fieldtheory.ir.langevin import read_langevin
-
+        # the structure check reads the action as drift + noise (and keeps the reading)
         read_langevin(self)
 
     def _check_declarations(self) -> None:
@@ -189,6 +188,12 @@ class Action:
             raise UndeclaredSymbolError(
                 f"undeclared symbol(s) {', '.join(unknown)}; declare them as parameters"
             )
+
+    def __getstate__(self) -> dict:
+        # the cached LangevinSystem is rebuilt on demand, not pickled with the action
+        state = dict(vars(self))
+        state.pop(CACHE_ATTRIBUTE, None)
+        return state
 
     @property
     def ensembles(self) -> dict[Coupling, Ensemble]:
