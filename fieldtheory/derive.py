@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from fieldtheory.codegen.site import SiteProblem, lower_site, observed_phi
+from fieldtheory.codegen.site_printing import site_latex, site_text
+from fieldtheory.errors import ActionStructureError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.transforms.collective_fields import collective_fields
@@ -35,14 +38,24 @@ class DerivationStage:
     text: str
     latex: str
 
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_latex_(self) -> str:
+        return _display(self.latex)
+
 
 @dataclass(frozen=True)
 class Derivation:
     """Every stage of the derivation of one action, in order.
 
-    ``stages`` are ``action``, ``disorder_average``, ``collective_fields`` and
-    ``saddle_point``; the stage objects themselves are ``action``, ``averaged``,
-    ``collective`` and ``mean_field``.
+    ``stages`` are ``action``, ``disorder_average``, ``collective_fields``,
+    ``saddle_point`` and ``site``; the stage objects themselves are ``action``,
+    ``averaged``, ``collective``, ``mean_field`` and ``site``. ``site`` is the saddle point
+    lowered to the general single-site problem the generated solvers take
+    (:func:`~fieldtheory.codegen.site.lower_site`); where the single-site equation cannot
+    hold the theory, ``site`` is ``None``, its stage is left out and ``site_refusal`` says
+    why (:meth:`site_problem` raises it).
     """
 
     name: str
@@ -51,6 +64,14 @@ class Derivation:
     collective: CollectiveFieldAction
     mean_field: MeanFieldTheory
     stages: tuple[DerivationStage, ...]
+    site: SiteProblem | None = None
+    site_refusal: str | None = None
+
+    def site_problem(self) -> SiteProblem:
+        """The lowered single-site problem; ``ActionStructureError`` when there is none."""
+        if self.site is None:
+            raise ActionStructureError(self.site_refusal or "no single-site problem")
+        return self.site
 
     def stage(self, name: str) -> DerivationStage:
         for s in self.stages:
@@ -60,6 +81,12 @@ class Derivation:
 
     def __str__(self) -> str:
         return "\n\n".join(f"== {s.name} ==\n{s.text}" for s in self.stages)
+
+    def _repr_latex_(self) -> str:
+        # one display: each stage's name, then its lines
+        heading = r"\textbf{%s} \\" + "\n"
+        return _display(" \\\\\n".join(heading % s.name.replace("_", " ") + s.latex
+                                       for s in self.stages))
 
     def to_json(self) -> dict:
         """``{"stages": [{"name", "text", "latex"}, …], "order_parameters", "self_consistency"}``.
@@ -105,7 +132,20 @@ def _derive(action: Action, name: str) -> Derivation:
         DerivationStage("collective_fields", str(collective), collective.latex()),
         DerivationStage("saddle_point", str(mean_field), mean_field.latex()),
     )
-    return Derivation(name, action, averaged, collective, mean_field, stages)
+    # 4. the single site as the coefficients of one general equation: what the generated
+    #    solvers take (codegen reuses it); a theory that equation cannot hold is no error here
+    try:
+        site = lower_site(mean_field, observed_phi(action))
+    except ActionStructureError as error:
+        return Derivation(name, action, averaged, collective, mean_field, stages, None,
+                          str(error))
+    stages += (DerivationStage("site", site_text(site), site_latex(site)),)
+    return Derivation(name, action, averaged, collective, mean_field, stages, site)
+
+
+def _display(latex: str) -> str:
+    """Lines joined by ``\\\\`` as one notebook display (an array keeps the line breaks)."""
+    return f"$\\displaystyle \\begin{{array}}{{l}} {latex} \\end{{array}}$"
 
 
 def action_latex_of(action: Action) -> str:

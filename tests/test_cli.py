@@ -247,7 +247,7 @@ def test_derive_prints_every_stage_in_order(run):
     assert code == 0 and not err
     headers = [line for line in out.splitlines() if line.startswith("== ")]
     assert headers == ["== action ==", "== disorder_average ==", "== collective_fields ==",
-                       "== saddle_point =="]
+                       "== saddle_point ==", "== site =="]
     assert "C_tanh(t, s) = ⟨tanh(x(t))*tanh(x(s))⟩" in out
 
 
@@ -256,7 +256,7 @@ def test_derive_json_has_the_promised_keys(run):
     data = json.loads(out)
     assert code == 0
     assert [s["name"] for s in data["stages"]] == [
-        "action", "disorder_average", "collective_fields", "saddle_point"]
+        "action", "disorder_average", "collective_fields", "saddle_point", "site"]
     assert all(set(s) == {"name", "text", "latex"} for s in data["stages"])
     # two populations: per-population order parameters
     assert {"C_tanh_E(t, s)", "C_tanh_I(t, s)"} <= set(data["order_parameters"])

@@ -10,9 +10,9 @@ from fieldtheory.models.scs import declare
 
 import fieldtheory as ft
 from fieldtheory.derive import Derivation, derive
-from fieldtheory.errors import EnsembleError
+from fieldtheory.errors import ActionStructureError, EnsembleError
 
-STAGES = ["action", "disorder_average", "collective_fields", "saddle_point"]
+STAGES = ["action", "disorder_average", "collective_fields", "saddle_point", "site"]
 
 
 def test_stages_in_order_with_text_and_latex():
@@ -88,3 +88,66 @@ def test_an_action_without_couplings_has_no_order_parameters():
         "single-site process (continuous time, Gaussian):\n"
         "  ∂_t x(t) = -x(t)"
     )
+
+
+SCS_SITE = """\
+lowered single site (continuous time; u is the site's field):
+  ∂_t u = -leak·u + r(u) + input + Σ_l B_l m_l(t) + Σ_j κ_j ∫ds R_j(t, s) h_j(u(s)) + η(t)
+  ⟨η(t)η(s)⟩ = noise·δ(t - s) + Σ_k A_k C_k(t, s)
+  observed φ(u) = tanh(u)
+averages (over the site of their population):
+  m_tanh(t) = ⟨tanh(u(t))⟩  [all]
+  C_tanh(t, s) = ⟨tanh(u(t)) · tanh(u(s))⟩  [all]
+  R_tanh(t, s) = ⟨tanh(u(t)) · ũ(s)⟩, kernel on h(u) = tanh(u)  [all]
+population all (fraction 1):
+  leak = 1, r(u) = 0, input = I, noise = D
+  B[m_tanh] = J0
+  A[C_tanh] = g**2
+  κ[R_tanh] = g**2*rho"""
+
+
+def test_the_lowered_site_is_the_fifth_stage():
+    from fieldtheory.codegen.site import lower_site, observed_phi
+
+    d = derive("scs")
+    assert d.site == lower_site(d.mean_field, observed_phi(d.action))
+    assert d.site_problem() is d.site and d.site_refusal is None
+    assert d.stage("site").text == SCS_SITE
+    latex = d.stage("site").latex
+    assert r"\kappa_{R_{\mathrm{tanh}}} = g^{2} \rho" in latex
+    assert r"\varphi(u) = \tanh{\left(u \right)}" in latex
+
+
+def test_the_site_stage_of_a_map_and_of_several_populations():
+    text = derive("map").stage("site").text
+    assert text.startswith("lowered single site (discrete time, step delta;")
+    assert "u(n + 1) - u(n) = -leak·u" in text and "leak = delta," in text
+    assert "A[C_tanh] = delta**2*g**2" in text
+    ei = derive("ei").stage("site").text
+    assert "population E (fraction f_E):" in ei and "population I (fraction 1 - f_E):" in ei
+    assert "  B[m_tanh_I] = -J0_EI*(f_E - 1)" in ei
+
+
+def test_a_theory_the_single_site_cannot_hold_has_no_site_stage():
+    x, y, J = ft.Field("x"), ft.Field("y"), ft.Coupling("J")
+    p = ft.parameters(g=(1.0, "positive"))
+    (g,) = p.symbols
+    action = ft.langevin({x: -x(ft.t) + J @ ft.tanh(y(ft.t)), y: -y(ft.t) + x(ft.t)}, None,
+                         {J: ft.Gaussian(0, g**2)}, p)
+    d = derive(action)
+    assert [s.name for s in d.stages] == STAGES[:-1] and d.site is None
+    assert "one field" in d.site_refusal
+    with pytest.raises(ActionStructureError, match="one field"):
+        d.site_problem()
+
+
+def test_derivation_and_stages_render_as_latex_in_notebooks():
+    d = derive("scs")
+    shown = d._repr_latex_()
+    assert shown.startswith(r"$\displaystyle \begin{array}{l}") and shown.endswith("$")
+    for stage in d.stages:
+        assert stage.latex in shown
+        assert rf"\textbf{{{stage.name.replace('_', ' ')}}}" in shown
+        assert stage._repr_latex_() == (
+            rf"$\displaystyle \begin{{array}}{{l}} {stage.latex} \end{{array}}$")
+        assert str(stage) == stage.text

@@ -1,0 +1,152 @@
+r"""Text and LaTeX of a lowered single-site problem (``codegen.site.SiteProblem``).
+
+The lowered problem is the fifth stage of a derivation (``site``, after ``saddle_point``):
+the saddle point's single-site process read off as the coefficients of one general
+equation, per population α,
+
+.. math::
+    \partial_t u = -a_\alpha u + r_\alpha(u) + I_\alpha + \sum_l B_{\alpha l}\, m_l(t)
+        + \sum_j \kappa_{\alpha j} \int ds\, R_j(t, s)\, h_j(u(s)) + \eta_\alpha(t),
+    \qquad \langle \eta_\alpha(t)\eta_\alpha(s) \rangle = D_\alpha\, \delta(t - s)
+        + \sum_k A_{\alpha k}\, C_k(t, s)
+
+(u is the site's one field; a map has u(n + 1) − u(n) on the left and Kronecker deltas).
+This is what the generated solvers are built from, so printing it shows what they solve.
+The printed coefficients are named by words (leak a, input I, noise D), which no model
+parameter can be mistaken for, and by order parameter (B[m_tanh], A[C_tanh], κ[R_tanh]).
+The printers take the problem's attributes only and do not import
+:mod:`fieldtheory.codegen.site` (which may import them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from fieldtheory.printing import latex, text
+
+if TYPE_CHECKING:
+    from fieldtheory.codegen.site import PopulationSite, SiteProblem, TermSpec
+
+__all__ = ["site_latex", "site_text"]
+
+#: The one variable of the problem's functions (equal to ``fieldtheory.codegen.site.U``).
+_U = sp.Symbol("u", real=True)
+
+
+def _times(problem: SiteProblem) -> tuple[sp.Symbol, sp.Symbol]:
+    return (sp.Symbol("n"), sp.Symbol("m")) if problem.step is not None else (
+        sp.Symbol("t"), sp.Symbol("s"))
+
+
+def _at(expr: sp.Expr, time: sp.Symbol) -> sp.Expr:
+    """f(u) → f(u(time)), u(time) printed as a plain symbol."""
+    return expr.xreplace({_U: sp.Symbol(f"u({time})")})
+
+
+def _average_text(kind: str, term: TermSpec, t, s) -> str:
+    if kind == "means":
+        return f"{term.name}({t}) = ⟨{text(_at(term.left, t))}⟩"
+    if kind == "correlations":
+        return (f"{term.name}({t}, {s}) = ⟨{text(_at(term.left, t))} · "
+                f"{text(_at(term.right, s))}⟩")
+    return (f"{term.name}({t}, {s}) = ⟨{text(_at(term.left, t))} · ũ({s})⟩, "
+            f"kernel on h(u) = {text(term.right)}")
+
+
+def _averages(problem: SiteProblem):
+    for kind in ("means", "correlations", "responses"):
+        for term in getattr(problem, kind):
+            yield kind, term
+
+
+def _coefficient_lines(site: PopulationSite, problem: SiteProblem, printer) -> list[str]:
+    lines = []
+    for label, pairs, terms in (
+        ("B", site.mean_coefficients, problem.means),
+        ("A", site.correlation_coefficients, problem.correlations),
+        ("κ", site.response_coefficients, problem.responses),
+    ):
+        for index, coefficient in pairs:
+            lines.append((label, terms[index].name, printer(coefficient)))
+    return lines
+
+
+def site_text(problem: SiteProblem) -> str:
+    """The lowered problem as plain text: the general equation, the averages it uses (each
+    over its population's site), and per population the coefficients of that equation."""
+    t, s = _times(problem)
+    if problem.step is None:
+        when, change, white, memory = "continuous time", f"∂_{t} u", f"δ({t} - {s})", f"∫d{s}"
+    else:
+        when = f"discrete time, step {text(problem.step)}"
+        change, white, memory = f"u({t} + 1) - u({t})", f"δ_{t}{s}", f"Σ_{s}"
+    lines = [
+        f"lowered single site ({when}; u is the site's field):",
+        f"  {change} = -leak·u + r(u) + input + Σ_l B_l m_l({t}) "
+        f"+ Σ_j κ_j {memory} R_j({t}, {s}) h_j(u({s})) + η({t})",
+        f"  ⟨η({t})η({s})⟩ = noise·{white} + Σ_k A_k C_k({t}, {s})",
+        f"  observed φ(u) = {text(problem.phi)}",
+    ]
+    averages = list(_averages(problem))
+    if averages:
+        lines.append("averages (over the site of their population):")
+        lines += [f"  {_average_text(kind, term, t, s)}  [{term.population}]"
+                  for kind, term in averages]
+    for site, fraction in zip(problem.sites, problem.fractions, strict=True):
+        lines.append(f"population {site.population} (fraction {text(fraction)}):")
+        lines.append(f"  leak = {text(site.leak)}, r(u) = {text(site.nonlinear)}, "
+                     f"input = {text(site.offset)}, noise = {text(site.noise)}")
+        lines += [f"  {label}[{name}] = {value}"
+                  for label, name, value in _coefficient_lines(site, problem, text)]
+    return "\n".join(lines)
+
+
+def _name_latex(name: str) -> str:
+    """m_tanh_E → m_{\\mathrm{tanh\\_E}}: the order parameter's symbol and subscript."""
+    head, _, tail = name.partition("_")
+    if not tail:
+        return head
+    subscript = tail.replace("_", r"\_")
+    return rf"{head}_{{\mathrm{{{subscript}}}}}"
+
+
+def site_latex(problem: SiteProblem) -> str:
+    """The lowered problem as LaTeX lines joined by ``\\\\`` (as the other stages)."""
+    t, s = _times(problem)
+    u_t, u_s = sp.Symbol(f"u({t})"), sp.Symbol(f"u({s})")
+    if problem.step is None:
+        change, white, memory = rf"\partial_{t} u", rf"\delta({t} - {s})", rf"\int d{s}\,"
+    else:
+        change, white, memory = rf"u({t} + 1) - u({t})", rf"\delta_{{{t}{s}}}", rf"\sum_{s}"
+    lines = [
+        rf"{change} = -\mathrm{{leak}}\, u + r(u) + \mathrm{{input}} + \sum_l B_l\, m_l({t}) "
+        rf"+ \sum_j \kappa_j {memory} "
+        rf"R_j({t}, {s})\, h_j(u({s})) + \eta({t})",
+        rf"\langle \eta({t})\eta({s}) \rangle = \mathrm{{noise}}\, {white} "
+        rf"+ \sum_k A_k\, C_k({t}, {s})",
+        rf"\varphi(u) = {latex(problem.phi)}",
+    ]
+    for kind, term in _averages(problem):
+        name = _name_latex(term.name)
+        left = latex(term.left.xreplace({_U: u_t}))
+        if kind == "means":
+            lines.append(rf"{name}({t}) = \langle {left} \rangle_{{{term.population}}}")
+        elif kind == "correlations":
+            right = latex(term.right.xreplace({_U: u_s}))
+            lines.append(rf"{name}({t}, {s}) = \langle {left}\, {right} "
+                         rf"\rangle_{{{term.population}}}")
+        else:
+            lines.append(rf"{name}({t}, {s}) = \langle {left}\, \tilde u({s}) "
+                         rf"\rangle_{{{term.population}}},\quad h(u) = {latex(term.right)}")
+    for site, fraction in zip(problem.sites, problem.fractions, strict=True):
+        lines.append(rf"\text{{population {site.population} (fraction }} {latex(fraction)}"
+                     r"\text{):}")
+        lines.append(rf"\mathrm{{leak}} = {latex(site.leak)},\ r(u) = {latex(site.nonlinear)},\ "
+                     rf"\mathrm{{input}} = {latex(site.offset)},\ "
+                     rf"\mathrm{{noise}} = {latex(site.noise)}")
+        symbols = {"B": "B", "A": "A", "κ": r"\kappa"}
+        lines += [rf"{symbols[label]}_{{{_name_latex(name)}}} = {value}"
+                  for label, name, value in _coefficient_lines(site, problem, latex)]
+    return " \\\\\n".join(lines)
