@@ -15,6 +15,7 @@ from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.observables import Observables
 from fieldtheory.results import TheoryResult, TransientResult
+from fieldtheory.solvers import registry
 
 __all__ = ["TheoryResult", "TransientResult", "solve", "solve_transient"]
 
@@ -52,21 +53,36 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     values = model.parameters.resolve(params)
     if not (tau_max > 0 and 0 < dtau <= tau_max):
         raise ParameterError(f"need 0 < dtau ≤ tau_max, got dtau = {dtau}, tau_max = {tau_max}")
+    known = registry.methods()
+    if method != "auto" and method not in known:
+        raise ParameterError(f"unknown solver method {method!r}; registered: "
+                             f"{', '.join(('auto', *known))}")
     module = generate(model)
-    try:
-        extra = dict(options or {})
-        step_max = extra.pop("step_max", 0.02)  # a lattice step: the template's own argument
-        raw = module.solve(tau_max, dtau, step_max, method=method, options=extra, **values)
-    except ValueError as error:  # the generated module's own refusals
-        raise ParameterError(f"{model.name}: {error}") from None
-    except TypeError as error:
-        if not options:
-            raise
-        raise ParameterError(f"{model.name}: solver options {sorted(options)}: {error}") from None
-    except RuntimeError as error:  # the runtime's ConvergenceError (numpy/scipy only)
-        history = tuple(getattr(error, "residuals", ()) or ())
-        raise ConvergenceError(f"{model.name} at {values}: {error}", history=history) from None
+    extra = dict(options or {})
+    step_max = extra.pop("step_max", 0.02)  # a lattice step: the template's own argument
+    raw = _call(module, f"{model.name} at {values}", module.solve, tau_max, dtau, step_max,
+                method=method, options=extra, **values)
     return _result(model.name, values, raw)
+
+
+def _call(module, where: str, function, *args, **kwargs):
+    """``function(*args, **kwargs)`` of a generated ``module``, its own failures as named
+    errors: the runtimes' ``SolverInputError`` (a refused value, method or site) becomes
+    :class:`ParameterError`, their ``ConvergenceError`` :class:`ConvergenceError` with its
+    residual history, and an option the runtime does not take a ``ParameterError``. Any
+    other exception is a bug and propagates unchanged (the generated module inlines its
+    own copies of these classes, so they are read off the module).
+    """
+    try:
+        return function(*args, **kwargs)
+    except module.SolverInputError as error:
+        raise ParameterError(f"{where}: {error}") from None
+    except module.ConvergenceError as error:
+        raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
+    except TypeError as error:
+        if "unexpected keyword argument" not in str(error):
+            raise
+        raise ParameterError(f"{where}: solver options refused: {error}") from None
 
 
 def _result(name: str, values: dict[str, float], raw: dict[str, Any]) -> TheoryResult:
@@ -105,11 +121,6 @@ def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None,
     if sigma0 < 0:
         raise ParameterError(f"the initial standard deviation {sigma0} must be ≥ 0")
     module = generate(model)
-    try:
-        raw = module.solve_transient(t_max, dt, mu0, sigma0, **{**values, **varying})
-    except ValueError as error:
-        raise ParameterError(f"{model.name}: {error}") from None
-    except RuntimeError as error:
-        history = tuple(getattr(error, "residuals", ()) or ())
-        raise ConvergenceError(f"{model.name}: {error}", history=history) from None
+    raw = _call(module, model.name, module.solve_transient, t_max, dt, mu0, sigma0,
+                **{**values, **varying})
     return TransientResult(model.name, {**values, **varying}, **raw)

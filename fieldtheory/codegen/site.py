@@ -110,6 +110,21 @@ class SiteProblem:
         return tuple(seen)
 
     @property
+    def discrete(self) -> bool:
+        """Whether time is discrete (a map: ``step`` set)."""
+        return self.step is not None
+
+    @property
+    def linear_drift(self) -> bool:
+        """Whether every population's drift is linear in x (r = 0)."""
+        return all(s.nonlinear == 0 for s in self.sites)
+
+    @property
+    def has_responses(self) -> bool:
+        """Whether the site has response-kernel terms (partial symmetry)."""
+        return bool(self.responses)
+
+    @property
     def is_gaussian(self) -> bool:
         """Linear drifts and kernels acting on linear functions: a Gaussian site."""
         linear = all(s.nonlinear == 0 for s in self.sites)

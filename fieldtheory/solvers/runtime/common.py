@@ -1,4 +1,4 @@
-"""Pieces every solver runtime shares: the convergence error and Gaussian quadrature.
+"""Pieces every solver runtime shares: the registry, the lowered site, convergence errors.
 
 Self-contained (numpy, scipy and the standard library only). The code generator inlines
 this module's source ahead of the runtime it needs (``runtime_source``), dropping the
@@ -13,19 +13,34 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "RUNTIMES",
     "STRIP",
     "ConvergenceError",
+    "Grid",
+    "Runtime",
     "SiteSpec",
     "SiteTerm",
+    "SolverInputError",
     "backtrack",
+    "choose_runtime",
     "gaussian_mean",
     "gaussian_pair_mean",
     "mixture",
+    "network_level",
     "normal_rule",
+    "register_runtime",
+    "resolve_values",
+    "to_plain",
 ]
 
 #: Half-width of the strip |Im x| < STRIP in which φ, φ', Φ are assumed analytic (tanh).
 STRIP = math.pi / 2
+
+
+class SolverInputError(ValueError):
+    """A runtime refuses its input (a parameter value, a site it cannot solve, an option);
+    the message names the offending value. Library callers turn it into a
+    ``ParameterError``; any other exception out of a runtime is a bug."""
 
 
 class ConvergenceError(RuntimeError):
@@ -215,3 +230,124 @@ def backtrack(x, update, norm: float, residual, residuals, halvings: int = 12,
         if trial_norm < norm:
             return trial, force, trial_norm, step
     raise ConvergenceError("lag equation: Newton step does not reduce the residual", residuals)
+
+
+# ----------------------------------------------------------------- the runtime registry
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The output lags τ = 0, dτ, …, ``tau_max`` and the largest lattice step of the
+    deterministic solvers (their errors are O(step²))."""
+
+    tau_max: float = 20.0
+    dtau: float = 0.25
+    step_max: float = 0.02
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A registered solver runtime.
+
+    ``solve(site, grid, options) -> dict`` returns the observables schema (top level: the
+    whole network) plus ``branch`` and what the runtime adds (``lyapunov_max``,
+    ``response``, ``stderr``, …). ``applies(site)`` says whether it can solve this
+    :class:`SiteSpec` (at parameter values); among those that apply the highest
+    ``priority`` wins. ``needs(problem)``, evaluated by the code generator on the symbolic
+    lowered problem (attributes ``discrete``, ``single_phi``, ``linear_drift``,
+    ``is_gaussian``, ``has_responses``), says whether a generated module must inline it
+    (None: always). ``kind`` is ``"stationary"`` (a ``solve`` method) or ``"transient"``.
+    """
+
+    name: str
+    solve: Callable
+    applies: Callable
+    priority: int
+    needs: Callable | None = None
+    kind: str = "stationary"
+
+
+#: Every registered runtime by name, in registration order (filled at import: each runtime
+#: module registers itself; a generated module re-registers the runtimes it inlines).
+RUNTIMES: dict[str, Runtime] = {}
+
+
+def register_runtime(name: str, *, applies: Callable, priority: int,
+                     needs: Callable | None = None, kind: str = "stationary"):
+    """Decorator registering ``solve(site, grid, options)`` as the runtime ``name``.
+
+    A second registration under the same name from another function is refused (the same
+    function re-registering, as on a module reload, replaces the entry).
+    """
+    if kind not in ("stationary", "transient"):
+        raise ValueError(f"runtime {name!r}: kind {kind!r} is not 'stationary' or 'transient'")
+
+    def decorate(solve: Callable) -> Callable:
+        old = RUNTIMES.get(name)
+        where = (solve.__module__, solve.__qualname__)
+        if old is not None and (old.solve.__module__, old.solve.__qualname__) != where:
+            raise ValueError(f"a solver runtime named {name!r} is already registered "
+                             f"({old.solve.__module__}.{old.solve.__qualname__})")
+        RUNTIMES[name] = Runtime(name, solve, applies, int(priority), needs, kind)
+        return solve
+
+    return decorate
+
+
+def choose_runtime(site, method: str = "auto", kind: str = "stationary") -> Runtime:
+    """The runtime of ``kind`` that solves ``site``: the applicable one of highest priority
+    (``method`` = "auto"), or the one named ``method``. ValueError names the registered
+    methods when none applies or the name is unknown."""
+    runtimes = {name: r for name, r in RUNTIMES.items() if r.kind == kind}
+    if method != "auto":
+        if method not in runtimes:
+            raise SolverInputError(f"method {method!r} is not available for this model; it has "
+                             f"{sorted(runtimes)}")
+        return runtimes[method]
+    candidates = [r for r in runtimes.values() if r.applies(site)]
+    if not candidates:
+        raise SolverInputError(f"no registered solver runtime applies to this single site "
+                         f"({site.size} population(s), discrete time: {site.step is not None});"
+                         f" registered: {sorted(runtimes)}")
+    return max(candidates, key=lambda r: r.priority)
+
+
+def resolve_values(defaults: dict, params: dict) -> dict:
+    """``params`` over ``defaults``; ValueError for names not among the defaults."""
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise SolverInputError(f"unknown parameter(s) {unknown}; known: {sorted(defaults)}")
+    return {**defaults, **params}
+
+
+def to_plain(value):
+    """Nested dicts, arrays and numpy scalars as plain JSON types (complex as [re, im])."""
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_plain(value.tolist())
+    if isinstance(value, (complex, np.complexfloating)):
+        return [float(value.real), float(value.imag)]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return value
+
+
+def network_level(site, out: dict) -> dict:
+    """With several populations and their ``fractions``, the top level of ``out`` becomes
+    the whole network (as the simulator measures it): the fraction-weighted mixture of
+    ``out["populations"]`` (:func:`mixture`), errors included when present."""
+    if site.size < 2 or site.fractions is None:
+        return out
+    names = list(out["populations"])
+    errors = out.get("stderr", {}).get("populations")
+    top, top_errors = mixture([out["populations"][n] for n in names], site.fractions,
+                              [errors[n] for n in names] if errors else None)
+    out.update(top)
+    if top_errors is not None:
+        out["stderr"].update(top_errors)
+    return out

@@ -55,13 +55,23 @@ import math
 import numpy as np
 from scipy import fft
 
-__all__ = ["ConvergenceError", "affine_coefficients", "solve_kernel", "susceptibility"]
+__all__ = [
+    "ConvergenceError",
+    "affine_coefficients",
+    "applies_kernel",
+    "solve_kernel",
+    "solve_site_kernel",
+    "susceptibility",
+]
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
     ConvergenceError,
     SiteSpec,
+    SolverInputError,
     gaussian_mean,
     gaussian_pair_mean,
+    network_level,
+    register_runtime,
 )
 
 
@@ -71,7 +81,7 @@ def affine_coefficients(f, name: str) -> tuple[float, float]:
     values = np.asarray(f(probe), dtype=float)
     f0, f1 = values[0], values[1] - values[0]
     if not np.allclose(values, f0 + f1 * probe, rtol=1e-10, atol=1e-12):
-        raise ValueError(f"the kernel runtime needs affine site functions; {name} is not")
+        raise SolverInputError(f"the kernel runtime needs affine site functions; {name} is not")
     return float(f0), float(f1)
 
 
@@ -129,16 +139,16 @@ def _coefficients(spec: SiteSpec):
 
 def _kernel_check(spec: SiteSpec):
     if spec.step is not None:
-        raise ValueError("kernel runtime: discrete-time sites (step set) are not supported")
+        raise SolverInputError("kernel runtime: discrete-time sites (step set) are not supported")
     if spec.has_nonlinear_drift:
-        raise ValueError(
+        raise SolverInputError(
             "kernel runtime: the drift must be linear (a Gaussian site); use "
             "the Monte-Carlo runtime for nonlinear drifts"
         )
     if np.any(np.asarray(spec.leak, float) <= 0):
-        raise ValueError(f"kernel runtime: leaks {spec.leak} must be positive")
+        raise SolverInputError(f"kernel runtime: leaks {spec.leak} must be positive")
     if np.any(np.asarray(spec.noise, float) < 0):
-        raise ValueError(f"kernel runtime: noise {spec.noise} must be nonnegative")
+        raise SolverInputError(f"kernel runtime: noise {spec.noise} must be nonnegative")
 
 
 def _means(spec, a, chi0, means, resp):
@@ -271,7 +281,7 @@ def solve_kernel(
     """
     _kernel_check(spec)
     if tau_max <= 0 or dtau <= 0 or step_max <= 0:
-        raise ValueError(
+        raise SolverInputError(
             f"tau_max = {tau_max}, dtau = {dtau}, step_max = {step_max} must be positive"
         )
     means, corr, resp = _coefficients(spec)
@@ -306,3 +316,28 @@ def solve_kernel(
     result["response_frequency"] = {"omega": omega[positive], "values": chi[0, positive]}
     result["branch"] = "kernel"
     return result
+
+
+# ----------------------------------------------------------------- registration
+
+
+def applies_kernel(site) -> bool:
+    """A linear site in continuous time with a response kernel, every site function affine
+    (partial symmetry of linear networks)."""
+    if site.step is not None or site.has_nonlinear_drift or not site.has_kernel:
+        return False
+    try:
+        _coefficients(site)
+    except ValueError:
+        return False
+    return True
+
+
+@register_runtime("kernel", applies=applies_kernel, priority=80,
+                  needs=lambda problem: (not problem.discrete and problem.has_responses
+                                         and problem.is_gaussian))
+def solve_site_kernel(site, grid, options) -> dict:
+    """:func:`solve_kernel`, the top level the whole network for several populations."""
+    options = {"step_max": grid.step_max, **options}
+    out = solve_kernel(site, tau_max=grid.tau_max, dtau=grid.dtau, **options)
+    return network_level(site, out)

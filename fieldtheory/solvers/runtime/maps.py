@@ -71,14 +71,21 @@ import numpy as np
 from numpy.polynomial import chebyshev
 from scipy import fft, linalg, optimize
 
-__all__ = ["ConvergenceError", "MapSolution", "map_lyapunov", "solve_map"]
+__all__ = ["ConvergenceError", "MapSolution", "applies_map", "map_lyapunov", "solve_map",
+           "solve_site_map"]
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
     STRIP,
     ConvergenceError,
+    SolverInputError,
     backtrack,
     gaussian_mean,
     gaussian_pair_mean,
+    register_runtime,
+)
+from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
+    is_single_phi,
+    single_phi_coefficients,
 )
 
 
@@ -430,11 +437,11 @@ def solve_map(phi, dphi, g, delta, *, D=0.0, J0=0.0, I=0.0, lags=None, tau_max=N
     """
     g, delta, D = float(g), float(delta), float(D)
     if not 0.0 < delta <= 1.0:
-        raise ValueError(f"delta = {delta:g} must lie in (0, 1]")
+        raise SolverInputError(f"delta = {delta:g} must lie in (0, 1]")
     if D < 0 or g < 0:
-        raise ValueError(f"D = {D:g} and g = {g:g} must be non-negative")
+        raise SolverInputError(f"D = {D:g} and g = {g:g} must be non-negative")
     if branch not in ("auto", "fixed_point", "fluctuating", "chaotic"):
-        raise ValueError(f"unknown branch {branch!r}: use auto, fixed_point or fluctuating")
+        raise SolverInputError(f"unknown branch {branch!r}: use auto, fixed_point or fluctuating")
     if m_guess is None:
         m_guess = float(phi(np.array(float(I)))) if J0 else 0.0
         if J0 and abs(m_guess) < 1e-3:
@@ -524,3 +531,37 @@ def _unit_step(model: _MapModel, K: int, residuals) -> np.ndarray:
     out = np.full(K + 1, lag)
     out[0] = d0
     return out
+
+
+# ----------------------------------------------------------------- registration
+
+
+def applies_map(site) -> bool:
+    """A one-φ site in discrete time (``step`` set)."""
+    return site.step is not None and is_single_phi(site)
+
+
+@register_runtime("map", applies=applies_map, priority=100,
+                  needs=lambda problem: problem.discrete)
+def solve_site_map(site, grid, options) -> dict:
+    """:func:`solve_map` of a one-φ map, lags and λ_max in the model's time units.
+
+    The runtime's δ is the leak per step and its time unit the leak time, so one unit of
+    the runtime is step/leak of the model's time.
+    """
+    if not is_single_phi(site):
+        raise SolverInputError("the map solver takes one population with one input correlation "
+                         f"<phi phi>; this site has populations {site.populations} and "
+                         f"{len(site.correlations)} correlation(s)")
+    leak, g, J0, I, D = single_phi_coefficients(site)
+    (term,) = site.correlations
+    scale = float(site.step) / leak
+    solution = solve_map(term.left, term.dleft, g, leak, D=D, J0=J0, I=I,
+                         tau_max=grid.tau_max / scale, **options)
+    observables = solution.observables(grid.tau_max / scale, grid.dtau / scale)
+    for key in ("autocorrelation", "autocorrelation_phi"):
+        curve = observables[key]
+        observables[key] = {"tau": np.asarray(curve["tau"]) * scale, "values": curve["values"]}
+    observables["lyapunov_max"] = solution.lyapunov / scale
+    observables["branch"] = solution.branch
+    return observables

@@ -84,6 +84,8 @@ from scipy import fft
 
 __all__ = [
     "ConvergenceError",
+    "applies_monte_carlo",
+    "solve_site_monte_carlo",
     "circulant_sample",
     "lag_products",
     "solve_monte_carlo",
@@ -92,7 +94,10 @@ __all__ = [
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
     ConvergenceError,
     SiteSpec,
+    SolverInputError,
     gaussian_mean,
+    network_level,
+    register_runtime,
 )
 
 _OBSERVABLE_SCALARS = ("mean", "variance", "mean_phi", "mean_gain")
@@ -209,25 +214,26 @@ def _derivative(f, df):
 
 def _check(spec: SiteSpec, tau_max: float, dtau: float, paths: int, replicas: int):
     if spec.step is not None:
-        raise ValueError("monte_carlo runtime: discrete-time sites (step set) are not supported")
+        raise SolverInputError(
+            "monte_carlo runtime: discrete-time sites (step set) are not supported")
     if tau_max <= 0 or dtau <= 0:
-        raise ValueError(f"tau_max = {tau_max} and dtau = {dtau} must be positive")
+        raise SolverInputError(f"tau_max = {tau_max} and dtau = {dtau} must be positive")
     if replicas < 2 or paths < 2:
-        raise ValueError(f"replicas = {replicas} and paths = {paths} must be ≥ 2")
+        raise SolverInputError(f"replicas = {replicas} and paths = {paths} must be ≥ 2")
     if np.any(np.asarray(spec.noise) < 0):
-        raise ValueError(f"white-noise intensities {spec.noise} must be nonnegative")
+        raise SolverInputError(f"white-noise intensities {spec.noise} must be nonnegative")
     if np.any(np.asarray(spec.leak) < 0):
-        raise ValueError(f"leaks {spec.leak} must be nonnegative (the drift r confines x)")
+        raise SolverInputError(f"leaks {spec.leak} must be nonnegative (the drift r confines x)")
     for term in (*spec.responses, *spec.correlations):
         if term.right is None:
-            raise ValueError(f"term {term.name!r} has no right function h")
+            raise SolverInputError(f"term {term.name!r} has no right function h")
 
 
 def _grid(spec, tau_max, dtau, dt, t_record, t_burn, window, replicas, paths) -> _Grid:
     per = max(math.ceil(dtau / dt - 1e-9), 1)
     step = dtau / per
     if float(np.min(spec.leak)) == 0 and (window is None or t_burn is None):
-        raise ValueError("with a zero leak give window and t_burn (no time scale to infer)")
+        raise SolverInputError("with a zero leak give window and t_burn (no time scale to infer)")
     slowest = 1.0 / max(float(np.min(spec.leak)), 1e-300)
     window = max(tau_max, 30.0 * slowest) if window is None else max(window, tau_max)
     lags = round(window / step)
@@ -585,7 +591,7 @@ def solve_monte_carlo(
     """
     _check(spec, tau_max, dtau, paths, replicas)
     if not 0 < damping <= 1:
-        raise ValueError(f"damping = {damping} must lie in (0, 1]")
+        raise SolverInputError(f"damping = {damping} must lie in (0, 1]")
     grid = _grid(spec, tau_max, dtau, dt, t_record, t_burn, window, replicas, paths)
     order = _initial(spec, grid)
     accelerator = _Anderson(memory, damping)
@@ -664,3 +670,21 @@ def _result(spec, grid, order, samples, residuals, clipped) -> dict:
         }
     )
     return result
+
+
+# ----------------------------------------------------------------- registration
+
+
+def applies_monte_carlo(site) -> bool:
+    """Any site in continuous time (the general, sampled solver: lowest priority, so it
+    runs where no deterministic runtime applies — nonlinear drifts, kernels on nonlinear
+    functions)."""
+    return site.step is None
+
+
+@register_runtime("monte_carlo", applies=applies_monte_carlo, priority=10,
+                  needs=lambda problem: not problem.discrete and not problem.is_gaussian)
+def solve_site_monte_carlo(site, grid, options) -> dict:
+    """:func:`solve_monte_carlo`, the top level the whole network for several populations."""
+    out = solve_monte_carlo(site, tau_max=grid.tau_max, dtau=grid.dtau, **options)
+    return network_level(site, out)

@@ -93,17 +93,21 @@ from scipy.sparse import linalg as sparse_linalg
 
 __all__ = [
     "MultiSolution",
+    "applies_multi",
     "solve_multi",
+    "solve_site_multi",
 ]
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
     STRIP,
     ConvergenceError,
     SiteSpec,
+    SolverInputError,
     backtrack,
     gaussian_mean,
     gaussian_pair_mean,
     mixture,
+    register_runtime,
 )
 
 # --------------------------------------------------------------------------- the problem
@@ -114,18 +118,18 @@ class _Problem:
 
     def __init__(self, spec: SiteSpec, strip: float):
         if spec.step is not None:
-            raise ValueError(
+            raise SolverInputError(
                 "solve_multi takes continuous time (SiteSpec.step is None); "
                 f"this spec is a map with step {spec.step}"
             )
         if spec.has_nonlinear_drift:
             names = [spec.populations[i] for i, r in enumerate(spec.nonlinear) if r is not None]
-            raise ValueError(
+            raise SolverInputError(
                 f"a nonlinear drift in population(s) {names} is not supported: "
                 "the site is not Gaussian (use the Monte-Carlo runtime)"
             )
         if spec.has_kernel:
-            raise ValueError(
+            raise SolverInputError(
                 "a response kernel (response_coupling ≠ 0, partial symmetry) is "
                 "not supported by the Gaussian multi-population runtime"
             )
@@ -139,19 +143,19 @@ class _Problem:
             P, len(spec.correlations)
         )
         if np.any(self.a <= 0) or not np.all(np.isfinite(self.a)):
-            raise ValueError(f"leaks must be positive and finite; got {self.a.tolist()}")
+            raise SolverInputError(f"leaks must be positive and finite; got {self.a.tolist()}")
         if np.any(self.D < 0):
-            raise ValueError(f"noise intensities must be non-negative; got {self.D.tolist()}")
+            raise SolverInputError(f"noise intensities must be non-negative; got {self.D.tolist()}")
         for kind, terms in (("mean", spec.means), ("correlation", spec.correlations)):
             for k, term in enumerate(terms):
                 if not 0 <= term.population < P:
-                    raise ValueError(
+                    raise SolverInputError(
                         f"{kind} term {k} ({term.name or 'unnamed'}) refers to "
                         f"population {term.population}; there are {P}"
                     )
         for k, term in enumerate(spec.correlations):
             if term.right is None:
-                raise ValueError(
+                raise SolverInputError(
                     f"correlation term {k} ({term.name or 'unnamed'}) has no right factor h"
                 )
         self.means = tuple(spec.means)
@@ -268,7 +272,7 @@ def _kernel_matrix(problem: _Problem, values) -> np.ndarray:
     return W
 
 
-def _fixed_point(
+def _multi_fixed_point(
     problem: _Problem, M_seed, residuals: list, noise=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(q, M) of the static solution: the largest root, by iteration from above + root.
@@ -535,7 +539,7 @@ class _Lattice:
         return np.concatenate([lag, means])
 
 
-def _newton(lattice: _Lattice, z, residuals: list, max_iter: int) -> np.ndarray:
+def _multi_newton(lattice: _Lattice, z, residuals: list, max_iter: int) -> np.ndarray:
     """Newton's method with backtracking; converges to round-off or raises."""
     problem = lattice.problem
     scale = float(problem.a.max() ** 2 + 4.0 / lattice.step**2)
@@ -584,9 +588,9 @@ def _lattice_solve(
     of 4 (2, 1.4, … after a failure) to zero, each Newton started from the previous level.
     """
     if z0 is None:
-        z0 = _initial_guess(problem, n, step, problem.D, M, residuals)
+        z0 = _multi_initial_guess(problem, n, step, problem.D, M, residuals)
     try:
-        z = _newton(_Lattice(problem, n, step, problem.D), z0, residuals, max_iter)
+        z = _multi_newton(_Lattice(problem, n, step, problem.D), z0, residuals, max_iter)
         if not _is_static(problem, z, n):
             return z
     except ConvergenceError:
@@ -594,13 +598,14 @@ def _lattice_solve(
     a = problem.a
     scale = float(np.abs(problem.A).sum(axis=1).max() / a.min() ** 2)
     eps = 4.0 * float(a.max()) * max(scale, 1.0)
-    z = _initial_guess(problem, n, step, problem.D + eps, z0[-problem.P :], residuals)
-    z = _newton(_Lattice(problem, n, step, problem.D + eps), z, residuals, max_iter)
+    z = _multi_initial_guess(problem, n, step, problem.D + eps, z0[-problem.P :], residuals)
+    z = _multi_newton(_Lattice(problem, n, step, problem.D + eps), z, residuals, max_iter)
     factor = 4.0
     while eps > 0.0:
         target = 0.0 if eps / factor < 1e-6 * max(scale, 1.0) else eps / factor
         try:
-            z_new = _newton(_Lattice(problem, n, step, problem.D + target), z, residuals, max_iter)
+            z_new = _multi_newton(_Lattice(problem, n, step, problem.D + target), z, residuals,
+                                  max_iter)
         except ConvergenceError:
             factor = math.sqrt(factor)
             if factor < 1.01:
@@ -625,13 +630,13 @@ def _is_static(problem: _Problem, z, n: int) -> bool:
     return bool(np.all(spread <= 1e-6 * np.maximum(np.abs(delta[:, 0]), 1e-12)))
 
 
-def _initial_guess(problem: _Problem, n: int, step: float, noise, M, residuals):
+def _multi_initial_guess(problem: _Problem, n: int, step: float, noise, M, residuals):
     """Ansatz Δ = Δ∞ + (q − D/2a − Δ∞)/cosh(aτ/2) + D e^{−aτ}/(2a), M from the statics.
 
     q and M solve the static equations with the white noise counted as a static variance
     D/(2a); Δ∞ = Σ_k A_αk E[f_k]E[h_k]/a² (independent u, v).
     """
-    q, M = _fixed_point(problem, M, residuals, noise=noise)
+    q, M = _multi_fixed_point(problem, M, residuals, noise=noise)
     tau = step * np.arange(n + 1)
     a, noise = problem.a, np.asarray(noise, dtype=float)
     independent = [
@@ -787,11 +792,11 @@ def solve_multi(
         When the static equations or the lattice Newton iteration fail.
     """
     if branch not in ("auto", "fixed_point", "chaotic"):
-        raise ValueError(f"unknown branch {branch!r}: use auto, fixed_point or chaotic")
+        raise SolverInputError(f"unknown branch {branch!r}: use auto, fixed_point or chaotic")
     problem = _Problem(spec, strip)
     P, a = problem.P, problem.a
     if fractions is not None and np.shape(fractions) != (P,):
-        raise ValueError(f"fractions {fractions!r} must give one number per population ({P})")
+        raise SolverInputError(f"fractions {fractions!r} must give one number per population ({P})")
     residuals: list[float] = []
     if mean_guess is None:
         M_seed = problem.I / a
@@ -803,7 +808,7 @@ def solve_multi(
     if branch == "fixed_point" and noisy:
         raise ConvergenceError("with noise (D > 0) there is no fixed point")
 
-    q, M = _fixed_point(problem, M_seed, residuals) if not noisy else (None, M_seed)
+    q, M = _multi_fixed_point(problem, M_seed, residuals) if not noisy else (None, M_seed)
     stability = None
     if q is not None:
         stability = _stability_matrix(problem, q, M)
@@ -915,3 +920,22 @@ def _exponent(problem: _Problem, name, step, delta, M) -> tuple[float | None, st
             f"(Perron–Frobenius); here min W = {W.min():.3g}"
         )
     return _lattice_exponent(np.maximum(W, 0.0), problem.a, step), ""
+
+
+# ----------------------------------------------------------------- registration
+
+
+def applies_multi(site) -> bool:
+    """Gaussian sites in continuous time without response kernels: linear drifts, any
+    number of populations and of ⟨f h⟩ terms."""
+    return site.step is None and not site.has_nonlinear_drift and not site.has_kernel
+
+
+@register_runtime("multi", applies=applies_multi, priority=40,
+                  needs=lambda problem: (not problem.discrete and problem.linear_drift
+                                         and not problem.single_phi))
+def solve_site_multi(site, grid, options) -> dict:
+    """:func:`solve_multi`; with the fractions the top level is the whole network, as the
+    simulator measures it."""
+    return solve_multi(site, tau_max=grid.tau_max, dtau=grid.dtau, step_max=grid.step_max,
+                       fractions=site.fractions, **options)

@@ -56,6 +56,7 @@ __all__ = [
     "StaticSolution",
     "StationarySolution",
     "antiderivative",
+    "applies_stationary",
     "check_covariance",
     "gaussian_mean",
     "gaussian_pair_mean",
@@ -63,6 +64,7 @@ __all__ = [
     "lyapunov_exponent",
     "normal_rule",
     "solve_autocorrelation",
+    "solve_site_stationary",
     "solve_static",
     "solve_stationary",
 ]
@@ -70,10 +72,16 @@ __all__ = [
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
     STRIP,
     ConvergenceError,
+    SolverInputError,
     backtrack,
     gaussian_mean,
     gaussian_pair_mean,
     normal_rule,
+    register_runtime,
+)
+from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
+    is_single_phi,
+    single_phi_coefficients,
 )
 
 
@@ -286,7 +294,7 @@ def solve_static(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, Phi=None, branch="auto",
     included), else the chaotic branch; for D > 0 the noise-driven stationary state.
     """
     if branch not in ("auto", "fixed_point", "fluctuating", "chaotic"):
-        raise ValueError(f"unknown branch {branch!r}: use auto, fixed_point or chaotic")
+        raise SolverInputError(f"unknown branch {branch!r}: use auto, fixed_point or chaotic")
     model = _Model(phi, dphi, Phi, g, J0, I, D, strip)
     if m_guess is None:
         # a seed off m = 0, so that an unstable paramagnet (J0⟨φ'⟩ > 1) flows to the
@@ -616,3 +624,36 @@ def solve_stationary(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, Phi=None, tau_max=20
         autocorrelation_phi=c_phi[out] - static.mean_phi**2, omega=omega, spectrum=spectrum,
         lyapunov=lyapunov_exponent(c_gain, g, step), step=step, box=n * step,
         residuals=tuple(residuals))
+
+
+# ----------------------------------------------------------------- registration
+
+
+def applies_stationary(site) -> bool:
+    """A one-φ site (:func:`is_single_phi`) in continuous time."""
+    return site.step is None and is_single_phi(site)
+
+
+@register_runtime("stationary", applies=applies_stationary, priority=60,
+                  needs=lambda problem: problem.single_phi and not problem.discrete)
+def solve_site_stationary(site, grid, options) -> dict:
+    """:func:`solve_stationary` of a one-φ site (energy method, λ_max, responses), with
+    times in the model's units; the response is the kick response, R(0⁺) = 1."""
+    leak, g, J0, I, D = single_phi_coefficients(site)
+    (term,) = site.correlations
+    solution = solve_stationary(term.left, term.dleft, g, J0=J0, I=I, D=D,
+                                tau_max=grid.tau_max * leak, dtau=grid.dtau * leak,
+                                step_max=grid.step_max, **options)
+    observables = solution.observables()
+    tau = solution.tau / leak
+    for key in ("autocorrelation", "autocorrelation_phi"):
+        observables[key] = {"tau": tau, "values": observables[key]["values"]}
+    response = solution.response()
+    observables["lyapunov_max"] = solution.lyapunov * leak
+    # the runtime gives the field theory's Ito value R(t, t) = 0 at tau = 0
+    for key, which in (("response", "own"), ("response_common", "common")):
+        values = np.array(response[which]["time"], dtype=float)
+        values[tau == 0] = 1.0
+        observables[key] = {"tau": tau, "values": values}
+    observables["branch"] = solution.branch
+    return observables

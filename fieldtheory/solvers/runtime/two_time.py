@@ -65,12 +65,23 @@ from scipy import signal
 __all__ = [
     "ConvergenceError",
     "TwoTimeSolution",
+    "applies_transient",
+    "solve_site_transient",
     "solve_two_time",
     "two_time_pair_mean",
     "two_time_rule",
 ]
 
-from fieldtheory.solvers.runtime.common import STRIP, ConvergenceError  # inlined by codegen
+from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
+    STRIP,
+    ConvergenceError,
+    SolverInputError,
+    register_runtime,
+)
+from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
+    is_single_phi,
+    single_phi_coefficients,
+)
 
 # --------------------------------------------------------------------------- quadrature
 
@@ -187,7 +198,7 @@ def _input(I, t: np.ndarray) -> np.ndarray:
     if values.ndim == 0:
         return np.full_like(t, float(values))
     if values.shape != t.shape:
-        raise ValueError(f"I has shape {values.shape}; the time grid needs {t.shape}")
+        raise SolverInputError(f"I has shape {values.shape}; the time grid needs {t.shape}")
     return values.copy()
 
 
@@ -229,12 +240,12 @@ def solve_two_time(phi, g, *, J0=0.0, I=None, D=0.0, mu0=0.0, sigma0=1.0, t_max,
     """
     g, J0, D, dt = float(g), float(J0), float(D), float(dt)
     if dt <= 0 or t_max <= 0:
-        raise ValueError(f"dt = {dt} and t_max = {t_max} must be positive")
+        raise SolverInputError(f"dt = {dt} and t_max = {t_max} must be positive")
     if D < 0 or sigma0 < 0:
-        raise ValueError(f"D = {D} and sigma0 = {sigma0} must be non-negative")
+        raise SolverInputError(f"D = {D} and sigma0 = {sigma0} must be non-negative")
     n = round(float(t_max) / dt)
     if n < 1:
-        raise ValueError(f"t_max = {t_max} is shorter than one step dt = {dt}")
+        raise SolverInputError(f"t_max = {t_max} is shorter than one step dt = {dt}")
     t = dt * np.arange(n + 1)
     bias = _input(I, t)
     g2 = g * g
@@ -350,3 +361,34 @@ def _phi_moment(phi, M, K):
                                             K[k, :k + 1], z, w)
         out[:k + 1, k] = out[k, :k + 1]
     return out
+
+
+# ----------------------------------------------------------------- registration
+
+
+def applies_transient(site) -> bool:
+    """A one-φ site in continuous time."""
+    return site.step is None and is_single_phi(site)
+
+
+@register_runtime("transient", applies=applies_transient, priority=50, kind="transient",
+                  needs=lambda problem: problem.single_phi and not problem.discrete)
+def solve_site_transient(site, grid, options) -> dict:
+    """:func:`solve_two_time` of a one-φ site in the model's time units.
+
+    ``grid`` is ``(t_max, dt)``; ``options``: ``mu0``, ``sigma0`` and ``offset``, the
+    site's input I on the grid t_k = k dt (default: its constant offset).
+    """
+    t_max, dt = grid
+    leak, g, J0, _, D = single_phi_coefficients(site)
+    options = dict(options)
+    offset = options.pop("offset", None)
+    n = round(t_max / dt)
+    if offset is None:
+        offset = np.full(n + 1, float(site.offset[0]))
+    (term,) = site.correlations
+    solution = solve_two_time(term.left, g, J0=J0, I=np.asarray(offset) / leak, D=D,
+                              t_max=t_max * leak, dt=dt * leak, dphi=term.dleft, **options)
+    return {"t": solution.t / leak, "mean": solution.mean, "variance": solution.variance,
+            "covariance": solution.covariance, "mean_phi": solution.mean_phi,
+            "response": solution.response * leak}
