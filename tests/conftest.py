@@ -1,10 +1,24 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules, and the test configuration.
+
+BLAS and OpenMP use one thread each (unless the environment says otherwise): the suite
+runs on 2 shared cores, where the libraries' default of one thread per core only makes
+processes (sweeps, workers) oversubscribe them. The variables must be set before numpy
+is first imported, hence here, at the top of the first module pytest loads.
+"""
 
 from __future__ import annotations
 
-import pytest
+import os
 
-from fieldtheory import cli
+#: The thread variables of OpenBLAS, OpenMP, MKL and Accelerate, all set to 1 by default.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                         "VECLIB_MAXIMUM_THREADS")
+for _variable in BLAS_THREAD_VARIABLES:
+    os.environ.setdefault(_variable, "1")
+
+import pytest  # noqa: E402 (after the thread limits)
+
+from fieldtheory import cli  # noqa: E402
 
 
 @pytest.fixture

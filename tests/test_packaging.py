@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
 import shlex
 import subprocess
@@ -91,6 +92,30 @@ def test_ci_runs_the_readme_test_command():
         assert any(line == part or line.startswith(part + " ") for line in lines), (
             f"{part!r} (from the README's test command) is not run by .ci/run")
     assert re.search(r'"\$status" -eq 5', script), "pytest's exit 5 (no tests) must fail CI"
+
+
+def test_ci_installs_the_optional_extras_so_that_their_tests_run():
+    script = (ROOT / ".ci" / "run").read_text()
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    installed = set()
+    for line in script.splitlines():
+        match = re.fullmatch(r"pip install -e '\.\[([a-z,]+)\]'", line.strip())
+        if match:
+            installed |= set(match.group(1).split(","))
+    assert {"test", "plot", "dask"} <= installed <= set(extras)
+    assert any("matplotlib" in r for r in extras["plot"])
+    assert any(r.startswith("dask") for r in extras["dask"])
+
+
+def test_blas_threads_are_limited_in_the_test_configuration():
+    # set by tests/conftest.py before numpy loads (an explicit environment value wins)
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        assert os.environ[variable].isdigit(), variable
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    limit = int(os.environ["OPENBLAS_NUM_THREADS"])
+    for pool in threadpoolctl.threadpool_info():
+        if pool["internal_api"] == "openblas":
+            assert pool["num_threads"] <= limit, pool
 
 
 def test_ci_script_parses():
