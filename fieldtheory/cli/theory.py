@@ -17,6 +17,7 @@ from fieldtheory.cli.base import (
 from fieldtheory.cli.format import format_result
 from fieldtheory.ir.model import load_model
 from fieldtheory.parsing import parse_assignments
+from fieldtheory.solvers import registry
 
 
 def _solve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +33,10 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
     _solve_arguments(parser)
     parser.add_argument("--loops", type=nonnegative_integer, default=None, metavar="K",
                         help="loop expansion to K loops (a unit without disorder)")
-    parser.add_argument("--method", default="auto",
-                        choices=("auto", "stationary", "multi", "monte_carlo", "kernel", "map"),
-                        help="force a mean-field runtime (default: chosen from the site; "
-                             "see docs/solvers.md)")
+    methods = ("auto", *registry.methods())  # read when the parser is built (every main)
+    parser.add_argument("--method", default="auto", choices=methods,
+                        help="force a registered mean-field runtime (default: chosen from "
+                             "the site; see docs/solvers.md)")
 
 
 @command("solve", "solve the mean-field theory (generated numpy solver)",

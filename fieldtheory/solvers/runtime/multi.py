@@ -455,7 +455,7 @@ class _Lattice:
                 problem.correlation(k, delta[t.population], delta[t.population, 0], M[t.population])
                 for k, t in enumerate(problem.terms)
             ]
-        ).reshape(len(problem.terms), -1)
+        ).reshape(len(problem.terms), self.n1)  # explicit length: a site may have no terms
         return _kernel_matrix(problem, C).sum(axis=1), C
 
     def residual(self, z) -> np.ndarray:
@@ -531,7 +531,7 @@ class _Lattice:
                 problem.correlation(k, delta[t.population], d0[t.population], MM[t.population])
                 for k, t in enumerate(problem.terms)
             ]
-        ).reshape(len(problem.terms), -1)
+        ).reshape(len(problem.terms), self.n1)
         source = _kernel_matrix(problem, C).sum(axis=1)
         lag = self.operator @ delta.ravel() - source.ravel()
         lag[:: self.n1] -= self.D / self.step
@@ -931,9 +931,10 @@ def applies_multi(site) -> bool:
     return site.step is None and not site.has_nonlinear_drift and not site.has_kernel
 
 
+# inlined wherever it applies, one-φ sites included (``--method multi`` cross-checks the
+# stationary runtime there)
 @register_runtime("multi", applies=applies_multi, priority=40,
-                  needs=lambda problem: (not problem.discrete and problem.linear_drift
-                                         and not problem.single_phi))
+                  needs=lambda problem: not problem.discrete and problem.linear_drift)
 def solve_site_multi(site, grid, options) -> dict:
     """:func:`solve_multi`; with the fractions the top level is the whole network, as the
     simulator measures it."""
