@@ -14,7 +14,8 @@ from sympy.printing.str import StrPrinter
 
 from fieldtheory.ir.symbols import ByPopulation, CouplingSum, FieldValue, ResponseValue
 
-__all__ = ["text", "latex", "action_text", "action_latex", "model_text", "ensemble_text"]
+__all__ = ["text", "latex", "action_text", "action_latex", "model_text", "ensemble_text",
+           "ensemble_latex"]
 
 
 def _term_rank(term: sp.Expr) -> int:
@@ -230,33 +231,13 @@ def _point_process_terms(action) -> tuple[sp.Expr, ...]:
 
 
 def ensemble_text(coupling, ensemble) -> str:
-    """One line describing a coupling's statistics."""
-    from fieldtheory.ir.ensembles import BlockGaussian, Gaussian, RandomMode
+    """One line describing a coupling's statistics (the ensemble prints itself)."""
+    return ensemble.text(coupling)
 
-    name = coupling.name
-    if isinstance(ensemble, Gaussian):
-        out = f"{name}_ij ~ N(({text(ensemble.mean)})/N, ({text(ensemble.variance)})/N)"
-        if ensemble.rho != 0:
-            out += f", corr({name}_ij, {name}_ji) = {text(ensemble.rho)}"
-        return out
-    if isinstance(ensemble, BlockGaussian):
-        blocks = "; ".join(
-            f"{b.source}->{b.target}: N(({text(b.mean)})/N, ({text(b.variance)})/N)"
-            for b in ensemble.blocks
-        )
-        return f"{name}: block-structured Gaussian, {blocks}"
-    if isinstance(ensemble, RandomMode):
-        spectrum = "array" if isinstance(ensemble.spectrum, tuple) else text(ensemble.spectrum)
-        out = (
-            f"{name} = Σ_a d_a l_a r_aᵀ, a = 1..M, M = round(({text(ensemble.alpha)})·N), "
-            f"d_a ∝ {spectrum}"
-        )
-        if ensemble.gain is not None:
-            out += f", (1/N)Σ_a d_a² = ({text(ensemble.gain)})²"
-        if ensemble.overlap != 0:
-            out += f", corr(l_a, r_a) = ({text(ensemble.overlap)})·σ_a"
-        return out
-    return f"{name} ~ {ensemble!r}"
+
+def ensemble_latex(coupling, ensemble) -> str:
+    """The same line in LaTeX."""
+    return ensemble.latex(coupling)
 
 
 def model_text(model) -> str:

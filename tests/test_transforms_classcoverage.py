@@ -18,7 +18,7 @@ import sympy as sp
 import fieldtheory as ft
 import fieldtheory.transforms as transforms
 from fieldtheory.derive import Derivation, DerivationStage, derive
-from fieldtheory.ir.joint_gaussian import JointGaussian
+from fieldtheory.ir.ensembles import JointGaussian
 
 SCS = "scs"
 x, J, K = ft.Field("x"), ft.Coupling("J"), ft.Coupling("K")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 import fieldtheory as ft
-from fieldtheory.ir.joint_gaussian import JointGaussian
+from fieldtheory.ir.ensembles import JointGaussian
 from fieldtheory.transforms import (
     AVERAGING_RULES,
     Cumulant,

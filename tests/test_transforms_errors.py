@@ -11,7 +11,7 @@ import sympy as sp
 import fieldtheory as ft
 from fieldtheory.derive import derive
 from fieldtheory.errors import EnsembleError, NonlinearCouplingError
-from fieldtheory.ir.joint_gaussian import JointGaussian
+from fieldtheory.ir.ensembles import JointGaussian
 from fieldtheory.transforms import disorder_average, register_averaging_rule
 
 x, J, K, t = ft.Field("x"), ft.Coupling("J"), ft.Coupling("K"), ft.t

@@ -12,7 +12,7 @@ from sympy.core.symbol import Str
 
 import fieldtheory as ft
 from fieldtheory.derive import derive
-from fieldtheory.ir.joint_gaussian import JointGaussian
+from fieldtheory.ir.ensembles import JointGaussian
 from fieldtheory.transforms import Expectation, TimeIntegral
 
 x, J, K, t, s, n = ft.Field("x"), ft.Coupling("J"), ft.Coupling("K"), ft.t, ft.s, ft.n

@@ -13,10 +13,10 @@ from fieldtheory.ir.ensembles import (
     BlockGaussian,
     Ensemble,
     Gaussian,
+    JointGaussian,
     RandomMode,
     register_ensemble,
 )
-from fieldtheory.ir.joint_gaussian import JointGaussian
 from fieldtheory.ir.langevin import LangevinSystem, langevin, read_langevin
 from fieldtheory.ir.model import Model
 from fieldtheory.ir.nonlinearities import (

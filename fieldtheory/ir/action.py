@@ -199,6 +199,14 @@ class Action:
     def ensembles(self) -> dict[Coupling, Ensemble]:
         return dict(self.couplings)
 
+    def validate_values(self, values: Mapping[str, float]) -> None:
+        """Refuse parameter ``values`` that make an ensemble meaningless (a negative
+        variance, a symmetry or overlap outside [−1, 1], …): a
+        :class:`~fieldtheory.errors.ParameterError` naming the ensemble, the quantity and
+        its value. Numbers fixed in the declaration were checked when it was built."""
+        for _, ensemble in self.couplings:
+            ensemble.validate(values)
+
     def field(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:

@@ -24,7 +24,7 @@ from fieldtheory.errors import (
     NotMSRDJError,
     UndeclaredSymbolError,
 )
-from fieldtheory.ir.ensembles import MODE_COUNT, MODE_INDEX
+from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX
 from fieldtheory.ir.symbols import (
     ByPopulation,
     Coupling,
@@ -71,6 +71,21 @@ class LangevinSystem:
     @property
     def is_noisy(self) -> bool:
         return any(q != 0 for q in self.noise)
+
+    @property
+    def observed_phi(self) -> sp.Expr:
+        """The observed φ: the presynaptic expression of the first coupling sum, searching
+        the drifts in field order (in field values; ``ByPopulation`` symbols are resolved
+        per population by the reader); the first field itself when there is none.
+
+        The one definition both the simulator (``mean_phi``, ``autocorrelation_phi``) and
+        the lowered site (``SiteProblem.phis``) use.
+        """
+        for drift in self.drift:
+            for node in sp.preorder_traversal(drift):
+                if isinstance(node, CouplingSum):
+                    return node.presynaptic
+        return self.fields[0](self.time.symbol)
 
 
 #: The attribute under which an action keeps its LangevinSystem (not a dataclass field: it
@@ -151,6 +166,7 @@ def _read_langevin(action: Action) -> LangevinSystem:
     noise = sp.ImmutableMatrix(
         size, size, lambda k, l: sp.simplify(quadratic[k, l] / (scales[k] * scales[l]))
     )
+    _check_noise_numbers(action, noise)
     return LangevinSystem(action, tuple(drifts), noise, tuple(point_terms))
 
 
@@ -282,6 +298,18 @@ def _check_noise_term(action: Action, q: sp.Expr, tau) -> None:
     if q.atoms(sp.Derivative):
         raise NotMSRDJError(f"time derivative inside the noise term {q}")
     _check_causal(action, q, tau, allow_update=False)
+
+
+def _check_noise_numbers(action: Action, noise: sp.Matrix) -> None:
+    """Noise intensities that are numbers must not be negative, and a covariance of numbers
+    only must be positive semi-definite: exp(S) is a Gaussian weight only then."""
+    for k, f in enumerate(action.fields):
+        if noise[k, k].is_number and noise[k, k].is_extended_negative:
+            raise DeclarationError(f"noise intensity of {f.name} is {noise[k, k]}, negative; "
+                                   "the noise covariance must be positive semi-definite")
+    if not noise.free_symbols and any(v.is_extended_negative for v in noise.eigenvals()):
+        raise DeclarationError(f"noise covariance {noise.tolist()} is not positive "
+                               "semi-definite")
 
 
 def _check_point_process_term(action: Action, term: sp.Expr, tau) -> None:

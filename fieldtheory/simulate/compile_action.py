@@ -146,6 +146,8 @@ def compile_action(action: Action, values: Mapping[str, float | Callable]) -> Co
     inputs = {name: v for name, v in values.items() if callable(v)}
     values = {name: v for name, v in values.items() if name not in inputs}
     _check_input_places(action, system, inputs)
+    # ensembles refuse meaningless values (negative variance, |rho| > 1) before any work
+    action.validate_values(values)
     lowering = _Lowering(action, values, tau, tuple(inputs))
     for expr in (*system.drift, *system.noise):
         lowering.check_times(expr)
@@ -160,7 +162,7 @@ def compile_action(action: Action, values: Mapping[str, float | Callable]) -> Co
         leaks, rests = zip(*(lowering.split_leak(d, x) for d, x in
                              zip(drifts, lowering.xs, strict=True)), strict=True)
         step = None
-    phi_expr = lowering.phi(system.drift)
+    phi_expr = lowering.lower(system.observed_phi)
     phi_args = (*lowering.xs, *lowering.bs)
     rest_args = (*lowering.xs, *lowering.cs, *lowering.bs, *lowering.us)
     return CompiledAction(
@@ -315,15 +317,6 @@ class _Lowering:
         """A field-free expression in ByPopulation placeholders, one value per population."""
         out = _lambdify(self.bs, expr)(*self.table)
         return np.broadcast_to(np.asarray(out, dtype=float), (len(self.populations),)).copy()
-
-    def phi(self, drifts) -> sp.Expr:
-        """Presynaptic expression of the first coupling sum, searching the drifts in field
-        order (the first field's first); the first field itself when there is none."""
-        for drift in drifts:
-            for node in sp.preorder_traversal(drift):
-                if isinstance(node, CouplingSum):
-                    return self.lower(node.presynaptic)
-        return self.xs[0]
 
     def compiled_sums(self, drifts: list[sp.Expr]) -> tuple[CompiledSum, ...]:
         ensembles = self.action.ensembles

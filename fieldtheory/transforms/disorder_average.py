@@ -6,8 +6,9 @@ The couplings enter linearly (the action checks it when it is built):
            \qquad S = S_\mathrm{local} + \sum_c \sum_{ij} J^c_{ij} X^c_{ij},
            \quad X^c_{ij} = \sum_{m: c_m = c} \int d\tau\, A_{m,i}(\tau) B_{m,j}(\tau).
 
-Each ensemble's averaging rule (:mod:`~fieldtheory.transforms.cumulants`) turns its
-couplings into cumulant terms (c/N) Σ_{i∈α} Σ_{j∈β} Π_k X^{c_k}_{ij}; expanding the
+Each ensemble averages itself (:meth:`~fieldtheory.ir.ensembles.Ensemble.cumulants`,
+to the degree 2 in X the saddle point needs): its couplings become cumulant terms
+(c/N) Σ_{i∈α} Σ_{j∈β} Π_k X^{c_k}_{ij}; expanding the
 products, with a fresh time for every factor, gives pair terms
 (c/N) Σ_{i∈α} Σ_{j∈β} ∫ F_i G_j whose site-i and site-j factors are separated — the form
 the collective fields need (Sompolinsky, Crisanti & Sommers, PRL 61, 259, 1988;
@@ -25,7 +26,6 @@ from fieldtheory.errors import EnsembleError, NonlinearCouplingError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.ensembles import Ensemble
 from fieldtheory.ir.symbols import ByPopulation, Coupling, CouplingSum
-from fieldtheory.transforms.cumulants import averaging_rule_for
 from fieldtheory.transforms.nodes import time_variables
 from fieldtheory.transforms.stages import AveragedAction, CouplingTerm, Cumulant, PairTerm
 
@@ -34,14 +34,12 @@ __all__ = ["check_averageable", "disorder_average", "split_couplings"]
 
 def disorder_average(action: Action) -> AveragedAction:
     """The action averaged over every coupling ensemble (a pure function of the action)."""
-    # every ensemble must know how to average itself: fail before any algebra runs
-    groups = check_averageable(action)
-    local, coupling_terms = split_couplings(action)
-    populations = action.populations
+    # every ensemble averages itself, to the second order the saddle point needs; asking
+    # them all first fails, naming the coupling, before any algebra on the action runs
     cumulants: list[Cumulant] = []
-    for couplings, ensemble in groups:
-        rule = averaging_rule_for(couplings[0], ensemble)
-        cumulants += rule(couplings, ensemble, populations)
+    for couplings, ensemble in check_averageable(action):
+        cumulants += ensemble.cumulants(couplings, action.populations, order=2)
+    local, coupling_terms = split_couplings(action)
     by_coupling: dict[Coupling, list[CouplingTerm]] = defaultdict(list)
     for term in coupling_terms:
         by_coupling[term.coupling].append(term)
@@ -55,23 +53,18 @@ def disorder_average(action: Action) -> AveragedAction:
 def check_averageable(action: Action) -> tuple[tuple[tuple[Coupling, ...], Ensemble], ...]:
     """The couplings grouped by the ensemble that averages them; named errors otherwise.
 
-    An ensemble with a ``couplings`` tuple (a joint ensemble) averages all of them at once
-    and must be attached to each of them; any other ensemble averages its own coupling.
+    An ensemble averages together the couplings it draws together
+    (:meth:`~fieldtheory.ir.ensembles.Ensemble.drawn_with`: its own coupling, or all the
+    matrices of a joint ensemble, which must then be attached to each of them).
     """
     groups: list[tuple[tuple[Coupling, ...], Ensemble]] = []
     seen_joint: set[Ensemble] = set()
     attached = dict(action.couplings)
     for coupling, ensemble in action.couplings:
-        averaging_rule_for(coupling, ensemble)
-        joint = getattr(ensemble, "couplings", None)
-        if not isinstance(joint, tuple):
-            groups.append(((coupling,), ensemble))
+        joint = ensemble.drawn_with(coupling)
+        if joint == (coupling,):
+            groups.append((joint, ensemble))
             continue
-        if coupling not in joint:
-            raise EnsembleError(
-                f"coupling {coupling} is attached to a joint ensemble of "
-                f"{', '.join(map(str, joint))}, which does not list it"
-            )
         for other in joint:
             if attached.get(other) != ensemble:
                 raise EnsembleError(

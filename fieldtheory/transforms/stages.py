@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.core.function import UndefinedFunction
 
 from fieldtheory.ir.action import Action, Time
+from fieldtheory.ir.ensembles.cumulants import Cumulant
 from fieldtheory.ir.symbols import Coupling, Field, FieldValue, ResponseValue
 from fieldtheory.transforms.nodes import ConjugateValue, OrderParameterValue
 from fieldtheory.transforms.printing import ONE, latex, text
@@ -51,35 +52,6 @@ class CouplingTerm:
     def latex(self) -> str:
         return (rf"{latex(self.target, 'i')} \sum_{{j}} {self.coupling.name}_{{ij}} "
                 rf"{latex(self.source, 'j')}")
-
-
-@dataclass(frozen=True)
-class Cumulant:
-    r"""(coefficient/N) Σ_{i∈α} Σ_{j∈β} Π_k X^{c_k}_{ij}  (X_{ji} where ``transposed``).
-
-    X^c_ij = Σ_m ∫dτ A_{m,i}(τ) B_{m,j}(τ) is what multiplies J^c_ij in the action, so a
-    cumulant of the couplings' distribution multiplies a product of X's.
-    """
-
-    coefficient: sp.Expr
-    couplings: tuple[Coupling, ...]
-    transposed: tuple[bool, ...]
-    target_population: str = ONE
-    source_population: str = ONE
-
-    def __str__(self) -> str:
-        factors = "*".join(
-            f"X^{c.name}_{'ji' if flip else 'ij'}"
-            for c, flip in zip(self.couplings, self.transposed, strict=True)
-        )
-        return f"({text(self.coefficient / N)}) {_site_sums(self, False)} {factors}"
-
-    def latex(self) -> str:
-        factors = " ".join(
-            f"X^{{{c.name}}}_{{{'ji' if flip else 'ij'}}}"
-            for c, flip in zip(self.couplings, self.transposed, strict=True)
-        )
-        return f"{latex(self.coefficient / N)} {_site_sums(self, True)} {factors}"
 
 
 @dataclass(frozen=True)

@@ -27,19 +27,25 @@ import sympy as sp
 
 from fieldtheory.errors import EnsembleError, ParameterError
 from fieldtheory.ir.couplings import DenseCoupling
-from fieldtheory.ir.ensembles import Ensemble, register_ensemble
-from fieldtheory.ir.parameters import evaluate
+from fieldtheory.ir.ensembles.base import (
+    Constraint,
+    Ensemble,
+    expression_latex,
+    register_ensemble,
+)
+from fieldtheory.ir.ensembles.cumulants import Cumulant, register_averaging_rule
+from fieldtheory.ir.parameters import NONNEGATIVE, evaluate
 from fieldtheory.ir.symbols import Coupling
 
 __all__ = ["JointGaussian"]
 
 
-def _square_root(matrix: np.ndarray, what: str) -> np.ndarray:
-    """A with A Aᵀ = matrix, for a positive semi-definite matrix (else ParameterError)."""
+def _square_root(matrix: np.ndarray, what: str, error=ParameterError) -> np.ndarray:
+    """A with A Aᵀ = matrix, for a positive semi-definite matrix (else ``error``)."""
     eigenvalues, vectors = np.linalg.eigh(matrix)
     if eigenvalues.min() < -1e-12 * max(1.0, abs(eigenvalues).max()):
-        raise ParameterError(f"the {what} of the joint couplings is not positive semi-definite "
-                             f"(eigenvalue {eigenvalues.min():g})")
+        raise error(f"the {what} of the joint couplings is not positive semi-definite "
+                    f"(eigenvalue {eigenvalues.min():g})")
     return vectors * np.sqrt(np.clip(eigenvalues, 0, None))
 
 
@@ -99,12 +105,44 @@ class JointGaussian(Ensemble):
         object.__setattr__(
             self, "transpose_covariance", _matrix(transpose, size, "transpose_covariance")
         )
+        self.check_literals()
+        if not any(e.free_symbols for e in self.expressions()):
+            self._pair_covariance({}, EnsembleError)
 
     def expressions(self) -> tuple[sp.Expr, ...]:
         # the couplings are names, not numbers: they stay out of the symbol checks
         entries = [v for row in self.covariance for v in row]
         entries += [v for row in self.transpose_covariance for v in row]
         return (*self.means, *entries)
+
+    def drawn_with(self, coupling: Coupling) -> tuple[Coupling, ...]:
+        """Every coupling of the ensemble: they are drawn and averaged together."""
+        if coupling not in self.couplings:
+            raise EnsembleError(
+                f"coupling {coupling} is attached to a joint ensemble of "
+                f"{', '.join(map(str, self.couplings))}, which does not list it"
+            )
+        return self.couplings
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        return tuple(
+            Constraint(f"variance of {c}", self.covariance[k][k], NONNEGATIVE)
+            for k, c in enumerate(self.couplings)
+        )
+
+    def validate(self, values: Mapping[str, float]) -> None:
+        """Variances ≥ 0 and the pair covariance [[Σ, T], [T, Σ]] positive semi-definite."""
+        super().validate(values)
+        self._pair_covariance(values, ParameterError)
+
+    def _pair_covariance(self, values, error) -> tuple[np.ndarray, np.ndarray]:
+        """Square roots of [[Σ, T], [T, Σ]] (pairs i < j) and of Σ (diagonal entries)."""
+        sigma = np.array([[evaluate(v, values) for v in row] for row in self.covariance])
+        transpose = np.array([[evaluate(v, values) for v in row]
+                              for row in self.transpose_covariance])
+        pair = _square_root(np.block([[sigma, transpose], [transpose, sigma]]), "covariance",
+                            error)
+        return pair, _square_root(sigma, "covariance", error)
 
     def sample(self, rng, sizes, values, dtype=None):
         """Refused: one matrix drawn alone would lose its correlation with the others."""
@@ -125,15 +163,13 @@ class JointGaussian(Ensemble):
         [[Σ, T], [T, Σ]]/N; diagonal entries have covariance Σ/N.
         """
         size = len(self.couplings)
-        sigma = np.array([[evaluate(v, values) for v in row] for row in self.covariance])
-        transpose = np.array([[evaluate(v, values) for v in row]
-                              for row in self.transpose_covariance])
+        super().validate(values)
+        pair, root = self._pair_covariance(values, ParameterError)
         means = np.array([evaluate(m, values) for m in self.means])
         N = int(sum(sizes))
-        pair = _square_root(np.block([[sigma, transpose], [transpose, sigma]]), "covariance")
         upper_i, upper_j = np.triu_indices(N, k=1)
         draws = rng.standard_normal((upper_i.size, 2 * size)) @ pair.T / math.sqrt(N)
-        diagonal = rng.standard_normal((N, size)) @ _square_root(sigma, "covariance").T
+        diagonal = rng.standard_normal((N, size)) @ root.T
         out = {}
         for k, coupling in enumerate(self.couplings):
             matrix = np.empty((N, N))
@@ -146,12 +182,57 @@ class JointGaussian(Ensemble):
 
     def spectral_radius_bound(self, values) -> float:
         """The largest single-matrix bound √Σ_cc (1 + |T_cc|/Σ_cc), or |μ_c| if larger."""
+        super().validate(values)
         bound = 0.0
         for k in range(len(self.couplings)):
             variance = evaluate(self.covariance[k][k], values)
-            if variance < 0:
-                raise ParameterError(f"variance {self.covariance[k][k]} is negative")
             rho = evaluate(self.transpose_covariance[k][k], values) / variance if variance else 0
             bulk = math.sqrt(variance) * (1 + abs(rho))
             bound = max(bound, bulk, abs(evaluate(self.means[k], values)))
         return bound
+
+    def latex(self, coupling) -> str:
+        names = ", ".join(c.name for c in self.couplings)
+        sigma = r" \\ ".join(" & ".join(expression_latex(v) for v in row)
+                              for row in self.covariance)
+        out = (rf"{coupling.name} \in ({names}) \text{{ jointly Gaussian}}, \quad "
+               rf"N \operatorname{{Cov}}(J^c_{{ij}}, J^{{c'}}_{{ij}}) = "
+               rf"\begin{{pmatrix}} {sigma} \end{{pmatrix}}")
+        if any(m != 0 for m in self.means):
+            means = ", ".join(expression_latex(m) for m in self.means)
+            out += rf", \quad N \langle J^c_{{ij}} \rangle = ({means})"
+        if any(v != 0 for row in self.transpose_covariance for v in row):
+            t = r" \\ ".join(" & ".join(expression_latex(v) for v in row)
+                              for row in self.transpose_covariance)
+            out += (rf", \quad N \operatorname{{Cov}}(J^c_{{ij}}, J^{{c'}}_{{ji}}) = "
+                    rf"\begin{{pmatrix}} {t} \end{{pmatrix}}")
+        return out
+
+
+@register_averaging_rule("joint_gaussian")
+def joint_gaussian_cumulants(couplings, ensemble, populations):
+    r"""Σ_c (μ_c/N) X^c + ½ Σ_cc' (Σ_cc'/N) X^c_ij X^c'_ij + ½ Σ_cc' (T_cc'/N) X^c_ij X^c'_ji.
+
+    The symmetric double sums are folded: c < c' appears once with the full Σ_cc'.
+    """
+    order = ensemble.couplings
+    out: list[Cumulant] = []
+    for a in populations:
+        for b in populations:
+            pops = (a.name, b.name)
+            for c, mean in zip(order, ensemble.means, strict=True):
+                out += _nonzero(Cumulant(mean, (c,), (False,), *pops))
+            for k, c in enumerate(order):
+                for m in range(k, len(order)):
+                    weight = sp.Rational(1, 2) if k == m else sp.Integer(1)
+                    pair = (c, order[m])
+                    out += _nonzero(
+                        Cumulant(weight * ensemble.covariance[k][m], pair, (False, False), *pops),
+                        Cumulant(weight * ensemble.transpose_covariance[k][m], pair,
+                                 (False, True), *pops),
+                    )
+    return tuple(out)
+
+
+def _nonzero(*cumulants: Cumulant) -> tuple[Cumulant, ...]:
+    return tuple(c for c in cumulants if c.coefficient != 0)

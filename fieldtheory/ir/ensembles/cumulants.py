@@ -1,0 +1,203 @@
+r"""Cumulant terms: what an ensemble contributes to the averaged action.
+
+The couplings enter the action linearly, S = S_local + Σ_c Σ_ij J^c_ij X^c_ij, so
+averaging exp(S) over them gives exp(S_local + W[X]), W the cumulant-generating function
+of the couplings evaluated at X. An ensemble returns the terms of W
+(:meth:`~fieldtheory.ir.ensembles.Ensemble.cumulants`) as values of this module:
+
+* :class:`Cumulant`, (c/N) Σ_{i∈α} Σ_{j∈β} Π_k X^{c_k}_{ij} — a two-site term, which the
+  disorder average expands into site factors;
+* :class:`TraceCumulant`, (c/N^{2k−1}) tr[(X Xᵀ)^k] — a mode-space term over a cycle of
+  2k sites (random modes), of degree k in the response-field order parameters.
+
+Shared rules are registered by name (:func:`register_averaging_rule`); an ensemble names
+one in :attr:`~fieldtheory.ir.ensembles.Ensemble.averaging_rule` and the default
+``cumulants`` applies it. ``"gaussian"`` reduces a Gaussian family to blocks through the
+ensemble's own ``gaussian_blocks(populations)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+
+from fieldtheory.errors import EnsembleError
+from fieldtheory.ir.populations import ONE_POPULATION, Population
+from fieldtheory.ir.symbols import Coupling
+from fieldtheory.printing import latex, text
+
+__all__ = [
+    "AVERAGING_RULES",
+    "AveragingRule",
+    "Cumulant",
+    "GaussianBlock",
+    "TraceCumulant",
+    "averaging_rule_for",
+    "block_cumulants",
+    "register_averaging_rule",
+    "variance_cumulants",
+]
+
+#: N, the number of sites (printing only).
+N = sp.Symbol("N", positive=True, integer=True)
+#: The name of the single population of a homogeneous network.
+ONE = ONE_POPULATION[0].name
+
+
+@dataclass(frozen=True)
+class Cumulant:
+    r"""(coefficient/N) Σ_{i∈α} Σ_{j∈β} Π_k X^{c_k}_{ij}  (X_{ji} where ``transposed``).
+
+    X^c_ij = Σ_m ∫dτ A_{m,i}(τ) B_{m,j}(τ) is what multiplies J^c_ij in the action, so a
+    cumulant of the couplings' distribution multiplies a product of X's.
+    """
+
+    coefficient: sp.Expr
+    couplings: tuple[Coupling, ...]
+    transposed: tuple[bool, ...]
+    target_population: str = ONE
+    source_population: str = ONE
+
+    @property
+    def order(self) -> int:
+        """Its degree in X (the order of the cumulant)."""
+        return len(self.couplings)
+
+    def __str__(self) -> str:
+        factors = "*".join(
+            f"X^{c.name}_{'ji' if flip else 'ij'}"
+            for c, flip in zip(self.couplings, self.transposed, strict=True)
+        )
+        return f"({text(self.coefficient / N)}) {_site_sums(self, False)} {factors}"
+
+    def latex(self) -> str:
+        factors = " ".join(
+            f"X^{{{c.name}}}_{{{'ji' if flip else 'ij'}}}"
+            for c, flip in zip(self.couplings, self.transposed, strict=True)
+        )
+        return f"{latex(self.coefficient / N)} {_site_sums(self, True)} {factors}"
+
+
+def _site_sums(term: Cumulant, for_latex: bool) -> str:
+    target, source = term.target_population, term.source_population
+    if for_latex:
+        i = r"\sum_{i}" if target == ONE else rf"\sum_{{i \in {target}}}"
+        j = r"\sum_{j}" if source == ONE else rf"\sum_{{j \in {source}}}"
+        return f"{i} {j}"
+    i = "Σ_i" if target == ONE else f"Σ_{{i∈{target}}}"
+    j = "Σ_j" if source == ONE else f"Σ_{{j∈{source}}}"
+    return f"{i} {j}"
+
+
+@dataclass(frozen=True)
+class TraceCumulant:
+    r"""(coefficient/N^{2k−1}) tr[(X^c X^{cᵀ})^k], k = ``power``: a mode-space cumulant.
+
+    tr[(X Xᵀ)^k] = Σ_{i₁j₁…i_kj_k} X_{i₁j₁} X_{i₂j₁} X_{i₂j₂} ⋯ X_{i₁j_k}: 2k factors on
+    a cycle of 2k sites, over all sites (the term of an ensemble of random modes). Of
+    degree k in the response-field order parameters, so it enters the fluctuations
+    (k = 2), not the saddle point.
+    """
+
+    coefficient: sp.Expr
+    coupling: Coupling
+    power: int
+
+    @property
+    def order(self) -> int:
+        return 2 * self.power
+
+    def __str__(self) -> str:
+        c = self.coupling.name
+        scale = text(self.coefficient / N ** (2 * self.power - 1))
+        return f"({scale}) tr[(X^{c} X^{c}ᵀ)^{self.power}]"
+
+    def latex(self) -> str:
+        c = self.coupling.name
+        scale = latex(self.coefficient / N ** (2 * self.power - 1))
+        return (rf"{scale} \operatorname{{tr}}\left[\left(X^{{{c}}} X^{{{c}\top}}\right)"
+                rf"^{{{self.power}}}\right]")
+
+
+# ---------------------------------------------------------------------- named rules
+
+#: rule(couplings, ensemble, populations) → cumulant terms (every nonzero one)
+AveragingRule = Callable[[tuple[Coupling, ...], object, tuple[Population, ...]], tuple]
+
+AVERAGING_RULES: dict[str, AveragingRule] = {}
+
+
+def register_averaging_rule(name: str):
+    """Decorator adding a rule to :data:`AVERAGING_RULES` (names are unique)."""
+
+    def decorate(rule: AveragingRule) -> AveragingRule:
+        if name in AVERAGING_RULES:
+            raise EnsembleError(f"an averaging rule named {name!r} is already registered")
+        AVERAGING_RULES[name] = rule
+        return rule
+
+    return decorate
+
+
+def averaging_rule_for(coupling: Coupling, ensemble) -> AveragingRule:
+    """The rule ``ensemble`` names; raises :class:`EnsembleError` if there is none."""
+    name = type(ensemble).averaging_rule
+    if name is None or name not in AVERAGING_RULES:
+        why = "has no averaging rule" if name is None else f"names the unknown rule {name!r}"
+        raise EnsembleError(
+            f"coupling {coupling} cannot be disorder-averaged: its ensemble "
+            f"{type(ensemble).__name__} ({getattr(ensemble, 'kind', '?')}) {why}; "
+            f"rules exist for: {', '.join(sorted(AVERAGING_RULES))}"
+        )
+    return AVERAGING_RULES[name]
+
+
+@dataclass(frozen=True)
+class GaussianBlock:
+    """J_ij (i ∈ target, j ∈ source) ~ N(mean/N, variance/N), corr(J_ij, J_ji) = rho."""
+
+    target: str
+    source: str
+    mean: sp.Expr
+    variance: sp.Expr
+    rho: sp.Expr = sp.S.Zero
+
+
+def _nonzero(*cumulants: Cumulant) -> tuple[Cumulant, ...]:
+    return tuple(c for c in cumulants if c.coefficient != 0)
+
+
+def block_cumulants(coupling: Coupling, blocks) -> tuple[Cumulant, ...]:
+    r"""(μ/N) Σ X_ij + (σ²/2N) Σ X_ij² + (ρσ²/2N) Σ X_ij X_ji, per block (α, β).
+
+    ⟨exp(Σ_ij J_ij X_ij)⟩ = exp(Σ_ij ⟨J_ij⟩ X_ij + ½ Σ_{ij,kl} Cov(J_ij, J_kl) X_ij X_kl),
+    with Cov(J_ij, J_kl) = (σ²/N)(δ_ik δ_jl + ρ δ_il δ_jk); the diagonal i = j, where the
+    two coincide, changes S by O(1), not O(N), and is dropped.
+    """
+    out: list[Cumulant] = []
+    for b in blocks:
+        pops = (b.target, b.source)
+        out += _nonzero(
+            Cumulant(b.mean, (coupling,), (False,), *pops),
+            Cumulant(b.variance / 2, (coupling, coupling), (False, False), *pops),
+            Cumulant(b.rho * b.variance / 2, (coupling, coupling), (False, True), *pops),
+        )
+    return tuple(out)
+
+
+def variance_cumulants(coupling: Coupling, variance: sp.Expr,
+                       populations: tuple[Population, ...]) -> tuple[Cumulant, ...]:
+    """(variance/2N) Σ_{i∈α} Σ_{j∈β} X_ij² for every pair of populations (zero mean, ρ = 0)."""
+    return block_cumulants(coupling, tuple(
+        GaussianBlock(a.name, b.name, sp.S.Zero, variance) for a in populations
+        for b in populations
+    ))
+
+
+@register_averaging_rule("gaussian")
+def gaussian_cumulants(couplings, ensemble, populations) -> tuple[Cumulant, ...]:
+    """A Gaussian family: the blocks ``ensemble.gaussian_blocks(populations)`` lists."""
+    (coupling,) = couplings
+    return block_cumulants(coupling, ensemble.gaussian_blocks(populations))

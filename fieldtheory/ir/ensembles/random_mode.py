@@ -1,0 +1,239 @@
+r"""Extensive-rank random-mode couplings (Clark, Marschall, van Meegen & Litwin-Kumar,
+arXiv:2409.01969): J = Σ_a d_a l_a r_aᵀ."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import sympy as sp
+
+from fieldtheory.errors import EnsembleError, ParameterError
+from fieldtheory.ir.couplings import CouplingMatrix, DenseCoupling, LowRankCoupling
+from fieldtheory.ir.ensembles.base import (
+    UNIT_INTERVAL,
+    Constraint,
+    Ensemble,
+    expression_latex,
+    expression_text,
+    register_ensemble,
+)
+from fieldtheory.ir.ensembles.cumulants import TraceCumulant, variance_cumulants
+from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX
+from fieldtheory.ir.parameters import POSITIVE, evaluate
+
+__all__ = ["MODE_COUNT", "MODE_INDEX", "RandomMode"]
+
+
+@register_ensemble("random_mode")
+@dataclass(frozen=True)
+class RandomMode(Ensemble):
+    r"""Extensive-rank random-mode couplings, J = Σ_{a=1}^{M} d_a l_a r_aᵀ.
+
+    Clark, Marschall, van Meegen & Litwin-Kumar, arXiv:2409.01969. M = round(αN); the
+    entries of l_a and r_a are iid with mean 0 and variance 1/N; with ``overlap`` ≠ 0,
+    corr(l_a, r_a) = overlap·σ_a with iid random signs σ_a.
+
+    Parameters
+    ----------
+    alpha : expr
+        Mode density α = M/N.
+    spectrum : expr or tuple
+        d_a as a sympy expression of the mode index ``a`` (1..M) and ``M``
+        (:data:`MODE_INDEX`, :data:`MODE_COUNT`), or a tuple of numbers: a spectral shape
+        on (0, 1), used as is when its length is M and linearly interpolated otherwise.
+    gain : expr, optional
+        If given, d is rescaled by a constant c so that (1/N) Σ_a d_a² = gain² exactly:
+        the effective gain g_eff = √(α r₂) of the paper.
+    overlap : expr
+        Correlation of left and right modes.
+
+    Notes
+    -----
+    Disorder average (:meth:`cumulants`), for uncorrelated modes (overlap 0). Averaging
+    exp(d lᵀ X r) over r and then l, both N(0, 1/N) per entry, gives
+    det(1 − d² X Xᵀ/N²)^{−1/2}, so the cumulant-generating function of J is
+
+    .. math::  W[X] = -\tfrac12 \sum_a \ln\det\big(1 - d_a^2 X X^\top/N^2\big)
+               = \sum_{k\ge1} \frac{\alpha\, r_{2k}}{2k\, N^{2k-1}}
+                 \operatorname{tr}\big[(X X^\top)^k\big],
+
+    with Σ_a d_a^{2k} = M r_{2k} = αN r_{2k} (r_n = ⟨dⁿ⟩ over modes). Every k is O(N):
+    extensive rank is not Gaussian. The k-th term is of degree k in the response-field
+    order parameters, so the saddle point (order 2) sees only k = 1, a Gaussian ensemble
+    of variance α r₂ = g_eff² (the paper's finding that two-point functions depend only
+    on g_eff); the fluctuations (order 4) add k = 2, which carries r₄ and hence the
+    dimension of activity, PR_D = r₂²/r₄. The moments are those of the N → ∞ spectrum:
+    with the shape s (``spectrum``) read at a = uM, ⟨sⁿ⟩ = ∫₀¹ s(u)ⁿ du, and
+    α r_{2k} = α⟨s^{2k}⟩ without ``gain``, α (gain²/(α⟨s²⟩))^k ⟨s^{2k}⟩ with it.
+
+    Correlated modes (overlap ≠ 0) add det-terms in X + Xᵀ, tr[X^{2k}] of every order,
+    which stay in the saddle point (they are response functions, not response-field
+    correlations); they are refused by name rather than truncated.
+    """
+
+    alpha: sp.Expr
+    spectrum: sp.Expr | tuple
+    gain: sp.Expr | None = None
+    overlap: sp.Expr = sp.Integer(0)
+    averaging_rule: ClassVar[str | None] = None  # it averages itself: see cumulants()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alpha", sp.sympify(self.alpha))
+        object.__setattr__(self, "overlap", sp.sympify(self.overlap))
+        if self.gain is not None:
+            object.__setattr__(self, "gain", sp.sympify(self.gain))
+        if isinstance(self.spectrum, (tuple, list, np.ndarray)):
+            object.__setattr__(self, "spectrum", tuple(sp.sympify(v) for v in self.spectrum))
+        else:
+            object.__setattr__(self, "spectrum", sp.sympify(self.spectrum))
+        self.check_literals()
+
+    def expressions(self) -> tuple[sp.Expr, ...]:
+        spectrum = self.spectrum if isinstance(self.spectrum, tuple) else (self.spectrum,)
+        gain = () if self.gain is None else (self.gain,)
+        return (self.alpha, self.overlap, *gain, *spectrum)
+
+    @property
+    def free_symbols(self) -> set[sp.Symbol]:
+        return super().free_symbols - {MODE_INDEX, MODE_COUNT}
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        return (
+            Constraint("mode density", self.alpha, POSITIVE),
+            Constraint("mode overlap", self.overlap, UNIT_INTERVAL),
+        )
+
+    # ------------------------------------------------------------------ averaging
+
+    def shape_moment(self, n: int) -> sp.Expr:
+        r"""⟨sⁿ⟩ = lim_{M→∞} (1/M) Σ_a s_aⁿ = ∫₀¹ s(u)ⁿ du of the spectral shape s."""
+        u = sp.Dummy("u", positive=True)
+        if isinstance(self.spectrum, tuple):
+            return _interpolant_moment(self.spectrum, n, u)
+        at_u = self.spectrum.subs(MODE_INDEX, u * MODE_COUNT)
+        shape = sp.limit(at_u, MODE_COUNT, sp.oo) if at_u.has(MODE_COUNT) else at_u
+        if shape.has(sp.oo, -sp.oo, sp.zoo, sp.nan, sp.Limit, MODE_COUNT):
+            raise EnsembleError(
+                f"random-mode spectrum {self.spectrum} has no shape s(a/M) as M → ∞ "
+                f"(at a = u·M it tends to {shape}); its moments are undefined"
+            )
+        return sp.integrate(shape**n, (u, 0, 1))
+
+    def mode_moment(self, k: int) -> sp.Expr:
+        r"""α r_{2k} = (1/N) Σ_a d_a^{2k} as N → ∞ (the gain normalisation included)."""
+        if self.gain is None:
+            return self.alpha * self.shape_moment(2 * k)
+        if k == 1:  # the normalisation itself, exact at every N
+            return self.gain**2
+        ratio = self.shape_moment(2 * k) / self.shape_moment(2) ** k
+        return self.gain ** (2 * k) / self.alpha ** (k - 1) * ratio
+
+    def cumulants(self, couplings, populations, order: int = 2) -> tuple:
+        """Σ_k (α r_{2k}/2k) tr[(X Xᵀ)^k]/N^{2k−1} for 2k ≤ ``order`` (overlap 0 only)."""
+        (coupling,) = couplings
+        if self.overlap != 0:
+            raise EnsembleError(
+                f"coupling {coupling} cannot be disorder-averaged: its ensemble "
+                f"{type(self).__name__} ({self.kind}) has no averaging rule for correlated "
+                f"modes (overlap {self.overlap}, not 0): corr(l_a, r_a) adds tr(X^(2k)) "
+                "terms of every order k to the saddle point"
+            )
+        out = variance_cumulants(coupling, self.mode_moment(1), populations) if order >= 2 else ()
+        for k in range(2, order // 2 + 1):
+            out += (TraceCumulant(self.mode_moment(k) / (2 * k), coupling, k),)
+        return out
+
+    # ------------------------------------------------------------------ simulation
+
+    def modes(self, N: int, values: Mapping[str, float]) -> np.ndarray:
+        """The spectrum d_a, a = 1..M, for N sites (normalised if ``gain`` is set)."""
+        self.validate(values)
+        alpha = evaluate(self.alpha, values)
+        M = max(1, round(alpha * N))
+        if isinstance(self.spectrum, tuple):
+            # an array spectrum is a shape on (0, 1), read off at the M mode positions
+            shape = np.array([evaluate(v, values) for v in self.spectrum])
+            grid = (np.arange(shape.size) + 0.5) / shape.size
+            d = np.interp((np.arange(M) + 0.5) / M, grid, shape)
+        else:
+            a, m = sp.Symbol("_a"), sp.Symbol("_M")
+            expr = self.spectrum.subs({MODE_INDEX: a, MODE_COUNT: m})
+            names = sorted(values)
+            fn = sp.lambdify((a, m, *[sp.Symbol(k, real=True) for k in names]), expr, "numpy")
+            raw = fn(np.arange(1, M + 1, dtype=float), float(M), *[values[k] for k in names])
+            d = np.broadcast_to(np.asarray(raw, dtype=float), (M,)).copy()
+        if self.gain is not None:
+            gain = evaluate(self.gain, values)
+            norm = math.sqrt(float(np.sum(d**2)) / N)
+            if norm == 0:
+                raise ParameterError("random-mode spectrum is identically zero")
+            d *= gain / norm
+        return d
+
+    def sample(self, rng, sizes, values, dtype=np.float64) -> CouplingMatrix:
+        N = int(sum(sizes))
+        d = self.modes(N, values)
+        M = d.size
+        overlap = evaluate(self.overlap, values)
+        left = rng.standard_normal((N, M)) / math.sqrt(N)
+        right = rng.standard_normal((N, M)) / math.sqrt(N)
+        if overlap != 0:
+            signs = rng.choice([-1.0, 1.0], size=M)
+            right = overlap * signs * left + math.sqrt(1 - overlap**2) * right
+        factors = LowRankCoupling(left.astype(dtype), d.astype(dtype), right.astype(dtype))
+        # O(N·M) work per product only pays while M < N/2
+        return factors if M < N / 2 else DenseCoupling(factors.dense())
+
+    def spectral_radius_bound(self, values) -> float:
+        # |λ| ≤ ‖J‖ ≤ max|d| ‖L‖‖R‖ and ‖L‖ → 1 + √α (Marchenko–Pastur edge)
+        probe = self.modes(1000, values)
+        alpha = evaluate(self.alpha, values)
+        return float(np.max(np.abs(probe)) * (1 + math.sqrt(alpha)) ** 2)
+
+    # ------------------------------------------------------------------ printing
+
+    def text(self, coupling) -> str:
+        spectrum = "array" if isinstance(self.spectrum, tuple) else expression_text(self.spectrum)
+        out = (
+            f"{coupling.name} = Σ_a d_a l_a r_aᵀ, a = 1..M, "
+            f"M = round(({expression_text(self.alpha)})·N), d_a ∝ {spectrum}"
+        )
+        if self.gain is not None:
+            out += f", (1/N)Σ_a d_a² = ({expression_text(self.gain)})²"
+        if self.overlap != 0:
+            out += f", corr(l_a, r_a) = ({expression_text(self.overlap)})·σ_a"
+        return out
+
+    def latex(self, coupling) -> str:
+        spectrum = (r"\text{array}" if isinstance(self.spectrum, tuple)
+                    else expression_latex(self.spectrum))
+        out = (
+            rf"{coupling.name} = \sum_{{a=1}}^{{M}} d_a\, l_a r_a^\top, \quad "
+            rf"M = \operatorname{{round}}\left(({expression_latex(self.alpha)}) N\right), "
+            rf"\quad d_a \propto {spectrum}"
+        )
+        if self.gain is not None:
+            out += (rf", \quad \frac{{1}}{{N}} \sum_a d_a^2 = "
+                    rf"\left({expression_latex(self.gain)}\right)^2")
+        if self.overlap != 0:
+            out += (rf", \quad \operatorname{{corr}}(l_a, r_a) = "
+                    rf"\left({expression_latex(self.overlap)}\right) \sigma_a")
+        return out
+
+
+def _interpolant_moment(shape: tuple, n: int, u: sp.Symbol) -> sp.Expr:
+    r"""∫₀¹ s(u)ⁿ du for the clamped linear interpolant through (k + ½)/K ↦ s_k.
+
+    The same interpolant :meth:`RandomMode.modes` reads at the M mode positions.
+    """
+    K = len(shape)
+    edge = sp.Rational(1, 2 * K)  # constant below the first and above the last node
+    total = edge * (shape[0] ** n + shape[-1] ** n)
+    for left, right in itertools.pairwise(shape):
+        total += sp.integrate((left + (right - left) * u) ** n, (u, 0, 1)) / K
+    return total
