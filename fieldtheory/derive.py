@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from fieldtheory.codegen.site import SiteProblem, lower_site, observed_phi
+from fieldtheory.codegen.site import SiteProblem, lower_site, observed_phis
 from fieldtheory.codegen.site_printing import site_latex, site_text
 from fieldtheory.errors import ActionStructureError
 from fieldtheory.ir.action import Action
@@ -135,7 +135,7 @@ def _derive(action: Action, name: str) -> Derivation:
     # 4. the single site as the coefficients of one general equation: what the generated
     #    solvers take (codegen reuses it); a theory that equation cannot hold is no error here
     try:
-        site = lower_site(mean_field, observed_phi(action))
+        site = lower_site(mean_field, observed_phis(action))
     except ActionStructureError as error:
         return Derivation(name, action, averaged, collective, mean_field, stages, None,
                           str(error))

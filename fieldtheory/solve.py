@@ -51,6 +51,7 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
         return solve_loops(model, params, loops, tau_max, dtau)
     model = load_model(model)
     values = model.parameters.resolve(params)
+    model.action.validate_values(values)  # ensemble values (variance ≥ 0, |ρ| ≤ 1, …)
     if not (tau_max > 0 and 0 < dtau <= tau_max):
         raise ParameterError(f"need 0 < dtau ≤ tau_max, got dtau = {dtau}, tau_max = {tau_max}")
     known = registry.methods()
@@ -112,6 +113,7 @@ def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None,
     params = dict(params or {})
     varying = {k: v for k, v in params.items() if callable(v)}
     values = model.parameters.resolve({k: v for k, v in params.items() if k not in varying})
+    model.action.validate_values(values)
     unknown = sorted(set(varying) - set(values))
     if unknown:
         model.parameters.resolve({k: 0.0 for k in unknown})  # raises UnknownParameterError

@@ -203,3 +203,37 @@ def test_every_registered_runtime_inlines_into_one_namespace():
     exec(compile(source, "<runtimes>", "exec"), namespace)  # the generated module's prefix
     assert set(namespace["RUNTIMES"]) == set(registry.runtimes())
     assert "is_single_phi" in namespace  # a dependency (runtime/single_phi.py) came along
+
+
+def test_observed_phi_is_read_per_population():
+    """φ = tanh(β_α x) with β by population: the lowered site, the generated spec and the
+    solved observables use each population's own φ (⟨φ⟩_α recomputed here by quadrature
+    from the theory's own mean and variance of that population)."""
+    from scipy import integrate
+
+    p = ft.parameters(g=(1.5, "positive"), b_E=(1.0, "positive"), b_I=(2.0, "positive"),
+                      D=(0.3, "nonnegative"), I0=0.4)
+    g, b_E, b_I, D, I0 = p.symbols
+    graph = nx.DiGraph()
+    graph.add_node("E", fraction=sp.Rational(1, 2))
+    graph.add_node("I", fraction=sp.Rational(1, 2))
+    for target in "EI":
+        for source in "EI":
+            graph.add_edge(source, target, mean=0, variance=g**2)
+    beta = ft.by_population("beta", E=b_E, I=b_I)
+    model = ft.Model("beta_by_population", ft.langevin(
+        {x: -x(t) + J @ ft.tanh(beta * x(t)) + I0}, {x: D},
+        {J: ft.BlockGaussian.from_graph(graph)}, p), "φ by population")
+    problem = derive(model).site_problem()
+    assert problem.population_phis == (sp.tanh(b_E * U), sp.tanh(b_I * U))
+    site = generate(model).spec()
+    u = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(site.phi[1](u), np.tanh(2.0 * u), rtol=1e-15)
+    result = ft.solve(model)
+    for name, b in (("E", 1.0), ("I", 2.0)):
+        obs = result.observables.populations[name]
+        mean, var = obs["mean"], obs["variance"]
+        expected = integrate.quad(
+            lambda z, m=mean, v=var, b=b: np.tanh(b * (m + np.sqrt(v) * z))
+            * np.exp(-z * z / 2) / np.sqrt(2 * np.pi), -12, 12, epsabs=1e-13)[0]
+        assert obs["mean_phi"] == pytest.approx(expected, abs=1e-8)

@@ -136,43 +136,60 @@ def _bindings(functions: dict[sp.Expr, str], names: list[str]) -> list[str]:
     return lines
 
 
+def _slots(problem: SiteProblem) -> dict:
+    """Where each coefficient of ``problem.coefficients`` goes in the SiteSpec: code
+    strings ``c[k]`` for the leak, offset and noise per population, the coupling tables
+    B (means), A (correlations), κ (responses), the step and the fractions."""
+    P = len(problem.sites)
+    L, K, R = len(problem.means), len(problem.correlations), len(problem.responses)
+    out = {"leak": [], "offset": [], "noise": [], "B": [["0.0"] * L for _ in range(P)],
+           "A": [["0.0"] * K for _ in range(P)], "kappa": [["0.0"] * R for _ in range(P)]}
+    k = 0
+    for a, site in enumerate(problem.sites):
+        for key in ("leak", "offset", "noise"):
+            out[key].append(f"c[{k}]")
+            k += 1
+        for key, pairs in (("B", site.mean_coefficients), ("A", site.correlation_coefficients),
+                           ("kappa", site.response_coefficients)):
+            for index, _ in pairs:
+                out[key][a][index] = f"c[{k}]"
+                k += 1
+    out["step"] = f"c[{k}]" if problem.step is not None else "None"
+    k += problem.step is not None
+    out["fractions"] = [f"c[{k + a}]" for a in range(P)]
+    return out
+
+
 def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names) -> str:
     """``def spec(**values)``: the runtime's SiteSpec at parameter values."""
     P = len(problem.sites)
-    L, K, R = len(problem.means), len(problem.correlations), len(problem.responses)
     where = {name: k for k, name in enumerate(problem.populations)}
-    k = 0
-    leak, offset, noise = [], [], []
-    B = [["0.0"] * L for _ in range(P)]
-    A = [["0.0"] * K for _ in range(P)]
-    kappa = [["0.0"] * R for _ in range(P)]
-    for a, site in enumerate(problem.sites):
-        leak.append(f"c[{k}]")
-        offset.append(f"c[{k + 1}]")
-        noise.append(f"c[{k + 2}]")
-        k += 3
-        for table, pairs in ((B, site.mean_coefficients), (A, site.correlation_coefficients),
-                             (kappa, site.response_coefficients)):
-            for index, _ in pairs:
-                table[a][index] = f"c[{k}]"
-                k += 1
-    step = f"c[{k}]" if problem.step is not None else "None"
-    k += problem.step is not None
-    fractions = ", ".join(f"c[{k + a}]" for a in range(P))
+    slot = _slots(problem)
 
-    def matrix(rows):
-        return "numpy.array([" + ", ".join("[" + ", ".join(r) + "]" for r in rows) + "], " \
-               "dtype=float)"
+    def matrix(key):
+        rows = slot[key]
+        width = len(rows[0]) if rows else 0
+        return ("numpy.array([" + ", ".join("[" + ", ".join(r) + "]" for r in rows)
+                + f"], dtype=float).reshape({P}, {width})")
 
-    def term(spec):
-        f = functions[spec.left] + "_"
-        h = functions[spec.right] + "_" if spec.right is not None else None
-        return (f"SiteTerm({where[spec.population]}, {f}, {h}, d{f}, "
-                f"{'d' + h if h else None}, {spec.name!r})")
+    def vector(key):
+        return f"numpy.array([{', '.join(slot[key])}])"
+
+    def terms(specs):
+        out = ""
+        for spec in specs:
+            f = functions[spec.left] + "_"
+            h = functions[spec.right] + "_" if spec.right is not None else None
+            out += (f"SiteTerm({where[spec.population]}, {f}, {h}, d{f}, "
+                    f"{'d' + h if h else None}, {spec.name!r}), ")
+        return f"({out})"
+
+    def each(names_):
+        return "(" + "".join(f"{n}, " for n in names_) + ")"
 
     nonlinear = [functions[s.nonlinear] + "_" if s.nonlinear != 0 else "None"
                  for s in problem.sites]
-    dnonlinear = [f"d{n}" if n != "None" else "None" for n in nonlinear]
+    phis = [functions[f] + "_" for f in problem.population_phis]
     lines = [
         "def spec(**values):",
         '    """The single-site problem (a SiteSpec) at these parameter values."""',
@@ -181,21 +198,21 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names) -> 
         *_bindings(functions, names),
         "    return SiteSpec(",
         "        populations=POPULATIONS,",
-        f"        leak=numpy.array([{', '.join(leak)}]),",
-        f"        noise=numpy.array([{', '.join(noise)}]),",
-        f"        offset=numpy.array([{', '.join(offset)}]),",
-        f"        means=({''.join(term(m) + ', ' for m in problem.means)}),",
-        f"        mean_coupling={matrix(B)}.reshape({P}, {L}),",
-        f"        correlations=({''.join(term(m) + ', ' for m in problem.correlations)}),",
-        f"        correlation_coupling={matrix(A)}.reshape({P}, {K}),",
-        f"        responses=({''.join(term(m) + ', ' for m in problem.responses)}),",
-        f"        response_coupling={matrix(kappa)}.reshape({P}, {R}),",
-        f"        nonlinear=({''.join(n + ', ' for n in nonlinear)}),",
-        f"        dnonlinear=({''.join(n + ', ' for n in dnonlinear)}),",
-        f"        phi=({'phi_, ' * P}),",
-        f"        dphi=({'dphi_, ' * P}),",
-        f"        step={step},",
-        f"        fractions=numpy.array([{fractions}]),",
+        f"        leak={vector('leak')},",
+        f"        noise={vector('noise')},",
+        f"        offset={vector('offset')},",
+        f"        means={terms(problem.means)},",
+        f"        mean_coupling={matrix('B')},",
+        f"        correlations={terms(problem.correlations)},",
+        f"        correlation_coupling={matrix('A')},",
+        f"        responses={terms(problem.responses)},",
+        f"        response_coupling={matrix('kappa')},",
+        f"        nonlinear={each(nonlinear)},",
+        f"        dnonlinear={each(f'd{n}' if n != 'None' else n for n in nonlinear)},",
+        f"        phi={each(phis)},",
+        f"        dphi={each('d' + f for f in phis)},",
+        f"        step={slot['step']},",
+        f"        fractions={vector('fractions')},",
         "    )",
     ]
     return "\n".join(lines) + "\n"

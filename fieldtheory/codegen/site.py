@@ -22,6 +22,7 @@ covariances that are not white noise plus order parameters) is refused by name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy as sp
@@ -29,11 +30,12 @@ import sympy as sp
 from fieldtheory.errors import ActionStructureError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.langevin import read_langevin
-from fieldtheory.ir.symbols import CouplingSum, FieldValue, ResponseValue
+from fieldtheory.ir.symbols import ByPopulation, FieldValue, ResponseValue
 from fieldtheory.transforms.nodes import OrderParameterValue, TimeIntegral
 from fieldtheory.transforms.stages import MeanFieldTheory, OrderParameter, SingleSiteProcess
 
-__all__ = ["PopulationSite", "SiteProblem", "TermSpec", "lower_site", "observed_phi"]
+__all__ = ["PopulationSite", "SiteProblem", "TermSpec", "lower_site", "observed_phi",
+           "observed_phis"]
 
 #: The one variable of every function of a lowered problem.
 U = sp.Symbol("u", real=True)
@@ -75,9 +77,15 @@ class SiteProblem:
     means: tuple[TermSpec, ...]
     correlations: tuple[TermSpec, ...]
     responses: tuple[TermSpec, ...]
-    phi: sp.Expr  # the observed φ(U)
+    phi: sp.Expr  # the observed φ(U) of the first population
     step: sp.Expr | None
     fractions: tuple[sp.Expr, ...] = (sp.Integer(1),)
+    phis: tuple[sp.Expr, ...] = ()  # the observed φ(U) per population (empty: all ``phi``)
+
+    @property
+    def population_phis(self) -> tuple[sp.Expr, ...]:
+        """The observed φ(U) of each population, in population order."""
+        return self.phis or (self.phi,) * len(self.sites)
 
     @property
     def populations(self) -> tuple[str, ...]:
@@ -100,6 +108,8 @@ class SiteProblem:
     def functions(self) -> tuple[sp.Expr, ...]:
         """The distinct functions of U the problem uses, φ first (printing order)."""
         seen: dict[sp.Expr, None] = {self.phi: None}
+        for phi in self.population_phis:
+            seen.setdefault(phi, None)
         for term in (*self.means, *self.correlations, *self.responses):
             seen.setdefault(term.left, None)
             if term.right is not None:
@@ -139,19 +149,28 @@ class SiteProblem:
         return c.left == c.right and all(m.left == c.left for m in self.means)
 
 
-def observed_phi(action: Action) -> sp.Expr:
-    """φ(U): the presynaptic expression of the first coupling sum (the field when none)."""
-    system = read_langevin(action)
-    for drift in system.drift:
-        for node in sp.preorder_traversal(drift):
-            if isinstance(node, CouplingSum):
-                values = node.presynaptic.atoms(FieldValue)
-                return node.presynaptic.xreplace({v: U for v in values})
-    return U
+def observed_phi(action: Action, population: str | None = None) -> sp.Expr:
+    """φ(U) of ``population`` (default: the first): the action's observed φ
+    (:attr:`~fieldtheory.ir.langevin_system.LangevinSystem.observed_phi`) with its
+    by-population values resolved there and the field value replaced by U."""
+    phi = read_langevin(action).observed_phi
+    population = population or action.populations[0].name
+    phi = phi.replace(lambda e: isinstance(e, ByPopulation), lambda e: e.value_for(population))
+    return phi.xreplace({v: U for v in phi.atoms(FieldValue)})
 
 
-def lower_site(theory: MeanFieldTheory, phi: sp.Expr = U) -> SiteProblem:
-    """Read the general single-site problem off a derived mean-field theory."""
+def observed_phis(action: Action) -> dict[str, sp.Expr]:
+    """:func:`observed_phi` of every population of ``action``, by name."""
+    return {p.name: observed_phi(action, p.name) for p in action.populations}
+
+
+def lower_site(theory: MeanFieldTheory,
+               phi: sp.Expr | Mapping[str, sp.Expr] = U) -> SiteProblem:
+    """Read the general single-site problem off a derived mean-field theory.
+
+    ``phi``: the observed φ(U), one expression for every population or one per population
+    name (:func:`observed_phis`).
+    """
     by_function = {q.function: q for q in theory.order_parameters}
     terms: dict[str, dict[tuple, int]] = {"means": {}, "correlations": {}, "responses": {}}
     specs: dict[str, list[TermSpec]] = {"means": [], "correlations": [], "responses": []}
@@ -173,8 +192,12 @@ def lower_site(theory: MeanFieldTheory, phi: sp.Expr = U) -> SiteProblem:
     step = theory.time.step if theory.time.is_discrete else None
     fraction = dict(theory.collective.fractions)
     fractions = tuple(sp.sympify(fraction.get(site.population, 1)) for site in sites)
+    names = [site.population for site in sites]
+    phis = (tuple(sp.sympify(phi[name]) for name in names) if isinstance(phi, Mapping)
+            else (sp.sympify(phi),) * len(sites))
     return SiteProblem(tuple(sites), tuple(specs["means"]), tuple(specs["correlations"]),
-                       tuple(specs["responses"]), phi, step, fractions)
+                       tuple(specs["responses"]), phis[0], step, fractions,
+                       phis if len(set(phis)) > 1 else ())
 
 
 def _site(process: SingleSiteProcess, theory, by_function, register) -> PopulationSite:
