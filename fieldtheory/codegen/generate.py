@@ -24,6 +24,7 @@ import ast
 import functools
 import importlib
 import inspect
+import math
 from types import ModuleType
 
 import sympy as sp
@@ -86,6 +87,7 @@ def module_source(model: Model, derivation, problem: SiteProblem, modules,
         runtime_source(*modules),
         "\n# ---------------------------------------------------------------- the model\n",
         f"PARAMETERS = {dict(zip(names, (p.default for p in parameters), strict=True))!r}\n",
+        f"DOMAINS = {_domains(parameters)}\n",
         f"POPULATIONS = {problem.populations!r}\n",
         "METHODS = tuple(RUNTIMES)\n",
     ]
@@ -102,6 +104,18 @@ def module_source(model: Model, derivation, problem: SiteProblem, modules,
         _TEMPLATE,
     ]
     return "\n".join(pieces)
+
+
+def _domains(parameters) -> str:
+    """``{name: (lower, upper, closed_lower, closed_upper)}`` as source (inf printed as
+    ``float("inf")``)."""
+    def number(x: float) -> str:
+        return repr(float(x)) if math.isfinite(x) else f'float("{"-" if x < 0 else ""}inf")'
+
+    items = ", ".join(
+        f"{p.name!r}: ({number(p.domain.lower)}, {number(p.domain.upper)}, "
+        f"{p.domain.closed_lower}, {p.domain.closed_upper})" for p in parameters)
+    return "{" + items + "}"
 
 
 def _parameters_of(expr: sp.Expr, names: list[str]) -> list[sp.Symbol]:
@@ -370,9 +384,7 @@ def solve_many(tau_max=20.0, dtau=0.25, **arrays):
 
 
 if __name__ == "__main__":
-    import json
     import sys
 
-    given = dict(arg.split("=", 1) for arg in sys.argv[1:])
-    print(json.dumps(to_plain(solve(**{k: float(v) for k, v in given.items()}))))
+    sys.exit(command_line(sys.argv[1:], PARAMETERS, DOMAINS, solve))
 '''

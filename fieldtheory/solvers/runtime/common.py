@@ -23,6 +23,7 @@ __all__ = [
     "SolverInputError",
     "backtrack",
     "choose_runtime",
+    "command_line",
     "gaussian_mean",
     "gaussian_pair_mean",
     "mixture",
@@ -320,21 +321,75 @@ def resolve_values(defaults: dict, params: dict) -> dict:
     return {**defaults, **params}
 
 
-def to_plain(value):
-    """Nested dicts, arrays and numpy scalars as plain JSON types (complex as [re, im])."""
+def to_plain(value, undefined: dict | None = None, pointer: str = ""):
+    """Nested dicts, arrays and numpy scalars as strict JSON types (complex as [re, im]).
+
+    A non-finite number becomes None; with ``undefined`` given, its JSON pointer is
+    recorded there with the reason (the ``"undefined"`` convention of CLI.md).
+    """
     if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v, undefined, f"{pointer}/{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
+        return [to_plain(v, undefined, f"{pointer}/{k}") for k, v in enumerate(value)]
     if isinstance(value, np.ndarray):
-        return to_plain(value.tolist())
+        return to_plain(value.tolist(), undefined, pointer)
     if isinstance(value, (complex, np.complexfloating)):
-        return [float(value.real), float(value.imag)]
+        return [to_plain(float(value.real), undefined, f"{pointer}/0"),
+                to_plain(float(value.imag), undefined, f"{pointer}/1")]
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, float, np.integer, np.floating)):
+        if not math.isfinite(float(value)):
+            if undefined is not None:
+                undefined[pointer] = f"the solver returned {float(value)}"
+            return None
         return float(value)
     return value
+
+
+def command_line(argv, defaults: dict, domains: dict, solve) -> int:
+    """``python solver.py name=value ...``: solve and print one strict JSON object.
+
+    Each argument must be NAME=VALUE with NAME a parameter (``defaults``) and VALUE a
+    decimal number inside the parameter's domain (``domains``: name → (lower, upper,
+    closed_lower, closed_upper)); anything else, and a runtime's refusal, is one line on
+    stderr and exit status 2; a convergence failure likewise, with its residuals.
+    """
+    import json
+    import sys
+
+    values = {}
+    try:
+        for argument in argv:
+            name, sep, text = argument.partition("=")
+            if not sep or name not in defaults:
+                raise SolverInputError(f"argument {argument!r}: expected NAME=VALUE with NAME "
+                                       f"one of {sorted(defaults)}")
+            try:
+                number = float(text)
+            except ValueError:
+                raise SolverInputError(f"parameter {name}: {text!r} is not a number") from None
+            lower, upper, closed_lower, closed_upper = domains[name]
+            inside = (math.isfinite(number)
+                      and (number >= lower if closed_lower else number > lower)
+                      and (number <= upper if closed_upper else number < upper))
+            if not inside:
+                left = "[" if closed_lower and math.isfinite(lower) else "("
+                right = "]" if closed_upper and math.isfinite(upper) else ")"
+                interval = f"{left}{lower:g}, {upper:g}{right}"
+                raise SolverInputError(f"parameter {name} = {text} lies outside its domain "
+                                       f"{interval}")
+            values[name] = number
+        result = solve(**values)
+    except (SolverInputError, ConvergenceError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    undefined: dict = {}
+    out = to_plain(result, undefined)
+    if undefined:
+        out["undefined"] = undefined
+    print(json.dumps(out, allow_nan=False))
+    return 0
 
 
 def network_level(site, out: dict) -> dict:
