@@ -26,6 +26,7 @@ __all__ = [
     "DivergenceError",
     "CodegenError",
     "ConvergenceError",
+    "ResourceError",
 ]
 
 
@@ -108,3 +109,16 @@ class ConvergenceError(FieldTheoryError):
     def __init__(self, message: str, *, history: tuple[float, ...] = ()) -> None:
         super().__init__(message)
         self.history = tuple(history)
+
+
+class ResourceError(FieldTheoryError):
+    """Work refused before it starts: its estimated memory (or size) exceeds the limit.
+
+    ``estimate`` and ``limit`` are in bytes (``what`` says of what); raised before any
+    allocation, so nothing is half done.
+    """
+
+    def __init__(self, message: str, *, estimate: float, limit: float) -> None:
+        super().__init__(message)
+        self.estimate = float(estimate)
+        self.limit = float(limit)
