@@ -250,3 +250,19 @@ def test_every_shipped_models_generated_module_runs_isolated(name, tmp_path):
     assert done.returncode == 0, done.stderr
     method = done.stdout.split()[0]
     assert method in registry.methods()
+
+
+def test_generated_source_does_not_depend_on_the_import_order_of_runtimes():
+    """Two fresh interpreters importing the runtimes in opposite orders generate the same
+    module (same content hash) for the same model."""
+    script = ("import importlib, sys\n"
+              "for name in sys.argv[1:]:\n"
+              "    importlib.import_module('fieldtheory.solvers.runtime.' + name)\n"
+              "from fieldtheory.codegen.generate import generate\n"
+              "print(generate('scs').digest)\n")
+    names = ["monte_carlo", "two_time", "multi", "stationary", "kernel", "maps"]
+    digests = {
+        subprocess.run([sys.executable, "-c", script, *order], capture_output=True, text=True,
+                       timeout=300, check=True).stdout.strip()
+        for order in (names, names[::-1])}
+    assert len(digests) == 1 and generate("scs").digest in digests

@@ -89,7 +89,7 @@ def module_source(model: Model, derivation, problem: SiteProblem, modules,
         f"PARAMETERS = {dict(zip(names, (p.default for p in parameters), strict=True))!r}\n",
         f"DOMAINS = {_domains(parameters)}\n",
         f"POPULATIONS = {problem.populations!r}\n",
-        "METHODS = tuple(RUNTIMES)\n",
+        "METHODS = tuple(sorted(RUNTIMES))\n",
     ]
     for expr, name in functions.items():
         arguments = [U, *_parameters_of(expr, names)]

@@ -64,20 +64,22 @@ def runtime_module(runtime: Runtime | str) -> ModuleType:
 
 def modules_for(problem) -> tuple[ModuleType, ...]:
     """The runtime modules a generated module for the lowered ``problem`` inlines: every
-    registered runtime whose ``needs(problem)`` holds (all without a ``needs``), in
-    registration order, each module once."""
+    registered runtime whose ``needs(problem)`` holds (all without a ``needs``), each
+    module once, sorted by module name (the generated source must not depend on the order
+    in which a process happened to import the runtimes)."""
     out: dict[str, ModuleType] = {}
     for runtime in runtimes().values():
         if runtime.needs is None or runtime.needs(problem):
             module = runtime_module(runtime)
             out.setdefault(module.__name__, module)
-    return tuple(out.values())
+    return tuple(out[name] for name in sorted(out))
 
 
 def signature() -> tuple[tuple[str, str, str, int], ...]:
     """(name, kind, module, priority) of every registered runtime: part of the content
     hash of generated modules, so registering a runtime regenerates them."""
-    return tuple((r.name, r.kind, r.solve.__module__, r.priority) for r in runtimes().values())
+    return tuple(sorted((r.name, r.kind, r.solve.__module__, r.priority)
+                        for r in runtimes().values()))
 
 
 @contextlib.contextmanager
