@@ -14,6 +14,7 @@ from typing import Any
 from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.observables import Observables
+from fieldtheory.resources import require
 from fieldtheory.results import TheoryResult, TransientResult
 from fieldtheory.solvers import registry
 
@@ -54,6 +55,9 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     model.action.validate_values(values)  # ensemble values (variance ≥ 0, |ρ| ≤ 1, …)
     if not (tau_max > 0 and 0 < dtau <= tau_max):
         raise ParameterError(f"need 0 < dtau ≤ tau_max, got dtau = {dtau}, tau_max = {tau_max}")
+    # the τ lattice every runtime holds some dozens of arrays of
+    points = tau_max / min(dtau, float((options or {}).get("step_max", 0.02)))
+    require(points * 8 * 64, f"solve {model.name}: tau_max = {tau_max:g}, dtau = {dtau:g}")
     known = registry.methods()
     if method != "auto" and method not in known:
         raise ParameterError(f"unknown solver method {method!r}; registered: "

@@ -33,6 +33,7 @@ from fieldtheory.ir.action import Action
 from fieldtheory.ir.model import Model
 from fieldtheory.observables import Observables, StreamingEstimator
 from fieldtheory.progress import progress_bar
+from fieldtheory.resources import require
 from fieldtheory.simulate.compile_action import CompiledAction, compile_action
 from fieldtheory.simulate.inputs import split_inputs
 from fieldtheory.simulate.integrators import (
@@ -358,6 +359,8 @@ def simulate(
     compiled = compile_action(action, {**values, **inputs})
     plan = plan_run(compiled, t_max=t_max, t_burn=t_burn, dt=dt, trials=trials,
                     tau_max=tau_max, dtau=dtau, method=method, blocks=blocks)
+    require(_memory_estimate(compiled, N, trials, plan, np.dtype(str(dtype)).itemsize),
+            f"simulate {name}: N = {N}, trials = {trials}, {plan.lags + 1} lags")
     rngs = [np.random.default_rng([seed, k]) for k in range(trials)]
     network = realise_trials(compiled, N, rngs, str(dtype))
     x = network.initial_state(rngs, initial)
@@ -393,6 +396,18 @@ def simulate(
         t_max=plan.samples * plan.dtau, t_burn=plan.burn_samples * plan.dtau,
         observables=observables, stderr=stderr, method=plan.method, dtau=plan.dtau,
         seed=seed, dtype=str(dtype), inputs=tuple(inputs), initial=initial)
+
+
+def _memory_estimate(compiled, N: int, trials: int, plan, itemsize: int) -> int:
+    """Bytes the run holds at once: every trial's sampled couplings (one realisation of an
+    ensemble per coupling it is attached to, :meth:`Ensemble.sample_nbytes`), and per
+    trial the state and the lag buffers of the estimators (N × (lags + 1) × 3 float64 for
+    x, φ and the autocorrelation sums)."""
+    couplings = sum(ensemble.sample_nbytes(N, compiled.values, itemsize)
+                    for _, ensemble in compiled.action.couplings)
+    fields = len(compiled.action.fields)
+    history = N * fields * (plan.lags + 1) * 3 * 8
+    return trials * (couplings + history)
 
 
 def _add_transient(observables: Observables, stderr: Observables,

@@ -208,6 +208,11 @@ class Ensemble:
         """
         return {c: self.sample(rng, sizes, values, dtype) for c in couplings}
 
+    def sample_nbytes(self, N: int, values: Mapping[str, float], itemsize: int) -> int:
+        """The peak memory of one realisation for N units (the simulator's resource guard):
+        by default a dense N × N matrix of ``itemsize`` plus its float64 draw."""
+        return N * N * (itemsize + 8)
+
     def spectral_radius_bound(self, values: Mapping[str, float]) -> float:
         """An O(1) estimate of the largest |eigenvalue| of J as N → ∞."""
         raise NotImplementedError(f"{type(self).__name__} gives no spectral-radius bound")

@@ -189,6 +189,12 @@ class RandomMode(Ensemble):
         # O(N·M) work per product only pays while M < N/2
         return factors if M < N / 2 else DenseCoupling(factors.dense())
 
+    def sample_nbytes(self, N: int, values, itemsize: int) -> int:
+        """Two N × M factors (float64 draws and their cast), dense N × N once M ≥ N/2."""
+        M = max(1, round(evaluate(self.alpha, values) * N))
+        low_rank = 2 * N * M * (itemsize + 8)
+        return low_rank if M < N / 2 else low_rank + N * N * itemsize
+
     def spectral_radius_bound(self, values) -> float:
         # |λ| ≤ ‖J‖ ≤ max|d| ‖L‖‖R‖ and ‖L‖ → 1 + √α (Marchenko–Pastur edge)
         probe = self.modes(1000, values)
