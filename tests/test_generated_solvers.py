@@ -151,9 +151,16 @@ def test_method_is_chosen_from_the_site_and_can_be_forced():
     module = generate("scs")
     assert module.choose_method(module.spec(g=2.0)) == "stationary"
     assert "transient" in module.METHODS
-    with pytest.raises(ParameterError, match="multi"):
-        ft.solve("scs", {"g": 2.0}, method="multi")
+    with pytest.raises(ParameterError, match="'map' is not available"):
+        ft.solve("scs", {"g": 2.0}, method="map")
     assert generate("map").METHODS == ("map",)
+    # multi is inlined wherever it applies: forced on the one-φ site it cross-checks the
+    # stationary runtime (both lattice solutions, O(step²) apart: step 0.02, Δ0 ~ 2)
+    forced = ft.solve("scs", {"g": 2.0}, method="multi")
+    auto = ft.solve("scs", {"g": 2.0})
+    assert forced.method == "multi" and auto.method == "stationary"
+    assert forced.observables["variance"] == pytest.approx(auto.observables["variance"],
+                                                           abs=2 * 0.02**2)
 
 
 def test_sinusoidal_input_drives_the_linear_mean_exactly():
