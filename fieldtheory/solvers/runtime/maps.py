@@ -85,6 +85,7 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
 )
 from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
     is_single_phi,
+    linear_instability,
     single_phi_coefficients,
 )
 
@@ -553,6 +554,9 @@ def solve_site_map(site, grid, options) -> dict:
         raise SolverInputError("the map solver takes one population with one input correlation "
                          f"<phi phi>; this site has populations {site.populations} and "
                          f"{len(site.correlations)} correlation(s)")
+    why = linear_instability(site)
+    if why:
+        raise SolverInputError(why)
     leak, g, J0, I, D = single_phi_coefficients(site)
     (term,) = site.correlations
     scale = float(site.step) / leak

@@ -20,7 +20,7 @@ import numpy as np
 
 from fieldtheory.solvers.runtime.common import SolverInputError  # inlined by the code generator
 
-__all__ = ["is_single_phi", "single_phi_coefficients"]
+__all__ = ["is_single_phi", "linear_instability", "single_phi_coefficients"]
 
 
 def is_single_phi(site) -> bool:
@@ -47,3 +47,27 @@ def single_phi_coefficients(site) -> tuple[float, float, float, float, float]:
         raise SolverInputError(f"the input variance coefficient {A} is negative")
     B = float(np.sum(site.mean_coupling[0])) if site.means else 0.0
     return a, math.sqrt(A) / a, B / a, float(site.offset[0]) / a, float(site.noise[0]) / a
+
+
+def linear_instability(site) -> str | None:
+    """Why a one-φ site with an affine φ(x) = f₀ + f₁x has no stationary state, or None.
+
+    The network is then linear, ẋ = −a x + J φ(x) + …: in leak units its bulk spectrum
+    (circular law, radius g|f₁|) reaches the leak when g|f₁| ≥ 1, and the outlier of the
+    mean coupling (J0 f₁) when J0 f₁ ≥ 1; the same bounds hold for maps with a step
+    δ ∈ (0, 1]. Beyond them the variance or the mean grows without bound.
+    """
+    (term,) = site.correlations
+    probe = np.array([0.0, 1.0, -1.7, 2.3, 0.4])
+    values = np.asarray(term.left(probe), dtype=float)
+    f0, f1 = values[0], values[1] - values[0]
+    if not np.allclose(values, f0 + f1 * probe, rtol=1e-12, atol=1e-14):
+        return None
+    _, g, J0, _, _ = single_phi_coefficients(site)
+    if g * abs(f1) >= 1:
+        return (f"the linear network has no stationary state: its bulk spectrum reaches the "
+                f"leak, g·|φ'| = {g * abs(f1):.6g} ≥ 1 (in units of the leak)")
+    if J0 * f1 >= 1:
+        return (f"the linear network has no stationary state: the mean-coupling outlier "
+                f"reaches the leak, J0·φ' = {J0 * f1:.6g} ≥ 1 (in units of the leak)")
+    return None
