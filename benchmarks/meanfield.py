@@ -1,17 +1,23 @@
-"""Benchmark: derive + codegen, cached load, and the stationary solve against a baseline.
+"""Benchmark: the stationary mean-field solve — speed and accuracy against oracles.
 
-Prints one JSON object. Timings are ratios against a baseline run in the same process
-(these machines are noisy):
+Prints one JSON object. Timings are also given as ratios against a baseline run in the
+same process (these machines are noisy):
 
 * cold ``derive`` + ``generate`` for SCS (caches cleared), and the cached second call;
-* the stationary SCS solve (tanh, g = 2, D = 0) by the generated module against a
-  straightforward baseline written here — scipy ``quad`` for the Gaussian integrals,
-  ``brentq`` on the energy condition for Δ0, ``solve_ivp`` shooting of
-  Δ'' = Δ − g² C_φ(Δ; Δ0) for Δ(τ) — at equal accuracy on Δ0 (both to 1e-8 of the
-  published-precision reference; the generated solver at lattice step 0.0025);
-* a 100-point sweep over g with ``solve_many``.
+* the warm stationary SCS solve (tanh, D = 0) by the generated module at g ∈ {1.5, 2, 3}
+  (a new parameter point each call: nothing but quadrature rules is reused), its Δ0 error
+  against an mpmath root of the energy condition Δ0²/2 = g²(E[Φ²] − E[Φ]²) computed here,
+  and λ_max against the published g = 2 value and the lattice route (O(step²), Richardson
+  over steps 0.01, 0.005 — an independent discretisation);
+* the same Δ0 from a careful hand-written solver: brentq on the energy condition with
+  Gauss–Hermite quadrature (300 nodes), a Gauss–Hermite pair table of C_φ (Chebyshev in
+  Δ) and Δ(τ) by shooting (``solve_ivp``), timed against the generated solve;
+* C(τ) of the erf network (φ = erf(√π x/2), g = 2, closed-form potential) against mpmath
+  lags τ(Δ) = ∫ dx/√(2(V(Δ0) − V(x))) at five levels;
+* a 20 × 20 sweep over g ∈ [0.5, 3], J0 ∈ [0, 3] (D = I = 0) with ``fieldtheory.sweep``,
+  serial and pooled.
 
-Usage: ``python benchmarks/meanfield.py [--quick]``.
+Usage: ``python benchmarks/meanfield.py [--quick]`` (``--quick``: a 5 × 5 sweep).
 """
 
 from __future__ import annotations
@@ -21,56 +27,112 @@ import json
 import math
 import time
 
+import mpmath as mp
 import numpy as np
+from numpy.polynomial import chebyshev
 from scipy import integrate, optimize
+from scipy.special import erf
 
 from fieldtheory.codegen.generate import generate
 from fieldtheory.codegen.module import clear_cache
 from fieldtheory.derive import _derive, derive
+from fieldtheory.solvers.runtime import stationary
+from fieldtheory.sweep import sweep
+
+PUBLISHED = {"delta0": 1.92481, "mean_gain": 0.48682, "lyapunov": 0.112458}  # g = 2
 
 
-def _gauss(f, var):
-    """E[f(u)], u ~ N(0, var), by adaptive quad (the baseline's integrator)."""
-    s = math.sqrt(var)
-    value, _ = integrate.quad(lambda z: f(s * z) * math.exp(-z * z / 2), -12, 12,
-                              epsabs=1e-13, epsrel=1e-13, limit=200)
-    return value / math.sqrt(2 * math.pi)
+def mp_delta0(g: float) -> float:
+    """Root of Δ0²/2 = g²(E[Φ²] − E[Φ]²), Φ = log cosh, by mpmath (30 digits)."""
+    with mp.workdps(30):
+        def normal(f):
+            return mp.quad(lambda z: f(z) * mp.exp(-z**2 / 2),
+                           [-mp.inf, -4, 0, 4, mp.inf]) / mp.sqrt(2 * mp.pi)
+
+        def deficit(d):
+            s = mp.sqrt(d)
+            first = normal(lambda z: mp.log(mp.cosh(s * z)))
+            second = normal(lambda z: mp.log(mp.cosh(s * z)) ** 2)
+            return d**2 / 2 - g**2 * (second - first**2)
+
+        return float(mp.findroot(deficit, 1.0 + 1.5 * (g - 1) ** 2))
 
 
-def _pair(f, var, cov):
-    """E[f(u) f(v)] with variances var, covariance cov: nested quad."""
-    rho_s = cov / math.sqrt(var)
-    rest = math.sqrt(max(var - cov * cov / var, 0.0))
+def handwritten_solve(g: float, tau_max: float = 10.0, nodes: int = 300):
+    """A careful hand-written solver: Δ0 by brentq on the energy condition (Gauss–Hermite),
+    a Gauss–Hermite pair table of C_φ in Δ (Chebyshev, 48 points), Δ(τ) by shooting."""
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / math.sqrt(2 * math.pi)
 
-    def inner(z):
-        u = math.sqrt(var) * z
-        return f(u) * _gauss(lambda w: f(rho_s * z + w), rest**2) if rest > 0 else f(u) * f(
-            rho_s * z)
-
-    value, _ = integrate.quad(lambda z: inner(z) * math.exp(-z * z / 2), -12, 12,
-                              epsabs=1e-12, epsrel=1e-12, limit=200)
-    return value / math.sqrt(2 * math.pi)
-
-
-def baseline_solve(g: float = 2.0, tau_max: float = 10.0) -> tuple[float, np.ndarray]:
-    """Δ0 from the energy condition (brentq + quad), Δ(τ) by shooting (solve_ivp)."""
-    def Phi(x):
-        return math.log(math.cosh(x))
+    def log_cosh(x):
+        return np.logaddexp(x, -x) - math.log(2.0)
 
     def energy(d0):
-        # Δ0²/2 = g² (E[Φ²] − E[Φ]²), u ~ N(0, Δ0)  (SCIENCE.md §1, D = 0, μ = 0)
-        return d0 * d0 / 2 - g * g * (_gauss(lambda x: Phi(x) ** 2, d0)
-                                      - _gauss(Phi, d0) ** 2)
+        values = log_cosh(math.sqrt(d0) * z)
+        return d0 * d0 / 2 - g * g * (w @ values**2 - (w @ values) ** 2)
 
-    delta0 = optimize.brentq(energy, 0.5, 5.0, xtol=1e-12, rtol=1e-12)
+    delta0 = optimize.brentq(energy, 0.05, 20.0, xtol=1e-14, rtol=1e-14)
+    zz, ww = np.polynomial.hermite_e.hermegauss(120)
+    ww = ww / math.sqrt(2 * math.pi)
+
+    def pair(delta):
+        shared, private = math.sqrt(max(delta, 0.0)), math.sqrt(max(delta0 - delta, 0.0))
+        inner = np.tanh(shared * zz[:, None] + private * zz[None, :]) @ ww
+        return ww @ inner**2
+
+    coef = chebyshev.chebinterpolate(lambda x: np.array([pair(delta0 * t) for t in x]), 48)
 
     def rhs(_, y):
-        return [y[1], y[0] - g * g * _pair(math.tanh, delta0, y[0])]
+        return [y[1], y[0] - g * g * chebyshev.chebval(y[0] / delta0, coef)]
 
     grid = np.arange(0.0, tau_max + 1e-9, 0.5)
-    solution = integrate.solve_ivp(rhs, (0, tau_max), [delta0, 0.0], t_eval=grid,
-                                   rtol=1e-10, atol=1e-12)
-    return delta0, solution.y[0]
+    curve = integrate.solve_ivp(rhs, (0, tau_max), [delta0, 0.0], t_eval=grid, rtol=1e-10,
+                                atol=1e-12, method="DOP853").y[0]
+    return delta0, curve
+
+
+def erf_curve_error(g: float = 2.0) -> dict:
+    """Max |Δ(τ(level)) − level| / Δ0 of the erf network against mpmath lags."""
+    def arcsin_integral(x, a):  # ∫₀ˣ (2/π) arcsin(y/a) dy
+        return 2 / mp.pi * (x * mp.asin(x / a) + mp.sqrt(a**2 - x**2) - a)
+
+    with mp.workdps(30):
+        delta0 = mp.findroot(lambda d: g**2 * arcsin_integral(d, d + 2 / mp.pi) - d**2 / 2,
+                             2.0)
+        a = delta0 + 2 / mp.pi
+
+        def potential(x):
+            return -x**2 / 2 + g**2 * arcsin_integral(x, a)
+
+        top = potential(delta0)
+        levels = [delta0 * k for k in (0.9, 0.5, 0.2, 0.05, 0.001)]
+        lags = [float(mp.quad(lambda x: 1 / mp.sqrt(2 * (top - potential(x))),
+                              [level, delta0])) for level in levels]
+
+    def phi(x):
+        return erf(math.sqrt(math.pi) / 2 * x)
+
+    def dphi(x):
+        return np.exp(-math.pi / 4 * x**2)
+
+    start = time.perf_counter()
+    profile = stationary.solve_profile(phi, dphi, g)
+    elapsed = time.perf_counter() - start
+    values = profile.delta(np.array(lags))
+    error = max(abs(v - float(level)) for v, level in zip(values, levels, strict=True))
+    return {"lags": lags, "max_error_over_delta0": error / float(delta0),
+            "delta0_relative_error": abs(profile.delta0 / float(delta0) - 1),
+            "solve_s": elapsed}
+
+
+def lattice_lyapunov(g: float) -> float:
+    """λ_max by the lattice route, Richardson over steps 0.01 and 0.005."""
+    def sech2(x):
+        return 1.0 / np.cosh(x) ** 2
+
+    values = [stationary.solve_stationary(np.tanh, sech2, g, dtau=h, step_max=h,
+                                          method="lattice").lyapunov for h in (0.01, 0.005)]
+    return (4 * values[1] - values[0]) / 3
 
 
 def timed(function, *args, **kwargs):
@@ -79,38 +141,67 @@ def timed(function, *args, **kwargs):
     return out, time.perf_counter() - start
 
 
+def best_of(function, repeats: int = 3):
+    times = []
+    for _ in range(repeats):
+        out, elapsed = timed(function)
+        times.append(elapsed)
+    return out, min(times)
+
+
+def stationary_points(module, quick: bool) -> dict:
+    points = {}
+    for g in (1.5, 2.0, 3.0):
+        exact = mp_delta0(g)
+        fast, t_fast = best_of(lambda g=g: module.solve(10.0, 0.5, g=g))
+        (hand, _), t_hand = best_of(lambda g=g: handwritten_solve(g), 1 if quick else 2)
+        entry = {
+            "generated_solve_s": t_fast,
+            "handwritten_solve_s": t_hand,
+            "speedup_over_handwritten": t_hand / t_fast,
+            "delta0_mpmath": exact,
+            "delta0_relative_error": abs(fast["variance"] / exact - 1),
+            "handwritten_delta0_relative_error": abs(hand / exact - 1),
+            "lyapunov_max": fast["lyapunov_max"],
+        }
+        if not quick:
+            entry["lyapunov_lattice_richardson"] = lattice_lyapunov(g)
+            entry["lyapunov_difference"] = abs(fast["lyapunov_max"]
+                                               - entry["lyapunov_lattice_richardson"])
+        points[str(g)] = entry
+    g2 = points["2.0"]
+    g2["published_lyapunov_relative_error"] = abs(g2["lyapunov_max"]
+                                                  / PUBLISHED["lyapunov"] - 1)
+    return points
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10-point sweep, short baseline")
+    parser.add_argument("--quick", action="store_true", help="5 × 5 sweep, fewer repeats")
     args = parser.parse_args()
     _derive.cache_clear()
     clear_cache()
     _, cold = timed(lambda: generate("scs"))
     module, cached = timed(lambda: generate("scs"))
     _, derive_cached = timed(lambda: derive("scs"))
-    # lattice step 0.0025: O(step²) error ≈ 6e-9 on Δ0, matching the baseline's 1e-8
-    fast, t_fast = timed(module.solve, 10.0, 0.5, 0.0025, g=2.0)
-    (delta0_base, curve_base), t_base = timed(baseline_solve, 2.0, 4.0 if args.quick else 10.0)
-    points = 10 if args.quick else 100
-    grid = np.linspace(1.1, 3.0, points)
-    _, t_sweep = timed(module.solve_many, 10.0, 0.5, g=grid)
+    module.solve(g=2.0)  # warm: imports and quadrature rules
+    side = 5 if args.quick else 20
+    ranges = {"g": list(np.linspace(0.5, 3.0, side)), "J0": list(np.linspace(0.0, 3.0, side))}
+    fixed = {"D": 0.0, "I": 0.0}
+    result, t_serial = timed(sweep, "scs", ranges, fixed, workers=1)
+    _, t_pooled = timed(sweep, "scs", ranges, fixed, workers=2)
     report = {
         "benchmark": "meanfield",
         "quick": args.quick,
         "cold_derive_codegen_s": cold,
         "cached_generate_s": cached,
         "cached_derive_s": derive_cached,
-        "generated_solve_s": t_fast,
-        "baseline_solve_s": t_base,
-        "speedup_over_baseline": t_base / t_fast,
-        "delta0_generated": fast["variance"],
-        "delta0_baseline": delta0_base,
-        "delta0_difference": abs(fast["variance"] - delta0_base),
-        "curve_max_difference": float(np.max(np.abs(
-            fast["autocorrelation"]["values"][: curve_base.size] - curve_base))),
-        "sweep_points": points,
-        "sweep_s": t_sweep,
-        "sweep_s_per_point": t_sweep / points,
+        "stationary": stationary_points(module, args.quick),
+        "erf_curve": erf_curve_error(),
+        "sweep_points": side * side,
+        "sweep_failed_points": int(result.failed),
+        "sweep_serial_s": t_serial,
+        "sweep_pooled_s": t_pooled,
     }
     print(json.dumps(report, indent=2))
 

@@ -96,7 +96,8 @@ def test_one_population_equals_the_stationary_runtime(g, D):
     """
     kw = dict(tau_max=10.0, dtau=0.25, step_max=0.05, box=60.0)
     mine = solve_multi(single(g, D=D, I=0.0 if g > 1 else 0.3), **kw)
-    ref = solve_stationary(tanh, dtanh, g, D=D, I=0.0 if g > 1 else 0.3, **kw)
+    ref = solve_stationary(tanh, dtanh, g, D=D, I=0.0 if g > 1 else 0.3, method="lattice",
+                           **kw)
     assert mine["branch"] == ref.branch
     assert np.allclose(
         mine["autocorrelation"]["values"], ref.autocorrelation, rtol=1e-8, atol=1e-10
@@ -128,7 +129,8 @@ def test_mean_coupling_agrees_to_the_lattice_error():
     kw = dict(tau_max=10.0, dtau=0.25, box=60.0)
     coarse = solve_multi(single(2.0, J0=0.5, I=0.3), step_max=0.05, **kw)
     fine = solve_multi(single(2.0, J0=0.5, I=0.3), step_max=0.025, **kw)
-    ref = solve_stationary(tanh, dtanh, 2.0, J0=0.5, I=0.3, step_max=0.05, **kw)
+    ref = solve_stationary(tanh, dtanh, 2.0, J0=0.5, I=0.3, step_max=0.05, method="lattice",
+                           **kw)
     for key, theirs in (
         ("mean", ref.static.mean),
         ("variance", ref.delta0),
@@ -153,7 +155,8 @@ def test_leak_sets_the_time_unit():
     a, g, D = 2.0, 3.0, 0.4
     mine = solve_multi(single(g, D=D, a=a), tau_max=5.0, dtau=0.125, step_max=0.025, box=30)
     ref = solve_stationary(
-        tanh, dtanh, g / a, D=D / a, tau_max=10.0, dtau=0.25, step_max=0.05, box=60
+        tanh, dtanh, g / a, D=D / a, tau_max=10.0, dtau=0.25, step_max=0.05, box=60,
+        method="lattice",
     )
     assert np.allclose(mine["autocorrelation"]["values"], ref.autocorrelation, rtol=1e-8)
     assert mine["lyapunov_max"] == pytest.approx(a * ref.lyapunov, rel=1e-8)
@@ -514,7 +517,7 @@ def test_default_lattice_agrees_with_the_stationary_runtime():
     """Default step and box (each solver picks its own box ≥ 40 decay lengths): the boxes
     differ, which changes Δ by ~e^{−40}; the rest is the same lattice (tolerance as above)."""
     mine = solve_multi(single(2.0))
-    ref = solve_stationary(tanh, dtanh, 2.0)
+    ref = solve_stationary(tanh, dtanh, 2.0, method="lattice")
     assert np.allclose(mine["autocorrelation"]["values"], ref.autocorrelation, rtol=1e-8)
     assert mine["lyapunov_max"] == pytest.approx(ref.lyapunov, rel=1e-8)
     assert mine["lyapunov_max"] == pytest.approx(0.112458, abs=5e-6)  # published (§1)

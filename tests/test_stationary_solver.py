@@ -67,9 +67,12 @@ def test_published_scs_values(scs_g2):
 
 def test_lattice_converges_to_the_energy_condition_at_second_order():
     exact = solve_static(np.tanh, sech2, 2.0, Phi=log_cosh)[0].delta0
-    errors = [solve_stationary(np.tanh, sech2, 2.0, Phi=log_cosh, dtau=h, step_max=h).delta0
-              - exact for h in (0.04, 0.02)]
+    errors = [solve_stationary(np.tanh, sech2, 2.0, Phi=log_cosh, dtau=h, step_max=h,
+                               method="lattice").delta0 - exact for h in (0.04, 0.02)]
     assert 3.5 < errors[0] / errors[1] < 4.5
+    # the series route is exact in τ: its Δ(0) is the energy condition's Δ0
+    series = solve_stationary(np.tanh, sech2, 2.0, dtau=0.04, step_max=0.04)
+    assert series.delta0 == pytest.approx(exact, rel=1e-14)
 
 
 def test_observables_schema(scs_g2):
@@ -110,7 +113,7 @@ def test_linear_network_with_noise_is_exact():
     errors = []
     for h in (0.02, 0.01):
         sol = solve_stationary(identity, ones, g, D=D, Phi=lambda x: 0.5 * x**2,
-                               tau_max=10.0, dtau=0.1, step_max=h)
+                               tau_max=10.0, dtau=0.1, step_max=h, method="lattice")
         # exact solution of the lattice equations: Δ_k = A r^k, r + 1/r = 2 + κ²h²
         b = 1 + 0.5 * (kappa * h) ** 2
         r = b - math.sqrt(b * b - 1)
@@ -123,6 +126,10 @@ def test_linear_network_with_noise_is_exact():
         assert sol.branch == "noise_driven"
         assert sol.lyapunov == pytest.approx(-1 + g, abs=1e-9)
     assert 3.5 < errors[0] / errors[1] < 4.5
+    series = solve_stationary(identity, ones, g, D=D, tau_max=10.0, dtau=0.1)
+    continuum = D / (2 * kappa) * np.exp(-kappa * series.tau)
+    assert np.abs(series.autocorrelation - continuum).max() <= 1e-12 * continuum[0]
+    assert series.lyapunov == pytest.approx(-1 + g, abs=1e-9)
 
 
 def test_subcritical_without_noise_is_the_quiescent_fixed_point():
@@ -162,14 +169,21 @@ def test_erf_quadrature_agrees_with_the_closed_form_route():
     levels = [float(delta0) / 2, float(delta0) / 8]
     lags = [float(lag(level)) for level in levels]
     errors = []
+    gain = float((1 + mp.pi * delta0 / 2) ** -0.5)
     for h in (0.02, 0.01):
-        sol = solve_stationary(erf_phi, erf_gain, g, tau_max=30.0, dtau=0.02, step_max=h)
+        sol = solve_stationary(erf_phi, erf_gain, g, tau_max=30.0, dtau=0.02, step_max=h,
+                               method="lattice")
         assert sol.static.delta0 == pytest.approx(float(delta0), rel=1e-9)
-        gain = float((1 + mp.pi * delta0 / 2) ** -0.5)
         assert sol.static.mean_gain == pytest.approx(gain, rel=1e-9)
         spline = CubicSpline(sol.tau, sol.autocorrelation)
         errors.append(max(abs(spline(t) - v) for t, v in zip(lags, levels, strict=True)))
     assert 3.5 < errors[0] / errors[1] < 4.5
+    # the series route is exact in τ: Δ(τ(level)) = level to the accuracy of the issue
+    sol = solve_stationary(erf_phi, erf_gain, g, tau_max=30.0, dtau=0.02)
+    assert sol.static.delta0 == pytest.approx(float(delta0), rel=1e-12)
+    assert sol.static.mean_gain == pytest.approx(gain, rel=1e-12)
+    profile = st.solve_profile(erf_phi, erf_gain, g)
+    assert np.abs(profile.delta(np.array(lags)) - levels).max() <= 1e-9 * float(delta0)
 
 
 def quad_pair(f, mean, delta0, delta):
@@ -217,7 +231,7 @@ def test_magnetic_transition_is_at_unit_loop_gain():
 
 def test_non_convergence_raises_with_residual_history():
     with pytest.raises(ConvergenceError) as info:
-        solve_stationary(np.tanh, sech2, 2.0, Phi=log_cosh, max_iter=1)
+        solve_stationary(np.tanh, sech2, 2.0, Phi=log_cosh, max_iter=1, method="lattice")
     residuals = info.value.residuals
     assert len(residuals) > 1 and all(math.isfinite(r) for r in residuals)
     assert isinstance(info.value, RuntimeError)

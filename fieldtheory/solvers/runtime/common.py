@@ -1,5 +1,7 @@
 """Pieces every solver runtime shares: the registry, the lowered site, convergence errors.
 
+Gaussian expectations live in :mod:`~fieldtheory.solvers.runtime.quadrature`.
+
 Self-contained (numpy, scipy and the standard library only). The code generator inlines
 this module's source ahead of the runtime it needs (``runtime_source``), dropping the
 runtimes' ``from fieldtheory.solvers.runtime.common import`` lines, so generated modules
@@ -14,7 +16,6 @@ import numpy as np
 
 __all__ = [
     "RUNTIMES",
-    "STRIP",
     "ConvergenceError",
     "Grid",
     "Runtime",
@@ -24,18 +25,12 @@ __all__ = [
     "backtrack",
     "choose_runtime",
     "command_line",
-    "gaussian_mean",
-    "gaussian_pair_mean",
     "mixture",
     "network_level",
-    "normal_rule",
     "register_runtime",
     "resolve_values",
     "to_plain",
 ]
-
-#: Half-width of the strip |Im x| < STRIP in which φ, φ', Φ are assumed analytic (tanh).
-STRIP = math.pi / 2
 
 
 class SolverInputError(ValueError):
@@ -51,52 +46,6 @@ class ConvergenceError(RuntimeError):
         self.residuals = tuple(float(r) for r in residuals)
         tail = ", ".join(f"{r:.3g}" for r in self.residuals[-5:])
         super().__init__(f"{message} (last residuals: [{tail}])" if tail else message)
-
-
-def normal_rule(delta0: float, strip: float = STRIP, span: float = 9.0):
-    r"""Nodes z and weights w with :math:`\sum_i w_i f(z_i) \approx E[f(z)]`, z ~ N(0, 1).
-
-    Trapezoidal rule with step h = min(1/4, 2π d/40), d = strip/√Δ0: for f(μ + √Δ0 z)
-    analytic in |Im x| < strip the error is ~exp(−2πd/h) ≤ e^{−40}, and the truncation at
-    |z| = span costs ~exp(−span²/2).
-    """
-    d = strip / math.sqrt(max(float(delta0), 1e-300))
-    h = min(0.25, 2 * math.pi * d / 40)
-    n = math.ceil(span / h)
-    z = h * np.arange(-n, n + 1)
-    return z, h * np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
-
-
-def gaussian_mean(f, mean: float, delta0, strip: float = STRIP):
-    """E[f(u)], u ~ N(mean, delta0); vectorised over an array of variances ``delta0``."""
-    variances = np.asarray(delta0, dtype=float)
-    z, w = normal_rule(float(variances.max(initial=0.0)), strip)
-    values = f(mean + np.sqrt(np.maximum(variances, 0.0))[..., None] * z)
-    return values @ w
-
-
-def gaussian_pair_mean(f, g, mean: float, delta0: float, delta, strip: float = STRIP):
-    r"""E[f(u) g(v)] for (u, v) Gaussian, means μ, variances Δ0, covariance Δ (array).
-
-    With u = μ + √|Δ| z + √(Δ0 − |Δ|) w₁ and v = μ ± √|Δ| z + √(Δ0 − |Δ|) w₂ (sign of Δ),
-    E[f(u)g(v)] = ∫Dz [∫Dw f(u)] [∫Dw g(v)], both integrals by :func:`normal_rule`.
-    """
-    delta = np.asarray(delta, dtype=float)
-    flat = np.clip(delta.ravel(), -delta0, delta0)
-    z, w = normal_rule(delta0, strip)
-    common = np.sqrt(np.abs(flat))
-    private = np.sqrt(np.maximum(delta0 - np.abs(flat), 0.0))
-    sign = np.where(flat < 0, -1.0, 1.0)
-    out = np.empty(flat.shape)
-    chunk = max(1, 2_000_000 // (z.size * z.size))
-    for start in range(0, flat.size, chunk):
-        part = slice(start, start + chunk)
-        shared = common[part, None, None] * z[None, :, None]
-        noise = private[part, None, None] * z[None, None, :]
-        left = f(mean + shared + noise) @ w
-        right = g(mean + sign[part, None, None] * shared + noise) @ w
-        out[part] = (left * right) @ w
-    return out.reshape(delta.shape)
 
 
 # ----------------------------------------------------------------- the lowered problem

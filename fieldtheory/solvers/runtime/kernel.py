@@ -68,10 +68,12 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
     ConvergenceError,
     SiteSpec,
     SolverInputError,
-    gaussian_mean,
-    gaussian_pair_mean,
     network_level,
     register_runtime,
+)
+from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
+    gaussian_mean,
+    gaussian_pair_mean,
 )
 
 

@@ -75,13 +75,15 @@ __all__ = ["ConvergenceError", "MapSolution", "applies_map", "map_lyapunov", "so
            "solve_site_map"]
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
-    STRIP,
     ConvergenceError,
     SolverInputError,
     backtrack,
+    register_runtime,
+)
+from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
+    STRIP,
     gaussian_mean,
     gaussian_pair_mean,
-    register_runtime,
 )
 from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
     is_single_phi,

@@ -95,9 +95,11 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
     ConvergenceError,
     SiteSpec,
     SolverInputError,
-    gaussian_mean,
     network_level,
     register_runtime,
+)
+from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
+    gaussian_mean,
 )
 
 _OBSERVABLE_SCALARS = ("mean", "variance", "mean_phi", "mean_gain")

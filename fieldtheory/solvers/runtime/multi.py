@@ -99,15 +99,17 @@ __all__ = [
 ]
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
-    STRIP,
     ConvergenceError,
     SiteSpec,
     SolverInputError,
     backtrack,
-    gaussian_mean,
-    gaussian_pair_mean,
     mixture,
     register_runtime,
+)
+from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
+    STRIP,
+    gaussian_mean,
+    gaussian_pair_mean,
 )
 
 # --------------------------------------------------------------------------- the problem

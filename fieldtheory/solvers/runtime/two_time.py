@@ -73,10 +73,12 @@ __all__ = [
 ]
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
-    STRIP,
     ConvergenceError,
     SolverInputError,
     register_runtime,
+)
+from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
+    STRIP,
 )
 from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
     is_single_phi,
