@@ -30,6 +30,7 @@ from scipy import fft
 import fieldtheory as ft
 from fieldtheory.simulate import simulate
 from fieldtheory.solvers.runtime import monte_carlo as mc
+from fieldtheory.solvers.runtime import monte_carlo_site as mcs
 from fieldtheory.solvers.runtime.common import ConvergenceError, SiteSpec, SiteTerm
 from fieldtheory.solvers.runtime.kernel import solve_kernel
 from fieldtheory.solvers.runtime.stationary import solve_stationary
@@ -163,11 +164,11 @@ def test_gaussian_site_agrees_with_stationary_solver(D):
     lattice = discrete_site_covariance(g * g * theory.autocorrelation_phi, D, dt, 80)
     bias_one_pass = lattice[tau_index] - theory.autocorrelation[tau_index]
     # ... amplified as the sampling noise is: one sweep at the theory's input, frozen noise
-    grid = mc._grid(spec, 4.0, 1.0, dt, 100.0, None, window, 4, 128)
+    grid = mcs.sample_grid(spec, 4.0, 1.0, dt, 100.0, None, window, 4, 128)
     inputs = np.tile(theory.autocorrelation_phi[: grid.window + 1], (4, 1, 1))
-    order = mc._Order(np.zeros((4, 0)), inputs, np.zeros((4, 0, grid.window + 1)))
-    record, _, response_x, _ = mc._sweep(spec, grid, order, np.random.default_rng(3))
-    one_pass = mc._observables(spec, grid, record, response_x)[0]["variance"]
+    order = mcs.OrderParameters(np.zeros((4, 0)), inputs, np.zeros((4, 0, grid.window + 1)))
+    record, _, response_x, _ = mcs.sample_sweep(spec, grid, order, np.random.default_rng(3))
+    one_pass = mcs.sampled_observables(spec, grid, record, response_x)[0]["variance"]
     amplification = max(
         result["stderr"]["variance"] / (one_pass.std(ddof=1) / math.sqrt(one_pass.size)), 1.0
     )

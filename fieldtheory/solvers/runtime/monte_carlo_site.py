@@ -1,0 +1,340 @@
+r"""The sampled single site of the Monte-Carlo runtime: its grid, order parameters, one
+sweep of the site's SDE over all replicas and paths (with the tangent dynamics that gives
+the response) and the estimates from the recorded paths.
+
+Self-contained (numpy, scipy and the standard library; inlined by the code generator with
+the runtime that imports it). The equations and the scheme are in the docstring of
+:mod:`~fieldtheory.solvers.runtime.monte_carlo` (steps 1–4 of one iteration).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "OrderParameters",
+    "SampleGrid",
+    "SampledSite",
+    "check_monte_carlo",
+    "derivative_or_difference",
+    "estimate_order",
+    "initial_order",
+    "sample_grid",
+    "sample_inputs",
+    "sample_sweep",
+    "sampled_observables",
+    "site_centre",
+]
+
+from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
+    SiteSpec,
+    SolverInputError,
+)
+from fieldtheory.solvers.runtime.monte_carlo_paths import (  # inlined by the code generator
+    circulant_sample,
+    lag_products,
+)
+from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
+    gaussian_mean,
+)
+
+
+@dataclass(frozen=True)
+class SampleGrid:
+    """Time grid: step ``dt``, ``per`` steps per output lag, ``window`` estimation lags;
+    ``replicas`` independent solutions of ``paths`` paths each."""
+
+    dt: float
+    per: int
+    outputs: int
+    window: int
+    burn: int
+    record: int
+    replicas: int
+    paths: int
+
+
+@dataclass(frozen=True)
+class OrderParameters:
+    """Order parameters per replica: means (B, L), correlations (B, K, W+1), responses
+    (B, J, W+1)."""
+
+    means: np.ndarray
+    correlations: np.ndarray
+    responses: np.ndarray
+
+    def parts(self) -> list[np.ndarray]:
+        """Each order parameter as (B, components)."""
+        return [
+            *np.moveaxis(self.means[:, :, None], 1, 0),
+            *np.moveaxis(self.correlations, 1, 0),
+            *np.moveaxis(self.responses, 1, 0),
+        ]
+
+    def astuple(self):
+        return (self.means, self.correlations, self.responses)
+
+
+def derivative_or_difference(f, df):
+    """df, or a central difference of f when df is None."""
+    if df is not None:
+        return df
+    eps = 1e-6
+    return lambda x: (f(x + eps) - f(x - eps)) / (2 * eps)
+
+
+def check_monte_carlo(spec: SiteSpec, tau_max: float, dtau: float, paths: int, replicas: int):
+    if spec.step is not None:
+        raise SolverInputError(
+            "monte_carlo runtime: discrete-time sites (step set) are not supported")
+    if tau_max <= 0 or dtau <= 0:
+        raise SolverInputError(f"tau_max = {tau_max} and dtau = {dtau} must be positive")
+    if replicas < 2 or paths < 2:
+        raise SolverInputError(f"replicas = {replicas} and paths = {paths} must be ≥ 2")
+    if np.any(np.asarray(spec.noise) < 0):
+        raise SolverInputError(f"white-noise intensities {spec.noise} must be nonnegative")
+    if np.any(np.asarray(spec.leak) < 0):
+        raise SolverInputError(f"leaks {spec.leak} must be nonnegative (the drift r confines x)")
+    for term in (*spec.responses, *spec.correlations):
+        if term.right is None:
+            raise SolverInputError(f"term {term.name!r} has no right function h")
+
+
+def sample_grid(spec, tau_max, dtau, dt, t_record, t_burn, window, replicas, paths) -> SampleGrid:
+    per = max(math.ceil(dtau / dt - 1e-9), 1)
+    step = dtau / per
+    if float(np.min(spec.leak)) == 0 and (window is None or t_burn is None):
+        raise SolverInputError("with a zero leak give window and t_burn (no time scale to infer)")
+    slowest = 1.0 / max(float(np.min(spec.leak)), 1e-300)
+    window = max(tau_max, 30.0 * slowest) if window is None else max(window, tau_max)
+    lags = round(window / step)
+    t_burn = max(10.0 * slowest, window) if t_burn is None else t_burn
+    record = max(round(t_record / step), 2 * lags)
+    return SampleGrid(
+        step, per, round(tau_max / dtau), lags, round(t_burn / step), record, replicas, paths
+    )
+
+
+def site_centre(spec: SiteSpec) -> np.ndarray:
+    """I/a per population (0 where a = 0): the start of the paths and of the guess."""
+    a = np.asarray(spec.leak, float)
+    return np.where(a > 0, np.asarray(spec.offset, float) / np.where(a > 0, a, 1.0), 0.0)
+
+
+def initial_order(spec: SiteSpec, grid: SampleGrid) -> OrderParameters:
+    r"""Gaussian guess: x ~ N(I/a, 1) with correlation e^{−|τ|}, R_f(τ) = ⟨f'⟩e^{−aτ}."""
+    tau = grid.dt * np.arange(grid.window + 1)
+    centre = site_centre(spec)
+
+    def mean(f, p):
+        return float(gaussian_mean(f, float(centre[p]), 1.0))
+
+    means = np.array([mean(t.left, t.population) for t in spec.means])
+    corr = []
+    for t in spec.correlations:
+        ef, eh = mean(t.left, t.population), mean(t.right, t.population)
+        efh = mean(lambda x, t=t: t.left(x) * t.right(x), t.population)
+        corr.append(ef * eh + (efh - ef * eh) * np.exp(-tau))
+    resp = [
+        mean(derivative_or_difference(t.left, t.dleft), t.population)
+        * np.exp(-float(spec.leak[t.population]) * tau)
+        for t in spec.responses
+    ]
+    width, B = grid.window + 1, grid.replicas
+    return OrderParameters(
+        np.tile(means, (B, 1)),
+        np.tile(np.reshape(corr, (1, -1, width)), (B, 1, 1)),
+        np.tile(np.reshape(resp, (1, -1, width)), (B, 1, 1)),
+    )
+
+
+# --------------------------------------------------------------------------- one sweep
+
+
+class SampledSite:
+    """Vectorised single-site dynamics over (P, replicas, paths): drift, kernel, tangent."""
+
+    def __init__(self, spec: SiteSpec, grid: SampleGrid, order: OrderParameters):
+        a = np.asarray(spec.leak, dtype=float)[:, None, None]
+        D = np.asarray(spec.noise, dtype=float)[:, None, None]
+        h = grid.dt
+        self.decay = np.exp(-a * h)
+        safe = np.where(a > 0, a, 1.0)  # a → 0: φ₁ → h, variance → D h
+        self.phi1 = np.where(a > 0, -np.expm1(-a * h) / safe, h)
+        self.sigma = np.sqrt(D * np.where(a > 0, -np.expm1(-2 * a * h) / (2 * safe), h))
+        coupling = np.asarray(spec.mean_coupling, float).reshape(spec.size, -1)
+        self.mu = (np.asarray(spec.offset, float)[:, None] + coupling @ order.means.T)[:, :, None]
+        self.slopes = [
+            derivative_or_difference(r, dr) if r is not None else None
+            for r, dr in zip(spec.nonlinear, spec.dnonlinear, strict=True)
+        ]
+        self.before_y = 0.0  # the tangent's memory at the previous step (Adams–Bashforth)
+        kappa = np.asarray(spec.response_coupling, float).reshape(spec.size, -1)
+        weights = np.ones(grid.window + 1)
+        weights[[0, -1]] = 0.5
+        self.kernel = [
+            (
+                j,
+                kappa[:, j][:, None, None],
+                np.ascontiguousarray((h * weights * order.responses[:, j])[:, ::-1, None]),
+            )
+            for j in range(kappa.shape[1])
+            if np.any(kappa[:, j] != 0)
+        ]
+
+    @staticmethod
+    def apply(functions, x):
+        """Row α of x through functions[α] (None: zero)."""
+        out = np.zeros_like(x)
+        for p, f in enumerate(functions):
+            if f is not None:
+                out[p] = f(x[p])
+        return out
+
+    def memory(self, history, k: int, start: int) -> np.ndarray:
+        """Σ_j κ_j ∫ R_j(t_k − s) H_j(s) ds over max(t_k − L dt, t_start) ≤ s ≤ t_k, by the
+        trapezoidal rule (half weights at both ends; zero for k = start)."""
+        total = 0.0
+        for j, kappa, reverse in self.kernel:
+            L = reverse.shape[1] - 1
+            lo = max(start, k - L)
+            part = (history[j][..., lo : k + 1] @ reverse[:, L - (k - lo) :])[..., 0]
+            if k - start < L:  # the lower end is the kick (start): half weight there
+                part = part - 0.5 * reverse[:, L - (k - start), 0][:, None] * history[j][..., start]
+            total = total + kappa * part
+        return total
+
+
+def sample_inputs(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng, n: int):
+    """η (P, B, paths, n + 1) per replica's covariance Σ_k A_αk C_k, and the clipped weight."""
+    P, B = spec.size, grid.replicas
+    coupling = np.asarray(spec.correlation_coupling, float).reshape(P, -1)
+    eta = np.zeros((P, B, grid.paths, n + 1))
+    clipped = 0.0
+    for p in range(P):
+        for b in range(B):
+            if spec.correlations and np.any(coupling[p] != 0):
+                eta[p, b], c = circulant_sample(
+                    rng, coupling[p] @ order.correlations[b], n + 1, grid.paths
+                )
+                clipped = max(clipped, c)
+    return eta, clipped
+
+
+def tangent_step(site, spec, tangent, slopes_h, x, guess, y, k, kick, nonlinear):
+    """y_{k+1} = ∂x_{k+1}/∂x_kick: the exact derivative of the Heun step (memory by AB2)."""
+    for j in tangent:
+        tangent[j][..., k] = site.apply(slopes_h[j], x) * y
+    feedback = 0.0
+    if site.kernel:
+        now = site.memory(tangent, k, kick)
+        feedback = 1.5 * now - 0.5 * site.before_y if k > kick else now
+        site.before_y = now
+    slope = site.apply(site.slopes, x)
+    if not nonlinear:
+        return site.decay * y + site.phi1 * feedback
+    y_guess = site.decay * y + site.phi1 * (slope * y + feedback)
+    slope_guess = site.apply(site.slopes, guess)
+    return site.decay * y + site.phi1 * (0.5 * (slope * y + slope_guess * y_guess) + feedback)
+
+
+def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng):
+    """One run at fixed order parameters: record (P, B, paths, n), response means, clipped."""
+    P, B, m = spec.size, grid.replicas, grid.paths
+    site = SampledSite(spec, grid, order)
+    n = grid.burn + grid.record
+    eta, clipped = sample_inputs(spec, grid, order, rng, n)
+    x = site_centre(spec)[:, None, None] + rng.standard_normal((P, B, m))
+    noise = rng.standard_normal((n, P, B, m)) if np.any(site.sigma > 0) else np.zeros(n)
+    shape = (P, B, m, n + 1)
+    hist = {j: np.zeros(shape) for j, _, _ in site.kernel}
+    tangent = {j: np.zeros(shape) for j, _, _ in site.kernel}
+    rights = {j: [spec.responses[j].right] * P for j in hist}
+    slopes_h = {
+        j: [derivative_or_difference(spec.responses[j].right, spec.responses[j].dright)] * P
+        for j in hist
+    }
+    gains = [derivative_or_difference(t.left, t.dleft) for t in spec.responses]
+    record = np.empty((P, B, m, grid.record + 1))
+    span = grid.window + 1
+    resp = np.zeros((len(spec.responses), span, B, m))
+    resp_x = np.zeros((P, span, B, m))
+    counts = np.zeros(span)
+    y, kick = np.zeros((P, B, m)), 0
+    nonlinear = spec.has_nonlinear_drift
+    before = 0.0
+    for k in range(n + 1):
+        if k >= grid.burn:
+            record[..., k - grid.burn] = x
+            if (k - grid.burn) % span == 0:
+                y[:], kick = 1.0, k
+            counts[k - kick] += 1
+            resp_x[:, k - kick] += y
+            for j, term in enumerate(spec.responses):
+                resp[j, k - kick] += gains[j](x[term.population]) * y[term.population]
+        if k == n:
+            break
+        drift = site.mu + 0.5 * (eta[..., k] + eta[..., k + 1])
+        for j in hist:
+            hist[j][..., k] = site.apply(rights[j], x)
+        if site.kernel:
+            # Adams–Bashforth 2 for the memory over [t_k, t_k+1]: second order in dt
+            now = site.memory(hist, k, 0)
+            drift = drift + (1.5 * now - 0.5 * before if k > 0 else now)
+            before = now
+        # Heun for r (predictor x̃, same noise): weak order 2 for additive noise
+        base = site.decay * x + site.sigma * noise[k]
+        force = site.apply(spec.nonlinear, x)
+        guess = base + site.phi1 * (force + drift)
+        force_guess = site.apply(spec.nonlinear, guess) if nonlinear else force
+        if k >= grid.burn:
+            y = tangent_step(site, spec, tangent, slopes_h, x, guess, y, k, kick, nonlinear)
+        x = base + site.phi1 * (0.5 * (force + force_guess) + drift)
+    return record, resp / counts[:, None, None], resp_x / counts[:, None, None], clipped
+
+
+# --------------------------------------------------------------------------- estimates
+
+
+def estimate_order(spec: SiteSpec, grid: SampleGrid, record, responses) -> OrderParameters:
+    """Every order parameter per replica (path means of f_l, C_k by FFT, R_j)."""
+    means = [t.left(record[t.population]).mean(axis=(-1, -2)) for t in spec.means]
+    corr = [
+        lag_products(t.left(record[t.population]), t.right(record[t.population]), grid.window).mean(
+            axis=1
+        )
+        for t in spec.correlations
+    ]
+    width, B = grid.window + 1, grid.replicas
+    return OrderParameters(
+        np.reshape(means, (-1, B)).T,
+        np.moveaxis(np.reshape(corr, (-1, B, width)), 0, 1),
+        np.moveaxis(responses.mean(axis=-1), 2, 0).reshape(B, -1, width),
+    )
+
+
+def sampled_observables(spec: SiteSpec, grid: SampleGrid, record, response_x) -> list[dict]:
+    """Per-replica estimates (B, ...) of the schema observables, one dict per population."""
+    out = []
+    every = slice(0, grid.outputs * grid.per + 1, grid.per)
+    lags = grid.outputs * grid.per
+    for p in range(spec.size):
+        x = record[p]
+        phi = spec.phi[p](x)
+        m = x.mean(axis=(-1, -2), keepdims=True)
+        m_phi = phi.mean(axis=(-1, -2), keepdims=True)
+        auto = lag_products(x - m, x - m, lags)[..., every].mean(axis=1)
+        auto_phi = lag_products(phi - m_phi, phi - m_phi, lags)[..., every].mean(axis=1)
+        out.append(
+            {
+                "mean": m[:, 0, 0],
+                "variance": auto[:, 0],
+                "autocorrelation": auto,
+                "mean_phi": m_phi[:, 0, 0],
+                "autocorrelation_phi": auto_phi,
+                "mean_gain": spec.dphi[p](x).mean(axis=(-1, -2)),
+                "response": response_x[p].mean(axis=-1).T[:, every],
+            }
+        )
+    return out
