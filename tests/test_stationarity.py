@@ -38,3 +38,18 @@ def test_a_linear_map_beyond_its_edge_is_refused(values, message):
 def test_a_linear_map_inside_its_edge_solves():
     result = ft.solve(linear_map(), {"g": 0.4, "J0": 0.5})
     assert result.method == "map" and result.observables.variance > 0
+
+
+@pytest.mark.parametrize(("g", "message"), [(3.0, "g·|φ'| = 3 ≥ 1"),
+                                            (1.0001, "g·|φ'| = 1.0001 ≥ 1"),
+                                            (1.0, "g·|φ'| = 1 ≥ 1")])
+def test_the_shipped_linear_network_beyond_its_edge_is_refused_at_once(g, message):
+    """``fieldtheory solve linear -p g=3`` used to grow to 24 GB; now one line, status 2."""
+    with pytest.raises(ParameterError, match=message.replace("|", r"\|")):
+        ft.solve("linear", {"g": g})
+
+
+def test_cli_says_so_in_one_line(run):
+    status, out, err = run("solve", "linear", "-p", "g=3")
+    assert status == 2 and out == ""
+    assert "no stationary state" in err and len(err.strip().splitlines()) == 1

@@ -87,6 +87,7 @@ from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code gene
 )
 from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
     is_single_phi,
+    linear_instability,
     single_phi_coefficients,
 )
 from fieldtheory.solvers.runtime.static_conditions import (  # inlined by the code generator
@@ -334,6 +335,9 @@ def applies_stationary(site) -> bool:
 def solve_site_stationary(site, grid, options) -> dict:
     """:func:`solve_stationary` of a one-φ site (energy method, λ_max, responses), with
     times in the model's units; the response is the kick response, R(0⁺) = 1."""
+    why = linear_instability(site)
+    if why:
+        raise SolverInputError(why)
     leak, g, J0, I, D = single_phi_coefficients(site)
     (term,) = site.correlations
     solution = solve_stationary(term.left, term.dleft, g, J0=J0, I=I, D=D,
