@@ -249,72 +249,94 @@ def solve_two_time(phi, g, *, J0=0.0, I=None, D=0.0, mu0=0.0, sigma0=1.0, t_max,
     if n < 1:
         raise SolverInputError(f"t_max = {t_max} is shorter than one step dt = {dt}")
     t = dt * np.arange(n + 1)
-    bias = _input(I, t)
+    state = _Recursion(phi, dphi, g, J0, D, _input(I, t), dt, n,
+                       lambda var: two_time_rule(var, strip, quad_exponent, span),
+                       max_variance)
+    state.start(float(mu0), float(sigma0))
+    for k in range(n):
+        state.advance(k, max(int(corrections), 0), tol)
     g2 = g * g
-    decay = math.exp(-dt)
-    a1 = 1.0 - (-math.expm1(-dt)) / dt
-    a0 = -math.expm1(-dt) - a1
-    noise = D * (-math.expm1(-2 * dt)) / 2
+    return TwoTimeSolution(t=t, dt=dt, g=g, J0=J0, D=D, mean=state.M, covariance=state.K,
+                           mean_phi=state.m,
+                           correlation_phi=state.W / g2 if g2 > 0 else _phi_moment(
+                               phi, state.M, state.K),
+                           mean_input=state.mu, mean_gain=state.gain,
+                           corrections=state.used, residuals=state.last)
 
-    M = np.zeros(n + 1)
-    K = np.zeros((n + 1, n + 1))
-    W = np.zeros((n + 1, n + 1))          # g² C_φ
-    m = np.zeros(n + 1)
-    mu = np.zeros(n + 1)
-    gain = np.zeros(n + 1) if dphi is not None else None
-    used = np.zeros(n, dtype=int)
-    last = np.zeros(n)
 
-    def rule(var):
-        return two_time_rule(var, strip, quad_exponent, span)
+class _Recursion:
+    """The state of the causal two-time recursion (see :func:`solve_two_time`): M, K,
+    W = g²C_φ, m, μ, ⟨φ'⟩ filled row by row."""
 
-    def evaluate(k, Mk, row):
+    def __init__(self, phi, dphi, g, J0, D, bias, dt, n, rule, max_variance):
+        self.phi, self.dphi, self.g2, self.J0, self.bias = phi, dphi, g * g, J0, bias
+        self.dt, self.rule, self.max_variance = dt, rule, max_variance
+        self.decay = math.exp(-dt)
+        self.a1 = 1.0 - (-math.expm1(-dt)) / dt
+        self.a0 = -math.expm1(-dt) - self.a1
+        self.noise = D * (-math.expm1(-2 * dt)) / 2
+        self.M = np.zeros(n + 1)
+        self.K = np.zeros((n + 1, n + 1))
+        self.W = np.zeros((n + 1, n + 1))
+        self.m = np.zeros(n + 1)
+        self.mu = np.zeros(n + 1)
+        self.gain = np.zeros(n + 1) if dphi is not None else None
+        self.used = np.zeros(n, dtype=int)
+        self.last = np.zeros(n)
+
+    def evaluate(self, k, Mk, row):
         """m_k, W_{k, 0..k} from M[0..k-1], the row K_{k, 0..k} and M_k = Mk."""
         var_k = row[k]
-        z, w = rule(max(var_k, float(np.max(np.diagonal(K)[:k], initial=0.0))))
-        mk = _mean(phi, Mk, var_k, z, w)
-        means = np.append(M[:k], Mk)
-        variances = np.append(np.diagonal(K)[:k], var_k)
-        c = two_time_pair_mean(phi, Mk, var_k, means, variances, row, z, w)
-        return mk, g2 * c
+        z, w = self.rule(max(var_k, float(np.max(np.diagonal(self.K)[:k], initial=0.0))))
+        mk = _mean(self.phi, Mk, var_k, z, w)
+        means = np.append(self.M[:k], Mk)
+        variances = np.append(np.diagonal(self.K)[:k], var_k)
+        c = two_time_pair_mean(self.phi, Mk, var_k, means, variances, row, z, w)
+        return mk, self.g2 * c
 
-    def check(k, Mk, row):
-        var = row[-1]
+    def check(self, k, Mk, row):
+        """ConvergenceError for a non-finite, negative-variance or diverging state."""
+        var, dt, bound = row[-1], self.dt, self.max_variance
         if not (np.all(np.isfinite(row)) and math.isfinite(Mk)):
             raise ConvergenceError(f"two-time DMFT: non-finite state at t = {k * dt:.6g} "
                                    f"(step {k}); reduce dt or check g, J0")
         if var < -1e-9 * max(1.0, float(np.max(np.abs(row)))):
             raise ConvergenceError(f"two-time DMFT: negative variance K(t,t) = {var:.3g} at "
                                    f"t = {k * dt:.6g}; reduce dt")
-        if var > max_variance or abs(Mk) > math.sqrt(max_variance):
+        if var > bound or abs(Mk) > math.sqrt(bound):
             raise ConvergenceError(f"two-time DMFT: the state diverges at t = {k * dt:.6g} "
                                    f"(K(t,t) = {var:.3g}, M(t) = {Mk:.3g}; bound "
-                                   f"{max_variance:.3g}): unbounded φ with too strong "
-                                   "coupling?")
+                                   f"{bound:.3g}): unbounded φ with too strong coupling?")
 
-    M[0] = float(mu0)
-    K[0, 0] = float(sigma0) ** 2
-    check(0, M[0], K[0, :1])
-    m[0], W[0, :1] = evaluate(0, M[0], K[0, :1])
-    mu[0] = J0 * m[0] + bias[0]
-    if gain is not None:
-        z, w = rule(K[0, 0])
-        gain[0] = _mean(dphi, M[0], K[0, 0], z, w)
+    def start(self, mu0: float, sigma0: float) -> None:
+        """Row 0 from x(0) ~ N(μ0, σ0²)."""
+        self.M[0] = mu0
+        self.K[0, 0] = sigma0**2
+        self.check(0, self.M[0], self.K[0, :1])
+        self.m[0], self.W[0, :1] = self.evaluate(0, self.M[0], self.K[0, :1])
+        self.mu[0] = self.J0 * self.m[0] + self.bias[0]
+        self._gain(0)
 
-    for k in range(n):
-        # predictor
+    def _gain(self, k: int) -> None:
+        if self.gain is not None:
+            z, w = self.rule(self.K[k, k])
+            self.gain[k] = _mean(self.dphi, self.M[k], self.K[k, k], z, w)
+
+    def advance(self, k: int, sweeps: int, tol: float) -> None:
+        """Row k + 1: predictor, then at most ``sweeps`` corrector sweeps (until the new
+        W row and μ change by at most ``tol``)."""
+        decay, a0, a1, K, W = self.decay, self.a0, self.a1, self.K, self.W
         w_new = np.empty(k + 2)
         w_new[1:] = W[k, :k + 1]
         w_new[0] = W[k, 0]
-        mu_new = 2 * mu[k] - mu[k - 1] if k else mu[k]
+        mu_new = 2 * self.mu[k] - self.mu[k - 1] if k else self.mu[k]
         w_old = W[k, :k + 1]
         w_prev = np.append(W[k, 1:k + 1], 0.0)      # W_{k, j+1}, j = 0..k (j = k: filled below)
         k_old = K[k, :k + 1]
         k_prev = np.append(K[k, 1:k + 1], 0.0)      # K_{k, j+1}
         row = np.empty(k + 2)
-        sweeps = max(int(corrections), 0)
         for sweep in range(sweeps + 1):
-            M_new = decay * M[k] + a0 * mu[k] + a1 * mu_new
+            M_new = decay * self.M[k] + a0 * self.mu[k] + a1 * mu_new
             # W_{k, k+1} = W_{k+1, k} and K_{k, k+1} = K_{k+1, k} by symmetry
             w_prev[k] = w_new[k]
             cell = a0 * a0 * w_old + a0 * a1 * (w_new[:k + 1] + w_prev) \
@@ -325,31 +347,25 @@ def solve_two_time(phi, g, *, J0=0.0, I=None, D=0.0, mu0=0.0, sigma0=1.0, t_max,
                 row[1:k + 1] = signal.lfilter([1.0], [1.0, -decay], b,
                                               zi=[decay * row[0]])[0]
             # diagonal: K_{k+1,k+1} = e^{-h}K_{k+1,k} + e^{-h}K_{k,k+1} - e^{-2h}K_{k,k} + E
-            row[k + 1] = 2 * decay * row[k] - decay * decay * K[k, k] + cell[k] + noise
-            check(k + 1, M_new, row)
-            mk, w_row = evaluate(k + 1, M_new, row)
-            mu_next = J0 * mk + bias[k + 1]
-            change = max(float(np.max(np.abs(w_row - w_new))) / max(g2, 1e-300),
+            row[k + 1] = 2 * decay * row[k] - decay * decay * K[k, k] + cell[k] + self.noise
+            self.check(k + 1, M_new, row)
+            mk, w_row = self.evaluate(k + 1, M_new, row)
+            mu_next = self.J0 * mk + self.bias[k + 1]
+            change = max(float(np.max(np.abs(w_row - w_new))) / max(self.g2, 1e-300),
                          abs(mu_next - mu_new))
             change /= max(1.0, float(np.max(np.abs(row))))
             w_new, mu_new = w_row, mu_next
-            used[k], last[k] = sweep, change
+            self.used[k], self.last[k] = sweep, change
             if change <= tol:
                 break
-        M[k + 1] = M_new
+        self.M[k + 1] = M_new
         K[k + 1, :k + 2] = row
         K[:k + 2, k + 1] = row
         W[k + 1, :k + 2] = w_row
         W[:k + 2, k + 1] = w_row
-        m[k + 1] = mk
-        mu[k + 1] = mu_next
-        if gain is not None:
-            z, w = rule(row[-1])
-            gain[k + 1] = _mean(dphi, M[k + 1], row[-1], z, w)
-
-    return TwoTimeSolution(t=t, dt=dt, g=g, J0=J0, D=D, mean=M, covariance=K, mean_phi=m,
-                           correlation_phi=W / g2 if g2 > 0 else _phi_moment(phi, M, K),
-                           mean_input=mu, mean_gain=gain, corrections=used, residuals=last)
+        self.m[k + 1] = mk
+        self.mu[k + 1] = mu_next
+        self._gain(k + 1)
 
 
 def _phi_moment(phi, M, K):
