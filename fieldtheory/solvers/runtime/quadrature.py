@@ -24,6 +24,13 @@ Kinks (ReLU, |x|, Θ) have no strip: ``strip=0`` selects a rule correct for them
 trapezoid with a fixed fine step h = 1/64, whose error is O(h²) at a kink (≈ 1e-5 for
 ReLU) — and :func:`hermite_coefficients` refuses them (its series converges only
 algebraically); closed forms, where they exist, are printed by the code generator.
+
+* :func:`expect`, :func:`expect_single`: general bivariate Gaussians (unequal means and
+  variances), vectorised over broadcast parameters, for functions whose strip is not
+  known but whose kinks and nearby poles are (``breakpoints``): tensor Gauss–Hermite
+  checked against twice the nodes, else composite Gauss–Legendre panels graded towards
+  the breakpoints (kinks sit on panel ends). The library's
+  :mod:`fieldtheory.gaussian.quadrature` is these two with sympy front ends.
 """
 
 import math
@@ -32,10 +39,17 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial import chebyshev
 
+from fieldtheory.solvers.runtime.common import SolverInputError  # inlined by the code generator
+
 __all__ = [
+    "BIVARIATE_METHODS",
     "KINK_STEP",
     "STRIP",
     "SeriesDivergence",
+    "check_pair_covariance",
+    "expect",
+    "expect_single",
+    "flat_parameters",
     "gaussian_mean",
     "gaussian_pair_mean",
     "hermite_coefficients",
@@ -195,3 +209,227 @@ def hermite_coefficients(f, mean: float, delta0: float, strip: float = STRIP,
                                f"{total:.3g}")
     keep = int(np.argmax(tail <= 0.01 * tol * max(total, 1e-300))) or terms
     return b[: max(keep, 2)]
+
+
+# ----------------------------------------------------------------- general bivariate rules
+#
+# The pair is written through independent standard normals x, y,
+#     u = μ_u + σ_u x,   v = μ_v + β x + τ y,   β = c/σ_u,   τ² = σ_v² − c²/σ_u²,
+# so E[f(u)g(v)] = ∫Dx f(u(x)) ∫Dy g(v(x, y)). Two rules integrate it:
+# * "hermite": tensor Gauss–Hermite, exponentially convergent for entire f, g at moderate
+#   variance, slow for kinks and for poles near the axis at large variance (tanh: poles at
+#   ±iπ/(2σ) in units of x; n nodes converge like exp(−π√(2n)/σ));
+# * "panels": composite Gauss–Legendre on panels graded geometrically towards the points
+#   where an argument crosses a breakpoint (kinks of ReLU, Θ, sign; the real parts of the
+#   poles of tanh, logistic), down to the feature scale, uniform (width 1) over the
+#   Gaussian's body, truncated at |x| ≤ 10 (neglected mass ~1e-23). A panel of length h
+#   next to a pole at distance d ≥ h/2 is exact to ~ρ^{−2m}, ρ ≥ 3, with m nodes.
+# "auto" keeps the Gauss–Hermite value where n and 2n nodes agree to ``tol`` and recomputes
+# the rest with panels.
+
+BIVARIATE_METHODS = ("auto", "hermite", "panels")
+_HERMITE_NODES = 96  # the coarse rule of "auto"; the fine one has twice as many
+_PANEL_NODES = 12  # Gauss–Legendre nodes per panel
+_HALF_WIDTH = 10  # integration range |x| ≤ 10 in standard units
+_SMALLEST_SCALE = 2.0**-30  # grading stops here (an exact kink sits on a panel end anyway)
+_CHUNK = 2**22  # integrand evaluations per vectorised block
+
+
+def _hermite_rule(n: int):
+    nodes, weights = np.polynomial.hermite_e.hermegauss(n)
+    return nodes, weights / math.sqrt(2 * math.pi)
+
+
+def _grading_levels(scales: np.ndarray) -> int:
+    """Doublings that take the smallest finite scale past the uniform grid's spacing."""
+    finite = scales[np.isfinite(scales) & (scales > 0)]
+    if finite.size == 0:
+        return 0
+    smallest = max(float(finite.min()), _SMALLEST_SCALE)
+    return max(0, math.ceil(math.log2(2.0 / smallest)))
+
+
+def _panel_rule(features: np.ndarray, scales: np.ndarray, levels: int):
+    r"""Nodes and weights (…, N) for ∫ h(w) φ(w) dw with h featured at ``features`` (…, F).
+
+    Breakpoints: the uniform grid, and p ± s·2^j (j = −2 … ``levels``) around each feature
+    p of scale s; non-finite features drop out (clipped to the range end).
+    """
+    offsets = 2.0 ** np.arange(-2, levels + 1)
+    offsets = np.concatenate([[0.0], offsets, -offsets])
+    with np.errstate(invalid="ignore", over="ignore"):
+        graded = features[..., :, None] + scales[..., :, None] * offsets
+    graded = np.where(np.isfinite(graded), graded, _HALF_WIDTH)
+    graded = graded.reshape(*graded.shape[:-2], -1)
+    uniform = np.arange(-_HALF_WIDTH, _HALF_WIDTH + 1, dtype=float)
+    grid = np.broadcast_to(uniform, (*graded.shape[:-1], uniform.size))
+    points = np.sort(np.clip(np.concatenate([grid, graded], axis=-1), -_HALF_WIDTH,
+                             _HALF_WIDTH))
+    half = (points[..., 1:] - points[..., :-1]) / 2
+    middle = (points[..., 1:] + points[..., :-1]) / 2
+    t, w = np.polynomial.legendre.leggauss(_PANEL_NODES)
+    nodes = (middle[..., None] + half[..., None] * t).reshape(*half.shape[:-1], -1)
+    weights = (half[..., None] * w).reshape(nodes.shape)
+    weights = weights * np.exp(-(nodes**2) / 2) / math.sqrt(2 * math.pi)
+    return nodes, weights
+
+
+def _crossings(breakpoints: np.ndarray, mean: np.ndarray, slope: np.ndarray, scale):
+    """Where ``mean + slope·w`` crosses each breakpoint, and the scale there, in units of w."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        where = (breakpoints - mean[..., None]) / slope[..., None]
+        width = np.broadcast_to((scale / np.abs(slope))[..., None], where.shape)
+    return where, width
+
+
+def _single_hermite(f, mu, sigma, n):
+    x, w = _hermite_rule(n)
+    return f(mu[:, None] + sigma[:, None] * x) @ w
+
+
+def _single_panels(f, mu, sigma, breakpoints, feature_scale):
+    features, scales = _crossings(breakpoints, mu, sigma, np.full_like(sigma, feature_scale))
+    nodes, weights = _panel_rule(features, scales, _grading_levels(scales))
+    return np.sum(f(mu[:, None] + sigma[:, None] * nodes) * weights, axis=-1)
+
+
+def _pair_hermite(f, g, mu_u, mu_v, sigma_u, beta, tau, n):
+    x, w = _hermite_rule(n)
+    u = mu_u[:, None] + sigma_u[:, None] * x
+    v = (mu_v[:, None] + beta[:, None] * x)[:, :, None] + tau[:, None, None] * x
+    return (f(u) * (g(v) @ w)) @ w
+
+
+def _pair_panels(f, g, mu_u, mu_v, sigma_u, beta, tau, breakpoints, feature_scale):
+    # Outer features: f's own, and g's seen through v's dependence on x (smoothed by the
+    # inner integral over τ y, so on the scale of the smaller of τ and the feature scale).
+    f_at, f_scale = _crossings(breakpoints, mu_u, sigma_u, np.full_like(sigma_u,
+                                                                       feature_scale))
+    g_smoothing = np.maximum(np.minimum(tau, feature_scale), _SMALLEST_SCALE)
+    g_at, g_scale = _crossings(breakpoints, mu_v, beta, g_smoothing)
+    features = np.concatenate([f_at, g_at], axis=-1)
+    scales = np.concatenate([f_scale, g_scale], axis=-1)
+    x, wx = _panel_rule(features, scales, _grading_levels(scales))
+    # Inner features: per outer node, where v crosses a breakpoint, in units of y.
+    inner_mean = mu_v[:, None] + beta[:, None] * x
+    inner_slope = np.broadcast_to(tau[:, None], inner_mean.shape)
+    y_at, y_scale = _crossings(breakpoints, inner_mean, inner_slope,
+                               np.full_like(inner_mean, feature_scale))
+    y, wy = _panel_rule(y_at, y_scale, _grading_levels(y_scale))
+    inner = np.sum(g(inner_mean[..., None] + tau[:, None, None] * y) * wy, axis=-1)
+    return np.sum(f(mu_u[:, None] + sigma_u[:, None] * x) * inner * wx, axis=-1)
+
+
+def _in_chunks(rule, arrays, cost: int) -> np.ndarray:
+    """Apply ``rule`` to slices of the flat parameter arrays, ``cost`` evaluations each."""
+    size = arrays[0].size
+    step = max(1, _CHUNK // max(cost, 1))
+    out = np.empty(size)
+    for start in range(0, size, step):
+        out[start:start + step] = rule(*(a[start:start + step] for a in arrays))
+    return out
+
+
+def _auto_rule(hermite, panels, arrays, hermite_cost, panel_cost, tol):
+    coarse = _in_chunks(lambda *a: hermite(*a, _HERMITE_NODES), arrays, hermite_cost)
+    fine = _in_chunks(lambda *a: hermite(*a, 2 * _HERMITE_NODES), arrays, 4 * hermite_cost)
+    with np.errstate(invalid="ignore"):
+        unconverged = ~(np.abs(fine - coarse) <= tol * np.maximum(1.0, np.abs(fine)))
+    if unconverged.any():
+        fine[unconverged] = _in_chunks(panels, [a[unconverged] for a in arrays], panel_cost)
+    return fine
+
+
+def flat_parameters(**values):
+    """(shape, {name: flat float array}) of broadcast Gaussian parameters; non-finite
+    values and negative variances (``var``, ``var_u``, ``var_v``) are refused by name."""
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values.values()))
+    shape = arrays[0].shape
+    flat = {name: a.ravel().copy() for name, a in zip(values, arrays, strict=True)}
+    for name, a in flat.items():
+        if not np.all(np.isfinite(a)):
+            raise SolverInputError(f"{name} must be finite, got {a[~np.isfinite(a)][0]}")
+    for name in ("var", "var_u", "var_v"):
+        if name in flat and np.any(flat[name] < 0):
+            raise SolverInputError(f"{name} must be non-negative, got {flat[name].min()}")
+    return shape, flat
+
+
+def check_pair_covariance(a) -> None:
+    """Refuse c² > σ_u² σ_v² (to rounding: |ρ| ≤ 1 + 1e-12) in flat parameters ``a``."""
+    bound = np.sqrt(a["var_u"] * a["var_v"])
+    if np.any(np.abs(a["cov"]) > bound * (1 + 1e-12) + 1e-300):
+        bad = np.argmax(np.abs(a["cov"]) - bound)
+        raise SolverInputError(f"cov = {a['cov'][bad]} exceeds sqrt(var_u var_v) = "
+                               f"{bound[bad]}: not a covariance")
+
+
+def _bivariate_method(method: str) -> None:
+    if method not in BIVARIATE_METHODS:
+        raise SolverInputError(f"unknown quadrature method {method!r}; known: "
+                               f"{', '.join(BIVARIATE_METHODS)}")
+
+
+def expect_single(f, mu, var, *, method="auto", tol=1e-12, breakpoints=(0.0,),
+                  feature_scale=1.0) -> np.ndarray:
+    r"""E[f(u)], u ~ N(μ, σ²), vectorised over broadcast ``mu`` and ``var``.
+
+    ``method``: ``"auto"`` (Gauss–Hermite, panels where it has not converged to ``tol``),
+    ``"hermite"`` or ``"panels"``; ``breakpoints``, ``feature_scale``: where f has kinks
+    or nearby complex singularities, and their size, in f's own variable (panel rule).
+    """
+    _bivariate_method(method)
+    shape, a = flat_parameters(mu=mu, var=var)
+    arrays = [a["mu"], np.sqrt(a["var"])]
+    points = np.asarray(breakpoints, dtype=float)
+
+    def hermite(mu_, sigma_, n):
+        return _single_hermite(f, mu_, sigma_, n)
+
+    def panels(mu_, sigma_):
+        return _single_panels(f, mu_, sigma_, points, feature_scale)
+
+    if method == "hermite":
+        out = _in_chunks(lambda *x: hermite(*x, 2 * _HERMITE_NODES), arrays,
+                         2 * _HERMITE_NODES)
+    elif method == "panels":
+        out = _in_chunks(panels, arrays, 4000)
+    else:
+        out = _auto_rule(hermite, panels, arrays, _HERMITE_NODES, 4000, tol)
+    return out.reshape(shape)
+
+
+def expect(f, g, mu_u, mu_v, var_u, var_v, cov, *, method="auto", tol=1e-12,
+           breakpoints=(0.0,), feature_scale=1.0) -> np.ndarray:
+    r"""E[f(u) g(v)] for (u, v) jointly Gaussian, vectorised over broadcast parameters.
+
+    .. math:: E[f(u)g(v)] = \int dx\,φ(x)\, f(\mu_u + \sigma_u x)
+              \int dy\,φ(y)\, g(\mu_v + \beta x + \tau y),
+
+    β = c/σ_u, τ² = σ_v² − c²/σ_u²; requires c² ≤ σ_u² σ_v² (|ρ| ≤ 1 + 1e-12).
+    ``method``, ``tol``, ``breakpoints``, ``feature_scale``: as in :func:`expect_single`.
+    """
+    _bivariate_method(method)
+    shape, a = flat_parameters(mu_u=mu_u, mu_v=mu_v, var_u=var_u, var_v=var_v, cov=cov)
+    check_pair_covariance(a)
+    sigma_u = np.sqrt(a["var_u"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.where(sigma_u > 0, a["cov"] / sigma_u, 0.0)
+    tau = np.sqrt(np.clip(a["var_v"] - beta**2, 0.0, None))
+    points = np.asarray(breakpoints, dtype=float)
+    arrays = [a["mu_u"], a["mu_v"], sigma_u, beta, tau]
+
+    def hermite(*args):
+        return _pair_hermite(f, g, *args)
+
+    def panels(*args):
+        return _pair_panels(f, g, *args, points, feature_scale)
+
+    n = _HERMITE_NODES
+    if method == "hermite":
+        out = _in_chunks(lambda *x: hermite(*x, 2 * n), arrays, 4 * n * n)
+    elif method == "panels":
+        out = _in_chunks(panels, arrays, 10**6)
+    else:
+        out = _auto_rule(hermite, panels, arrays, n * n, 10**6, tol)
+    return out.reshape(shape)
