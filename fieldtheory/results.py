@@ -10,18 +10,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldtheory.observables import Observables
+from fieldtheory.phases import Branch
 
 __all__ = ["TheoryResult", "TransientResult"]
 
 
 @dataclass(frozen=True)
 class TheoryResult:
-    """The solved mean-field theory at one parameter point."""
+    """The solved mean-field theory at one parameter point.
+
+    ``branch`` is a :class:`~fieldtheory.phases.Branch` (a string given is converted; one
+    that names no branch is a ``ValueError``).
+    """
 
     model: str
     params: dict[str, float]
     observables: Observables
-    branch: str
+    branch: Branch
     method: str = "stationary"
     stderr: Observables | None = None
 
@@ -40,6 +45,8 @@ class TheoryResult:
             out["stderr"] = self.stderr.to_dict()
         return out
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "branch", Branch(self.branch))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.observables import Observables
+from fieldtheory.phases import Branch
 from fieldtheory.resources import require
 from fieldtheory.results import TheoryResult, TransientResult
 from fieldtheory.solvers import registry
@@ -91,8 +92,10 @@ def _call(module, where: str, function, *args, **kwargs):
 
 
 def _result(name: str, values: dict[str, float], raw: dict[str, Any]) -> TheoryResult:
-    """A TheoryResult from a generated module's dict (solver extras dropped)."""
-    branch = raw.pop("branch")
+    """A TheoryResult from a generated module's dict (solver extras dropped); the
+    runtime's branch string becomes a :class:`~fieldtheory.phases.Branch` here, the library
+    boundary (generated modules import nothing from fieldtheory)."""
+    branch = Branch(raw.pop("branch"))
     method = raw.pop("method", "stationary")
     stderr = raw.pop("stderr", None)
     for extra in ("response_common", "iterations", "lyapunov_note"):

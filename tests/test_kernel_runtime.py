@@ -11,6 +11,12 @@ exactly solvable:
   N·variance over both sizes: 4 degrees of freedom), the N → ∞ theory must lie within 4
   standard errors plus the O(1/N) shift estimated from the two sizes (for
   m(N) = m∞ + c/N, m(400) − m∞ = m(200) − m(400)).
+* λ_max: the rightmost eigenvalue of −1 + J (+ θ/N for a mean coupling) of one matrix,
+  N = 1000, fixed seed. Tolerance from the edge's known finite-N behaviour, in units of
+  the semi-axis s = g(1 + |ρ|): the Ginibre-class edge sits s·√(γ_N/4N) out, γ_N =
+  ln(N/2π) − 2 ln ln N, with Gumbel fluctuations of width s/√(4Nγ_N) (Rider, J. Phys. A
+  36, 3401 (2003)); an outlier fluctuates as a Gaussian of width O(s/√N). Bound:
+  s·√(γ_N/4N) + Z·s/√N (≈ 0.1 s at N = 1000, above every one of those).
 """
 
 from __future__ import annotations
@@ -90,7 +96,7 @@ def test_iid_limit_is_exact():
     np.testing.assert_allclose(
         result["autocorrelation_phi"]["values"], result["autocorrelation"]["values"], atol=1e-8
     )
-    assert result["mean_gain"] == pytest.approx(1.0) and result["branch"] == "kernel"
+    assert result["mean_gain"] == pytest.approx(1.0) and result["branch"] == "noise_driven"
 
 
 def test_response_is_the_inverse_transform_of_the_resolvent():
@@ -147,6 +153,41 @@ def test_linear_network_against_finite_size_lyapunov_solution(rho):
     assert theory["mean"] == pytest.approx(I * elliptic_resolvent(1.0, g, rho), rel=1e-12)
 
 
+def elliptic_matrix(N: int, g: float, rho: float, rng) -> np.ndarray:
+    """J_ij ~ N(0, g²/N), corr(J_ij, J_ji) = ρ: a symmetric plus an antisymmetric part."""
+    X, Y = rng.standard_normal((2, N, N))
+    symmetric, antisymmetric = (X + X.T) / math.sqrt(2), (Y - Y.T) / math.sqrt(2)
+    return g / math.sqrt(N) * (math.sqrt((1 + rho) / 2) * symmetric
+                               + math.sqrt((1 - rho) / 2) * antisymmetric)
+
+
+@pytest.mark.parametrize(("g", "rho", "theta"), [(0.6, 0.5, 0.0), (0.5, -0.5, 0.9)])
+def test_lyapunov_exponent_is_the_spectral_edge_of_finite_matrices(g, rho, theta):
+    """λ_max = −1 + g(1 + ρ) (bulk), or the outlier −1 + θ + g²ρ/θ of a mean coupling
+    θ > g, against the rightmost eigenvalue of −1 + J + θ/N at N = 1000."""
+    spec = SiteSpec(**{**linear_site(g, rho, 0.0).__dict__, "mean_coupling": np.array([[theta]])})
+    theory = solve_kernel(spec, tau_max=1.0, dtau=0.5)
+    bulk, outlier = -1 + g * (1 + rho), -1 + theta + g * g * rho / max(theta, 1e-300)
+    assert theory["lyapunov_max"] == pytest.approx(max(bulk, outlier) if theta > g else bulk,
+                                                   rel=1e-12)
+    assert theory["branch"] == "fixed_point"  # D = 0, stable: the network rests
+    N = 1000
+    J = elliptic_matrix(N, g, rho, np.random.default_rng(5)) + theta / N
+    rightmost = float(np.linalg.eigvals(J).real.max()) - 1.0
+    s = g * (1 + abs(rho))
+    gamma = math.log(N / (2 * math.pi)) - 2 * math.log(math.log(N))
+    bound = s * math.sqrt(gamma / (4 * N)) + Z * s / math.sqrt(N)
+    assert abs(rightmost - theory["lyapunov_max"]) <= bound, (rightmost, theory["lyapunov_max"])
+
+
+def test_unstable_outlier_is_refused():
+    """An outlier at λ ≥ 0 leaves no stationary state (the mean grows)."""
+    unstable = SiteSpec(**{**linear_site(0.5, 0.5, 1.0).__dict__,
+                           "mean_coupling": np.array([[0.95]])})  # −1 + 0.95 + 0.125/0.95 > 0
+    with pytest.raises(ConvergenceError, match="unstable"):
+        solve_kernel(unstable, tau_max=1.0, dtau=0.5)
+
+
 def test_two_identical_populations_reproduce_one():
     """Splitting a population in two halves (A, κ shared by halves) changes nothing."""
     g, rho, D = 0.6, -0.5, 1.0
@@ -171,6 +212,7 @@ def test_two_identical_populations_reproduce_one():
         dphi=(lambda x: 1 / np.cosh(x) ** 2,) * 2,
     )
     two = solve_kernel(spec, tau_max=3.0, dtau=0.5)
+    assert two["lyapunov_max"] is None and "several populations" in two["lyapunov_note"]
     for name in ("a", "b"):
         part = two["populations"][name]
         for key in ("mean", "variance", "mean_phi", "mean_gain"):

@@ -222,7 +222,7 @@ def test_cli_prints_the_usual_schema(capsys):
     assert status == 0
     data = json.loads(capsys.readouterr().out)
     assert data["model"] == "cubic_unit" and data["N"] is None
-    assert data["branch"] == "2-loop" and data["params"] == {"a": 0.05, "D": 1.0}
+    assert data["branch"] == "noise_driven" and data["params"] == {"a": 0.05, "D": 1.0}
     observables = data["observables"]
     assert set(observables) == {"mean", "variance", "autocorrelation", "response"}
     assert observables["autocorrelation"]["values"][0] == observables["variance"]

@@ -10,16 +10,19 @@ D²/8 − Δ0²/2 + g² Var[Φ(u)] = 0 with Φ = log cosh and u ~ N(0, Δ0).
 from __future__ import annotations
 
 import importlib
-import json
 import math
 
 import numpy as np
 import pytest
 from scipy import integrate, optimize
+from support.strict_json import strict_loads
 
 from fieldtheory.cli import main
 from fieldtheory.errors import ConvergenceError, FieldTheoryError, ParameterError, ParseError
+from fieldtheory.phases import Phase
+from fieldtheory.solvers.runtime.monte_carlo_lyapunov import MC_CHAOS_SIGMAS
 from fieldtheory.sweep import (
+    CHAOS_SIGMAS,
     FAILED,
     MAGNETIC_THRESHOLD,
     PHASES,
@@ -125,7 +128,7 @@ def test_transition_bisection_finds_the_magnetic_point():
     found = transition(
         "scs", "J0", 1.1, 1.3, {"g": 0.5, "D": 0.5}, kind="magnetic", xtol=xtol, **FAST
     )
-    assert (found.below, found.above) == ("fixed_point", "magnetic")
+    assert (found.below, found.above) == ("noise_driven", "magnetic")
     # bisection error, plus the misclassified band ~1e-11 and the two quadratures
     assert found.error <= xtol
     assert abs(found.value - predicted) <= xtol + QUADRATURE * predicted
@@ -151,7 +154,7 @@ def test_four_phases_in_the_g_j0_plane(corners):
     assert 3.0 > critical_j0(2.5, 0.0)
     gain = serial.observable("mean_gain")[1, 0]
     assert gain == pytest.approx(1 / critical_j0(2.5, 0.0), rel=1e-4)  # lattice O(step²)
-    assert serial.summary() == {**dict.fromkeys(PHASES, 1), FAILED: 0}
+    assert serial.summary() == {**dict.fromkeys(PHASES, 1), "noise_driven": 0, FAILED: 0}
 
 
 def test_process_pool_equals_serial(corners):
@@ -162,6 +165,54 @@ def test_process_pool_equals_serial(corners):
 # ------------------------------------------------------------------- classification
 
 
+def self_excited():
+    """Units with drift −x + s·tanh x (bistable alone for s > 1) in a random tanh network."""
+    import fieldtheory as ft
+
+    p = ft.parameters(
+        g=(2.0, "positive", "coupling gain"),
+        D=(0.5, "nonnegative", "white noise"),
+        s=(1.5, "nonnegative", "self-excitation"),
+    )
+    g, D, s = p.symbols
+    x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+    action = ft.langevin(
+        drift={x: -x(t) + s * ft.tanh(x(t)) + J @ ft.tanh(x(t))},
+        noise={x: D},
+        couplings={J: ft.Gaussian(mean=0, variance=g**2)},
+        parameters=p,
+    )
+    return ft.Model("self_excited", action, "bistable units in a random network", "test")
+
+
+def test_chaotic_monte_carlo_point_is_chaotic():
+    """s = 1.5, g = 2, D = 0.5: a non-Gaussian site (Monte-Carlo runtime), noise-driven and
+    chaotic. The sweep point carries λ_max ± σ from the replicas and is classified chaotic
+    (λ_max > 3σ); λ_max agrees with the simulator's, N = 250 and 500, within Z combined
+    standard errors plus the finite-size shift |λ(500) − λ(250)| (λ(N) = λ∞ − c/N: the
+    N = 500 value lies that much below λ∞; measured N = 1000 gives 0.277 ± 0.006, so the
+    approach is no faster than 1/N — docs/sweeps.md)."""
+    from fieldtheory.simulate import simulate
+
+    model = self_excited()
+    result = sweep(model, {"g": [2.0]}, {"s": 1.5, "D": 0.5}, workers=1, tau_max=4.0, dtau=1.0)
+    (point,) = result.points
+    assert point["error"] is None and point["branch"] == "noise_driven"
+    assert result.phase.tolist() == ["chaotic"]
+    lam, sigma = point["lyapunov_max"], point["lyapunov_max_stderr"]
+    assert lam > CHAOS_SIGMAS * sigma > 0
+    sims = {
+        N: simulate(model, {"g": 2.0, "s": 1.5, "D": 0.5}, N=N, t_max=100.0, t_burn=30.0,
+                    dt=0.025, trials=4, seed=7, tau_max=2.0, dtau=0.5,
+                    observe=("lyapunov_max",))
+        for N in (250, 500)
+    }
+    values = {N: s.observables["lyapunov_max"] for N, s in sims.items()}
+    shift = abs(values[500] - values[250])
+    bound = 4.0 * math.hypot(sigma, sims[500].stderr["lyapunov_max"]) + shift
+    assert values[500] > 0 and abs(lam - values[500]) <= bound, (lam, sigma, values)
+
+
 def test_classify():
     point = {"branch": "fixed_point", "mean_phi": 0.0, "lyapunov_max": -0.5, "error": None}
     assert classify(point) == "fixed_point"
@@ -170,7 +221,16 @@ def test_classify():
     assert classify({**point, "branch": "chaotic", "lyapunov_max": 0.1}) == "chaotic"
     noisy = {**point, "branch": "noise_driven"}
     assert classify({**noisy, "lyapunov_max": 0.2, "mean_phi": -0.4}) == "magnetic_chaotic"
-    assert classify({**noisy, "lyapunov_max": -0.2}) == "fixed_point"
+    assert classify({**noisy, "lyapunov_max": -0.2}) == "noise_driven"
+    assert classify({**noisy, "lyapunov_max": -0.2, "mean_phi": 0.3}) == "magnetic"
+    # a sampled λ_max is positive only beyond CHAOS_SIGMAS = 3 standard errors
+    sampled = {**noisy, "lyapunov_max": 0.2}
+    assert classify({**sampled, "lyapunov_max_stderr": 0.06}) == "chaotic"
+    assert classify({**sampled, "lyapunov_max_stderr": 0.07}) == "noise_driven"
+    assert CHAOS_SIGMAS == MC_CHAOS_SIGMAS == 3.0  # the runtime decides D = 0 with the same k
+    assert isinstance(classify(point), Phase) and classify(point) is Phase.FIXED_POINT
+    with pytest.raises(ValueError, match="monte_carlo"):  # runtime names are not branches
+        classify({**point, "branch": "monte_carlo"})
     # a sampled m within 4 standard errors of 0 is not a magnetisation
     assert classify({**point, "mean_phi": 0.01, "mean_phi_stderr": 0.005}) == "fixed_point"
     assert classify({**point, "error": "ConvergenceError: no root"}) == FAILED
@@ -296,7 +356,7 @@ def test_cli_json_shape(capsys):
         ]
     )
     assert status == 0
-    data = json.loads(capsys.readouterr().out)
+    data = strict_loads(capsys.readouterr().out)
     assert data["grid"] == {"g": [0.5, 0.8], "J0": [0.0, 1.0, 2.0]}
     assert data["fixed"] == {"D": 0.0}
     assert len(data["observables"]) == 2 and all(len(r) == 3 for r in data["observables"])
@@ -329,7 +389,7 @@ def test_cli_curves_and_text(capsys):
         )
         == 0
     )
-    point = json.loads(capsys.readouterr().out)["observables"][0]
+    point = strict_loads(capsys.readouterr().out)["observables"][0]
     assert point["autocorrelation"]["tau"] == [0.0, 0.5, 1.0]
     assert (
         main(["sweep", "scs", "-p", "J0=0:2:2", "-p", "g=0.5", "--workers", "1", "--no-progress"])

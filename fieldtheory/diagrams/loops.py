@@ -55,6 +55,7 @@ from fieldtheory.diagrams.evaluate import past_window as _past_window
 from fieldtheory.errors import ExpansionError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.observables import Curve, Observables
+from fieldtheory.phases import Branch
 from fieldtheory.results import TheoryResult
 
 __all__ = ["LoopExpansion", "LoopTerm", "loop_expansion", "solve_loops"]
@@ -304,8 +305,12 @@ def solve_loops(
     tau_max: float = 20.0,
     dtau: float = 0.25,
 ) -> TheoryResult:
-    """:func:`loop_expansion` as a :class:`~fieldtheory.results.TheoryResult` (branch "K-loop")."""
+    """:func:`loop_expansion` as a :class:`~fieldtheory.results.TheoryResult` (method
+    ``"loops"``; the loop order is the caller's ``loops``): a unit in a stable well,
+    noise-driven, or its fixed point when nothing fluctuates (D = 0)."""
     expansion = loop_expansion(model, params, loops, tau_max=tau_max, dtau=dtau)
+    moving = expansion.observables.variance not in (None, 0.0)
+    branch = Branch.NOISE_DRIVEN if moving else Branch.FIXED_POINT
     return TheoryResult(
-        expansion.model, expansion.params, expansion.observables, f"{loops}-loop", method="loops"
+        expansion.model, expansion.params, expansion.observables, branch, method="loops"
     )

@@ -45,6 +45,26 @@ f_k(M)h_k(M) + f₁ₖh₁ₖΔ∞, is a quenched random input offset per unit, 
 response χ(0) turns into the plateau Δ∞_α = χ_α(0)² Σ_k A_αk [f_k(M)h_k(M) +
 f₁ₖh₁ₖΔ∞_{p_k}] (linear system). Δ(τ) = Δ∞ + (1/2π)∫dω e^{iωτ} S(ω).
 
+*Largest Lyapunov exponent* (one population). The tangent dynamics of a linear network
+is the network itself, so λ_max is the rightmost point of the spectrum of −a + J. Its
+bulk is where the fluctuations' amplification diverges: the tangent drive δη has variance
+c⟨δx²⟩, c = Σ_k A_k f₁ₖh₁ₖ, and with δx = e^{λt}y the static gain of y is χ(a + λ), so the
+growth rate λ feeds itself exactly where c χ(a + λ)² = 1, i.e. χ = 1/√c; with
+z = 1/χ + kχ (the susceptibility's equation) this is
+
+.. math::
+    \lambda_{\rm bulk} = -a + \sqrt{c} + k/\sqrt{c}
+        \;=\; -a + g(1 + \rho) \quad (c = g^2,\ k = g^2\rho),
+
+the right edge of the elliptic law. (It is not the singularity of χ on the real axis: the
+branch points ±2√k of χ are the foci of the ellipse, inside its support.) The mean
+coupling θ = Σ_l B_l f₁ₗ adds a rank-one outlier where θχ(a + λ) = 1, λ_out = −a + θ + k/θ,
+which exists when θ > √c (χ is decreasing beyond the edge; O'Rourke & Renfrew, Electron.
+J. Probab. 19, 43 (2014)). λ_max is the larger; an outlier at λ ≥ 0 leaves no stationary
+state (the mean grows). Several populations: not computed (``lyapunov_max`` None with a
+``lyapunov_note``) — the rightmost point of a block-structured elliptic support and the
+outliers of the mean couplings are points of the complex plane, not of the real axis.
+
 Numerics: Δ(τ) and R_x(τ) = χ(τ) by FFT on a fine periodic grid, after subtracting the
 tails known in closed form, D/(a² + ω²) ↔ D e^{−a|τ|}/(2a) and 1/(a + iω) ↔ e^{−aτ}Θ(τ),
 so that the remainders decay like ω⁻⁴ and ω⁻³ (small aliasing error).
@@ -59,6 +79,7 @@ __all__ = [
     "ConvergenceError",
     "affine_coefficients",
     "applies_kernel",
+    "kernel_lyapunov",
     "solve_kernel",
     "solve_site_kernel",
     "susceptibility",
@@ -204,6 +225,31 @@ def _spectra(spec, chi, corr) -> np.ndarray:
     return out[..., 0].T
 
 
+def kernel_lyapunov(spec: SiteSpec, means, corr, resp):
+    r"""(λ_max, note) of the linear network of ``spec`` from the affine coefficients
+    (:func:`_coefficients`): λ_bulk = −a + √c + k/√c and the mean-coupling outlier
+    −a + θ + k/θ when θ > √c (module docstring). λ_max None with the reason in ``note`` for
+    several populations or without random couplings (c ≤ 0).
+    """
+    if spec.size > 1:
+        return None, ("several populations: the rightmost point of the block elliptic "
+                      "spectrum is not computed by the kernel runtime")
+    A = np.asarray(spec.correlation_coupling, float).reshape(1, -1)[0]
+    kappa = np.asarray(spec.response_coupling, float).reshape(1, -1)[0]
+    B = np.asarray(spec.mean_coupling, float).reshape(1, -1)[0]
+    c = sum(A[k] * f1 * h1 for k, ((_, f1), (_, h1)) in enumerate(corr))
+    k = sum(kappa[j] * f1 * h1 for j, ((_, f1), (_, h1)) in enumerate(resp))
+    theta = sum(B[l] * f1 for l, (_, f1) in enumerate(means))
+    if not c > 0:
+        return None, (f"no random couplings in the tangent dynamics (A f₁h₁ = {c:g}): "
+                      "the spectrum's bulk is not the elliptic law")
+    a = float(spec.leak[0])
+    edge = -a + math.sqrt(c) + k / math.sqrt(c)
+    if theta > math.sqrt(c):
+        return max(edge, -a + theta + k / theta), None
+    return edge, None
+
+
 def _kernel_grid(tau_max: float, dtau: float, step_max: float, box: float | None, a_min: float):
     """Fine step dividing dτ and a power-of-two periodic grid of length ≥ 2·box."""
     per = max(math.ceil(dtau / step_max - 1e-9), 1)
@@ -272,14 +318,17 @@ def solve_kernel(
     dict
         The observables schema (top level: population 0; ``populations`` when P > 1),
         ``response`` R_x(τ) = χ(τ) (R_x(0⁺) = 1), ``response_frequency`` {``omega``,
-        ``values``} χ(ω) for ω ≥ 0 and ``branch`` = ``"kernel"``.
+        ``values``} χ(ω) for ω ≥ 0, ``lyapunov_max`` (:func:`kernel_lyapunov`; None with
+        ``lyapunov_note`` for several populations) and ``branch``: ``"noise_driven"`` with
+        noise, else ``"fixed_point"`` (a stable linear network without noise rests).
 
     Raises
     ------
     ValueError
         A nonlinear drift or non-affine site function, discrete time, bad parameters.
     ConvergenceError
-        When the linear network has no stationary state (1 − A f₁h₁|χ|² ≤ 0).
+        When the linear network has no stationary state (1 − A f₁h₁|χ|² ≤ 0, or the
+        mean-coupling outlier at λ ≥ 0).
     """
     _kernel_check(spec)
     if tau_max <= 0 or dtau <= 0 or step_max <= 0:
@@ -295,6 +344,10 @@ def solve_kernel(
     for j, ((_, f1), (_, h1)) in enumerate(resp):
         kappa[:, j] *= f1 * h1
     populations = [t.population for t in spec.responses]
+    exponent, note = kernel_lyapunov(spec, means, corr, resp)
+    if exponent is not None and exponent >= 0:
+        raise ConvergenceError(f"kernel runtime: the linear network is unstable (λ_max = "
+                               f"{exponent:.6g} ≥ 0: no stationary state)")
     chi = susceptibility(a, kappa, populations, omega)
     chi0 = susceptibility(a, kappa, populations, np.zeros(1))[:, 0].real
     M = _means(spec, a, chi0, means, resp)
@@ -316,7 +369,11 @@ def solve_kernel(
         result["populations"] = dict(zip(spec.populations, obs, strict=True))
     positive = slice(0, n // 2)
     result["response_frequency"] = {"omega": omega[positive], "values": chi[0, positive]}
-    result["branch"] = "kernel"
+    result["lyapunov_max"] = exponent
+    if note is not None:
+        result["lyapunov_note"] = note
+    result["branch"] = "noise_driven" if np.any(np.asarray(spec.noise, float) > 0) else (
+        "fixed_point")
     return result
 
 

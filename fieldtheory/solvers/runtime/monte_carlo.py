@@ -72,8 +72,17 @@ Observables per population α (the project schema): ``mean`` ⟨x⟩, ``variance
 ``autocorrelation`` Δ(τ) = ⟨(x(t) − m)(x(t + τ) − m)⟩ (static heterogeneity of the paths
 included), ``mean_phi``, ``autocorrelation_phi`` (about ⟨φ⟩), ``mean_gain`` ⟨φ'⟩,
 ``response`` R_x(τ) = ⟨y(t + τ)⟩ after a kick at t (R_x(0) = 1, as the simulator's
-δ-kick response). For P > 1 the top level holds population 0 and ``populations`` holds
+δ-kick response), and for the network ``lyapunov_max``: after convergence, the largest
+Lyapunov exponent from the sampled tangent dynamics driven by the self-consistent
+perturbation input (:mod:`~fieldtheory.solvers.runtime.monte_carlo_lyapunov`), with its
+standard error from the replicas. ``branch``: ``"noise_driven"`` with white noise, else
+``"chaotic"`` when λ_max exceeds ``MC_CHAOS_SIGMAS`` = 3 standard errors, else
+``"fixed_point"``. For P > 1 the top level holds population 0 and ``populations`` holds
 every population by name.
+
+Modules: :mod:`monte_carlo_paths` (input paths, lag products), :mod:`monte_carlo_site` (the
+grid, order parameters, one sweep, estimates), :mod:`monte_carlo_lyapunov`, and this one
+(the iteration, the result, registration).
 """
 
 import math
@@ -95,6 +104,10 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
     SolverInputError,
     network_level,
     register_runtime,
+)
+from fieldtheory.solvers.runtime.monte_carlo_lyapunov import (  # inlined by the code generator
+    MC_CHAOS_SIGMAS,
+    network_lyapunov,
 )
 from fieldtheory.solvers.runtime.monte_carlo_paths import (  # inlined by the code generator
     circulant_sample,
@@ -190,6 +203,7 @@ def solve_monte_carlo(
     memory: int = 5,
     tol: float = 0.1,
     max_iter: int = 100,
+    lyapunov: bool = True,
 ) -> dict:
     r"""Stationary single-site DMFT of ``spec`` by Monte-Carlo sampling (see the module).
 
@@ -218,12 +232,17 @@ def solve_monte_carlo(
         (``memory`` = 0: the damped iteration Q ← (1 − α)Q + αQ̂); convergence when every
         replica's change of every order parameter is, in rms over its components, ≤ ``tol``
         standard errors of the replica mean; at most ``max_iter`` iterations.
+    lyapunov : bool
+        Also the network's largest Lyapunov exponent, from the tangent dynamics along the
+        converged paths (:mod:`~fieldtheory.solvers.runtime.monte_carlo_lyapunov`; about a
+        third of the solve's cost).
 
     Returns
     -------
     dict
-        The observables schema (top level: population 0) with ``response``, ``branch`` =
-        ``"monte_carlo"``, ``stderr`` (the same keys), ``iterations``, ``residuals`` (the
+        The observables schema (top level: population 0) with ``response``,
+        ``lyapunov_max`` (None, with ``lyapunov_note``, when not computed), ``branch``
+        (:func:`sampled_branch`), ``stderr`` (the same keys), ``iterations``, ``residuals`` (the
         history of the convergence measure), ``clipped_spectrum``, ``order_parameters``
         ({``tau``, ``means``, ``correlations``, ``responses``, ``stderr``}) and, for P > 1,
         ``populations`` {name: observables} (also inside ``stderr``).
@@ -252,7 +271,7 @@ def solve_monte_carlo(
         estimate = estimate_order(spec, grid, record, responses)
         residuals.append(_change(order, estimate))
         if residuals[-1] <= tol and iteration > 1:
-            return _result(
+            result = _result(
                 spec,
                 grid,
                 estimate,
@@ -260,6 +279,9 @@ def solve_monte_carlo(
                 residuals,
                 clipped,
             )
+            exponents, note = (network_lyapunov(spec, grid, order, record, seed)
+                               if lyapunov else (None, "not requested (lyapunov=False)"))
+            return _with_exponent(spec, result, exponents, note)
         if iteration > 2 and residuals[-1] > residuals[-2]:
             accelerator.restart()  # safeguard: a growing residual discards the secant history
         order = accelerator.step(order, estimate) if iteration > 1 else estimate
@@ -294,7 +316,6 @@ def _result(spec, grid, order, samples, residuals, clipped) -> dict:
 
     result.update(
         {
-            "branch": "monte_carlo",
             "stderr": stderr,
             "iterations": len(residuals),
             "residuals": tuple(residuals),
@@ -317,6 +338,34 @@ def _result(spec, grid, order, samples, residuals, clipped) -> dict:
         }
     )
     return result
+
+
+def _with_exponent(spec: SiteSpec, result: dict, exponents, note) -> dict:
+    """``result`` with λ_max (replica mean), its standard error and the branch."""
+    if exponents is None:
+        result["lyapunov_max"], result["lyapunov_note"] = None, note
+    else:
+        result["lyapunov_max"] = float(np.mean(exponents))
+        result["stderr"]["lyapunov_max"] = float(np.std(exponents, ddof=1)
+                                                 / math.sqrt(exponents.size))
+    result["branch"] = sampled_branch(spec, result)
+    return result
+
+
+def sampled_branch(spec: SiteSpec, result: dict) -> str:
+    r"""The branch of a sampled solution: ``"noise_driven"`` with white noise in any
+    population; without, ``"chaotic"`` when λ_max exceeds :data:`MC_CHAOS_SIGMAS` standard
+    errors, else ``"fixed_point"``. Without λ_max, chaos is temporal fluctuation:
+    Δ(0) − Δ(τ_max) beyond that many standard errors (a fixed point's Δ(τ) is flat)."""
+    if np.any(np.asarray(spec.noise, float) > 0):
+        return "noise_driven"
+    errors = result["stderr"]
+    if result.get("lyapunov_max") is not None:
+        chaotic = result["lyapunov_max"] > MC_CHAOS_SIGMAS * errors["lyapunov_max"]
+    else:
+        curve, sigma = result["autocorrelation"]["values"], errors["autocorrelation"]["values"]
+        chaotic = curve[0] - curve[-1] > MC_CHAOS_SIGMAS * math.hypot(sigma[0], sigma[-1])
+    return "chaotic" if chaotic else "fixed_point"
 
 
 # ----------------------------------------------------------------- registration

@@ -1,33 +1,12 @@
-r"""Phase diagrams: :func:`~fieldtheory.solve.solve` over a grid of one or two parameters.
-
-Every grid point is solved independently (serially, in a local process pool, or on a Dask
-cluster) and classified into a phase:
-
-* **chaotic** when the solver took its chaotic branch (D = 0), or, for a noise-driven
-  state (D > 0), when its largest Lyapunov exponent is positive;
-* **magnetic** when the network spontaneously breaks the symmetry x → −x: the
-  magnetisation m = ⟨φ⟩ (``mean_phi``) exceeds :data:`MAGNETIC_THRESHOLD` in absolute
-  value. The symmetry exists only where φ is odd and the effective bias I vanishes; where
-  either breaks it explicitly, m ≠ 0 in every phase, there is no magnetic transition (only
-  a crossover), and the point is classified by chaos alone (``symmetric`` is false);
-
-giving ``fixed_point``, ``chaotic``, ``magnetic`` or ``magnetic_chaotic``; a point whose
-solve fails is ``failed`` and keeps the error message. See ``docs/sweeps.md``.
-
-The threshold. Near the pitchfork J0⟨φ'⟩ = 1 the self-consistency m = ⟨φ(J0 m + u)⟩ has
-the residual (J0⟨φ'⟩ − 1)m − c m³. The solver resolves the paramagnetic root to
-|m| ≲ ε/|J0⟨φ'⟩ − 1| (ε ≈ 1e-16, its residual rounding) and the magnetised root is
-m ≈ √((J0⟨φ'⟩ − 1)/c). A threshold τ therefore misclassifies only points within
-max(cτ², ε/τ) of the transition (in J0⟨φ'⟩ − 1); τ = 1e-5 ≈ (ε/c)^{1/3} makes both
-≈ 1e-11, far below any grid spacing or bisection tolerance.
-"""
+"""Sweeps: the parameter grid, solving its points (serially, in a process pool or on
+Dask) and the :class:`SweepResult`."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,30 +17,20 @@ import numpy as np
 from fieldtheory.errors import FieldTheoryError, ParameterError, ParseError
 from fieldtheory.ir.model import Model, load_model, shipped_models
 from fieldtheory.parsing import parse_number
+from fieldtheory.phases import Phase
 from fieldtheory.progress import progress_bar
+from fieldtheory.sweep.classification import (
+    FAILED,
+    MAGNETIC_THRESHOLD,
+    PHASES,
+    SCALARS,
+    _symmetry_test,
+    classify,
+)
+from fieldtheory.sweep.plot import plot_sweep
 
-__all__ = [
-    "FAILED",
-    "MAGNETIC_THRESHOLD",
-    "PHASES",
-    "SCALARS",
-    "SweepResult",
-    "Transition",
-    "classify",
-    "parse_range",
-    "parse_sweep_parameters",
-    "sweep",
-    "transition",
-]
+__all__ = ["CURVES", "SweepResult", "parse_range", "parse_sweep_parameters", "sweep"]
 
-#: The phases a converged point can be in.
-PHASES = ("fixed_point", "chaotic", "magnetic", "magnetic_chaotic")
-#: The phase of a point whose solve raised.
-FAILED = "failed"
-#: |m| above which a symmetric point is magnetised (derivation in the module docstring).
-MAGNETIC_THRESHOLD = 1e-5
-#: The scalar observables each point keeps (curves only on request).
-SCALARS = ("mean", "variance", "mean_phi", "mean_gain", "lyapunov_max")
 #: The curves kept with ``curves=True``.
 CURVES = ("autocorrelation", "autocorrelation_phi", "response")
 #: At most this many ranged parameters (a 2-D phase diagram).
@@ -136,30 +105,6 @@ def parse_sweep_parameters(
 # ----------------------------------------------------------------------------- one point
 
 
-def classify(point: Mapping[str, Any], threshold: float = MAGNETIC_THRESHOLD) -> str:
-    """The phase of one solved point (a dict of :data:`SCALARS`, ``branch``, ``symmetric``).
-
-    Chaotic: the solver's chaotic branch, or λ_max > 0 on any other than the fixed-point
-    branch (noise-driven, sampled). Magnetic: |m| > ``threshold`` (and > 4 standard errors
-    of a sampled m, ``mean_phi_stderr``) where the symmetry x → −x holds (``symmetric`` not
-    false).
-    """
-    if point.get("error") is not None:
-        return FAILED
-    branch = point["branch"]
-    lyapunov = point.get("lyapunov_max")
-    if branch in ("fixed_point", "chaotic"):
-        chaotic = branch == "chaotic"
-    else:  # noise-driven (D > 0): chaos is a positive Lyapunov exponent
-        chaotic = lyapunov is not None and lyapunov > 0
-    # a sampled (Monte-Carlo) m is zero only within its error: 4σ, as verify's |z| ≤ 4
-    floor = max(threshold, 4.0 * (point.get("mean_phi_stderr") or 0.0))
-    magnetic = point.get("symmetric") is not False and abs(point["mean_phi"]) > floor
-    if magnetic:
-        return "magnetic_chaotic" if chaotic else "magnetic"
-    return "chaotic" if chaotic else "fixed_point"
-
-
 def _solve_point(
     model: Model | str, params: dict[str, float], tau_max: float, dtau: float, curves: bool
 ) -> dict[str, Any]:
@@ -183,59 +128,15 @@ def _solve_point(
         point[key] = None if value is None else float(value)
     point["branch"] = result.branch
     stderr = getattr(result, "stderr", None)  # Monte-Carlo solutions carry sampling errors
-    if stderr is not None and stderr.get("mean_phi") is not None:
-        point["mean_phi_stderr"] = float(stderr["mean_phi"])
+    for key in ("mean_phi", "lyapunov_max"):
+        if stderr is not None and stderr.get(key) is not None:
+            point[f"{key}_stderr"] = float(stderr[key])
     point["error"] = None
     if curves:
         for key in CURVES:
             if key in observables:
                 point[key] = observables[key]
     return point
-
-
-def _odd(function: Callable | None) -> bool:
-    """Whether an elementwise callable is odd on [−8, 8] (None, no term, counts as odd)."""
-    if function is None:
-        return True
-    u = np.linspace(-8.0, 8.0, 161)
-    with np.errstate(all="ignore"):
-        return bool(np.allclose(function(-u), -np.asarray(function(u)), rtol=1e-12, atol=1e-14))
-
-
-def _symmetry_test(module) -> Callable[[Mapping[str, float]], bool | None]:
-    """Whether x → −x is a symmetry of the single site at given parameter values.
-
-    It is when every function of the state in the site (φ, a nonlinear drift, the functions
-    inside the order parameters) is odd and every bias vanishes: then m → −m maps solutions
-    to solutions, and m ≠ 0 breaks the symmetry spontaneously. Read off the generated
-    module's ``spec`` (the runtimes' ``SiteSpec``).
-    """
-    spec = module.spec
-    odd: dict[int, bool] = {}
-
-    def all_odd(functions: Iterable[Callable | None]) -> bool:
-        for function in functions:
-            if id(function) not in odd:
-                odd[id(function)] = _odd(function)
-            if not odd[id(function)]:
-                return False
-        return True
-
-    def symmetric(values: Mapping[str, float]) -> bool | None:
-        try:
-            site = spec(**values)
-        except (ValueError, TypeError, ArithmeticError):  # not buildable here: unknown
-            return None
-        terms = (*site.means, *site.correlations, *site.responses)
-        functions = [
-            *site.phi,
-            *site.nonlinear,
-            *(t.left for t in terms),
-            *(t.right for t in terms),
-        ]
-        return bool(np.all(np.asarray(site.offset) == 0.0)) and all_odd(functions)
-
-    return symmetric
 
 
 # ----------------------------------------------------------------------------- result
@@ -245,8 +146,9 @@ def _symmetry_test(module) -> Callable[[Mapping[str, float]], bool | None]:
 class SweepResult:
     """The solved grid: per point the scalar observables, the solver branch and the phase.
 
-    ``grid`` maps each ranged parameter, in axis order, to its values; ``points`` and
-    ``phase`` are object/str arrays of the grid's shape (axis k ↔ the k-th ranged name).
+    ``grid`` maps each ranged parameter, in axis order, to its values; ``points`` (dicts)
+    and ``phase`` (:class:`~fieldtheory.phases.Phase` members) are object arrays of the
+    grid's shape (axis k ↔ the k-th ranged name).
     """
 
     model: str
@@ -303,7 +205,7 @@ class SweepResult:
         lines.append("   ".join(f"{symbol} {phase}" for phase, symbol in PHASE_SYMBOLS.items()))
         lines.append(f"{names[1]} ↑ / {names[0]} →")
         for j in reversed(range(len(y))):
-            row = "".join(PHASE_SYMBOLS[str(p)] for p in self.phase[:, j])
+            row = "".join(PHASE_SYMBOLS[Phase(p)] for p in self.phase[:, j])
             lines.append(f"{y[j]:>10.4g} {row}")
         lines.append(f"{'':>10} {x[0]:<.4g} … {x[-1]:.4g}")
         return "\n".join(lines)
@@ -329,10 +231,11 @@ class SweepResult:
 
 #: One character per phase in :meth:`SweepResult.table`.
 PHASE_SYMBOLS = {
-    "fixed_point": ".",
-    "chaotic": "c",
-    "magnetic": "m",
-    "magnetic_chaotic": "M",
+    Phase.FIXED_POINT: ".",
+    Phase.NOISE_DRIVEN: "n",
+    Phase.CHAOTIC: "c",
+    Phase.MAGNETIC: "m",
+    Phase.MAGNETIC_CHAOTIC: "M",
     FAILED: "x",
 }
 
@@ -519,179 +422,3 @@ def _dask_points(dask: Any, arguments: list[tuple]) -> Iterable[tuple[int, dict]
     finally:
         if own:
             client.close()
-
-
-# ----------------------------------------------------------------------------- transitions
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A phase boundary along one parameter, bracketed: ``lower < value < upper``."""
-
-    name: str
-    lower: float
-    upper: float
-    below: str
-    above: str
-    evaluations: int
-
-    @property
-    def value(self) -> float:
-        """The midpoint of the bracket."""
-        return 0.5 * (self.lower + self.upper)
-
-    @property
-    def error(self) -> float:
-        """Half the bracket width: |value − transition| ≤ error."""
-        return 0.5 * (self.upper - self.lower)
-
-
-def _is(kind: str, phase: str) -> bool:
-    if kind == "chaotic":
-        return phase in ("chaotic", "magnetic_chaotic")
-    return phase in ("magnetic", "magnetic_chaotic")
-
-
-def transition(
-    model: Model | str,
-    name: str,
-    lower: float,
-    upper: float,
-    fixed: Mapping[str, float] | None = None,
-    *,
-    kind: str = "chaotic",
-    xtol: float = 1e-3,
-    tau_max: float = 20.0,
-    dtau: float = 0.25,
-    threshold: float = MAGNETIC_THRESHOLD,
-) -> Transition:
-    """Locate where ``kind`` (``"chaotic"`` or ``"magnetic"``) sets in, by bisection in ``name``.
-
-    ``lower`` and ``upper`` must differ in ``kind``; the bracket is halved until it is at
-    most ``2·xtol`` wide, so ``|Transition.value − transition| ≤ xtol``. A midpoint whose
-    solve fails (a solver may fail exactly at a critical point) is replaced by the point a
-    quarter, then three quarters, of the way across the bracket.
-
-    Raises
-    ------
-    ParameterError
-        When the ends do not bracket a change of ``kind``.
-    ConvergenceError
-        When the ends, or both fallback points, fail to solve.
-    """
-    from fieldtheory.errors import ConvergenceError
-
-    if kind not in ("chaotic", "magnetic"):
-        raise ParameterError(f"transition kind must be 'chaotic' or 'magnetic', got {kind!r}")
-    if not lower < upper:
-        raise ParameterError(f"need lower < upper, got {lower} and {upper}")
-    from fieldtheory.codegen.generate import generate
-
-    model = load_model(model)
-    fixed = dict(fixed or {})
-    for end in (lower, upper):  # unknown names and values outside the domain: now
-        model.parameters.resolve({**fixed, name: float(end)})
-    symmetric = _symmetry_test(generate(model))
-    evaluations = 0
-
-    def phase_at(value: float) -> str:
-        nonlocal evaluations
-        evaluations += 1
-        params = {**fixed, name: float(value)}
-        point = _solve_point(model, params, tau_max, dtau, curves=False)
-        point["symmetric"] = symmetric(model.parameters.resolve(params))
-        return classify(point, threshold)
-
-    below, above = phase_at(lower), phase_at(upper)
-    for end, phase in ((lower, below), (upper, above)):
-        if phase == FAILED:
-            raise ConvergenceError(f"transition: the solve at {name} = {end} failed")
-    if _is(kind, below) == _is(kind, above):
-        raise ParameterError(
-            f"{name} = {lower} ({below}) and {name} = {upper} ({above}) do "
-            f"not bracket a {kind} transition"
-        )
-    while upper - lower > 2 * xtol:
-        for fraction in (0.5, 0.25, 0.75):
-            middle = lower + fraction * (upper - lower)
-            phase = phase_at(middle)
-            if phase != FAILED:
-                break
-        else:
-            raise ConvergenceError(
-                f"transition: the solves near {name} = {0.5 * (lower + upper)} failed"
-            )
-        if _is(kind, phase) == _is(kind, below):
-            lower = middle
-        else:
-            upper = middle
-    return Transition(name, lower, upper, below, above, evaluations)
-
-
-# ----------------------------------------------------------------------------- plotting
-
-#: Colours of the phases in a 2-D diagram (failed points are grey).
-PHASE_COLOURS = {
-    "fixed_point": "#f2f2f2",
-    "chaotic": "#e4572e",
-    "magnetic": "#4c78a8",
-    "magnetic_chaotic": "#8e44ad",
-    FAILED: "#7f7f7f",
-}
-
-
-def plot_sweep(result: SweepResult, path: str | Path) -> Path:
-    """Save ``result`` as a figure: phases on the grid (2-D) or observables (1-D)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import ListedColormap
-        from matplotlib.patches import Patch
-    except ImportError:
-        raise FieldTheoryError(
-            "plotting needs matplotlib: pip install 'fieldtheory[plot]'"
-        ) from None
-    names = list(result.grid)
-    if len(names) == 2:
-        figure, axes = plt.subplots(figsize=(5.5, 4.5))
-        order = [*PHASES, FAILED]
-        codes = np.vectorize(order.index)(result.phase).astype(float)
-        x, y = result.grid[names[0]], result.grid[names[1]]
-        axes.pcolormesh(
-            x,
-            y,
-            codes.T,
-            shading="nearest",
-            vmin=-0.5,
-            vmax=len(order) - 0.5,
-            cmap=ListedColormap([PHASE_COLOURS[p] for p in order]),
-        )
-        axes.set_xlabel(names[0])
-        axes.set_ylabel(names[1])
-        present = [p for p in order if np.any(result.phase == p)]
-        axes.legend(
-            handles=[Patch(color=PHASE_COLOURS[p], label=p) for p in present],
-            loc="upper left",
-            fontsize="small",
-        )
-    else:
-        x = result.grid[names[0]]
-        figure, rows = plt.subplots(len(SCALARS), 1, sharex=True, figsize=(5.5, 8))
-        chaotic = np.isin(result.phase, ("chaotic", "magnetic_chaotic"))
-        for axes, key in zip(rows, SCALARS, strict=True):
-            axes.plot(x, result.observable(key), "o-", markersize=3)
-            axes.plot(
-                x[chaotic], result.observable(key)[chaotic], "o", color="#e4572e", markersize=4
-            )
-            axes.set_ylabel(key)
-        rows[-1].set_xlabel(names[0])
-        axes = rows[0]
-    fixed = ", ".join(f"{k} = {v:g}" for k, v in result.fixed.items())
-    axes.set_title(f"{result.model}" + (f" ({fixed})" if fixed else ""))
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path)
-    plt.close(figure)
-    return path
