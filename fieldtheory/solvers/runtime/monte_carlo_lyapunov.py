@@ -67,7 +67,7 @@ from fieldtheory.solvers.runtime.monte_carlo_site import (  # inlined by the cod
 
 #: A sampled λ_max counts as positive (chaos) when it exceeds this many standard errors:
 #: one-sided, Student t with B − 1 degrees of freedom, P(t > 3) ≈ 1 % for B = 8 replicas
-#: (3 % for B = 4). The library's sweep uses the same k (fieldtheory.phases.CHAOS_SIGMAS).
+#: (3 % for B = 4). The library's sweep uses the same k (fieldtheory.sweep.CHAOS_SIGMAS).
 MC_CHAOS_SIGMAS = 3.0
 #: Power-iteration steps at λ = 0 before λ moves (the eigenvector's first settling).
 WARM_UP = 3
