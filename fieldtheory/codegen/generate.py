@@ -34,6 +34,7 @@ from fieldtheory.codegen.module import GeneratedModule, content_hash, load_sourc
 from fieldtheory.codegen.printer import function_source
 from fieldtheory.codegen.site import SiteProblem, U
 from fieldtheory.errors import CodegenError
+from fieldtheory.gaussian.strips import strip_of, strip_reason
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.printing import text
 from fieldtheory.solvers import registry
@@ -42,7 +43,7 @@ from fieldtheory.solvers.runtime import common
 __all__ = ["CODEGEN_VERSION", "generate", "module_source", "runtime_source", "runtimes_for"]
 
 #: Bumped whenever the template changes, so cached modules are regenerated.
-CODEGEN_VERSION = "3"
+CODEGEN_VERSION = "4"
 
 
 def generate(model: Model | str) -> GeneratedModule:
@@ -97,6 +98,9 @@ def module_source(model: Model, derivation, problem: SiteProblem, modules,
                                       elementwise=True))
         pieces.append(function_source(f"d{name}", arguments, sp.diff(expr, U),
                                       f"d/du {text(expr)}", elementwise=True))
+        pieces.append(function_source(f"strip_{name}", arguments[1:], _strip(expr),
+                                      f"strip of analyticity of {name}, d{name}: "
+                                      f"{strip_reason(expr, U)}"))
     pieces += [
         function_source("coefficients", symbols, sp.Tuple(*problem.coefficients),
                         "every coefficient of the single-site problem, in spec()'s order"),
@@ -129,6 +133,11 @@ def _parameters_of(expr: sp.Expr, names: list[str]) -> list[sp.Symbol]:
     return sorted(free, key=str)
 
 
+def _strip(expr: sp.Expr) -> sp.Expr:
+    """The strip in which a site function and its derivative are both analytic."""
+    return sp.Min(strip_of(expr, U), strip_of(sp.diff(expr, U), U))
+
+
 def _function_names(problem: SiteProblem) -> dict[sp.Expr, str]:
     """φ is ``phi``; every other function of the problem ``f1``, ``f2``, …"""
     out = {}
@@ -140,13 +149,15 @@ def _function_names(problem: SiteProblem) -> dict[sp.Expr, str]:
 def _bindings(functions: dict[sp.Expr, str], names: list[str]) -> list[str]:
     """Lines of ``spec`` binding each function (and derivative) with parameters to their
     values: ``phi_ = functools.partial(phi, beta=v["beta"])``; ``phi_ = phi`` otherwise.
-    One object per function, so runtimes may compare functions by identity."""
+    One object per function, so runtimes may compare functions by identity. Each
+    function's strip of analyticity is evaluated there too: ``strip_phi_ = float(...)``."""
     lines = []
     for expr, name in functions.items():
         bound = ", ".join(f"{a}=v[{str(a)!r}]" for a in _parameters_of(expr, names))
         for f in (name, f"d{name}"):
             lines.append(f"    {f}_ = functools.partial({f}, {bound})" if bound
                          else f"    {f}_ = {f}")
+        lines.append(f"    strip_{name}_ = float(strip_{name}({bound}))")
     return lines
 
 
@@ -194,8 +205,9 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names) -> 
         for spec in specs:
             f = functions[spec.left] + "_"
             h = functions[spec.right] + "_" if spec.right is not None else None
+            strip = (f"min(strip_{f}, strip_{h})" if h and h != f else f"strip_{f}")
             out += (f"SiteTerm({where[spec.population]}, {f}, {h}, d{f}, "
-                    f"{'d' + h if h else None}, {spec.name!r}), ")
+                    f"{'d' + h if h else None}, {spec.name!r}, strip={strip}), ")
         return f"({out})"
 
     def each(names_):
@@ -227,6 +239,7 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names) -> 
         f"        dphi={each('d' + f for f in phis)},",
         f"        step={slot['step']},",
         f"        fractions={vector('fractions')},",
+        f"        phi_strip={each('strip_' + f for f in phis)},",
         "    )",
     ]
     return "\n".join(lines) + "\n"

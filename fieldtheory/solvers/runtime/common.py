@@ -59,6 +59,15 @@ class SiteTerm:
     otherwise; in ``SiteSpec.responses`` a response R(t, s) = ⟨f(x(t)) x̃(s)⟩ whose kernel
     acts on h(x(s)). ``left``/``right`` are elementwise numpy callables, ``dleft``/``dright``
     their derivatives.
+
+    ``strip``: the half-width of the strip |Im x| < strip in which all four are analytic
+    (0: kinks), printed by the code generator from their expressions
+    (:func:`fieldtheory.gaussian.strips.strip_of`); None for a hand-built term, which the
+    runtimes then integrate as analytic in |Im x| < π/2 (:data:`STRIP`, tanh's).
+    ``pair(mean, variance, covariance)`` → E[f(u)h(v)] (u, v with equal means and
+    variances, vectorised in the covariance) and ``single(mean, variance)`` → E[f(u)]:
+    exact closed forms printed by the code generator where they exist
+    (:mod:`fieldtheory.gaussian.closed_forms`), else None.
     """
 
     population: int
@@ -67,6 +76,9 @@ class SiteTerm:
     dleft: Callable | None = None
     dright: Callable | None = None
     name: str = ""
+    strip: float | None = None
+    pair: Callable | None = None
+    single: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,9 @@ class SiteSpec:
     site of its own term's population. In discrete time (``step`` = δ, the physical
     duration of one step) the left side is x(n + 1) − x(n) and D is the variance per step.
     ``phi``/``dphi`` per population are the observed φ (observables ``mean_phi``, …);
-    ``fractions`` the populations' shares of the network (None: not given).
+    ``fractions`` the populations' shares of the network (None: not given); ``phi_strip``
+    per population the strip of analyticity of φ and φ' (see :class:`SiteTerm`; None:
+    not given).
     """
 
     populations: tuple[str, ...]
@@ -109,6 +123,7 @@ class SiteSpec:
     dphi: tuple[Callable, ...]
     step: float | None = None
     fractions: np.ndarray | None = None
+    phi_strip: tuple[float, ...] | None = None
 
     @property
     def size(self) -> int:

@@ -89,6 +89,7 @@ from fieldtheory.solvers.runtime.maps_lag import (  # inlined by the code genera
 )
 from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
     STRIP,
+    term_strip,
 )
 from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
     is_single_phi,
@@ -287,6 +288,8 @@ def solve_site_map(site, grid, options) -> dict:
     leak, g, J0, I, D = single_phi_coefficients(site)
     (term,) = site.correlations
     scale = float(site.step) / leak
+    options = dict(options)
+    options["strip"] = term_strip(term, options.get("strip"))
     solution = solve_map(term.left, term.dleft, g, leak, D=D, J0=J0, I=I,
                          tau_max=grid.tau_max / scale, **options)
     observables = solution.observables(grid.tau_max / scale, grid.dtau / scale)

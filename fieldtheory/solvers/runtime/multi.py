@@ -117,9 +117,6 @@ from fieldtheory.solvers.runtime.multi_problem import (  # inlined by the code g
     _Problem,
     _stability_matrix,
 )
-from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
-    STRIP,
-)
 
 # --------------------------------------------------------------------------- solution
 
@@ -202,7 +199,7 @@ def solve_multi(
     branch: str = "auto",
     mean_guess=None,
     fractions=None,
-    strip: float = STRIP,
+    strip: float | None = None,
     max_iter: int = 60,
 ) -> dict[str, Any]:
     r"""Stationary DMFT of the P Gaussian populations of ``spec``: the observables dict.
@@ -225,6 +222,9 @@ def solve_multi(
     fractions : array_like, optional
         Population fractions: the top-level keys become the network-wide mixture; without
         them, the top level is population 0.
+    strip : float, optional
+        Half-width of the strip of analyticity every expectation is integrated with;
+        default: each term's own (``SiteTerm.strip``, ``SiteSpec.phi_strip``).
 
     Returns
     -------
@@ -310,13 +310,14 @@ def _finish(
     phi_mean, gain = np.empty(P), np.empty(P)
     for al in range(P):
         phi, dphi = problem.phi[al], problem.dphi[al]
-        coef = _chebyshev_table(phi, phi, float(M[al]), float(d0[al]), problem.strip)
+        strip = problem.phi_strip[al]
+        coef = _chebyshev_table(phi, phi, float(M[al]), float(d0[al]), strip)
         if coef is None:
             c_phi[al] = float(phi(np.array([M[al]]))[0]) ** 2
         else:
             c_phi[al] = chebyshev.chebval(np.clip(delta[al] / d0[al], -1, 1), coef)
-        phi_mean[al] = problem.mean_of(phi, M[al], d0[al])
-        gain[al] = problem.mean_of(dphi, M[al], d0[al])
+        phi_mean[al] = problem.mean_of(phi, M[al], d0[al], strip)
+        gain[al] = problem.mean_of(dphi, M[al], d0[al], strip)
     finite = [delta, np.asarray(M), c_phi, phi_mean, gain]
     if not all(np.all(np.isfinite(x)) for x in finite):
         raise ConvergenceError("the solution is not finite (an expectation overflowed)", residuals)

@@ -12,8 +12,10 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
     SolverInputError,
 )
 from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
+    STRIP,
     gaussian_mean,
     gaussian_pair_mean,
+    term_strip,
 )
 
 # --------------------------------------------------------------------------- the problem
@@ -22,7 +24,7 @@ from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code gene
 class _Problem:
     """The validated numbers and callables of a SiteSpec (internal)."""
 
-    def __init__(self, spec: SiteSpec, strip: float):
+    def __init__(self, spec: SiteSpec, strip: float | None = None):
         if spec.step is not None:
             raise SolverInputError(
                 "solve_multi takes continuous time (SiteSpec.step is None); "
@@ -40,7 +42,8 @@ class _Problem:
                 "not supported by the Gaussian multi-population runtime"
             )
         P = spec.size
-        self.P, self.names, self.strip = P, tuple(spec.populations), float(strip)
+        # each term's own strip of analyticity (a number ``strip`` overrides them all)
+        self.P, self.names, self.override = P, tuple(spec.populations), strip
         self.a = np.asarray(spec.leak, dtype=float).reshape(P)
         self.D = np.asarray(spec.noise, dtype=float).reshape(P)
         self.I = np.asarray(spec.offset, dtype=float).reshape(P)
@@ -69,7 +72,13 @@ class _Problem:
         self.terms = tuple(spec.correlations[k] for k in used)  # terms with A = 0 drop out
         self.A = self.A[:, used]
         self.phi, self.dphi = tuple(spec.phi), tuple(spec.dphi)
+        own = spec.phi_strip if spec.phi_strip is not None else (STRIP,) * P
+        self.phi_strip = tuple(float(strip if strip is not None else s) for s in own)
         self.cache: dict = {}
+
+    def strip(self, term) -> float:
+        """The strip of analyticity a term is integrated with."""
+        return term_strip(term, self.override)
 
     # ------------------------------------------------------------------ expectations
 
@@ -79,7 +88,7 @@ class _Problem:
         if key not in self.cache:
             term = self.terms[k]
             f, h = (term.left, term.right) if which == "C" else _derivatives(term)
-            self.cache[key] = _chebyshev_table(f, h, float(mean), float(d0), self.strip)
+            self.cache[key] = _chebyshev_table(f, h, float(mean), float(d0), self.strip(term))
         return self.cache[key]
 
     def clear(self) -> None:
@@ -105,13 +114,14 @@ class _Problem:
             / d0
         )
 
-    def mean_of(self, f, mean: float, d0: float) -> float:
-        return float(gaussian_mean(f, float(mean), max(float(d0), 0.0), self.strip))
+    def mean_of(self, f, mean: float, d0: float, strip: float) -> float:
+        return float(gaussian_mean(f, float(mean), max(float(d0), 0.0), strip))
 
     def term_means(self, M, d0) -> np.ndarray:
         """m_l = E[f_l(u)], u ~ N(M_β, Δ0_β), β the population of mean term l."""
         return np.array(
-            [self.mean_of(t.left, M[t.population], d0[t.population]) for t in self.means]
+            [self.mean_of(t.left, M[t.population], d0[t.population], self.strip(t))
+             for t in self.means]
         )
 
     def mean_input(self, M, d0) -> np.ndarray:
@@ -158,7 +168,8 @@ def _static_pairs(problem: _Problem, q, M, which: str = "C") -> np.ndarray:
     for k, term in enumerate(problem.terms):
         f, h = (term.left, term.right) if which == "C" else _derivatives(term)
         beta = term.population
-        out[k] = problem.mean_of(lambda x, f=f, h=h: f(x) * h(x), M[beta], q[beta])
+        out[k] = problem.mean_of(lambda x, f=f, h=h: f(x) * h(x), M[beta], q[beta],
+                                 problem.strip(term))
     return out
 
 

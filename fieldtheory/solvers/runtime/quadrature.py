@@ -22,8 +22,9 @@ the library. Every runtime takes its Gaussian averages from here.
 
 Kinks (ReLU, |x|, Θ) have no strip: ``strip=0`` selects a rule correct for them — the
 trapezoid with a fixed fine step h = 1/64, whose error is O(h²) at a kink (≈ 1e-5 for
-ReLU) — and :func:`hermite_coefficients` refuses them (its series converges only
-algebraically); closed forms, where they exist, are printed by the code generator.
+ReLU) and O(h) at a jump (≈ 1e-3 for Θ = ReLU') — and :func:`hermite_coefficients`
+refuses them (its series converges only algebraically); closed forms, where they exist,
+are printed by the code generator.
 
 * :func:`expect`, :func:`expect_single`: general bivariate Gaussians (unequal means and
   variances), vectorised over broadcast parameters, for functions whose strip is not
@@ -55,14 +56,26 @@ __all__ = [
     "hermite_coefficients",
     "normal_rule",
     "pair_table",
+    "term_strip",
 ]
 
 #: Half-width of the strip |Im x| < STRIP in which φ, φ', Φ are analytic when nothing else
-#: is known (tanh). Generated modules pass each site function's own strip.
+#: is known (tanh): only hand-built SiteTerms and direct calls use it; generated modules
+#: pass each site function's own strip (:func:`fieldtheory.gaussian.strips.strip_of`).
 STRIP = math.pi / 2
 
 #: The trapezoid step in z for functions with kinks (strip 0): error O(KINK_STEP²).
 KINK_STEP = 1.0 / 64
+
+
+def term_strip(term, override=None) -> float:
+    """The strip a runtime integrates a ``SiteTerm`` with: ``override`` when given (a
+    caller's check), else the term's own (printed from its expressions by the code
+    generator), else :data:`STRIP` (a hand-built term: tanh's strip)."""
+    if override is not None:
+        return float(override)
+    strip = getattr(term, "strip", None)
+    return float(STRIP if strip is None else strip)
 
 
 class SeriesDivergence(ValueError):

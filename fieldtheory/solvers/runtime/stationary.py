@@ -84,6 +84,7 @@ from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code gene
     hermite_coefficients,
     normal_rule,
     pair_table,
+    term_strip,
 )
 from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
     is_single_phi,
@@ -340,6 +341,8 @@ def solve_site_stationary(site, grid, options) -> dict:
         raise SolverInputError(why)
     leak, g, J0, I, D = single_phi_coefficients(site)
     (term,) = site.correlations
+    options = dict(options)
+    options["strip"] = term_strip(term, options.get("strip"))
     solution = solve_stationary(term.left, term.dleft, g, J0=J0, I=I, D=D,
                                 tau_max=grid.tau_max * leak, dtau=grid.dtau * leak,
                                 step_max=grid.step_max, **options)

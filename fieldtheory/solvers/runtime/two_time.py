@@ -79,6 +79,7 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
 )
 from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
     STRIP,
+    term_strip,
 )
 from fieldtheory.solvers.runtime.single_phi import (  # inlined by the code generator
     is_single_phi,
@@ -259,7 +260,7 @@ def solve_two_time(phi, g, *, J0=0.0, I=None, D=0.0, mu0=0.0, sigma0=1.0, t_max,
     return TwoTimeSolution(t=t, dt=dt, g=g, J0=J0, D=D, mean=state.M, covariance=state.K,
                            mean_phi=state.m,
                            correlation_phi=state.W / g2 if g2 > 0 else _phi_moment(
-                               phi, state.M, state.K),
+                               phi, state.M, state.K, strip),
                            mean_input=state.mu, mean_gain=state.gain,
                            corrections=state.used, residuals=state.last)
 
@@ -368,13 +369,13 @@ class _Recursion:
         self._gain(k + 1)
 
 
-def _phi_moment(phi, M, K):
+def _phi_moment(phi, M, K, strip):
     """C_φ(t, s) when g = 0 (W = g²C_φ carries no information then)."""
     n = M.size
     out = np.empty((n, n))
     diag = np.diagonal(K)
     for k in range(n):
-        z, w = two_time_rule(max(float(diag.max()), 1e-300))
+        z, w = two_time_rule(max(float(diag.max()), 1e-300), strip)
         out[k, :k + 1] = two_time_pair_mean(phi, M[k], diag[k], M[:k + 1], diag[:k + 1],
                                             K[k, :k + 1], z, w)
         out[:k + 1, k] = out[k, :k + 1]
@@ -405,6 +406,7 @@ def solve_site_transient(site, grid, options) -> dict:
     if offset is None:
         offset = np.full(n + 1, float(site.offset[0]))
     (term,) = site.correlations
+    options["strip"] = term_strip(term, options.get("strip"))
     solution = solve_two_time(term.left, g, J0=J0, I=np.asarray(offset) / leak, D=D,
                               t_max=t_max * leak, dt=dt * leak, dphi=term.dleft, **options)
     return {"t": solution.t / leak, "mean": solution.mean, "variance": solution.variance,
