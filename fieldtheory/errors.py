@@ -17,9 +17,12 @@ __all__ = [
     "NonlinearCouplingError",
     "ExpansionError",
     "EnsembleError",
+    "DeclarationTypeError",
+    "ArgumentTypeError",
     "ParameterError",
     "UnknownParameterError",
     "UnknownModelError",
+    "ModelFileError",
     "ParseError",
     "SimulationError",
     "UnstableStepError",
@@ -27,6 +30,8 @@ __all__ = [
     "CodegenError",
     "ConvergenceError",
     "ResourceError",
+    "OutputPathError",
+    "MissingDependencyError",
 ]
 
 
@@ -66,6 +71,16 @@ class EnsembleError(DeclarationError):
     """An ensemble is declared inconsistently or lacks a rule a stage needs."""
 
 
+class DeclarationTypeError(DeclarationError, TypeError):
+    """A declaration got a value of the wrong type (a string where a Field goes, a number
+    where an Ensemble goes); a :class:`TypeError` too. The message says what was expected."""
+
+
+class ArgumentTypeError(FieldTheoryError, TypeError):
+    """An entry point got an argument of the wrong type (a number for a model, a list where
+    a mapping goes); a :class:`TypeError` too. The message says what was expected."""
+
+
 class ParameterError(FieldTheoryError):
     """A parameter value is outside its domain, or a numerical option is invalid."""
 
@@ -76,6 +91,20 @@ class UnknownParameterError(ParameterError):
 
 class UnknownModelError(FieldTheoryError):
     """A model name that is neither shipped nor a readable model file."""
+
+
+class ModelFileError(UnknownModelError):
+    """A model file that cannot be loaded: missing, unreadable, failing at import (a syntax
+    error, an exception, ``sys.exit``), or not defining ``model`` as a Model.
+
+    ``path`` is the file; ``line`` the line of the file where it failed (None when the
+    failure has no line in it).
+    """
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = str(path)
+        self.line = line
 
 
 class ParseError(FieldTheoryError):
@@ -122,3 +151,12 @@ class ResourceError(FieldTheoryError):
         super().__init__(message)
         self.estimate = float(estimate)
         self.limit = float(limit)
+
+
+class OutputPathError(FieldTheoryError):
+    """A file a command would write cannot be written there: a missing folder, a directory,
+    a place without write permission. Raised before any work."""
+
+
+class MissingDependencyError(FieldTheoryError):
+    """An optional extra (e.g. matplotlib for ``--plot``) is not installed; names the extra."""

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from fieldtheory.errors import ParameterError
+from fieldtheory.errors import ArgumentTypeError, MissingDependencyError, ParameterError
+from fieldtheory.ir.checks import describe
 from fieldtheory.observables import CURVE_KEYS, SCALAR_KEYS
 
 __all__ = ["VERIFY_DEFAULTS", "Comparison", "Report", "compare", "plot_report", "verify"]
@@ -55,7 +56,9 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return bool(self.comparisons) and self.max_abs_z <= self.threshold
+        """Every |z| ≤ threshold (a NaN z, from a NaN value or error, fails)."""
+        return bool(self.comparisons) and all(abs(c.z) <= self.threshold
+                                              for c in self.comparisons)
 
     def worst(self) -> dict[str, Comparison]:
         """Per observable, the comparison with the largest |z|."""
@@ -160,32 +163,67 @@ def verify(model, params=None, *, theory_params=None, N: int | None = None, tria
 
     ``theory_params`` (default: ``params``) lets a caller solve the theory elsewhere than
     the simulation, as a negative control. ``N`` and ``dt`` default to
-    :data:`VERIFY_DEFAULTS` by whether the model is noisy at ``params``.
+    :data:`VERIFY_DEFAULTS` by whether the model is noisy at ``params`` (``None`` only: a
+    given N = 0 or dt = 0 is refused, not replaced). For a map, ``dt`` is its step.
+
+    Raises
+    ------
+    ArgumentTypeError
+        (a TypeError) ``model`` not a Model or a model's name/path, ``params`` not a mapping.
+    ParameterError
+        N, trials or dt not positive, or what ``solve`` and ``simulate`` refuse — checked
+        before either runs.
     """
     from fieldtheory.ir.langevin import read_langevin
-    from fieldtheory.ir.model import load_model
-    from fieldtheory.ir.parameters import evaluate
+    from fieldtheory.ir.model import as_model
+    from fieldtheory.ir.parameters import evaluate, parameter_values
     from fieldtheory.simulate import simulate
     from fieldtheory.solve import solve
 
-    model = load_model(model)
-    params = dict(params or {})
+    model = as_model(model)
+    params = parameter_values(params)
+    if theory_params is not None:
+        theory_params = parameter_values(theory_params)
+    _check_run_arguments(N=N, trials=trials, dt=dt, t_max=t_max, t_burn=t_burn)
     values = model.parameters.resolve(params)
     theory = solve(model, theory_params if theory_params is not None else params,
                    tau_max=tau_max, dtau=dtau)
     noise = read_langevin(model.action).noise
     noisy = any(evaluate(q, values) != 0 for q in noise)
     defaults = VERIFY_DEFAULTS["noisy" if noisy else "noise_free"]
-    if model.action.time.is_discrete:  # a map's step is the model's
-        dt = None
-    else:
-        dt = dt or defaults["dt"]
-    simulation = simulate(model, params, N=N or defaults["N"], trials=trials, t_max=t_max,
+    if dt is None and not model.action.time.is_discrete:  # a map's step is the model's
+        dt = defaults["dt"]
+    simulation = simulate(model, params, N=defaults["N"] if N is None else N, trials=trials,
+                          t_max=t_max,
                           t_burn=t_burn, dt=dt, seed=seed,
                           dtype=defaults["dtype"], tau_max=tau_max, dtau=dtau,
                           progress=progress)
     report = compare(theory.observables, simulation.observables, simulation.stderr, threshold)
     return report, theory, simulation
+
+
+def _check_run_arguments(**arguments) -> None:
+    """N, trials: positive integers; dt (None: the default), t_max: positive; t_burn ≥ 0."""
+    import numbers
+
+    for name in ("N", "trials"):
+        value = arguments[name]
+        if value is None and name == "N":
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ArgumentTypeError(f"verify: {name} must be a positive integer, got "
+                                    f"{describe(value)}")
+        if value < 1 or value != int(value):
+            raise ParameterError(f"verify: {name} = {value!r} must be a positive integer")
+    for name, least in (("dt", 0.0), ("t_max", 0.0), ("t_burn", None)):
+        value = arguments[name]
+        if value is None and name == "dt":
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ArgumentTypeError(f"verify: {name} must be a number, got {describe(value)}")
+        if not math.isfinite(value) or (value <= least if least is not None else value < 0):
+            need = "positive" if least is not None else "non-negative"
+            raise ParameterError(f"verify: {name} = {value!r} must be a finite {need} number")
 
 
 def plot_report(theory, simulation, path: str) -> None:
@@ -195,10 +233,9 @@ def plot_report(theory, simulation, path: str) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - depends on the environment
-        from fieldtheory.errors import FieldTheoryError
-
-        raise FieldTheoryError("--plot needs matplotlib: pip install 'fieldtheory[plot]'") from None
+    except ImportError:
+        raise MissingDependencyError("plotting needs matplotlib: pip install "
+                                     "'fieldtheory[plot]'") from None
     keys = [k for k in ("autocorrelation", "autocorrelation_phi")
             if k in theory.observables and k in simulation.observables]
     figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5), squeeze=False)

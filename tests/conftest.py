@@ -17,17 +17,25 @@ for _variable in BLAS_THREAD_VARIABLES:
     os.environ.setdefault(_variable, "1")
 
 import pytest  # noqa: E402 (after the thread limits)
+from support.strict_json import strict_loads  # noqa: E402
 
 from fieldtheory import cli  # noqa: E402
 
 
 @pytest.fixture
 def run(capsys):
-    """Run ``fieldtheory`` in-process: ``run(*argv)`` → (exit status, stdout, stderr)."""
+    """Run ``fieldtheory`` in-process: ``run(*argv)`` → (exit status, stdout, stderr).
+
+    With ``--json`` in ``argv`` and output on stdout, that output is parsed strictly
+    (:func:`support.strict_json.strict_loads`: no NaN, no Infinity) before it is returned,
+    so every JSON-printing command line of the suite is checked.
+    """
 
     def invoke(*argv: str) -> tuple[int, str, str]:
         status = cli.main(list(argv))
         out, err = capsys.readouterr()
+        if "--json" in argv and out.strip():
+            strict_loads(out)
         return status, out, err
 
     return invoke

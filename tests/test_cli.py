@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support.strict_json import strict_loads
 
 import fieldtheory as ft
 from fieldtheory import cli
@@ -124,7 +125,7 @@ def test_simulate_json_is_one_object(run):
     status, out, err = run("simulate", "linear", "-p", "g=sqrt(2)/2", "--seed", "3",
                            "--json", *QUICK)
     assert status == 0
-    data = json.loads(out)  # the whole of stdout: one JSON object and nothing else
+    data = strict_loads(out)  # the whole of stdout: one JSON object and nothing else
     assert out.count("\n") == 1
     assert set(data) == {"model", "params", "N", "observables", "stderr"}
     assert data["model"] == "linear" and data["N"] == 60
@@ -140,7 +141,7 @@ def test_simulate_json_matches_the_library(run):
     _, out, _ = run("simulate", "scs", "-p", "g=1.5", "--json", *QUICK)
     result = ft.simulate(ft.load_model("scs"), {"g": 1.5}, N=60, t_max=10, t_burn=2,
                          tau_max=2)
-    assert json.loads(out) == json.loads(json.dumps(result.to_json()))
+    assert strict_loads(out) == strict_loads(json.dumps(result.to_json()))
 
 
 def test_simulate_table_with_the_bar_on_stderr(run):
@@ -162,14 +163,14 @@ def test_no_progress(run):
 def test_options_reach_the_simulator(run):
     _, out, _ = run("simulate", "map", "--json", "--trials", "2", "--dtau", "1",
                     "--dtype", "float32", *QUICK)
-    data = json.loads(out)
+    data = strict_loads(out)
     assert data["observables"]["autocorrelation"]["tau"] == [0.0, 1.0, 2.0]
 
 
 def test_console_script_json_stdout_is_clean():
     done = console("simulate", "linear", "--json", *QUICK)
     assert done.returncode == 0, done.stderr
-    assert set(json.loads(done.stdout)) == {"model", "params", "N", "observables", "stderr"}
+    assert set(strict_loads(done.stdout)) == {"model", "params", "N", "observables", "stderr"}
 
 
 # ----------------------------------------------------------------------------- errors
@@ -253,7 +254,7 @@ def test_derive_prints_every_stage_in_order(run):
 
 def test_derive_json_has_the_promised_keys(run):
     code, out, _ = run("derive", "ei", "--json")
-    data = json.loads(out)
+    data = strict_loads(out)
     assert code == 0
     assert [s["name"] for s in data["stages"]] == [
         "action", "disorder_average", "collective_fields", "saddle_point", "site"]
@@ -276,7 +277,7 @@ def test_derive_latex_and_refusal(run):
 
 def test_solve_method_is_forced_or_refused_in_one_line(run):
     status, out, err = run("solve", "map", "-p", "delta=1", "--method", "map", "--json")
-    assert status == 0 and json.loads(out)["method"] == "map"
+    assert status == 0 and strict_loads(out)["method"] == "map"
     status, out, err = run("solve", "scs", "--method", "kernel")
     assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "kernel" in err and "not available" in err

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 from fieldtheory.models.scs import declare
+from support.strict_json import strict_loads
 
 import fieldtheory as ft
 from fieldtheory.derive import Derivation, derive
@@ -36,7 +36,7 @@ def test_to_json_has_the_documented_keys_as_strings():
                                            "m_tanh_I(t)"]
     assert payload["self_consistency"][0] == "C_tanh_E(t, s) = ⟨tanh(x(t))*tanh(x(s))⟩_E"
     assert payload["is_gaussian"] is True
-    assert json.loads(derive("ei").dumps()) == payload
+    assert strict_loads(derive("ei").dumps()) == payload
 
 
 def test_cached_by_content_not_by_identity():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
 import sympy as sp
+from support.strict_json import strict_loads
 
 from fieldtheory.diagrams import draw, expand, perturbative_theory
 from fieldtheory.diagrams.draw import PlotExtraMissing
@@ -24,7 +24,7 @@ model = ft.Model("unit", ft.langevin(drift={x: -x(t) - a * x(t) ** 3}, noise={x:
 def test_json_of_phi4_to_second_order(run):
     status, out, err = run("diagrams", "phi4_zero_dim", "--order", "2", "--json")
     assert status == 0 and err == ""
-    data = json.loads(out)
+    data = strict_loads(out)
     assert data["series"] == {"lnZ": ["0", "-1/8", "1/12"], "x2": ["1", "-1/2", "2/3"]}
     rows = [
         (d["external"], d["order"], d["loops"], d["symmetry_factor"], d["expression"])
@@ -66,7 +66,7 @@ def test_dynamic_unit_lists_integrals_and_says_why_there_is_no_series(run, tmp_p
     path.write_text(CUBIC_UNIT)
     status, out, _ = run("diagrams", str(path), "--order", "1", "--json")
     assert status == 0
-    data = json.loads(out)
+    data = strict_loads(out)
     assert data["series"] == {} and "--loops" in data["series_note"]
     rows = {(tuple(d["external"]), d["order"]): d for d in data["diagrams"]}
     tadpole = rows[(("x", "x~"), 1)]

@@ -7,11 +7,11 @@ and prints one strict JSON object (no NaN) otherwise.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
+from support.strict_json import strict_loads
 
 from fieldtheory.codegen.generate import generate
 
@@ -52,9 +52,6 @@ def test_good_arguments_print_strict_json(solver):
     done = solver("g=0.5", "J0=0.2")
     assert done.returncode == 0, done.stderr
 
-    def refuse(constant):
-        raise ValueError(f"non-strict JSON constant {constant}")
-
-    out = json.loads(done.stdout, parse_constant=refuse)
+    out = strict_loads(done.stdout)
     assert out["method"] == "stationary" and out["branch"] == "fixed_point"
     assert out["variance"] == 0.0

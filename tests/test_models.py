@@ -9,6 +9,7 @@ import json
 import math
 
 import pytest
+from support.strict_json import strict_loads
 
 import fieldtheory as ft
 from fieldtheory.printing import action_latex, action_text
@@ -64,7 +65,7 @@ def test_simulates_briefly(model):
         return
     result = ft.simulate(model, N=100, t_max=10, t_burn=5, tau_max=2, seed=1)
     data = result.to_json()
-    assert json.loads(json.dumps(data)) == data
+    assert strict_loads(json.dumps(data)) == data
     assert data["model"] == model.name and data["N"] == 100
     assert data["params"] == model.parameters.defaults()
     observables = data["observables"]

@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 import scipy.signal
+from support.strict_json import strict_loads
 
 from fieldtheory.errors import ParseError
 from fieldtheory.observables import KEYS, Curve, Observables, StreamingEstimator
@@ -132,7 +133,7 @@ def test_observables_round_trip_through_json():
         mean_gain=0.6, population_spectrum=Curve("omega", [0.0, 1.0], [3.0, 1.0]),
         populations={"E": inner, "I": inner},
     )
-    data = json.loads(json.dumps(obs.to_dict()))
+    data = strict_loads(json.dumps(obs.to_dict()))
     assert list(data) == list(KEYS)
     assert data["autocorrelation"] == {"tau": [0.0, 0.5, 1.0, 1.5], "values": [1.5, 1.0, 0.4, 0.1]}
     back = Observables.from_dict(data)

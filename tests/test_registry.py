@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 import pytest
+from support.strict_json import strict_loads
 
 import fieldtheory as ft
 from fieldtheory.codegen.generate import generate
@@ -81,9 +82,8 @@ def test_generated_module_registers_its_own_copy_and_runs_standalone(tmp_path):
     done = subprocess.run([sys.executable, "-I", str(path), "a=4", "D=2"], cwd=empty,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    import json
 
-    out = json.loads(done.stdout)
+    out = strict_loads(done.stdout)
     assert out["method"] == "free_unit" and out["variance"] == pytest.approx(2 / 8, rel=1e-15)
 
 

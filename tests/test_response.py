@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
+from support.strict_json import strict_loads
 
 import fieldtheory as ft
 from fieldtheory.errors import ParameterError
@@ -133,7 +134,6 @@ def test_response_needs_two_kicks_and_is_absent_unless_requested(monkeypatch):
 def test_populations_trials_and_the_command_line(capsys):
     """Several populations keep their per-population keys; trials give across-trial errors;
     ``fieldtheory simulate --lyapunov --response`` passes the request through."""
-    import json
 
     from fieldtheory.cli import main
 
@@ -147,6 +147,6 @@ def test_populations_trials_and_the_command_line(capsys):
     assert main(["simulate", "scs", "-N", "30", "--t-max", "6", "--t-burn", "1",
                  "--tau-max", "1", "--json", "--no-progress", "--lyapunov",
                  "--response"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    data = strict_loads(capsys.readouterr().out)
     for key in ("lyapunov_max", "response", "response_common"):
         assert key in data["observables"] and key in data["stderr"]

@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from support.strict_json import strict_loads
 
 import fieldtheory as ft
 from fieldtheory import cli
@@ -80,7 +80,7 @@ def test_generated_module_runs_without_fieldtheory(tmp_path):
     done = subprocess.run([sys.executable, "-I", str(path), "g=2.1", "J0=0.3"], cwd=empty,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    standalone = json.loads(done.stdout)
+    standalone = strict_loads(done.stdout)
     inside = solve(model, {"g": 2.1, "J0": 0.3}).observables
     for key in ("mean", "variance", "mean_phi", "mean_gain", "lyapunov_max"):
         assert standalone[key] == pytest.approx(inside[key], rel=1e-12, abs=1e-15), key
@@ -135,7 +135,7 @@ def test_verify_fails_against_a_theory_at_g_times_1_03(capsys):
 
 def test_solve_and_codegen_commands(tmp_path, capsys):
     assert cli.main(["solve", "scs", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    data = strict_loads(capsys.readouterr().out)
     assert data["N"] is None and "stderr" not in data
     assert {"lyapunov_max", "response", "variance"} <= set(data["observables"])
     target = tmp_path / "solver.py"

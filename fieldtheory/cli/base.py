@@ -4,21 +4,44 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
-from fieldtheory.errors import ParseError
+from fieldtheory.errors import MissingDependencyError, OutputPathError, ParseError
 from fieldtheory.parsing import parse_number
 
 __all__ = [
-    "COMMANDS", "EXIT_ERROR", "Command", "Parser", "UsageError", "add_model_argument", "command",
-    "nonnegative_integer",
-    "nonnegative_number", "positive_integer", "positive_number",
+    "COMMANDS", "EXIT_BUG", "EXIT_ERROR", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK",
+    "EXIT_STATUSES", "Command", "Parser", "UsageError", "add_model_argument",
+    "check_output_path", "command", "nonnegative_integer", "nonnegative_number",
+    "output_file", "plot_file", "positive_integer", "positive_number",
+    "refuse_overwriting_model", "require_matplotlib",
 ]
 
-#: Exit status of every refused command line (usage errors and FieldTheoryError).
+# ------------------------------------------------------------------------------ exit statuses
+# One meaning each (../shared/CLI.md); `fieldtheory --help` prints EXIT_STATUSES.
+
+EXIT_OK = 0
+#: ``verify`` only: a comparison failed.
+EXIT_FAILED = 1
+#: Bad input or a named library error (FieldTheoryError): one line on stderr.
 EXIT_ERROR = 2
+#: An internal error, a bug: its traceback on stderr.
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_STATUSES = """\
+exit statuses:
+  0    success (also when the reader of stdout goes away: `fieldtheory ... | head`)
+  1    verify: a comparison failed (nothing else exits 1)
+  2    bad input or a named error: one line on stderr, no traceback (--debug shows it)
+  3    internal error (a bug): its traceback on stderr
+  130  interrupted (Ctrl-C)"""
 
 
 class UsageError(Exception):
@@ -79,10 +102,37 @@ def _number_type(check: Callable[[float], bool], requirement: str) -> Callable[[
     return convert
 
 
+#: Floats hold every integer up to 2**53 and skip some beyond it.
+_FLOAT_EXACT_INTEGERS = 2**53
+_DIGITS = re.compile(r"\s*\+?[0-9]+(_[0-9]+)*\s*")
+
+
 def _integer_type(minimum: int) -> Callable[[str], int]:
+    """An argparse type for integers ≥ ``minimum``: digits are read exactly, at any size
+    (seeds above 2**53 stay distinct); an expression (``1e6``, ``2**10``) through floats,
+    where it is exact, i.e. below 2**53."""
     requirement = "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
     read = _number_type(lambda v: v.is_integer() and v >= minimum, requirement)
-    return lambda text: int(read(text))
+
+    def convert(text: str) -> int:
+        if _DIGITS.fullmatch(text):
+            try:
+                value = int(text)
+            except ValueError as error:  # more digits than int() reads (4300)
+                raise argparse.ArgumentTypeError(f"cannot read {text[:20]!r}…: {error}"
+                                                 ) from None
+            if value < minimum:
+                raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
+            return value
+        value = read(text)
+        if value >= _FLOAT_EXACT_INTEGERS:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is beyond 2**53, where an expression cannot be read exactly; "
+                "write the integer in digits")
+        return int(value)
+
+    convert.__name__ = requirement
+    return convert
 
 
 positive_number = _number_type(lambda v: v > 0, "a positive number")
@@ -97,3 +147,81 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
         help="a shipped model's name (see `fieldtheory models`) or the path of a .py file "
              "defining `model`",
     )
+
+
+# ---------------------------------------------------------------------------- output files
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, a file that cannot be written where asked.
+
+    A missing folder, a path that is a directory (or inside a file), a place without write
+    permission or on a read-only file system: :class:`~fieldtheory.errors.OutputPathError`
+    naming the path. Nothing is created.
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise OutputPathError("an output path must not be empty")
+    target = Path(text)
+    folder = target.parent
+    if target.is_dir():
+        raise OutputPathError(f"cannot write {text}: it is a directory")
+    if not folder.exists():
+        raise OutputPathError(f"cannot write {text}: no such folder {folder}")
+    if not folder.is_dir():
+        raise OutputPathError(f"cannot write {text}: {folder} is not a folder")
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise OutputPathError(f"cannot write {text}: permission denied (the file is not "
+                                  "writable)")
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write {text}: permission denied (cannot create files "
+                              f"in {folder})")
+    return target
+
+
+def output_file(text: str) -> str:
+    """An argparse type: a file the command will write, checked when the line is parsed.
+
+    Raises :class:`~fieldtheory.errors.OutputPathError` (a named error: argparse lets it
+    through, so the line reads "fieldtheory: error: cannot write …")."""
+    check_output_path(text)
+    return text
+
+
+def require_matplotlib() -> None:
+    """Refuse before any work when matplotlib cannot be imported (the ``plot`` extra)."""
+    try:  # an import blocked by sys.modules["matplotlib"] = None raises ImportError too
+        importlib.import_module("matplotlib")
+        found = True
+    except ImportError:
+        found = False
+    if not found:
+        raise MissingDependencyError(
+            "--plot needs matplotlib, which is not installed: pip install 'fieldtheory[plot]'")
+
+
+def plot_file(text: str) -> str:
+    """An argparse type for ``--plot FILE``: matplotlib importable, the file writable, and
+    its suffix a format matplotlib writes (no suffix: PNG) — all before the work."""
+    require_matplotlib()
+    check_output_path(text)
+    suffix = Path(text).suffix.lower().lstrip(".")
+    if suffix:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if suffix not in formats:
+            raise OutputPathError(f"cannot write {text}: matplotlib writes no .{suffix} "
+                                  f"figures; use one of {', '.join(sorted(formats))}")
+    return text
+
+
+def refuse_overwriting_model(model: str, output: str | None) -> None:
+    """``--plot`` or ``-o`` naming the model file itself would destroy the user's model."""
+    if output is None:
+        return
+    source, target = Path(model), Path(output)
+    if source.suffix == ".py" and source.is_file() and target.exists() and \
+            source.resolve() == target.resolve():
+        raise OutputPathError(f"refusing to overwrite the model file {model} with {output}")

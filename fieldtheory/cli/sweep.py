@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
-from fieldtheory.cli.base import add_model_argument, command, positive_integer, positive_number
+from fieldtheory.cli.base import (
+    add_model_argument,
+    command,
+    plot_file,
+    positive_integer,
+    positive_number,
+)
 from fieldtheory.ir.model import load_model
 
 
@@ -21,7 +27,8 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print one JSON object {grid, observables, phase, …}")
     parser.add_argument("--curves", action="store_true",
                         help="keep each point's autocorrelations and response in the JSON")
-    parser.add_argument("--plot", metavar="FILE", help="save the phase diagram (matplotlib)")
+    parser.add_argument("--plot", metavar="FILE", type=plot_file,
+                        help="save the phase diagram (matplotlib; checked before the work)")
     parser.add_argument("--workers", type=positive_integer, default=None,
                         help="local processes (default: one per CPU; 1: serial)")
     parser.add_argument("--dask", metavar="ADDRESS", default=None,

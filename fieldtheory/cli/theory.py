@@ -7,14 +7,20 @@ import json
 import sys
 
 from fieldtheory.cli.base import (
+    EXIT_FAILED,
+    EXIT_OK,
     add_model_argument,
     command,
     nonnegative_integer,
     nonnegative_number,
+    output_file,
+    plot_file,
     positive_integer,
     positive_number,
+    refuse_overwriting_model,
 )
 from fieldtheory.cli.format import format_result
+from fieldtheory.errors import FieldTheoryError
 from fieldtheory.ir.model import load_model
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.solvers import registry
@@ -61,8 +67,8 @@ def solve_command(args: argparse.Namespace) -> int:
 
 def _codegen_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the module here "
-                        "(default: print it)")
+    parser.add_argument("-o", "--output", metavar="FILE", type=output_file,
+                        help="write the module here (default: print it); checked first")
 
 
 @command("codegen", "write the generated solver module of a model", _codegen_arguments)
@@ -70,6 +76,7 @@ def codegen_command(args: argparse.Namespace) -> int:
     """The generated module runs where fieldtheory is not installed."""
     from fieldtheory.codegen.generate import generate
 
+    refuse_overwriting_model(args.model, args.output)
     module = generate(load_model(args.model))
     if args.output:
         module.save(args.output)
@@ -96,12 +103,13 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--theory", action="append", default=[], metavar="NAME=VALUE",
                         help="solve the theory at other parameter values than the simulation "
                              "(a negative control)")
-    parser.add_argument("--plot", metavar="FILE", help="save a figure (needs matplotlib)")
+    parser.add_argument("--plot", metavar="FILE", type=plot_file,
+                        help="save a figure (needs matplotlib; checked before the work)")
 
 
 @command("verify", "solve, simulate, and compare with z-scores", _verify_arguments)
 def verify_command(args: argparse.Namespace) -> int:
-    """Exit 0 when every |z| ≤ threshold, 1 otherwise (2 on input errors)."""
+    """Exit 0 when every |z| ≤ threshold, 1 when a comparison fails (2 on input errors)."""
     from fieldtheory.verify import verify
 
     model = load_model(args.model)
@@ -114,6 +122,9 @@ def verify_command(args: argparse.Namespace) -> int:
         tau_max=args.tau_max, dtau=args.dtau, threshold=args.threshold,
         progress=sys.stderr.isatty() and not args.json,
     )
+    if not report.comparisons:  # nothing compared is not a failed comparison
+        raise FieldTheoryError(f"verify {model.name}: the theory and the simulation share no "
+                               "observable to compare")
     if args.json:
         print(json.dumps({"model": model.name, "params": simulation.params,
                           "N": simulation.N, **report.to_json()}))
@@ -125,4 +136,4 @@ def verify_command(args: argparse.Namespace) -> int:
         from fieldtheory.verify import plot_report
 
         plot_report(theory, simulation, args.plot)
-    return 0 if report.passed else 1
+    return EXIT_OK if report.passed else EXIT_FAILED

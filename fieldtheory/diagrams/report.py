@@ -13,7 +13,7 @@ import itertools
 from fieldtheory.diagrams.series import ln_z_series, moment_series
 from fieldtheory.diagrams.theory import PerturbativeTheory, perturbative_theory
 from fieldtheory.diagrams.wick import expand
-from fieldtheory.ir.model import Model
+from fieldtheory.ir.model import Model, as_model
 from fieldtheory.printing import latex
 
 __all__ = ["functions", "diagrams_json", "diagrams_text"]
@@ -39,6 +39,7 @@ def functions(theory: PerturbativeTheory) -> list[tuple[str, tuple[str, ...]]]:
 
 def diagrams_json(model: Model, order: int) -> dict:
     """``{"diagrams": [{order, loops, symmetry_factor, expression, external}], "series"}``."""
+    model = as_model(model)
     theory = perturbative_theory(model)
     diagrams = [
         d.to_json() for _, legs in functions(theory) for d in expand(theory, legs, order=order)
@@ -57,6 +58,7 @@ def diagrams_json(model: Model, order: int) -> dict:
 
 def diagrams_text(model: Model, order: int, as_latex: bool = False) -> str:
     """One block per function: each diagram's order, loops, 1/S and expression."""
+    model = as_model(model)
     theory = perturbative_theory(model)
     comment = "% " if as_latex else ""
     lines = [f"{comment}diagrams of {model.name} to order {order} (order = number of vertices)"]

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from fieldtheory.errors import (
-    DeclarationError,
-)
+from fieldtheory.errors import DeclarationError, DeclarationTypeError
 from fieldtheory.ir.action import CONTINUOUS, Action, Time
+from fieldtheory.ir.checks import describe, require_instance, require_mapping
 from fieldtheory.ir.ensembles import Ensemble
 from fieldtheory.ir.langevin_system import LangevinSystem, read_langevin
 from fieldtheory.ir.parameters import ParameterSet
@@ -54,6 +53,7 @@ def langevin(
     Action
         S = Σ_i ∫dt Σ_k x̃_k(−∂_t x_k + f_k) + ½ Σ_kl Q_kl x̃_k x̃_l.
     """
+    _check_types(drift, noise, couplings, parameters, populations, time)
     fields = tuple(drift)
     tau = time.symbol
     couplings = dict(couplings or {})
@@ -84,3 +84,36 @@ def langevin(
         tuple(populations),
         time,
     )
+
+
+def _check_types(drift, noise, couplings, parameters, populations, time) -> None:
+    """A wrong type is refused here, saying what was expected (a string key for a field, a
+    number for an ensemble), instead of failing later with an unrelated message."""
+    require_mapping(drift, "langevin: drift", "Field → expression, e.g. {x: -x(t)}")
+    for key in drift:
+        require_instance(key, Field, "langevin: a drift key", "a Field (x = ft.Field('x'))")
+    for key in require_mapping(noise or {}, "langevin: noise",
+                               "Field (or (Field, Field)) → intensity, e.g. {x: D}"):
+        pair = key if isinstance(key, tuple) and len(key) == 2 else (key,)
+        for field in pair:
+            require_instance(field, Field, "langevin: a noise key",
+                             "a Field or a pair (Field, Field)")
+    for key, ensemble in require_mapping(couplings or {}, "langevin: couplings",
+                                         "Coupling → Ensemble, e.g. {J: ft.Gaussian(...)}"
+                                         ).items():
+        require_instance(key, Coupling, "langevin: a couplings key",
+                         "a Coupling (J = ft.Coupling('J'))")
+        require_instance(ensemble, Ensemble, f"langevin: the ensemble of {key}",
+                         "an Ensemble (ft.Gaussian(...), …)")
+    if parameters is not None:
+        require_instance(parameters, ParameterSet, "langevin: parameters",
+                         "a ParameterSet (from ft.parameters(...))")
+    if populations is not None:
+        if isinstance(populations, str | Population) or not isinstance(populations,
+                                                                       tuple | list):
+            raise DeclarationTypeError(f"langevin: populations must be a tuple of Population, "
+                                       f"got {describe(populations)}")
+        for population in populations:
+            require_instance(population, Population, "langevin: a population",
+                             "a Population (ft.Population(name, fraction))")
+    require_instance(time, Time, "langevin: time", "a Time (ft.CONTINUOUS, ft.discrete(step))")

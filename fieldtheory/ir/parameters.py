@@ -5,13 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
-from fieldtheory.errors import DeclarationError, ParameterError, UnknownParameterError
+from fieldtheory.errors import (
+    ArgumentTypeError,
+    DeclarationError,
+    DeclarationTypeError,
+    ParameterError,
+    UnknownParameterError,
+)
+from fieldtheory.ir.checks import describe, require_instance, require_mapping
 
-__all__ = ["Domain", "Parameter", "ParameterSet", "parameters", "evaluate", "REALS", "POSITIVE",
-           "NONNEGATIVE"]
+__all__ = ["Domain", "Parameter", "ParameterSet", "parameters", "parameter_values", "evaluate",
+           "REALS", "POSITIVE", "NONNEGATIVE"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,11 @@ class Parameter:
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise DeclarationError(f"parameter name {self.name!r} is not an identifier")
-        object.__setattr__(self, "default", float(self.default))
+        try:
+            object.__setattr__(self, "default", float(self.default))
+        except (TypeError, ValueError):
+            raise DeclarationTypeError(f"parameter {self.name}: the default must be a number, "
+                                       f"got {describe(self.default)}") from None
         object.__setattr__(self, "domain", Domain.coerce(self.domain))
         if self.default not in self.domain:
             raise DeclarationError(
@@ -109,6 +121,9 @@ class ParameterSet:
     items: tuple[Parameter, ...] = ()
 
     def __post_init__(self) -> None:
+        for item in self.items:
+            require_instance(item, Parameter, "ParameterSet: an item",
+                             "a Parameter (or use ft.parameters(name=default, ...))")
         names = [p.name for p in self.items]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
@@ -148,12 +163,25 @@ class ParameterSet:
     def resolve(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         """Defaults updated by ``overrides``; unknown names and bad values raise."""
         values = self.defaults()
-        for name, value in (overrides or {}).items():
+        for name, value in parameter_values(overrides).items():
             values[name] = self[name].check(value)
         return values
 
     def merged(self, other: Iterable[Parameter]) -> ParameterSet:
         return ParameterSet(self.items + tuple(other))
+
+
+def parameter_values(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``values`` after checking its type: a mapping from parameter names (str) to
+    values; ``None`` is empty. Anything else raises :class:`ArgumentTypeError` (a
+    TypeError) saying so — a list of pairs, a string ``"g=2"``, a sympy symbol as a key."""
+    if values is None:
+        return {}
+    require_mapping(values, "parameter values", "name → value, e.g. {'g': 1.5}",
+                    ArgumentTypeError)
+    for name in values:
+        require_instance(name, str, "a parameter name", "a str (e.g. 'g')", ArgumentTypeError)
+    return dict(values)
 
 
 def parameters(**specs: float | tuple) -> ParameterSet:

@@ -9,18 +9,25 @@ others.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from fieldtheory.errors import ParameterError, SimulationError
+from fieldtheory.errors import ArgumentTypeError, ParameterError, SimulationError
 from fieldtheory.ir.action import Action
+from fieldtheory.ir.checks import describe
 from fieldtheory.ir.couplings import CouplingMatrix, DenseCoupling, LowRankCoupling
 from fieldtheory.ir.populations import population_sizes
 from fieldtheory.simulate.compile_action import CompiledAction, compile_action
 
-__all__ = ["BatchedCoupling", "Network", "noise_factor", "realise", "realise_trials"]
+__all__ = ["BatchedCoupling", "Network", "check_seed", "noise_factor", "realise",
+           "realise_trials", "trial_generators"]
+
+#: Floats represent every integer up to 2**53 and no further: a float seed beyond it may
+#: stand for several integers (2**53 + 1 becomes 2**53), so it is refused.
+FLOAT_EXACT_INTEGERS = 2**53
 
 
 class BatchedCoupling:
@@ -167,6 +174,39 @@ class Network:
             draw = rng.standard_normal((self.fields, self.N))
             x[k] = draw if (mu0, sigma0) == (0.0, 1.0) else mu0 + sigma0 * draw
         return x
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as an exact non-negative Python int; any size, each its own stream.
+
+    Integers (Python or numpy) pass unchanged, so the streams of existing seeds stay
+    bit-identical. An integral float passes below 2**53 only, where it is exact; a bool, a
+    string or another type raises :class:`~fieldtheory.errors.ArgumentTypeError`, a
+    negative or fractional value :class:`~fieldtheory.errors.ParameterError`.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Real):
+        raise ArgumentTypeError(f"seed must be a non-negative integer, got {describe(seed)}")
+    if isinstance(seed, numbers.Integral):
+        value = int(seed)
+    else:
+        seed = float(seed)
+        if not seed.is_integer():
+            raise ParameterError(f"seed = {seed!r} must be an integer")
+        if abs(seed) >= FLOAT_EXACT_INTEGERS:
+            raise ParameterError(
+                f"seed = {seed!r} is a float beyond 2**53, where floats skip integers (two "
+                "seeds could give one stream); pass it as an int")
+        value = int(seed)
+    if value < 0:
+        raise ParameterError(f"seed = {value} must be at least 0")
+    return value
+
+
+def trial_generators(seed: int, trials: int) -> list[np.random.Generator]:
+    """One generator per trial: ``default_rng([seed, k])`` for trial k (``seed`` checked
+    by :func:`check_seed`; numpy's SeedSequence takes integers of any size exactly)."""
+    seed = check_seed(seed)
+    return [np.random.default_rng([seed, k]) for k in range(trials)]
 
 
 def noise_factor(noise: np.ndarray) -> np.ndarray:

@@ -30,7 +30,8 @@ import numpy as np
 
 from fieldtheory.errors import ParameterError, SimulationError
 from fieldtheory.ir.action import Action
-from fieldtheory.ir.model import Model
+from fieldtheory.ir.model import Model, as_model
+from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.observables import Observables, StreamingEstimator
 from fieldtheory.progress import progress_bar
 from fieldtheory.resources import require
@@ -44,7 +45,12 @@ from fieldtheory.simulate.integrators import (
     make_stepper,
     rate_bound,
 )
-from fieldtheory.simulate.network import Network, realise_trials
+from fieldtheory.simulate.network import (
+    Network,
+    check_seed,
+    realise_trials,
+    trial_generators,
+)
 from fieldtheory.simulate.tangent import OBSERVE, TangentObservers, check_observe
 from fieldtheory.simulate.transient import TransientEstimator, reference_indices
 
@@ -190,12 +196,11 @@ def plan_run(compiled: CompiledAction, *, t_max: float, t_burn: float, dt: float
     return RunPlan(method, dt, steps, lags, math.ceil(t_burn / dtau - 1e-9), samples)
 
 
-def _unwrap(model_or_action: Model | Action) -> tuple[Action, str]:
-    if isinstance(model_or_action, Model):
-        return model_or_action.action, model_or_action.name
-    if isinstance(model_or_action, Action):
-        return model_or_action, "action"
-    raise ParameterError(f"simulate needs a Model or an Action, got {type(model_or_action)}")
+def _unwrap(model_or_action: Model | Action | str) -> tuple[Action, str]:
+    model = as_model(model_or_action, actions=True)  # a name or a path loads the model
+    if isinstance(model, Model):
+        return model.action, model.name
+    return model, "action"
 
 
 def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunPlan,
@@ -249,7 +254,7 @@ def _observe(observe: Sequence[str] | str) -> tuple[tuple[str, ...], bool]:
 
 def _resolve(action: Action, params: Mapping[str, Any] | None) -> tuple[dict, dict]:
     """(numbers, inputs): numbers resolved (defaults, names, domains), callables by name."""
-    numbers, inputs = split_inputs(params)
+    numbers, inputs = split_inputs(parameter_values(params))
     values = action.parameters.resolve(numbers)
     for name in inputs:
         action.parameters[name]  # unknown names raise UnknownParameterError
@@ -286,7 +291,9 @@ def simulate(
 
     Parameters
     ----------
-    model_or_action : Model or Action
+    model_or_action : Model, Action, or str
+        A model, an action, or what :func:`~fieldtheory.ir.model.load_model` takes (a
+        shipped model's name, a model file's path).
     params : mapping, optional
         Parameter values by name; defaults fill the rest (unknown names raise
         :class:`~fieldtheory.errors.UnknownParameterError`). A value may be a callable of
@@ -310,6 +317,8 @@ def simulate(
         Independent realisations (couplings, initial condition, noise) run side by side;
         trial k uses ``np.random.default_rng([seed, k])``.
     seed : int
+        Any non-negative integer, of any size (each its own stream); a float only below
+        2**53, where it is exact.
     dtype : {"float64", "float32"}
         Precision of the state and the couplings; estimator sums are float64.
     tau_max, dtau : float
@@ -351,7 +360,7 @@ def simulate(
     initial = _initial(initial)
     N = _count("N", N, 1)
     trials = _count("trials", trials, 1)
-    seed = _count("seed", seed, 0)
+    seed = check_seed(seed)
     blocks = _count("blocks", blocks, 2 if trials == 1 else 1)
     if str(dtype) not in DTYPES:
         raise ParameterError(f"dtype = {dtype!r}; use one of {', '.join(DTYPES)}")
@@ -361,7 +370,7 @@ def simulate(
                     tau_max=tau_max, dtau=dtau, method=method, blocks=blocks)
     require(_memory_estimate(compiled, N, trials, plan, np.dtype(str(dtype)).itemsize),
             f"simulate {name}: N = {N}, trials = {trials}, {plan.lags + 1} lags")
-    rngs = [np.random.default_rng([seed, k]) for k in range(trials)]
+    rngs = trial_generators(seed, trials)
     network = realise_trials(compiled, N, rngs, str(dtype))
     x = network.initial_state(rngs, initial)
     stepper = make_stepper(network, plan.dt, plan.method, rngs)

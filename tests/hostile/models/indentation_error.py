@@ -1,0 +1,5 @@
+"""Hostile: an indentation error on line 5."""
+
+import fieldtheory as ft
+
+  x = ft.Field("x")

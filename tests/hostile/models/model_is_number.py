@@ -1,0 +1,3 @@
+"""Hostile: ``model`` is a number."""
+
+model = 3
