@@ -21,13 +21,13 @@ at a small a checks that scaling.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 import sympy as sp
 from scipy import integrate, linalg
+from support.strict_json import strict_loads
 
 import fieldtheory as ft
 from fieldtheory import cli
@@ -220,7 +220,7 @@ def test_cli_prints_the_usual_schema(capsys):
         ["solve", "cubic_unit", "--loops", "2", "--json", "--tau-max", "1", "-p", "a=0.05"]
     )
     assert status == 0
-    data = json.loads(capsys.readouterr().out)
+    data = strict_loads(capsys.readouterr().out)
     assert data["model"] == "cubic_unit" and data["N"] is None
     assert data["branch"] == "noise_driven" and data["params"] == {"a": 0.05, "D": 1.0}
     observables = data["observables"]
