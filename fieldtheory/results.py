@@ -6,9 +6,10 @@ expansion in :mod:`fieldtheory.diagrams.loops`) imports this module, not each ot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from fieldtheory.jsonout import strict
 from fieldtheory.observables import Observables
 from fieldtheory.phases import Branch
 
@@ -29,10 +30,14 @@ class TheoryResult:
     branch: Branch
     method: str = "stationary"
     stderr: Observables | None = None
+    #: Why a quantity is None, by JSON pointer into ``to_json()`` (e.g.
+    #: ``"/observables/lyapunov_max"``: the runtime's note).
+    undefined: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """``{"model", "params", "N": null, "branch", "method", "observables"}`` (plus
-        ``"stderr"`` for a Monte-Carlo solution) in plain JSON types."""
+        ``"stderr"`` for a Monte-Carlo solution) in strict JSON types, with
+        ``"undefined"`` giving the reason for every null quantity."""
         out = {
             "model": self.model,
             "params": {k: float(v) for k, v in self.params.items()},
@@ -43,7 +48,7 @@ class TheoryResult:
         }
         if self.stderr is not None:
             out["stderr"] = self.stderr.to_dict()
-        return out
+        return strict(out, self.undefined)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "branch", Branch(self.branch))
@@ -83,4 +88,5 @@ class TransientResult:
                   for k, v in self.params.items()}
         transient = {k: [float(x) for x in getattr(self, k)]
                      for k in ("t", "mean", "variance", "mean_phi")}
-        return {"model": self.model, "params": params, "N": None, "transient": transient}
+        return strict({"model": self.model, "params": params, "N": None,
+                       "transient": transient})

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.observables import Observables
@@ -98,11 +100,29 @@ def _result(name: str, values: dict[str, float], raw: dict[str, Any]) -> TheoryR
     branch = Branch(raw.pop("branch"))
     method = raw.pop("method", "stationary")
     stderr = raw.pop("stderr", None)
-    for extra in ("response_common", "iterations", "lyapunov_note"):
+    undefined = {}
+    note = raw.pop("lyapunov_note", None)
+    if raw.get("lyapunov_max") is None and note:
+        undefined["/observables/lyapunov_max"] = str(note)
+    for extra in ("response_common", "iterations"):
         raw.pop(extra, None)
     known = {k: v for k, v in raw.items() if k in Observables.__dataclass_fields__}
+    _refuse_non_finite(name, values, known)
     errors = Observables(**stderr) if stderr else None
-    return TheoryResult(name, values, Observables(**known), branch, method, errors)
+    return TheoryResult(name, values, Observables(**known), branch, method, errors,
+                        undefined)
+
+
+def _refuse_non_finite(name: str, values: dict[str, float], observables: dict) -> None:
+    """A solution whose mean, variance or autocorrelation is not finite is no solution:
+    :class:`ConvergenceError` naming the observable (nothing returns NaN silently)."""
+    for key in ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi"):
+        value = observables.get(key)
+        if isinstance(value, dict):
+            value = value.get("values")
+        if value is not None and not np.all(np.isfinite(np.asarray(value, dtype=float))):
+            raise ConvergenceError(f"{name} at {values}: the solver returned a non-finite "
+                                   f"{key}; the site is undefined or unbounded there")
 
 
 def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None, *,

@@ -16,9 +16,11 @@ import numpy as np
 
 from fieldtheory.errors import FieldTheoryError, ParameterError, ParseError
 from fieldtheory.ir.model import Model, load_model, shipped_models
+from fieldtheory.jsonout import strict
 from fieldtheory.parsing import parse_number
 from fieldtheory.phases import Phase
 from fieldtheory.progress import progress_bar
+from fieldtheory.resources import require
 from fieldtheory.sweep.classification import (
     FAILED,
     MAGNETIC_THRESHOLD,
@@ -40,6 +42,11 @@ MAX_DIMENSIONS = 2
 # ----------------------------------------------------------------------------- parsing
 
 
+#: Memory a grid point holds (its parameters, observables, phase and bookkeeping), for the
+#: resource guard; curves add theirs.
+POINT_BYTES = 4096
+
+
 def parse_range(text: str) -> tuple[float, ...]:
     """``"start:stop:count"`` → the ``count`` evenly spaced values from start to stop.
 
@@ -59,6 +66,7 @@ def parse_range(text: str) -> tuple[float, ...]:
     start, stop, count = (parse_number(part) for part in parts)
     if not (count.is_integer() and count >= 1):
         raise ParseError(f"range {text!r}: count must be an integer ≥ 1, got {parts[2]!r}")
+    require(count * POINT_BYTES, f"range {text!r}: {count:.0f} points")
     if count == 1 and start != stop:
         raise ParseError(
             f"range {text!r}: a range of one point needs start = stop (or write NAME=VALUE)"
@@ -125,7 +133,7 @@ def _solve_point(
     observables = result.to_json()["observables"]
     for key in SCALARS:
         value = observables.get(key)
-        point[key] = None if value is None else float(value)
+        point[key] = None if value is None else float(value)  # strict: NaN is already None
     point["branch"] = result.branch
     stderr = getattr(result, "stderr", None)  # Monte-Carlo solutions carry sampling errors
     for key in ("mean_phi", "lyapunov_max"):
@@ -213,16 +221,17 @@ class SweepResult:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: ``{"model", "grid", "fixed", "observables", "phase", "summary"}``.
 
-        ``observables`` and ``phase`` are nested lists shaped like the grid.
+        ``observables`` and ``phase`` are nested lists shaped like the grid; strict JSON
+        (a non-finite number is null, with its pointer under ``"undefined"``).
         """
-        return {
+        return strict({
             "model": self.model,
             "grid": {name: [float(v) for v in values] for name, values in self.grid.items()},
             "fixed": {name: float(v) for name, v in self.fixed.items()},
             "observables": _plain(self.points.tolist()),
             "phase": self.phase.tolist(),
             "summary": self.summary(),
-        }
+        })
 
     def plot(self, path: str | Path) -> Path:
         """Save the phase diagram (2-D: phases as colours) or the observables (1-D)."""
@@ -328,6 +337,9 @@ def sweep(
     fixed = dict(fixed or {})
     grid = _check_grid(model, ranges, fixed)
     shape = tuple(len(v) for v in grid.values())
+    size = int(np.prod(shape))
+    per_point = POINT_BYTES + (64 * 8 * int(tau_max / dtau + 1) if curves else 0)
+    require(size * per_point, f"sweep {model.name}: {size} grid points {shape}")
     points = [
         {**fixed, **{name: float(grid[name][k]) for name, k in zip(grid, index, strict=True)}}
         for index in np.ndindex(shape)

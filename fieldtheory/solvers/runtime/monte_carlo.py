@@ -269,6 +269,11 @@ def solve_monte_carlo(
         record, responses, response_x, c = sample_sweep(spec, grid, order, rng)
         clipped = c
         estimate = estimate_order(spec, grid, record, responses)
+        if not all(np.all(np.isfinite(part)) for part in estimate.parts()):
+            raise ConvergenceError(
+                f"Monte-Carlo DMFT: the sampled site became non-finite at iteration "
+                f"{iteration} (a drift or site function undefined or overflowing along the "
+                "paths, e.g. log(x) at x ≤ 0)", residuals)
         residuals.append(_change(order, estimate))
         if residuals[-1] <= tol and iteration > 1:
             result = _result(
