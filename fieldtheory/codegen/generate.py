@@ -31,9 +31,10 @@ import sympy as sp
 
 from fieldtheory._version import __version__
 from fieldtheory.codegen.module import GeneratedModule, content_hash, load_source
-from fieldtheory.codegen.printer import function_source
+from fieldtheory.codegen.printer import function_source, numpy_code
 from fieldtheory.codegen.site import SiteProblem, U
 from fieldtheory.errors import CodegenError
+from fieldtheory.gaussian.closed_forms import closed_form
 from fieldtheory.gaussian.strips import strip_of, strip_reason
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.printing import text
@@ -101,10 +102,12 @@ def module_source(model: Model, derivation, problem: SiteProblem, modules,
         pieces.append(function_source(f"strip_{name}", arguments[1:], _strip(expr),
                                       f"strip of analyticity of {name}, d{name}: "
                                       f"{strip_reason(expr, U)}"))
+    closed = _closed_forms(problem, names)
+    pieces += [source for source, _ in closed.values()]
     pieces += [
         function_source("coefficients", symbols, sp.Tuple(*problem.coefficients),
                         "every coefficient of the single-site problem, in spec()'s order"),
-        _spec_source(problem, functions, names),
+        _spec_source(problem, functions, names, closed),
         _TEMPLATE,
     ]
     return "\n".join(pieces)
@@ -131,6 +134,45 @@ def _parameters_of(expr: sp.Expr, names: list[str]) -> list[sp.Symbol]:
         raise CodegenError(f"the site function {text(expr)} depends on {unknown}, which are "
                            "not parameters of the model")
     return sorted(free, key=str)
+
+
+MEAN, VARIANCE, COVARIANCE = (sp.Symbol("mean", real=True), sp.Symbol("variance", positive=True),
+                              sp.Symbol("covariance", real=True))
+
+
+def _closed_forms(problem: SiteProblem, names: list[str]) -> dict:
+    """``{(kind, k): (source, parameters)}`` for every mean (kind ``"single"``) and
+    correlation (``"pair"``) term with a closed form (:func:`closed_form`):
+    ``closed_single_k(mean, variance)`` = E[f(u)] and ``closed_pair_k(mean, variance,
+    covariance)`` = E[f(u)h(v)] at equal means and variances, vectorised in the
+    covariance. A formula that holds only at zero mean (erf × erf: arcsin) returns None
+    at any other mean, and the runtimes fall back to quadrature there."""
+    out = {}
+    for kind, specs in (("single", problem.means), ("pair", problem.correlations)):
+        for k, spec in enumerate(specs):
+            moments = dict(var_u=VARIANCE, var_v=VARIANCE, cov=COVARIANCE)
+            expr, zero_mean = closed_form(spec.left, spec.right, U, mu_u=MEAN, mu_v=MEAN,
+                                          **moments), False
+            if expr is None:
+                expr, zero_mean = closed_form(spec.left, spec.right, U, mu_u=0, mu_v=0,
+                                              **moments), True
+            if expr is None:
+                continue
+            parameters = sorted(expr.free_symbols - {MEAN, VARIANCE, COVARIANCE}, key=str)
+            if any(str(a) not in names for a in parameters):
+                raise CodegenError(f"the closed form of {spec.name} depends on "
+                                   f"{[str(a) for a in parameters]}, not all parameters")
+            arguments = [MEAN, VARIANCE] + ([COVARIANCE] if kind == "pair" else [])
+            what = f"E[{text(spec.left)}" + (f" · {text(spec.right)}]" if spec.right
+                                              is not None else "]")
+            guard = ("    if mean != 0:\n        return None  # the formula holds at zero "
+                     "mean only\n") if zero_mean else ""
+            shape = "covariance" if kind == "pair" else "mean"
+            source = (f"def closed_{kind}_{k}({', '.join(map(str, arguments + parameters))}):\n"
+                      f'    """{what} (closed form, {spec.name})"""\n{guard}'
+                      f"    return numpy.zeros(numpy.shape({shape})) + ({numpy_code(expr)})\n")
+            out[kind, k] = (source, [str(a) for a in parameters])
+    return out
 
 
 def _strip(expr: sp.Expr) -> sp.Expr:
@@ -185,7 +227,8 @@ def _slots(problem: SiteProblem) -> dict:
     return out
 
 
-def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names) -> str:
+def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names,
+                 closed: dict) -> str:
     """``def spec(**values)``: the runtime's SiteSpec at parameter values."""
     P = len(problem.sites)
     where = {name: k for k, name in enumerate(problem.populations)}
@@ -200,14 +243,22 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names) -> 
     def vector(key):
         return f"numpy.array([{', '.join(slot[key])}])"
 
-    def terms(specs):
+    def bound(kind, k):
+        if (kind, k) not in closed:
+            return None
+        arguments = ", ".join(f"{a}=v[{a!r}]" for a in closed[kind, k][1])
+        return f"functools.partial(closed_{kind}_{k}, {arguments})" if arguments else (
+            f"closed_{kind}_{k}")
+
+    def terms(specs, kind=None):
         out = ""
-        for spec in specs:
+        for k, spec in enumerate(specs):
             f = functions[spec.left] + "_"
             h = functions[spec.right] + "_" if spec.right is not None else None
             strip = (f"min(strip_{f}, strip_{h})" if h and h != f else f"strip_{f}")
+            form = f", {kind}={bound(kind, k)}" if kind and bound(kind, k) else ""
             out += (f"SiteTerm({where[spec.population]}, {f}, {h}, d{f}, "
-                    f"{'d' + h if h else None}, {spec.name!r}, strip={strip}), ")
+                    f"{'d' + h if h else None}, {spec.name!r}, strip={strip}{form}), ")
         return f"({out})"
 
     def each(names_):
@@ -227,9 +278,9 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names) -> 
         f"        leak={vector('leak')},",
         f"        noise={vector('noise')},",
         f"        offset={vector('offset')},",
-        f"        means={terms(problem.means)},",
+        f"        means={terms(problem.means, 'single')},",
         f"        mean_coupling={matrix('B')},",
-        f"        correlations={terms(problem.correlations)},",
+        f"        correlations={terms(problem.correlations, 'pair')},",
         f"        correlation_coupling={matrix('A')},",
         f"        responses={terms(problem.responses)},",
         f"        response_coupling={matrix('kappa')},",

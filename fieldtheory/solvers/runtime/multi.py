@@ -311,12 +311,13 @@ def _finish(
     for al in range(P):
         phi, dphi = problem.phi[al], problem.dphi[al]
         strip = problem.phi_strip[al]
-        coef = _chebyshev_table(phi, phi, float(M[al]), float(d0[al]), strip)
+        coef = _chebyshev_table(phi, phi, float(M[al]), float(d0[al]), strip,
+                                problem.phi_pair[al])
         if coef is None:
             c_phi[al] = float(phi(np.array([M[al]]))[0]) ** 2
         else:
             c_phi[al] = chebyshev.chebval(np.clip(delta[al] / d0[al], -1, 1), coef)
-        phi_mean[al] = problem.mean_of(phi, M[al], d0[al], strip)
+        phi_mean[al] = problem.mean_of(phi, M[al], d0[al], strip, problem.phi_single[al])
         gain[al] = problem.mean_of(dphi, M[al], d0[al], strip)
     finite = [delta, np.asarray(M), c_phi, phi_mean, gain]
     if not all(np.all(np.isfinite(x)) for x in finite):

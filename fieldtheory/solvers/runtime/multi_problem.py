@@ -13,6 +13,7 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
 )
 from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
     STRIP,
+    closed_pair,
     gaussian_mean,
     gaussian_pair_mean,
     term_strip,
@@ -74,6 +75,12 @@ class _Problem:
         self.phi, self.dphi = tuple(spec.phi), tuple(spec.dphi)
         own = spec.phi_strip if spec.phi_strip is not None else (STRIP,) * P
         self.phi_strip = tuple(float(strip if strip is not None else s) for s in own)
+        # closed forms of ⟨φφ⟩ and ⟨φ⟩ per population, where a term of the spec has them
+        self.phi_pair = tuple(next((t.pair for t in spec.correlations if t.left is phi
+                                    and t.right is phi and t.pair is not None), None)
+                              for phi in self.phi)
+        self.phi_single = tuple(next((t.single for t in spec.means if t.left is phi
+                                      and t.single is not None), None) for phi in self.phi)
         self.cache: dict = {}
 
     def strip(self, term) -> float:
@@ -88,7 +95,9 @@ class _Problem:
         if key not in self.cache:
             term = self.terms[k]
             f, h = (term.left, term.right) if which == "C" else _derivatives(term)
-            self.cache[key] = _chebyshev_table(f, h, float(mean), float(d0), self.strip(term))
+            pair = term.pair if which == "C" else None
+            self.cache[key] = _chebyshev_table(f, h, float(mean), float(d0), self.strip(term),
+                                               pair)
         return self.cache[key]
 
     def clear(self) -> None:
@@ -114,13 +123,18 @@ class _Problem:
             / d0
         )
 
-    def mean_of(self, f, mean: float, d0: float, strip: float) -> float:
+    def mean_of(self, f, mean: float, d0: float, strip: float, single=None) -> float:
+        """E[f(u)], u ~ N(mean, d0): the closed form ``single`` where it holds."""
+        if single is not None and d0 > 0:
+            value = single(float(mean), float(d0))
+            if value is not None and np.isfinite(value):
+                return float(value)
         return float(gaussian_mean(f, float(mean), max(float(d0), 0.0), strip))
 
     def term_means(self, M, d0) -> np.ndarray:
         """m_l = E[f_l(u)], u ~ N(M_β, Δ0_β), β the population of mean term l."""
         return np.array(
-            [self.mean_of(t.left, M[t.population], d0[t.population], self.strip(t))
+            [self.mean_of(t.left, M[t.population], d0[t.population], self.strip(t), t.single)
              for t in self.means]
         )
 
@@ -144,15 +158,20 @@ def _numeric_derivative(f, h: float = 1e-5):
     return df
 
 
-def _chebyshev_table(f, h, mean: float, d0: float, strip: float):
-    """Chebyshev coefficients in x = Δ/Δ0 ∈ [−1, 1] of E[f(u)h(v)], degree doubled to 1e-13."""
+def _chebyshev_table(f, h, mean: float, d0: float, strip: float, pair=None):
+    """Chebyshev coefficients in x = Δ/Δ0 ∈ [−1, 1] of E[f(u)h(v)], degree doubled to 1e-13:
+    of the closed form ``pair`` where it holds (exact values), else of 2-D quadrature."""
     if d0 <= 1e-300:
         return None
+
+    def values(x):
+        exact = closed_pair(pair, mean, d0, d0 * x)
+        return exact if exact is not None else gaussian_pair_mean(f, h, mean, d0, d0 * x,
+                                                                  strip)
+
     coef = None
     for degree in (32, 64, 128, 256, 512):
-        coef = chebyshev.chebinterpolate(
-            lambda x: gaussian_pair_mean(f, h, mean, d0, d0 * x, strip), degree
-        )
+        coef = chebyshev.chebinterpolate(values, degree)
         if np.abs(coef[-6:]).max() <= 1e-13 * max(np.abs(coef).max(), 1e-300):
             break
     return coef
@@ -168,8 +187,9 @@ def _static_pairs(problem: _Problem, q, M, which: str = "C") -> np.ndarray:
     for k, term in enumerate(problem.terms):
         f, h = (term.left, term.right) if which == "C" else _derivatives(term)
         beta = term.population
-        out[k] = problem.mean_of(lambda x, f=f, h=h: f(x) * h(x), M[beta], q[beta],
-                                 problem.strip(term))
+        exact = closed_pair(term.pair, M[beta], q[beta], q[beta]) if which == "C" else None
+        out[k] = exact if exact is not None else problem.mean_of(
+            lambda x, f=f, h=h: f(x) * h(x), M[beta], q[beta], problem.strip(term))
     return out
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "gaussian_pair_mean",
     "hermite_coefficients",
     "normal_rule",
+    "closed_pair",
     "pair_table",
     "term_strip",
 ]
@@ -66,6 +67,20 @@ STRIP = math.pi / 2
 
 #: The trapezoid step in z for functions with kinks (strip 0): error O(KINK_STEP²).
 KINK_STEP = 1.0 / 64
+
+
+def closed_pair(pair, mean: float, delta0: float, delta):
+    """E[f(u)h(v)] from a printed closed form ``pair(mean, variance, covariance)``
+    (``SiteTerm.pair``) at covariances ``delta``, or None where there is none (no form, a
+    zero-mean form at another mean, a degenerate variance). Exact: preferred to every
+    quadrature and series wherever it exists."""
+    if pair is None or not delta0 > 0:
+        return None
+    delta = np.clip(np.asarray(delta, dtype=float), -delta0, delta0)
+    value = pair(float(mean), float(delta0), delta)
+    if value is None or not np.all(np.isfinite(value)):
+        return None
+    return np.asarray(value, dtype=float)
 
 
 def term_strip(term, override=None) -> float:

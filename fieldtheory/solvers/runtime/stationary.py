@@ -79,6 +79,7 @@ from fieldtheory.solvers.runtime.lag_profile import (  # inlined by the code gen
 from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code generator
     STRIP,
     SeriesDivergence,
+    closed_pair,
     gaussian_mean,
     gaussian_pair_mean,
     hermite_coefficients,
@@ -191,7 +192,7 @@ def _lattice(tau_max, dtau, step_max, box):
 
 def solve_stationary(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, Phi=None, tau_max=20.0,
                      dtau=0.25, step_max=0.02, box=None, branch="auto", m_guess=None,
-                     strip=STRIP, max_iter=40, method="auto") -> StationarySolution:
+                     strip=STRIP, max_iter=40, method="auto", pair=None) -> StationarySolution:
     r"""Stationary DMFT of (1 + ∂t)x = J0 m + I + η + ξ: scalars, Δ(τ), C_φ(τ), λ_max.
 
     Parameters
@@ -214,6 +215,12 @@ def solve_stationary(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, Phi=None, tau_max=20
         Start of the magnetisation solve (selects the magnetised branch when J0⟨φ'⟩ > 1).
     strip : float
         Half-width of the strip of analyticity of φ (0 for kinks).
+    pair : callable, optional
+        A closed form ``pair(mean, variance, covariance)`` of E[φ(u)φ(v)] (``SiteTerm.pair``;
+        it may return None, e.g. a zero-mean formula at another mean). Where it holds, the
+        output C_φ(τ) is pair(μ, Δ0, Δ(τ)), exact in Δ — the choice over the Hermite series
+        (truncated at 1e-16 of Σb_n²) and the Chebyshev table of 2-D quadrature. Δ(τ),
+        Δ0 and λ_max keep their own routes (the energy integral needs the series).
     method : {"auto", "series", "lattice"}
         ``"series"``: Hermite series and the energy integral (exact in τ; analytic φ);
         ``"lattice"``: 2-D quadrature and the lattice lag equation (O(step²));
@@ -231,7 +238,7 @@ def solve_stationary(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, Phi=None, tau_max=20
     if method != "lattice":
         try:
             static, fixed = solve_static(phi, dphi, g, series=True, **options)
-            solution = _series_solution(phi, g, static, fixed, float(D), strip, grid)
+            solution = _series_solution(phi, g, static, fixed, float(D), strip, grid, pair)
         except SeriesDivergence:
             if method == "series":
                 raise
@@ -239,7 +246,7 @@ def solve_stationary(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, Phi=None, tau_max=20
             return dataclasses.replace(solution, J0=float(J0), I=float(I))
     static, fixed = solve_static(phi, dphi, g, series=False, **options)
     solution = _lattice_solution(phi, dphi, g, static, fixed, float(D), strip, grid,
-                                 max_iter)
+                                 max_iter, pair)
     return dataclasses.replace(solution, J0=float(J0), I=float(I))
 
 
@@ -253,7 +260,7 @@ def solve_profile(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, branch="auto", m_guess=
     return LagProfile(squares, float(g) ** 2, float(D), static.delta0, static.delta_inf)
 
 
-def _series_solution(phi, g, static, fixed, D, strip, grid) -> StationarySolution:
+def _series_solution(phi, g, static, fixed, D, strip, grid, pair=None) -> StationarySolution:
     """The fluctuating branch from :class:`LagProfile` (exact in τ), the fixed point as a
     constant; λ_max by Richardson-extrapolated lattices; the spectrum on a lattice."""
     tau_max, dtau, step_max, box = grid
@@ -276,11 +283,13 @@ def _series_solution(phi, g, static, fixed, D, strip, grid) -> StationarySolutio
         curve = profile.curve("phi", lattice_tau)
         lyapunov = lyapunov_richardson(lambda t: profile.curve("gain", t), g2,
                                        min(n * step, 20.0 / max(profile.kappa, 1e-2)))
+    exact = closed_pair(pair, mean, delta0, delta)
+    curve = exact if exact is not None else curve
     return _solution(static, fixed, g, D, delta, curve, lyapunov, step, per, n, tau_max,
                      dtau, residuals=())
 
 
-def _lattice_solution(phi, dphi, g, static, fixed, D, strip, grid, max_iter):
+def _lattice_solution(phi, dphi, g, static, fixed, D, strip, grid, max_iter, pair=None):
     """Both branches on the τ lattice (:func:`solve_autocorrelation`), O(step²)."""
     tau_max, dtau, step_max, box = grid
     g2 = float(g) ** 2
@@ -298,7 +307,9 @@ def _lattice_solution(phi, dphi, g, static, fixed, D, strip, grid, max_iter):
                                                  max_iter=max_iter)
     d0 = float(delta[0])
     if d0 > 0:
-        c_phi = pair_table(phi, phi, static.mean, d0, strip)(delta)
+        c_phi = closed_pair(pair, static.mean, d0, delta)
+        if c_phi is None:
+            c_phi = pair_table(phi, phi, static.mean, d0, strip)(delta)
         c_gain = pair_table(dphi, dphi, static.mean, d0, strip)(delta)
     else:
         c_phi = np.full(n + 1, float(phi(np.array(static.mean))) ** 2)
@@ -343,6 +354,7 @@ def solve_site_stationary(site, grid, options) -> dict:
     (term,) = site.correlations
     options = dict(options)
     options["strip"] = term_strip(term, options.get("strip"))
+    options.setdefault("pair", term.pair)
     solution = solve_stationary(term.left, term.dleft, g, J0=J0, I=I, D=D,
                                 tau_max=grid.tau_max * leak, dtau=grid.dtau * leak,
                                 step_max=grid.step_max, **options)
