@@ -15,6 +15,7 @@ import numpy as np
 
 from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.observables import Observables
 from fieldtheory.phases import Branch
 from fieldtheory.resources import require
@@ -137,7 +138,7 @@ def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None,
     from fieldtheory.codegen.generate import generate
 
     model = load_model(model)
-    params = dict(params or {})
+    params = parameter_values(params)
     varying = {k: v for k, v in params.items() if callable(v)}
     values = model.parameters.resolve({k: v for k, v in params.items() if k not in varying})
     model.action.validate_values(values)

@@ -20,6 +20,7 @@ import numpy as np
 
 from fieldtheory.errors import ArgumentTypeError, MissingDependencyError, ParameterError
 from fieldtheory.ir.checks import describe
+from fieldtheory.jsonout import strict
 from fieldtheory.observables import CURVE_KEYS, SCALAR_KEYS
 
 __all__ = ["VERIFY_DEFAULTS", "Comparison", "Report", "compare", "plot_report", "verify"]
@@ -82,7 +83,8 @@ class Report:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """Strict JSON (a non-finite z or value is null, with a reason)."""
+        return strict({
             "passed": self.passed,
             "max_abs_z": self.max_abs_z,
             "threshold": self.threshold,
@@ -91,7 +93,7 @@ class Report:
                  "simulation": c.simulation, "stderr": c.stderr, "z": c.z}
                 for c in self.comparisons
             ],
-        }
+        })
 
 
 def compare(theory: Mapping[str, Any], simulation: Mapping[str, Any],

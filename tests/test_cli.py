@@ -40,9 +40,10 @@ def test_version(run):
 def test_help_lists_every_registered_command(run):
     status, out, _ = run("--help")
     assert status == 0
+    flat = " ".join(out.split())  # argparse wraps long help lines
     for name, command in cli.COMMANDS.items():
         assert name in out
-        assert command.help in out
+        assert command.help in flat
 
 
 def test_commands_are_registered_functions():

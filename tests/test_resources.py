@@ -61,3 +61,24 @@ def test_simulate_refuses_a_lag_grid_over_the_limit():
 def test_solve_refuses_a_tau_grid_over_the_limit():
     with memory_limit("64M"), pytest.raises(ResourceError, match="tau_max = 1e\\+10"):
         ft.solve("scs", {"g": 2.0}, tau_max=1e10)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_cli_memory_limit_refuses_in_one_line(run, where):
+    command = ["simulate", "scs", "-N", "2000", "--t-max", "10"]
+    argv = (["--memory-limit", "8M", *command] if where == "before"
+            else [*command, "--memory-limit", "8M"])
+    status, out, err = run(*argv)
+    assert status == 2 and out == ""
+    assert "N = 2000" in err and "over the limit of 8 MiB" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_environment_limit_and_bad_sizes(run, monkeypatch):
+    monkeypatch.setenv(ENVIRONMENT, "8M")
+    status, _, err = run("simulate", "scs", "-N", "2000", "--t-max", "10")
+    assert status == 2 and "over the limit of 8 MiB" in err
+    status, _, err = run("solve", "scs", "--memory-limit", "lots")
+    assert status == 2 and "memory size 'lots'" in err
+    status, out, _ = run("solve", "--help")
+    assert status == 0 and "--memory-limit" in out and "FIELDTHEORY_MEMORY_LIMIT" in out

@@ -41,6 +41,7 @@ from fieldtheory.cli.base import (
 )
 from fieldtheory.cli.format import format_result
 from fieldtheory.errors import FieldTheoryError
+from fieldtheory.resources import DEFAULT_LIMIT_TEXT, ENVIRONMENT, memory_limit, parse_size
 
 __all__ = ["COMMANDS", "Command", "build_parser", "command", "format_result", "main"]
 
@@ -51,6 +52,15 @@ for _name in SUBCOMMAND_MODULES:
     importlib.import_module(f"fieldtheory.cli.{_name}")
 
 _DEBUG_HELP = "on an error, also print its traceback"
+_MEMORY_HELP = (f"refuse work estimated to need more memory than SIZE (bytes or with a K, M, "
+                f"G, T suffix; default: ${ENVIRONMENT}, else {DEFAULT_LIMIT_TEXT})")
+
+
+def _memory_size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except FieldTheoryError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fieldtheory {__version__}")
     parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    parser.add_argument("--memory-limit", type=_memory_size, default=None, metavar="SIZE",
+                        help=_MEMORY_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for entry in COMMANDS.values():
         sub = subparsers.add_parser(entry.name, help=entry.help, description=entry.help,
@@ -71,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         # accepted after the command too; SUPPRESS keeps the subparser from resetting it
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help=_DEBUG_HELP)
+        sub.add_argument("--memory-limit", type=_memory_size, default=argparse.SUPPRESS,
+                         metavar="SIZE", help=_MEMORY_HELP)
         entry.configure(sub)
     return parser
 
@@ -111,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
         except SystemExit as exit_:  # --help and --version end the parse here
             return exit_.code if isinstance(exit_.code, int) else EXIT_OK
-        status = COMMANDS[args.command].run(args)
+        with memory_limit(args.memory_limit):
+            status = COMMANDS[args.command].run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return status
     except UsageError as error:

@@ -4,10 +4,10 @@ diagrams`` (Feynman diagrams of polynomial actions)."""
 from __future__ import annotations
 
 import argparse
-import json
 
 from fieldtheory.cli.base import add_model_argument, command, nonnegative_integer
 from fieldtheory.ir.model import load_model
+from fieldtheory.jsonout import dumps
 
 
 def _derive_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def derive_command(args: argparse.Namespace) -> int:
 
     derivation = derive(load_model(args.model))
     if args.json:
-        print(json.dumps(derivation.to_json(), ensure_ascii=False))
+        print(dumps(derivation.to_json(), ensure_ascii=False))
     elif args.latex:
         print("\n\n".join(f"% {s.name}\n{s.latex}" for s in derivation.stages))
     else:
@@ -54,7 +54,7 @@ def diagrams_command(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     if args.json:
-        print(json.dumps(diagrams_json(model, args.order), ensure_ascii=False))
+        print(dumps(diagrams_json(model, args.order), ensure_ascii=False))
     else:
         print(diagrams_text(model, args.order, as_latex=args.latex))
     return 0

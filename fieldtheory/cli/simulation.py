@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from fieldtheory.cli.base import (
@@ -16,6 +15,7 @@ from fieldtheory.cli.base import (
 )
 from fieldtheory.cli.format import format_result
 from fieldtheory.ir.model import load_model
+from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.simulate import simulate
 from fieldtheory.simulate.integrators import METHODS
@@ -71,7 +71,7 @@ def simulate_command(args: argparse.Namespace) -> int:
                  + ("response", "response_common") * args.response),
     )
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(dumps(result.to_json()))
     else:
         print(format_result(result.to_json()))
     return 0

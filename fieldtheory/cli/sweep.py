@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from fieldtheory.cli.base import (
@@ -14,6 +13,7 @@ from fieldtheory.cli.base import (
     positive_number,
 )
 from fieldtheory.ir.model import load_model
+from fieldtheory.jsonout import dumps
 
 
 def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     result = sweep(load_model(args.model), ranges, fixed, workers=args.workers,
                    dask=args.dask, tau_max=args.tau_max, dtau=args.dtau, curves=args.curves,
                    progress=not args.no_progress and (not args.json or sys.stderr.isatty()))
-    print(json.dumps(result.to_json()) if args.json else result.table())
+    print(dumps(result.to_json()) if args.json else result.table())
     if args.plot:
         result.plot(args.plot)
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from fieldtheory.cli.base import (
@@ -22,6 +21,7 @@ from fieldtheory.cli.base import (
 from fieldtheory.cli.format import format_result
 from fieldtheory.errors import FieldTheoryError
 from fieldtheory.ir.model import load_model
+from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.solvers import registry
 
@@ -56,7 +56,7 @@ def solve_command(args: argparse.Namespace) -> int:
                    method=args.method)
     data = result.to_json()
     if args.json:
-        print(json.dumps(data))
+        print(dumps(data))
     else:
         print(f"branch: {result.branch}")
         size = ("— (one unit, loop expansion)" if result.method == "loops"
@@ -126,7 +126,7 @@ def verify_command(args: argparse.Namespace) -> int:
         raise FieldTheoryError(f"verify {model.name}: the theory and the simulation share no "
                                "observable to compare")
     if args.json:
-        print(json.dumps({"model": model.name, "params": simulation.params,
+        print(dumps({"model": model.name, "params": simulation.params,
                           "N": simulation.N, **report.to_json()}))
     else:
         print(f"model {model.name}, N = {simulation.N}, trials = {simulation.trials}, "

@@ -32,6 +32,7 @@ from fieldtheory.errors import ParameterError, SimulationError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.model import Model, as_model
 from fieldtheory.ir.parameters import parameter_values
+from fieldtheory.jsonout import strict
 from fieldtheory.observables import Observables, StreamingEstimator
 from fieldtheory.progress import progress_bar
 from fieldtheory.resources import require
@@ -105,7 +106,7 @@ class SimulationResult:
         }
         if self.inputs:
             out["inputs"] = list(self.inputs)
-        return out
+        return strict(out)
 
 
 @dataclass(frozen=True)

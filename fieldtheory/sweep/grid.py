@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from fieldtheory.errors import FieldTheoryError, ParameterError, ParseError
+from fieldtheory.errors import ArgumentTypeError, FieldTheoryError, ParameterError, ParseError
+from fieldtheory.ir.checks import require_mapping
 from fieldtheory.ir.model import Model, load_model, shipped_models
+from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.jsonout import strict
 from fieldtheory.parsing import parse_number
 from fieldtheory.phases import Phase
@@ -334,7 +336,9 @@ def sweep(
 
     reference = model
     model = load_model(model)
-    fixed = dict(fixed or {})
+    require_mapping(ranges, "sweep ranges", "parameter name → values, e.g. {'g': [1, 2]}",
+                    ArgumentTypeError)
+    fixed = parameter_values(fixed)
     grid = _check_grid(model, ranges, fixed)
     shape = tuple(len(v) for v in grid.values())
     size = int(np.prod(shape))

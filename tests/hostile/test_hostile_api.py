@@ -91,8 +91,6 @@ def test_parameter_values_must_be_a_mapping_of_names(call, params, words):
         PARAMS_CALLS[call](params)
 
 
-@pytest.mark.xfail(strict=True, reason="sweep's ranges are not type-checked yet: "
-                   "fieldtheory/sweep/grid.py is being split by another engineer")
 def test_sweep_ranges_must_be_a_mapping():
     with pytest.raises(TypeError, match="mapping"):
         ft.sweep("scs", [1.0, 2.0])
