@@ -11,7 +11,7 @@ import sys
 import time
 from typing import IO, Protocol
 
-__all__ = ["NullBar", "Progress", "TextBar", "progress_bar"]
+__all__ = ["Heartbeat", "NullBar", "Progress", "TextBar", "heartbeat", "progress_bar"]
 
 
 class Progress(Protocol):
@@ -90,3 +90,49 @@ def progress_bar(total: int, *, enabled: bool = True, description: str = "",
         return TextBar(total, description)
     return tqdm(total=total, desc=description or None, unit=unit, file=sys.stderr,
                 dynamic_ncols=True, leave=True)
+
+
+class Heartbeat:
+    """Feedback for work of unknown length: after ``after`` seconds, ``description:
+    running 12 s`` rewritten on one stderr line every ``interval`` seconds by a daemon
+    thread, and the total when it ends. Prints nothing for work shorter than ``after``.
+    """
+
+    def __init__(self, description: str, stream: IO[str] | None = None,
+                 after: float = 2.0, interval: float = 1.0) -> None:
+        import threading
+
+        self.description, self.after, self.interval = description, after, interval
+        self.stream = stream if stream is not None else sys.stderr
+        self.start = time.monotonic()
+        self.shown = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        if self._stop.wait(self.after):
+            return
+        while True:
+            self.shown = True
+            self.stream.write(f"\r{self.description}: running "
+                              f"{time.monotonic() - self.start:.0f} s")
+            self.stream.flush()
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self.shown:
+            self.stream.write(f"\r{self.description}: done in "
+                              f"{time.monotonic() - self.start:.1f} s\n")
+            self.stream.flush()
+
+
+def heartbeat(description: str, enabled: bool = True, **options) -> Heartbeat | NullBar:
+    """A :class:`Heartbeat` (or nothing when not ``enabled``) for a ``with`` block."""
+    return Heartbeat(description, **options) if enabled else NullBar()

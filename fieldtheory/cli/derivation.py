@@ -4,10 +4,12 @@ diagrams`` (Feynman diagrams of polynomial actions)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from fieldtheory.cli.base import add_model_argument, command, nonnegative_integer
 from fieldtheory.ir.model import load_model
 from fieldtheory.jsonout import dumps
+from fieldtheory.progress import heartbeat
 
 
 def _derive_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,8 +55,8 @@ def diagrams_command(args: argparse.Namespace) -> int:
     from fieldtheory.diagrams.report import diagrams_json, diagrams_text
 
     model = load_model(args.model)
-    if args.json:
-        print(dumps(diagrams_json(model, args.order), ensure_ascii=False))
-    else:
-        print(diagrams_text(model, args.order, as_latex=args.latex))
+    with heartbeat(f"diagrams {model.name}", enabled=sys.stderr.isatty()):
+        text = (dumps(diagrams_json(model, args.order), ensure_ascii=False) if args.json
+                else diagrams_text(model, args.order, as_latex=args.latex))
+    print(text)
     return 0

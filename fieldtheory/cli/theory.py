@@ -23,6 +23,7 @@ from fieldtheory.errors import FieldTheoryError
 from fieldtheory.ir.model import load_model
 from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
+from fieldtheory.progress import heartbeat
 from fieldtheory.solvers import registry
 
 
@@ -39,6 +40,8 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
     _solve_arguments(parser)
     parser.add_argument("--loops", type=nonnegative_integer, default=None, metavar="K",
                         help="loop expansion to K loops (a unit without disorder)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no running-time line on stderr (shown on a terminal after 2 s)")
     methods = ("auto", *registry.methods())  # read when the parser is built (every main)
     parser.add_argument("--method", default="auto", choices=methods,
                         help="force a registered mean-field runtime (default: chosen from "
@@ -51,9 +54,10 @@ def solve_command(args: argparse.Namespace) -> int:
     """Print the theory's observables: the schema of ``simulate`` with ``N`` = null."""
     from fieldtheory.solve import solve
 
-    result = solve(load_model(args.model), parse_assignments(args.param),
-                   tau_max=args.tau_max, dtau=args.dtau, loops=args.loops,
-                   method=args.method)
+    model = load_model(args.model)
+    with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
+        result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,
+                       dtau=args.dtau, loops=args.loops, method=args.method)
     data = result.to_json()
     if args.json:
         print(dumps(data))

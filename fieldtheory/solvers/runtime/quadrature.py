@@ -126,6 +126,10 @@ def gaussian_mean(f, mean: float, delta0, strip: float = STRIP):
     return values @ w
 
 
+#: Largest uniform rule per axis for pair means (beyond it: the panel rule of ``expect``).
+_UNIFORM_NODES = 801
+
+
 def gaussian_pair_mean(f, g, mean: float, delta0: float, delta, strip: float = STRIP):
     r"""E[f(u) g(v)] for (u, v) Gaussian, means μ, variances Δ0, covariance Δ (array).
 
@@ -135,6 +139,13 @@ def gaussian_pair_mean(f, g, mean: float, delta0: float, delta, strip: float = S
     delta = np.asarray(delta, dtype=float)
     flat = np.clip(delta.ravel(), -delta0, delta0)
     z, w = normal_rule(delta0, strip)
+    if z.size > _UNIFORM_NODES:
+        # a strip narrow against the spread (tanh at a large variance): the uniform grid
+        # would need z.size² points per covariance (gigabytes at Δ0 ~ 1e4); the graded
+        # panel rule resolves the feature at its own scale instead
+        out = expect(f, g, mean, mean, delta0, delta0, flat, tol=1e-12,
+                     feature_scale=max(strip, 1e-3))
+        return np.asarray(out, dtype=float).reshape(delta.shape)
     common = np.sqrt(np.abs(flat))
     private = np.sqrt(np.maximum(delta0 - np.abs(flat), 0.0))
     sign = np.where(flat < 0, -1.0, 1.0)
