@@ -22,8 +22,9 @@ from collections.abc import Iterator
 
 from fieldtheory.errors import ParameterError, ResourceError
 
-__all__ = ["DEFAULT_LIMIT_TEXT", "ENVIRONMENT", "format_size", "limit", "memory_limit",
-           "parse_size", "require"]
+__all__ = ["DEFAULT_LIMIT_TEXT", "DEFAULT_TIME_LIMIT", "ENVIRONMENT", "TIME_ENVIRONMENT",
+           "format_size", "limit", "memory_limit", "parse_size", "require", "require_time",
+           "time_limit"]
 
 #: The environment variable read when no ``--memory-limit`` is given.
 ENVIRONMENT = "FIELDTHEORY_MEMORY_LIMIT"
@@ -104,3 +105,34 @@ def require(estimate: float, what: str) -> None:
             f"{what} needs about {format_size(estimate)} of memory, over the limit of "
             f"{format_size(bound)} (set --memory-limit or {ENVIRONMENT} to allow it)",
             estimate=estimate, limit=bound)
+
+
+#: The environment variable of the time guard (seconds), and its default (one hour).
+TIME_ENVIRONMENT = "FIELDTHEORY_TIME_LIMIT"
+DEFAULT_TIME_LIMIT = 3600.0
+
+
+def time_limit() -> float:
+    """Seconds a job estimated in advance may take: ``FIELDTHEORY_TIME_LIMIT`` or one hour."""
+    text = os.environ.get(TIME_ENVIRONMENT)
+    if not text:
+        return DEFAULT_TIME_LIMIT
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ParameterError(f"{TIME_ENVIRONMENT} = {text!r} is not a positive number of "
+                             "seconds")
+    return value
+
+
+def require_time(seconds: float, what: str) -> None:
+    """Raise :class:`ResourceError` when work estimated at ``seconds`` exceeds the time
+    limit (``estimate`` and ``limit`` in seconds), before it starts."""
+    bound = time_limit()
+    if seconds > bound:
+        raise ResourceError(
+            f"{what} would take about {seconds:.3g} s (estimated), over the limit of "
+            f"{bound:.3g} s (set {TIME_ENVIRONMENT} to allow it)",
+            estimate=seconds, limit=bound)

@@ -82,3 +82,36 @@ def test_cli_environment_limit_and_bad_sizes(run, monkeypatch):
     assert status == 2 and "memory size 'lots'" in err
     status, out, _ = run("solve", "--help")
     assert status == 0 and "--memory-limit" in out and "FIELDTHEORY_MEMORY_LIMIT" in out
+
+
+def test_diagram_expansions_beyond_the_time_limit_are_refused_at_once(run):
+    """φ⁴ at order 20 (about 1e58 labelled graphs) and 1000 loops of the cubic unit."""
+    import time
+
+    from fieldtheory.diagrams import perturbative_theory
+    from fieldtheory.diagrams.wick import estimated_seconds, expand
+
+    start = time.perf_counter()
+    status, out, err = run("diagrams", "phi4_zero_dim", "--order", "20")
+    assert status == 2 and out == "" and "over the limit of 3.6e+03 s" in err
+    status, _, err = run("solve", "cubic_unit", "--loops", "1000")
+    assert status == 2 and "FIELDTHEORY_TIME_LIMIT" in err
+    assert time.perf_counter() - start < 30  # refused before the work, not after it
+    # the estimate follows the measured growth: order 5 well under a second, 6 a minute
+    theory = perturbative_theory("phi4_zero_dim")
+    assert estimated_seconds(theory, (), 5, None) < 2 < estimated_seconds(theory, (), 6, None)
+    with pytest.raises(ResourceError) as caught:
+        expand(theory, (), order=20)
+    assert caught.value.estimate > 1e12 and caught.value.limit == 3600
+
+
+def test_the_time_limit_comes_from_the_environment(monkeypatch):
+    from fieldtheory.diagrams import perturbative_theory
+    from fieldtheory.diagrams.wick import expand
+
+    monkeypatch.setenv("FIELDTHEORY_TIME_LIMIT", "0.001")
+    with pytest.raises(ResourceError, match="over the limit of 0.001 s"):
+        expand(perturbative_theory("phi4_zero_dim"), (), order=5)
+    monkeypatch.setenv("FIELDTHEORY_TIME_LIMIT", "soon")
+    with pytest.raises(ParameterError, match="FIELDTHEORY_TIME_LIMIT"):
+        expand(perturbative_theory("phi4_zero_dim"), (), order=6)
