@@ -71,3 +71,30 @@ def test_sweep_ranges_and_grids_are_guarded_before_any_work():
         parse_range("1:2:100000000")
     with memory_limit("1M"), pytest.raises(ResourceError, match="grid points"):
         ft.sweep("scs", {"g": np.linspace(1, 2, 40), "J0": np.linspace(0, 1, 40)}, workers=1)
+
+
+def test_a_lag_range_longer_than_the_run_is_refused_and_the_default_fits():
+    """t_burn = 0, t_max = 10, one trial in 8 blocks: each block estimates lags < 1.25."""
+    from fieldtheory.errors import ParameterError
+
+    model = ft.load_model("scs")
+    with pytest.raises(ParameterError, match="longer than the run can estimate"):
+        ft.simulate(model, {"g": 2.0}, N=30, t_max=10.0, t_burn=0.0, tau_max=30.0)
+    result = ft.simulate(model, {"g": 2.0}, N=30, t_max=10.0, t_burn=0.0)
+    tau = result.observables["autocorrelation"]["tau"]
+    assert tau[-1] == pytest.approx(1.0)  # 20 shortened to t_max/blocks − dtau
+    assert "undefined" not in result.to_json()
+    assert np.all(np.isfinite(result.stderr["autocorrelation"]["values"]))
+
+
+def test_a_diverging_simulation_is_reported_as_diverging():
+    """The linear network at g = 3 grows like e^{2t}: refused with the step and time at
+    which |x| passed the bound, never returned as astronomically large observables."""
+    from fieldtheory.errors import DivergenceError
+    from fieldtheory.simulate.integrators import DIVERGENCE_BOUND
+
+    with pytest.raises(DivergenceError, match="diverges") as caught:
+        ft.simulate(ft.load_model("linear"), {"g": 3.0}, N=100, t_max=100.0)
+    # growth e^{(g−1)t} from O(1): the bound is reached near t = ln(1e8)/2 ≈ 9.2 (plus the
+    # time the top of the spectrum takes to dominate); well before the run's end
+    assert 5 < caught.value.time < 30 and DIVERGENCE_BOUND == 1e8

@@ -119,7 +119,9 @@ def test_common_input_sees_the_mean_coupling():
 def test_response_needs_two_kicks_and_is_absent_unless_requested(monkeypatch):
     model = ft.load_model("scs")
     with pytest.raises(ParameterError, match="kick"):
-        simulate(model, N=20, t_max=5.0, t_burn=1.0, tau_max=4.0, observe=("response",))
+        # the lags are estimable (t_burn + t_max > tau_max), but no kick fits in t_max
+        simulate(model, N=20, t_max=3.0, t_burn=4.0, tau_max=4.0, trials=2,
+                 observe=("response",))
     run = importlib.import_module("fieldtheory.simulate.run")
 
     def refuse(*args, **kwargs):

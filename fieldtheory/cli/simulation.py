@@ -37,8 +37,9 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=positive_integer, default=1,
                         help="independent realisations (couplings, initial state, noise)")
     parser.add_argument("--seed", type=nonnegative_integer, default=0, help="random seed")
-    parser.add_argument("--tau-max", type=positive_number, default=20.0,
-                        help="largest lag of the autocorrelations")
+    parser.add_argument("--tau-max", type=positive_number, default=None,
+                        help="largest lag of the autocorrelations (default 20, shortened to "
+                             "what the run can estimate)")
     parser.add_argument("--dtau", type=positive_number, default=0.25,
                         help="lag spacing of the autocorrelations")
     parser.add_argument("--dtype", choices=DTYPES, default="float64")

@@ -236,6 +236,11 @@ def _compact(values: np.ndarray, dtype: np.dtype):
     return values.astype(dtype)
 
 
+#: A state beyond this magnitude is diverging: no stationary network of rate units gets
+#: there, and the estimators' products would lose all precision long before overflow.
+DIVERGENCE_BOUND = 1e8
+
+
 def make_stepper(network: Network, dt: float, method: str, rngs=None):
     """The stepper for a resolved method (``"euler"``, ``"rk4"`` or ``"map"``)."""
     return _STEPPERS[method](network, dt, rngs)
@@ -247,17 +252,20 @@ def advance(stepper, x: np.ndarray, steps: int, first_step: int, dt: float) -> N
     Raises
     ------
     DivergenceError
-        At the first step whose state is not finite (one reduction per step: cheap next to
-        the coupling product).
+        At the first step whose state is not finite or exceeds :data:`DIVERGENCE_BOUND` in
+        magnitude (one reduction per step: cheap next to the coupling product).
     """
     step = stepper.step
     with np.errstate(all="ignore"):
         for i in range(steps):
             step(x)
-            if not math.isfinite(x.sum()):
+            largest = float(np.max(np.abs(x)))
+            if not largest <= DIVERGENCE_BOUND:  # NaN fails the comparison too
                 index = first_step + i + 1
+                what = (f"|x| reached {largest:.3g} > {DIVERGENCE_BOUND:g}"
+                        if math.isfinite(largest) else "the state overflowed or became NaN")
                 raise DivergenceError(
-                    f"the state overflowed or became NaN at step {index} (t = {index * dt:g}, "
+                    f"the simulation diverges: {what} at step {index} (t = {index * dt:g}, "
                     f"counted from the initial condition, burn-in included); the network is "
                     f"unstable at these parameters or dt is too large",
                     step=index, time=index * dt)

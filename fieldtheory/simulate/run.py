@@ -175,11 +175,18 @@ def _choose_dt(compiled: CompiledAction, dt: float | None, dtau: float, method: 
     return dtau / math.ceil(dtau / nominal - 1e-9)
 
 
+#: The lag range when none is given (shortened to what the run can estimate).
+DEFAULT_TAU_MAX = 20.0
+
+
 def plan_run(compiled: CompiledAction, *, t_max: float, t_burn: float, dt: float | None,
-             trials: int, tau_max: float, dtau: float, method: str, blocks: int) -> RunPlan:
+             trials: int, tau_max: float | None, dtau: float, method: str,
+             blocks: int) -> RunPlan:
     """Check and resolve the numerical options; raise before anything runs."""
     t_max, t_burn = _positive("t_max", t_max), _positive("t_burn", t_burn, zero=True)
-    tau_max, dtau = _positive("tau_max", tau_max), _positive("dtau", dtau)
+    given_tau = tau_max is not None
+    tau_max = _positive("tau_max", DEFAULT_TAU_MAX if tau_max is None else tau_max)
+    dtau = _positive("dtau", dtau)
     method = choose_method(method, discrete=compiled.is_discrete, noisy=compiled.is_noisy)
     dt = _choose_dt(compiled, dt, dtau, method)
     check_step(compiled, dt, method)
@@ -194,7 +201,30 @@ def plan_run(compiled: CompiledAction, *, t_max: float, t_burn: float, dt: float
         raise ParameterError(
             f"t_max = {t_max:g} holds {samples} samples of dtau = {dtau:g}; at least {least} "
             f"are needed" + (f" (2 per block, blocks = {blocks})" if trials == 1 else ""))
-    return RunPlan(method, dt, steps, lags, math.ceil(t_burn / dtau - 1e-9), samples)
+    burn = math.ceil(t_burn / dtau - 1e-9)
+    if not given_tau:  # the default lag range: as far as the run can estimate, ≤ 20
+        lags = max(1, min(lags, burn + min(samples, samples // blocks if trials == 1
+                                                 else samples) - 1))
+    _check_lags(lags, burn, samples, samples // blocks if trials == 1 else samples,
+                tau_max=tau_max, t_burn=t_burn, t_max=t_max, dtau=dtau, blocks=blocks,
+                trials=trials)
+    return RunPlan(method, dt, steps, lags, burn, samples)
+
+
+def _check_lags(lags: int, burn: int, samples: int, per_estimate: int, **given) -> None:
+    """Every lag needs a sample that far back in each estimate: within the recorded window
+    and burn-in (the lag buffer is prefilled from the burn-in), and, for errors across
+    ``blocks`` of one trial, within one block and the burn-in — else its value or its
+    standard error would be NaN. Refused before anything runs."""
+    longest = burn + min(samples, per_estimate) - 1
+    if lags > longest:
+        within = "t_burn + t_max" if per_estimate >= samples else "t_burn + t_max/blocks"
+        raise ParameterError(
+            f"tau_max = {given['tau_max']:g} needs lags up to {lags * given['dtau']:g}, longer "
+            f"than the run can estimate ({within} − dtau = {longest * given['dtau']:g} with "
+            f"t_burn = {given['t_burn']:g}, t_max = {given['t_max']:g}, blocks = "
+            f"{given['blocks']}, trials = {given['trials']}): lengthen t_max or t_burn, or use "
+            "fewer blocks or more trials")
 
 
 def _unwrap(model_or_action: Model | Action | str) -> tuple[Action, str]:
@@ -274,7 +304,7 @@ def simulate(
     trials: int = 1,
     seed: int = 0,
     dtype: str = "float64",
-    tau_max: float = 20.0,
+    tau_max: float | None = None,
     dtau: float = 0.25,
     method: str = "auto",
     blocks: int = 8,
@@ -324,7 +354,9 @@ def simulate(
         Precision of the state and the couplings; estimator sums are float64.
     tau_max, dtau : float
         Largest lag and sampling interval of the autocorrelations (dτ a multiple of dt; for
-        a map, a dτ below one step samples every step).
+        a map, a dτ below one step samples every step). Default tau_max: 20, shortened to
+        what the run can estimate (t_burn + t_max, or t_burn + t_max/blocks for errors
+        across blocks of one trial); a tau_max given beyond that is refused.
     method : {"auto", "euler", "rk4", "map"}
         ``"auto"``: RK4 without noise, exponential Euler–Maruyama with noise, iteration
         for maps.
