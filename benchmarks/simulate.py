@@ -5,7 +5,10 @@
   included), next to the bare loop ``x += dt*(-x + J @ np.tanh(x))`` on the same J;
 * random-mode network (N = 20000, α = 0.1, M = 2000): the factorised J = L diag(d) Rᵀ
   against a dense float32 copy of the same J (1.6 GB; float64 would take 3.2 GB);
-* peak memory: tracemalloc peak of each ``simulate`` call and the process's max RSS.
+* peak memory: tracemalloc peak of each ``simulate`` call and the process's max RSS;
+* the reliability guards (issue 11): the once-per-call resource and lag checks against a
+  whole call, the divergence bound test (max |x|, every BOUND_EVERY steps) per step against a bare
+  step.
 
 Usage: ``python benchmarks/simulate.py [--quick]`` (``--quick``: tiny sizes, seconds).
 """
@@ -148,6 +151,37 @@ def random_mode(N: int, steps: int, dense_steps: int) -> dict:
     }
 
 
+def guard_overhead(N: int, steps: int) -> dict:
+    """The reliability guards' cost (issue 11): the resource estimate and lag checks done
+    once per ``simulate`` (plan_run + the memory estimate + require), and the divergence
+    test done every step (max |x|), as fractions of a whole call and of a bare step."""
+    from fieldtheory.resources import require
+    from fieldtheory.simulate.run import _memory_estimate
+
+    model = ft.load_model("scs")
+    compiled = compile_action(model.action, model.parameters.resolve({"g": 2.0}))
+    options = dict(t_max=steps * DT, t_burn=10.0, dt=DT, trials=1, tau_max=5.0,
+                   dtau=0.25, method="euler", blocks=8)
+
+    def checks(n):
+        for _ in range(n):
+            plan = plan_run(compiled, **options)
+            require(_memory_estimate(compiled, N, 1, plan, 8), "benchmark")
+
+    once = 1.0 / _rate(checks, 200)
+    network, x0 = _network("scs", {"g": 2.0}, N, "float64")
+    step = 1.0 / _stepper_rate(network, x0, steps)
+    x = x0.copy()
+    from fieldtheory.simulate.integrators import BOUND_EVERY
+
+    bound = 1.0 / _rate(lambda n: [float(max(np.max(x), -np.min(x))) for _ in range(n)], 2000)
+    divergence = bound / BOUND_EVERY  # the finiteness test (x.sum()) predates the guards
+    call = steps / _simulate_rate("scs", {"g": 2.0}, N, "float64", steps)["steps_per_s"]
+    return {"once_per_call_s": once, "once_per_call_fraction_of_call": once / call,
+            "divergence_test_per_step_s": divergence,
+            "divergence_test_fraction_of_step": divergence / step}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes")
@@ -165,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         "sizes": sizes,
         "dense_scs": dense(sizes["dense_N"], sizes["dense_steps"]),
         "random_mode": random_mode(sizes["rm_N"], sizes["rm_steps"], sizes["rm_dense_steps"]),
+        "guard_overhead": guard_overhead(sizes["dense_N"], sizes["dense_steps"]),
         "max_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10,
         "numpy": np.__version__,
         "python": sys.version.split()[0],
