@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.core.function import UndefinedFunction
 
 from fieldtheory.ir.action import Action, Time
-from fieldtheory.ir.ensembles.cumulants import Cumulant
+from fieldtheory.ir.ensembles.cumulants import Cumulant, site_sums
 from fieldtheory.ir.symbols import Coupling, Field, FieldValue, ResponseValue
 from fieldtheory.transforms.nodes import ConjugateValue, OrderParameterValue
 from fieldtheory.transforms.printing import ONE, latex, text
@@ -72,7 +72,7 @@ class PairTerm:
     def text(self) -> str:
         measure = " ".join(_measure(v, False) for v in self.times)
         body = f"{text(self.target_factor, 'i')}*{text(self.source_factor, 'j')}"
-        return f"({text(self.coefficient / N)}) {_site_sums(self, False)} {measure} {body}"
+        return f"({text(self.coefficient / N)}) {site_sums(self, False)} {measure} {body}"
 
     def __str__(self) -> str:
         return self.text()
@@ -80,18 +80,7 @@ class PairTerm:
     def latex(self) -> str:
         measure = " ".join(_measure(v, True) for v in self.times)
         body = rf"{latex(self.target_factor, 'i')} \, {latex(self.source_factor, 'j')}"
-        return rf"{latex(self.coefficient / N)} {_site_sums(self, True)} {measure} {body}"
-
-
-def _site_sums(term, for_latex: bool) -> str:
-    target, source = term.target_population, term.source_population
-    if for_latex:
-        i = r"\sum_{i}" if target == ONE else rf"\sum_{{i \in {target}}}"
-        j = r"\sum_{j}" if source == ONE else rf"\sum_{{j \in {source}}}"
-        return f"{i} {j}"
-    i = "Σ_i" if target == ONE else f"Σ_{{i∈{target}}}"
-    j = "Σ_j" if source == ONE else f"Σ_{{j∈{source}}}"
-    return f"{i} {j}"
+        return rf"{latex(self.coefficient / N)} {site_sums(self, True)} {measure} {body}"
 
 
 def _measure(variable: sp.Symbol, for_latex: bool) -> str:

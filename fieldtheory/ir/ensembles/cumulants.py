@@ -37,6 +37,7 @@ __all__ = [
     "averaging_rule_for",
     "block_cumulants",
     "register_averaging_rule",
+    "site_sums",
     "variance_cumulants",
 ]
 
@@ -70,17 +71,19 @@ class Cumulant:
             f"X^{c.name}_{'ji' if flip else 'ij'}"
             for c, flip in zip(self.couplings, self.transposed, strict=True)
         )
-        return f"({text(self.coefficient / N)}) {_site_sums(self, False)} {factors}"
+        return f"({text(self.coefficient / N)}) {site_sums(self, False)} {factors}"
 
     def latex(self) -> str:
         factors = " ".join(
             f"X^{{{c.name}}}_{{{'ji' if flip else 'ij'}}}"
             for c, flip in zip(self.couplings, self.transposed, strict=True)
         )
-        return f"{latex(self.coefficient / N)} {_site_sums(self, True)} {factors}"
+        return f"{latex(self.coefficient / N)} {site_sums(self, True)} {factors}"
 
 
-def _site_sums(term: Cumulant, for_latex: bool) -> str:
+def site_sums(term, for_latex: bool) -> str:
+    """Σ_i Σ_j over the target and source populations of a two-site term (text or LaTeX);
+    shared with the averaged action's coupling terms (transforms/stages.py)."""
     target, source = term.target_population, term.source_population
     if for_latex:
         i = r"\sum_{i}" if target == ONE else rf"\sum_{{i \in {target}}}"
