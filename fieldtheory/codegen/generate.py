@@ -227,6 +227,40 @@ def _slots(problem: SiteProblem) -> dict:
     return out
 
 
+def _matrix(rows: list[list[str]], P: int) -> str:
+    """Source of a P × width float array from rows of coefficient strings."""
+    width = len(rows[0]) if rows else 0
+    return ("numpy.array([" + ", ".join("[" + ", ".join(r) + "]" for r in rows)
+            + f"], dtype=float).reshape({P}, {width})")
+
+
+def _tuple(items) -> str:
+    return "(" + "".join(f"{n}, " for n in items) + ")"
+
+
+def _closed_form(closed: dict, kind: str | None, k: int) -> str | None:
+    """The bound closed-form Gaussian expectation of term k (``closed_pair_k`` …), or None."""
+    if kind is None or (kind, k) not in closed:
+        return None
+    arguments = ", ".join(f"{a}=v[{a!r}]" for a in closed[kind, k][1])
+    return (f"functools.partial(closed_{kind}_{k}, {arguments})" if arguments
+            else f"closed_{kind}_{k}")
+
+
+def _terms(specs, functions, where, closed, kind=None) -> str:
+    """Source of a tuple of SiteTerms (bound functions, strips, closed forms)."""
+    out = ""
+    for k, spec in enumerate(specs):
+        f = functions[spec.left] + "_"
+        h = functions[spec.right] + "_" if spec.right is not None else None
+        strip = f"min(strip_{f}, strip_{h})" if h and h != f else f"strip_{f}"
+        form = _closed_form(closed, kind, k)
+        form = f", {kind}={form}" if form else ""
+        out += (f"SiteTerm({where[spec.population]}, {f}, {h}, d{f}, "
+                f"{'d' + h if h else None}, {spec.name!r}, strip={strip}{form}), ")
+    return f"({out})"
+
+
 def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names,
                  closed: dict) -> str:
     """``def spec(**values)``: the runtime's SiteSpec at parameter values."""
@@ -234,35 +268,11 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names,
     where = {name: k for k, name in enumerate(problem.populations)}
     slot = _slots(problem)
 
-    def matrix(key):
-        rows = slot[key]
-        width = len(rows[0]) if rows else 0
-        return ("numpy.array([" + ", ".join("[" + ", ".join(r) + "]" for r in rows)
-                + f"], dtype=float).reshape({P}, {width})")
-
     def vector(key):
         return f"numpy.array([{', '.join(slot[key])}])"
 
-    def bound(kind, k):
-        if (kind, k) not in closed:
-            return None
-        arguments = ", ".join(f"{a}=v[{a!r}]" for a in closed[kind, k][1])
-        return f"functools.partial(closed_{kind}_{k}, {arguments})" if arguments else (
-            f"closed_{kind}_{k}")
-
     def terms(specs, kind=None):
-        out = ""
-        for k, spec in enumerate(specs):
-            f = functions[spec.left] + "_"
-            h = functions[spec.right] + "_" if spec.right is not None else None
-            strip = (f"min(strip_{f}, strip_{h})" if h and h != f else f"strip_{f}")
-            form = f", {kind}={bound(kind, k)}" if kind and bound(kind, k) else ""
-            out += (f"SiteTerm({where[spec.population]}, {f}, {h}, d{f}, "
-                    f"{'d' + h if h else None}, {spec.name!r}, strip={strip}{form}), ")
-        return f"({out})"
-
-    def each(names_):
-        return "(" + "".join(f"{n}, " for n in names_) + ")"
+        return _terms(specs, functions, where, closed, kind)
 
     nonlinear = [functions[s.nonlinear] + "_" if s.nonlinear != 0 else "None"
                  for s in problem.sites]
@@ -279,18 +289,18 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names,
         f"        noise={vector('noise')},",
         f"        offset={vector('offset')},",
         f"        means={terms(problem.means, 'single')},",
-        f"        mean_coupling={matrix('B')},",
+        f"        mean_coupling={_matrix(slot['B'], P)},",
         f"        correlations={terms(problem.correlations, 'pair')},",
-        f"        correlation_coupling={matrix('A')},",
+        f"        correlation_coupling={_matrix(slot['A'], P)},",
         f"        responses={terms(problem.responses)},",
-        f"        response_coupling={matrix('kappa')},",
-        f"        nonlinear={each(nonlinear)},",
-        f"        dnonlinear={each(f'd{n}' if n != 'None' else n for n in nonlinear)},",
-        f"        phi={each(phis)},",
-        f"        dphi={each('d' + f for f in phis)},",
+        f"        response_coupling={_matrix(slot['kappa'], P)},",
+        f"        nonlinear={_tuple(nonlinear)},",
+        f"        dnonlinear={_tuple(f'd{n}' if n != 'None' else n for n in nonlinear)},",
+        f"        phi={_tuple(phis)},",
+        f"        dphi={_tuple('d' + f for f in phis)},",
         f"        step={slot['step']},",
         f"        fractions={vector('fractions')},",
-        f"        phi_strip={each('strip_' + f for f in phis)},",
+        f"        phi_strip={_tuple('strip_' + f for f in phis)},",
         "    )",
     ]
     return "\n".join(lines) + "\n"
