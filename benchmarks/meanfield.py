@@ -15,7 +15,10 @@ same process (these machines are noisy):
 * C(τ) of the erf network (φ = erf(√π x/2), g = 2, closed-form potential) against mpmath
   lags τ(Δ) = ∫ dx/√(2(V(Δ0) − V(x))) at five levels;
 * a 20 × 20 sweep over g ∈ [0.5, 3], J0 ∈ [0, 3] (D = I = 0) with ``fieldtheory.sweep``,
-  serial and pooled.
+  serial and pooled;
+* the reliability guards of ``ft.solve`` (issue 11: ensemble-value validation, the τ-grid
+  memory estimate, the method check against the registry, the refusal of non-finite
+  observables) against a whole warm ``ft.solve``.
 
 Usage: ``python benchmarks/meanfield.py [--quick]`` (``--quick``: a 5 × 5 sweep).
 """
@@ -175,6 +178,30 @@ def stationary_points(module, quick: bool) -> dict:
     return points
 
 
+def guard_overhead() -> dict:
+    """Seconds of the checks ``ft.solve`` adds around the runtime, and their fraction of a
+    warm solve at a new parameter point."""
+    import fieldtheory as ft
+    from fieldtheory.ir.model import load_model
+    from fieldtheory.resources import require
+    from fieldtheory.solve import _refuse_non_finite
+    from fieldtheory.solvers import registry
+
+    model = load_model("scs")
+    values = model.parameters.resolve({"g": 2.0})
+    observables = ft.solve(model, {"g": 2.0}).to_json()["observables"]
+
+    def guards():
+        model.action.validate_values(values)
+        require(20.0 / 0.02 * 8 * 64, "benchmark")
+        registry.methods()
+        _refuse_non_finite("scs", values, observables)
+
+    each = best_of(lambda: [guards() for _ in range(200)])[1] / 200
+    solve = best_of(lambda: [ft.solve(model, {"g": 2.0 + 0.01 * k}) for k in range(5)])[1] / 5
+    return {"guards_s": each, "solve_s": solve, "fraction_of_solve": each / solve}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 × 5 sweep, fewer repeats")
@@ -202,6 +229,7 @@ def main() -> None:
         "sweep_failed_points": int(result.failed),
         "sweep_serial_s": t_serial,
         "sweep_pooled_s": t_pooled,
+        "guard_overhead": guard_overhead(),
     }
     print(json.dumps(report, indent=2))
 
