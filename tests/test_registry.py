@@ -193,7 +193,9 @@ def test_monte_carlo_runtime_accepts_a_parameter_in_the_nonlinear_drift():
     assert result.method == "monte_carlo"
     error = result.stderr.variance
     assert error > 0
-    assert abs(result.observables.variance - 0.25) < 4 * error + 0.05 * 0.25  # + dt bias
+    # exact leak and white noise in the site integrator: no dt bias for this OU site; the
+    # g² = 1e-6 input variance shifts it by ~5e-7
+    assert abs(result.observables.variance - 0.25) < 4 * error
 
 
 def test_map_runtime_accepts_parameters_in_noise_and_input():
