@@ -8,17 +8,18 @@ action: deriving the same model twice costs a dictionary look-up.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from fieldtheory.codegen.site import SiteProblem, lower_site, observed_phis
 from fieldtheory.codegen.site_printing import site_latex, site_text
-from fieldtheory.errors import ActionStructureError
+from fieldtheory.errors import ActionStructureError, ParameterError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.transforms.collective_fields import collective_fields
 from fieldtheory.transforms.disorder_average import disorder_average
+from fieldtheory.transforms.fluctuations import GaussianFluctuations, fluctuations
 from fieldtheory.transforms.printing import text
 from fieldtheory.transforms.saddle_point import saddle_point
 from fieldtheory.transforms.stages import (
@@ -27,7 +28,11 @@ from fieldtheory.transforms.stages import (
     MeanFieldTheory,
 )
 
-__all__ = ["Derivation", "DerivationStage", "derive"]
+__all__ = ["ORDERS", "Derivation", "DerivationStage", "derive"]
+
+#: The orders a derivation goes to: the saddle point (``None``) or its Gaussian
+#: fluctuations (``"1/N"``, one stage more: ``fluctuations``).
+ORDERS = (None, "1/N")
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,9 @@ class Derivation:
     lowered to the general single-site problem the generated solvers take
     (:func:`~fieldtheory.codegen.site.lower_site`); where the single-site equation cannot
     hold the theory, ``site`` is ``None``, its stage is left out and ``site_refusal`` says
-    why (:meth:`site_problem` raises it).
+    why (:meth:`site_problem` raises it). Derived with ``order="1/N"``, ``fluctuations``
+    holds the Gaussian fluctuations around the saddle point (the Hessian of N·S), printed
+    as the last stage, ``fluctuations``.
     """
 
     name: str
@@ -66,6 +73,7 @@ class Derivation:
     stages: tuple[DerivationStage, ...]
     site: SiteProblem | None = None
     site_refusal: str | None = None
+    fluctuations: GaussianFluctuations | None = None
 
     def site_problem(self) -> SiteProblem:
         """The lowered single-site problem; ``ActionStructureError`` when there is none."""
@@ -94,27 +102,39 @@ class Derivation:
         All values are strings (``is_gaussian`` a bool); ``model`` names the model.
         """
         mft = self.mean_field
-        return {
+        payload = {
             "model": self.name,
             "stages": [{"name": s.name, "text": s.text, "latex": s.latex} for s in self.stages],
             "order_parameters": [text(q.value()) for q in mft.order_parameters],
             "self_consistency": [text(eq) for eq in mft.self_consistency],
             "is_gaussian": mft.is_gaussian,
         }
+        if self.fluctuations is not None:
+            # only at order 1/N: the Hessian blocks, kernels as text
+            payload["fluctuations"] = self.fluctuations.to_json()
+        return payload
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False, indent=2)
 
 
-def derive(model: Model | Action | str | Path) -> Derivation:
+def derive(model: Model | Action | str | Path, order: str | None = None) -> Derivation:
     """The derivation of a model (a Model, an Action, a shipped name or a model file).
 
-    Cached by the action's content: equal actions share one derivation.
+    ``order="1/N"`` adds the Gaussian fluctuations around the saddle point (the stage
+    ``fluctuations``); the default stops at the saddle point. Cached by the action's
+    content: equal actions share one derivation.
     """
+    if order not in ORDERS:
+        raise ParameterError(f"derive: order must be one of {ORDERS}, not {order!r}")
     if isinstance(model, Action):
-        return _derive(model, "action")
-    model = load_model(model)
-    return _derive(model.action, model.name)
+        name, action = "action", model
+    else:
+        model = load_model(model)
+        name, action = model.name, model.action
+    if order is None:
+        return _derive(action, name)
+    return _derive_fluctuations(action, name)
 
 
 @lru_cache(maxsize=128)
@@ -141,6 +161,15 @@ def _derive(action: Action, name: str) -> Derivation:
                           str(error))
     stages += (DerivationStage("site", site_text(site), site_latex(site)),)
     return Derivation(name, action, averaged, collective, mean_field, stages, site)
+
+
+@lru_cache(maxsize=32)
+def _derive_fluctuations(action: Action, name: str) -> Derivation:
+    derivation = _derive(action, name)
+    # 5. beyond N → ∞: the action to second order around the saddle point (its Hessian)
+    gaussian = fluctuations(derivation.collective, derivation.mean_field)
+    stage = DerivationStage("fluctuations", str(gaussian), gaussian.latex())
+    return replace(derivation, stages=(*derivation.stages, stage), fluctuations=gaussian)
 
 
 def _display(latex: str) -> str:

@@ -14,6 +14,9 @@ from fieldtheory.progress import heartbeat
 
 def _derive_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
+    parser.add_argument("--order", choices=["1/N"], default=None,
+                        help="1/N: add the Gaussian fluctuations around the saddle point "
+                             "(the Hessian of N·S, stage `fluctuations`)")
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--latex", action="store_true", help="print every stage as LaTeX")
     form.add_argument("--json", action="store_true",
@@ -25,7 +28,7 @@ def derive_command(args: argparse.Namespace) -> int:
     """Print the stages of :func:`fieldtheory.derive.derive` (text, LaTeX or JSON)."""
     from fieldtheory.derive import derive  # the derivation stack loads only when asked for
 
-    derivation = derive(load_model(args.model))
+    derivation = derive(load_model(args.model), order=args.order)
     if args.json:
         print(dumps(derivation.to_json(), ensure_ascii=False))
     elif args.latex:

@@ -9,6 +9,10 @@
   :class:`~fieldtheory.transforms.stages.OrderParameter` owns.
 * :class:`Expectation` — ⟨O⟩_α, the average over the single-site process of population α.
 * :class:`SingleSiteLogZ` — ln Z_α[Q̃], the single-site generating functional.
+* :class:`FluctuationValue` — δQ_k(τ₁…τ_k) or δQ̃_k(τ₁…τ_k), the deviation of an order
+  parameter or conjugate field from its saddle-point value (the fluctuation stage).
+* :class:`ConnectedExpectation` — ⟨A; B⟩_α = ⟨AB⟩_α − ⟨A⟩_α⟨B⟩_α over the single-site
+  process of α (the second derivative of ln Z_α[Q̃]).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from sympy.core.symbol import Str
 
 __all__ = [
     "ConjugateValue",
+    "ConnectedExpectation",
     "Expectation",
+    "FluctuationValue",
     "OrderParameterValue",
     "SingleSiteLogZ",
     "TimeIntegral",
@@ -138,3 +144,44 @@ class SingleSiteLogZ(sp.Function):
     @property
     def population(self) -> str:
         return self.args[0].name
+
+
+class FluctuationValue(AppliedUndef):
+    """δQ_k(τ₁…τ_k) or δQ̃_k(τ₁…τ_k): a fluctuation around the saddle point.
+
+    Printed by its function's ``text_name`` / ``latex_name`` (``δC_tanh``, ``δC̃_tanh``).
+    """
+
+
+class ConnectedExpectation(sp.Function):
+    r"""⟨A; B⟩_α = ⟨A B⟩_α − ⟨A⟩_α ⟨B⟩_α, over the single-site process of population α.
+
+    ``args = (A, B, Str(α))``. It is δ² ln Z_α / δQ̃_A δQ̃_B at the saddle point. A
+    constant factor has no connected part, and one of response fields only vanishes
+    (⟨x̃…x̃⟩ = 0 in a normalised MSRDJ functional, connected or not).
+    """
+
+    nargs = 3
+    is_commutative = True
+
+    @property
+    def observables(self) -> tuple[sp.Expr, sp.Expr]:
+        return self.args[0], self.args[1]
+
+    @property
+    def population(self) -> str:
+        return self.args[2].name
+
+    @classmethod
+    def eval(cls, first, second, population):
+        from fieldtheory.ir.symbols import FieldValue
+
+        if first.is_number or second.is_number:
+            return sp.S.Zero
+        if not (first.has(FieldValue) or second.has(FieldValue)):
+            return sp.S.Zero
+        return None
+
+
+def connected_expectation(first: sp.Expr, second: sp.Expr, population: str) -> sp.Expr:
+    return ConnectedExpectation(sp.sympify(first), sp.sympify(second), Str(population))

@@ -18,6 +18,7 @@ from fieldtheory.ir.symbols import FieldValue, ResponseValue
 from fieldtheory.printing import FieldLatexPrinter, TextPrinter
 from fieldtheory.transforms.nodes import (
     ConjugateValue,
+    FluctuationValue,
     OrderParameterValue,
     TimeIntegral,
     is_discrete_time,
@@ -117,7 +118,7 @@ class DerivationTextPrinter(_TimeOrderedProducts, TextPrinter):
         return f"{expr.func.__name__.rstrip('~')}\u0303({self._print(expr.args[0])})"
 
     def _print_AppliedUndef(self, expr, exp=None) -> str:
-        if isinstance(expr, (OrderParameterValue, ConjugateValue)):
+        if isinstance(expr, (OrderParameterValue, ConjugateValue, FluctuationValue)):
             arguments = ", ".join(self._print(a) for a in expr.args)
             out = f"{expr.func.text_name}({arguments})"
             return f"{out}**{exp}" if exp else out
@@ -139,6 +140,11 @@ class DerivationTextPrinter(_TimeOrderedProducts, TextPrinter):
 
     def _print_SingleSiteLogZ(self, expr) -> str:
         return f"ln Z{_population_suffix(expr.population, False)}[Q̃]"
+
+    def _print_ConnectedExpectation(self, expr) -> str:
+        first, second = (self._at_site("", o) for o in expr.observables)
+        where = "c" if expr.population == ONE else f"c,{expr.population}"
+        return f"⟨{first}; {second}⟩_{where}"
 
     def _print_DiracDelta(self, expr) -> str:
         return f"δ({_difference(expr.args[0], self._print, ' ')})"
@@ -191,7 +197,7 @@ class DerivationLatexPrinter(_TimeOrderedProducts, FieldLatexPrinter):
         return rf"\tilde{{{name}}}\left({self._print(expr.args[0])}\right)"
 
     def _print_AppliedUndef(self, expr, exp=None) -> str:
-        if isinstance(expr, (OrderParameterValue, ConjugateValue)):
+        if isinstance(expr, (OrderParameterValue, ConjugateValue, FluctuationValue)):
             arguments = ", ".join(self._print(a) for a in expr.args)
             out = rf"{expr.func.latex_name}\left({arguments}\right)"
             return f"{out}^{{{exp}}}" if exp else out
@@ -218,6 +224,16 @@ class DerivationLatexPrinter(_TimeOrderedProducts, FieldLatexPrinter):
 
     def _print_SingleSiteLogZ(self, expr) -> str:
         return rf"\ln Z{_population_suffix(expr.population, True)}[\tilde{{Q}}]"
+
+    def _print_ConnectedExpectation(self, expr) -> str:
+        previous = self._settings["site"]
+        self._settings["site"] = ""
+        try:
+            first, second = (self._print(o) for o in expr.observables)
+        finally:
+            self._settings["site"] = previous
+        where = "c" if expr.population == ONE else f"c,{expr.population}"
+        return rf"\left\langle {first} ;\, {second} \right\rangle_{{{where}}}"
 
     def _print_DiracDelta(self, expr, exp=None) -> str:
         return rf"\delta\left({_difference(expr.args[0], self._print, ' ')}\right)"
