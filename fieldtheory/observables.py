@@ -22,6 +22,21 @@ Keys (each optional, so that a solver may fill a subset):
     {name: Observables} with the same keys per population α (N_α and the population
     average for the spectrum), present when a model has several populations.
 
+The O(1/N) observables (``solve(..., order="1/N")``; the simulator estimates them when
+asked), per population normalised by N_α:
+
+``dimension``
+    {``pr_x``, ``pr_phi``}: the participation ratio of the equal-time covariance over N,
+    PR/N = (tr C)²/(N tr C²), of x and of φ(x) (N → ∞ values in the theory).
+``psi``
+    {``x``, ``phi``}: ψ(0, 0) = N·mean_{i≠j} C_ij(0)², so that PR/N = C(0)²/(C(0)² + ψ).
+``population_variance``
+    {``x``, ``phi``}: N·Var of the population averages (1/N)Σ_i x_i and (1/N)Σ_i φ(x_i).
+``population_spectrum_phi``
+    {``omega``, ``values``}: N·S(ω) of the population average of φ(x).
+``cross_covariance``
+    {``tau``, ``values``}: N·mean_{i≠j} C_ij(τ) of x.
+
 Optional keys, filled by the simulator only when requested (``simulate(..., observe=...)``;
 see :mod:`fieldtheory.simulate.tangent`), network-wide (not per population):
 
@@ -75,12 +90,17 @@ __all__ = [
 SCALAR_KEYS = ("mean", "variance", "mean_phi", "mean_gain", "lyapunov_max")
 #: Observables sampled on a grid, with the name of their grid.
 CURVE_KEYS = {"autocorrelation": "tau", "autocorrelation_phi": "tau",
-              "population_spectrum": "omega", "response": "tau", "response_common": "tau"}
+              "population_spectrum": "omega", "response": "tau", "response_common": "tau",
+              "population_spectrum_phi": "omega", "cross_covariance": "tau"}
 #: The keys every simulation fills, in schema order.
 KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi",
         "mean_gain", "population_spectrum", "populations")
-#: Keys filled only on request (the tangent-map observables of the simulator).
-OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common", "transient")
+#: Keys filled only on request (the tangent-map observables of the simulator; the O(1/N)
+#: observables of ``solve(order="1/N")`` and ``simulate(observe=...)``).
+OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common", "transient", "dimension",
+                 "psi", "population_variance", "population_spectrum_phi", "cross_covariance")
+#: Optional keys holding a small dict of named numbers ({"pr_x", "pr_phi"}, {"x", "phi"}).
+NAMED_KEYS = ("dimension", "psi", "population_variance")
 #: Every key, in schema order: the optional ones come before ``populations``.
 ALL_KEYS = (*KEYS[:-1], *OPTIONAL_KEYS, KEYS[-1])
 
@@ -157,10 +177,20 @@ class Observables(Mapping):
     response: Curve | None = None
     response_common: Curve | None = None
     transient: Mapping[str, Any] | None = None
+    dimension: Mapping[str, float] | None = None
+    psi: Mapping[str, float] | None = None
+    population_variance: Mapping[str, float] | None = None
+    population_spectrum_phi: Curve | None = None
+    cross_covariance: Curve | None = None
 
     def __post_init__(self) -> None:
         if self.transient is not None:
             object.__setattr__(self, "transient", _transient(self.transient))
+        for key in NAMED_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, MappingProxyType(
+                    {str(k): float(v) for k, v in value.items()}))
         for key in SCALAR_KEYS:
             value = getattr(self, key)
             if value is not None:
@@ -201,6 +231,8 @@ class Observables(Mapping):
                 out[key] = value.to_dict()
             elif key == "transient":
                 out[key] = _transient_to_dict(value)
+            elif key in NAMED_KEYS:
+                out[key] = dict(value)
             else:
                 out[key] = value
         return out

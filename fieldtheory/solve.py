@@ -27,8 +27,14 @@ __all__ = ["TheoryResult", "TransientResult", "solve", "solve_transient"]
 
 def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
           tau_max: float = 20.0, dtau: float = 0.25, method: str = "auto",
-          loops: int | None = None, options: Mapping[str, Any] | None = None) -> TheoryResult:
+          loops: int | None = None, options: Mapping[str, Any] | None = None,
+          order: str | None = None) -> TheoryResult:
     """Solve the stationary mean-field equations of ``model`` at ``params``.
+
+    ``order="1/N"`` adds the leading O(1/N) observables from the Gaussian fluctuations
+    around the saddle point (``dimension``, ``psi``, ``population_variance``,
+    ``population_spectrum``, ``population_spectrum_phi``, ``cross_covariance``;
+    :mod:`fieldtheory.fluctuation_solve`); ``options`` then go to the fluctuation runtime.
 
     ``loops``: K ≥ 0 gives instead the loop expansion to K loops of a unit without
     disorder (:func:`fieldtheory.diagrams.loops.solve_loops`; method ``"loops"``).
@@ -50,6 +56,15 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     """
     from fieldtheory.codegen.generate import generate  # heavy: loaded on demand
 
+    if order is not None:
+        if order != "1/N":
+            raise ParameterError(f"solve: order must be '1/N' or None, not {order!r}")
+        if loops is not None or method != "auto":
+            raise ParameterError("solve: order='1/N' takes neither loops nor a method")
+        from fieldtheory.fluctuation_solve import solve_fluctuations
+
+        return solve_fluctuations(solve, model, params, tau_max=tau_max, dtau=dtau,
+                                  options=options)
     if loops is not None:
         from fieldtheory.diagrams.loops import solve_loops
 

@@ -21,6 +21,11 @@ def _format_observables(obs: Mapping[str, Any], err: Mapping[str, Any], prefix: 
                         rows: int) -> list[str]:
     lines: list[str] = []
     scalars = {k: v for k, v in obs.items() if isinstance(v, int | float)}
+    # small dicts of named numbers (dimension {pr_x, pr_phi}, …) as scalars name.key
+    for name, value in obs.items():
+        if _named_numbers(name, value):
+            scalars.update({f"{name}.{k}": v for k, v in value.items()})
+            err = {**err, **{f"{name}.{k}": v for k, v in (err.get(name) or {}).items()}}
     if scalars:
         lines.append(f"{prefix}{'observable':<22}{'value':>12}  {'stderr':>10}")
     for name, value in scalars.items():
@@ -31,7 +36,7 @@ def _format_observables(obs: Mapping[str, Any], err: Mapping[str, Any], prefix: 
                 lines.append(f"{prefix}population {population}:")
                 lines += _format_observables(sub, _sub(err, name, population), prefix + "  ",
                                              rows)
-        elif isinstance(value, Mapping):
+        elif isinstance(value, Mapping) and not _named_numbers(name, value):
             lines += _format_curve(name, value, err.get(name) or {}, prefix, rows)
     return lines
 
@@ -51,6 +56,12 @@ def _format_curve(name: str, curve: Mapping[str, Any], err: Mapping[str, Any], p
         e = errors[k] if isinstance(errors, Sequence) and k < len(errors) else None
         lines.append(f"{prefix}  {grid[k]:>10.4g}{values[k]:>14.6g}  {_error(e):>10}")
     return lines
+
+
+def _named_numbers(name: str, value: Any) -> bool:
+    """A small dict of named numbers ({pr_x, pr_phi}, {x, phi}), not a curve."""
+    return (isinstance(value, Mapping) and name != "populations" and "values" not in value
+            and bool(value) and all(isinstance(v, int | float) for v in value.values()))
 
 
 def _sub(err: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:

@@ -42,6 +42,10 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
                         help="loop expansion to K loops (a unit without disorder)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no running-time line on stderr (shown on a terminal after 2 s)")
+    parser.add_argument("--order", choices=["1/N"], default=None,
+                        help="add the O(1/N) observables of the Gaussian fluctuations around "
+                             "the saddle point (dimension, psi, population_variance, "
+                             "population_spectrum[_phi], cross_covariance)")
     methods = ("auto", *registry.methods())  # read when the parser is built (every main)
     parser.add_argument("--method", default="auto", choices=methods,
                         help="force a registered mean-field runtime (default: chosen from "
@@ -57,7 +61,8 @@ def solve_command(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
         result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,
-                       dtau=args.dtau, loops=args.loops, method=args.method)
+                       dtau=args.dtau, loops=args.loops, method=args.method,
+                       order=args.order)
     data = result.to_json()
     if args.json:
         print(dumps(data))

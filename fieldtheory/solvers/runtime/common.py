@@ -237,6 +237,11 @@ class Runtime:
 RUNTIMES: dict[str, Runtime] = {}
 
 
+#: What a runtime solves: the stationary site, a transient, or the fluctuations around a
+#: stationary saddle point (the O(1/N) layer).
+RUNTIME_KINDS = ("stationary", "transient", "fluctuations")
+
+
 def register_runtime(name: str, *, applies: Callable, priority: int,
                      needs: Callable | None = None, kind: str = "stationary"):
     """Decorator registering ``solve(site, grid, options)`` as the runtime ``name``.
@@ -244,8 +249,8 @@ def register_runtime(name: str, *, applies: Callable, priority: int,
     A second registration under the same name from another function is refused (the same
     function re-registering, as on a module reload, replaces the entry).
     """
-    if kind not in ("stationary", "transient"):
-        raise ValueError(f"runtime {name!r}: kind {kind!r} is not 'stationary' or 'transient'")
+    if kind not in RUNTIME_KINDS:
+        raise ValueError(f"runtime {name!r}: kind {kind!r} is not one of {RUNTIME_KINDS}")
 
     def decorate(solve: Callable) -> Callable:
         old = RUNTIMES.get(name)

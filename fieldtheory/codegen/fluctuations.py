@@ -1,0 +1,175 @@
+r"""Lower the fluctuation stage (the Hessian of N·S) to numbers: a :class:`FluctuationSpec`.
+
+The stage (:class:`~fieldtheory.transforms.fluctuations.GaussianFluctuations`) is symbolic:
+explicit blocks are coefficients times δ functions of the times, single-site blocks are
+f_α ⟨O_k; O_l⟩_c of composites of the site fields. Here each explicit kernel becomes
+(coefficient, pattern) with the pattern read off its δ functions — δ(t−t₃)δ(s−t₄)
+``straight``, δ(t−t₄)δ(s−t₃) ``crossed``, δ(t−s) ``local`` — and each composite becomes
+one factor per time argument (x, x̃ or a function f(x), lambdified with f' and its
+parity). Nothing here knows the model: a kernel of another shape, or a composite with a
+response field and a function at one time, is refused by name.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from fieldtheory.codegen.site import SiteProblem, U
+from fieldtheory.errors import CodegenError
+from fieldtheory.ir.symbols import FieldValue, ResponseValue
+from fieldtheory.solvers.runtime.fluctuations import (
+    RESPONSE_FACTOR,
+    X_FACTOR,
+    Composite,
+    ExplicitEntry,
+    Factor,
+    FieldSpec,
+    FluctuationSpec,
+    SiteEntry,
+)
+from fieldtheory.transforms.fluctuations import GaussianFluctuations
+from fieldtheory.transforms.nodes import ConnectedExpectation, time_variables
+from fieldtheory.transforms.saddle_point import functional_derivative
+
+__all__ = ["function_factor", "lower_fluctuations"]
+
+
+def _number(expr: sp.Expr, values: dict, where: str) -> float:
+    value = sp.sympify(expr).xreplace(values)
+    if not value.is_number:
+        raise CodegenError(f"{where}: {expr} is not a number at the parameter values "
+                           f"(free: {sorted(map(str, value.free_symbols))})")
+    return float(value)
+
+
+def function_factor(expr: sp.Expr) -> Factor:
+    """A factor f(x) from an expression in the site variable ``u``: f, f' (numpy), parity."""
+    expr = sp.sympify(expr)
+    if expr == U:
+        return X_FACTOR
+    flipped = expr.xreplace({U: -U})
+    if sp.simplify(flipped + expr) == 0:
+        parity = -1
+    elif sp.simplify(flipped - expr) == 0:
+        parity = 1
+    else:
+        parity = 0
+    modules = ["numpy", {"erf": _erf}]
+    return Factor("function", sp.sstr(expr), sp.lambdify(U, expr, modules),
+                  sp.lambdify(U, sp.diff(expr, U), modules), parity)
+
+
+def _erf(x):
+    from scipy.special import erf
+
+    return erf(x)
+
+
+def _slot_factor(expr: sp.Expr, where: str, values: dict) -> Factor:
+    responses = [a for a in expr.atoms(sp.Function) if isinstance(a, ResponseValue)]
+    fields = [a for a in expr.atoms(sp.Function) if isinstance(a, FieldValue)]
+    if responses:
+        if expr != responses[0]:
+            raise CodegenError(f"{where}: the factor {expr} mixes a response field with other "
+                               f"factors at one time; the fluctuation runtimes take x̃ alone")
+        return RESPONSE_FACTOR
+    if len({f.func for f in fields}) != 1:
+        raise CodegenError(f"{where}: the factor {expr} must depend on exactly one site field "
+                           f"(several fields per site are not handled)")
+    return function_factor(expr.xreplace({fields[0]: U}).xreplace(values))
+
+
+def _composite(expr: sp.Expr, times: tuple, population: str, values: dict,
+               where: str) -> Composite:
+    """c·Π_k F_k(times[k]) from a product of site-field expressions."""
+    coefficient, slots = sp.S.One, {t: sp.S.One for t in times}
+    for factor in sp.Mul.make_args(sp.sympify(expr)):
+        at = [t for t in times if t in factor.free_symbols]
+        if not at:
+            coefficient *= factor
+        elif len(at) == 1:
+            slots[at[0]] *= factor
+        else:
+            raise CodegenError(f"{where}: the factor {factor} depends on several times")
+    for t, slot in slots.items():
+        if slot == 1:
+            raise CodegenError(f"{where}: the composite {expr} has no factor at time {t}")
+    return Composite(population, tuple(_slot_factor(slots[t], where, values) for t in times),
+                     _number(coefficient, values, where))
+
+
+def _pattern(term: sp.Expr, rows: tuple, columns: tuple, where: str) -> str:
+    pairs = set()
+    for factor in sp.Mul.make_args(term):
+        if isinstance(factor, sp.DiracDelta):
+            symbols = factor.args[0].free_symbols
+        elif isinstance(factor, sp.KroneckerDelta):
+            symbols = set().union(*(a.free_symbols for a in factor.args))
+        else:
+            continue
+        pairs.add(frozenset(symbols))
+    if len(rows) == 1 and len(columns) == 1 and pairs == {frozenset({rows[0], columns[0]})}:
+        return "local"
+    if len(rows) == 2 and len(columns) == 2:
+        if pairs == {frozenset({rows[0], columns[0]}), frozenset({rows[1], columns[1]})}:
+            return "straight"
+        if pairs == {frozenset({rows[0], columns[1]}), frozenset({rows[1], columns[0]})}:
+            return "crossed"
+    raise CodegenError(f"{where}: the explicit kernel {term} is not a product of δ functions "
+                       f"pairing the row times {rows} with the column times {columns}")
+
+
+def _without_deltas(term: sp.Expr) -> sp.Expr:
+    return sp.Mul(*(f for f in sp.Mul.make_args(term)
+                    if not isinstance(f, (sp.DiracDelta, sp.KroneckerDelta))))
+
+
+def lower_fluctuations(gaussian: GaussianFluctuations, site: SiteProblem,
+                       values: dict) -> FluctuationSpec:
+    """The stage at parameter ``values`` ({symbol: number}) as plain numbers and callables."""
+    values = {sp.sympify(k): sp.sympify(v) for k, v in values.items()}
+    fields = gaussian.fields
+    index = {f: k for k, f in enumerate(fields)}
+    discrete = site.step is not None
+    sources = dict(gaussian.collective.sources)
+    specs = []
+    for f in fields:
+        partner = next(k for k, g in enumerate(fields)
+                       if g.order_parameter == f.order_parameter and g.conjugate != f.conjugate)
+        composite = None
+        if f.conjugate:
+            times = time_variables(len(f.order_parameter.times), discrete,
+                                   frozenset(values))
+            o = functional_derivative(sources[f.population], f.saddle_function, times)
+            composite = _composite(o, times, f.population, values, f"the composite of δ{f.name}")
+        specs.append(FieldSpec(f.name, f.population, len(f.order_parameter.times),
+                               f.conjugate, partner, composite))
+    explicit, site_entries = [], []
+    for block in gaussian.blocks:
+        where = f"H[δ{block.row.name}, δ{block.column.name}]"
+        row, column = index[block.row], index[block.column]
+        for term in sp.Add.make_args(sp.expand(block.explicit)):
+            if term == 0:
+                continue
+            pattern = _pattern(term, block.row_times, block.column_times, where)
+            coefficient = _number(_without_deltas(term), values, where)
+            if coefficient != 0:
+                explicit.append(ExplicitEntry(row, column, coefficient, pattern))
+        for term in sp.Add.make_args(block.single_site):
+            if term == 0:
+                continue
+            weight, cumulant = term.as_independent(ConnectedExpectation, as_Add=False)
+            if not isinstance(cumulant, ConnectedExpectation):
+                raise CodegenError(f"{where}: {term} is not a weighted connected expectation")
+            left, right = cumulant.observables
+            population = cumulant.population
+            site_entries.append(SiteEntry(
+                row, column, _number(weight, values, where),
+                _composite(left, block.row_times, population, values, where),
+                _composite(right, block.column_times, population, values, where)))
+    populations = tuple(s.population for s in site.sites)
+    fractions = tuple(_number(f, values, "population fraction") for f in site.fractions)
+    phis = tuple(function_factor(sp.sympify(p).xreplace(values)) for p in site.population_phis)
+    step = None if site.step is None else _number(site.step, values, "time step")
+    return FluctuationSpec(tuple(specs), tuple(explicit), tuple(site_entries), populations,
+                           fractions, phis, step)

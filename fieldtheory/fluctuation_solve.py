@@ -1,0 +1,217 @@
+r"""``solve(model, params, order="1/N")``: the saddle point plus its Gaussian fluctuations.
+
+The pipeline: the saddle point is solved as usual (the generated module), on a lag grid
+long and fine enough for Fourier transforms (the site's C_x must have decayed); the
+fluctuation stage of the derivation (the Hessian of N·S, :func:`fieldtheory.derive` with
+``order="1/N"``) is lowered at the parameter values
+(:func:`~fieldtheory.codegen.fluctuations.lower_fluctuations`) and evaluated by the
+registered runtime of kind ``fluctuations`` that applies
+(:mod:`fieldtheory.solvers.runtime.fluctuations`: stationary Gaussian sites). The result
+is the saddle point's :class:`~fieldtheory.results.TheoryResult` with the O(1/N)
+observables added: ``dimension``, ``psi``, ``population_variance``,
+``population_spectrum``, ``population_spectrum_phi``, ``cross_covariance`` (see
+:mod:`fieldtheory.observables`).
+
+References: Clark, Abbott & Litwin-Kumar, PRL 131, 118401 (2023); Clark, Marschall,
+van Meegen & Litwin-Kumar, arXiv:2409.01969.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from fieldtheory.errors import ConvergenceError, ParameterError
+from fieldtheory.ir.model import Model, load_model
+from fieldtheory.solvers import registry
+from fieldtheory.solvers.runtime.common import ConvergenceError as RuntimeConvergence
+from fieldtheory.solvers.runtime.common import SolverInputError, choose_runtime
+
+__all__ = ["solve_fluctuations"]
+
+#: Lag step of the continuous-time saddle solve the spectra are taken from.
+DTAU = 0.05
+#: First lag range tried (doubled until C_x(τ_max) < 1e-10 C_x(0), at most MAX_TAU).
+TAU_START, MAX_TAU = 80.0, 1280.0
+#: First number of lags of a map (doubled likewise, at most MAX_LAGS).
+LAGS_START, MAX_LAGS = 400, 12800
+
+
+def _gaussian_site(derivation, values: dict) -> None:
+    """Refuse, by name, a site the Gaussian fluctuation runtime cannot take."""
+    site = derivation.site_problem()
+    for population in site.sites:
+        if population.nonlinear != 0:
+            raise ParameterError(
+                f"order 1/N: population {population.population} has the nonlinear drift "
+                f"{population.nonlinear}; the fluctuation runtime needs a Gaussian site "
+                f"(linear drift)")
+        for _, coefficient in population.response_coefficients:
+            if sp.sympify(coefficient).xreplace(values) != 0:
+                raise ParameterError(
+                    f"order 1/N: population {population.population} has the response "
+                    f"kernel κ = {coefficient} ≠ 0 (partial symmetry ρ); its site is not "
+                    f"Gaussian with a nonlinear φ, and the sampled-site fluctuation runtime "
+                    f"is not implemented yet")
+
+
+def _symmetric_and_fluctuating(observables) -> None:
+    """The Gaussian fluctuation runtime's scope, checked on the saddle before any lag
+    grid is extended: a fluctuating site (C_x(0) > 0) of zero mean (symmetric phase)."""
+    for o in observables:
+        variance, mean = float(o["variance"]), float(o["mean"])
+        if not variance > 0:
+            raise ParameterError(
+                f"order 1/N: the site variance must be positive, got {variance!r} (a "
+                f"quiescent fixed point has no O(1/N) fluctuations of this kind)")
+        if abs(mean) > 1e-9 * max(1.0, math.sqrt(variance)):
+            raise ParameterError(
+                f"order 1/N: the site mean is {mean:.3g}; the Gaussian fluctuation runtime "
+                f"handles sites of zero mean (the symmetric phase) only")
+
+
+def _saddle(solve, model: Model, params, discrete_step, tau_out: float, dtau_out: float):
+    """The saddle point on a lag grid where C_x has decayed (1e-10 of C_x(0)), fine enough
+    for the spectra (continuous time: a step dividing ``dtau_out``, at most DTAU), and
+    covering the output grid (``solve``: :func:`fieldtheory.solve.solve`)."""
+    if discrete_step is None:
+        dtau = dtau_out / math.ceil(dtau_out / DTAU - 1e-9)
+        tau_max, limit = max(TAU_START, tau_out), max(MAX_TAU, tau_out)
+    else:
+        dtau = discrete_step
+        tau_max = max(LAGS_START * discrete_step, tau_out)
+        limit = max(MAX_LAGS * discrete_step, tau_out)
+    tau_max = dtau_out * math.ceil(tau_max / dtau_out - 1e-9)
+    while True:
+        result = solve(model, params, tau_max=tau_max, dtau=dtau)
+        curves = [result.observables]
+        curves += list(result.observables.populations.values())
+        _symmetric_and_fluctuating(curves)
+        tails = [abs(o["autocorrelation"]["values"][-1]) / o["autocorrelation"]["values"][0]
+                 for o in curves]
+        if max(tails) < 1e-10:
+            return result
+        if tau_max * 2 > limit:
+            raise ConvergenceError(
+                f"order 1/N: the site autocorrelation has not decayed by τ = {tau_max:g} "
+                f"(C(τ)/C(0) = {max(tails):.2e}); the fluctuation theory needs a mixing "
+                f"stationary state (chaotic or noisy)")
+        tau_max *= 2
+
+
+def _coarse(curve: Mapping, tau_max: float, dtau: float) -> dict:
+    """A lag curve of the fine saddle grid at the output lags 0, dtau, …, tau_max."""
+    tau = np.asarray(curve["tau"], dtype=float)
+    wanted = np.arange(0.0, tau_max + dtau / 2, dtau)
+    index = np.searchsorted(tau, wanted - 1e-9)
+    index = index[(index < tau.size)]
+    index = index[np.abs(tau[index] - wanted[: index.size]) < 1e-9]
+    return {"tau": tau[index], "values": np.asarray(curve["values"], dtype=float)[index]}
+
+
+def _on_output_grid(observables, tau_max: float, dtau: float):
+    """The saddle's lag curves on the caller's grid (the spectra needed a finer one)."""
+    curves = {key: _coarse(observables[key], tau_max, dtau)
+              for key in ("autocorrelation", "autocorrelation_phi", "response")
+              if key in observables}
+    populations = {name: _on_output_grid(obs, tau_max, dtau)
+                   for name, obs in observables.populations.items()}
+    return replace(observables, **curves, populations=populations)
+
+
+def solve_fluctuations(solve, model: Model | str, params: Mapping[str, float] | None = None,
+                       *, tau_max: float = 20.0, dtau: float = 0.25,
+                       options: Mapping[str, Any] | None = None):
+    """The saddle point of ``model`` at ``params`` with its O(1/N) observables, curves
+    on the lags 0, ``dtau``, …, ``tau_max`` (maps: multiples of the step).
+
+    ``solve`` is the saddle-point solver, :func:`fieldtheory.solve.solve` (passed in, so
+    that this module does not import the one that dispatches to it); use
+    ``ft.solve(model, params, order="1/N")``.
+    """
+    from fieldtheory.codegen.fluctuations import lower_fluctuations
+    from fieldtheory.derive import derive
+    from fieldtheory.solvers.runtime.fluctuations import FluctuationProblem, SiteStatistics
+
+    model = load_model(model)
+    values = model.parameters.resolve(params)
+    symbols = {p.symbol: sp.Float(values[p.name]) for p in model.parameters}
+    derivation = derive(model, order="1/N")
+    site = derivation.site_problem()
+    _gaussian_site(derivation, symbols)
+    step = None if site.step is None else float(sp.sympify(site.step).xreplace(symbols))
+    if step is not None:
+        dtau = step * max(1, round(dtau / step))
+    saddle = _saddle(solve, model, values, step, tau_max, dtau)
+    spec = lower_fluctuations(derivation.fluctuations, site, symbols)
+    observables = saddle.observables
+    by_population = (dict(observables.populations) if len(spec.populations) > 1
+                     else {spec.populations[0]: observables})
+    sites = {}
+    for population, lowered in zip(spec.populations, site.sites, strict=True):
+        o = by_population[population]
+        tau = np.asarray(o["autocorrelation"]["tau"], dtype=float)
+        lags = tau if step is None else np.round(tau / step)
+        leak = float(sp.sympify(lowered.leak).xreplace(symbols))
+        sites[population] = SiteStatistics(float(o["mean"]), lags,
+                                           np.asarray(o["autocorrelation"]["values"],
+                                                      dtype=float), leak)
+    problem = FluctuationProblem(spec, sites)
+    registry.runtimes()  # the built-in runtimes registered
+    where = f"{model.name} at {values}, order 1/N"
+    try:
+        runtime = choose_runtime(problem, "auto", kind="fluctuations")
+        lags_out = np.arange(0.0, tau_max + dtau / 2, dtau) / (step or 1.0)
+        raw = runtime.solve(problem, None, {"tau": lags_out, **dict(options or {})})
+    except SolverInputError as error:
+        raise ParameterError(f"{where}: {error}") from None
+    except RuntimeConvergence as error:
+        raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
+    saddle = replace(saddle, observables=_on_output_grid(saddle.observables, tau_max, dtau))
+    return _merged(saddle, raw, step, runtime.name)
+
+
+def _curve(curve: Mapping, axis: str, scale: float = 1.0) -> dict:
+    return {axis: np.asarray(curve[axis], dtype=float) * scale,
+            "values": np.asarray(curve["values"], dtype=float)}
+
+
+def _keys(raw: Mapping, step) -> dict:
+    out = {key: dict(raw[key]) for key in ("dimension", "psi", "population_variance")
+           if key in raw}
+    time = 1.0 if step is None else step
+    for key in ("population_spectrum", "population_spectrum_phi"):
+        if key in raw:
+            out[key] = _curve(raw[key], "omega")
+    if "cross_covariance" in raw:
+        out["cross_covariance"] = _curve(raw["cross_covariance"], "tau", time)
+    for key, value in out.items():
+        array = value.get("values", list(value.values()))
+        if not np.all(np.isfinite(np.asarray(array, dtype=float))):
+            raise ConvergenceError(f"order 1/N: the fluctuation runtime returned a "
+                                   f"non-finite {key}")
+    return out
+
+
+def _merged(saddle, raw: Mapping, step, runtime: str):
+    from fieldtheory.observables import Observables
+
+    observables = saddle.observables
+    populations = {name: replace(obs, **_keys(raw["populations"][name], step))
+                   for name, obs in observables.populations.items()
+                   if name in raw.get("populations", {})}
+    merged = replace(observables, **_keys(raw, step),
+                     populations=populations or dict(observables.populations))
+    undefined = dict(saddle.undefined)
+    if "population_refused" in raw:
+        for key in ("population_variance", "population_spectrum", "population_spectrum_phi",
+                    "cross_covariance"):
+            undefined[f"/observables/{key}"] = raw["population_refused"]
+    assert isinstance(merged, Observables)
+    return replace(saddle, observables=merged, method=f"{saddle.method}+{runtime}",
+                   undefined=undefined)

@@ -1,0 +1,637 @@
+r"""O(1/N) observables from the Gaussian fluctuations around the saddle point.
+
+The fluctuation stage (:mod:`fieldtheory.transforms.fluctuations`) gives the Hessian H of
+N·S[Q, Q̃]; :mod:`fieldtheory.codegen.fluctuations` lowers it at numbers to a
+:class:`FluctuationSpec`: every field δQ_a (one- or two-time), the explicit entries
+(coefficients of δ functions of the times) and the single-site entries ⟨O_a; O_b⟩_c with
+the composite O of every conjugate field. This runtime evaluates it for a stationary
+Gaussian site (x Gaussian: linear drift, no response kernel), the case of Clark, Abbott &
+Litwin-Kumar, PRL 131, 118401 (2023) and Clark et al., arXiv:2409.01969.
+
+**Leading singularities.** For stationary statistics a two-time cumulant
+⟨A(t)B(s); C(t₃)D(t₄)⟩_c contains G_AC(t−t₃)G_BD(s−t₄) + G_AD(t−t₄)G_BC(s−t₃) (clustering:
+what survives when the pair (t, t₃) is far from (s, t₄)), whose Fourier transform carries
+two δ functions of the frequencies; the genuinely connected rest carries one. The
+two-point statistics ψ(τ₁, τ₂) of the cross-covariances are the coefficient of the two-δ
+part of the covariance of δC: they follow from the two-δ part of H alone, which at each
+frequency pair (ω₁, ω₂) is a finite matrix on the basis (q(ω₁, ω₂), q(ω₂, ω₁)) of every
+two-time field (a kernel a(t−t₃)b(s−t₄) acts as diag(â(ω₁)b̂(ω₂), â(ω₂)b̂(ω₁)), a crossed
+one a(t−t₄)b(s−t₃) as [[0, â(ω₁)b̂(ω₂)], [â(ω₂)b̂(ω₁), 0]]). One-time fields (the
+population averages m, m̃) are diagonal in one frequency.
+
+**Composite observables.** The covariance of X = (1/N)Σ_i A_i(t)A_i(s) (or of
+(1/N)Σ_i A_i(t)) follows by a source j coupled to X in every site: integrating the
+Gaussian fluctuations,
+
+.. math::  N\,\mathrm{Cov}(X, X) = \sum_\alpha f_\alpha s_\alpha^2 K_\alpha
+           - b\, H^{-1} b^{\mathsf T}, \qquad b_F = f_\alpha s_\alpha \langle X; O_F\rangle_c,
+
+with K_α = ⟨X; X⟩_c over the site of population α and s_α the source per site (1 for the
+network, 1/f_α for a population's own average, whose N_α·Cov is f_α times the above).
+For X = x x or φ φ, the straight part of the symbol of N·Cov is Ψ(ω₁, ω₂) =
+C(ω₁)C(ω₂) + ψ(ω₁, ω₂), so Ψ(0, 0) = C(0)² + ψ(0, 0) and PR/N = C(0)²/Ψ(0, 0); for
+X = (1/N)Σ A_i it is the population spectrum N·S(ω).
+
+**Scope.** The site must be Gaussian and symmetric: one field, linear drift, no response
+kernel, zero mean. Where a cumulant mixing one- and two-time fields need not vanish
+(⟨φφ; φ⟩_c of a site with a nonzero mean or an even φ) the population observables are
+refused (SolverInputError), since the one-time sector then receives loops of the two-time
+one; the two-δ part (ψ, PR) is unaffected by them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fieldtheory.solvers.runtime.common import ConvergenceError, SolverInputError, register_runtime
+from fieldtheory.solvers.runtime.quadrature import gaussian_mean, gaussian_pair_mean
+
+# ------------------------------------------------------------------------ the lowered stage
+
+
+@dataclass(frozen=True)
+class Factor:
+    """What a composite holds at one of its times: the field x, the response field x̃, or a
+    function f(x) (with f', its parity +1 even, −1 odd, 0 neither, and a label)."""
+
+    kind: str  # "x", "response" or "function"
+    label: str
+    function: Callable | None = field(default=None, compare=False)
+    derivative: Callable | None = field(default=None, compare=False)
+    parity: int = 0
+
+    @property
+    def sign(self) -> int:
+        """The factor's parity under x → −x (x and x̃ are odd)."""
+        return -1 if self.kind in ("x", "response") else self.parity
+
+
+X_FACTOR = Factor("x", "x", parity=-1)
+RESPONSE_FACTOR = Factor("response", "x~", parity=-1)
+
+
+@dataclass(frozen=True)
+class Composite:
+    """c·Π_k F_k(time k) over one population's site: one factor per time argument."""
+
+    population: str
+    factors: tuple[Factor, ...]
+    coefficient: float = 1.0
+
+    @property
+    def arity(self) -> int:
+        return len(self.factors)
+
+    @property
+    def parity(self) -> int:
+        signs = [f.sign for f in self.factors]
+        return 0 if 0 in signs else int(np.prod(signs))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """δQ (``conjugate`` False) or δQ̃; ``partner`` is the index of the other of the pair;
+    ``composite`` (conjugates only) is the site composite O the conjugate couples to."""
+
+    name: str
+    population: str
+    arity: int
+    conjugate: bool
+    partner: int
+    composite: Composite | None = None
+
+
+@dataclass(frozen=True)
+class ExplicitEntry:
+    """H[row, column] ⊃ coefficient × (δ(t−t₃)δ(s−t₄) "straight", δ(t−t₄)δ(s−t₃) "crossed",
+    δ(t−s) "local")."""
+
+    row: int
+    column: int
+    coefficient: float
+    pattern: str
+
+
+@dataclass(frozen=True)
+class SiteEntry:
+    """H[row, column] ⊃ weight × ⟨left; right⟩_c (conjugate fields of one population)."""
+
+    row: int
+    column: int
+    weight: float
+    left: Composite
+    right: Composite
+
+
+@dataclass(frozen=True)
+class FluctuationSpec:
+    """The Hessian of N·S at numbers (upper triangle; H is symmetric), the populations'
+    fractions f_α, their observed φ, and the time step (None: continuous time)."""
+
+    fields: tuple[FieldSpec, ...]
+    explicit: tuple[ExplicitEntry, ...]
+    site: tuple[SiteEntry, ...]
+    populations: tuple[str, ...]
+    fractions: tuple[float, ...]
+    phi: tuple[Factor, ...]
+    step: float | None = None
+
+
+@dataclass(frozen=True)
+class SiteStatistics:
+    """The stationary Gaussian site of one population at the saddle point.
+
+    ``lags``: lags τ ≥ 0 (in units of the step for maps, then integers); ``covariance``:
+    C_x(τ) − mean² there; ``leak``: a in ∂_t x = −a x + … (maps: x(n+1) = (1 − a)x(n) + …).
+    """
+
+    mean: float
+    lags: np.ndarray
+    covariance: np.ndarray
+    leak: float
+
+
+@dataclass(frozen=True)
+class FluctuationProblem:
+    """What the fluctuation runtimes take: the lowered Hessian and each population's site."""
+
+    spec: FluctuationSpec
+    sites: dict
+
+    @property
+    def step(self):
+        return self.spec.step
+
+
+# ----------------------------------------------------------------- frequency quadrature
+
+
+def graded_nodes(width: float, finest: float, order: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gauss–Legendre nodes and weights on [−width, width], panels graded geometrically
+    (ratio 2) from ``finest`` at ω = 0: resolves the near-singular structure of the
+    fluctuation propagators at small ω (the width of 1/|1 − g²S(ω₁)S(ω₂)|² is
+    1 − g²⟨φ'⟩², that of the population mode 1 − J0⟨φ'⟩)."""
+    edges = [0.0]
+    edge = finest
+    while edge < width:
+        edges.append(edge)
+        edge *= 2.0
+    edges.append(width)
+    x, w = np.polynomial.legendre.leggauss(order)
+    nodes, weights = [], []
+    for lo, hi in itertools.pairwise(edges):
+        half = (hi - lo) / 2
+        nodes.append(lo + half * (x + 1))
+        weights.append(half * w)
+    nodes, weights = np.concatenate(nodes), np.concatenate(weights)
+    return np.concatenate([-nodes[::-1], nodes]), np.concatenate([weights[::-1], weights])
+
+
+def cosine_transform(values: np.ndarray, lags: np.ndarray, omega: np.ndarray,
+                     discrete: bool) -> np.ndarray:
+    r"""Ĝ(ω) = Σ_τ G(|τ|) e^{−iωτ} of an even function given at lags τ ≥ 0.
+
+    Maps: G₀ + 2Σ_{k≥1} G_k cos ωk. Continuous time (uniform lags h): the trapezoid rule
+    h[G₀ + 2Σ_{k≥1} G_k cos ωτ_k] with the Euler–Maclaurin end correction (h²/6)·G'(0⁺)
+    (G'(0⁺) by a one-sided second-order difference): a noisy site's correlations have a
+    kink at τ = 0 (G'(0⁺) = −D/2 for x), which would leave an O(h²) error at every ω;
+    smooth ones have G'(0⁺) = 0 and lose nothing.
+    """
+    weights = np.full(lags.shape, 2.0)
+    weights[0] = 1.0
+    if discrete:
+        return np.cos(np.outer(omega, lags)) @ (weights * values)
+    h = lags[1] - lags[0]
+    slope = (-3 * values[0] + 4 * values[1] - values[2]) / (2 * h)
+    return h * (np.cos(np.outer(omega, lags)) @ (weights * values)) + h * h / 6 * slope
+
+
+def response_spectrum(leak: float, omega: np.ndarray, discrete: bool) -> np.ndarray:
+    r"""R̂(ω) = Σ_τ e^{−iωτ} ⟨x(t + τ) x̃(t)⟩: 1/(a + iω) for ∂_t x = −a x + …; for a map
+    x(n+1) = (1 − a)x(n) + input(n), R(k) = (1 − a)^{k−1} (k ≥ 1) and
+    R̂ = e^{−iω}/(1 − (1 − a)e^{−iω})."""
+    if discrete:
+        z = np.exp(-1j * omega)
+        return z / (1 - (1 - leak) * z)
+    return 1.0 / (leak + 1j * omega)
+
+
+class _Spectra:
+    """The site two-point spectra Ĝ_PQ(ω) = Σ_τ e^{−iωτ}⟨P(t+τ)Q(t)⟩_c of one population,
+    for factors x, x̃ and functions of x (a Gaussian site: Stein's lemma
+    ⟨f(x)x⟩_c = ⟨f'⟩C_x, ⟨f(x(t)) x̃(s)⟩ = ⟨f'⟩R(t−s))."""
+
+    def __init__(self, site: SiteStatistics, discrete: bool):
+        self.site = site
+        self.discrete = discrete
+        self.c0 = float(site.covariance[0])
+        self._gain: dict[str, float] = {}
+        self._pairs: dict[tuple[str, str], np.ndarray] = {}
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def gain(self, f: Factor) -> float:
+        """⟨f'(x)⟩ (1 for x itself)."""
+        if f.kind == "x":
+            return 1.0
+        if f.label not in self._gain:
+            self._gain[f.label] = float(gaussian_mean(f.derivative, self.site.mean, self.c0))
+        return self._gain[f.label]
+
+    def pair_covariance(self, f: Factor, g: Factor) -> np.ndarray:
+        """⟨f(x(t+τ)) g(x(t))⟩ − ⟨f⟩⟨g⟩ at the lags."""
+        key = (f.label, g.label)
+        if key not in self._pairs:
+            s = self.site
+            pair = gaussian_pair_mean(f.function, g.function, s.mean, self.c0, s.covariance)
+            means = (float(gaussian_mean(f.function, s.mean, self.c0))
+                     * float(gaussian_mean(g.function, s.mean, self.c0)))
+            self._pairs[key] = self._pairs[(g.label, f.label)] = pair - means
+        return self._pairs[key]
+
+    def __call__(self, p: Factor, q: Factor, omega: np.ndarray) -> np.ndarray:
+        key = (p.kind, p.label, q.kind, q.label, omega.tobytes())
+        if key not in self._cache:
+            self._cache[key] = self._spectrum(p, q, np.asarray(omega, dtype=float))
+        return self._cache[key]
+
+    def _spectrum(self, p: Factor, q: Factor, omega: np.ndarray) -> np.ndarray:
+        s = self.site
+        if p.kind == "response" and q.kind == "response":
+            return np.zeros(omega.shape, dtype=complex)
+        if q.kind == "response":
+            return self.gain(p) * response_spectrum(s.leak, omega, self.discrete)
+        if p.kind == "response":
+            return self.gain(q) * response_spectrum(s.leak, -omega, self.discrete)
+        if p.kind == "x" or q.kind == "x":
+            other = q if p.kind == "x" else p
+            values = self.gain(other) * s.covariance
+        else:
+            values = self.pair_covariance(p, q)
+        return cosine_transform(values, s.lags, omega, self.discrete).astype(complex)
+
+
+# --------------------------------------------------------------------------- the symbols
+
+
+def _pruned(spec: FluctuationSpec) -> list[int]:
+    """Indices of the fields that matter: a pair (δQ, δQ̃) whose δQ appears only in
+    −δQ δQ̃ is integrated out exactly (δQ forces δQ̃ = 0), repeatedly."""
+    alive = set(range(len(spec.fields)))
+    changed = True
+    while changed:
+        changed = False
+        for i in sorted(alive):
+            f = spec.fields[i]
+            if f.conjugate or f.partner not in alive:
+                continue
+            partners = {e.column if e.row == i else e.row for e in spec.explicit
+                        if i in (e.row, e.column) and e.coefficient != 0
+                        and {e.row, e.column} <= alive}
+            if partners <= {f.partner}:
+                alive -= {i, f.partner}
+                changed = True
+    return sorted(alive)
+
+
+def _site_symbol2(spectra, left: Composite, right: Composite, w1, w2):
+    """The 2 × 2 two-δ symbol of ⟨left; right⟩_c on the basis (q(ω₁,ω₂), q(ω₂,ω₁)), on the
+    grid ω₁ ∈ ``w1`` (rows) × ω₂ ∈ ``w2`` (columns)."""
+    (l0, l1), (r0, r1) = left.factors, right.factors
+    c = left.coefficient * right.coefficient
+    out = np.empty((w1.size, w2.size, 2, 2), dtype=complex)
+    # straight a(t−t₃)b(s−t₄): â(ω₁)b̂(ω₂) on (ω₁,ω₂), â(ω₂)b̂(ω₁) on (ω₂,ω₁)
+    out[..., 0, 0] = c * np.outer(spectra(l0, r0, w1), spectra(l1, r1, w2))
+    out[..., 1, 1] = c * np.outer(spectra(l1, r1, w1), spectra(l0, r0, w2))
+    # crossed a(t−t₄)b(s−t₃): [[0, â(ω₁)b̂(ω₂)], [â(ω₂)b̂(ω₁), 0]]
+    out[..., 0, 1] = c * np.outer(spectra(l0, r1, w1), spectra(l1, r0, w2))
+    out[..., 1, 0] = c * np.outer(spectra(l1, r0, w1), spectra(l0, r1, w2))
+    return out
+
+
+def _transposed(entry):
+    if isinstance(entry, SiteEntry):
+        return SiteEntry(entry.column, entry.row, entry.weight, entry.right, entry.left)
+    return ExplicitEntry(entry.column, entry.row, entry.coefficient, entry.pattern)
+
+
+def _entries(spec: FluctuationSpec, keep: list[int], arity: int):
+    """Both triangles of the entries among the kept fields of one arity."""
+    index = {f: k for k, f in enumerate(i for i in keep if spec.fields[i].arity == arity)}
+    out = []
+    for entry in (*spec.explicit, *spec.site):
+        if entry.row in index and entry.column in index:
+            out.append(entry)
+            if entry.row != entry.column:
+                out.append(_transposed(entry))
+    return index, out
+
+
+def _hessian_two_time(spectra, index, entries, w1, w2) -> np.ndarray:
+    """The two-δ symbol of H on the two-time fields, (len w1, len w2, 2n, 2n)."""
+    n = len(index)
+    h = np.zeros((w1.size, w2.size, 2 * n, 2 * n), dtype=complex)
+    for e in entries:
+        r, c = 2 * index[e.row], 2 * index[e.column]
+        if isinstance(e, SiteEntry):
+            h[..., r:r + 2, c:c + 2] += e.weight * _site_symbol2(
+                spectra[e.left.population], e.left, e.right, w1, w2)
+        elif e.pattern == "straight":
+            h[..., r, c] += e.coefficient
+            h[..., r + 1, c + 1] += e.coefficient
+        else:
+            h[..., r, c + 1] += e.coefficient
+            h[..., r + 1, c] += e.coefficient
+    return h
+
+
+def _hessian_one_time(spectra, index, entries, omega) -> np.ndarray:
+    """The symbol of H on the one-time fields, (len omega, n, n)."""
+    n = len(index)
+    h = np.zeros((*omega.shape, n, n), dtype=complex)
+    for e in entries:
+        r, c = index[e.row], index[e.column]
+        if isinstance(e, SiteEntry):
+            (l0,), (r0,) = e.left.factors, e.right.factors
+            h[..., r, c] += (e.weight * e.left.coefficient * e.right.coefficient
+                             * spectra[e.left.population](l0, r0, omega))
+        else:
+            h[..., r, c] += e.coefficient
+    return h
+
+
+def _solve(h: np.ndarray, b: np.ndarray, what: str) -> np.ndarray:
+    """H⁻¹ b, batched; a singular H (the saddle is marginal there) raises."""
+    if h.shape[-1] == 0:
+        return np.zeros_like(b)
+    try:
+        out = np.linalg.solve(h, b)
+    except np.linalg.LinAlgError as error:
+        raise ConvergenceError(f"{what}: the Hessian of the fluctuations is singular "
+                               f"(the saddle point is marginally stable here)") from error
+    if not np.all(np.isfinite(out)):
+        raise ConvergenceError(f"{what}: the fluctuation propagator is not finite")
+    return out
+
+
+class _Scope:
+    """Whose averages: the network (``population`` None: X = (1/N)Σ_i over all units,
+    source 1 per site) or one population α (X = (1/N_α)Σ_{i∈α}, source 1/f_α, the result
+    N_α·Cov = f_α·N·Cov)."""
+
+    def __init__(self, spec: FluctuationSpec, population: str | None):
+        self.population = population
+        self.fractions = dict(zip(spec.populations, spec.fractions, strict=True))
+        self.members = spec.populations if population is None else (population,)
+        self.scale = 1.0 if population is None else self.fractions[population]
+
+    def source(self, alpha: str) -> float:
+        """s_α: the source per site of population α."""
+        return 1.0 if self.population is None else 1.0 / self.fractions[alpha]
+
+    def diagonal_weight(self, alpha: str) -> float:
+        """The weight of C_α in the i = j part of the result: f_α (network) or 1."""
+        return self.fractions[alpha] if self.population is None else 1.0
+
+    def trace(self, values: dict) -> float:
+        """Σ_α weight_α · values_α (tr C/N of the scope from per-population C_α(0))."""
+        return sum(self.diagonal_weight(a) * values[a] for a in self.members)
+
+
+def _composite_covariance(spec, spectra, keep, observables, scope: _Scope, w1, w2=None):
+    r"""The straight symbols of N·Cov(X, X), one per entry of ``observables`` (each a
+    composite per population), of the scope's X: on ω ∈ ``w1`` for one-time X, on
+    ω₁ ∈ ``w1`` × ω₂ ∈ ``w2`` for two-time X. N·Cov = Σ_α f_α s_α² K_α − b H⁻¹ bᵀ
+    (module docstring); H is factorised once for all of them."""
+    arity = 1 if w2 is None else 2
+    index, entries = _entries(spec, keep, arity)
+    n = len(index)
+    size = arity
+    if arity == 2:
+        shape = (w1.size, w2.size)
+        h = _hessian_two_time(spectra, index, entries, w1, w2)
+    else:
+        shape = w1.shape
+        h = _hessian_one_time(spectra, index, entries, w1)
+
+    def symbol(sp_, left, right):
+        if arity == 2:
+            return _site_symbol2(sp_, left, right, w1, w2)
+        (a,), (b,) = left.factors, right.factors
+        return (left.coefficient * right.coefficient * sp_(a, b, w1))[..., None, None]
+
+    count = len(observables)
+    kxx = np.zeros((count, *shape, size, size), dtype=complex)
+    br = np.zeros((count, *shape, size, size * n), dtype=complex)
+    bc = np.zeros((*shape, size * n, size * count), dtype=complex)
+    for m, observable in enumerate(observables):
+        for alpha in scope.members:
+            x, sp_ = observable[alpha], spectra[alpha]
+            f, s = scope.fractions[alpha], scope.source(alpha)
+            kxx[m] += f * s * s * symbol(sp_, x, x)
+            for i, k in index.items():
+                field_ = spec.fields[i]
+                if field_.conjugate and field_.population == alpha:
+                    o = field_.composite
+                    rows, columns = slice(size * k, size * (k + 1)), slice(size * m,
+                                                                           size * (m + 1))
+                    br[m][..., :, rows] = f * s * symbol(sp_, x, o)
+                    bc[..., rows, columns] = f * s * symbol(sp_, o, x)
+    solved = _solve(h, bc, "composite covariance")
+    out = []
+    for m in range(count):
+        cov = kxx[m] - br[m] @ solved[..., size * m:size * (m + 1)]
+        out.append(scope.scale * cov[..., 0, 0])
+    return out
+
+
+def _check_mixed(spec: FluctuationSpec, keep: list[int], sites: dict) -> str | None:
+    """Why one- and two-time fields may couple (None: their cumulants vanish by symmetry)."""
+    for e in spec.site:
+        if e.row not in keep or e.column not in keep:
+            continue
+        if spec.fields[e.row].arity == spec.fields[e.column].arity:
+            continue
+        mean = sites[e.left.population].mean
+        parity = e.left.parity * e.right.parity
+        if parity != -1 or abs(mean) > 1e-12:
+            return (f"the site cumulant ⟨{_name(e.left)}; {_name(e.right)}⟩_c (population "
+                    f"{e.left.population}, mean {mean:.3g}) need not vanish")
+    return None
+
+
+def _name(c: Composite) -> str:
+    return "·".join(f.label for f in c.factors)
+
+
+# ------------------------------------------------------------------------ the runtime
+
+
+def _grid_width(spectra: dict, factors: dict, discrete: bool, lags: np.ndarray) -> float:
+    """How far in ω the spectra reach: π for maps; for continuous time the frequency where
+    every site spectrum has fallen below 1e-13 of its peak (×1.2), at most half the
+    Nyquist frequency of the lag grid."""
+    if discrete:
+        return math.pi
+    nyquist = math.pi / (lags[1] - lags[0])
+    probe = np.linspace(0.0, nyquist / 2, 257)
+    width = 1.0
+    for name, sp_ in spectra.items():
+        for factor in factors[name]:
+            values = np.abs(sp_(factor, factor, probe))
+            above = np.nonzero(values > 1e-13 * values.max())[0]
+            width = max(width, float(probe[above[-1]]) if above.size else 1.0)
+    return min(width * 1.2, nyquist / 2)
+
+
+def _problem_checks(problem: FluctuationProblem) -> None:
+    for name, site in problem.sites.items():
+        c = np.asarray(site.covariance, dtype=float)
+        if not np.all(np.isfinite(c)) or c[0] <= 0:
+            raise SolverInputError(f"population {name}: the site variance must be positive "
+                                   f"and finite, got {c[0]!r}")
+        tail = abs(c[-1]) / c[0]
+        if tail > 1e-7:
+            raise SolverInputError(
+                f"population {name}: C_x has not decayed on the lag grid (C(τ_max)/C(0) = "
+                f"{tail:.2e}); the fluctuation runtime needs a stationary, mixing site — a "
+                f"longer tau_max, or a state that is not chaotic/noisy")
+        if abs(site.mean) > 1e-9 * max(1.0, math.sqrt(c[0])):
+            raise SolverInputError(
+                f"population {name}: the site mean is {site.mean:.3g}; the Gaussian "
+                f"fluctuation runtime handles sites of zero mean (the symmetric phase) only")
+
+
+def applies_gaussian(problem: FluctuationProblem) -> bool:
+    """A stationary Gaussian site per population (what :func:`solve_gaussian` handles)."""
+    return isinstance(problem, FluctuationProblem)
+
+
+def _diagonal(scope: _Scope, spectra, factor_of, omega_a, omega_b=None):
+    """The i = j part Σ_α w_α C_α(ω₁)[C_α(ω₂)] of the scope's N·Cov."""
+    out = 0.0
+    for a in scope.members:
+        ca = spectra[a](factor_of(a), factor_of(a), omega_a)
+        if omega_b is not None:
+            ca = np.outer(ca, spectra[a](factor_of(a), factor_of(a), omega_b))
+        out = out + scope.diagonal_weight(a) * ca
+    return out
+
+
+def _not_inlined(problem) -> bool:
+    """Generated modules do not carry the O(1/N) layer (yet): it runs in-process on the
+    lowered fluctuation stage (:func:`fieldtheory.fluctuation_solve.solve_fluctuations`)."""
+    return False
+
+
+@register_runtime("gaussian_fluctuations", applies=applies_gaussian, priority=50,
+                  needs=_not_inlined, kind="fluctuations")
+def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict:
+    r"""The leading O(1/N) observables of a stationary Gaussian site.
+
+    Returns ``dimension`` {pr_x, pr_phi} (PR/N = (tr C/N)²/Ψ(0, 0)), ``psi`` {x, phi}
+    (ψ(0, 0) = N·mean_{i≠j} C_ij(0)²), ``population_variance`` {x, phi},
+    ``population_spectrum`` and ``population_spectrum_phi`` {omega, values} (N·S(ω)),
+    ``cross_covariance`` {tau, values} (N·mean_{i≠j} C_ij(τ) of x), per population under
+    ``populations`` where there are several (normalised by N_α), and ``accuracy`` (the
+    change of PR/N when the nodes per ω panel are halved). ``options``: ``omega`` (output
+    frequencies), ``tau`` (output lags), ``order`` (nodes per panel, 12), ``finest`` (the
+    smallest panel at ω = 0, 1e-3).
+    """
+    options = dict(options or {})
+    spec = problem.spec
+    _problem_checks(problem)
+    discrete = spec.step is not None
+    phis = dict(zip(spec.populations, spec.phi, strict=True))
+    spectra = {name: _Spectra(problem.sites[name], discrete) for name in spec.populations}
+    factors = {name: (X_FACTOR, phis[name]) for name in spec.populations}
+    keep = _pruned(spec)
+    lags = np.asarray(problem.sites[spec.populations[0]].lags, dtype=float)
+    width = _grid_width(spectra, factors, discrete, lags)
+    order = int(options.get("order", 12))
+    finest = float(options.get("finest", 1e-3))
+    scopes = [None, *spec.populations] if len(spec.populations) > 1 else [None]
+    kinds = {"x": lambda a: X_FACTOR, "phi": lambda a: phis[a]}
+    variances = {key: {a: _variance(spectra[a], f(a)) for a in spec.populations}
+                 for key, f in kinds.items()}
+
+    def psi(scope: _Scope, nodes_order: int) -> dict[str, float]:
+        """ψ(0, 0) = ∬dω₁dω₂/(2π)² [N·Cov(X, X) − its i = j part], for x and φ."""
+        nodes, weights = graded_nodes(width, finest, nodes_order)
+        observables = [{a: Composite(a, (kinds[key](a),) * 2) for a in spec.populations}
+                       for key in kinds]
+        covs = _composite_covariance(spec, spectra, keep, observables, scope, nodes, nodes)
+        out = {}
+        for key, cov in zip(kinds, covs, strict=True):
+            excess = cov - _diagonal(scope, spectra, kinds[key], nodes, nodes)
+            out[key] = float(np.real(weights @ excess @ weights)) / (2 * math.pi) ** 2
+        return out
+
+    result: dict = {}
+    mixed = _check_mixed(spec, keep, problem.sites)
+    for population in scopes:
+        scope = _Scope(spec, population)
+        entry: dict = {"dimension": {}, "psi": {}, "accuracy": {}}
+        fines, coarses = psi(scope, order), psi(scope, max(order // 2, 4))
+        for key in kinds:
+            trace = scope.trace(variances[key])
+            square = scope.trace({a: v * v for a, v in variances[key].items()})
+            fine, coarse = fines[key], coarses[key]
+            pr = trace * trace / (square + fine)
+            entry["dimension"][f"pr_{key}"] = pr
+            entry["psi"][key] = fine
+            entry["accuracy"][f"pr_{key}"] = abs(trace * trace / (square + coarse) - pr)
+        if mixed is None:
+            entry.update(_one_time_entries(spec, spectra, keep, scope, kinds, variances,
+                                           width, finest, order, discrete, options, lags))
+        if population is None:
+            result.update(entry)
+        else:
+            result.setdefault("populations", {})[population] = entry
+    if mixed is not None:
+        result["population_refused"] = (
+            "population observables need the one-/two-time mixing of the fluctuations: "
+            + mixed)
+    return result
+
+
+def _variance(spectra: _Spectra, factor: Factor) -> float:
+    """C_A(0) of a factor (x or f(x)) over the site."""
+    if factor.kind == "x":
+        return spectra.c0
+    return float(spectra.pair_covariance(factor, factor)[0])
+
+
+def _one_time_entries(spec, spectra, keep, scope, kinds, variances, width, finest, order,
+                      discrete, options, lags) -> dict:
+    """Population variance, spectra and the mean cross-covariance of the scope."""
+    nodes, weights = graded_nodes(width, finest, order)
+    default_omega = (np.linspace(0.0, math.pi, 65) if discrete
+                     else np.concatenate([np.linspace(0.0, 2.0, 81)[:-1],
+                                          np.linspace(2.0, min(width, 20.0), 37)]))
+    omega_out = np.asarray(options.get("omega", default_omega), dtype=float)
+    tau_out = np.asarray(options.get("tau", lags[: min(lags.size, 201)]), dtype=float)
+    out: dict = {"population_variance": {}}
+    for key, factor_of in kinds.items():
+        observable = {a: Composite(a, (factor_of(a),)) for a in spec.populations}
+        (total,) = np.real(_composite_covariance(spec, spectra, keep, [observable], scope,
+                                                 nodes))
+        excess = total - np.real(_diagonal(scope, spectra, factor_of, nodes))
+        # N·Var = ∫dω/2π N·S(ω); its i = j part integrates to tr C/N exactly
+        out["population_variance"][key] = (scope.trace(variances[key])
+                                           + float(weights @ excess) / (2 * math.pi))
+        (values,) = np.real(_composite_covariance(spec, spectra, keep, [observable], scope,
+                                                  omega_out))
+        name = "population_spectrum" if key == "x" else "population_spectrum_phi"
+        out[name] = {"omega": omega_out, "values": values}
+        if key == "x":
+            # N·mean_{i≠j} C_ij(τ) = ∫dω/2π e^{iωτ}[N·S(ω) − its i = j part]
+            kernel = np.cos(np.outer(tau_out, nodes)) @ (weights * excess) / (2 * math.pi)
+            out["cross_covariance"] = {"tau": tau_out, "values": kernel}
+    return out
+
+
