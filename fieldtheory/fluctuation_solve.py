@@ -42,22 +42,46 @@ TAU_START, MAX_TAU = 80.0, 1280.0
 LAGS_START, MAX_LAGS = 400, 12800
 
 
-def _gaussian_site(derivation, values: dict) -> None:
-    """Refuse, by name, a site the Gaussian fluctuation runtime cannot take."""
+def _linear_coefficient(expr) -> float | None:
+    """c where ``expr`` = c·u (u the site variable), else None."""
+    from fieldtheory.codegen.site import U
+
+    expr = sp.sympify(expr)
+    c = sp.diff(expr, U)
+    if c.free_symbols or sp.simplify(expr - c * U) != 0:
+        return None
+    return float(c)
+
+
+def _response_kernels(derivation, values: dict) -> dict[str, float]:
+    """K_α = Σ_j κ_αj c_j c'_j per population, refusing by name a site the Gaussian
+    fluctuation runtime cannot take: a nonlinear drift, or a response kernel on a
+    nonlinear function (partial symmetry ρ with a nonlinear φ: a non-Gaussian site)."""
     site = derivation.site_problem()
+    kernels = {}
     for population in site.sites:
         if population.nonlinear != 0:
             raise ParameterError(
                 f"order 1/N: population {population.population} has the nonlinear drift "
                 f"{population.nonlinear}; the fluctuation runtime needs a Gaussian site "
                 f"(linear drift)")
-        for _, coefficient in population.response_coefficients:
-            if sp.sympify(coefficient).xreplace(values) != 0:
+        total = 0.0
+        for index, coefficient in population.response_coefficients:
+            kappa = sp.sympify(coefficient).xreplace(values)
+            if kappa == 0:
+                continue
+            term = site.responses[index]
+            left = _linear_coefficient(term.left)
+            right = _linear_coefficient(term.right if term.right is not None else term.left)
+            if left is None or right is None:
                 raise ParameterError(
                     f"order 1/N: population {population.population} has the response "
-                    f"kernel κ = {coefficient} ≠ 0 (partial symmetry ρ); its site is not "
-                    f"Gaussian with a nonlinear φ, and the sampled-site fluctuation runtime "
-                    f"is not implemented yet")
+                    f"kernel κ = {coefficient} ≠ 0 on {term.left} (partial symmetry ρ with a "
+                    f"nonlinear φ): its site is not Gaussian, and the sampled-site "
+                    f"fluctuation runtime is not implemented yet")
+            total += float(kappa) * left * right
+        kernels[population.population] = total
+    return kernels
 
 
 def _symmetric_and_fluctuating(observables) -> None:
@@ -143,7 +167,7 @@ def solve_fluctuations(solve, model: Model | str, params: Mapping[str, float] | 
     symbols = {p.symbol: sp.Float(values[p.name]) for p in model.parameters}
     derivation = derive(model, order="1/N")
     site = derivation.site_problem()
-    _gaussian_site(derivation, symbols)
+    kernels = _response_kernels(derivation, symbols)
     step = None if site.step is None else float(sp.sympify(site.step).xreplace(symbols))
     if step is not None:
         dtau = step * max(1, round(dtau / step))
@@ -160,7 +184,8 @@ def solve_fluctuations(solve, model: Model | str, params: Mapping[str, float] | 
         leak = float(sp.sympify(lowered.leak).xreplace(symbols))
         sites[population] = SiteStatistics(float(o["mean"]), lags,
                                            np.asarray(o["autocorrelation"]["values"],
-                                                      dtype=float), leak)
+                                                      dtype=float), leak,
+                                           kernels[population])
     problem = FluctuationProblem(spec, sites)
     registry.runtimes()  # the built-in runtimes registered
     where = f"{model.name} at {values}, order 1/N"

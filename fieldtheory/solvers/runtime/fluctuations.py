@@ -147,13 +147,18 @@ class SiteStatistics:
     """The stationary Gaussian site of one population at the saddle point.
 
     ``lags``: lags τ ≥ 0 (in units of the step for maps, then integers); ``covariance``:
-    C_x(τ) − mean² there; ``leak``: a in ∂_t x = −a x + … (maps: x(n+1) = (1 − a)x(n) + …).
+    C_x(τ) − mean² there; ``leak``: a in ∂_t x = −a x + … (maps: x(n+1) = (1 − a)x(n) + …);
+    ``kernel``: K = Σ_j κ_j c_j c'_j of response terms κ_j ∫R_j(t,s) h_j(x(s)) whose
+    functions are linear, R_j = c_j R_x and h_j = c'_j x (partial symmetry of a linear
+    network: the site stays Gaussian, with the self-consistent response of
+    :func:`response_spectrum`).
     """
 
     mean: float
     lags: np.ndarray
     covariance: np.ndarray
     leak: float
+    kernel: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,9 @@ class FluctuationProblem:
 
 
 # ----------------------------------------------------------------- frequency quadrature
+
+#: The largest frequency of the continuous-time quadrature (spectra with 1/ω² tails).
+MAX_OMEGA = 1e4
 
 
 def graded_nodes(width: float, finest: float, order: int = 12) -> tuple[np.ndarray, np.ndarray]:
@@ -196,29 +204,45 @@ def cosine_transform(values: np.ndarray, lags: np.ndarray, omega: np.ndarray,
                      discrete: bool) -> np.ndarray:
     r"""Ĝ(ω) = Σ_τ G(|τ|) e^{−iωτ} of an even function given at lags τ ≥ 0.
 
-    Maps: G₀ + 2Σ_{k≥1} G_k cos ωk. Continuous time (uniform lags h): the trapezoid rule
-    h[G₀ + 2Σ_{k≥1} G_k cos ωτ_k] with the Euler–Maclaurin end correction (h²/6)·G'(0⁺)
-    (G'(0⁺) by a one-sided second-order difference): a noisy site's correlations have a
-    kink at τ = 0 (G'(0⁺) = −D/2 for x), which would leave an O(h²) error at every ω;
-    smooth ones have G'(0⁺) = 0 and lose nothing.
+    Maps: G₀ + 2Σ_{k≥1} G_k cos ωk. Continuous time (uniform lags h): a noisy site's
+    correlations have a kink at τ = 0 (G'(0⁺) = −D/2 for x), which would leave the
+    trapezoid rule an error O(h²ω²) growing with ω; the kink is taken out first,
+    G = K + (G − K) with K(τ) = −G'(0⁺)e^{−|τ|} (transform −2G'(0⁺)/(1 + ω²), exact), and
+    the smooth rest is summed by the trapezoid rule h[R₀ + 2Σ_{k≥1} R_k cos ωτ_k], whose
+    error is then O(h⁴) at every ω. G'(0⁺) comes from a one-sided fourth-order difference
+    (≈ 0, and harmless, for a smooth G). Beyond half the Nyquist frequency π/h the rest,
+    smooth, has decayed and only the kink's transform is kept (no aliased sums), so the
+    spectra of a noisy site reach any ω with their exact 1/ω² tail.
     """
     weights = np.full(lags.shape, 2.0)
     weights[0] = 1.0
     if discrete:
         return np.cos(np.outer(omega, lags)) @ (weights * values)
     h = lags[1] - lags[0]
-    slope = (-3 * values[0] + 4 * values[1] - values[2]) / (2 * h)
-    return h * (np.cos(np.outer(omega, lags)) @ (weights * values)) + h * h / 6 * slope
+    slope = (-25 * values[0] + 48 * values[1] - 36 * values[2] + 16 * values[3]
+             - 3 * values[4]) / (12 * h)
+    rest = values + slope * np.exp(-lags)
+    inside = np.abs(omega) <= math.pi / (2 * h)
+    smooth = np.zeros(omega.shape)
+    smooth[inside] = h * (np.cos(np.outer(omega[inside], lags)) @ (weights * rest))
+    return smooth - 2 * slope / (1 + omega**2)
 
 
-def response_spectrum(leak: float, omega: np.ndarray, discrete: bool) -> np.ndarray:
-    r"""R̂(ω) = Σ_τ e^{−iωτ} ⟨x(t + τ) x̃(t)⟩: 1/(a + iω) for ∂_t x = −a x + …; for a map
-    x(n+1) = (1 − a)x(n) + input(n), R(k) = (1 − a)^{k−1} (k ≥ 1) and
-    R̂ = e^{−iω}/(1 − (1 − a)e^{−iω})."""
-    if discrete:
-        z = np.exp(-1j * omega)
-        return z / (1 - (1 - leak) * z)
-    return 1.0 / (leak + 1j * omega)
+def response_spectrum(leak: float, omega: np.ndarray, discrete: bool,
+                      kernel: float = 0.0) -> np.ndarray:
+    r"""R̂(ω) = Σ_τ e^{−iωτ} ⟨x(t + τ) x̃(t)⟩ of the Gaussian site.
+
+    Without a response kernel: 1/b(ω) with b = a + iω for ∂_t x = −a x + …; for a map
+    x(n+1) = (1 − a)x(n) + input(n), R(k) = (1 − a)^{k−1} (k ≥ 1) and b = e^{iω} − (1 − a).
+    With the kernel K R̂ x of partial symmetry (K = g²ρ for a linear network) the response
+    solves K R̂² − b R̂ + 1 = 0; the causal root, continuous in K from 1/b, is
+    R̂ = b(1 − √(1 − 4K/b²))/(2K) (the elliptic-law resolvent; Sommers et al., PRL 60,
+    1895 (1988)).
+    """
+    b = np.exp(1j * omega) - (1 - leak) if discrete else leak + 1j * omega
+    if kernel == 0.0:
+        return 1.0 / b
+    return b * (1 - np.sqrt(1 - 4 * kernel / b**2)) / (2 * kernel)
 
 
 class _Spectra:
@@ -264,9 +288,9 @@ class _Spectra:
         if p.kind == "response" and q.kind == "response":
             return np.zeros(omega.shape, dtype=complex)
         if q.kind == "response":
-            return self.gain(p) * response_spectrum(s.leak, omega, self.discrete)
+            return self.gain(p) * response_spectrum(s.leak, omega, self.discrete, s.kernel)
         if p.kind == "response":
-            return self.gain(q) * response_spectrum(s.leak, -omega, self.discrete)
+            return self.gain(q) * response_spectrum(s.leak, -omega, self.discrete, s.kernel)
         if p.kind == "x" or q.kind == "x":
             other = q if p.kind == "x" else p
             values = self.gain(other) * s.covariance
@@ -473,19 +497,19 @@ def _name(c: Composite) -> str:
 
 def _grid_width(spectra: dict, factors: dict, discrete: bool, lags: np.ndarray) -> float:
     """How far in ω the spectra reach: π for maps; for continuous time the frequency where
-    every site spectrum has fallen below 1e-13 of its peak (×1.2), at most half the
-    Nyquist frequency of the lag grid."""
+    every site spectrum has fallen below 1e-13 of its peak (×1.2), at most MAX_OMEGA (a
+    noisy site's 1/ω² tails: the neglected excess of ψ then falls like 1/ω³, ~1e-11)."""
     if discrete:
         return math.pi
-    nyquist = math.pi / (lags[1] - lags[0])
-    probe = np.linspace(0.0, nyquist / 2, 257)
+    probe = np.concatenate([np.linspace(0.0, math.pi / (2 * (lags[1] - lags[0])), 257),
+                            np.geomspace(1.0, MAX_OMEGA, 65)])
     width = 1.0
     for name, sp_ in spectra.items():
         for factor in factors[name]:
             values = np.abs(sp_(factor, factor, probe))
-            above = np.nonzero(values > 1e-13 * values.max())[0]
-            width = max(width, float(probe[above[-1]]) if above.size else 1.0)
-    return min(width * 1.2, nyquist / 2)
+            above = probe[values > 1e-13 * values.max()]
+            width = max(width, float(above.max()) if above.size else 1.0)
+    return min(width * 1.2, MAX_OMEGA)
 
 
 def _problem_checks(problem: FluctuationProblem) -> None:
