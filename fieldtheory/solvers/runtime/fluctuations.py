@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fieldtheory.solvers.runtime.common import ConvergenceError, SolverInputError, register_runtime
-from fieldtheory.solvers.runtime.quadrature import gaussian_mean, gaussian_pair_mean
+from fieldtheory.solvers.runtime.quadrature import gaussian_mean, pair_table
 
 # ------------------------------------------------------------------------ the lowered stage
 
@@ -271,7 +271,8 @@ class _Spectra:
         key = (f.label, g.label)
         if key not in self._pairs:
             s = self.site
-            pair = gaussian_pair_mean(f.function, g.function, s.mean, self.c0, s.covariance)
+            # a Chebyshev table in the covariance (converged to 1e-13), then all lags
+            pair = pair_table(f.function, g.function, s.mean, self.c0)(s.covariance)
             means = (float(gaussian_mean(f.function, s.mean, self.c0))
                      * float(gaussian_mean(g.function, s.mean, self.c0)))
             self._pairs[key] = self._pairs[(g.label, f.label)] = pair - means
@@ -600,7 +601,7 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
     for population in scopes:
         scope = _Scope(spec, population)
         entry: dict = {"dimension": {}, "psi": {}, "accuracy": {}}
-        fines, coarses = psi(scope, order), psi(scope, max(order // 2, 4))
+        fines, coarses = psi(scope, order), psi(scope, max(2 * order // 3, 4))
         for key in kinds:
             trace = scope.trace(variances[key])
             square = scope.trace({a: v * v for a, v in variances[key].items()})

@@ -1,0 +1,129 @@
+"""Benchmark: the O(1/N) layer (``solve(order="1/N")``) — speed and accuracy.
+
+Prints one JSON object. Timings are also given as ratios against a baseline run in the
+same process (these machines are noisy): the warm stationary saddle-point solve on the
+same fine lag grid.
+
+* the warm PR/N and N·S(ω) at one point (SCS, tanh, g = 2; a new parameter point each
+  call), split into the saddle solve and the fluctuation runtime; its PR/N against the
+  published values (Clark, Abbott & Litwin-Kumar, PRL 131, 118401 (2023)) and the
+  quadrature's own error estimate;
+* the noisy linear network (g = 0.5, D = 1) against adaptive scipy quadrature of the
+  closed form (the accuracy of the kink-subtracted spectra);
+* a 50-point PR(g) curve, g ∈ [1.2, 4];
+* the simulator's overhead for ``observe=("dimension",)`` against a plain run at
+  N = 2000 (when the simulator has that observable; else reported as null).
+
+The renormalized finite-N theory (issue 12, item 4) is not implemented; no time for it is
+reported.
+
+Usage: ``python benchmarks/fluctuations.py [--quick]`` (``--quick``: a 10-point curve, a
+short simulation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+from scipy import integrate
+
+import fieldtheory as ft
+
+PUBLISHED = {"pr_phi": 0.019741, "pr_x": 0.015915}
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    out = function(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def best_of(function, repeats: int = 3):
+    times, out = [], None
+    for k in range(repeats):
+        out, elapsed = timed(function, k)
+        times.append(elapsed)
+    return out, min(times)
+
+
+def linear_oracle(g: float = 0.5, d: float = 1.0) -> float:
+    """PR/N of the noisy linear network by adaptive quadrature of the closed form."""
+
+    def spectrum(w):
+        return d / (w * w + 1 - g * g)
+
+    def excess(w1):
+        def f(w2):
+            loop = g * g / ((1 + 1j * w1) * (1 + 1j * w2))
+            return spectrum(w1) * spectrum(w2) * (1 / abs(1 - loop) ** 2 - 1)
+
+        return integrate.quad(f, -np.inf, np.inf, epsabs=1e-13, epsrel=1e-12, limit=400)[0]
+
+    psi = integrate.quad(excess, -np.inf, np.inf, epsabs=1e-12, epsrel=1e-11,
+                         limit=400)[0] / (2 * math.pi) ** 2
+    c0 = d / (2 * math.sqrt(1 - g * g))
+    return c0 * c0 / (c0 * c0 + psi)
+
+
+def simulator_overhead(quick: bool) -> dict | None:
+    from fieldtheory.simulate import simulate
+
+    n, t_max = (500, 20.0) if quick else (2000, 40.0)
+    kwargs = {"N": n, "T": t_max, "trials": 1, "seed": 1}
+    try:
+        _, plain = timed(simulate, "scs", {"g": 2.0}, **kwargs)
+        _, observed = timed(simulate, "scs", {"g": 2.0}, observe=("dimension",), **kwargs)
+    except (TypeError, ValueError, ft.errors.FieldTheoryError) as error:
+        return {"unavailable": str(error)}
+    return {"N": n, "T": t_max, "plain_s": plain, "observe_dimension_s": observed,
+            "ratio": observed / plain}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    ft.solve("scs", {"g": 2.0}, order="1/N")  # generate, import, warm the caches
+
+    def saddle(k):
+        return ft.solve("scs", {"g": 2.0 + 1e-9 * k}, tau_max=80.0, dtau=0.05)
+
+    def one_over_n(k):
+        return ft.solve("scs", {"g": 2.0 + 1e-9 * k}, order="1/N")
+
+    _, t_saddle = best_of(saddle)
+    result, t_total = best_of(one_over_n)
+    dimension = result.observables["dimension"]
+    linear = ft.solve("linear", {"g": 0.5, "D": 1.0}, order="1/N").observables
+    oracle = linear_oracle()
+    points = 10 if args.quick else 50
+    gains = np.linspace(1.2, 4.0, points)
+    curve, t_curve = timed(lambda: [ft.solve("scs", {"g": float(g)}, order="1/N")
+                                    .observables["dimension"]["pr_phi"] for g in gains])
+    report = {
+        "benchmark": "fluctuations",
+        "quick": args.quick,
+        "baseline_saddle_fine_grid_s": t_saddle,
+        "pr_and_spectrum_warm_s": t_total,
+        "pr_and_spectrum_ratio_to_baseline": t_total / t_saddle,
+        "pr_phi": dimension["pr_phi"],
+        "pr_x": dimension["pr_x"],
+        "published_pr_phi_difference": abs(dimension["pr_phi"] - PUBLISHED["pr_phi"]),
+        "published_pr_x_difference": abs(dimension["pr_x"] - PUBLISHED["pr_x"]),
+        "linear_noisy_pr_relative_error": abs(linear["dimension"]["pr_x"] / oracle - 1),
+        "curve_points": points,
+        "curve_s": t_curve,
+        "curve_ratio_to_baseline": t_curve / t_saddle,
+        "curve_pr_phi_range": [min(curve), max(curve)],
+        "renormalized_solve_s": None,
+        "simulator": simulator_overhead(args.quick),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
