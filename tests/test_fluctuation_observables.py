@@ -256,3 +256,19 @@ def test_cli_solve_order_one_over_n_json(run):
                       ("cross_covariance", "tau")):
         assert len(o[key][axis]) == len(o[key]["values"]) > 10
     assert 0 < o["dimension"]["pr_phi"] <= 1
+
+
+def test_two_linear_couplings_add_their_variances():
+    """J x + K x with independent J, K (gains g_J, g_K) is one coupling of gain
+    √(g_J² + g_K²): the Hessian over two order parameters (C_J, C_K and their
+    conjugates) must give the one-coupling ψ exactly."""
+    k = ft.Coupling("K")
+    p = ft.parameters(gj=(0.3, "positive"), gk=(0.4, "positive"), D=(1.0, "nonnegative"))
+    gj, gk, D = p.symbols
+    model = ft.Model("two_linear_couplings", ft.langevin(
+        {x: -x(t) + J @ x(t) + k @ x(t)}, {x: D},
+        {J: ft.Gaussian(0, gj**2), k: ft.Gaussian(0, gk**2)}, p), "J + K")
+    ours = ft.solve(model, {"gj": 0.3, "gk": 0.4, "D": 0.7}, order="1/N").observables
+    one = ft.solve("linear", {"g": 0.5, "D": 0.7}, order="1/N").observables
+    assert ours["psi"]["x"] == pytest.approx(one["psi"]["x"], rel=1e-9)
+    assert ours["dimension"]["pr_x"] == pytest.approx(one["dimension"]["pr_x"], rel=1e-10)
