@@ -27,6 +27,7 @@ from fieldtheory.transforms.stages import (
     CollectiveFieldAction,
     MeanFieldTheory,
 )
+from fieldtheory.transforms.trace_cumulants import higher_cumulant_terms
 
 __all__ = ["ORDERS", "Derivation", "DerivationStage", "derive"]
 
@@ -167,7 +168,10 @@ def _derive(action: Action, name: str) -> Derivation:
 def _derive_fluctuations(action: Action, name: str) -> Derivation:
     derivation = _derive(action, name)
     # 5. beyond N → ∞: the action to second order around the saddle point (its Hessian)
-    gaussian = fluctuations(derivation.collective, derivation.mean_field)
+    # cumulants beyond the second (non-Gaussian ensembles) vanish at the saddle point but
+    # not in its Hessian: their collective-field form joins the explicit action
+    higher = higher_cumulant_terms(derivation.collective)
+    gaussian = fluctuations(derivation.collective, derivation.mean_field, higher)
     stage = DerivationStage("fluctuations", str(gaussian), gaussian.latex())
     return replace(derivation, stages=(*derivation.stages, stage), fluctuations=gaussian)
 

@@ -25,10 +25,15 @@ from fieldtheory.solvers.runtime.fluctuations import (
     Factor,
     FieldSpec,
     FluctuationSpec,
+    Kernel,
     SiteEntry,
 )
 from fieldtheory.transforms.fluctuations import GaussianFluctuations
-from fieldtheory.transforms.nodes import ConnectedExpectation, time_variables
+from fieldtheory.transforms.nodes import (
+    ConnectedExpectation,
+    OrderParameterValue,
+    time_variables,
+)
 from fieldtheory.transforms.saddle_point import functional_derivative
 
 __all__ = ["function_factor", "lower_fluctuations"]
@@ -98,30 +103,49 @@ def _composite(expr: sp.Expr, times: tuple, population: str, values: dict,
                      _number(coefficient, values, where))
 
 
-def _pattern(term: sp.Expr, rows: tuple, columns: tuple, where: str) -> str:
-    pairs = set()
+def _pairing(term: sp.Expr, rows: tuple, columns: tuple, kernels_of: dict, where: str):
+    """(pattern, slot kernels) of an explicit term: each δ function — or saddle value of a
+    two-time order parameter, a :class:`Kernel` — pairs a row time with a column time."""
+    pairs = {}
     for factor in sp.Mul.make_args(term):
+        kernel = None
         if isinstance(factor, sp.DiracDelta):
-            symbols = factor.args[0].free_symbols
+            symbols = tuple(sorted(factor.args[0].free_symbols, key=str))
         elif isinstance(factor, sp.KroneckerDelta):
-            symbols = set().union(*(a.free_symbols for a in factor.args))
+            symbols = tuple(sorted(set().union(*(a.free_symbols for a in factor.args)),
+                                   key=str))
+        elif isinstance(factor, OrderParameterValue):
+            if factor.func not in kernels_of or len(factor.args) != 2:
+                raise CodegenError(f"{where}: the saddle value {factor} in {term} is not a "
+                                   f"two-time order parameter of the site")
+            symbols = factor.args
+            kernel = kernels_of[factor.func]
         else:
             continue
-        pairs.add(frozenset(symbols))
-    if len(rows) == 1 and len(columns) == 1 and pairs == {frozenset({rows[0], columns[0]})}:
-        return "local"
-    if len(rows) == 2 and len(columns) == 2:
-        if pairs == {frozenset({rows[0], columns[0]}), frozenset({rows[1], columns[1]})}:
-            return "straight"
-        if pairs == {frozenset({rows[0], columns[1]}), frozenset({rows[1], columns[0]})}:
-            return "crossed"
-    raise CodegenError(f"{where}: the explicit kernel {term} is not a product of δ functions "
-                       f"pairing the row times {rows} with the column times {columns}")
+        row = [t for t in symbols if t in rows]
+        column = [t for t in symbols if t in columns]
+        if len(row) != 1 or len(column) != 1 or row[0] in pairs:
+            raise CodegenError(f"{where}: the factor {factor} of {term} does not pair one row "
+                               f"time {rows} with one column time {columns}")
+        if kernel is not None and symbols[0] != row[0]:
+            kernel = kernel.reversed  # Q(col, row) = G_AB(col − row) = G_BA(row − col)
+        pairs[row[0]] = (column[0], kernel)
+    if len(rows) == 1 and len(columns) == 1 and pairs == {rows[0]: (columns[0], None)}:
+        return "local", (None, None)
+    if len(rows) == 2 and len(columns) == 2 and set(pairs) == set(rows):
+        kernels = (pairs[rows[0]][1], pairs[rows[1]][1])
+        if (pairs[rows[0]][0], pairs[rows[1]][0]) == columns:
+            return "straight", kernels
+        if (pairs[rows[0]][0], pairs[rows[1]][0]) == columns[::-1]:
+            return "crossed", kernels
+    raise CodegenError(f"{where}: the explicit kernel {term} is not a product pairing the "
+                       f"row times {rows} with the column times {columns}")
 
 
-def _without_deltas(term: sp.Expr) -> sp.Expr:
+def _coefficient_part(term: sp.Expr) -> sp.Expr:
     return sp.Mul(*(f for f in sp.Mul.make_args(term)
-                    if not isinstance(f, (sp.DiracDelta, sp.KroneckerDelta))))
+                    if not isinstance(f, (sp.DiracDelta, sp.KroneckerDelta,
+                                          OrderParameterValue))))
 
 
 def lower_fluctuations(gaussian: GaussianFluctuations, site: SiteProblem,
@@ -144,6 +168,12 @@ def lower_fluctuations(gaussian: GaussianFluctuations, site: SiteProblem,
             composite = _composite(o, times, f.population, values, f"the composite of δ{f.name}")
         specs.append(FieldSpec(f.name, f.population, len(f.order_parameter.times),
                                f.conjugate, partner, composite))
+    # the saddle value of a two-time order parameter Q = ⟨A B⟩ inside an explicit block
+    # (a higher cumulant's Q_B Q_B) is the kernel G_AB of its site composite
+    kernels_of = {f.order_parameter.function: Kernel(c.population, *c.factors)
+                  for f, spec_ in zip(fields, specs, strict=True)
+                  if (c := spec_.composite) is not None and c.arity == 2
+                  and c.coefficient == 1.0}
     explicit, site_entries = [], []
     for block in gaussian.blocks:
         where = f"H[δ{block.row.name}, δ{block.column.name}]"
@@ -151,10 +181,11 @@ def lower_fluctuations(gaussian: GaussianFluctuations, site: SiteProblem,
         for term in sp.Add.make_args(sp.expand(block.explicit)):
             if term == 0:
                 continue
-            pattern = _pattern(term, block.row_times, block.column_times, where)
-            coefficient = _number(_without_deltas(term), values, where)
+            pattern, kernels = _pairing(term, block.row_times, block.column_times,
+                                        kernels_of, where)
+            coefficient = _number(_coefficient_part(term), values, where)
             if coefficient != 0:
-                explicit.append(ExplicitEntry(row, column, coefficient, pattern))
+                explicit.append(ExplicitEntry(row, column, coefficient, pattern, kernels))
         for term in sp.Add.make_args(block.single_site):
             if term == 0:
                 continue

@@ -28,6 +28,7 @@ import sympy as sp
 from sympy.core.function import UndefinedFunction
 
 from fieldtheory.errors import ActionStructureError
+from fieldtheory.ir.symbols import FieldValue
 from fieldtheory.transforms.nodes import (
     ConjugateValue,
     ConnectedExpectation,
@@ -238,16 +239,24 @@ def _log_z(population: str, for_latex: bool) -> str:
     return rf"\ln Z_{{{population}}}" if for_latex else f"ln Z_{population}"
 
 
-def fluctuations(collective: CollectiveFieldAction,
-                 mean_field: MeanFieldTheory) -> GaussianFluctuations:
-    """The second-order expansion of N·S[Q, Q̃] around the saddle point ``mean_field``."""
+def fluctuations(collective: CollectiveFieldAction, mean_field: MeanFieldTheory,
+                 higher: tuple[sp.Expr, ...] = ()) -> GaussianFluctuations:
+    """The second-order expansion of N·S[Q, Q̃] around the saddle point ``mean_field``.
+
+    ``higher``: S-density terms of cumulants beyond the second in the order parameters
+    (:func:`fieldtheory.transforms.trace_cumulants.higher_cumulant_terms`), part of the
+    explicit action; they vanish at the saddle point but not in its Hessian.
+    """
     action = collective.action
     discrete = action.time.is_discrete
     taken = frozenset(action.parameters.symbols)
     ops = collective.order_parameters
     fields = (tuple(FluctuationField(q, False) for q in ops)
               + tuple(FluctuationField(q, True) for q in ops))
-    explicit = sp.Add(*collective.conjugate_terms, *collective.bilinear_terms)
+    explicit = sp.Add(*collective.conjugate_terms, *collective.bilinear_terms, *higher)
+    # response-field order parameters vanish at the saddle (⟨x̃…x̃⟩ = 0): where a higher
+    # cumulant leaves one in a second derivative, it is zero there
+    vanishing = {q.function for q in ops if not q.content.has(FieldValue)}
     sources = dict(collective.sources)
     weights = _log_z_weights(collective)
     blocks = []
@@ -256,8 +265,8 @@ def fluctuations(collective: CollectiveFieldAction,
             k, m = len(row.order_parameter.times), len(column.order_parameter.times)
             times = time_variables(k + m, discrete, taken)
             row_times, column_times = times[:k], times[k:]
-            first = _second_derivative(explicit, row, row_times, column, column_times,
-                                       discrete)
+            first = _at_saddle(_second_derivative(explicit, row, row_times, column,
+                                                  column_times, discrete), vanishing)
             second = sp.S.Zero
             if row.conjugate and column.conjugate and row.population == column.population:
                 # δ² ln Z_α / δQ̃_k δQ̃_l = ⟨O_k; O_l⟩_c: the exponent is linear in Q̃
@@ -268,8 +277,9 @@ def fluctuations(collective: CollectiveFieldAction,
                     o_row, o_column, row.population)
             if first != 0 or second != 0:
                 blocks.append(HessianBlock(row, column, row_times, column_times, first, second))
-    form = _explicit_quadratic_form(
-        (*collective.conjugate_terms, *collective.bilinear_terms), fields)
+    form = tuple(term for term in (_at_saddle(t, vanishing) for t in _explicit_quadratic_form(
+        (*collective.conjugate_terms, *collective.bilinear_terms, *higher), fields))
+        if term != 0)
     variations = tuple(
         (name, weights[name], terms) for name, _ in collective.fractions
         if (terms := tuple(_log_z_term(b) for b in blocks
@@ -277,6 +287,15 @@ def fluctuations(collective: CollectiveFieldAction,
     )
     return GaussianFluctuations(collective, mean_field, fields, tuple(blocks), form,
                                 variations)
+
+
+def _at_saddle(expr: sp.Expr, vanishing: set) -> sp.Expr:
+    """``expr`` with the saddle values of the vanishing order parameters set to zero."""
+    if not vanishing:
+        return expr
+    zeroed = expr.replace(lambda e: isinstance(e, OrderParameterValue) and e.func in vanishing,
+                          lambda e: sp.S.Zero)
+    return sp.expand(zeroed) if zeroed != expr else expr
 
 
 def _log_z_weights(collective: CollectiveFieldAction) -> dict[str, sp.Expr]:

@@ -107,14 +107,32 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class Kernel:
+    """G_PQ(τ) = ⟨P(t+τ)Q(t)⟩_c over one population's site, τ = row time − column time:
+    the saddle value of an order parameter inside an explicit Hessian block."""
+
+    population: str
+    left: Factor
+    right: Factor
+
+    @property
+    def reversed(self) -> Kernel:
+        """G_PQ(−τ) = G_QP(τ)."""
+        return Kernel(self.population, self.right, self.left)
+
+
+@dataclass(frozen=True)
 class ExplicitEntry:
-    """H[row, column] ⊃ coefficient × (δ(t−t₃)δ(s−t₄) "straight", δ(t−t₄)δ(s−t₃) "crossed",
-    δ(t−s) "local")."""
+    """H[row, column] ⊃ coefficient × a product pairing each row time with a column time:
+    δ(t−t₃)δ(s−t₄) "straight", δ(t−t₄)δ(s−t₃) "crossed", δ(t−s) "local"; ``kernels``
+    (slot of the row time t, slot of s) replace a δ by a :class:`Kernel` of the pair's
+    time difference (a higher cumulant's Q_B Q_B; None: the δ)."""
 
     row: int
     column: int
     coefficient: float
     pattern: str
+    kernels: tuple = (None, None)
 
 
 @dataclass(frozen=True)
@@ -339,9 +357,13 @@ def _site_symbol2(spectra, left: Composite, right: Composite, w1, w2):
 
 
 def _transposed(entry):
+    """H_ba(t,s; t₃,t₄) = H_ab(t₃,t₄; t,s): kernels reversed, and a crossed pair's slots
+    exchanged."""
     if isinstance(entry, SiteEntry):
         return SiteEntry(entry.column, entry.row, entry.weight, entry.right, entry.left)
-    return ExplicitEntry(entry.column, entry.row, entry.coefficient, entry.pattern)
+    first, second = (k.reversed if k is not None else None for k in entry.kernels)
+    kernels = (second, first) if entry.pattern == "crossed" else (first, second)
+    return ExplicitEntry(entry.column, entry.row, entry.coefficient, entry.pattern, kernels)
 
 
 def _entries(spec: FluctuationSpec, keep: list[int], arity: int):
@@ -365,13 +387,24 @@ def _hessian_two_time(spectra, index, entries, w1, w2) -> np.ndarray:
         if isinstance(e, SiteEntry):
             h[..., r:r + 2, c:c + 2] += e.weight * _site_symbol2(
                 spectra[e.left.population], e.left, e.right, w1, w2)
-        elif e.pattern == "straight":
-            h[..., r, c] += e.coefficient
-            h[..., r + 1, c + 1] += e.coefficient
-        else:
-            h[..., r, c + 1] += e.coefficient
-            h[..., r + 1, c] += e.coefficient
+            continue
+        # slot kernels â (row time t), b̂ (row time s); a δ is 1
+        a1, a2, b1, b2 = (_kernel_spectrum(spectra, k, w) for k in e.kernels
+                          for w in (w1, w2))
+        if e.pattern == "straight":  # diag(â(ω₁)b̂(ω₂), â(ω₂)b̂(ω₁))
+            h[..., r, c] += e.coefficient * np.outer(a1, b2)
+            h[..., r + 1, c + 1] += e.coefficient * np.outer(b1, a2)
+        else:  # [[0, â(ω₁)b̂(ω₂)], [â(ω₂)b̂(ω₁), 0]]
+            h[..., r, c + 1] += e.coefficient * np.outer(a1, b2)
+            h[..., r + 1, c] += e.coefficient * np.outer(b1, a2)
     return h
+
+
+def _kernel_spectrum(spectra, kernel: Kernel | None, omega: np.ndarray) -> np.ndarray:
+    """K̂(ω) of a slot kernel (1 for a δ)."""
+    if kernel is None:
+        return np.ones(omega.shape, dtype=complex)
+    return spectra[kernel.population](kernel.left, kernel.right, omega)
 
 
 def _hessian_one_time(spectra, index, entries, omega) -> np.ndarray:

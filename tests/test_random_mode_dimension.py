@@ -1,0 +1,115 @@
+r"""The dimension of activity of random-mode networks (issue 13, items 1–2, uncorrelated modes).
+
+J = Σ_a d_a l_a r_aᵀ (Clark, Marschall, van Meegen & Litwin-Kumar, arXiv:2409.01969). The
+ensemble's fourth cumulant, (α r₄/4N³) tr[(XXᵀ)²], is written in collective fields
+(:mod:`fieldtheory.transforms.trace_cumulants`) and enters the Hessian as
+H[δC_x̃, δC_x̃] = (α r₄/2) C_φ C_φ; the generic fluctuation runtime then gives PR/N. Checks:
+
+* the stage: the new block, its coefficient α r₄/2 = g⁴⟨s⁴⟩/(2α⟨s²⟩²);
+* linear networks with random-mode couplings (sampled by the ensemble itself) against
+  their exact finite-N Lyapunov covariances;
+* the limits: α PR_D → ∞ gives the iid result (to 1e-6), α PR_D → 0 gives PR ∝ α PR_D;
+* two-point functions depend on g_eff only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import sympy as sp
+
+import fieldtheory as ft
+
+x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+a, M = ft.MODE_INDEX, ft.MODE_COUNT
+
+
+def _model(name: str, phi, noise: bool):
+    p = ft.parameters(g=(2.0, "positive"), alpha=(1.0, "positive"),
+                      beta=(3.0, "positive"), D=(0.0, "nonnegative"))
+    g, alpha, beta, D = p.symbols
+    ensemble = ft.RandomMode(alpha=alpha, spectrum=sp.exp(-beta * (a - sp.Rational(1, 2)) / M),
+                             gain=g)
+    drift = -x(t) + J @ (phi(x(t)) if phi is not None else x(t))
+    model = ft.Model(name, ft.langevin({x: drift}, {x: D} if noise else {}, {J: ensemble}, p),
+                     "random modes, uncorrelated")
+    return model, ensemble
+
+
+def test_the_fourth_cumulant_enters_the_hessian_with_r4():
+    model, _ = _model("rm_erf", ft.erf_sqrtpi, noise=False)
+    stage = ft.derive(model, order="1/N").fluctuations
+    block = stage.block("C_x~", "C_x~")
+    values = {s: v for s, v in zip(model.parameters.symbols, (2.0, 0.7, 3.0, 0.0),
+                                   strict=True)}
+    coefficient = float(block.explicit.as_independent(
+        *block.explicit.atoms(ft.transforms.OrderParameterValue), as_Add=False)[0]
+        .xreplace(values))
+    beta = 3.0
+    s2 = (1 - math.exp(-2 * beta)) / (2 * beta)  # ⟨s²⟩ of s(u) = e^{−βu}
+    s4 = (1 - math.exp(-4 * beta)) / (4 * beta)
+    assert coefficient == pytest.approx(2.0**4 * s4 / (2 * 0.7 * s2**2), rel=1e-12)
+    assert "C_erf(t4, t)*C_erf(s, t3)" in str(block)
+    # a Gaussian ensemble adds nothing: the SCS stage has no such block
+    assert ft.derive("scs_erf", order="1/N").fluctuations.block("C_x~", "C_x~") is None
+
+
+def _lyapunov_pr(ensemble, values, n: int, seeds: int) -> np.ndarray:
+    rng = np.random.default_rng(20261205)
+    out = []
+    for _ in range(seeds):
+        coupling = ensemble.sample(rng, (n,), values)
+        c = scipy.linalg.solve_continuous_lyapunov(-np.eye(n) + coupling.dense(),
+                                                   -values["D"] * np.eye(n))
+        out.append(np.trace(c) ** 2 / (n * np.sum(c * c)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_linear_random_mode_network_against_lyapunov(alpha):
+    """φ = x, g_eff = 0.6, D = 1, β = 3: PR/N against the exact covariance of sampled
+    networks at N = 400 (6 networks); 4 standard errors plus 4/(αN) (the finite number
+    of modes; at α = 0.1, 60 modes, the shift is 0.04 and falls with N)."""
+    model, ensemble = _model("rm_linear", None, noise=True)
+    values = {"g": 0.6, "alpha": alpha, "beta": 3.0, "D": 1.0}
+    theory = ft.solve(model, values, order="1/N").observables["dimension"]["pr_x"]
+    exact = _lyapunov_pr(ensemble, values, 400, 6)
+    error = exact.std(ddof=1) / math.sqrt(exact.size)
+    assert abs(theory - exact.mean()) < 4 * error + 4 / (alpha * 400)
+
+
+@pytest.fixture(scope="module")
+def erf_model():
+    return _model("rm_erf", ft.erf_sqrtpi, noise=False)[0]
+
+
+def test_large_effective_rank_is_the_iid_network(erf_model):
+    iid = ft.solve("scs_erf", {"g": 2.0}, order="1/N").observables["dimension"]
+    ours = ft.solve(erf_model, {"g": 2.0, "alpha": 1e5, "beta": 3.0},
+                    order="1/N").observables["dimension"]
+    assert ours["pr_phi"] == pytest.approx(iid["pr_phi"], abs=1e-6)
+    assert ours["pr_x"] == pytest.approx(iid["pr_x"], abs=1e-6)
+
+
+def test_small_effective_rank_gives_pr_proportional_to_it(erf_model):
+    """PR/(α PR_D) tends to a constant as α PR_D → 0 (PR_D = tanh(β)/β for the
+    exponential spectrum): between α = 1e-3 and 1e-2 it changes by < 1%, while PR itself
+    changes tenfold."""
+    pr_d = math.tanh(3.0) / 3.0
+    ratios = [ft.solve(erf_model, {"g": 2.0, "alpha": al, "beta": 3.0}, order="1/N")
+              .observables["dimension"]["pr_phi"] / (al * pr_d) for al in (1e-3, 1e-2)]
+    assert ratios[1] == pytest.approx(ratios[0], rel=1e-2)
+
+
+def test_two_point_functions_depend_on_the_effective_gain_only(erf_model):
+    first = ft.solve(erf_model, {"g": 2.0, "alpha": 0.3, "beta": 1.0})
+    second = ft.solve(erf_model, {"g": 2.0, "alpha": 3.0, "beta": 5.0})
+    iid = ft.solve("scs_erf", {"g": 2.0})
+    for result in (first, second):
+        assert result.observables["variance"] == pytest.approx(iid.observables["variance"],
+                                                               rel=1e-10)
+        assert np.allclose(result.observables["autocorrelation"]["values"],
+                           iid.observables["autocorrelation"]["values"], atol=1e-10)
