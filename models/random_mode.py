@@ -1,8 +1,9 @@
 """Random-mode network (Clark, Marschall, van Meegen & Litwin-Kumar, arXiv:2409.01969).
 
-J = Σ_{a=1}^{M} d_a l_a r_aᵀ, M = round(αN), l_a, r_a with iid entries N(0, 1/N),
-d_a = c exp(−β(a − ½)/M) with c such that (1/N) Σ_a d_a² = g² exactly (g is the effective
-gain g_eff); optional left/right overlap corr(l_a, r_a) = overlap·σ_a. φ = erf(√π x/2).
+J = Σ_{a=1}^{M} d_a l_a r_aᵀ, M = round(αN), l_a, r_a independent with iid entries
+N(0, 1/N), d_a = c exp(−β(a − ½)/M) with c such that (1/N) Σ_a d_a² = g² exactly (g is the
+effective gain g_eff). φ = erf(√π x/2). Correlated left and right modes are the model
+``random_mode_overlap``.
 """
 
 import sympy as sp
@@ -10,26 +11,29 @@ import sympy as sp
 import fieldtheory as ft
 
 
-def declare(spectrum=None) -> ft.Model:
-    """The model; ``spectrum`` (an array of d_a shapes) replaces the exponential one."""
-    p = ft.parameters(
-        g=(2.0, "positive", "effective gain √(α r₂)"),
-        alpha=(1.0, "positive", "mode density M/N"),
-        beta=(3.0, "nonnegative", "decay of the exponential spectrum"),
-        overlap=(0.0, (-1, 1), "correlation of left and right modes"),
-    )
-    g, alpha, beta, overlap = p.symbols
+def declare(spectrum=None, *, overlap: bool = False, name: str = "random_mode") -> ft.Model:
+    """The model; ``spectrum`` (an array of d_a shapes) replaces the exponential one;
+    ``overlap`` adds the parameter ``overlap`` = corr(l_a, r_a)/σ_a (correlated modes)."""
+    entries = {
+        "g": (2.0, "positive", "effective gain √(α r₂)"),
+        "alpha": (1.0, "positive", "mode density M/N"),
+        "beta": (3.0, "nonnegative", "decay of the exponential spectrum"),
+    }
+    if overlap:
+        entries["overlap"] = (0.0, (-1, 1), "correlation of left and right modes")
+    p = ft.parameters(**entries)
+    g, alpha, beta = p.symbols[:3]
     a, M = ft.MODE_INDEX, ft.MODE_COUNT
     if spectrum is None:
         spectrum = sp.exp(-beta * (a - sp.Rational(1, 2)) / M)
     x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
-    action = ft.langevin(
-        drift={x: -x(t) + J @ ft.erf_sqrtpi(x(t))},
-        couplings={J: ft.RandomMode(alpha=alpha, spectrum=spectrum, gain=g, overlap=overlap)},
-        parameters=p,
-    )
-    return ft.Model("random_mode", action, "random-mode (extensive low-rank) network, φ = erf",
-                    "Clark et al., arXiv:2409.01969")
+    ensemble = ft.RandomMode(alpha=alpha, spectrum=spectrum, gain=g,
+                             overlap=p.symbols[3] if overlap else 0)
+    action = ft.langevin(drift={x: -x(t) + J @ ft.erf_sqrtpi(x(t))}, couplings={J: ensemble},
+                         parameters=p)
+    description = "random-mode (extensive low-rank) network, φ = erf" + (
+        ", correlated left/right modes" if overlap else "")
+    return ft.Model(name, action, description, "Clark et al., arXiv:2409.01969")
 
 
 model = declare()

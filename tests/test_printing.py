@@ -155,7 +155,7 @@ def test_ensemble_lines():
     g, J0, rho = sp.symbols("g J0 rho", real=True)
     assert ensemble_text(J, ft.Gaussian(J0, g**2)) == "J_ij ~ N((J0)/N, (g**2)/N)"
     assert ensemble_text(J, ft.Gaussian(0, g**2, rho)).endswith("corr(J_ij, J_ji) = rho")
-    rm = ft.load_model("random_mode").action.ensembles[ft.Coupling("J")]
+    rm = ft.load_model("random_mode_overlap").action.ensembles[ft.Coupling("J")]
     assert ensemble_text(J, rm) == (
         "J = Σ_a d_a l_a r_aᵀ, a = 1..M, M = round((alpha)·N), d_a ∝ exp(-beta*(a - 1/2)/M), "
         "(1/N)Σ_a d_a² = (g)², corr(l_a, r_a) = (overlap)·σ_a"

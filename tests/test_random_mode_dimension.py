@@ -14,6 +14,7 @@ H[δC_x̃, δC_x̃] = (α r₄/2) C_φ C_φ; the generic fluctuation runtime the
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -113,3 +114,19 @@ def test_two_point_functions_depend_on_the_effective_gain_only(erf_model):
                                                                rel=1e-10)
         assert np.allclose(result.observables["autocorrelation"]["values"],
                            iid.observables["autocorrelation"]["values"], atol=1e-10)
+
+
+def test_shipped_model_derives_and_solves_at_order_one_over_n(run):
+    """`random_mode` (uncorrelated modes) derives every stage, its single unit is the
+    erf network at g = g_eff, and `solve --order 1/N` gives a dimension below the iid one
+    (effective rank α PR_D = 0.33 at α = 1, β = 3); `random_mode_overlap` is refused."""
+    code, out, _ = run("derive", "random_mode", "--order", "1/N")
+    assert code == 0 and "== site ==" in out and "H[δC_x~, δC_x~]" in out
+    code, out, _ = run("solve", "random_mode", "--order", "1/N", "--json")
+    assert code == 0
+    data = json.loads(out)
+    iid = ft.solve("scs_erf", {"g": 2.0}, order="1/N").observables
+    assert data["observables"]["variance"] == pytest.approx(iid["variance"], rel=1e-10)
+    assert data["observables"]["dimension"]["pr_phi"] < 0.5 * iid["dimension"]["pr_phi"]
+    code, out, err = run("derive", "random_mode_overlap")
+    assert code == 2 and "correlated modes" in err

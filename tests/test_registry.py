@@ -230,7 +230,7 @@ def test_map_runtime_accepts_parameters_in_noise_and_input():
 #: Shipped models without a generated solver, and the named error they get: no dynamics;
 #: random modes with a symbolic overlap (no averaging rule for correlated modes yet).
 REFUSED = {"phi4_zero_dim": ft.errors.ActionStructureError,
-           "random_mode": ft.errors.EnsembleError}
+           "random_mode_overlap": ft.errors.EnsembleError}
 
 
 @pytest.mark.parametrize("name", ft.shipped_models())

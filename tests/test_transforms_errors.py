@@ -65,9 +65,9 @@ def test_ensemble_without_averaging_rule_is_named_before_any_transformation(ense
         disorder_average(action)
 
 
-def test_random_mode_has_no_averaging_rule_yet(no_algebra):
+def test_correlated_random_modes_have_no_averaging_rule_yet(no_algebra):
     with pytest.raises(EnsembleError, match=r"coupling J .*RandomMode \(random_mode\)"):
-        derive("random_mode")
+        derive("random_mode_overlap")
 
 
 def test_a_later_coupling_without_rule_is_caught_too(no_algebra):
