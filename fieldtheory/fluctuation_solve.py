@@ -212,7 +212,10 @@ def _keys(raw: Mapping, step) -> dict:
     time = 1.0 if step is None else step
     for key in ("population_spectrum", "population_spectrum_phi"):
         if key in raw:
-            out[key] = _curve(raw[key], "omega")
+            # maps: the runtime's ω is per step and S per step; per unit of model time,
+            # ω/δ and S·δ (the convention of the simulator and of continuous time)
+            curve = _curve(raw[key], "omega", 1.0 / time)
+            out[key] = {"omega": curve["omega"], "values": curve["values"] * time}
     if "cross_covariance" in raw:
         out["cross_covariance"] = _curve(raw["cross_covariance"], "tau", time)
     for key, value in out.items():

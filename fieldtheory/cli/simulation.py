@@ -18,6 +18,7 @@ from fieldtheory.ir.model import load_model
 from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.simulate import simulate
+from fieldtheory.simulate.collective import COLLECTIVE
 from fieldtheory.simulate.integrators import METHODS
 from fieldtheory.simulate.run import DTYPES
 
@@ -51,9 +52,44 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--response", action="store_true",
                         help="also estimate the linear response R(τ) to random-sign and "
                              "common kicks (response, response_common)")
+    parser.add_argument("--observe", type=observable_list, default=(), metavar="NAMES",
+                        help="comma-separated extra observables, named as in the JSON: "
+                             f"{', '.join(OBSERVABLE_NAMES)} (response also gives "
+                             "response_common; dimension also gives psi)")
+    parser.add_argument("--blocks", type=positive_integer, default=8,
+                        help="time blocks for standard errors of one trial (dimension: "
+                             "taken in pairs)")
+    parser.add_argument("--segment", type=positive_number, default=None,
+                        help="segment length of the collective spectra (model time; "
+                             "default 2·tau-max)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object {model, params, N, observables, stderr}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+#: What ``--observe`` takes (the JSON keys of the extra observables).
+OBSERVABLE_NAMES = ("lyapunov_max", "response", *COLLECTIVE)
+
+
+def observable_list(text: str) -> tuple[str, ...]:
+    """``a,b,c`` → ("a", "b", "c"); an unknown name is refused, listing the known ones."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in OBSERVABLE_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown observable(s) {', '.join(unknown) or '(none given)'}; choose from "
+            f"{', '.join(OBSERVABLE_NAMES)}")
+    return names
+
+
+def _observables(args: argparse.Namespace) -> tuple[str, ...]:
+    """--lyapunov, --response and --observe as one ``observe`` tuple (no repeats)."""
+    names = list(args.observe)
+    if args.lyapunov:
+        names.append("lyapunov_max")
+    if args.response or "response" in names:
+        names += ["response", "response_common"]
+    return tuple(dict.fromkeys(names))
 
 
 @command("simulate", "simulate a model with the reference simulator", _simulate_arguments)
@@ -68,8 +104,7 @@ def simulate_command(args: argparse.Namespace) -> int:
         model, params, N=args.N, t_max=args.t_max, t_burn=args.t_burn, dt=args.dt,
         trials=args.trials, seed=args.seed, dtype=args.dtype, tau_max=args.tau_max,
         dtau=args.dtau, method=args.method, progress=progress,
-        observe=(("lyapunov_max",) * args.lyapunov
-                 + ("response", "response_common") * args.response),
+        observe=_observables(args), blocks=args.blocks, segment_time=args.segment,
     )
     if args.json:
         print(dumps(result.to_json()))

@@ -36,6 +36,7 @@ from fieldtheory.jsonout import strict
 from fieldtheory.observables import Observables, StreamingEstimator
 from fieldtheory.progress import progress_bar
 from fieldtheory.resources import require
+from fieldtheory.simulate.collective import COLLECTIVE, CollectiveEstimator
 from fieldtheory.simulate.compile_action import CompiledAction, compile_action
 from fieldtheory.simulate.inputs import split_inputs
 from fieldtheory.simulate.integrators import (
@@ -236,7 +237,8 @@ def _unwrap(model_or_action: Model | Action | str) -> tuple[Action, str]:
 
 def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunPlan,
             x: np.ndarray, bar, tangent: TangentObservers | None = None,
-            transient: TransientEstimator | None = None) -> None:
+            transient: TransientEstimator | None = None,
+            collective: CollectiveEstimator | None = None) -> None:
     """Step through burn-in and recording; push a sample every dτ."""
     steps, dt = plan.steps_per_sample, plan.dt
     prefill = min(plan.lags, plan.burn_samples)  # burn-in samples that fill the ring
@@ -254,11 +256,15 @@ def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunP
         done += steps
         phi = network.phi(x)
         estimator.push(x[:, 0], phi, network.gain(x), record=r >= prefill)
+        if collective is not None and r >= prefill:
+            collective.push(x[:, 0], phi)
         if transient is not None and r + 1 >= prefill:
             transient.push(x[:, 0], phi, r + 1 - prefill)
         bar.update(steps)
         if tangent is not None:
             tangent.sample(r - prefill) if r >= prefill else tangent.burn()
+    if collective is not None:
+        collective.finish()
 
 
 def _initial(initial: Any) -> tuple[float, float]:
@@ -273,14 +279,17 @@ def _initial(initial: Any) -> tuple[float, float]:
     return mu0, sigma0
 
 
-def _observe(observe: Sequence[str] | str) -> tuple[tuple[str, ...], bool]:
-    """(tangent observables, whether the transient is requested); unknown names raise."""
+def _observe(observe: Sequence[str] | str) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+    """(tangent observables, whether the transient is requested, collective observables);
+    unknown names raise, listing the valid ones."""
     names = (observe,) if isinstance(observe, str) else tuple(observe)
-    unknown = sorted(set(names) - {*OBSERVE, TRANSIENT})
+    valid = (*OBSERVE, TRANSIENT, *COLLECTIVE)
+    unknown = sorted(set(names) - set(valid))
     if unknown:
         raise ParameterError(f"unknown observable(s) {', '.join(map(repr, unknown))} in "
-                             f"observe; choose from {', '.join((*OBSERVE, TRANSIENT))}")
-    return check_observe([n for n in names if n != TRANSIENT]), TRANSIENT in names
+                             f"observe; choose from {', '.join(valid)}")
+    tangent = check_observe([n for n in names if n in OBSERVE])
+    return tangent, TRANSIENT in names, tuple(n for n in COLLECTIVE if n in names)
 
 
 def _resolve(action: Action, params: Mapping[str, Any] | None) -> tuple[dict, dict]:
@@ -312,6 +321,7 @@ def simulate(
     observe: Sequence[str] = (),
     initial: tuple[float, float] = (0.0, 1.0),
     transient_times: Sequence[float] | None = None,
+    segment_time: float | None = None,
 ) -> SimulationResult:
     r"""Simulate a model's Langevin equation (or map) and estimate its observables.
 
@@ -381,6 +391,16 @@ def simulate(
     transient_times : sequence of float, optional
         Reference times t_a of the transient's C(t, t_a), on the sampling grid of the
         recorded window (run time); by default its start, quarter and half.
+        ``observe`` may also name the O(1/N) observables ``dimension`` (with ``psi``),
+        ``population_variance``, ``population_spectrum``, ``population_spectrum_phi`` and
+        ``cross_covariance`` (:mod:`fieldtheory.simulate.collective`): streamed, with
+        standard errors, memory independent of ``t_max`` (``dimension``: four N × N
+        accumulators per trial). A requested ``population_spectrum`` replaces the default
+        one by the estimate about the run's mean.
+    segment_time : float, optional
+        Segment length of the collective spectra (model time; default 2·tau_max). Near the
+        magnetic transition the population mode's linewidth is 1 − J0⟨φ'⟩: use segments
+        ≳ 10/(1 − J0⟨φ'⟩).
 
     Returns
     -------
@@ -397,12 +417,16 @@ def simulate(
     blocks = _count("blocks", blocks, 2 if trials == 1 else 1)
     if str(dtype) not in DTYPES:
         raise ParameterError(f"dtype = {dtype!r}; use one of {', '.join(DTYPES)}")
-    observe, record_transient = _observe(observe)
+    observe, record_transient, collective_keys = _observe(observe)
     compiled = compile_action(action, {**values, **inputs})
     plan = plan_run(compiled, t_max=t_max, t_burn=t_burn, dt=dt, trials=trials,
                     tau_max=tau_max, dtau=dtau, method=method, blocks=blocks)
-    require(_memory_estimate(compiled, N, trials, plan, np.dtype(str(dtype)).itemsize),
-            f"simulate {name}: N = {N}, trials = {trials}, {plan.lags + 1} lags")
+    dimension = bool({"dimension", "psi"} & set(collective_keys))
+    require(_memory_estimate(compiled, N, trials, plan, np.dtype(str(dtype)).itemsize)
+            + (trials * 2 * N * (N * (8 + 4 * blocks) + 64 * 8) if dimension else 0),
+            f"simulate {name}: N = {N}, trials = {trials}, {plan.lags + 1} lags"
+            + (f", observe dimension ({blocks} + 1 N × N moments per field)" if dimension
+               else ""))
     rngs = trial_generators(seed, trials)
     network = realise_trials(compiled, N, rngs, str(dtype))
     x = network.initial_state(rngs, initial)
@@ -414,6 +438,18 @@ def simulate(
     estimator = StreamingEstimator(
         network.sizes, [p.name for p in action.populations], trials=trials, lags=plan.lags,
         dtau=plan.dtau, samples=plan.samples, blocks=blocks, dtype=network.dtype)
+    collective = None
+    if collective_keys:
+        segment = round((segment_time if segment_time is not None else 2 * plan.lags
+                         * plan.dtau) / plan.dtau)
+        if not 4 <= segment <= plan.samples:
+            raise ParameterError(
+                f"spectrum segment of {segment} samples: it must hold at least 4 samples "
+                f"and at most the {plan.samples} recorded")
+        collective = CollectiveEstimator(
+            network.sizes, [p.name for p in action.populations], trials=trials,
+            samples=plan.samples, blocks=blocks, lags=plan.lags, dtau=plan.dtau,
+            segment=segment, dimension=dimension)
     transient = None
     if record_transient:
         t_start = plan.burn_samples * plan.dtau
@@ -424,8 +460,11 @@ def simulate(
                                          samples=plan.samples))
     with np.errstate(all="ignore"), progress_bar(plan.total_steps, enabled=progress,
                                                  description=f"simulate {name}") as bar:
-        _record(network, stepper, estimator, plan, x, bar, tangent, transient)
+        _record(network, stepper, estimator, plan, x, bar, tangent, transient, collective)
     observables, stderr = estimator.observables()
+    if collective is not None:
+        observables, stderr = _add_collective(observables, stderr, collective,
+                                              collective_keys)
     if transient is not None:
         observables, stderr = _add_transient(observables, stderr, transient)
     if tangent is not None:
@@ -450,6 +489,28 @@ def _memory_estimate(compiled, N: int, trials: int, plan, itemsize: int) -> int:
     fields = len(compiled.action.fields)
     history = N * fields * (plan.lags + 1) * 3 * 8
     return trials * (couplings + history)
+
+
+def _add_collective(observables: Observables, stderr: Observables,
+                    collective: CollectiveEstimator, keys: tuple[str, ...]):
+    """The observables with the requested collective keys, network-wide and per population
+    (``dimension`` brings ``psi`` with it)."""
+    if "dimension" in keys or "psi" in keys:
+        keys = tuple(dict.fromkeys((*keys, "dimension", "psi")))
+    autocorrelation = {"all": np.asarray(observables["autocorrelation"]["values"])}
+    for name, obs in observables.populations.items():
+        autocorrelation[name] = np.asarray(obs["autocorrelation"]["values"])
+    values, errors = collective.estimates(autocorrelation)
+
+    def pick(table):
+        return {k: v for k, v in table.items() if k in keys}
+
+    out = []
+    for obs, table in ((observables, values), (stderr, errors)):
+        populations = {name: replace(p, **pick(table[name]))
+                       for name, p in obs.populations.items()}
+        out.append(replace(obs, **pick(table["all"]), populations=populations))
+    return out[0], out[1]
 
 
 def _add_transient(observables: Observables, stderr: Observables,

@@ -1,0 +1,328 @@
+r"""Streaming estimates of the O(1/N) observables of a simulation (issue 12, item 5).
+
+``simulate(..., observe=("dimension", "population_variance", "population_spectrum",
+"cross_covariance"))`` adds, for x and for φ(x), with standard errors and with memory
+independent of the simulated duration:
+
+``dimension`` {``pr_x``, ``pr_phi``} and ``psi`` {``x``, ``phi``}
+    The participation ratio PR/N = (tr C)²/(N tr C²) of the equal-time covariance by the
+    *cross-block* estimator (tr C̄)²/(N · mean_{a≠b} tr(C_a C_b)) over the run's B time
+    blocks: the sampling noise of different blocks is independent, so the N²τ_c/T bias of
+    the naive tr(Ĉ²) is absent. Every C_a is taken about the run's mean (block means would
+    remove each block's low frequencies, an O(τ_c/T_block) bias), so each block's second
+    moments are kept, in float32, until the run ends: B N × N matrices per observed field
+    and trial (guarded by the memory limit), independent of the run's duration.
+    ψ(0,0) = N·mean_{i≠j}C_ij(0)² = mean_{a≠b} Σ_{i≠j}C_a,ij C_b,ij/(N − 1). Standard
+    errors by the delete-one-block jackknife (one trial) or across trials.
+``population_variance`` {``x``, ``phi``}
+    N·Var of the population averages about the run's mean.
+``population_spectrum``, ``population_spectrum_phi``
+    N·S(ω) of the population averages: Welch's estimate over segments of ``segment``
+    samples (half-overlapping, Hann window) about the *run's* mean — never per-segment
+    means, which would remove the zero frequency (the population mode's critical slowing
+    is at ω = 0): the periodograms of the raw segments and their transforms are summed,
+    and the mean is taken out at the end exactly.
+``cross_covariance``
+    N·mean_{i≠j}C_ij(τ) of x = [N² Cov(m(t+τ), m(t)) − Σ_i C_ii(τ)]/(N − 1), from the lag
+    products of the population average and the units' autocorrelation.
+
+Standard errors: across trials when there are several, else across the block pairs
+(dimension, psi) or the blocks (the rest). With several populations each is also given
+per population (its sub-covariance, normalised by N_α).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fieldtheory.errors import ParameterError
+
+__all__ = ["COLLECTIVE", "CollectiveEstimator"]
+
+#: Observables of this module (names as in the JSON).
+COLLECTIVE = ("dimension", "psi", "population_variance", "population_spectrum",
+              "population_spectrum_phi", "cross_covariance")
+
+#: Samples buffered before one covariance update (a matrix product).
+BATCH = 64
+
+
+class CollectiveEstimator:
+    """Streaming sums for the O(1/N) observables; see the module docstring.
+
+    ``series`` are the network and, with several populations, each population; x and φ
+    are the two observed fields (index 0 and 1).
+    """
+
+    def __init__(self, sizes, names, *, trials: int, samples: int, blocks: int, lags: int,
+                 dtau: float, segment: int, dimension: bool) -> None:
+        self.sizes = np.asarray(sizes, dtype=int)
+        self.names = tuple(names)
+        self.edges = np.concatenate([[0], np.cumsum(self.sizes)])
+        self.trials, self.dtau = trials, float(dtau)
+        self.blocks = max(2, blocks)
+        if dimension and samples < 4 * self.blocks:
+            raise ParameterError(f"observe dimension: {samples} recorded samples cannot fill "
+                                 f"{self.blocks} time blocks")
+        self.block_length = max(1, samples // self.blocks)
+        self.dimension = dimension
+        T, N, P = trials, int(self.sizes.sum()), len(self.sizes)
+        self.groups = [("all", slice(0, N))]
+        if P > 1:
+            self.groups += [(name, slice(self.edges[p], self.edges[p + 1]))
+                            for p, name in enumerate(self.names)]
+        G = len(self.groups)
+        if dimension:
+            self.current = np.zeros((2, T, N, N))
+            self.current_sum = np.zeros((2, T, N))
+            self.moments = np.zeros((self.blocks, 2, T, N, N), dtype=np.float32)
+            self.block_means = np.zeros((self.blocks, 2, T, N))
+            self.block_counts = np.zeros(self.blocks)
+            self.buffer = np.zeros((2, T, N, BATCH))
+            self.buffered = 0
+            self.in_block = 0
+            self.block = 0
+        # population averages: per series, field; running sums per block
+        self.sum_m = np.zeros((T, self.blocks, G, 2))
+        self.sum_mm = np.zeros((T, self.blocks, G, 2))
+        self.count = np.zeros(self.blocks)
+        self.lags = lags
+        self.m_ring = np.zeros((T, G, lags + 1))
+        self.lag_products = np.zeros((T, self.blocks, G, lags + 1))
+        self.lag_sums = np.zeros((T, self.blocks, G, lags + 1))
+        self.lag_counts = np.zeros((self.blocks, lags + 1))
+        self.segment = max(4, int(segment) // 2 * 2)
+        n = np.arange(self.segment)
+        self.window = 0.5 - 0.5 * np.cos(2 * np.pi * n / self.segment)
+        self.series_ring = np.zeros((T, G, 2, self.segment))
+        bins = self.segment // 2 + 1
+        self.periodograms = np.zeros((T, self.blocks, G, 2, bins))
+        self.transforms = np.zeros((T, self.blocks, G, 2, bins), dtype=complex)
+        self.segment_counts = np.zeros(self.blocks)
+        self.recorded = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (independent of the simulated duration)."""
+        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
+
+    # ------------------------------------------------------------------ streaming
+
+    def push(self, x: np.ndarray, phi: np.ndarray) -> None:
+        """One recorded sample: x and φ(x) of shape (T, N)."""
+        block = min(self.recorded // self.block_length, self.blocks - 1)
+        fields = np.stack([x, phi]).astype(float)  # (2, T, N)
+        means = np.stack([fields[:, :, s].mean(axis=2) for _, s in self.groups],
+                         axis=-1)  # (2, T, G)
+        m = means.transpose(1, 2, 0)  # (T, G, 2)
+        self.sum_m[:, block] += m
+        self.sum_mm[:, block] += m * m
+        self.count[block] += 1
+        # lag products of the population average of x
+        R = self.lags + 1
+        slot = self.recorded % R
+        self.m_ring[:, :, slot] = m[:, :, 0]
+        order = (slot - np.arange(R)) % R
+        filled = min(self.recorded + 1, R)
+        ring = self.m_ring[:, :, order]
+        ring[:, :, filled:] = 0.0
+        self.lag_products[:, block] += m[:, :, :1] * ring
+        self.lag_sums[:, block] += ring
+        self.lag_counts[block, :filled] += 1
+        self._push_series(m, block)
+        if self.dimension:
+            self._push_covariance(fields, block)
+        self.recorded += 1
+
+    def _push_series(self, m: np.ndarray, block: int) -> None:
+        k = self.recorded % self.segment
+        self.series_ring[:, :, :, k] = m
+        hop = self.segment // 2
+        done = self.recorded + 1
+        if done < self.segment or (done - self.segment) % hop:
+            return
+        segment = np.roll(self.series_ring, -(done % self.segment), axis=3) * self.window
+        transform = np.fft.rfft(segment, axis=3)
+        self.periodograms[:, block] += np.abs(transform) ** 2
+        self.transforms[:, block] += transform
+        self.segment_counts[block] += 1
+
+    def _push_covariance(self, fields: np.ndarray, block: int) -> None:
+        if block != self.block:  # the sample opens a new block: close the old one
+            self._flush()
+            self._close_block()
+            self.block = block
+        self.buffer[:, :, :, self.buffered] = fields
+        self.buffered += 1
+        self.current_sum += fields
+        self.in_block += 1
+        if self.buffered == BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.buffered:
+            b = self.buffer[:, :, :, : self.buffered]
+            self.current += np.matmul(b, b.transpose(0, 1, 3, 2))
+            self.buffered = 0
+
+    def _close_block(self) -> None:
+        """Keep the block's second moments A_b = Σ x xᵀ/n and mean m_b."""
+        n = max(self.in_block, 1)
+        self.moments[self.block] = self.current / n
+        self.block_means[self.block] = self.current_sum / n
+        self.block_counts[self.block] = self.in_block
+        self.current[...] = 0.0
+        self.current_sum[...] = 0.0
+        self.in_block = 0
+
+    def finish(self) -> None:
+        """Close the last block (call once, after the last sample)."""
+        if self.dimension and self.in_block:
+            self._flush()
+            self._close_block()
+
+    # ------------------------------------------------------------------ estimates
+
+    def estimates(self, unit_autocorrelation: dict[str, np.ndarray]) -> tuple[dict, dict]:
+        """({series: observables}, {series: standard errors}); ``unit_autocorrelation``
+        per series is the units' mean autocorrelation of x on the lags (for the
+        cross-covariance)."""
+        values, errors = {}, {}
+        for g, (name, s) in enumerate(self.groups):
+            size = s.stop - s.start
+            value, error = self._population(g, size, unit_autocorrelation[name])
+            if self.dimension:
+                v, e = self._dimension(g, size)
+                value.update(v)
+                error.update(e)
+            values[name], errors[name] = value, error
+        return values, errors
+
+    def _spread(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard error) over axis 0 (independent estimates)."""
+        k = samples.shape[0]
+        mean = samples.mean(axis=0)
+        error = samples.std(axis=0, ddof=1) / np.sqrt(k) if k > 1 else np.zeros_like(mean)
+        return mean, error
+
+    def _units(self, per_trial_block: np.ndarray) -> np.ndarray:
+        """Independent units for errors: trials when several, else blocks."""
+        if self.trials > 1:
+            return per_trial_block.mean(axis=1)
+        return per_trial_block[0]
+
+    def _population(self, g: int, size: int, autocorrelation: np.ndarray):
+        counts = self.count[None, :, None]
+        total = self.count.sum()
+        mean = self.sum_m[:, :, g].sum(axis=1) / total  # (T, 2)
+        # per (trial, block): N·Var about the run's mean
+        block_var = (self.sum_mm[:, :, g] / counts - 2 * mean[:, None] * self.sum_m[:, :, g]
+                     / counts + mean[:, None] ** 2) * size
+        whole = (self.sum_mm[:, :, g].sum(1) / total - mean**2) * size  # (T, 2)
+        variance, variance_error = whole.mean(0), self._spread(self._units(block_var))[1]
+        # spectrum about the run's mean: Σ|F(w(a − μ))|² = Σ|F|² − 2μ Re(F̄ W) + n μ² |W|²
+        window_transform = np.fft.rfft(self.window)
+        norm = size * self.dtau / float(np.sum(self.window**2))
+
+        def spectra(periodograms, transforms, n, mu):
+            corrected = (periodograms - 2 * mu[..., None] * np.real(
+                np.conj(transforms) * window_transform) + n * mu[..., None] ** 2
+                * np.abs(window_transform) ** 2)
+            return norm * corrected / np.maximum(n, 1)
+
+        n_all = self.segment_counts.sum()
+        whole_spectrum = spectra(self.periodograms[:, :, g].sum(1),
+                                 self.transforms[:, :, g].sum(1), n_all, mean)  # (T, 2, K)
+        per_block = spectra(self.periodograms[:, :, g], self.transforms[:, :, g],
+                            self.segment_counts[None, :, None, None], mean[:, None])
+        spectrum_error = self._spread(self._units(per_block[:, self.segment_counts > 0]))[1]
+        omega = 2 * np.pi * np.fft.rfftfreq(self.segment, self.dtau)
+        # cross-covariance: N² Cov(m(t+τ), m(t)) about the run's mean, minus Σ_i C_ii(τ)
+        pairs = self.lag_counts.sum(0)
+        mu_x = mean[:, 0][:, None]
+        cov = (self.lag_products[:, :, g].sum(1) / pairs
+               - mu_x * self.lag_sums[:, :, g].sum(1) / pairs)  # (T, R)
+        cross = (size * size * cov - size * autocorrelation[None]) / max(size - 1, 1)
+        # blocks holding every lag (a short run's first block may not)
+        full = self.lag_counts.min(axis=1) > 0
+        counts = self.lag_counts[full][None]
+        block_cov = (self.lag_products[:, full, g] / counts
+                     - mu_x[:, None] * self.lag_sums[:, full, g] / counts)
+        block_cross = (size * size * block_cov - size * autocorrelation[None, None]) / max(
+            size - 1, 1)
+        value = {
+            "population_variance": {"x": variance[0], "phi": variance[1]},
+            "population_spectrum": {"omega": omega, "values": whole_spectrum.mean(0)[0]},
+            "population_spectrum_phi": {"omega": omega, "values": whole_spectrum.mean(0)[1]},
+            "cross_covariance": {"tau": np.arange(self.lags + 1) * self.dtau,
+                                 "values": cross.mean(0)},
+        }
+        error = {
+            "population_variance": {"x": variance_error[0], "phi": variance_error[1]},
+            "population_spectrum": {"omega": omega, "values": spectrum_error[0]},
+            "population_spectrum_phi": {"omega": omega, "values": spectrum_error[1]},
+            "cross_covariance": {"tau": np.arange(self.lags + 1) * self.dtau,
+                                 "values": self._spread(self._units(block_cross))[1]},
+        }
+        return value, error
+
+    def _block_products(self, s: slice):
+        """Per block b (about the run's mean μ): tr C_b, and per pair a ≠ b tr(C_a C_b) and
+        Σ_{i≠j} C_a,ij C_b,ij; arrays (B, 2, T) and (B, B, 2, T)."""
+        counts = self.block_counts
+        weights = counts / counts.sum()
+        mu = np.einsum("b,bvtn->vtn", weights, self.block_means)[..., s]
+        m = self.block_means[..., s]
+        B = self.blocks
+        covariances = []
+        for b in range(B):
+            a = self.moments[b][..., s, s].astype(float)
+            c = (a - mu[..., :, None] * m[b][..., None, :] - m[b][..., :, None] * mu[..., None, :]
+                 + mu[..., :, None] * mu[..., None, :])
+            covariances.append(c)
+        traces = np.stack([np.einsum("vtii->vt", c) for c in covariances])
+        products = np.zeros((B, B, *traces.shape[1:]))
+        off = np.zeros_like(products)
+        for a in range(B):
+            for b in range(a + 1, B):
+                full = np.einsum("vtij,vtij->vt", covariances[a], covariances[b])
+                diagonal = np.einsum("vtii,vtii->vt", covariances[a], covariances[b])
+                products[a, b] = products[b, a] = full
+                off[a, b] = off[b, a] = full - diagonal
+        return traces, products, off
+
+    def _dimension(self, g: int, size: int):
+        _, s = self.groups[g]
+        traces, products, off = self._block_products(s)  # (B, 2, T), (B, B, 2, T)
+        B = self.blocks
+        weights = self.block_counts / self.block_counts.sum()
+
+        def estimate(keep: np.ndarray):
+            """(PR/N, ψ) from the blocks in ``keep``, per field and trial."""
+            w = weights[keep] / weights[keep].sum()
+            trace = np.einsum("b,bvt->vt", w, traces[keep]) / size
+            pair = np.outer(keep, keep) & ~np.eye(B, dtype=bool)
+            square = products[pair].mean(axis=0) / size
+            psi = off[pair].mean(axis=0) / max(size - 1, 1)
+            return trace**2 / square, psi
+
+        pr, psi = estimate(np.ones(B, dtype=bool))  # (2, T)
+        if self.trials > 1:
+            pr_error = pr.std(axis=1, ddof=1) / np.sqrt(self.trials)
+            psi_error = psi.std(axis=1, ddof=1) / np.sqrt(self.trials)
+        else:  # delete-one-block jackknife (needs B ≥ 3)
+            leave = [estimate(np.arange(B) != b) for b in range(B)] if B >= 3 else []
+            if leave:
+                jack_pr = np.stack([v[0] for v in leave])
+                jack_psi = np.stack([v[1] for v in leave])
+                factor = np.sqrt((B - 1) / B)
+                pr_error = factor * np.sqrt(((jack_pr - jack_pr.mean(0)) ** 2).sum(0))[:, 0]
+                psi_error = factor * np.sqrt(((jack_psi - jack_psi.mean(0)) ** 2).sum(0))[:, 0]
+            else:
+                pr_error = psi_error = np.zeros(2)
+        pr, psi = pr.mean(axis=1), psi.mean(axis=1)
+        value = {"dimension": {"pr_x": pr[0], "pr_phi": pr[1]},
+                 "psi": {"x": psi[0], "phi": psi[1]}}
+        error = {"dimension": {"pr_x": pr_error[0], "pr_phi": pr_error[1]},
+                 "psi": {"x": psi_error[0], "phi": psi_error[1]}}
+        return value, error
