@@ -174,7 +174,7 @@ def test_populations_get_their_own_estimates():
     result = simulate(model, values, N=N, t_max=1600.0, t_burn=20.0, dt=0.05, dtau=0.5,
                       tau_max=5.0, blocks=16, seed=SEED,
                       observe=("dimension", "population_variance"))
-    a, c = _exact_matrix(model, values, 0.05)
+    _, c = _exact_matrix(model, values, 0.05)
     edges = {"E": slice(0, 84), "I": slice(84, N)}
     for name, sites in edges.items():
         block = c[sites, sites]
