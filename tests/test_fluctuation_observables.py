@@ -99,7 +99,7 @@ def test_pr_phi_matches_the_closed_form_on_a_model_declared_here(values):
     result = ft.solve(model, values, order="1/N", tau_max=120.0, dtau=0.05)
     gain = result.observables["mean_gain"]  # ⟨φ'⟩ of φ = tanh(b x): b⟨sech²(bx)⟩
     expected = _closed_form_pr_phi(result, gain, values["a"], values["g"])
-    assert result.observables["dimension"]["pr_phi"] == pytest.approx(expected, rel=2e-6)
+    assert result.observables["dimension"]["pr_phi"] == pytest.approx(expected, rel=1e-6)
 
 
 def test_noisy_linear_network_to_quadrature_precision():
@@ -127,6 +127,42 @@ def test_noisy_linear_network_to_quadrature_precision():
     theory = ft.solve("linear", {"g": g, "D": d}, order="1/N").observables
     assert theory["psi"]["x"] == pytest.approx(psi, rel=1e-7)
     assert theory["dimension"]["pr_x"] == pytest.approx(c0**2 / (c0**2 + psi), rel=1e-8)
+
+
+def _closed_form_pr_x(result, a: float, g: float) -> float:
+    r"""PR_x/N from the two-site cavity result for x (SCIENCE.md §2, D = 0): with
+    F_kk = 1/(1 − g²|S_φ(ω_k)|²), F₁₂ = 1/(1 − g²S_φ(ω₁)S_φ(ω₂)), F₂₁ = F₁₂*,
+    Ψ^x = C_φ(ω₁)C_φ(ω₂)/(⟨φ'⟩⁴F₁₁F₂₂) · [(F₁₁F₂₁ − 1)(F₁₂F₂₂ − 1) − (F₁₁ − 1)(F₁₂ − 1)
+    − (F₂₁ − 1)(F₂₂ − 1)], summed on a uniform grid (another route than the Hessian's)."""
+    o = result.observables
+    gain = o["mean_gain"]
+    curve = o["autocorrelation_phi"]
+    tau, c = np.asarray(curve["tau"]), np.asarray(curve["values"])
+    omega = np.arange(-1200, 1201) * (2 * math.pi / 600.0)
+    c_omega = (tau[1] - tau[0]) * (c[0] + 2 * np.cos(np.outer(omega, tau[1:])) @ c[1:])
+    s = gain / (a + 1j * omega)
+    diagonal = 1 / (1 - g**2 * np.abs(s) ** 2)
+    total = 0.0
+    for rows in np.array_split(np.arange(omega.size), 8):
+        f11, f22 = diagonal[rows][:, None], diagonal[None, :]
+        f12 = 1 / (1 - g**2 * np.outer(s[rows], s))
+        f21 = np.conj(f12)
+        bracket = ((f11 * f21 - 1) * (f12 * f22 - 1) - (f11 - 1) * (f12 - 1)
+                   - (f21 - 1) * (f22 - 1))
+        total += np.sum(np.real(np.outer(c_omega[rows], c_omega) * bracket
+                                / (gain**4 * f11 * f22)))
+    total *= ((omega[1] - omega[0]) / (2 * math.pi)) ** 2
+    return o["variance"] ** 2 / total
+
+
+@pytest.mark.parametrize(("model", "values", "a"), [
+    ("scs", {"g": 2.0}, 1.0), ("scs", {"g": 3.0}, 1.0), ("scs_erf", {"g": 2.5}, 1.0)])
+def test_pr_x_matches_the_cavity_route(model, values, a):
+    """The second route for x (issue 12, item 3): the two-site cavity formula against the
+    Hessian route, 1e-6 relative (Gaussian sites, D = 0)."""
+    result = ft.solve(model, values, order="1/N", tau_max=120.0, dtau=0.05)
+    expected = _closed_form_pr_x(result, a, values["g"])
+    assert result.observables["dimension"]["pr_x"] == pytest.approx(expected, rel=1e-6)
 
 
 def _linear_model():
