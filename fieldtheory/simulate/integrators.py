@@ -78,13 +78,22 @@ def rate_bound(network_or_compiled) -> float:
 
     max_k |a_k| + max_k Σ_m ρ(J_m) · sup|∂f_k/∂c_m| · sup|f_m'|, with ρ(J_m) the ensemble's
     spectral-radius bound and f_m the presynaptic expression of coupling sum m (for SCS,
-    PRL 61, 259 (1988): 1 + g·sup|φ'|).
+    PRL 61, 259 (1988): 1 + g·sup|φ'|). Given a realised network, a factorised
+    (random-mode) coupling uses its own ‖J‖₂ by power iteration instead (6.9 against the
+    ensemble's 20.6 at N = 2000, α = 1, β = 3, g = 2).
     """
     compiled = getattr(network_or_compiled, "compiled", network_or_compiled)
-    couplings = sum(
-        s.ensemble.spectral_radius_bound(compiled.values) * s.weight_bound * s.gain_bound
-        for s in compiled.sums
-    )
+    realised = getattr(network_or_compiled, "couplings", None)
+
+    def radius(k: int, s) -> float:
+        # a realised random-mode coupling: its own norm by power iteration on the factors
+        # (tight), instead of the ensemble's N → ∞ norm bound max|d|(1 + √α)² (loose)
+        if realised is not None and s.ensemble.step_bound_from_realisation:
+            return max(m.norm_estimate() for m in realised[k].matrices)
+        return s.ensemble.spectral_radius_bound(compiled.values)
+
+    couplings = sum(radius(k, s) * s.weight_bound * s.gain_bound
+                    for k, s in enumerate(compiled.sums))
     leak = float(np.max(np.abs(compiled.leak))) if compiled.leak.size else 0.0
     return leak + couplings
 

@@ -213,6 +213,11 @@ class Ensemble:
         by default a dense N × N matrix of ``itemsize`` plus its float64 draw."""
         return N * N * (itemsize + 8)
 
+    #: Whether the simulator's step bound should use the realised matrix's ‖J‖₂ (power
+    #: iteration, :meth:`CouplingMatrix.norm_estimate`) instead of
+    #: :meth:`spectral_radius_bound` — for ensembles whose N → ∞ bound is loose.
+    step_bound_from_realisation: ClassVar[bool] = False
+
     def spectral_radius_bound(self, values: Mapping[str, float]) -> float:
         """An O(1) estimate of the largest |eigenvalue| of J as N → ∞."""
         raise NotImplementedError(f"{type(self).__name__} gives no spectral-radius bound")
