@@ -36,6 +36,6 @@ def test_rk4_at_the_stable_step_is_accepted_and_a_larger_one_refused():
     result = simulate(model, VALUES, N=1000, t_max=5.0, t_burn=1.0, dt=0.25, dtau=0.25,
                       method="rk4", tau_max=1.0, blocks=2)
     assert result.dt == 0.25 and np.isfinite(result.observables["variance"])
-    with pytest.raises(UnstableStepError, match="dt = 0.5"):
+    with pytest.raises(UnstableStepError, match=r"dt = 0\.5"):
         simulate(model, VALUES, N=1000, t_max=5.0, t_burn=1.0, dt=0.5, dtau=0.5,
                  method="rk4", tau_max=1.0, blocks=2)
