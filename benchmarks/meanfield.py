@@ -5,13 +5,19 @@ same process (these machines are noisy):
 
 * cold ``derive`` + ``generate`` for SCS (caches cleared), and the cached second call;
 * the warm stationary SCS solve (tanh, D = 0) by the generated module at g ∈ {1.5, 2, 3}
-  (a new parameter point each call: nothing but quadrature rules is reused), its Δ0 error
-  against an mpmath root of the energy condition Δ0²/2 = g²(E[Φ²] − E[Φ]²) computed here,
-  and λ_max against the published g = 2 value and the lattice route (O(step²), Richardson
-  over steps 0.01, 0.005 — an independent discretisation);
-* the same Δ0 from a careful hand-written solver: brentq on the energy condition with
-  Gauss–Hermite quadrature (300 nodes), a Gauss–Hermite pair table of C_φ (Chebyshev in
-  Δ) and Δ(τ) by shooting (``solve_ivp``), timed against the generated solve;
+  (a new parameter point each call: nothing but quadrature rules is reused), whole and its
+  Δ0 + C(τ) part alone (``solve_profile``), against mpmath oracles computed here: Δ0 (root
+  of the energy condition Δ0²/2 = g²(E[Φ²] − E[Φ]²), Φ = log cosh), C(τ) at the lags
+  τ(r) of levels r = Δ/Δ0 (energy integral), and λ_max (ground state of the stability
+  operator H = −∂τ² + 1 − g² C_φ'(Δ(τ)) by two-sided shooting on Mehler series with
+  45-digit coefficients; its own accuracy from a second run at other digits, rule,
+  truncation, split point and resolution); λ_max also against the published g = 2 value
+  and (full run) the lattice route (O(step²), Richardson over steps 0.01, 0.005);
+* the same Δ0 and C(τ) from a careful hand-written solver (brentq on the energy condition
+  with Gauss–Hermite quadrature, a Gauss–Hermite pair table of C_φ in Δ, Chebyshev, and
+  Δ(τ) by shooting with DOP853) at its default settings and refined ones, each with its
+  measured accuracy and its time against the generated solve (whole and Δ0 + C(τ)); it
+  computes no λ_max and no branch choice;
 * C(τ) of the erf network (φ = erf(√π x/2), g = 2, closed-form potential) against mpmath
   lags τ(Δ) = ∫ dx/√(2(V(Δ0) − V(x))) at five levels;
 * a 20 × 20 sweep over g ∈ [0.5, 3], J0 ∈ [0, 3] (D = I = 0) with ``fieldtheory.sweep``,
@@ -45,9 +51,9 @@ from fieldtheory.sweep import sweep
 PUBLISHED = {"delta0": 1.92481, "mean_gain": 0.48682, "lyapunov": 0.112458}  # g = 2
 
 
-def mp_delta0(g: float) -> float:
-    """Root of Δ0²/2 = g²(E[Φ²] − E[Φ]²), Φ = log cosh, by mpmath (30 digits)."""
-    with mp.workdps(30):
+def mp_delta0(g: float, digits: int = 30):
+    """Root of Δ0²/2 = g²(E[Φ²] − E[Φ]²), Φ = log cosh, by mpmath (an mpf)."""
+    with mp.workdps(digits):
         def normal(f):
             return mp.quad(lambda z: f(z) * mp.exp(-z**2 / 2),
                            [-mp.inf, -4, 0, 4, mp.inf]) / mp.sqrt(2 * mp.pi)
@@ -58,12 +64,210 @@ def mp_delta0(g: float) -> float:
             second = normal(lambda z: mp.log(mp.cosh(s * z)) ** 2)
             return d**2 / 2 - g**2 * (second - first**2)
 
-        return float(mp.findroot(deficit, 1.0 + 1.5 * (g - 1) ** 2))
+        return mp.findroot(deficit, 1.0 + 1.5 * (g - 1) ** 2)
 
 
-def handwritten_solve(g: float, tau_max: float = 10.0, nodes: int = 300):
-    """A careful hand-written solver: Δ0 by brentq on the energy condition (Gauss–Hermite),
-    a Gauss–Hermite pair table of C_φ in Δ (Chebyshev, 48 points), Δ(τ) by shooting."""
+# --------------------------------------------------------------------------- λ_max oracle
+#
+# SCS (tanh, D = 0): Δ'' = Δ − g² C_φ(Δ), H = −∂τ² + 1 − g² C_φ'(Δ(τ)), λ_max = −1 + √(1 − E0)
+# with E0 the ground state of H (the convention of the runtime's lag_profile/lag_lattice).
+# Pair expectations from the Mehler series C_φ = Σ c_n rⁿ (r = Δ/Δ0, c_n = b_n², b_n the
+# orthonormal Hermite coefficients of tanh(√Δ0 z), computed here at 45-50 digits), so that
+# U(r) = 1 − (g²/Δ0) Σ n c_n r^{n−1} and Q(r) = (Δ'/Δ0)² = 2(v(1) − v(r)),
+# v(r) = −r²/2 + (g²/Δ0) Σ c_n r^{n+1}/(n+1), are power series. The even ground state is
+# shot from both ends: from τ = 0 in s = √(1 − r) (dτ/ds = 2s/√Q is smooth there; the
+# Gragg–Bulirsch–Stoer integrator of ψ, ψ_τ), and from τ = ∞ by the Frobenius series
+# ψ = r^α Σ a_m r^m (α² = (κ² − E)/κ², κ² = U(0), the decaying root), matched at r_match.
+# Bulk polynomial loops run in exact integer fixed point (mpmath supplies every constant
+# and transcendental value); the whole thing is repeated at other digits, coefficient
+# rule, truncation, split point and integrator resolution for its own accuracy.
+
+
+def _fixed(x, bits: int) -> int:
+    return int(mp.nint(mp.ldexp(x, bits)))
+
+
+def _horner(coefficients, x: int, bits: int) -> int:
+    """Σ a_j x^j in fixed point (a_j, x and the result scaled by 2^bits)."""
+    out = 0
+    for a in reversed(coefficients):
+        out = ((out * x) >> bits) + a
+    return out
+
+
+def tanh_mehler_squares(sigma, digits: int, tol: float) -> list:
+    """c_n = b_n² (mpf, n ≤ N; zero for even n) of tanh(σz) = Σ b_n He_n(z)/√n!, by the
+    trapezoid rule in z (step resolving the strip π/(2σ) and the band of He_n, error
+    ~10^−digits), the orthonormal recurrence in fixed point; N where c_n < tol."""
+    d = math.pi / (2 * float(sigma))
+    terms = int(((math.log(1 / tol) + 12) / (2 * d)) ** 2 / 2) + 20
+    bits = int((2 * digits + 12) * 3.33)  # the recurrence grows by ≤ e^{z²/4} ≤ 10^digits
+    with mp.workdps(digits + 10):
+        step = 2 * math.pi * d / (digits * math.log(10) + d * math.sqrt(2 * terms) + 5)
+        span = math.sqrt(4 * (digits * math.log(10) + 5))
+        h = mp.mpf(step)
+        z = [k * h for k in range(1, int(span / step) + 2)]
+        weights = [2 * h * mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi) * mp.tanh(sigma * x)
+                   for x in z]
+        nodes = np.array([_fixed(x, bits) for x in z], dtype=object)
+        previous = np.array([_fixed(w, bits) for w in weights], dtype=object)
+        current = (nodes * previous) >> bits
+        roots = [_fixed(mp.sqrt(n), bits) for n in range(terms + 2)]
+        inverse = [_fixed(1 / mp.sqrt(n), bits) if n else 0 for n in range(terms + 2)]
+        b = [0] * (terms + 1)
+        b[1] = int(current.sum())
+        for n in range(1, terms):
+            previous, current = current, ((((nodes * current) >> bits)
+                                           - ((roots[n] * previous) >> bits))
+                                          * inverse[n + 1]) >> bits
+            if n % 2 == 0:
+                b[n + 1] = int(current.sum())
+        return [mp.ldexp(mp.mpf(x), -bits) ** 2 for x in b]
+
+
+def mp_lyapunov(g, delta0, squares, *, digits=30, r_match="0.3", macro=24, levels=8,
+                lag_levels=()):
+    """λ_max of the SCS chaotic branch from the Mehler ``squares`` at ``delta0`` (see the
+    section comment); returns (λ, diagnostics). With ``lag_levels`` (r = Δ/Δ0), the
+    diagnostics hold their lags τ(r) = ∫₀^√(1−r) (2s/√Q) ds (mpmath quadrature)."""
+    with mp.workdps(digits):
+        bits = int(digits * 3.33) + 40
+        a = mp.mpf(g) ** 2 / delta0
+        half = (len(squares) + 1) // 2 + 1
+        U = [mp.mpf(0)] * half  # U and v as series in x = r² (odd n only)
+        V = [mp.mpf(0)] * (half + 1)
+        U[0], V[1] = mp.mpf(1), mp.mpf(-0.5)
+        for n in range(1, len(squares), 2):
+            U[(n - 1) // 2] -= a * n * squares[n]
+            V[(n + 1) // 2] += a * squares[n] / (n + 1)
+        fixed_U = [_fixed(u, bits) for u in U]
+        fixed_V = [_fixed(v, bits) for v in V]
+        v1 = _horner(fixed_V, 1 << bits, bits)
+        slope1 = sum(j * v for j, v in enumerate(V))  # dv/dx at x = 1
+        kappa2 = -2 * V[1]
+        cache = {}
+
+        tiny = mp.mpf(10) ** (-digits // 2 - 2)  # below: the s = 0 limit (error O(s²))
+
+        def coefficients_at(s):  # (dτ/ds, U) at r = 1 − s²
+            if s not in cache:
+                if s < tiny:
+                    cache[s] = (1 / mp.sqrt(slope1), mp.ldexp(_horner(fixed_U, 1 << bits,
+                                                                      bits), -bits))
+                else:
+                    r = 1 - s * s
+                    x = _fixed(r * r, bits)
+                    Q = 2 * mp.ldexp(v1 - _horner(fixed_V, x, bits), -bits)
+                    cache[s] = (2 * s / mp.sqrt(Q), mp.ldexp(_horner(fixed_U, x, bits),
+                                                             -bits))
+            return cache[s]
+
+        s_match = mp.sqrt(1 - mp.mpf(r_match))
+        H = s_match / macro
+        sequence = [2 * (j + 1) for j in range(levels)]
+
+        def from_origin(E):
+            """(ψ, ψ_τ) at r_match of the even solution ψ(0) = 1 (Bulirsch–Stoer in s)."""
+            y = (mp.mpf(1), mp.mpf(0))
+            lowest = y[0]
+            for i in range(macro):
+                table = []
+                for n in sequence:
+                    h = H / n
+
+                    def f(k, u, i=i, h=h):
+                        T, Uk = coefficients_at(i * H + k * h)
+                        return (T * u[1], T * (Uk - E) * u[0])
+
+                    d = f(0, y)
+                    z0, z1 = y, (y[0] + h * d[0], y[1] + h * d[1])
+                    for k in range(1, n):
+                        d = f(k, z1)
+                        z0, z1 = z1, (z0[0] + 2 * h * d[0], z0[1] + 2 * h * d[1])
+                    d = f(n, z1)
+                    row = [tuple((z0[q] + z1[q] + h * d[q]) / 2 for q in range(2))]
+                    for k in range(1, len(table) + 1):
+                        ratio = (mp.mpf(n) / sequence[len(table) - k]) ** 2 - 1
+                        row.append(tuple(row[k - 1][q] + (row[k - 1][q]
+                                                          - table[-1][k - 1][q]) / ratio
+                                         for q in range(2)))
+                    table.append(row)
+                y = table[-1][-1]
+                lowest = min(lowest, y[0])
+            return y, lowest
+
+        q = [-2 * V[j + 1] for j in range(half - 1)]  # Q/r² in powers of x
+        xm = mp.mpf(r_match) ** 2
+
+        def from_infinity(E):
+            """(ψ, ψ_τ)/r^α at r_match of the decaying solution (Frobenius series)."""
+            alpha = mp.sqrt((kappa2 - E) / kappa2)
+            A, S0, S1, i = [mp.mpf(1)], mp.mpf(1), alpha, 0
+            while True:
+                i += 1
+                m = 2 * i
+                acc = 0
+                for j in range(1, min(i, len(q) - 1) + 1):
+                    t = m - 2 * j + alpha
+                    acc += (-q[j] * t * t - j * q[j] * t + U[j]) * A[i - j]
+                A.append(acc / (kappa2 * m * (m + 2 * alpha)))
+                term = A[-1] * xm**i
+                S0, S1 = S0 + term, S1 + (m + alpha) * term
+                if i > 10 and abs(term) < mp.eps * abs(S0):
+                    return (S0, -mp.sqrt(mp.polyval(q[::-1], xm)) * S1), i
+
+        def mismatch(E):  # normalised Wronskian of the two solutions
+            (p, dp), _ = from_origin(E)
+            (o, do), _ = from_infinity(E)
+            return (dp * o - p * do) / mp.sqrt((p * p + dp * dp) * (o * o + do * do))
+
+        low = mp.ldexp(_horner(fixed_U, 1 << bits, bits), -bits)  # E0 > min U = U(r = 1)
+        grid = [low * (1 - mp.mpf(k) / 8) for k in range(8)]
+        values = [mismatch(E) for E in grid]
+        k = next(k for k in range(1, 8) if values[k] * values[0] <= 0)
+        E0 = mp.findroot(mismatch, (grid[k - 1], grid[k]), solver="anderson",
+                         tol=mp.eps**1.8)
+        (_, _), lowest = from_origin(E0)
+        _, terms = from_infinity(E0)
+        lags = [mp.quad(lambda s: coefficients_at(s)[0], [0, mp.sqrt(1 - mp.mpf(r))])
+                for r in lag_levels]
+        return -1 + mp.sqrt(1 - E0), {
+            "lags": lags, "energy_residual": abs(float(mp.ldexp(v1, -bits))),
+            "nodeless": bool(lowest > 0), "frobenius_terms": terms,
+            "mehler_terms": len(squares)}
+
+
+def lyapunov_oracle(g: float, delta0) -> dict:
+    """λ_max by :func:`mp_lyapunov` and its own accuracy: the spread against a second run
+    at 50/40 digits, a finer coefficient rule, a tighter series truncation, another split
+    point and a finer integrator."""
+    start = time.perf_counter()
+    with mp.workdps(40):
+        sigma = mp.sqrt(delta0)
+        value, info = mp_lyapunov(g, delta0, tanh_mehler_squares(sigma, 45, 1e-26),
+                                  lag_levels=LAG_LEVELS)
+        check, _ = mp_lyapunov(g, delta0, tanh_mehler_squares(sigma, 55, 1e-30), digits=40,
+                               r_match="0.2", macro=36, levels=9)
+    info["lags"] = [float(t) for t in info["lags"]]
+    return {"value": float(value), "accuracy": float(abs(value - check)),
+            "seconds": time.perf_counter() - start, **info}
+
+
+#: The hand-written solver's settings: as first written, and refined until its C(τ) is as
+#: close to 1e-8·Δ0 as Chebyshev tables in Δ and forward shooting get at a sane cost.
+HANDWRITTEN = {
+    "default": {"nodes": 300, "pair_nodes": 120, "degree": 48, "rtol": 1e-10, "atol": 1e-12},
+    "refined": {"nodes": 300, "pair_nodes": 200, "degree": 512, "rtol": 1e-13, "atol": 1e-15},
+}
+
+
+def handwritten_solve(g: float, tau_max: float = 10.0, nodes: int = 300,
+                      pair_nodes: int = 120, degree: int = 48, rtol: float = 1e-10,
+                      atol: float = 1e-12):
+    """A careful hand-written solver: Δ0 by brentq on the energy condition (Gauss–Hermite,
+    ``nodes``), a Gauss–Hermite pair table of C_φ (``pair_nodes``² nodes) interpolated in
+    Δ (Chebyshev, ``degree``), Δ(τ) by shooting (DOP853). Returns Δ0 and the dense
+    solution Δ(τ), τ ≤ tau_max."""
     z, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / math.sqrt(2 * math.pi)
 
@@ -75,7 +279,7 @@ def handwritten_solve(g: float, tau_max: float = 10.0, nodes: int = 300):
         return d0 * d0 / 2 - g * g * (w @ values**2 - (w @ values) ** 2)
 
     delta0 = optimize.brentq(energy, 0.05, 20.0, xtol=1e-14, rtol=1e-14)
-    zz, ww = np.polynomial.hermite_e.hermegauss(120)
+    zz, ww = np.polynomial.hermite_e.hermegauss(pair_nodes)
     ww = ww / math.sqrt(2 * math.pi)
 
     def pair(delta):
@@ -83,15 +287,15 @@ def handwritten_solve(g: float, tau_max: float = 10.0, nodes: int = 300):
         inner = np.tanh(shared * zz[:, None] + private * zz[None, :]) @ ww
         return ww @ inner**2
 
-    coef = chebyshev.chebinterpolate(lambda x: np.array([pair(delta0 * t) for t in x]), 48)
+    coef = chebyshev.chebinterpolate(lambda x: np.array([pair(delta0 * t) for t in x]),
+                                     degree)
 
     def rhs(_, y):
         return [y[1], y[0] - g * g * chebyshev.chebval(y[0] / delta0, coef)]
 
-    grid = np.arange(0.0, tau_max + 1e-9, 0.5)
-    curve = integrate.solve_ivp(rhs, (0, tau_max), [delta0, 0.0], t_eval=grid, rtol=1e-10,
-                                atol=1e-12, method="DOP853").y[0]
-    return delta0, curve
+    solution = integrate.solve_ivp(rhs, (0, tau_max), [delta0, 0.0], rtol=rtol, atol=atol,
+                                   method="DOP853", dense_output=True)
+    return delta0, solution.sol
 
 
 def erf_curve_error(g: float = 2.0) -> dict:
@@ -152,21 +356,69 @@ def best_of(function, repeats: int = 3):
     return out, min(times)
 
 
+#: Levels r = Δ/Δ0 at which C(τ) is checked, at their mpmath lags τ(r) ≤ 10.
+LAG_LEVELS = (0.99, 0.9, 0.7, 0.5, 0.35, 0.2, 0.1, 0.05, 0.02, 0.01)
+
+
+def timed_points(function, g: float, repeats: int = 3):
+    """Best time of ``function(g')`` over ``repeats`` new parameter points g' = g(1 + k·1e-9)."""
+    return min(timed(function, g * (1 + 1e-9 * (k + 1)))[1] for k in range(repeats))
+
+
 def stationary_points(module, quick: bool) -> dict:
+    """Per g: Δ0, C(τ) and λ_max against the mpmath oracles; the whole generated solve and
+    its Δ0 + C(τ) part (``solve_profile``) timed against the hand-written solver (which
+    computes Δ0 and C(τ) only) at its default and refined settings, each with its own
+    accuracy."""
+    def sech2(x):
+        return 1.0 / np.cosh(x) ** 2
+
+    def profile_part(g):  # Δ0 and C(τ) on the output grid, nothing else
+        profile = stationary.solve_profile(np.tanh, sech2, g)
+        return profile, profile.delta(np.arange(0.0, 10.0 + 1e-9, 0.5))
+
     points = {}
     for g in (1.5, 2.0, 3.0):
-        exact = mp_delta0(g)
-        fast, t_fast = best_of(lambda g=g: module.solve(10.0, 0.5, g=g))
-        (hand, _), t_hand = best_of(lambda g=g: handwritten_solve(g), 1 if quick else 2)
+        exact = mp_delta0(g, 40)
+        oracle = lyapunov_oracle(g, exact)
+        delta0 = float(exact)
+        lags = np.array(oracle.pop("lags"))
+        inside = lags <= 10.0
+        lags, targets = lags[inside], delta0 * np.array(LAG_LEVELS)[inside]
+        fast = module.solve(10.0, 0.5, g=g)
+        profile, _ = profile_part(g)
+        t_fast = timed_points(lambda x: module.solve(10.0, 0.5, g=x), g)
+        t_profile = timed_points(profile_part, g)
         entry = {
             "generated_solve_s": t_fast,
-            "handwritten_solve_s": t_hand,
-            "speedup_over_handwritten": t_hand / t_fast,
-            "delta0_mpmath": exact,
-            "delta0_relative_error": abs(fast["variance"] / exact - 1),
-            "handwritten_delta0_relative_error": abs(hand / exact - 1),
+            "generated_profile_s": t_profile,
+            "delta0_mpmath": delta0,
+            "delta0_relative_error": abs(fast["variance"] / delta0 - 1),
+            "curve_lags": list(lags),
+            "curve_max_error_over_delta0": float(np.abs(profile.delta(lags) - targets).max()
+                                                 / delta0),
             "lyapunov_max": fast["lyapunov_max"],
+            "lyapunov_mpmath": oracle.pop("value"),
+            "lyapunov_mpmath_accuracy": oracle.pop("accuracy"),
+            "lyapunov_mpmath_s": oracle.pop("seconds"),
+            "lyapunov_oracle": oracle,
+            "handwritten": {},
         }
+        entry["lyapunov_mpmath_difference"] = abs(entry["lyapunov_max"]
+                                                  - entry["lyapunov_mpmath"])
+        for name, settings in HANDWRITTEN.items():
+            hand, curve = handwritten_solve(g, **settings)
+            t_hand = timed_points(lambda x, s=settings: handwritten_solve(x, **s), g,
+                                  1 if quick else 2)
+            error = float(np.abs(curve(lags)[0] - targets).max() / delta0)
+            entry["handwritten"][name] = {
+                **settings, "solve_s": t_hand,
+                "delta0_relative_error": abs(hand / delta0 - 1),
+                "curve_max_error_over_delta0": error,
+                "reaches_1e-8": bool(abs(hand / delta0 - 1) <= 1e-8 and error <= 1e-8),
+                "speedup_whole_solve": t_hand / t_fast,
+                "speedup_profile": t_hand / t_profile,
+            }
         if not quick:
             entry["lyapunov_lattice_richardson"] = lattice_lyapunov(g)
             entry["lyapunov_difference"] = abs(fast["lyapunov_max"]
