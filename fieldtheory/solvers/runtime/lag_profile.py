@@ -18,14 +18,14 @@ W is evaluated without cancellation in two forms, both polynomials in r:
 τ(φ) is a Chebyshev series in φ; Δ on any τ grid follows by Newton's method on it, and
 beyond φ_max (Δ − Δ∞ ≤ 1e-22 a) by the linear tail e^{−κ∞τ}. λ_max is the ground state of
 H = −∂τ² + 1 − g² C_d(τ) on lattices of steps h, h/2, h/4 (reflecting ends), Richardson
-extrapolated to O(h⁶).
+extrapolated to O(h⁶); the finer ground states by inverse iteration from the coarser.
 """
 
 import math
 
 import numpy as np
 from numpy.polynomial import chebyshev
-from scipy import interpolate, linalg, signal
+from scipy import fft, interpolate, linalg, signal
 
 from fieldtheory.solvers.runtime.static_conditions import (  # inlined by the code generator
     power_series,
@@ -63,13 +63,13 @@ class LagProfile:
         self.kappa = math.sqrt(max(2.0 * self.lower_form(np.array([r_inf]))[0], 0.0))
         self.phi_max = math.sqrt(_PHI_MAX_SQUARED)
         nodes = self.phi_max * 0.5 * (1 - np.cos(np.pi * np.arange(degree + 1) / degree))
-        self.rate = self._fit(nodes, self.integrand(nodes))
+        self.rate = self._fit(self.integrand(nodes))
         self.tau = chebyshev.chebint(self.rate, lbnd=-1) * (self.phi_max / 2)
         self.tau_max = float(chebyshev.chebval(1.0, self.tau))
         r_nodes = r_inf + (self.amplitude / self.delta0) * np.exp(-nodes**2)
         slope = np.arange(1, c.size) * c[1:]
-        self.curves = {"phi": self._fit(nodes, power_series(c, r_nodes)),
-                       "gain": self._fit(nodes, power_series(slope, r_nodes) / self.delta0)}
+        self.curves = {"phi": self._fit(power_series(c, r_nodes)),
+                       "gain": self._fit(power_series(slope, r_nodes) / self.delta0)}
         # θ = φ² as a cubic Hermite spline in τ (θ is smooth in τ at both ends; knots
         # 2048 apart in φ: interpolation error ~1e-13)
         dense = np.linspace(0.0, self.phi_max, 2049)
@@ -82,8 +82,16 @@ class LagProfile:
             slopes[0] = 2 / curvature
         self.theta = interpolate.CubicHermiteSpline(times, dense**2, slopes)
 
-    def _fit(self, nodes, values):
-        return chebyshev.chebfit(2 * nodes / self.phi_max - 1, values, nodes.size - 1)
+    @staticmethod
+    def _fit(values):
+        """Chebyshev coefficients of the interpolant through ``values`` at the Lobatto
+        points x_k = −cos(πk/n) (the nodes of ``__init__``): one DCT-I, the same polynomial
+        a least-squares fit of degree n would give, without an O(n³) solve."""
+        values = np.asarray(values, dtype=float)[::-1]
+        coefficients = fft.dct(values, type=1) / (values.size - 1)
+        coefficients[0] /= 2
+        coefficients[-1] /= 2
+        return coefficients
 
     def lower_form(self, r):
         """W/ε² = ½ − g² q₂(r)/Δ0 (near the plateau)."""
@@ -136,25 +144,84 @@ class LagProfile:
         return chebyshev.chebval(2 * phi / self.phi_max - 1, self.curves[which])
 
 
-def lattice_ground_state(potential, step: float) -> float:
-    """Lowest eigenvalue of −δ² + potential on τ_k = k·step with reflecting ends
-    (the even sector), symmetrised with the trapezoid weights."""
+def _tridiagonal(potential, step: float):
+    """Diagonal and off-diagonal of −δ² + potential (reflecting ends), symmetrised with
+    the trapezoid weights (w = ½ at the ends)."""
     diagonal = 2.0 / step**2 + np.asarray(potential, dtype=float)
     off = np.full(diagonal.size - 1, -1.0 / step**2)
     off[0] = off[-1] = -math.sqrt(2.0) / step**2
-    return float(linalg.eigh_tridiagonal(diagonal, off, eigvals_only=True, select="i",
-                                         select_range=(0, 0))[0])
+    return diagonal, off
+
+
+def _rayleigh(vector, potential, step: float) -> float:
+    """The Rayleigh quotient of the symmetrised lattice operator at ``vector``, written as
+    [Σ (ψ_{k+1} − ψ_k)²/h² + Σ w_k V_k ψ_k²] / Σ w_k ψ_k² (ψ = w^{−½}·vector): sums of
+    non-negative smooth terms, so its rounding is ~ε|E|, not ε·4/h² as in v·Av."""
+    weights = np.ones(vector.size)
+    weights[0] = weights[-1] = 0.5
+    psi = vector / np.sqrt(weights)
+    kinetic = np.sum(np.diff(psi) ** 2) / step**2
+    return float((kinetic + np.sum(weights * potential * psi**2)) / np.sum(weights * psi**2))
+
+
+def _ground_state(potential, step: float, start=None):
+    """(E0, eigenvector) of the symmetrised lattice operator. From ``start`` (an estimate
+    of both: the coarser lattice's state, interpolated) by inverse iteration with the
+    Rayleigh shift, O(n) per step; accepted when it converges to a nodeless vector (the
+    ground state of −δ² + V has no node), else (and without ``start``) by the
+    tridiagonal eigensolver. E0 is the Rayleigh quotient :func:`_rayleigh`."""
+    potential = np.asarray(potential, dtype=float)
+    diagonal, off = _tridiagonal(potential, step)
+    if start is not None:
+        shift, vector = start
+        banded = np.zeros((3, diagonal.size))
+        banded[0, 1:], banded[2, :-1] = off, off
+        for _ in range(8):
+            banded[1] = diagonal - shift
+            try:
+                solved = linalg.solve_banded((1, 1), banded, vector, check_finite=False)
+            except linalg.LinAlgError:  # the shift is an eigenvalue to rounding
+                break
+            vector = solved / np.linalg.norm(solved)
+            value = _rayleigh(vector, potential, step)
+            if abs(value - shift) <= 1e-14 * (abs(value) + 1.0):
+                large = np.abs(vector) > 1e-8 * np.abs(vector).max()
+                signs = np.sign(vector[large])
+                if np.all(signs == signs[0]):
+                    return value, vector * signs[0]
+                break
+            shift = value
+    _, vectors = linalg.eigh_tridiagonal(diagonal, off, select="i", select_range=(0, 0))
+    vector = vectors[:, 0]
+    return _rayleigh(vector, potential, step), vector
+
+
+def lattice_ground_state(potential, step: float) -> float:
+    """Lowest eigenvalue of −δ² + potential on τ_k = k·step with reflecting ends
+    (the even sector), symmetrised with the trapezoid weights."""
+    return _ground_state(potential, step)[0]
 
 
 def lyapunov_richardson(c_gain_of_tau, g2: float, box: float, step: float = 0.08) -> float:
     r"""λ_max = −1 + √(1 − E0), E0 of H = −∂τ² + 1 − g² C_d(τ) on [0, box], from lattices
     of steps h, h/2, h/4 combined as (64 E(h/4) − 20 E(h/2) + E(h))/45 (the lattice error
-    is a series in h²). ``c_gain_of_tau(tau)`` gives C_d on any grid."""
-    levels = []
+    is a series in h²). ``c_gain_of_tau(tau)`` gives C_d on any grid; it is evaluated once,
+    on the finest lattice (n = 4 ⌈box/h⌉ steps), which holds the coarser ones. The coarse
+    ground state comes from the tridiagonal eigensolver, the finer ones by inverse
+    iteration from it, interpolated (:func:`_ground_state`)."""
+    n = max(math.ceil(box / step), 8)
+    finest = 1.0 - g2 * c_gain_of_tau((step / 4) * np.arange(4 * n + 1))
+    levels, state = [], None
     for k in range(3):
         h = step / 2**k
-        n = max(math.ceil(box / h), 8)
-        tau = h * np.arange(n + 1)
-        levels.append(lattice_ground_state(1.0 - g2 * c_gain_of_tau(tau), h))
+        potential = finest[:: 2 ** (2 - k)]
+        if state is not None:
+            coarse = state[1]
+            vector = np.empty(potential.size)
+            vector[::2] = coarse
+            vector[1::2] = 0.5 * (coarse[:-1] + coarse[1:])
+            state = (state[0], vector / np.linalg.norm(vector))
+        state = _ground_state(potential, h, state)
+        levels.append(state[0])
     ground = (64 * levels[2] - 20 * levels[1] + levels[0]) / 45
     return -1.0 + math.sqrt(max(1.0 - ground, 0.0))

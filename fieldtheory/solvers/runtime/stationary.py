@@ -190,6 +190,11 @@ def _lattice(tau_max, dtau, step_max, box):
     return step, per, n
 
 
+def _output(tau_max, dtau, per) -> slice:
+    """The lattice points of the output grid τ = 0, dτ, …, tau_max."""
+    return slice(0, round(tau_max / dtau) * per + 1, per)
+
+
 def solve_stationary(phi, dphi, g, *, J0=0.0, I=0.0, D=0.0, Phi=None, tau_max=20.0,
                      dtau=0.25, step_max=0.02, box=None, branch="auto", m_guess=None,
                      strip=STRIP, max_iter=40, method="auto", pair=None) -> StationarySolution:
@@ -272,7 +277,7 @@ def _series_solution(phi, g, static, fixed, D, strip, grid, pair=None) -> Statio
         box = box if box is not None else 40.0
         step, per, n = _lattice(tau_max, dtau, step_max, box)
         delta = np.full(n + 1, delta0)
-        curve = np.full(n + 1, c_phi0)
+        curve = np.full(delta[_output(tau_max, dtau, per)].size, c_phi0)
     else:
         squares = hermite_coefficients(phi, mean, delta0, strip) ** 2
         profile = LagProfile(squares, g2, D, delta0, plateau)
@@ -280,10 +285,10 @@ def _series_solution(phi, g, static, fixed, D, strip, grid, pair=None) -> Statio
         step, per, n = _lattice(tau_max, dtau, step_max, box)
         lattice_tau = step * np.arange(n + 1)
         delta = profile.delta(lattice_tau)
-        curve = profile.curve("phi", lattice_tau)
+        curve = profile.curve("phi", lattice_tau[_output(tau_max, dtau, per)])
         lyapunov = lyapunov_richardson(lambda t: profile.curve("gain", t), g2,
                                        min(n * step, 20.0 / max(profile.kappa, 1e-2)))
-    exact = closed_pair(pair, mean, delta0, delta)
+    exact = closed_pair(pair, mean, delta0, delta[_output(tau_max, dtau, per)])
     curve = exact if exact is not None else curve
     return _solution(static, fixed, g, D, delta, curve, lyapunov, step, per, n, tau_max,
                      dtau, residuals=())
@@ -306,13 +311,14 @@ def _lattice_solution(phi, dphi, g, static, fixed, D, strip, grid, max_iter, pai
                                                  box=n * step, strip=strip,
                                                  max_iter=max_iter)
     d0 = float(delta[0])
+    shown = delta[_output(tau_max, dtau, per)]
     if d0 > 0:
-        c_phi = closed_pair(pair, static.mean, d0, delta)
+        c_phi = closed_pair(pair, static.mean, d0, shown)
         if c_phi is None:
-            c_phi = pair_table(phi, phi, static.mean, d0, strip)(delta)
+            c_phi = pair_table(phi, phi, static.mean, d0, strip)(shown)
         c_gain = pair_table(dphi, dphi, static.mean, d0, strip)(delta)
     else:
-        c_phi = np.full(n + 1, float(phi(np.array(static.mean))) ** 2)
+        c_phi = np.full(shown.size, float(phi(np.array(static.mean))) ** 2)
         c_gain = np.full(n + 1, float(dphi(np.array(static.mean))) ** 2)
     return _solution(static, fixed, g, D, delta, c_phi, lyapunov_exponent(c_gain, g, step),
                      step, per, n, tau_max, dtau, residuals=tuple(residuals))
@@ -320,16 +326,17 @@ def _lattice_solution(phi, dphi, g, static, fixed, D, strip, grid, max_iter, pai
 
 def _solution(static, fixed, g, D, delta, c_phi, lyapunov, step, per, n, tau_max, dtau,
               residuals) -> StationarySolution:
-    """Assemble the solution from Δ and C_φ on the lattice τ_k = k·step, k ≤ n."""
+    """Assemble the solution from Δ on the lattice τ_k = k·step, k ≤ n, and C_φ on the
+    output grid (the lattice points :func:`_output`; nothing else reads it)."""
     spectrum = step * fft.dct(delta - delta[-1], type=1)
     omega = np.pi * np.arange(n + 1) / (n * step)
-    out = slice(0, round(tau_max / dtau) * per + 1, per)
+    out = _output(tau_max, dtau, per)
     branch = static.branch if static.branch == "fixed_point" else (
         "chaotic" if D == 0 else "noise_driven")
     return StationarySolution(
         branch=branch, static=static, fixed_point=fixed, g=float(g), J0=0.0, I=0.0,
         D=float(D), delta0=float(delta[0]), tau=step * np.arange(n + 1)[out],
-        autocorrelation=delta[out], autocorrelation_phi=c_phi[out] - static.mean_phi**2,
+        autocorrelation=delta[out], autocorrelation_phi=c_phi - static.mean_phi**2,
         omega=omega, spectrum=spectrum, lyapunov=lyapunov, step=step, box=n * step,
         residuals=residuals)
 
