@@ -36,6 +36,9 @@ asked), per population normalised by N_α:
     {``omega``, ``values``}: N·S(ω) of the population average of φ(x).
 ``cross_covariance``
     {``tau``, ``values``}: N·mean_{i≠j} C_ij(τ) of x.
+``connectivity``
+    Statistics of the coupling matrix the theory reports (random modes: ``effective_rank``
+    α·PR_D and ``pr_singular`` = (Σs²)²/(N Σs⁴) of its singular values).
 
 Optional keys, filled by the simulator only when requested (``simulate(..., observe=...)``;
 see :mod:`fieldtheory.simulate.tangent`), network-wide (not per population):
@@ -98,9 +101,10 @@ KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi"
 #: Keys filled only on request (the tangent-map observables of the simulator; the O(1/N)
 #: observables of ``solve(order="1/N")`` and ``simulate(observe=...)``).
 OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common", "transient", "dimension",
-                 "psi", "population_variance", "population_spectrum_phi", "cross_covariance")
+                 "psi", "population_variance", "population_spectrum_phi", "cross_covariance",
+                 "connectivity")
 #: Optional keys holding a small dict of named numbers ({"pr_x", "pr_phi"}, {"x", "phi"}).
-NAMED_KEYS = ("dimension", "psi", "population_variance")
+NAMED_KEYS = ("dimension", "psi", "population_variance", "connectivity")
 #: Every key, in schema order: the optional ones come before ``populations``.
 ALL_KEYS = (*KEYS[:-1], *OPTIONAL_KEYS, KEYS[-1])
 
@@ -182,6 +186,7 @@ class Observables(Mapping):
     population_variance: Mapping[str, float] | None = None
     population_spectrum_phi: Curve | None = None
     cross_covariance: Curve | None = None
+    connectivity: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         if self.transient is not None:

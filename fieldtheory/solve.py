@@ -9,6 +9,7 @@ parameters. The result has the simulator's keys (``N`` is ``None``, there is no
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -86,7 +87,13 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     step_max = extra.pop("step_max", 0.02)  # a lattice step: the template's own argument
     raw = _call(module, f"{model.name} at {values}", module.solve, tau_max, dtau, step_max,
                 method=method, options=extra, **values)
-    return _result(model.name, values, raw)
+    result = _result(model.name, values, raw)
+    connectivity = {k: v for _, ensemble in model.action.couplings
+                    for k, v in ensemble.statistics(values).items()}
+    if connectivity:
+        result = replace(result, observables=replace(result.observables,
+                                                     connectivity=connectivity))
+    return result
 
 
 def _call(module, where: str, function, *args, **kwargs):

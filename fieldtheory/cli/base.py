@@ -141,12 +141,29 @@ positive_integer = _integer_type(1)
 nonnegative_integer = _integer_type(0)
 
 
-def add_model_argument(parser: argparse.ArgumentParser) -> None:
+def add_model_argument(parser: argparse.ArgumentParser, *, spectrum: bool = False) -> None:
     parser.add_argument(
         "model", metavar="MODEL",
         help="a shipped model's name (see `fieldtheory models`) or the path of a .py file "
              "defining `model`",
     )
+    if spectrum:
+        parser.add_argument(
+            "--spectrum", metavar="FILE", default=None,
+            help="mode strengths d_a of the model's random-mode coupling (.npy or text, "
+                 "one number per entry; a shape normalised so that g stays the effective "
+                 "gain)")
+
+
+def model_with_options(args: argparse.Namespace):
+    """The model named on the command line, with its ``--spectrum`` file applied."""
+    from fieldtheory.ir.ensembles.random_mode import load_spectrum, with_spectrum
+    from fieldtheory.ir.model import load_model
+
+    model = load_model(args.model)
+    if getattr(args, "spectrum", None) is not None:
+        model = with_spectrum(model, load_spectrum(args.spectrum))
+    return model
 
 
 # ---------------------------------------------------------------------------- output files

@@ -8,13 +8,13 @@ import sys
 from fieldtheory.cli.base import (
     add_model_argument,
     command,
+    model_with_options,
     nonnegative_integer,
     nonnegative_number,
     positive_integer,
     positive_number,
 )
 from fieldtheory.cli.format import format_result
-from fieldtheory.ir.model import load_model
 from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.simulate import simulate
@@ -24,7 +24,7 @@ from fieldtheory.simulate.run import DTYPES
 
 
 def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_argument(parser)
+    add_model_argument(parser, spectrum=True)
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                         help="set a parameter, e.g. -p g=1.5 -p D=1e-2 (repeatable; values "
                              "may use pi, sqrt, exp, …)")
@@ -95,7 +95,7 @@ def _observables(args: argparse.Namespace) -> tuple[str, ...]:
 @command("simulate", "simulate a model with the reference simulator", _simulate_arguments)
 def simulate_command(args: argparse.Namespace) -> int:
     """Run :func:`fieldtheory.simulate.simulate` and print its observables."""
-    model = load_model(args.model)
+    model = model_with_options(args)
     params = parse_assignments(args.param)
     model.parameters.resolve(params)  # unknown names and bad values fail before any work
     # the bar goes to stderr; it is left out only when a program reads our JSON unattended

@@ -10,6 +10,7 @@ from fieldtheory.cli.base import (
     EXIT_OK,
     add_model_argument,
     command,
+    model_with_options,
     nonnegative_integer,
     nonnegative_number,
     output_file,
@@ -28,7 +29,7 @@ from fieldtheory.solvers import registry
 
 
 def _solve_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_argument(parser)
+    add_model_argument(parser, spectrum=True)
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                         help="set a parameter (repeatable)")
     parser.add_argument("--tau-max", type=positive_number, default=20.0)
@@ -58,7 +59,7 @@ def solve_command(args: argparse.Namespace) -> int:
     """Print the theory's observables: the schema of ``simulate`` with ``N`` = null."""
     from fieldtheory.solve import solve
 
-    model = load_model(args.model)
+    model = model_with_options(args)
     with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
         result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,
                        dtau=args.dtau, loops=args.loops, method=args.method,
@@ -121,7 +122,7 @@ def verify_command(args: argparse.Namespace) -> int:
     """Exit 0 when every |z| ≤ threshold, 1 when a comparison fails (2 on input errors)."""
     from fieldtheory.verify import verify
 
-    model = load_model(args.model)
+    model = model_with_options(args)
     params = parse_assignments(args.param)
     model.parameters.resolve(params)
     theory_params = {**params, **parse_assignments(args.theory)}

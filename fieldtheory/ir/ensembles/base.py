@@ -218,6 +218,12 @@ class Ensemble:
     #: :meth:`spectral_radius_bound` — for ensembles whose N → ∞ bound is loose.
     step_bound_from_realisation: ClassVar[bool] = False
 
+    def statistics(self, values: Mapping[str, float]) -> dict[str, float]:
+        """Named statistics of the coupling matrix at ``values`` that the theory reports
+        under the observable ``connectivity`` (none by default; random modes: effective
+        rank and ``pr_singular``)."""
+        return {}
+
     def spectral_radius_bound(self, values: Mapping[str, float]) -> float:
         """An O(1) estimate of the largest |eigenvalue| of J as N → ∞."""
         raise NotImplementedError(f"{type(self).__name__} gives no spectral-radius bound")

@@ -26,7 +26,7 @@ from fieldtheory.ir.ensembles.cumulants import TraceCumulant, variance_cumulants
 from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX
 from fieldtheory.ir.parameters import POSITIVE, evaluate
 
-__all__ = ["MODE_COUNT", "MODE_INDEX", "RandomMode"]
+__all__ = ["MODE_COUNT", "MODE_INDEX", "RandomMode", "load_spectrum", "with_spectrum"]
 
 
 @register_ensemble("random_mode")
@@ -151,6 +151,17 @@ class RandomMode(Ensemble):
             out += (TraceCumulant(self.mode_moment(k) / (2 * k), coupling, k),)
         return out
 
+    def statistics(self, values) -> dict[str, float]:
+        r"""Connectivity statistics at ``values``: the effective rank α·PR_D
+        (PR_D = r₂²/r₄ of the spectrum) and ``pr_singular`` = PR_S/N of the squared
+        singular values of J, (Σs²)²/(N Σs⁴) = α PR_D/(1 + 2α PR_D) as N → ∞ (the modes are
+        not orthogonal: tr(JJᵀ)²/N = g⁴(2 + 1/(α PR_D)); Clark et al., arXiv:2409.01969).
+        A measured connectome's singular values give α PR_D = PR_S/(1 − 2 PR_S)."""
+        alpha = evaluate(self.alpha, values)
+        ratio = evaluate(self.shape_moment(2) ** 2 / self.shape_moment(4), values)
+        rank = alpha * ratio
+        return {"effective_rank": rank, "pr_singular": rank / (1 + 2 * rank)}
+
     # ------------------------------------------------------------------ simulation
 
     def modes(self, N: int, values: Mapping[str, float]) -> np.ndarray:
@@ -246,3 +257,59 @@ def _interpolant_moment(shape: tuple, n: int, u: sp.Symbol) -> sp.Expr:
     for left, right in itertools.pairwise(shape):
         total += sp.integrate((left + (right - left) * u) ** n, (u, 0, 1)) / K
     return total
+
+
+def load_spectrum(path) -> tuple[float, ...]:
+    """Mode strengths d_a (a shape, normalised by the ensemble's gain) from a ``.npy`` or
+    text file; :class:`~fieldtheory.errors.ModelFileError` for a file that is missing,
+    not numeric, not one-dimensional, empty, or has a negative, NaN or infinite entry (its
+    index named), or is all zero."""
+    from pathlib import Path
+
+    from fieldtheory.errors import ModelFileError
+
+    path = Path(path)
+    try:
+        if path.suffix == ".npy":
+            raw = np.load(path, allow_pickle=False)
+        else:
+            raw = np.loadtxt(path, dtype=float, ndmin=1)
+        data = np.asarray(raw, dtype=float)
+    except FileNotFoundError:
+        raise ModelFileError(f"spectrum file {path}: no such file", path=str(path)) from None
+    except (ValueError, TypeError, OSError) as error:
+        raise ModelFileError(f"spectrum file {path}: not an array of numbers ({error})",
+                             path=str(path)) from None
+    data = data.ravel() if data.ndim == 2 and 1 in data.shape else data
+    if data.ndim != 1 or data.size == 0:
+        raise ModelFileError(f"spectrum file {path}: expected a non-empty list of mode "
+                             f"strengths, got shape {data.shape}", path=str(path))
+    bad = np.flatnonzero(~np.isfinite(data) | (data < 0))
+    if bad.size:
+        k = int(bad[0])
+        raise ModelFileError(f"spectrum file {path}: entry {k} is {float(data[k]):g}; mode "
+                             f"strengths must be finite and ≥ 0", path=str(path))
+    if not np.any(data > 0):
+        raise ModelFileError(f"spectrum file {path}: every mode strength is zero",
+                             path=str(path))
+    return tuple(float(v) for v in data)
+
+
+def with_spectrum(model, spectrum: tuple[float, ...]):
+    """``model`` with the spectrum of its random-mode coupling(s) replaced by the array
+    ``spectrum`` (a shape on (0, 1), normalised by the ensemble's gain as before)."""
+    import dataclasses
+
+    from fieldtheory.errors import ParameterError
+
+    couplings, replaced = [], False
+    for coupling, ensemble in model.action.couplings:
+        if isinstance(ensemble, RandomMode):
+            ensemble = dataclasses.replace(ensemble, spectrum=tuple(spectrum))
+            replaced = True
+        couplings.append((coupling, ensemble))
+    if not replaced:
+        raise ParameterError(f"model {model.name} has no random-mode coupling whose spectrum "
+                             f"a --spectrum file could replace")
+    action = dataclasses.replace(model.action, couplings=tuple(couplings))
+    return dataclasses.replace(model, action=action)
