@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         dimension_rows((300,), trials=2, t_max=200.0)
         population_rows(300, trials=2, t_max=200.0, couplings=(0.0, 1.0))
     else:
-        dimension_rows((500, 1000, 2000), trials=4, t_max=1000.0)
-        population_rows(1000, trials=4, t_max=2000.0, couplings=(0.0, 1.0, 1.5, 1.8))
+        dimension_rows((500, 1000, 2000), trials=2, t_max=500.0)
+        population_rows(1000, trials=2, t_max=1000.0, couplings=(0.0, 1.0, 1.5, 1.8))
     print(f"\n({time.perf_counter() - start:.0f} s)")
     return 0
 
