@@ -70,7 +70,8 @@ def test_erf_series_matches_closed_form():
 
 
 def test_noise_kink_and_convergence():
-    """D > 0, nonlinear: Δ'(0⁺) = −D/2 handled analytically; ψ converged in the grid and lag step."""
+    """D > 0, nonlinear: the kink Δ'(0⁺) = −D/2 is handled analytically; ψ is converged
+    in the frequency grid and in the lag step."""
     mf = cv.mean_field("erf", 1.5, 0.5)
     assert abs((mf.cx[1] - mf.cx[0]) / (mf.tau[1]) + 0.25) < 0.02
     r = cv.psi(mf, 1024)
@@ -99,21 +100,23 @@ def test_linear_generic_equals_linear_theory():
     assert abs(cv.mean_field("linear", 0.5, 1.0).delta0 - 1 / (2 * math.sqrt(0.75))) < 1e-15
 
 
-@pytest.mark.parametrize("rho", [0.0, 0.5, -0.5])
-def test_linear_cavity_against_lyapunov(rho):
-    """Cavity PR/N, N·Var(pop.) and N·mean C_ij vs Lyapunov at N = 100, 200 (J0 = 0.5, D = 1).
+@pytest.mark.parametrize(("rho", "delta"), [(0.0, None), (0.5, None), (-0.5, None), (0.0, 0.5)])
+def test_linear_cavity_against_lyapunov(rho, delta):
+    """Cavity PR/N, N·Var(pop.), N·mean C_ij vs Lyapunov at N = 100, 200 (J0 = 0.5, D = 1; the
+    δ = 0.5 map by the discrete Lyapunov equation).
 
     The O(1/N) allowance is estimated, not tuned: the two sizes give the Richardson value
     2 f(200) − f(100), whose standard error (from the seeds) sets a 4σ window, plus the
     remaining O(1/N²) term, bounded by a quarter of |f(200) − f(100)|.
     """
     g, D, J0 = 0.5, 1.0, 0.5
-    lt = cv.LinearTheory(g, rho, D)
+    lt = cv.LinearTheory(g, rho, D, delta=delta)
     pr = cv.psi_linear(lt, 1024)["pr"]
     pop = cv.population_statistics(lt, J0, 1024)
     theory = {"pr": pr, "var_pop": pop["var_x"], "cross": pop["cross_x"][0]}
-    small = cv.linear_network_pr(100, g, rho, D, range(24), J0=J0)
-    large = cv.linear_network_pr(200, g, rho, D, range(100, 112), J0=J0)
+    small = cv.linear_network_pr(100, g, rho, D, range(24), J0=J0, delta=delta)
+    large = cv.linear_network_pr(200, g, rho, D, range(100, 112), J0=J0,
+                                  delta=delta)
     for key, value in theory.items():
         (m1, e1), (m2, e2) = small[key], large[key]
         extrap = 2 * m2 - m1

@@ -61,9 +61,10 @@ D/δ for the map), and the row/column pairings J_ik ↔ J_ki add cross terms
 (see :func:`psi_linear`):
 
 .. math::
-   ψ_{12} = \frac{g^4|G_1G_2|^2C_1C_2 + ρg^4[|G_1|^2C_2(G_2X_{12} + G_2^*Y_{12}) + (1↔2)]
-            + C_1C_2\,2\mathrm{Re}[\frac{g^2G_1G_2}{1−g^2G_1G_2} + \frac{ρg^2G_1G_2^*}{1−ρg^2G_1G_2^*}]}
-            {1 − g^4|G_1G_2|^2}
+   ψ_{12} (1 − g^4|G_1G_2|^2) = g^4|G_1G_2|^2C_1C_2
+            + ρg^4[|G_1|^2C_2(G_2X_{12} + G_2^*Y_{12}) + (1↔2)]
+            + 2C_1C_2\,\mathrm{Re}[\frac{g^2G_1G_2}{1−g^2G_1G_2}
+                                   + \frac{ρg^2G_1G_2^*}{1−ρg^2G_1G_2^*}]
 
 with X12 = N⁻¹tr(C1χ2ᵀ), Y12 = N⁻¹tr(C1 χ̄2) from the same cavity (closed forms in the code).
 
@@ -145,7 +146,8 @@ class PairKernel:
         h2 = np.where(h2 > cut, h2, 0.0)[: keep[-1] + 1]
         n = np.arange(len(h2))
         with np.errstate(divide="ignore"):
-            coef = np.where(h2 > 0, np.exp(np.log(np.where(h2 > 0, h2, 1.0)) - n * math.log(delta0)), 0.0)
+            logs = np.log(np.where(h2 > 0, h2, 1.0)) - n * math.log(delta0)
+            coef = np.where(h2 > 0, np.exp(logs), 0.0)
         return cls(phi, delta0, np.polynomial.Polynomial(coef))
 
     def __call__(self, c):
@@ -207,7 +209,8 @@ class MeanField:
         om = omega[sel]
         for s in range(0, len(om), 256):
             blk = om[s:s + 256]
-            out[np.nonzero(sel)[0][s:s + 256]] = np.cos(np.multiply.outer(blk, self.tau)) @ (wts * r)
+            idx = np.nonzero(sel)[0][s:s + 256]
+            out[idx] = np.cos(np.multiply.outer(blk, self.tau)) @ (wts * r)
         w2 = 1 + omega**2
         return out + 2 * a0 / w2 + 4 * a2 * (1 - 3 * omega**2) / w2**3
 
@@ -257,7 +260,7 @@ def mean_field(phi: str = "tanh", g: float = 2.0, D: float = 0.0, delta: float |
         a1 = kern.poly.coef[1]
         rate = math.sqrt(1 - g**2 * a1)
         T = T if T is not None else max(40.0 / rate, 20.0)
-        n = int(round(T / h))
+        n = round(T / h)
         tau = h * np.arange(n + 1)
         Gp = kern.poly.deriv()
         # w(Δ) = W/Δ² = 1/2 − g² Σ a_n Δ^{n−1}/(n+1)
@@ -265,7 +268,7 @@ def mean_field(phi: str = "tanh", g: float = 2.0, D: float = 0.0, delta: float |
         wpoly = np.polynomial.Polynomial(
             np.concatenate([[0.5 - g**2 * c[1] / 2], -g**2 * c[2:] / np.arange(3, len(c) + 1)]))
         t1 = min(1.0, T)
-        k1 = int(round(t1 / h))
+        k1 = round(t1 / h)
         s1 = solve_ivp(lambda t, y: [y[1], y[0] - g**2 * kern(y[0])], (0, tau[k1]),
                        [delta0, -D / 2], method="DOP853", rtol=1e-13, atol=1e-15,
                        t_eval=tau[: k1 + 1])
@@ -360,7 +363,7 @@ def frequency_grid(mf_or_delta, M: int):
     return w, np.full(M, 1.0 / M)
 
 
-def _double_sum(w, f1, f2, func, chunk=512):
+def _double_sum(w, func, chunk=512):
     """Σ_kl w_k w_l func(k-block, all l) without forming the full M×M matrix at once."""
     tot = 0.0
     for s in range(0, len(w), chunk):
@@ -399,7 +402,7 @@ def psi(mf: MeanField, M: int = 4096) -> dict:
     out = {}
     c0 = {"phi": mf.cphi0, "x": mf.delta0}
     for name, fn in (("phi", psi_phi), ("x", psi_x)):
-        ps = _double_sum(w, None, None, fn)
+        ps = _double_sum(w, fn)
         out[f"psi_{name}"] = ps
         out[f"Psi_{name}"] = c0[name] ** 2 + ps
         out[f"pr_{name}"] = c0[name] ** 2 / (c0[name] ** 2 + ps)
@@ -431,7 +434,8 @@ def population_spectrum(mf, J0: float, omega):
     v = J0 * mf.slope * mf.susceptibility(omega)
     cp, cx = mf.spectrum_phi(omega), mf.spectrum_x(omega)
     den = np.abs(1 - v) ** 2
-    return {"phi": cp / den, "x": (cx * (1 - np.abs(v) ** 2) + np.abs(v) ** 2 * cp / mf.slope**2) / den}
+    sx = (cx * (1 - np.abs(v) ** 2) + np.abs(v) ** 2 * cp / mf.slope**2) / den
+    return {"phi": cp / den, "x": sx}
 
 
 def population_statistics(mf, J0: float, M: int = 4096, taus=(0.0,)) -> dict:
@@ -525,7 +529,7 @@ def psi_linear(lt: LinearTheory, M: int = 4096) -> dict:
         num = g4 * a1 * a2 * C1 * C2 + AB + BB
         return num / (1 - g4 * a1 * a2)
 
-    ps = _double_sum(w, None, None, psi_block)
+    ps = _double_sum(w, psi_block)
     c0 = float(w @ C)
     return {"psi": ps, "Psi": c0**2 + ps, "pr": c0**2 / (c0**2 + ps), "c0": c0}
 
@@ -570,4 +574,4 @@ def linear_network_pr(N, g, rho=0.0, D=1.0, seeds=(0, 1, 2, 3), J0=0.0, delta=No
     mean = rows.mean(0)
     se = rows.std(0, ddof=1) / math.sqrt(len(rows)) if len(rows) > 1 else np.full(4, np.nan)
     keys = ("pr", "var_pop", "cross", "c0")
-    return {k: (float(m), float(e)) for k, m, e in zip(keys, mean, se)}
+    return {k: (float(m), float(e)) for k, m, e in zip(keys, mean, se, strict=True)}
