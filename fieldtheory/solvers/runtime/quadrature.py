@@ -54,6 +54,7 @@ __all__ = [
     "gaussian_mean",
     "gaussian_pair_mean",
     "hermite_coefficients",
+    "hermite_coefficients_many",
     "normal_rule",
     "closed_pair",
     "pair_table",
@@ -248,6 +249,38 @@ def hermite_coefficients(f, mean: float, delta0: float, strip: float = STRIP,
                                f"{total:.3g}")
     keep = int(np.argmax(tail <= 0.01 * tol * max(total, 1e-300))) or terms
     return b[: max(keep, 2)]
+
+
+def hermite_coefficients_many(f, mean: float, delta0s, strip: float = STRIP,
+                              tol: float = 1e-16) -> list:
+    """:func:`hermite_coefficients` at each variance of ``delta0s`` in one pass per basis
+    (one matrix product instead of one call per variance); None where that one would
+    raise :class:`SeriesDivergence` (the caller decides whether it needs that point)."""
+    out: list = [None] * len(delta0s)
+    groups: dict = {}
+    for k, delta0 in enumerate(delta0s):
+        sigma = math.sqrt(max(float(delta0), 0.0))
+        if not strip > 0:
+            continue
+        if sigma == 0.0:
+            out[k] = np.array([float(f(np.array(float(mean))))])
+            continue
+        try:
+            groups.setdefault(_series_size(strip / sigma), []).append((k, sigma))
+        except SeriesDivergence:
+            continue
+    for (h, terms), members in groups.items():
+        z, basis = _hermite_basis(h, terms)
+        sigmas = np.array([sigma for _, sigma in members])
+        values = np.asarray(f(mean + sigmas[:, None] * z), dtype=float)
+        for (k, _), b in zip(members, values @ basis.T, strict=True):
+            tail = np.cumsum((b * b)[::-1])[::-1]
+            total = tail[0]
+            if not np.isfinite(total) or tail[-16] > tol * max(total, 1e-300):
+                continue
+            keep = int(np.argmax(tail <= 0.01 * tol * max(total, 1e-300))) or terms
+            out[k] = b[: max(keep, 2)]
+    return out
 
 
 # ----------------------------------------------------------------- general bivariate rules

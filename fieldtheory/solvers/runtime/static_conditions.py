@@ -28,6 +28,7 @@ from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code gene
     gaussian_mean,
     gaussian_pair_mean,
     hermite_coefficients,
+    hermite_coefficients_many,
 )
 
 __all__ = ["StaticSolution", "antiderivative", "power_series", "solve_static"]
@@ -82,9 +83,16 @@ class _Model:
     """The callables and parameters of one single-site problem (internal)."""
 
     def __init__(self, phi, dphi, Phi, g, J0, I, D, strip):
-        self.phi, self.dphi = phi, dphi
-        self.Phi = Phi if Phi is not None else antiderivative(phi)
+        self.phi, self.dphi, self._Phi = phi, dphi, Phi
         self.g, self.J0, self.I, self.D, self.strip = float(g), float(J0), float(I), float(D), strip
+
+    @property
+    def Phi(self):
+        """Φ (Φ' = φ): the caller's, else :func:`antiderivative` of φ, built when first
+        needed (the series model never needs it)."""
+        if self._Phi is None:
+            self._Phi = antiderivative(self.phi)
+        return self._Phi
 
     def magnetisation(self, delta0: float, m_guess: float) -> tuple[float, float]:
         """(μ, m) with m = E[φ(u)], u ~ N(J0 m + I, Δ0): the stable root nearest m_guess.
@@ -162,6 +170,11 @@ class _Model:
             return None
         return optimize.brentq(h, 0.0, lowest, xtol=1e-15, rtol=1e-15)
 
+    def energies(self, grid, m_guess: float) -> list:
+        """:meth:`energy` at the points of ``grid`` that a batch can give, None elsewhere
+        (evaluated one by one, when needed); here: none."""
+        return [None] * len(grid)
+
     def energy(self, delta0: float, m_guess: float) -> float:
         """D²/8 + V(Δ0) − V(Δ∞) (positive: the particle overshoots the plateau)."""
         mean, _ = self.magnetisation(delta0, m_guess)
@@ -215,16 +228,26 @@ def _fluctuating(model: _Model, m_guess: float, upper: float) -> StaticSolution:
     """Δ0 from the energy condition: first sign change (+ → −) on a geometric scan."""
     top = max(upper, 1e-3)
     for _ in range(40):
-        if model.energy(top, m_guess) < 0:
+        deficit = model.energy(top, m_guess)
+        if deficit < 0:
             break
         top *= 2.0
     else:
         raise ConvergenceError("energy condition: no Δ0 with an energy deficit up to "
                                f"{top:.3g}")
+    # one evaluation per point: the scan's (batched where the model can), the brackets'
+    known = {top: deficit}
+
     def energy(d):
-        return model.energy(d, m_guess)
+        if d not in known:
+            known[d] = model.energy(d, m_guess)
+        return known[d]
 
     grid = top * np.logspace(-8, 0, 33)
+    grid[-1] = top
+    for d, value in zip(grid, model.energies(grid, m_guess), strict=True):
+        if value is not None:
+            known.setdefault(d, value)
     bracket, values = _first_crossing(energy, grid)
     if values[0] <= 0.0:  # no energy surplus at small Δ0: look for its first appearance
         bracket, more = _first_crossing(energy, grid[len(values) - 1:]) if bracket else (
@@ -306,6 +329,32 @@ class _SeriesModel(_Model):
         if key not in self.cache:
             self.cache[key] = hermite_coefficients(self.phi, mean, delta0, self.strip) ** 2
         return self.cache[key]
+
+    def energies(self, grid, m_guess: float) -> list:
+        """:meth:`energy` on a scan ``grid`` in one pass where it is exact to rounding:
+        J0 = 0 (the mean is I at every Δ0), one Hermite projection per basis
+        (:func:`hermite_coefficients_many`, kept for later calls), and a plateau that
+        :meth:`plateau`'s end-point tests settle without a root search (0 or none: the
+        potential difference is then V(Δ0) − V(0)). None at the other points."""
+        out: list = [None] * len(grid)
+        if self.J0 != 0.0:
+            return out
+        mean, g2 = self.I, self.g**2
+        for k, (delta0, b) in enumerate(zip(grid, hermite_coefficients_many(
+                self.phi, mean, grid, self.strip), strict=True)):
+            if b is None or not delta0 > 0:
+                continue
+            c = b * b
+            self.cache[(float(delta0), float(mean))] = c
+            h0 = g2 * c[0]
+            slope0 = g2 * (c[1] if c.size > 1 else 0.0) / delta0 - 1.0
+            settled = h0 <= 1e-15 * max(delta0, 1.0)
+            if not (settled or slope0 >= 0.0):
+                continue  # a positive plateau: Brent's method, one point at a time
+            v0 = -0.5 * delta0**2 + g2 * delta0 * float(power_series(
+                c / np.arange(1, c.size + 1), np.array([1.0]))[0])
+            out[k] = self.D**2 / 8 + v0
+        return out
 
     def c_phi(self, delta, delta0, mean):
         if delta0 <= 0:
