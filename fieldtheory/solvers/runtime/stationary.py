@@ -182,11 +182,16 @@ class StationarySolution:
         return linear_response(self.tau, omega, self.J0, self.static.mean_gain)
 
 
-def _lattice(tau_max, dtau, step_max, box):
-    """Lattice step dividing dtau, and the number of lattice steps per output step."""
+def _lattice(tau_max, dtau, step_max, box, fast=False):
+    """Lattice step dividing dtau, and the number of lattice steps per output step.
+    ``fast`` (a default box, free to grow a little): n rounded up so that the spectrum's
+    DCT-I (an FFT of length 2n) has only small prime factors."""
     per = max(math.ceil(dtau / step_max - 1e-9), 1)
     step = dtau / per
     n = math.ceil(max(box, tau_max) / step)
+    if fast:
+        while fft.next_fast_len(2 * n, real=True) != 2 * n:
+            n += 1
     return step, per, n
 
 
@@ -281,8 +286,9 @@ def _series_solution(phi, g, static, fixed, D, strip, grid, pair=None) -> Statio
     else:
         squares = hermite_coefficients(phi, mean, delta0, strip) ** 2
         profile = LagProfile(squares, g2, D, delta0, plateau)
+        fast = box is None
         box = box if box is not None else 40.0 / max(profile.kappa, 1e-2)
-        step, per, n = _lattice(tau_max, dtau, step_max, box)
+        step, per, n = _lattice(tau_max, dtau, step_max, box, fast)
         lattice_tau = step * np.arange(n + 1)
         delta = profile.delta(lattice_tau)
         curve = profile.curve("phi", lattice_tau[_output(tau_max, dtau, per)])
