@@ -240,7 +240,8 @@ def _fluctuating(model: _Model, m_guess: float, upper: float) -> StaticSolution:
 
     def energy(d):
         if d not in known:
-            known[d] = model.energy(d, m_guess)
+            (value,) = model.energies([d], m_guess)
+            known[d] = model.energy(d, m_guess) if value is None else value
         return known[d]
 
     grid = top * np.logspace(-8, 0, 33)
@@ -351,8 +352,8 @@ class _SeriesModel(_Model):
             settled = h0 <= 1e-15 * max(delta0, 1.0)
             if not (settled or slope0 >= 0.0):
                 continue  # a positive plateau: Brent's method, one point at a time
-            v0 = -0.5 * delta0**2 + g2 * delta0 * float(power_series(
-                c / np.arange(1, c.size + 1), np.array([1.0]))[0])
+            integral = c / np.arange(1, c.size + 1)  # Σ c_n/(n+1): E[Φ(u)Φ(v)] at r = 1
+            v0 = -0.5 * delta0**2 + g2 * delta0 * float(integral[0] + integral[1:].sum())
             out[k] = self.D**2 / 8 + v0
         return out
 
