@@ -156,7 +156,8 @@ def test_memory_does_not_grow_with_the_duration():
 
 def test_populations_get_their_own_estimates():
     """Two linear populations (E: 70 %, blocks with different gains and a mean coupling):
-    each population's PR_α/N_α and N_α·Var against the exact covariance's sub-blocks."""
+    each population's PR_α/N_α, N_α·Var and zero-frequency spectrum N_α·S(0) against the
+    exact covariance's sub-blocks."""
     import networkx as nx
 
     p = ft.parameters(f_E=(0.7, (0.01, 0.99)), g=(0.4, "positive"), J0=(0.3, "real"))
@@ -173,10 +174,21 @@ def test_populations_get_their_own_estimates():
     values = {"f_E": 0.7, "g": 0.4, "J0": 0.3}
     result = simulate(model, values, N=N, t_max=1600.0, t_burn=20.0, dt=0.05, dtau=0.5,
                       tau_max=5.0, blocks=16, seed=SEED,
-                      observe=("dimension", "population_variance"))
-    _, c = _exact_matrix(model, values, 0.05)
+                      observe=("dimension", "population_variance", "population_spectrum"))
+    a, c = _exact_matrix(model, values, 0.05)
+    b = np.linalg.matrix_power(a, 10)  # the process sampled every dτ = 0.5
+    sigma = c - b @ c @ b.T
     edges = {"E": slice(0, 84), "I": slice(84, N)}
     for name, sites in edges.items():
+        # the population average's spectrum at ω = 0 (N_α·S, per unit time)
+        one = np.zeros(N)
+        one[sites] = 1.0
+        resolvent = np.linalg.inv(np.eye(N) - b)
+        size = sites.stop - sites.start
+        exact_spectrum = 0.5 * one @ resolvent @ sigma @ resolvent.T @ one / size
+        curve = result.observables.populations[name]["population_spectrum"]
+        error = result.stderr.populations[name]["population_spectrum"]["values"][0]
+        assert abs(curve["values"][0] - exact_spectrum) < 4 * error + 0.02 * exact_spectrum
         block = c[sites, sites]
         size = block.shape[0]
         pr = np.trace(block) ** 2 / (size * np.sum(block * block))
