@@ -304,10 +304,15 @@ class StreamingEstimator:
     m of the lagged samples, and equals the variance exactly at l = 0. Samples pushed before
     recording starts (the end of the burn-in) fill the ring, so every recorded sample has
     all its lags. The population spectrum is Welch's estimate: segments of ``segment``
-    samples of a(t) overlapping by half, each detrended by its mean and Hann-windowed,
+    samples of a(t) overlapping by half, Hann-windowed, about the run's mean ā (not each
+    segment's own mean, which would remove the zero frequency, where the population mode
+    lives),
 
-    .. math:: N_α S_a(ω_k) = N_α\,dτ\,\big\langle |\textstyle\sum_n w_n a_n e^{−iω_k n dτ}|^2
-              \big\rangle_{\rm segments} \big/ \textstyle\sum_n w_n^2 .
+    .. math:: N_α S_a(ω_k) = N_α\,dτ\,\big\langle |\textstyle\sum_n w_n (a_n − ā)
+              e^{−iω_k n dτ}|^2 \big\rangle_{\rm segments} \big/ \textstyle\sum_n w_n^2 ,
+
+    streamed exactly: the raw segments' periodograms and transforms are summed and ā is
+    taken out at the end, |F(w(a − ā))|² = |F(wa)|² − 2ā Re(F(wa)* F(w)) + ā²|F(w)|².
 
     Memory is O(T·(L + 1)·N + T·B·P·L), independent of the number of samples.
 
@@ -349,6 +354,8 @@ class StreamingEstimator:
         self.window = 0.5 - 0.5 * np.cos(2 * np.pi * n / self.segment)  # periodic Hann
         self.series_ring = np.zeros((T, self.series, self.segment))
         self.spectra = np.zeros((T, B, self.series, self.segment // 2 + 1))
+        self.transforms = np.zeros((T, B, self.series, self.segment // 2 + 1), dtype=complex)
+        self.series_sum = np.zeros((T, self.series))
         self.segment_counts = np.zeros(B)
         self.pushed = self.recorded = 0
 
@@ -388,20 +395,24 @@ class StreamingEstimator:
             averages = np.concatenate([sums.sum(1, keepdims=True) / self.sizes.sum(),
                                        averages], axis=1)
         self.series_ring[:, :, (self.recorded - 1) % self.segment] = averages
+        self.series_sum += averages
         hop = self.segment // 2
         if self.recorded < self.segment or (self.recorded - self.segment) % hop:
             return
         oldest = self.recorded % self.segment
-        segment = np.roll(self.series_ring, -oldest, axis=2)
-        segment -= segment.mean(axis=2, keepdims=True)
-        segment *= self.window
-        self.spectra[:, block] += np.abs(np.fft.rfft(segment, axis=2)) ** 2
+        segment = np.roll(self.series_ring, -oldest, axis=2) * self.window
+        transform = np.fft.rfft(segment, axis=2)
+        self.spectra[:, block] += np.abs(transform) ** 2
+        self.transforms[:, block] += transform
         self.segment_counts[block] += 1
 
     def _estimates(self, lag_products, lag_sums, gain_sums, lag_counts, spectra,
-                   segment_counts) -> dict[str, dict[str, np.ndarray]]:
+                   segment_counts, transforms) -> dict[str, dict[str, np.ndarray]]:
         """Estimates per series (``"all"`` and each population) with leading axes (T, B)."""
         out = {}
+        # the run's mean of each series, taken out of the raw segments' periodograms
+        run_mean = self.series_sum / max(self.recorded, 1)  # (T, series)
+        window = np.fft.rfft(self.window)
         groups = [("all", slice(None), int(self.sizes.sum()))]
         if len(self.sizes) > 1:
             groups += [(name, slice(p, p + 1), int(self.sizes[p]))
@@ -412,8 +423,11 @@ class StreamingEstimator:
             pairs = lag_counts[None, :, None, :] * size
             means = sums[..., 0] / pairs[..., 0]
             correlations = products / pairs - means[..., None] * sums / pairs
+            mu = run_mean[:, s][:, None, None]
+            centred = (spectra[:, :, s] - 2 * mu * np.real(np.conj(transforms[:, :, s]) * window)
+                       + segment_counts[None, :, None] * mu**2 * np.abs(window) ** 2)
             spectrum = (size * self.dtau / float(np.sum(self.window**2))
-                        * spectra[:, :, s] / segment_counts[None, :, None])
+                        * centred / segment_counts[None, :, None])
             out[name] = {
                 "mean": means[..., 0], "variance": correlations[..., 0, 0],
                 "autocorrelation": correlations[..., 0, :], "mean_phi": means[..., 1],
@@ -431,11 +445,12 @@ class StreamingEstimator:
         block estimates / √B.
         """
         blocks = (self.lag_products, self.lag_sums, self.gain_sums, self.lag_counts,
-                  self.spectra, self.segment_counts)
+                  self.spectra, self.segment_counts, self.transforms)
         # sums over blocks: axis 1 of the (T, B, ...) sums, axis 0 of the shared counts
         whole = (self.lag_products.sum(1, keepdims=True), self.lag_sums.sum(1, keepdims=True),
                  self.gain_sums.sum(1, keepdims=True), self.lag_counts.sum(0, keepdims=True),
-                 self.spectra.sum(1, keepdims=True), self.segment_counts.sum(0, keepdims=True))
+                 self.spectra.sum(1, keepdims=True), self.segment_counts.sum(0, keepdims=True),
+                 self.transforms.sum(1, keepdims=True))
         with np.errstate(all="ignore"):
             totals = self._estimates(*whole)
             groups = self._estimates(*blocks) if self.trials == 1 else totals

@@ -97,21 +97,26 @@ def test_single_trial_errors_come_from_blocks():
 
 
 def test_spectrum_is_welch_in_angular_convention():
-    """N·S_a(ω) = N · (scipy one-sided density)/2 at interior frequencies."""
+    """N·S_a(ω) = N · (scipy one-sided density)/2 at interior frequencies (the full density
+    at ω = 0), Welch's estimate about the run's mean: segments are not detrended one by
+    one, so the zero frequency is kept."""
     rng = np.random.default_rng(3)
     x = _record(rng, trials=1, prefill=LAGS, samples=400)
     obs, _ = _stream(x, LAGS, blocks=2).observables()
     spectrum = obs["population_spectrum"]
     segment = 2 * LAGS
     average = x[0, LAGS:].mean(axis=1)
-    f, density = scipy.signal.welch(average, fs=1 / DTAU, window="hann", nperseg=segment,
-                                    noverlap=segment // 2, detrend="constant")
+    f, density = scipy.signal.welch(average - average.mean(), fs=1 / DTAU, window="hann",
+                                    nperseg=segment, noverlap=segment // 2, detrend=False)
     N = sum(SIZES)
     np.testing.assert_allclose(spectrum["omega"], 2 * np.pi * f, rtol=1e-12)
     np.testing.assert_allclose(spectrum["values"][1:-1], N * density[1:-1] / 2, rtol=1e-10)
+    np.testing.assert_allclose(spectrum["values"][0], N * density[0], rtol=1e-10)
     pop = obs["populations"]["I"]["population_spectrum"]["values"]
-    _, density_i = scipy.signal.welch(x[0, LAGS:, SIZES[0]:].mean(axis=1), fs=1 / DTAU,
-                                      window="hann", nperseg=segment, noverlap=segment // 2)
+    average_i = x[0, LAGS:, SIZES[0]:].mean(axis=1)
+    _, density_i = scipy.signal.welch(average_i - average_i.mean(), fs=1 / DTAU,
+                                      window="hann", nperseg=segment,
+                                      noverlap=segment // 2, detrend=False)
     np.testing.assert_allclose(pop[1:-1], SIZES[1] * density_i[1:-1] / 2, rtol=1e-10)
 
 

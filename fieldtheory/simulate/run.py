@@ -402,8 +402,8 @@ def simulate(
         ``population_variance``, ``population_spectrum``, ``population_spectrum_phi`` and
         ``cross_covariance`` (:mod:`fieldtheory.simulate.collective`): streamed, with
         standard errors, memory independent of ``t_max`` (``dimension``: four N × N
-        accumulators per trial). A requested ``population_spectrum`` replaces the default
-        one by the estimate about the run's mean.
+        accumulators per trial). A requested ``population_spectrum`` is recomputed with
+        the ``segment_time`` segments (both are about the run's mean).
     segment_time : float, optional
         Segment length of the collective spectra (model time; default 2·tau_max). Near the
         magnetic transition the population mode's linewidth is 1 − J0⟨φ'⟩: use segments
