@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from scipy import integrate
 
 import fieldtheory as ft
 
@@ -51,22 +51,12 @@ def best_of(function, repeats: int = 3):
 
 
 def linear_oracle(g: float = 0.5, d: float = 1.0) -> float:
-    """PR/N of the noisy linear network by adaptive quadrature of the closed form."""
+    """PR/N of the noisy linear network by adaptive quadrature of the closed form (the
+    tests' oracle, tests/support/linear_quadrature.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.linear_quadrature import linear_psi_and_pr
 
-    def spectrum(w):
-        return d / (w * w + 1 - g * g)
-
-    def excess(w1):
-        def f(w2):
-            loop = g * g / ((1 + 1j * w1) * (1 + 1j * w2))
-            return spectrum(w1) * spectrum(w2) * (1 / abs(1 - loop) ** 2 - 1)
-
-        return integrate.quad(f, -np.inf, np.inf, epsabs=1e-13, epsrel=1e-12, limit=400)[0]
-
-    psi = integrate.quad(excess, -np.inf, np.inf, epsabs=1e-12, epsrel=1e-11,
-                         limit=400)[0] / (2 * math.pi) ** 2
-    c0 = d / (2 * math.sqrt(1 - g * g))
-    return c0 * c0 / (c0 * c0 + psi)
+    return linear_psi_and_pr(g, d)[1]
 
 
 def simulator_overhead(quick: bool) -> dict | None:

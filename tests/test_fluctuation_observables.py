@@ -107,26 +107,13 @@ def test_noisy_linear_network_to_quadrature_precision():
     Ψ(0,0) = C(0)² + ∬ C₁C₂(1/|1 − g²S₁S₂|² − 1) by adaptive quadrature (scipy, 1e-11)
     is an independent value; the generic route resolves the 1/ω² tails of a noisy site
     (kink-subtracted transforms) to 1e-8."""
-    from scipy import integrate
+    from support.linear_quadrature import linear_psi_and_pr
 
     g, d = 0.5, 1.0
-
-    def spectrum(w):
-        return d / (w * w + 1 - g * g)
-
-    def excess(w1):
-        def f(w2):
-            loop = g * g / ((1 + 1j * w1) * (1 + 1j * w2))
-            return spectrum(w1) * spectrum(w2) * (1 / abs(1 - loop) ** 2 - 1)
-
-        return integrate.quad(f, -np.inf, np.inf, epsabs=1e-13, epsrel=1e-12, limit=400)[0]
-
-    psi = integrate.quad(excess, -np.inf, np.inf, epsabs=1e-12, epsrel=1e-11,
-                         limit=400)[0] / (2 * math.pi) ** 2
-    c0 = d / (2 * math.sqrt(1 - g * g))
+    psi, pr = linear_psi_and_pr(g, d)
     theory = ft.solve("linear", {"g": g, "D": d}, order="1/N").observables
     assert theory["psi"]["x"] == pytest.approx(psi, rel=1e-7)
-    assert theory["dimension"]["pr_x"] == pytest.approx(c0**2 / (c0**2 + psi), rel=1e-8)
+    assert theory["dimension"]["pr_x"] == pytest.approx(pr, rel=1e-8)
 
 
 def _closed_form_pr_x(result, a: float, g: float) -> float:
