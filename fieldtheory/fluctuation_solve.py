@@ -227,8 +227,7 @@ def _keys(raw: Mapping, step) -> dict:
 
 
 def _merged(saddle, raw: Mapping, step, runtime: str):
-    from fieldtheory.observables import Observables
-
+    """The saddle's result with the runtime's O(1/N) keys (network and populations)."""
     observables = saddle.observables
     populations = {name: replace(obs, **_keys(raw["populations"][name], step))
                    for name, obs in observables.populations.items()
@@ -240,6 +239,5 @@ def _merged(saddle, raw: Mapping, step, runtime: str):
         for key in ("population_variance", "population_spectrum", "population_spectrum_phi",
                     "cross_covariance"):
             undefined[f"/observables/{key}"] = raw["population_refused"]
-    assert isinstance(merged, Observables)
     return replace(saddle, observables=merged, method=f"{saddle.method}+{runtime}",
                    undefined=undefined)
