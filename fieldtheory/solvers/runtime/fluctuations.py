@@ -186,10 +186,6 @@ class FluctuationProblem:
     spec: FluctuationSpec
     sites: dict
 
-    @property
-    def step(self):
-        return self.spec.step
-
 
 # ----------------------------------------------------------------- frequency quadrature
 
