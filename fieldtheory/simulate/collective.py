@@ -4,7 +4,7 @@ r"""Streaming estimates of the O(1/N) observables of a simulation (issue 12, ite
 "cross_covariance"))`` adds, for x and for φ(x), with standard errors and with memory
 independent of the simulated duration:
 
-``dimension`` {``pr_x``, ``pr_phi``} and ``psi`` {``x``, ``phi``}
+``dimension``, ``dimension_z`` {``pr_x``, ``pr_phi``} and ``psi`` {``x``, ``phi``}
     The participation ratio PR/N = (tr C)²/(N tr C²) of the equal-time covariance by the
     *cross-block* estimator (tr C̄)²/(N · mean_{a≠b} tr(C_a C_b)) over the run's B time
     blocks: the sampling noise of different blocks is independent, so the N²τ_c/T bias of
@@ -13,7 +13,12 @@ independent of the simulated duration:
     moments are kept, in float32, until the run ends: B N × N matrices per observed field
     and trial (guarded by the memory limit), independent of the run's duration.
     ψ(0,0) = N·mean_{i≠j}C_ij(0)² = mean_{a≠b} Σ_{i≠j}C_a,ij C_b,ij/(N − 1). Standard
-    errors by the delete-one-block jackknife (one trial) or across trials.
+    errors by the delete-one-block jackknife (one trial) or across trials. Where units
+    have quenched gains the φ of these two is the output Φ_i = G_i φ(x_i) (the other φ
+    observables keep the unit's own φ). ``dimension_z``: the same PR of the z-scored
+    units, C_z = D^{−1/2} C D^{−1/2} with D the diagonal of the run-mean covariance C̄
+    (tr C̄_z = N), by the same cross-block estimator N/mean_{a≠b} tr(C_a,z C_b,z) and
+    the same errors (each jackknife replicate takes D from its own blocks).
 ``population_variance`` {``x``, ``phi``}
     N·Var of the population averages about the run's mean.
 ``population_spectrum``, ``population_spectrum_phi``
@@ -40,8 +45,8 @@ from fieldtheory.errors import ParameterError
 __all__ = ["COLLECTIVE", "CollectiveEstimator"]
 
 #: Observables of this module (names as in the JSON).
-COLLECTIVE = ("dimension", "psi", "population_variance", "population_spectrum",
-              "population_spectrum_phi", "cross_covariance")
+COLLECTIVE = ("dimension", "dimension_z", "psi", "population_variance",
+              "population_spectrum", "population_spectrum_phi", "cross_covariance")
 
 #: Samples buffered before one covariance update (a matrix product).
 BATCH = 64
@@ -55,24 +60,27 @@ class CollectiveEstimator:
     """
 
     def __init__(self, sizes, names, *, trials: int, samples: int, blocks: int, lags: int,
-                 dtau: float, segment: int, dimension: bool) -> None:
+                 dtau: float, segment: int, dimension: bool,
+                 dimension_z: bool = False) -> None:
         self.sizes = np.asarray(sizes, dtype=int)
         self.names = tuple(names)
         self.edges = np.concatenate([[0], np.cumsum(self.sizes)])
         self.trials, self.dtau = trials, float(dtau)
         self.blocks = max(2, blocks)
-        if dimension and samples < 4 * self.blocks:
+        self.dimension = dimension or dimension_z
+        # the z-scored PR costs (B + 1) passes over the block pairs: only on request
+        self.dimension_z = dimension_z
+        if self.dimension and samples < 4 * self.blocks:
             raise ParameterError(f"observe dimension: {samples} recorded samples cannot fill "
                                  f"{self.blocks} time blocks")
         self.block_length = max(1, samples // self.blocks)
-        self.dimension = dimension
         T, N, P = trials, int(self.sizes.sum()), len(self.sizes)
         self.groups = [("all", slice(0, N))]
         if P > 1:
             self.groups += [(name, slice(self.edges[p], self.edges[p + 1]))
                             for p, name in enumerate(self.names)]
         G = len(self.groups)
-        if dimension:
+        if self.dimension:
             self.current = np.zeros((2, T, N, N))
             self.current_sum = np.zeros((2, T, N))
             self.moments = np.zeros((self.blocks, 2, T, N, N), dtype=np.float32)
@@ -108,8 +116,10 @@ class CollectiveEstimator:
 
     # ------------------------------------------------------------------ streaming
 
-    def push(self, x: np.ndarray, phi: np.ndarray) -> None:
-        """One recorded sample: x and φ(x) of shape (T, N)."""
+    def push(self, x: np.ndarray, phi: np.ndarray, output: np.ndarray | None = None) -> None:
+        """One recorded sample: x and φ(x) of shape (T, N); ``output`` Φ = G φ(x) where
+        units have quenched gains (the covariances of ``dimension``, ``psi`` and
+        ``dimension_z`` take it in place of φ)."""
         block = min(self.recorded // self.block_length, self.blocks - 1)
         fields = np.stack([x, phi]).astype(float)  # (2, T, N)
         means = np.stack([fields[:, :, s].mean(axis=2) for _, s in self.groups],
@@ -131,6 +141,8 @@ class CollectiveEstimator:
         self.lag_counts[block, :filled] += 1
         self._push_series(m, block)
         if self.dimension:
+            if output is not None and output is not phi:
+                fields = np.stack([x, output]).astype(float)
             self._push_covariance(fields, block)
         self.recorded += 1
 
@@ -268,7 +280,8 @@ class CollectiveEstimator:
 
     def _block_products(self, s: slice):
         """Per block b (about the run's mean μ): tr C_b, and per pair a ≠ b tr(C_a C_b) and
-        Σ_{i≠j} C_a,ij C_b,ij; arrays (B, 2, T) and (B, B, 2, T)."""
+        Σ_{i≠j} C_a,ij C_b,ij; arrays (B, 2, T) and (B, B, 2, T); and the covariances
+        C_b themselves (a list of (2, T, n, n) arrays)."""
         counts = self.block_counts
         weights = counts / counts.sum()
         mu = np.einsum("b,bvtn->vtn", weights, self.block_means)[..., s]
@@ -289,40 +302,60 @@ class CollectiveEstimator:
                 diagonal = np.einsum("vtii,vtii->vt", covariances[a], covariances[b])
                 products[a, b] = products[b, a] = full
                 off[a, b] = off[b, a] = full - diagonal
-        return traces, products, off
+        return traces, products, off, covariances
 
     def _dimension(self, g: int, size: int):
         _, s = self.groups[g]
-        traces, products, off = self._block_products(s)  # (B, 2, T), (B, B, 2, T)
+        traces, products, off, covariances = self._block_products(s)
         B = self.blocks
         weights = self.block_counts / self.block_counts.sum()
+        diagonals = np.stack([np.einsum("vtii->vti", c) for c in covariances])  # (B, 2, T, n)
+
+        def z_square(keep: np.ndarray, w: np.ndarray) -> np.ndarray:
+            """mean_{a≠b ∈ keep} tr(C_a,z C_b,z)/n with D from the kept blocks' mean."""
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = 1.0 / np.einsum("b,bvti->vti", w, diagonals[keep])  # (2, T, n)
+            kept = np.flatnonzero(keep)
+            total, pairs = 0.0, 0
+            for i, a in enumerate(kept):
+                scaled = covariances[a] * scale[..., :, None] * scale[..., None, :]
+                for b in kept[i + 1:]:
+                    total = total + np.einsum("vtij,vtij->vt", scaled, covariances[b])
+                    pairs += 1
+            return total / max(pairs, 1) / size
 
         def estimate(keep: np.ndarray):
-            """(PR/N, ψ) from the blocks in ``keep``, per field and trial."""
+            """(PR/N, ψ, PR_z/N) from the blocks in ``keep``, per field and trial."""
             w = weights[keep] / weights[keep].sum()
             trace = np.einsum("b,bvt->vt", w, traces[keep]) / size
             pair = np.outer(keep, keep) & ~np.eye(B, dtype=bool)
             square = products[pair].mean(axis=0) / size
             psi = off[pair].mean(axis=0) / max(size - 1, 1)
-            return trace**2 / square, psi
+            if not self.dimension_z:
+                return trace**2 / square, psi, np.full_like(psi, np.nan)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = 1.0 / z_square(keep, w)  # tr C̄_z / n = 1
+            return trace**2 / square, psi, z
 
-        pr, psi = estimate(np.ones(B, dtype=bool))  # (2, T)
+        full = estimate(np.ones(B, dtype=bool))  # each (2, T)
         if self.trials > 1:
-            pr_error = pr.std(axis=1, ddof=1) / np.sqrt(self.trials)
-            psi_error = psi.std(axis=1, ddof=1) / np.sqrt(self.trials)
+            errors = [v.std(axis=1, ddof=1) / np.sqrt(self.trials) for v in full]
         else:  # delete-one-block jackknife (needs B ≥ 3)
             leave = [estimate(np.arange(B) != b) for b in range(B)] if B >= 3 else []
             if leave:
-                jack_pr = np.stack([v[0] for v in leave])
-                jack_psi = np.stack([v[1] for v in leave])
                 factor = np.sqrt((B - 1) / B)
-                pr_error = factor * np.sqrt(((jack_pr - jack_pr.mean(0)) ** 2).sum(0))[:, 0]
-                psi_error = factor * np.sqrt(((jack_psi - jack_psi.mean(0)) ** 2).sum(0))[:, 0]
+                errors = []
+                for k in range(len(full)):
+                    jack = np.stack([v[k] for v in leave])
+                    errors.append(factor * np.sqrt(((jack - jack.mean(0)) ** 2).sum(0))[:, 0])
             else:
-                pr_error = psi_error = np.zeros(2)
-        pr, psi = pr.mean(axis=1), psi.mean(axis=1)
+                errors = [np.zeros(2)] * len(full)
+        pr, psi, z = (v.mean(axis=1) for v in full)
+        pr_error, psi_error, z_error = errors
         value = {"dimension": {"pr_x": pr[0], "pr_phi": pr[1]},
-                 "psi": {"x": psi[0], "phi": psi[1]}}
+                 "psi": {"x": psi[0], "phi": psi[1]},
+                 "dimension_z": {"pr_x": z[0], "pr_phi": z[1]}}
         error = {"dimension": {"pr_x": pr_error[0], "pr_phi": pr_error[1]},
-                 "psi": {"x": psi_error[0], "phi": psi_error[1]}}
+                 "psi": {"x": psi_error[0], "phi": psi_error[1]},
+                 "dimension_z": {"pr_x": z_error[0], "pr_phi": z_error[1]}}
         return value, error

@@ -8,6 +8,12 @@ into numpy functions of per-site arrays:
   with J·f(x_j) (the presynaptic expression f is compiled separately);
 * every :class:`~fieldtheory.ir.symbols.ByPopulation` value becomes a placeholder b whose
   value is a per-site array;
+* every quenched per-unit variable (:class:`~fieldtheory.ir.quenched.Quenched`, a gain G_i)
+  becomes a placeholder q whose value the network draws once per trial (an array of shape
+  (trials, N)); the callables take them after the by-population values. A term of the
+  drift whose coefficient of −x_k holds one stays in r (integrated explicitly, with its
+  rate in the step bound); the noise may not hold one. Step bounds that depend on them
+  (:class:`SiteBound`) are taken on the realised values (:attr:`CompiledAction.realised`);
 * in continuous time each drift is split as f_k = −a_k x_k + r_k(x), a_k the field-free
   coefficient of −x_k(t), so that integrators can treat the leak exactly;
 * a time-dependent parameter (a callable u(t) in ``values``) becomes a placeholder u that
@@ -24,6 +30,7 @@ prints (``str(compiled)``) and can be inspected on its own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -35,23 +42,74 @@ from fieldtheory.ir.action import Action
 from fieldtheory.ir.ensembles import Ensemble
 from fieldtheory.ir.langevin import read_langevin
 from fieldtheory.ir.parameters import evaluate
+from fieldtheory.ir.quenched import Quenched, QuenchedDistribution
 from fieldtheory.ir.symbols import ByPopulation, Coupling, CouplingSum, FieldValue
 
-__all__ = ["CompiledAction", "CompiledSum", "compile_action"]
+__all__ = ["CompiledAction", "CompiledSum", "SiteBound", "compile_action"]
 
 #: Grid on which sup|f'| of presynaptic expressions is taken for the stability bound.
 GAIN_GRID = np.linspace(-20.0, 20.0, 801)
 _MODULES = ["scipy", "numpy"]
+#: Grid points × sites evaluated at once by :meth:`SiteBound.sup` (bounds its memory).
+_SITE_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class SiteBound:
+    r"""sup |e| of a derivative e that holds quenched variables, on the realised network.
+
+    e is a function of (fields, sums, by-population values, quenched values) — the
+    placeholders of :func:`compile_action`. The bound is taken with every field at
+    u ∈ GAIN_GRID, the sums at 0, and the by-population and quenched values of every site
+    of every trial, so that it bounds e on each site's own values. Where e is a product
+    Π_q q^{n_q} · rest(fields, by-population) (``powers`` given), it is
+    max_sites Π_q |q|^{n_q} · sup|rest| (``rest`` taken on the populations' values at
+    compile time); else e is evaluated on the grid at every site, in chunks.
+    """
+
+    expression: sp.Expr
+    function: Callable
+    powers: tuple[int, ...] | None = None
+    rest: float = 0.0
+
+    def sup(self, fields: int, sums: int, by_population: tuple[np.ndarray, ...],
+            quenched: tuple[np.ndarray, ...]) -> float:
+        """The bound for per-site by-population arrays (N,) and quenched arrays (T, N)."""
+        with np.errstate(all="ignore"):
+            if self.powers is not None:
+                product = np.ones_like(np.asarray(quenched[0], dtype=float))
+                for values, power in zip(quenched, self.powers, strict=True):
+                    if power:
+                        product = product * np.abs(np.asarray(values, dtype=float)) ** power
+                return float(np.nanmax(product)) * self.rest if product.size else 0.0
+            grid = GAIN_GRID[:, None]
+            trials, n = np.shape(quenched[0])
+            chunk = max(1, _SITE_CHUNK // GAIN_GRID.size)
+            best = 0.0
+            for t in range(trials):
+                for start in range(0, n, chunk):
+                    sites = slice(start, start + chunk)
+                    args = ([grid] * fields + [0.0] * sums
+                            + [np.asarray(b)[sites] for b in by_population]
+                            + [np.asarray(q)[t, sites] for q in quenched])
+                    value = np.abs(np.asarray(self.function(*args), dtype=float))
+                    if value.size:
+                        best = max(best, float(np.nanmax(value)))
+            return best
 
 
 @dataclass(frozen=True, eq=False)
 class CompiledSum:
     """One coupling sum Σ_j J_ij f(x_j): its coupling, ensemble and compiled f.
 
-    ``presynaptic(*fields, *by_population)`` evaluates f on per-site arrays;
+    ``presynaptic(*fields, *by_population, *quenched)`` evaluates f on per-site arrays;
     ``gain_bound`` is Σ_l sup_u |∂f/∂x_l| (all fields at u ∈ [−20, 20]) and
     ``weight_bound`` sup |∂f_k/∂c| over fields k — together with the ensemble's spectral
-    radius they bound the rate this sum contributes to the Jacobian.
+    radius they bound the rate this sum contributes to the Jacobian. Where these
+    derivatives hold quenched variables (a gain, f = G φ(x)) the bound is known only on the
+    realised values: the float is then ``inf`` and ``gain_parts`` (one per field) or
+    ``weight_parts`` (one per drift) hold the :class:`SiteBound` objects that the realised
+    network evaluates (:func:`~fieldtheory.simulate.integrators.rate_bound`).
     """
 
     coupling: Coupling
@@ -60,6 +118,8 @@ class CompiledSum:
     presynaptic: Callable
     gain_bound: float
     weight_bound: float
+    gain_parts: tuple[SiteBound, ...] = ()
+    weight_parts: tuple[SiteBound, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,9 +146,19 @@ class CompiledAction:
     phi, gain : callables
         φ (presynaptic expression of the first coupling sum in the first field's drift —
         or, if it has none, in the next field's — and the first field itself without
-        coupling) and φ' = ∂φ/∂x_1, as functions of (*fields, *by_population).
+        coupling; quenched factors set to 1, ``read_langevin(action).observed_phi``) and
+        φ' = ∂φ/∂x_1, as functions of (*fields, *by_population, *quenched).
+    output : callable or None
+        The output Φ = G φ (``observed_output``, quenched factors included), same
+        arguments; ``None`` where it is φ itself (no quenched factor in it).
     step : float or None
         Physical duration of one step of a map; ``None`` in continuous time.
+    quenched : tuple of (Quenched, distribution)
+        The action's quenched variables in the order the callables take their values.
+    local_parts : tuple of tuple of SiteBound
+        Per field k, the bounds of Σ_l |∂r_k/∂x_l| over the terms of r_k that hold quenched
+        variables and no coupling sum (−G·x kept out of the exact leak): their rate enters
+        the step bound on the realised values.
     """
 
     action: Action
@@ -105,6 +175,17 @@ class CompiledAction:
     gain: Callable
     step: float | None
     inputs: Mapping[str, Callable] = field(default_factory=dict)
+    output_expression: sp.Expr | None = None
+    output: Callable | None = None
+    quenched: tuple[tuple[Quenched, QuenchedDistribution], ...] = ()
+    local_parts: tuple[tuple[SiteBound, ...], ...] = ()
+
+    @property
+    def realised(self) -> bool:
+        """Whether the step bound needs the realised quenched values (see
+        :class:`SiteBound`)."""
+        return bool(any(p for parts in self.local_parts for p in parts)
+                    or any(s.gain_parts or s.weight_parts for s in self.sums))
 
     @property
     def is_discrete(self) -> bool:
@@ -122,6 +203,10 @@ class CompiledAction:
         for m, s in enumerate(self.sums):
             lines.append(f"  c{m} = {s.coupling} @ ({s.expression})")
         lines.append(f"  phi = {self.phi_expression}")
+        if self.output_expression is not None:
+            lines.append(f"  output = {self.output_expression}")
+        for q, distribution in self.quenched:
+            lines.append(f"  {q}: {distribution.text()}")
         return "\n".join(lines)
 
 
@@ -163,8 +248,10 @@ def compile_action(action: Action, values: Mapping[str, float | Callable]) -> Co
                              zip(drifts, lowering.xs, strict=True)), strict=True)
         step = None
     phi_expr = lowering.lower(system.observed_phi)
-    phi_args = (*lowering.xs, *lowering.bs)
-    rest_args = (*lowering.xs, *lowering.cs, *lowering.bs, *lowering.us)
+    output_expr = lowering.lower(system.observed_output)
+    phi_args = (*lowering.xs, *lowering.sites)
+    rest_args = (*lowering.xs, *lowering.cs, *lowering.sites, *lowering.us)
+    has_output = output_expr != phi_expr
     return CompiledAction(
         action=action,
         values=values,
@@ -180,6 +267,10 @@ def compile_action(action: Action, values: Mapping[str, float | Callable]) -> Co
         gain=_lambdify(phi_args, phi_expr.diff(lowering.xs[0])),
         step=step,
         inputs=inputs,
+        output_expression=output_expr if has_output else None,
+        output=_lambdify(phi_args, output_expr) if has_output else None,
+        quenched=tuple(action.quenched),
+        local_parts=tuple(lowering.local_parts(r) for r in rests),
     )
 
 
@@ -233,6 +324,15 @@ class _Lowering:
         self.bs: list[sp.Dummy] = []
         self.populations = [p.name for p in action.populations]
         self.table = np.zeros((0, len(self.populations)))
+        # quenched per-unit variables, in the action's order (their values: per site)
+        self.quenched = [q for q, _ in action.quenched]
+        self.qs = [sp.Dummy(q.name) for q in self.quenched]
+        self.quenched_map = dict(zip(self.quenched, self.qs, strict=True))
+
+    @property
+    def sites(self) -> list[sp.Dummy]:
+        """The per-site arguments of every compiled callable: by-population, then quenched."""
+        return [*self.bs, *self.qs]
 
     def check_times(self, expr: sp.Expr) -> None:
         for value in sorted(expr.atoms(FieldValue), key=str):
@@ -279,6 +379,8 @@ class _Lowering:
         """Placeholders for sums, ByPopulation atoms, fields and time-dependent parameters;
         numbers for the other parameters."""
         expr = expr.xreplace(dict(zip(self.sums, self.cs, strict=True)))
+        if self.quenched_map:
+            expr = expr.xreplace(self.quenched_map)
         if self.expanded:
             expr = expr.xreplace(self.expanded)
         # indicators may sit between the atoms' placeholders in bs: pair them by position
@@ -304,7 +406,9 @@ class _Lowering:
         """(a, r) with expr = −a·x + r, a free of fields and coupling sums."""
         leak, rest = sp.Integer(0), sp.Integer(0)
         # a coefficient that varies in time stays in r (integrated explicitly)
-        state = {*self.xs, *self.cs, *self.us}
+        # a quenched coefficient too (a per-site, per-trial leak: its rate is bounded on
+        # the realised values, CompiledAction.local_parts)
+        state = {*self.xs, *self.cs, *self.us, *self.qs}
         for term in sp.Add.make_args(sp.expand(expr)):
             coefficient = term / x
             if coefficient.free_symbols & state:
@@ -326,11 +430,55 @@ class _Lowering:
             self._refuse_inputs(expression, f"the coupling sum {term}")
             for d in drifts:
                 self._refuse_inputs(d.diff(c), f"the weight of the coupling sum {term}")
-            gain = sum(self._sup(expression.diff(x)) for x in self.xs)
-            weight = max(self._sup(d.diff(c)) for d in drifts)
+            gains = [self._bound(expression.diff(x)) for x in self.xs]
+            weights = [self._bound(d.diff(c)) for d in drifts]
+            gain_parts = weights_parts = ()
+            if any(isinstance(b, SiteBound) for b in gains):  # known once realised
+                gain, gain_parts = math.inf, tuple(self._site_bound(b) for b in gains)
+            else:
+                gain = sum(gains)
+            if any(isinstance(b, SiteBound) for b in weights):
+                weight, weights_parts = math.inf, tuple(self._site_bound(b) for b in weights)
+            else:
+                weight = max(weights)
             out.append(CompiledSum(term.coupling, ensembles[term.coupling], expression,
-                                   _lambdify((*self.xs, *self.bs), expression), gain, weight))
+                                   _lambdify((*self.xs, *self.sites), expression), gain,
+                                   weight, gain_parts, weights_parts))
         return tuple(out)
+
+    def local_parts(self, rest: sp.Expr) -> tuple[SiteBound, ...]:
+        """SiteBounds of ∂/∂x_l of the terms of ``rest`` that hold quenched variables and no
+        coupling sum (the rest of coupling terms is bounded through their sums)."""
+        if not self.qs:
+            return ()
+        local = sp.Add(*(term for term in sp.Add.make_args(sp.expand(rest))
+                         if term.has(*self.qs) and not term.has(*self.cs)))
+        return tuple(self._site_bound(self._bound(local.diff(x))) for x in self.xs
+                     if local.diff(x) != 0)
+
+    def _site_bound(self, bound: float | SiteBound) -> SiteBound:
+        """A float bound as a constant SiteBound (so that sums of parts stay uniform)."""
+        if isinstance(bound, SiteBound):
+            return bound
+        return SiteBound(sp.Float(bound), lambda *args: bound, (0,) * len(self.qs), bound)
+
+    def _bound(self, expr: sp.Expr) -> float | SiteBound:
+        """sup|expr| now (:meth:`_sup`) when it holds no quenched variable, else the
+        :class:`SiteBound` that the realised network evaluates."""
+        if not self.qs or not expr.has(*self.qs):
+            return self._sup(expr)
+        powers, rest = [0] * len(self.qs), sp.S.One
+        for factor in sp.Mul.make_args(expr):
+            base, exponent = factor.as_base_exp()
+            if base in self.qs and exponent.is_Integer and exponent > 0:
+                powers[self.qs.index(base)] += int(exponent)
+            elif factor.has(*self.qs):
+                function = _lambdify((*self.xs, *self.cs, *self.sites), expr)
+                return SiteBound(expr, function)
+            else:
+                rest *= factor
+        function = _lambdify((*self.xs, *self.cs, *self.sites), expr)
+        return SiteBound(expr, function, tuple(powers), self._sup(rest))
 
     def _refuse_inputs(self, expr: sp.Expr, where: str) -> None:
         used = [name for name, u in self.input_map.items() if expr.has(u)]
@@ -356,6 +504,11 @@ class _Lowering:
         for k in range(K):
             for l in range(K):
                 q = noise[k, l]
+                quenched = sorted(str(v) for v in self.quenched if q.has(v))
+                if quenched:
+                    raise SimulationError(
+                        f"quenched variable {quenched[0]} enters the noise {q}; the simulator "
+                        "takes quenched per-unit variables in the drift only")
                 if q.has(FieldValue):
                     raise SimulationError(
                         f"state-dependent noise {q} is not supported by the simulator")

@@ -91,6 +91,9 @@ class Network:
     noise_factor : ndarray, shape (K, K, N)
     dtype : numpy dtype
     trials : int
+    quenched : tuple of ndarray
+        The realised quenched per-unit variables (gains G_i), in the order of
+        ``compiled.quenched``, shape (T, N) each: drawn once per trial.
     """
 
     compiled: CompiledAction
@@ -101,6 +104,13 @@ class Network:
     noise_factor: np.ndarray
     dtype: np.dtype
     trials: int
+    quenched: tuple[np.ndarray, ...] = ()
+
+    @property
+    def site_values(self) -> tuple[np.ndarray, ...]:
+        """The per-site arguments of the compiled callables: by-population values (N,),
+        then quenched values (T, N) — both broadcast against fields of shape (T, N)."""
+        return (*self.by_population, *self.quenched)
 
     @property
     def N(self) -> int:
@@ -124,13 +134,13 @@ class Network:
         fields = [x[:, k] for k in range(x.shape[1])]
         sums, shape = [], fields[0].shape
         for term, coupling in zip(self.compiled.sums, self.couplings, strict=True):
-            pre = term.presynaptic(*fields, *self.by_population)
+            pre = term.presynaptic(*fields, *self.site_values)
             if type(pre) is not np.ndarray or pre.shape != shape or pre.dtype != self.dtype:
                 # a constant or broadcast presynaptic expression, e.g. J @ 1
                 pre = np.broadcast_to(np.asarray(pre, dtype=self.dtype), shape)
             sums.append(coupling.matvec(pre))
         for k, rest in enumerate(self.compiled.rest):
-            out[:, k] = rest(*fields, *sums, *self.by_population, *inputs)
+            out[:, k] = rest(*fields, *sums, *self.site_values, *inputs)
         return out
 
     def drift(self, x: np.ndarray, inputs: tuple = ()) -> np.ndarray:
@@ -154,8 +164,15 @@ class Network:
         """φ' on the first field, shape (T, N)."""
         return self._site_function(self.compiled.gain, x)
 
+    def output(self, x: np.ndarray, phi: np.ndarray | None = None) -> np.ndarray:
+        """The output Φ = G φ a unit sends (quenched factors included), shape (T, N);
+        φ itself (``phi`` when given) where the output holds no quenched factor."""
+        if self.compiled.output is None:
+            return self.phi(x) if phi is None else phi
+        return self._site_function(self.compiled.output, x)
+
     def _site_function(self, fn, x: np.ndarray) -> np.ndarray:
-        value = fn(*[x[:, k] for k in range(x.shape[1])], *self.by_population)
+        value = fn(*[x[:, k] for k in range(x.shape[1])], *self.site_values)
         if type(value) is np.ndarray and value.shape == x[:, 0].shape:
             return value
         return np.broadcast_to(np.asarray(value, dtype=self.dtype), x[:, 0].shape)
@@ -234,7 +251,13 @@ def realise_trials(
     rngs: Sequence[np.random.Generator],
     dtype: str | np.dtype = "float64",
 ) -> Network:
-    """Sample the couplings of one network per generator and fix per-site constants."""
+    """Sample the couplings of one network per generator and fix per-site constants.
+
+    Each trial's generator draws its couplings, then its quenched per-unit variables (one
+    draw of N values per variable, in the action's order; populations share the
+    distribution): an action without quenched variables uses its generators exactly as
+    before.
+    """
     dtype = np.dtype(dtype)
     values = compiled.values
     sizes = population_sizes(compiled.action.populations, N, values)
@@ -253,6 +276,10 @@ def realise_trials(
             raise SimulationError(f"sampled coupling has shape {matrix.matrices[0].shape}, "
                                   f"expected {(N, N)}")
 
+    quenched = tuple(
+        np.stack([_draw(distribution, variable, rng, N, values) for rng in rngs]).astype(dtype)
+        for variable, distribution in compiled.quenched)
+
     def per_site(table: np.ndarray) -> np.ndarray:
         return np.repeat(table, sizes, axis=-1)
 
@@ -266,7 +293,20 @@ def realise_trials(
         noise_factor=per_site(factor).astype(dtype),
         dtype=dtype,
         trials=len(rngs),
+        quenched=quenched,
     )
+
+
+def _draw(distribution, variable, rng: np.random.Generator, N: int,
+          values: Mapping[str, float]) -> np.ndarray:
+    """N draws of one quenched variable; refuses non-finite or misshapen draws by name."""
+    draw = np.asarray(distribution.sample(rng, N, values), dtype=float)
+    if draw.shape != (N,) or not np.all(np.isfinite(draw)):
+        raise SimulationError(f"quenched variable {variable}: its distribution gave "
+                              f"{draw.shape[0] if draw.ndim == 1 else draw.shape} values"
+                              f"{'' if np.all(np.isfinite(draw)) else ' (not all finite)'}, "
+                              f"expected {N} finite numbers")
+    return draw
 
 
 def realise(

@@ -8,7 +8,9 @@ The pipeline, in order:
 3. plan the run: method, dt, sampling step dτ, lags, burn-in and recorded samples; refuse
    unstable steps before anything runs;
 4. realise one network per trial from ``default_rng([seed, k])``: couplings, then the
-   initial condition x ~ N(μ0, σ0²) (default N(0, 1)), then the noise;
+   quenched per-unit variables (gains; none drawn where the model has none), then the
+   initial condition x ~ N(μ0, σ0²) (default N(0, 1)), then the noise; with quenched
+   variables dt is planned again on the realised network's step bound;
 5. step; every dτ push the first field into the streaming estimator (the ring buffer starts
    filling during the last τ_max of the burn-in) and, when requested, into the transient
    estimator (from the end of the burn-in, its first sample included);
@@ -159,7 +161,8 @@ def _steps_per_sample(compiled: CompiledAction, dt: float, dtau: float) -> int:
     return steps
 
 
-def _choose_dt(compiled: CompiledAction, dt: float | None, dtau: float, method: str) -> float:
+def _choose_dt(compiled: CompiledAction, dt: float | None, dtau: float, method: str,
+               network: Network | None = None) -> float:
     if compiled.is_discrete:
         step = compiled.step
         if dt is not None and abs(dt - step) > 1e-9 * step:
@@ -169,8 +172,10 @@ def _choose_dt(compiled: CompiledAction, dt: float | None, dtau: float, method: 
     if dt is not None:
         return _positive("dt", dt)
     nominal = DEFAULT_DT[method]
-    bound = rate_bound(compiled)
-    if bound > 0:
+    # inf where the bound needs the realised quenched values (provisional: simulate plans
+    # again on the realised network)
+    bound = rate_bound(compiled if network is None else network)
+    if 0 < bound < math.inf:
         nominal = min(nominal, 0.5 * STABILITY[method] / bound)
     # the largest dt ≤ nominal that divides dτ
     return dtau / math.ceil(dtau / nominal - 1e-9)
@@ -188,16 +193,24 @@ def _factorised(compiled: CompiledAction) -> bool:
 
 def plan_run(compiled: CompiledAction, *, t_max: float, t_burn: float, dt: float | None,
              trials: int, tau_max: float | None, dtau: float, method: str,
-             blocks: int) -> RunPlan:
-    """Check and resolve the numerical options; raise before anything runs."""
+             blocks: int, network: Network | None = None) -> RunPlan:
+    """Check and resolve the numerical options; raise before anything runs.
+
+    Where the step bound needs the realised network (quenched per-unit variables,
+    ``compiled.realised``), the plan without ``network`` is provisional (its dt is not
+    checked) and :func:`simulate` plans again with the realised ``network``: the default dt
+    and the stability check then use its own bound.
+    """
     t_max, t_burn = _positive("t_max", t_max), _positive("t_burn", t_burn, zero=True)
     given_tau = tau_max is not None
     tau_max = _positive("tau_max", DEFAULT_TAU_MAX if tau_max is None else tau_max)
     dtau = _positive("dtau", dtau)
     method = choose_method(method, discrete=compiled.is_discrete, noisy=compiled.is_noisy)
-    dt = _choose_dt(compiled, dt, dtau, method)
-    if not _factorised(compiled):  # else checked on the realised couplings (simulate)
-        check_step(compiled, dt, method)
+    dt = _choose_dt(compiled, dt, dtau, method, network)
+    if network is not None:
+        check_step(network, dt, method)
+    elif not (_factorised(compiled) or compiled.realised):
+        check_step(compiled, dt, method)  # else checked on the realised network (simulate)
     steps = _steps_per_sample(compiled, dt, dtau)
     dtau = steps * dt
     if tau_max < dtau * (1 - 1e-9):
@@ -264,7 +277,7 @@ def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunP
         phi = network.phi(x)
         estimator.push(x[:, 0], phi, network.gain(x), record=r >= prefill)
         if collective is not None and r >= prefill:
-            collective.push(x[:, 0], phi)
+            collective.push(x[:, 0], phi, network.output(x, phi))
         if transient is not None and r + 1 >= prefill:
             transient.push(x[:, 0], phi, r + 1 - prefill)
         bar.update(steps)
@@ -399,8 +412,10 @@ def simulate(
         Reference times t_a of the transient's C(t, t_a), on the sampling grid of the
         recorded window (run time); by default its start, quarter and half.
         ``observe`` may also name the O(1/N) observables ``dimension`` (with ``psi``),
-        ``population_variance``, ``population_spectrum``, ``population_spectrum_phi`` and
-        ``cross_covariance`` (:mod:`fieldtheory.simulate.collective`): streamed, with
+        ``dimension_z`` (of the z-scored units), ``population_variance``,
+        ``population_spectrum``, ``population_spectrum_phi`` and ``cross_covariance``
+        (:mod:`fieldtheory.simulate.collective`; with quenched gains the dimension's φ
+        is the output Φ = G φ): streamed, with
         standard errors, memory independent of ``t_max`` (``dimension``: four N × N
         accumulators per trial). A requested ``population_spectrum`` is recomputed with
         the ``segment_time`` segments (both are about the run's mean).
@@ -428,7 +443,7 @@ def simulate(
     compiled = compile_action(action, {**values, **inputs})
     plan = plan_run(compiled, t_max=t_max, t_burn=t_burn, dt=dt, trials=trials,
                     tau_max=tau_max, dtau=dtau, method=method, blocks=blocks)
-    dimension = bool({"dimension", "psi"} & set(collective_keys))
+    dimension = bool({"dimension", "dimension_z", "psi"} & set(collective_keys))
     require(_memory_estimate(compiled, N, trials, plan, np.dtype(str(dtype)).itemsize)
             + (trials * 2 * N * (N * (8 + 4 * blocks) + 64 * 8) if dimension else 0),
             f"simulate {name}: N = {N}, trials = {trials}, {plan.lags + 1} lags"
@@ -436,7 +451,11 @@ def simulate(
                else ""))
     rngs = trial_generators(seed, trials)
     network = realise_trials(compiled, N, rngs, str(dtype))
-    if _factorised(compiled):
+    if compiled.realised:  # the step bound of the realised gains: dt planned again
+        plan = plan_run(compiled, t_max=t_max, t_burn=t_burn, dt=dt, trials=trials,
+                        tau_max=tau_max, dtau=dtau, method=method, blocks=blocks,
+                        network=network)
+    elif _factorised(compiled):
         check_step(network, plan.dt, plan.method)
     x = network.initial_state(rngs, initial)
     stepper = make_stepper(network, plan.dt, plan.method, rngs)
@@ -458,7 +477,8 @@ def simulate(
         collective = CollectiveEstimator(
             network.sizes, [p.name for p in action.populations], trials=trials,
             samples=plan.samples, blocks=blocks, lags=plan.lags, dtau=plan.dtau,
-            segment=segment, dimension=dimension)
+            segment=segment, dimension=dimension,
+            dimension_z="dimension_z" in collective_keys)
     transient = None
     if record_transient:
         t_start = plan.burn_samples * plan.dtau

@@ -90,7 +90,9 @@ class TangentMap:
         else:
             rests = [lowering.split_leak(d, x)[1]
                      for d, x in zip(drifts, lowering.xs, strict=True)]
-        xs, cs, bs = lowering.xs, lowering.cs, lowering.bs
+        # per-site arguments: by-population values, then quenched ones (gains G_i), so the
+        # Jacobian holds the realised gains (J diag(G φ'(x)) for f = G φ)
+        xs, cs, bs = lowering.xs, lowering.cs, lowering.sites
         args = (*xs, *cs, *bs)
         presynaptic = [lowering.lower(s.presynaptic) for s in lowering.sums]
         self.network = network
@@ -129,7 +131,7 @@ class TangentMap:
         """
         network = self.network
         fields = [x[:, k] for k in range(x.shape[1])]
-        shape, bs = fields[0].shape, network.by_population
+        shape, bs = fields[0].shape, network.site_values
         sums, coupled = [], {}
         for m, (term, coupling) in enumerate(zip(network.compiled.sums, network.couplings,
                                                   strict=True)):
