@@ -32,7 +32,7 @@ from fieldtheory.solvers import registry
 from fieldtheory.solvers.runtime.common import ConvergenceError as RuntimeConvergence
 from fieldtheory.solvers.runtime.common import SolverInputError, choose_runtime
 
-__all__ = ["solve_fluctuations"]
+__all__ = ["fluctuation_parts", "solve_fluctuations"]
 
 #: Lag step of the continuous-time saddle solve the spectra are taken from.
 DTAU = 0.05
@@ -99,12 +99,18 @@ def _symmetric_and_fluctuating(observables) -> None:
                 f"handles sites of zero mean (the symmetric phase) only")
 
 
+def fine_step(dtau_out: float) -> float:
+    """The lag step of the continuous-time saddle solve: the largest divisor of the output
+    step ``dtau_out`` not above DTAU."""
+    return dtau_out / math.ceil(dtau_out / DTAU - 1e-9)
+
+
 def _saddle(solve, model: Model, params, discrete_step, tau_out: float, dtau_out: float):
     """The saddle point on a lag grid where C_x has decayed (1e-10 of C_x(0)), fine enough
     for the spectra (continuous time: a step dividing ``dtau_out``, at most DTAU), and
     covering the output grid (``solve``: :func:`fieldtheory.solve.solve`)."""
     if discrete_step is None:
-        dtau = dtau_out / math.ceil(dtau_out / DTAU - 1e-9)
+        dtau = fine_step(dtau_out)
         tau_max, limit = max(TAU_START, tau_out), max(MAX_TAU, tau_out)
     else:
         dtau = discrete_step
@@ -158,11 +164,25 @@ def solve_fluctuations(solve, model: Model | str, params: Mapping[str, float] | 
     that this module does not import the one that dispatches to it); use
     ``ft.solve(model, params, order="1/N")``.
     """
+    model = load_model(model)
+    saddle, raw, step, runtime = fluctuation_parts(solve, model, params, tau_max=tau_max,
+                                                   dtau=dtau, options=options)
+    saddle = replace(saddle, observables=_on_output_grid(saddle.observables, tau_max, dtau))
+    return _merged(saddle, raw, step, runtime)
+
+
+def fluctuation_parts(solve, model: Model, params: Mapping[str, float] | None = None, *,
+                      tau_max: float = 20.0, dtau: float = 0.25,
+                      options: Mapping[str, Any] | None = None, fine_lags: bool = False):
+    """(saddle on its fine lag grid, the fluctuation runtime's raw dict, the map's step or
+    None, the runtime's name): :func:`solve_fluctuations` before merging. ``solve`` is
+    called as ``solve(model, params, tau_max=, dtau=)`` for the saddle point (the
+    renormalized theory passes one with an extra input covariance); ``fine_lags``: the
+    runtime's lag curves on the saddle's fine lags instead of the output grid."""
     from fieldtheory.codegen.fluctuations import lower_fluctuations
     from fieldtheory.derive import derive
     from fieldtheory.solvers.runtime.fluctuations import FluctuationProblem, SiteStatistics
 
-    model = load_model(model)
     values = model.parameters.resolve(params)
     symbols = {p.symbol: sp.Float(values[p.name]) for p in model.parameters}
     derivation = derive(model, order="1/N")
@@ -191,14 +211,14 @@ def solve_fluctuations(solve, model: Model | str, params: Mapping[str, float] | 
     where = f"{model.name} at {values}, order 1/N"
     try:
         runtime = choose_runtime(problem, "auto", kind="fluctuations")
-        lags_out = np.arange(0.0, tau_max + dtau / 2, dtau) / (step or 1.0)
+        lags_out = (sites[spec.populations[0]].lags if fine_lags
+                    else np.arange(0.0, tau_max + dtau / 2, dtau) / (step or 1.0))
         raw = runtime.solve(problem, None, {"tau": lags_out, **dict(options or {})})
     except SolverInputError as error:
         raise ParameterError(f"{where}: {error}") from None
     except RuntimeConvergence as error:
         raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
-    saddle = replace(saddle, observables=_on_output_grid(saddle.observables, tau_max, dtau))
-    return _merged(saddle, raw, step, runtime.name)
+    return saddle, raw, step, runtime.name
 
 
 def _curve(curve: Mapping, axis: str, scale: float = 1.0) -> dict:
@@ -207,8 +227,9 @@ def _curve(curve: Mapping, axis: str, scale: float = 1.0) -> dict:
 
 
 def _keys(raw: Mapping, step) -> dict:
-    out = {key: dict(raw[key]) for key in ("dimension", "psi", "population_variance")
-           if key in raw}
+    out = {key: dict(raw[key])
+           for key in ("dimension", "dimension_z", "psi", "population_variance")
+           if raw.get(key)}
     time = 1.0 if step is None else step
     for key in ("population_spectrum", "population_spectrum_phi"):
         if key in raw:

@@ -28,6 +28,10 @@ asked), per population normalised by N_α:
 ``dimension``
     {``pr_x``, ``pr_phi``}: the participation ratio of the equal-time covariance over N,
     PR/N = (tr C)²/(N tr C²), of x and of φ(x) (N → ∞ values in the theory).
+    Where units have quenched gains (Φ_i = G_i φ(x_i)), ``pr_phi`` is that of the output Φ.
+``dimension_z``
+    {``pr_x``, ``pr_phi``}: the same of the z-scored activity (every unit divided by its
+    standard deviation; the gains cancel, their heterogeneity still shapes Ψ).
 ``psi``
     {``x``, ``phi``}: ψ(0, 0) = N·mean_{i≠j} C_ij(0)², so that PR/N = C(0)²/(C(0)² + ψ).
 ``population_variance``
@@ -101,10 +105,10 @@ KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi"
 #: Keys filled only on request (the tangent-map observables of the simulator; the O(1/N)
 #: observables of ``solve(order="1/N")`` and ``simulate(observe=...)``).
 OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common", "transient", "dimension",
-                 "psi", "population_variance", "population_spectrum_phi", "cross_covariance",
-                 "connectivity")
+                 "dimension_z", "psi", "population_variance", "population_spectrum_phi",
+                 "cross_covariance", "connectivity")
 #: Optional keys holding a small dict of named numbers ({"pr_x", "pr_phi"}, {"x", "phi"}).
-NAMED_KEYS = ("dimension", "psi", "population_variance", "connectivity")
+NAMED_KEYS = ("dimension", "dimension_z", "psi", "population_variance", "connectivity")
 #: Every key, in schema order: the optional ones come before ``populations``.
 ALL_KEYS = (*KEYS[:-1], *OPTIONAL_KEYS, KEYS[-1])
 
@@ -182,6 +186,7 @@ class Observables(Mapping):
     response_common: Curve | None = None
     transient: Mapping[str, Any] | None = None
     dimension: Mapping[str, float] | None = None
+    dimension_z: Mapping[str, float] | None = None
     psi: Mapping[str, float] | None = None
     population_variance: Mapping[str, float] | None = None
     population_spectrum_phi: Curve | None = None

@@ -187,6 +187,7 @@ def action_text(action) -> str:
     )
     lines = [f"S = {measure} [ {body} ]"]
     lines += [f"  {ensemble_text(c, e)}" for c, e in action.couplings]
+    lines += [f"  {q}_i per unit, quenched: {d.text()}" for q, d in action.quenched]
     return "\n".join(lines)
 
 

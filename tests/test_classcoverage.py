@@ -127,11 +127,14 @@ EXAMPLES = {
         lambda: ft.read_langevin(scs_action()),
         "replace",
     ),
+    ft.Quenched: (lambda: ft.Quenched("G"), "srepr"),
+    ft.LogNormalGain: (lambda: ft.LogNormalGain(pr=S["g"] / 4), "eval"),
+    ft.GainArray: (lambda: ft.GainArray((0.5, 1.0, 1.5)), "eval"),
     DenseCoupling: (lambda: ft.Gaussian(0, 1).sample(np.random.default_rng(0), [5], {}), "numeric"),
     LowRankCoupling: (low_rank, "numeric"),
 }
 #: Abstract bases, covered through their subclasses above and the registry tests below.
-ABSTRACT = {ft.Ensemble, ir.CouplingMatrix}
+ABSTRACT = {ft.Ensemble, ir.CouplingMatrix, ir.QuenchedDistribution}
 
 ENSEMBLE_EXAMPLES = {
     "gaussian": lambda: ft.Gaussian(S["J0"], S["g"] ** 2, S["rho"]),

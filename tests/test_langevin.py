@@ -225,6 +225,7 @@ def test_shipped_models_round_trip_through_langevin(name):
         action.parameters,
         action.populations,
         action.time,
+        dict(action.quenched),
     )
     again = ft.read_langevin(twin)
     assert again.drift == system.drift and again.noise == system.noise

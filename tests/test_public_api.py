@@ -14,7 +14,7 @@ PUBLIC = {
     "Field", "Coupling", "CouplingSum", "ByPopulation", "by_population", "t", "s", "n",
     "Parameter", "ParameterSet", "parameters", "Domain",
     "Ensemble", "Gaussian", "JointGaussian", "Block", "BlockGaussian", "RandomMode",
-    "MODE_INDEX", "MODE_COUNT", "Population",
+    "MODE_INDEX", "MODE_COUNT", "Population", "Quenched", "LogNormalGain", "GainArray",
     "LangevinSystem", "langevin", "read_langevin",
     "Model", "load_model", "shipped_models",
     "tanh", "erf_sqrtpi", "relu", "identity", "logistic",

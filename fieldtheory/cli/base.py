@@ -153,16 +153,25 @@ def add_model_argument(parser: argparse.ArgumentParser, *, spectrum: bool = Fals
             help="mode strengths d_a of the model's random-mode coupling (.npy or text, "
                  "one number per entry; a shape normalised so that g stays the effective "
                  "gain)")
+        parser.add_argument(
+            "--gains", metavar="FILE", default=None,
+            help="single-neuron gains G_i, one per unit (.npy or text), replacing the "
+                 "distribution of the model's quenched gain (simulations need N = their "
+                 "number; the theory takes their moments)")
 
 
 def model_with_options(args: argparse.Namespace):
-    """The model named on the command line, with its ``--spectrum`` file applied."""
+    """The model named on the command line, with its ``--spectrum`` and ``--gains`` files
+    applied."""
     from fieldtheory.ir.ensembles.random_mode import load_spectrum, with_spectrum
     from fieldtheory.ir.model import load_model
+    from fieldtheory.ir.quenched import load_gains, with_gains
 
     model = load_model(args.model)
     if getattr(args, "spectrum", None) is not None:
         model = with_spectrum(model, load_spectrum(args.spectrum))
+    if getattr(args, "gains", None) is not None:
+        model = with_gains(model, load_gains(args.gains))
     return model
 
 

@@ -16,7 +16,9 @@ import sympy as sp
 
 from fieldtheory.codegen.site import SiteProblem, U
 from fieldtheory.errors import CodegenError
-from fieldtheory.ir.symbols import FieldValue, ResponseValue
+from fieldtheory.ir.langevin import read_langevin
+from fieldtheory.ir.quenched import quenched_symbols, split_quenched
+from fieldtheory.ir.symbols import ByPopulation, FieldValue, ResponseValue
 from fieldtheory.solvers.runtime.fluctuations import (
     RESPONSE_FACTOR,
     X_FACTOR,
@@ -27,6 +29,7 @@ from fieldtheory.solvers.runtime.fluctuations import (
     FluctuationSpec,
     Kernel,
     SiteEntry,
+    pair_moment,
 )
 from fieldtheory.transforms.fluctuations import GaussianFluctuations
 from fieldtheory.transforms.nodes import (
@@ -85,8 +88,9 @@ def _slot_factor(expr: sp.Expr, where: str, values: dict) -> Factor:
 
 
 def _composite(expr: sp.Expr, times: tuple, population: str, values: dict,
-               where: str) -> Composite:
-    """c·Π_k F_k(times[k]) from a product of site-field expressions."""
+               where: str, moments: tuple = ()) -> Composite:
+    """c·Π G^n·Π_k F_k(times[k]) from a product of site-field expressions (quenched
+    per-unit variables G kept apart: their moments, ``moments``, pair up later)."""
     coefficient, slots = sp.S.One, {t: sp.S.One for t in times}
     for factor in sp.Mul.make_args(sp.sympify(expr)):
         at = [t for t in times if t in factor.free_symbols]
@@ -99,8 +103,21 @@ def _composite(expr: sp.Expr, times: tuple, population: str, values: dict,
     for t, slot in slots.items():
         if slot == 1:
             raise CodegenError(f"{where}: the composite {expr} has no factor at time {t}")
+    powers, coefficient = split_quenched(coefficient)
     return Composite(population, tuple(_slot_factor(slots[t], where, values) for t in times),
-                     _number(coefficient, values, where))
+                     _number(coefficient, values, where),
+                     tuple((q.name, k) for q, k in powers), moments if powers else ())
+
+
+#: The highest moment of a quenched variable the runtime may pair (G⁴ ⟨;⟩ G⁴).
+MAX_MOMENT = 8
+
+
+def _moments(action, values: dict) -> tuple:
+    """(name, (q₀ … q₈)) of every quenched variable at the parameter values."""
+    return tuple((q.name, tuple(_number(d.moment(k), values, f"moment {k} of {q}")
+                                for k in range(MAX_MOMENT + 1)))
+                 for q, d in action.quenched)
 
 
 def _pairing(term: sp.Expr, rows: tuple, columns: tuple, kernels_of: dict, where: str):
@@ -156,6 +173,8 @@ def lower_fluctuations(gaussian: GaussianFluctuations, site: SiteProblem,
     index = {f: k for k, f in enumerate(fields)}
     discrete = site.step is not None
     sources = dict(gaussian.collective.sources)
+    action = gaussian.collective.action
+    moments = _moments(action, values)
     specs = []
     for f in fields:
         partner = next(k for k, g in enumerate(fields)
@@ -165,12 +184,14 @@ def lower_fluctuations(gaussian: GaussianFluctuations, site: SiteProblem,
             times = time_variables(len(f.order_parameter.times), discrete,
                                    frozenset(values))
             o = functional_derivative(sources[f.population], f.saddle_function, times)
-            composite = _composite(o, times, f.population, values, f"the composite of δ{f.name}")
+            composite = _composite(o, times, f.population, values,
+                                   f"the composite of δ{f.name}", moments)
         specs.append(FieldSpec(f.name, f.population, len(f.order_parameter.times),
                                f.conjugate, partner, composite))
     # the saddle value of a two-time order parameter Q = ⟨A B⟩ inside an explicit block
     # (a higher cumulant's Q_B Q_B) is the kernel G_AB of its site composite
-    kernels_of = {f.order_parameter.function: Kernel(c.population, *c.factors)
+    kernels_of = {f.order_parameter.function: Kernel(c.population, *c.factors,
+                                                     scale=pair_moment(c, _ONE))
                   for f, spec_ in zip(fields, specs, strict=True)
                   if (c := spec_.composite) is not None and c.arity == 2
                   and c.coefficient == 1.0}
@@ -196,11 +217,31 @@ def lower_fluctuations(gaussian: GaussianFluctuations, site: SiteProblem,
             population = cumulant.population
             site_entries.append(SiteEntry(
                 row, column, _number(weight, values, where),
-                _composite(left, block.row_times, population, values, where),
-                _composite(right, block.column_times, population, values, where)))
+                _composite(left, block.row_times, population, values, where, moments),
+                _composite(right, block.column_times, population, values, where, moments)))
     populations = tuple(s.population for s in site.sites)
     fractions = tuple(_number(f, values, "population fraction") for f in site.fractions)
     phis = tuple(function_factor(sp.sympify(p).xreplace(values)) for p in site.population_phis)
     step = None if site.step is None else _number(site.step, values, "time step")
+    outputs = _output_powers(action, populations)
     return FluctuationSpec(tuple(specs), tuple(explicit), tuple(site_entries), populations,
-                           fractions, phis, step)
+                           fractions, phis, step, outputs, moments)
+
+
+#: A composite without coefficient or quenched factors (the neutral partner of pair_moment).
+_ONE = Composite("", ())
+
+
+def _output_powers(action, populations) -> tuple:
+    """The quenched powers in each population's output Φ = Gⁿ φ(x) (() without gains)."""
+    if not action.quenched:
+        return ()
+    output = read_langevin(action).observed_output
+    out = []
+    for name in populations:
+        at = output.replace(lambda e: isinstance(e, ByPopulation),
+                            lambda e, name=name: e.value_for(name))
+        powers, _ = split_quenched(sp.Mul(*(f for f in sp.Mul.make_args(at)
+                                            if quenched_symbols(f))))
+        out.append(tuple((q.name, k) for q, k in powers))
+    return tuple(out)

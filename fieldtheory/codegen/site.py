@@ -30,6 +30,7 @@ import sympy as sp
 from fieldtheory.errors import ActionStructureError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.langevin import read_langevin
+from fieldtheory.ir.quenched import joint_moment, quenched_symbols, split_quenched
 from fieldtheory.ir.symbols import ByPopulation, FieldValue, ResponseValue
 from fieldtheory.transforms.nodes import OrderParameterValue, TimeIntegral
 from fieldtheory.transforms.stages import MeanFieldTheory, OrderParameter, SingleSiteProcess
@@ -189,6 +190,10 @@ def lower_site(theory: MeanFieldTheory,
                 f"population {process.population}: the single-site solvers take one field "
                 f"per site, the model has {len(process.fields)}")
         sites.append(_site(process, theory, by_function, register))
+    if theory.collective.action.quenched:
+        sites = [_with_moments(site, theory, specs) for site in sites]
+        for kind in specs:
+            specs[kind] = [_without_quenched(spec) for spec in specs[kind]]
     step = theory.time.step if theory.time.is_discrete else None
     fraction = dict(theory.collective.fractions)
     fractions = tuple(sp.sympify(fraction.get(site.population, 1)) for site in sites)
@@ -235,6 +240,50 @@ def _site(process: SingleSiteProcess, theory, by_function, register) -> Populati
     responses = _kernels(process, x, s, by_function, register)
     return PopulationSite(process.population, leak, sp.expand(nonlinear), offset, noise,
                           _combined(means), _combined(correlations), _combined(responses))
+
+
+def _without_quenched(spec: TermSpec) -> TermSpec:
+    left = split_quenched(spec.left)[1]
+    right = None if spec.right is None else split_quenched(spec.right)[1]
+    return TermSpec(spec.name, spec.population, left, right)
+
+
+def _with_moments(site: PopulationSite, theory, specs) -> PopulationSite:
+    """Quenched per-unit factors (gains) out of the site averages: a site whose dynamics
+    do not depend on G has ⟨Gᵏ A⟩ = q_k ⟨A⟩, so q_k joins the term's coefficient."""
+    distributions = dict(theory.collective.action.quenched)
+    for part in (site.leak, site.nonlinear, site.offset, site.noise):
+        if quenched_symbols(part):
+            raise ActionStructureError(
+                f"population {site.population}: the site's own dynamics depend on the "
+                f"quenched variable(s) {sorted(map(str, quenched_symbols(part)))}; the "
+                "single-site solvers take quenched factors only in a unit's output")
+
+    def moments(pairs, kind):
+        out = []
+        for k, coefficient in pairs:
+            spec = specs[kind][k]
+            powers = split_quenched(spec.left)[0]
+            if kind == "responses" and quenched_symbols(spec.right):
+                raise ActionStructureError(
+                    f"population {site.population}: the response kernel acts on "
+                    f"{spec.right}, so the site's own dynamics depend on a quenched variable")
+            if spec.right is not None:
+                powers = _add_powers(powers, split_quenched(spec.right)[0])
+            out.append((k, sp.factor(coefficient * joint_moment(powers, distributions))))
+        return tuple(out)
+
+    return PopulationSite(site.population, site.leak, site.nonlinear, site.offset, site.noise,
+                          moments(site.mean_coefficients, "means"),
+                          moments(site.correlation_coefficients, "correlations"),
+                          moments(site.response_coefficients, "responses"))
+
+
+def _add_powers(a, b):
+    total: dict = dict(a)
+    for variable, power in b:
+        total[variable] = total.get(variable, 0) + power
+    return tuple(sorted(total.items(), key=lambda p: p[0].name))
 
 
 def _combined(pairs) -> tuple[tuple[int, sp.Expr], ...]:
@@ -287,7 +336,8 @@ def _kernels(process, x, s, by_function, register):
         q = by_function[op.func]
         content = q.content.xreplace(dict(zip(q.times, op.args, strict=True)))
         left = sp.Mul(*(f for f in sp.Mul.make_args(content)
-                        if f.has(FieldValue) and not f.has(ResponseValue)))
+                        if (f.has(FieldValue) or quenched_symbols(f))
+                        and not f.has(ResponseValue)))
         h = sp.expand(integral.integrand / op)
         spec = TermSpec(q.name, q.population, _at(left, x), _at(h, x))
         out.append((register("responses", spec), sp.expand(coefficient)))
@@ -312,7 +362,9 @@ def _split_times(content: sp.Expr, x, t, s) -> tuple[sp.Expr, sp.Expr]:
     left, right = sp.Integer(1), sp.Integer(1)
     for factor in sp.Mul.make_args(content):
         times = {v.args[0] for v in factor.atoms(FieldValue)}
-        if times == {t}:
+        if not times and quenched_symbols(factor):
+            left *= factor  # a per-unit quenched factor: its moments join the coefficient
+        elif times == {t}:
             left *= factor.xreplace({x(t): U})
         elif times == {s}:
             right *= factor.xreplace({x(s): U})

@@ -40,6 +40,7 @@ from fieldtheory.ir.parameters import (
     parameters,
 )
 from fieldtheory.ir.populations import ONE_POPULATION, Population, population_sizes
+from fieldtheory.ir.quenched import GainArray, LogNormalGain, Quenched, QuenchedDistribution
 from fieldtheory.ir.symbols import (
     ByPopulation,
     Coupling,
@@ -64,6 +65,7 @@ __all__ = [
     "nonlinearity",
     "Domain", "Parameter", "ParameterSet", "parameters", "evaluate", "REALS", "POSITIVE",
     "NONNEGATIVE",
+    "Quenched", "QuenchedDistribution", "LogNormalGain", "GainArray",
     "Population", "ONE_POPULATION", "population_sizes",
     "ByPopulation", "Coupling", "CouplingSum", "Field", "FieldValue", "ResponseValue",
     "by_population", "t", "s", "n",

@@ -28,6 +28,7 @@ from fieldtheory.ir.ensembles import Ensemble
 from fieldtheory.ir.langevin_system import CACHE_ATTRIBUTE, read_langevin
 from fieldtheory.ir.parameters import ParameterSet
 from fieldtheory.ir.populations import ONE_POPULATION, Population
+from fieldtheory.ir.quenched import Quenched, QuenchedDistribution
 from fieldtheory.ir.symbols import Coupling, CouplingSum, Field, ResponseValue, n, t
 
 __all__ = ["Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete", "Action"]
@@ -92,6 +93,9 @@ class Action:
     time : Time
     point_process : tuple of Field
         Fields whose response enters non-quadratically (spiking, (e^{x̃} − 1)λ(x) terms).
+    quenched : mapping Quenched → distribution
+        Per-unit quenched variables (gains G_i, …) and their distributions
+        (:mod:`fieldtheory.ir.quenched`).
     """
 
     lagrangian: sp.Expr
@@ -101,6 +105,7 @@ class Action:
     populations: tuple[Population, ...] = ONE_POPULATION
     time: Time = CONTINUOUS
     point_process: tuple[Field, ...] = ()
+    quenched: tuple[tuple[Quenched, QuenchedDistribution], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lagrangian", sp.sympify(self.lagrangian))
@@ -111,6 +116,10 @@ class Action:
         object.__setattr__(self, "couplings", tuple(tuple(c) for c in couplings))
         object.__setattr__(self, "populations", tuple(self.populations))
         object.__setattr__(self, "point_process", tuple(self.point_process))
+        quenched = self.quenched
+        if isinstance(quenched, Mapping):
+            quenched = tuple(quenched.items())
+        object.__setattr__(self, "quenched", tuple(tuple(q) for q in quenched))
         if not isinstance(self.parameters, ParameterSet):
             object.__setattr__(self, "parameters", ParameterSet(tuple(self.parameters)))
         self._check_declarations()
@@ -153,6 +162,14 @@ class Action:
                 )
         if len({c for c, _ in self.couplings}) != len(self.couplings):
             raise DeclarationError("a coupling has two ensembles")
+        for variable, distribution in self.quenched:
+            if not isinstance(variable, Quenched):
+                raise DeclarationError(f"{variable!r} is not a Quenched variable")
+            if not isinstance(distribution, QuenchedDistribution):
+                raise DeclarationError(f"quenched variable {variable} has no distribution, "
+                                       f"got {distribution!r}")
+        if len({q for q, _ in self.quenched}) != len(self.quenched):
+            raise DeclarationError("a quenched variable has two distributions")
 
     def _check_zero_dimensional(self) -> None:
         """A plain integral: field values without arguments and parameters, nothing else."""
@@ -206,6 +223,8 @@ class Action:
         its value. Numbers fixed in the declaration were checked when it was built."""
         for _, ensemble in self.couplings:
             ensemble.validate(values)
+        for _, distribution in self.quenched:
+            distribution.validate(values)
 
     def field(self, name: str) -> Field:
         for f in self.fields:

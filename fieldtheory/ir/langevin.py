@@ -34,6 +34,7 @@ def langevin(
     parameters: ParameterSet | None = None,
     populations: tuple[Population, ...] | None = None,
     time: Time = CONTINUOUS,
+    quenched: Mapping | None = None,
 ) -> Action:
     r"""The MSRDJ action of a Langevin equation (or of a noisy map).
 
@@ -44,9 +45,10 @@ def langevin(
         the new value x_k(n+1)).
     noise : mapping
         ``{x: D}`` for ⟨ξ_x ξ_x⟩ = D δ, ``{(x, y): Q_xy}`` for cross-covariances.
-    couplings, parameters, populations, time
+    couplings, parameters, populations, time, quenched
         As in :class:`~fieldtheory.ir.action.Action`; populations default to those of a
-        structured ensemble, else to one population.
+        structured ensemble, else to one population; ``quenched`` maps per-unit quenched
+        variables (:class:`~fieldtheory.ir.quenched.Quenched`) to their distributions.
 
     Returns
     -------
@@ -83,6 +85,7 @@ def langevin(
         parameters or ParameterSet(),
         tuple(populations),
         time,
+        quenched=tuple((quenched or {}).items()),
     )
 
 

@@ -25,6 +25,7 @@ from fieldtheory.errors import (
     UndeclaredSymbolError,
 )
 from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX
+from fieldtheory.ir.quenched import Quenched, quenched_symbols
 from fieldtheory.ir.symbols import (
     ByPopulation,
     Coupling,
@@ -79,8 +80,18 @@ class LangevinSystem:
         per population by the reader); the first field itself when there is none.
 
         The one definition both the simulator (``mean_phi``, ``autocorrelation_phi``) and
-        the lowered site (``SiteProblem.phis``) use.
+        the lowered site (``SiteProblem.phis``) use. Quenched per-unit factors (gains G_i,
+        :mod:`fieldtheory.ir.quenched`) are set to 1: φ is the unit's own nonlinearity,
+        :attr:`observed_output` the output G_i φ(x_i).
         """
+        output = self.observed_output
+        return output.xreplace({q: sp.S.One for q in quenched_symbols(output)})
+
+    @property
+    def observed_output(self) -> sp.Expr:
+        """The presynaptic expression itself, quenched per-unit factors included: the
+        output Φ_i = G_i φ(x_i) a unit sends (equal to :attr:`observed_phi` without
+        quenched variables)."""
         for drift in self.drift:
             for node in sp.preorder_traversal(drift):
                 if isinstance(node, CouplingSum):
@@ -366,7 +377,18 @@ def _check_symbols(action: Action) -> None:
     used = {c.coupling for c in lagrangian.atoms(CouplingSum)}
     for c in sorted(map(str, used - couplings)):
         raise UndeclaredSymbolError(f"coupling {c} has no ensemble")
+    quenched = {q for q, _ in action.quenched}
+    for _, distribution in action.quenched:
+        numbers |= distribution.free_symbols
     free = lagrangian.free_symbols | numbers
+    for q in sorted((s for s in free if isinstance(s, Quenched)), key=str):
+        if q not in quenched:
+            raise UndeclaredSymbolError(f"quenched variable {q} has no distribution; attach "
+                                        f"one with quenched={{{q}: ...}}")
+    for q in sorted(map(str, quenched - lagrangian.free_symbols)):
+        raise DeclarationError(f"quenched variable {q} is declared but does not enter the "
+                               "action")
+    declared |= quenched
     unknown = sorted(str(s) for s in free - declared - couplings)
     if unknown:
         raise UndeclaredSymbolError(

@@ -23,6 +23,7 @@ import sympy as sp
 from sympy.core.symbol import Str
 
 from fieldtheory.errors import ActionStructureError
+from fieldtheory.ir.quenched import quenched_symbols
 from fieldtheory.ir.symbols import ByPopulation, FieldValue, ResponseValue
 from fieldtheory.transforms.nodes import (
     OrderParameterValue,
@@ -140,8 +141,12 @@ def site_observable(factor: sp.Expr, times, population: str, discrete: bool, tak
     observable at permuted arguments. A factor without fields gives ``(None, ())``.
     """
     slots = {tau: sp.S.One for tau in times}
+    quenched = sp.S.One  # per-unit quenched variables (gains): a property of the site
     for part in sp.Mul.make_args(factor):
         depends = [tau for tau in times if part.has(tau)]
+        if not depends and quenched_symbols(part):
+            quenched *= part
+            continue
         if len(depends) != 1:
             raise ActionStructureError(
                 f"the site factor {factor} does not split into one factor per time "
@@ -150,6 +155,9 @@ def site_observable(factor: sp.Expr, times, population: str, discrete: bool, tak
         slots[depends[0]] *= part
     present = [tau for tau in times if slots[tau] != 1]
     if not present:
+        if quenched != 1:
+            raise ActionStructureError(f"the site factor {factor} holds quenched variables "
+                                       "but no field")
         return None, ()
     placeholder = sp.Symbol("_tau", integer=True) if discrete else sp.Symbol("_tau", real=True)
 
@@ -161,6 +169,7 @@ def site_observable(factor: sp.Expr, times, population: str, discrete: bool, tak
     canonical = time_variables(len(order), discrete, taken)
     contents = tuple(slots[tau].xreplace({tau: c})
                      for tau, c in zip(order, canonical, strict=True))
+    contents = (quenched * contents[0], *contents[1:])
     return _Observable(population, contents, canonical), tuple(order)
 
 

@@ -25,6 +25,7 @@ import sympy as sp
 from fieldtheory.errors import EnsembleError, NonlinearCouplingError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.ensembles import Ensemble
+from fieldtheory.ir.quenched import quenched_symbols
 from fieldtheory.ir.symbols import ByPopulation, Coupling, CouplingSum
 from fieldtheory.transforms.nodes import time_variables
 from fieldtheory.transforms.stages import AveragedAction, CouplingTerm, Cumulant, PairTerm
@@ -117,9 +118,11 @@ def expand_cumulant(cumulant: Cumulant, by_coupling, action: Action) -> list[Pai
             target, source = (target * b, source * a) if flip else (target * a, source * b)
         target = _at_population(target, cumulant.target_population)
         source = _at_population(source, cumulant.source_population)
-        # site-independent factors (parameters, the step of a map) join the coefficient
-        c_target, target = sp.factor_terms(target).as_independent(*times, as_Add=False)
-        c_source, source = sp.factor_terms(source).as_independent(*times, as_Add=False)
+        # site-independent factors (parameters, the step of a map) join the coefficient;
+        # quenched per-unit variables (gains G_j) belong to their site, not the coefficient
+        site = (*times, *sorted(quenched_symbols(target * source), key=str))
+        c_target, target = sp.factor_terms(target).as_independent(*site, as_Add=False)
+        c_source, source = sp.factor_terms(source).as_independent(*site, as_Add=False)
         coefficient = cumulant.coefficient * c_target * c_source
         out.append(PairTerm(coefficient, times, target, source, cumulant.target_population,
                             cumulant.source_population))

@@ -247,7 +247,9 @@ def _single_site(collective: CollectiveFieldAction, population: str, source: sp.
     action = collective.action
     tau = action.time.symbol
     local_lagrangian = dict(collective.local_lagrangians)[population]
-    local = read_langevin(replace(action, lagrangian=local_lagrangian, couplings=()))
+    local = read_langevin(replace(
+        action, lagrangian=local_lagrangian, couplings=(),
+        quenched=tuple(q for q in action.quenched if local_lagrangian.has(q[0]))))
     fields = action.fields
     other = time_variables(2, action.time.is_discrete, frozenset(action.parameters.symbols))[1]
     white = (sp.KroneckerDelta(tau, other) if action.time.is_discrete

@@ -261,38 +261,12 @@ def _interpolant_moment(shape: tuple, n: int, u: sp.Symbol) -> sp.Expr:
 
 def load_spectrum(path) -> tuple[float, ...]:
     """Mode strengths d_a (a shape, normalised by the ensemble's gain) from a ``.npy`` or
-    text file; :class:`~fieldtheory.errors.ModelFileError` for a file that is missing,
-    not numeric, not one-dimensional, empty, or has a negative, NaN or infinite entry (its
-    index named), or is all zero."""
-    from pathlib import Path
+    text file (:func:`~fieldtheory.ir.data_files.load_vector`: named errors for a file that
+    is missing, not numeric, not one-dimensional, empty, or has a negative, NaN or infinite
+    entry (its index named), or is all zero)."""
+    from fieldtheory.ir.data_files import load_vector
 
-    from fieldtheory.errors import ModelFileError
-
-    path = Path(path)
-    try:
-        if path.suffix == ".npy":
-            raw = np.load(path, allow_pickle=False)
-        else:
-            raw = np.loadtxt(path, dtype=float, ndmin=1)
-        data = np.asarray(raw, dtype=float)
-    except FileNotFoundError:
-        raise ModelFileError(f"spectrum file {path}: no such file", path=str(path)) from None
-    except (ValueError, TypeError, OSError) as error:
-        raise ModelFileError(f"spectrum file {path}: not an array of numbers ({error})",
-                             path=str(path)) from None
-    data = data.ravel() if data.ndim == 2 and 1 in data.shape else data
-    if data.ndim != 1 or data.size == 0:
-        raise ModelFileError(f"spectrum file {path}: expected a non-empty list of mode "
-                             f"strengths, got shape {data.shape}", path=str(path))
-    bad = np.flatnonzero(~np.isfinite(data) | (data < 0))
-    if bad.size:
-        k = int(bad[0])
-        raise ModelFileError(f"spectrum file {path}: entry {k} is {float(data[k]):g}; mode "
-                             f"strengths must be finite and ≥ 0", path=str(path))
-    if not np.any(data > 0):
-        raise ModelFileError(f"spectrum file {path}: every mode strength is zero",
-                             path=str(path))
-    return tuple(float(v) for v in data)
+    return load_vector(path, "spectrum", "mode strength")
 
 
 def with_spectrum(model, spectrum: tuple[float, ...]):

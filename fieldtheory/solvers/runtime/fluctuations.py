@@ -77,11 +77,17 @@ RESPONSE_FACTOR = Factor("response", "x~", parity=-1)
 
 @dataclass(frozen=True)
 class Composite:
-    """c·Π_k F_k(time k) over one population's site: one factor per time argument."""
+    """c·Πₖ Gₖ^{nₖ}·Π_k F_k(time k) over one population's site: one factor per time
+    argument; ``quenched`` the powers (name, n) of per-unit quenched variables (gains),
+    ``moments`` their moment tables (name, (q₀, q₁, …)) — a site whose dynamics do not
+    depend on G has ⟨G^a A; G^b B⟩ = q_{a+b}⟨A; B⟩ in every part that pairs times
+    (:func:`pair_moment`)."""
 
     population: str
     factors: tuple[Factor, ...]
     coefficient: float = 1.0
+    quenched: tuple[tuple[str, int], ...] = ()
+    moments: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     @property
     def arity(self) -> int:
@@ -91,6 +97,21 @@ class Composite:
     def parity(self) -> int:
         signs = [f.sign for f in self.factors]
         return 0 if 0 in signs else int(np.prod(signs))
+
+
+def pair_moment(left: Composite, right: Composite) -> float:
+    """⟨G^{a+b}⟩ for the quenched powers a of ``left`` and b of ``right`` (1 without)."""
+    if not left.quenched and not right.quenched:
+        return 1.0
+    table = dict(left.moments or right.moments)
+    total: dict[str, int] = {}
+    for name, power in (*left.quenched, *right.quenched):
+        total[name] = total.get(name, 0) + power
+    try:
+        return math.prod(table[name][power] for name, power in total.items())
+    except (KeyError, IndexError):
+        raise SolverInputError(f"no moment of order {total} of the quenched variables "
+                               f"{sorted(table)}") from None
 
 
 @dataclass(frozen=True)
@@ -114,11 +135,12 @@ class Kernel:
     population: str
     left: Factor
     right: Factor
+    scale: float = 1.0  # the saddle value is scale·G_PQ (a gain moment q_k, …)
 
     @property
     def reversed(self) -> Kernel:
         """G_PQ(−τ) = G_QP(τ)."""
-        return Kernel(self.population, self.right, self.left)
+        return Kernel(self.population, self.right, self.left, self.scale)
 
 
 @dataclass(frozen=True)
@@ -149,7 +171,9 @@ class SiteEntry:
 @dataclass(frozen=True)
 class FluctuationSpec:
     """The Hessian of N·S at numbers (upper triangle; H is symmetric), the populations'
-    fractions f_α, their observed φ, and the time step (None: continuous time)."""
+    fractions f_α, their observed φ, and the time step (None: continuous time);
+    ``outputs`` the quenched powers in each population's output Φ = Gᵏφ (empty: Φ = φ)
+    and ``moments`` the quenched variables' moment tables."""
 
     fields: tuple[FieldSpec, ...]
     explicit: tuple[ExplicitEntry, ...]
@@ -158,6 +182,8 @@ class FluctuationSpec:
     fractions: tuple[float, ...]
     phi: tuple[Factor, ...]
     step: float | None = None
+    outputs: tuple[tuple[tuple[str, int], ...], ...] = ()
+    moments: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,15 +257,33 @@ def cosine_transform(values: np.ndarray, lags: np.ndarray, omega: np.ndarray,
     weights = np.full(lags.shape, 2.0)
     weights[0] = 1.0
     if discrete:
-        return np.cos(np.outer(omega, lags)) @ (weights * values)
+        return cosine_sum(weights * values, 1.0, omega)
     h = lags[1] - lags[0]
     slope = (-25 * values[0] + 48 * values[1] - 36 * values[2] + 16 * values[3]
              - 3 * values[4]) / (12 * h)
     rest = values + slope * np.exp(-lags)
     inside = np.abs(omega) <= math.pi / (2 * h)
     smooth = np.zeros(omega.shape)
-    smooth[inside] = h * (np.cos(np.outer(omega[inside], lags)) @ (weights * rest))
+    smooth[inside] = h * cosine_sum(weights * rest, h, omega[inside])
     return smooth - 2 * slope / (1 + omega**2)
+
+
+def cosine_sum(coefficients: np.ndarray, step: float, grid: np.ndarray) -> np.ndarray:
+    r"""Σ_j c_j cos(ω τ_j), τ_j = j·step, at every ω of ``grid``.
+
+    On a uniform grid 0, dω, 2dω, … with step·dω = 2π/M (M an integer ≥ the number of
+    coefficients) this is the real part of a length-M FFT (exact, not an approximation:
+    cos(k dω j step) = cos(2π jk/M)); otherwise the direct sum.
+    """
+    grid = np.asarray(grid, dtype=float)
+    if grid.size > 64 and grid[0] == 0.0:
+        d = grid[1] - grid[0]
+        M = round(2 * math.pi / (step * d))
+        k = np.rint(grid / d).astype(np.int64)
+        if (M >= coefficients.size and abs(M * step * d - 2 * math.pi) < 1e-9
+                and np.all(np.abs(grid - k * d) <= 1e-9 * d) and k.max() < M):
+            return np.fft.fft(coefficients, n=M).real[k]
+    return np.cos(np.outer(grid, step * np.arange(coefficients.size))) @ coefficients
 
 
 def response_spectrum(leak: float, omega: np.ndarray, discrete: bool,
@@ -341,7 +385,7 @@ def _site_symbol2(spectra, left: Composite, right: Composite, w1, w2):
     """The 2 × 2 two-δ symbol of ⟨left; right⟩_c on the basis (q(ω₁,ω₂), q(ω₂,ω₁)), on the
     grid ω₁ ∈ ``w1`` (rows) × ω₂ ∈ ``w2`` (columns)."""
     (l0, l1), (r0, r1) = left.factors, right.factors
-    c = left.coefficient * right.coefficient
+    c = left.coefficient * right.coefficient * pair_moment(left, right)
     out = np.empty((w1.size, w2.size, 2, 2), dtype=complex)
     # straight a(t−t₃)b(s−t₄): â(ω₁)b̂(ω₂) on (ω₁,ω₂), â(ω₂)b̂(ω₁) on (ω₂,ω₁)
     out[..., 0, 0] = c * np.outer(spectra(l0, r0, w1), spectra(l1, r1, w2))
@@ -400,7 +444,7 @@ def _kernel_spectrum(spectra, kernel: Kernel | None, omega: np.ndarray) -> np.nd
     """K̂(ω) of a slot kernel (1 for a δ)."""
     if kernel is None:
         return np.ones(omega.shape, dtype=complex)
-    return spectra[kernel.population](kernel.left, kernel.right, omega)
+    return kernel.scale * spectra[kernel.population](kernel.left, kernel.right, omega)
 
 
 def _hessian_one_time(spectra, index, entries, omega) -> np.ndarray:
@@ -412,6 +456,7 @@ def _hessian_one_time(spectra, index, entries, omega) -> np.ndarray:
         if isinstance(e, SiteEntry):
             (l0,), (r0,) = e.left.factors, e.right.factors
             h[..., r, c] += (e.weight * e.left.coefficient * e.right.coefficient
+                             * pair_moment(e.left, e.right)
                              * spectra[e.left.population](l0, r0, omega))
         else:
             h[..., r, c] += e.coefficient
@@ -476,7 +521,8 @@ def _composite_covariance(spec, spectra, keep, observables, scope: _Scope, w1, w
         if arity == 2:
             return _site_symbol2(sp_, left, right, w1, w2)
         (a,), (b,) = left.factors, right.factors
-        return (left.coefficient * right.coefficient * sp_(a, b, w1))[..., None, None]
+        return (left.coefficient * right.coefficient * pair_moment(left, right)
+                * sp_(a, b, w1))[..., None, None]
 
     count = len(observables)
     kxx = np.zeros((count, *shape, size, size), dtype=complex)
@@ -565,14 +611,50 @@ def applies_gaussian(problem: FluctuationProblem) -> bool:
     return isinstance(problem, FluctuationProblem)
 
 
-def _diagonal(scope: _Scope, spectra, factor_of, omega_a, omega_b=None):
+@dataclass(frozen=True)
+class _Observed:
+    """What a unit of population α shows: scale_α · Π G^{p_α} · F_α(x) — x, φ(x), the
+    output G φ(x), or a z-scored activity (scale 1/std)."""
+
+    factors: dict
+    powers: dict = field(default_factory=dict)
+    scales: dict = field(default_factory=dict)
+    moments: tuple = ()
+
+    def composite(self, a: str, arity: int) -> Composite:
+        powers = tuple((name, k * arity) for name, k in self.powers.get(a, ()))
+        return Composite(a, (self.factors[a],) * arity, self.scales.get(a, 1.0) ** arity,
+                         powers, self.moments)
+
+    def weight(self, a: str, arity: int) -> float:
+        """coefficient² · ⟨G^{2p}⟩ of the arity-``arity`` composite's i = j part."""
+        c = self.composite(a, arity)
+        return c.coefficient ** 2 * pair_moment(c, c)
+
+    def variance(self, spectra: _Spectra, a: str) -> float:
+        """C(0) of the observed activity: scale² q_{2p} C_F(0)."""
+        return self.weight(a, 1) * _variance(spectra, self.factors[a])
+
+    def square(self, spectra: _Spectra, a: str) -> float:
+        """(1/N_α) Σ_i C_ii² of the observed activity: scale⁴ q_{4p} C_F(0)²."""
+        return self.weight(a, 2) * _variance(spectra, self.factors[a]) ** 2
+
+    def z_scored(self, spectra: dict) -> _Observed:
+        """Each unit divided by its standard deviation (the gains cancel)."""
+        return _Observed(self.factors, {}, {
+            a: 1.0 / math.sqrt(_variance(spectra[a], f)) for a, f in self.factors.items()})
+
+
+def _diagonal(scope: _Scope, spectra, observed: _Observed, omega_a, omega_b=None):
     """The i = j part Σ_α w_α C_α(ω₁)[C_α(ω₂)] of the scope's N·Cov."""
     out = 0.0
     for a in scope.members:
-        ca = spectra[a](factor_of(a), factor_of(a), omega_a)
+        f = observed.factors[a]
+        ca = spectra[a](f, f, omega_a)
         if omega_b is not None:
-            ca = np.outer(ca, spectra[a](factor_of(a), factor_of(a), omega_b))
-        out = out + scope.diagonal_weight(a) * ca
+            ca = np.outer(ca, spectra[a](f, f, omega_b))
+        weight = observed.weight(a, 1 if omega_b is None else 2)
+        out = out + scope.diagonal_weight(a) * weight * ca
     return out
 
 
@@ -587,7 +669,10 @@ def _not_inlined(problem) -> bool:
 def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict:
     r"""The leading O(1/N) observables of a stationary Gaussian site.
 
-    Returns ``dimension`` {pr_x, pr_phi} (PR/N = (tr C/N)²/Ψ(0, 0)), ``psi`` {x, phi}
+    Returns ``dimension`` {pr_x, pr_phi} (PR/N = (tr C/N)²/Ψ(0, 0); φ is the output
+    Φ_i = G_i φ(x_i) where the model has quenched gains), ``dimension_z`` {pr_x, pr_phi}
+    (the same of the z-scored activity, every unit divided by its standard deviation;
+    with gains Ψ_z depends on PR_G, arXiv:2409.01969), ``psi`` {x, phi}
     (ψ(0, 0) = N·mean_{i≠j} C_ij(0)²), ``population_variance`` {x, phi},
     ``population_spectrum`` and ``population_spectrum_phi`` {omega, values} (N·S(ω)),
     ``cross_covariance`` {tau, values} (N·mean_{i≠j} C_ij(τ) of x), per population under
@@ -595,7 +680,8 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
     (output frequencies), ``tau`` (output lags), ``order`` (nodes per panel, 12),
     ``finest`` (the smallest panel at ω = 0, 1e-3), ``accuracy`` (True: also
     ``accuracy`` {pr_x, pr_phi}, the change of PR/N with 2/3 of the nodes per panel — a
-    second, cheaper evaluation; the tests check convergence against independent routes).
+    second, cheaper evaluation; the tests check convergence against independent routes),
+    ``population_only`` (True: the one-time keys alone, no dimension).
     """
     options = dict(options or {})
     spec = problem.spec
@@ -610,19 +696,28 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
     order = int(options.get("order", 12))
     finest = float(options.get("finest", 1e-3))
     scopes = [None, *spec.populations] if len(spec.populations) > 1 else [None]
-    kinds = {"x": lambda a: X_FACTOR, "phi": lambda a: phis[a]}
-    variances = {key: {a: _variance(spectra[a], f(a)) for a in spec.populations}
-                 for key, f in kinds.items()}
+    # x, and the output G φ(x) (φ(x) without quenched gains); their z-scored versions
+    outputs = dict(zip(spec.populations, spec.outputs, strict=False))
+    kinds = {"x": _Observed({a: X_FACTOR for a in spec.populations}),
+             "phi": _Observed(phis, outputs, {}, spec.moments)}
+    z_kinds = {key: observed.z_scored(spectra) for key, observed in kinds.items()}
+    every = {**{("dimension", k): o for k, o in kinds.items()},
+             **{("dimension_z", k): o for k, o in z_kinds.items()}}
+    # the population keys stay on x and φ (the unit's own nonlinearity, as the simulator)
+    plain = {"x": kinds["x"], "phi": _Observed(phis)}
+    variances = {key: {a: observed.variance(spectra[a], a) for a in spec.populations}
+                 for key, observed in plain.items()}
 
-    def psi(scope: _Scope, nodes_order: int) -> dict[str, float]:
-        """ψ(0, 0) = ∬dω₁dω₂/(2π)² [N·Cov(X, X) − its i = j part], for x and φ."""
+    def psi(scope: _Scope, nodes_order: int) -> dict:
+        """ψ(0, 0) = ∬dω₁dω₂/(2π)² [N·Cov(X, X) − its i = j part] of every observed kind
+        (one factorisation of H for all of them)."""
         nodes, weights = graded_nodes(width, finest, nodes_order)
-        observables = [{a: Composite(a, (kinds[key](a),) * 2) for a in spec.populations}
-                       for key in kinds]
+        observables = [{a: o.composite(a, 2) for a in spec.populations}
+                       for o in every.values()]
         covs = _composite_covariance(spec, spectra, keep, observables, scope, nodes, nodes)
         out = {}
-        for key, cov in zip(kinds, covs, strict=True):
-            excess = cov - _diagonal(scope, spectra, kinds[key], nodes, nodes)
+        for key, cov in zip(every, covs, strict=True):
+            excess = cov - _diagonal(scope, spectra, every[key], nodes, nodes)
             out[key] = float(np.real(weights @ excess @ weights)) / (2 * math.pi) ** 2
         return out
 
@@ -630,20 +725,24 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
     mixed = _check_mixed(spec, keep, problem.sites)
     for population in scopes:
         scope = _Scope(spec, population)
-        entry: dict = {"dimension": {}, "psi": {}}
-        fines = psi(scope, order)
-        coarses = psi(scope, max(2 * order // 3, 4)) if options.get("accuracy") else None
-        for key in kinds:
-            trace = scope.trace(variances[key])
-            square = scope.trace({a: v * v for a, v in variances[key].items()})
-            pr = trace * trace / (square + fines[key])
-            entry["dimension"][f"pr_{key}"] = pr
-            entry["psi"][key] = fines[key]
-            if coarses is not None:
+        entry: dict = {"dimension": {}, "dimension_z": {}, "psi": {}}
+        # ``population_only``: the one-time sector alone (the renormalized iteration)
+        two_time = not options.get("population_only")
+        fines = psi(scope, order) if two_time else {}
+        coarses = (psi(scope, max(2 * order // 3, 4))
+                   if options.get("accuracy") and two_time else None)
+        for (name, key), observed in every.items() if two_time else ():
+            trace = scope.trace({a: observed.variance(spectra[a], a) for a in scope.members})
+            square = scope.trace({a: observed.square(spectra[a], a) for a in scope.members})
+            pr = trace * trace / (square + fines[name, key])
+            entry[name][f"pr_{key}"] = pr
+            if name == "dimension":
+                entry["psi"][key] = fines[name, key]
+            if coarses is not None and name == "dimension":
                 entry.setdefault("accuracy", {})[f"pr_{key}"] = abs(
-                    trace * trace / (square + coarses[key]) - pr)
+                    trace * trace / (square + coarses[name, key]) - pr)
         if mixed is None:
-            entry.update(_one_time_entries(spec, spectra, keep, scope, kinds, variances,
+            entry.update(_one_time_entries(spec, spectra, keep, scope, plain, variances,
                                            width, finest, order, discrete, options, lags))
         if population is None:
             result.update(entry)
@@ -673,11 +772,11 @@ def _one_time_entries(spec, spectra, keep, scope, kinds, variances, width, fines
     omega_out = np.asarray(options.get("omega", default_omega), dtype=float)
     tau_out = np.asarray(options.get("tau", lags[: min(lags.size, 201)]), dtype=float)
     out: dict = {"population_variance": {}}
-    for key, factor_of in kinds.items():
-        observable = {a: Composite(a, (factor_of(a),)) for a in spec.populations}
+    for key, observed in kinds.items():
+        observable = {a: observed.composite(a, 1) for a in spec.populations}
         (total,) = np.real(_composite_covariance(spec, spectra, keep, [observable], scope,
                                                  nodes))
-        excess = total - np.real(_diagonal(scope, spectra, factor_of, nodes))
+        excess = total - np.real(_diagonal(scope, spectra, observed, nodes))
         # N·Var = ∫dω/2π N·S(ω); its i = j part integrates to tr C/N exactly
         out["population_variance"][key] = (scope.trace(variances[key])
                                            + float(weights @ excess) / (2 * math.pi))
@@ -689,6 +788,11 @@ def _one_time_entries(spec, spectra, keep, scope, kinds, variances, width, fines
             # N·mean_{i≠j} C_ij(τ) = ∫dω/2π e^{iωτ}[N·S(ω) − its i = j part]
             kernel = np.cos(np.outer(tau_out, nodes)) @ (weights * excess) / (2 * math.pi)
             out["cross_covariance"] = {"tau": tau_out, "values": kernel}
+        else:
+            # the cross part of N·S_φ on the output frequencies: it feeds the population
+            # mode back into the site (fieldtheory.renormalized)
+            out["cross_spectrum_phi"] = {"omega": omega_out, "values": values - np.real(
+                _diagonal(scope, spectra, observed, omega_out))}
     return out
 
 
