@@ -33,21 +33,33 @@ class TheoryResult:
     #: Why a quantity is None, by JSON pointer into ``to_json()`` (e.g.
     #: ``"/observables/lyapunov_max"``: the runtime's note).
     undefined: dict[str, str] = field(default_factory=dict)
+    #: The network size of a finite-N theory (``solve(..., order="1/N", N=...)``).
+    N: int | None = None
+    #: A finite-N theory's leading-order (non-self-consistent) O(1/N) result, whose keys
+    #: the renormalized ``observables`` repeat (:mod:`fieldtheory.renormalized`).
+    leading_order: Observables | None = None
+    #: What a finite-N solve reports about itself (iterations, residuals).
+    info: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"model", "params", "N": null, "branch", "method", "observables"}`` (plus
-        ``"stderr"`` for a Monte-Carlo solution) in strict JSON types, with
+        """``{"model", "params", "N", "branch", "method", "observables"}`` (plus
+        ``"stderr"`` for a Monte-Carlo solution; ``"leading_order"`` and
+        ``"renormalization"`` for a finite-N theory) in strict JSON types, with
         ``"undefined"`` giving the reason for every null quantity."""
         out = {
             "model": self.model,
             "params": {k: float(v) for k, v in self.params.items()},
-            "N": None,
+            "N": self.N,
             "branch": self.branch,
             "method": self.method,
             "observables": self.observables.to_dict(),
         }
         if self.stderr is not None:
             out["stderr"] = self.stderr.to_dict()
+        if self.leading_order is not None:
+            out["leading_order"] = self.leading_order.to_dict()
+        if self.info:
+            out["renormalization"] = dict(self.info)
         return strict(out, self.undefined)
 
     def __post_init__(self) -> None:

@@ -29,13 +29,17 @@ __all__ = ["TheoryResult", "TransientResult", "solve", "solve_transient"]
 def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
           tau_max: float = 20.0, dtau: float = 0.25, method: str = "auto",
           loops: int | None = None, options: Mapping[str, Any] | None = None,
-          order: str | None = None) -> TheoryResult:
+          order: str | None = None, N: int | None = None) -> TheoryResult:
     """Solve the stationary mean-field equations of ``model`` at ``params``.
 
     ``order="1/N"`` adds the leading O(1/N) observables from the Gaussian fluctuations
     around the saddle point (``dimension``, ``psi``, ``population_variance``,
     ``population_spectrum``, ``population_spectrum_phi``, ``cross_covariance``;
     :mod:`fieldtheory.fluctuation_solve`); ``options`` then go to the fluctuation runtime.
+
+    With ``N`` as well (``order="1/N"`` only) it is the renormalized finite-N theory of
+    :mod:`fieldtheory.renormalized`: the population mode's fluctuations fed back into the
+    single site self-consistently, the leading-order result as ``leading_order``.
 
     ``loops``: K ≥ 0 gives instead the loop expansion to K loops of a unit without
     disorder (:func:`fieldtheory.diagrams.loops.solve_loops`; method ``"loops"``).
@@ -62,10 +66,17 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
             raise ParameterError(f"solve: order must be '1/N' or None, not {order!r}")
         if loops is not None or method != "auto":
             raise ParameterError("solve: order='1/N' takes neither loops nor a method")
+        if N is not None:
+            from fieldtheory.renormalized import solve_renormalized
+
+            return solve_renormalized(solve, model, params, N, tau_max=tau_max, dtau=dtau,
+                                      options=options)
         from fieldtheory.fluctuation_solve import solve_fluctuations
 
         return solve_fluctuations(solve, model, params, tau_max=tau_max, dtau=dtau,
                                   options=options)
+    if N is not None:
+        raise ParameterError("solve: N (a finite-N theory) needs order='1/N'")
     if loops is not None:
         from fieldtheory.diagrams.loops import solve_loops
 

@@ -47,6 +47,10 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add the O(1/N) observables of the Gaussian fluctuations around "
                              "the saddle point (dimension, psi, population_variance, "
                              "population_spectrum[_phi], cross_covariance)")
+    parser.add_argument("-N", type=positive_integer, default=None,
+                        help="with --order 1/N: the renormalized theory at this network size "
+                             "(finite-N variance, autocorrelation and population keys; the "
+                             "leading order under leading_order)")
     methods = ("auto", *registry.methods())  # read when the parser is built (every main)
     parser.add_argument("--method", default="auto", choices=methods,
                         help="force a registered mean-field runtime (default: chosen from "
@@ -63,13 +67,14 @@ def solve_command(args: argparse.Namespace) -> int:
     with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
         result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,
                        dtau=args.dtau, loops=args.loops, method=args.method,
-                       order=args.order)
+                       order=args.order, N=args.N)
     data = result.to_json()
     if args.json:
         print(dumps(data))
     else:
         print(f"branch: {result.branch}")
         size = ("— (one unit, loop expansion)" if result.method == "loops"
+                else f"{result.N} (renormalized theory)" if result.N is not None
                 else "∞ (mean-field theory)")
         print(format_result({**data, "N": size}))
     return 0
@@ -115,6 +120,10 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
                              "(a negative control)")
     parser.add_argument("--plot", metavar="FILE", type=plot_file,
                         help="save a figure (needs matplotlib; checked before the work)")
+    parser.add_argument("--order", choices=["1/N"], default=None,
+                        help="compare with the renormalized finite-N theory at the simulated "
+                             "N (and the population variances, simulated with "
+                             "--observe population_variance)")
 
 
 @command("verify", "solve, simulate, and compare with z-scores", _verify_arguments)
@@ -130,7 +139,7 @@ def verify_command(args: argparse.Namespace) -> int:
         model, params, theory_params=theory_params, N=args.N, trials=args.trials,
         t_max=args.t_max, t_burn=args.t_burn, dt=args.dt, seed=args.seed,
         tau_max=args.tau_max, dtau=args.dtau, threshold=args.threshold,
-        progress=sys.stderr.isatty() and not args.json,
+        progress=sys.stderr.isatty() and not args.json, order=args.order,
     )
     if not report.comparisons:  # nothing compared is not a failed comparison
         raise FieldTheoryError(f"verify {model.name}: the theory and the simulation share no "

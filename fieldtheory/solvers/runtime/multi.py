@@ -201,6 +201,7 @@ def solve_multi(
     fractions=None,
     strip: float | None = None,
     max_iter: int = 60,
+    extra_covariance=None,
 ) -> dict[str, Any]:
     r"""Stationary DMFT of the P Gaussian populations of ``spec``: the observables dict.
 
@@ -225,6 +226,12 @@ def solve_multi(
     strip : float, optional
         Half-width of the strip of analyticity every expectation is integrated with;
         default: each term's own (``SiteTerm.strip``, ``SiteSpec.phi_strip``).
+    extra_covariance : sequence of (lags, values), optional
+        One per population: an external stationary Gaussian input of covariance K_α(τ)
+        (τ ≥ 0, linear between the lags, 0 beyond the last) added to the right side of the
+        lag equation — the population-mode feedback of the renormalized finite-N theory
+        (:mod:`fieldtheory.renormalized`). The lattice then covers at least its last lag;
+        no fixed point and no λ_max (``lyapunov_note`` says why).
 
     Returns
     -------
@@ -246,6 +253,16 @@ def solve_multi(
         raise SolverInputError(f"unknown branch {branch!r}: use auto, fixed_point or chaotic")
     problem = _Problem(spec, strip)
     P, a = problem.P, problem.a
+    if extra_covariance is not None:
+        extra_covariance = tuple(extra_covariance)
+        if len(extra_covariance) != P:
+            raise SolverInputError(f"extra_covariance needs one (lags, values) per population "
+                                   f"({P}), got {len(extra_covariance)}")
+        problem.extra = extra_covariance
+        reach = max(float(np.asarray(lags, dtype=float)[-1]) for lags, _ in extra_covariance)
+        if branch == "fixed_point":
+            raise ConvergenceError("with an extra input covariance there is no fixed point")
+        branch = "chaotic"
     if fractions is not None and np.shape(fractions) != (P,):
         raise SolverInputError(f"fractions {fractions!r} must give one number per population ({P})")
     residuals: list[float] = []
@@ -265,12 +282,15 @@ def solve_multi(
         stability = _stability_matrix(problem, q, M)
         radius = float(np.abs(np.linalg.eigvals(stability)).max()) if P else 0.0
     use_fixed = q is not None and (branch == "fixed_point" or (branch == "auto" and radius < 1.0))
+    use_fixed = use_fixed and extra_covariance is None
     if use_fixed:
         step, per, n = _lattice_shape(tau_max, dtau, step_max, tau_max if box is None else box)
         delta = np.repeat(q[:, None], n + 1, axis=1)
         name = "fixed_point"
     else:
         guess_box = box if box is not None else 40.0 / (0.5 * float(a.min()))
+        if extra_covariance is not None:
+            guess_box = max(guess_box, reach)
         step, per, n = _lattice_shape(tau_max, dtau, step_max, guess_box)
         z = _lattice_solve(problem, n, step, M, residuals, max_iter)
         delta, M = z[: P * (n + 1)].reshape(P, n + 1), z[P * (n + 1) :]
@@ -284,17 +304,21 @@ def solve_multi(
                 )
                 n = n2
                 delta, M = z[: P * (n + 1)].reshape(P, n + 1), z[P * (n + 1) :]
-        _check_covariance(delta, step, residuals)
+        # an interpolated external covariance carries noise of ~1e-8 where the spectrum of
+        # Δ is exponentially small (D = 0): a looser floor for it
+        _check_covariance(delta, step, residuals,
+                          1e-9 if extra_covariance is None else 1e-6)
         name = "noise_driven" if noisy else "chaotic"
     return _finish(
         problem, name, step, per, n, delta, M, stability, residuals, round(tau_max / dtau)
     ).observables(fractions) | {"residuals": tuple(residuals)}
 
 
-def _check_covariance(delta, step, residuals) -> None:
-    """Each Δ_α must have a non-negative lattice spectrum (else it is no covariance)."""
+def _check_covariance(delta, step, residuals, floor: float = 1e-9) -> None:
+    """Each Δ_α must have a non-negative lattice spectrum, to ``floor`` of its largest
+    value (else it is no covariance)."""
     spectrum = step * fft.dct(delta, type=1, axis=1)
-    worst = spectrum.min(axis=1) < -1e-9 * np.abs(spectrum).max(axis=1)
+    worst = spectrum.min(axis=1) < -floor * np.abs(spectrum).max(axis=1)
     if not np.all(np.isfinite(spectrum)) or np.any(worst):
         raise ConvergenceError(
             "lag equation: a solution with a negative spectrum (not a covariance)", residuals
@@ -322,7 +346,11 @@ def _finish(
     finite = [delta, np.asarray(M), c_phi, phi_mean, gain]
     if not all(np.all(np.isfinite(x)) for x in finite):
         raise ConvergenceError("the solution is not finite (an expectation overflowed)", residuals)
-    lyapunov, note = _exponent(problem, name, step, delta, M)
+    if getattr(problem, "extra", None) is not None:
+        lyapunov, note = None, ("λ_max is not defined with an external input covariance "
+                                "(the renormalized theory's population feedback)")
+    else:
+        lyapunov, note = _exponent(problem, name, step, delta, M)
     if lyapunov is not None and not math.isfinite(lyapunov):
         lyapunov, note = None, "λ_max is not finite (the tangent eigenproblem failed)"
     return MultiSolution(

@@ -26,6 +26,8 @@ class _Lattice:
     def __init__(self, problem: _Problem, n: int, step: float, D: np.ndarray):
         self.problem, self.n, self.step, self.D = problem, n, step, np.asarray(D, dtype=float)
         P, n1 = problem.P, n + 1
+        # an external stationary Gaussian input K_α(τ) (``solve_multi(extra_covariance=)``)
+        self.extra = _extra_on_lattice(problem, step * np.arange(n1))
         main = np.full(n1, 2.0 / step**2)
         lower = np.full(n, -1.0 / step**2)
         upper = np.full(n, -1.0 / step**2)
@@ -57,7 +59,7 @@ class _Lattice:
         if np.any(delta[:, 0] < 0):
             return np.full(z.size, np.inf)
         source, _ = self.sources(delta, M)
-        lag = self.operator @ delta.ravel() - source.ravel()
+        lag = self.operator @ delta.ravel() - source.ravel() - self.extra
         lag[:: self.n1] -= self.D / self.step
         means = problem.a * M - problem.mean_input(M, delta[:, 0])
         return np.concatenate([lag, means])
@@ -126,10 +128,23 @@ class _Lattice:
             ]
         ).reshape(len(problem.terms), self.n1)
         source = _kernel_matrix(problem, C).sum(axis=1)
-        lag = self.operator @ delta.ravel() - source.ravel()
+        lag = self.operator @ delta.ravel() - source.ravel() - self.extra
         lag[:: self.n1] -= self.D / self.step
         means = problem.a * MM - problem.mean_input(MM, d0)
         return np.concatenate([lag, means])
+
+
+def _extra_on_lattice(problem: _Problem, tau: np.ndarray) -> np.ndarray:
+    """K_α(τ_k) of every population, flattened like the lattice (0 without one): the
+    given (lags, values) of ``problem.extra`` interpolated linearly, 0 beyond the last lag."""
+    extra = getattr(problem, "extra", None)
+    if extra is None:
+        return np.zeros(problem.P * tau.size)
+    out = np.zeros((problem.P, tau.size))
+    for al, (lags, values) in enumerate(extra):
+        out[al] = np.interp(tau, np.asarray(lags, dtype=float),
+                            np.asarray(values, dtype=float), right=0.0)
+    return out.ravel()
 
 
 def _multi_newton(lattice: _Lattice, z, residuals: list, max_iter: int) -> np.ndarray:
