@@ -154,9 +154,14 @@ def test_cli_reports_the_z_scored_dimension(run):
     assert 0 < observables["dimension_z"]["pr_phi"] <= 1
 
 
-def test_gains_in_the_units_own_dynamics_are_refused_by_name():
+@pytest.mark.parametrize("where", ["leak", "input"])
+def test_gains_in_the_units_own_dynamics_are_refused_by_name(where):
+    """G in the leak, or multiplying the unit's own input (G_i Σ_j J_ij φ_j: its input
+    covariance is G_i² g² C), makes the site a mixture over G."""
     p = ft.parameters(g=(0.5, "positive"), pr=(0.5, (0, 1)))
-    action = ft.langevin({x: -G * x(t) + J @ ft.tanh(x(t))}, None,
+    drift = (-G * x(t) + J @ ft.tanh(x(t)) if where == "leak"
+             else -x(t) + G * (J @ ft.tanh(x(t))))
+    action = ft.langevin({x: drift}, None,
                          {J: ft.Gaussian(variance=p.g**2)}, p,
                          quenched={G: ft.LogNormalGain(pr=p.pr)})
     with pytest.raises(ActionStructureError, match="quenched"):

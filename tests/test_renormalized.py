@@ -126,3 +126,11 @@ def test_verify_compares_with_the_finite_n_theory(run):
     names = {row["observable"] for row in data["comparisons"]}
     assert {"population_variance/x", "population_variance/phi", "variance"} <= names
     assert code == 0, data
+
+
+@pytest.mark.parametrize("model,why", [("ei", "populations"), ("map", "continuous time")])
+def test_outside_its_scope_the_finite_n_theory_is_refused_by_name(model, why):
+    with pytest.raises(ft.errors.ParameterError, match=why):
+        ft.solve(model, {}, order="1/N", N=1000)
+    with pytest.raises(ft.errors.ParameterError, match="integer"):
+        ft.solve("scs", {"J0": 1.0}, order="1/N", N=1.5)

@@ -252,7 +252,9 @@ def _with_moments(site: PopulationSite, theory, specs) -> PopulationSite:
     """Quenched per-unit factors (gains) out of the site averages: a site whose dynamics
     do not depend on G has ⟨Gᵏ A⟩ = q_k ⟨A⟩, so q_k joins the term's coefficient."""
     distributions = dict(theory.collective.action.quenched)
-    for part in (site.leak, site.nonlinear, site.offset, site.noise):
+    coefficients = [c for pairs in (site.mean_coefficients, site.correlation_coefficients,
+                                    site.response_coefficients) for _, c in pairs]
+    for part in (site.leak, site.nonlinear, site.offset, site.noise, *coefficients):
         if quenched_symbols(part):
             raise ActionStructureError(
                 f"population {site.population}: the site's own dynamics depend on the "
