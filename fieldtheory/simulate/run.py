@@ -444,11 +444,13 @@ def simulate(
     plan = plan_run(compiled, t_max=t_max, t_burn=t_burn, dt=dt, trials=trials,
                     tau_max=tau_max, dtau=dtau, method=method, blocks=blocks)
     dimension = bool({"dimension", "dimension_z", "psi"} & set(collective_keys))
+    # dimension: per field and trial, the running float64 moment, B float32 block moments,
+    # and at the end B float64 centred block covariances plus one scaled temporary
     require(_memory_estimate(compiled, N, trials, plan, np.dtype(str(dtype)).itemsize)
-            + (trials * 2 * N * (N * (8 + 4 * blocks) + 64 * 8) if dimension else 0),
+            + (trials * 2 * N * (N * (16 + 12 * blocks) + 64 * 8) if dimension else 0),
             f"simulate {name}: N = {N}, trials = {trials}, {plan.lags + 1} lags"
-            + (f", observe dimension ({blocks} + 1 N × N moments per field)" if dimension
-               else ""))
+            + (f", observe dimension ({blocks} + 1 N × N moments per field, and {blocks} "
+               "at the end)" if dimension else ""))
     rngs = trial_generators(seed, trials)
     network = realise_trials(compiled, N, rngs, str(dtype))
     if compiled.realised:  # the step bound of the realised gains: dt planned again
