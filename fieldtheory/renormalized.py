@@ -106,8 +106,8 @@ def feedback_omegas(dtau: float) -> np.ndarray:
 def _feedback(parts, coupling: float, N: int):
     """(lags, K): K(τ) = B²/N [C_φ(τ) + N·mean_{i≠j} C^φ_ij(τ)] on the saddle's lags — the
     i = j part from the saddle's C_φ, the cross part by a trapezoid cosine transform of the
-    runtime's cross spectrum on a uniform grid — cut with a cosine taper where it has
-    decayed to CUT·K(0); None when B = 0."""
+    runtime's cross spectrum on a uniform grid — cut after its last value above CUT·K(0),
+    with a cosine taper over the last tenth; None when B = 0."""
     if coupling == 0.0:
         return None
     saddle, raw = parts[0], parts[1]
@@ -123,11 +123,12 @@ def _feedback(parts, coupling: float, N: int):
     if not np.all(np.isfinite(values)) or values[0] <= 0:
         raise ConvergenceError(f"renormalized theory: the population feedback K(0) = "
                                f"{values[0]!r} is not a positive number")
-    small = np.flatnonzero(np.abs(values) < CUT * values[0])
-    last = int(small[0]) if small.size else lags.size - 1
+    large = np.flatnonzero(np.abs(values) >= CUT * values[0])
+    last = min(int(large[-1]) + 1, lags.size - 1)
     taper = np.ones(last + 1)
-    start = last // 2
-    taper[start:] = 0.5 * (1 + np.cos(np.pi * np.arange(last + 1 - start) / (last - start)))
+    start = (9 * last) // 10  # the last tenth of the support: K ≲ 1e-8 K(0) there
+    taper[start:] = 0.5 * (1 + np.cos(np.pi * np.arange(last + 1 - start)
+                                      / max(last - start, 1)))
     return lags[: last + 1], values[: last + 1] * taper
 
 
