@@ -38,8 +38,13 @@ its O(1/N) shifts of Δ0 and ⟨φ'⟩ are not computed.
 The leading-order result (no self-consistency: K from the N → ∞ spectra, the site solved
 once with it, the population keys of N → ∞) is reported beside it as ``leading_order``.
 
-Scope: one population, continuous time, a Gaussian site of zero mean (what the fluctuation
-runtime takes), mean inputs B_l m_l of the observed φ.
+Several populations: population α's input is Σ_p B_αp m_p, so its K_α needs the
+covariances of the population modes, N·Cov(m_p, m_q); the runtime gives each
+population's own and the network's, which fix the (symmetric) cross-covariance of two
+populations — more than two are refused.
+
+Scope: one or two populations, continuous time, Gaussian sites of zero mean (what the
+fluctuation runtime takes), mean inputs B_αp m_p of the observed φ.
 """
 
 from __future__ import annotations
@@ -64,25 +69,32 @@ __all__ = ["solve_renormalized"]
 TOLERANCE, MAX_ITERATIONS = 1e-7, 40
 
 
-def _population_coupling(derivation, symbols: dict) -> float:
-    """B = Σ_l B_l: the coefficient of the population average of the observed φ in the
-    site's mean input (0 without mean coupling); refuses what the theory does not cover."""
+def _population_couplings(derivation, symbols: dict) -> np.ndarray:
+    """B (P × P): B[α, p] the coefficient of the population average of φ_p (population p's
+    observed φ) in population α's mean input (0 without mean coupling); refuses what the
+    theory does not cover."""
     site = derivation.site_problem()
-    if len(site.sites) != 1:
-        raise ParameterError(
-            f"renormalized theory: the model has {len(site.sites)} populations; the feedback "
-            "of several population modes (their cross-spectra) is not implemented")
     if site.step is not None:
         raise ParameterError("renormalized theory: continuous time only (the model is a map)")
-    total = 0.0
-    for index, coefficient in site.sites[0].mean_coefficients:
-        term = site.means[index]
-        if sp.simplify(term.left - site.phi) != 0:
-            raise ParameterError(
-                f"renormalized theory: the mean input averages {term.left}, not the observed "
-                f"φ = {site.phi}; only the population mode of φ is fed back")
-        total += float(sp.sympify(coefficient).xreplace(symbols))
-    return total
+    names = [population.population for population in site.sites]
+    if len(names) > 2:
+        raise ParameterError(
+            f"renormalized theory: the model has {len(names)} populations; the feedback of "
+            "more than two population modes (their pairwise cross-spectra) is not "
+            "implemented")
+    phis = dict(zip(names, site.population_phis, strict=True))
+    couplings = np.zeros((len(names), len(names)))
+    for alpha, population in enumerate(site.sites):
+        for index, coefficient in population.mean_coefficients:
+            term = site.means[index]
+            if sp.simplify(term.left - phis[term.population]) != 0:
+                raise ParameterError(
+                    f"renormalized theory: the mean input of {population.population} averages "
+                    f"{term.left}, not the observed φ of {term.population}; only the "
+                    "population modes of φ are fed back")
+            couplings[alpha, names.index(term.population)] += float(
+                sp.sympify(coefficient).xreplace(symbols))
+    return couplings
 
 
 #: Uniform frequency grid of the feedback's transform: largest step and range (the
@@ -103,33 +115,64 @@ def feedback_omegas(dtau: float) -> np.ndarray:
     return d * np.arange(int(OMEGA_MAX / d) + 1)
 
 
-def _feedback(parts, coupling: float, N: int):
-    """(lags, K): K(τ) = B²/N [C_φ(τ) + N·mean_{i≠j} C^φ_ij(τ)] on the saddle's lags — the
-    i = j part from the saddle's C_φ, the cross part by a trapezoid cosine transform of the
-    runtime's cross spectrum on a uniform grid — cut after its last value above CUT·K(0),
-    with a cosine taper over the last tenth; None when B = 0."""
-    if coupling == 0.0:
-        return None
-    saddle, raw = parts[0], parts[1]
-    curve = saddle.observables["autocorrelation_phi"]
-    lags = np.asarray(curve["tau"], dtype=float)
-    omega = np.asarray(raw["cross_spectrum_phi"]["omega"], dtype=float)
-    cross_spectrum = np.asarray(raw["cross_spectrum_phi"]["values"], dtype=float)
+def _transform(spectrum: Mapping, lags: np.ndarray) -> np.ndarray:
+    """∫dω/2π e^{iωτ} S(ω) of an even spectrum on the uniform grid, at ``lags`` (one FFT)."""
+    omega = np.asarray(spectrum["omega"], dtype=float)
     d = omega[1] - omega[0]
     weights = np.full(omega.size, d)
     weights[[0, -1]] /= 2
-    cross = cosine_sum(weights * cross_spectrum, d, lags) / np.pi
-    values = coupling**2 / N * (np.asarray(curve["values"], dtype=float) + cross)
-    if not np.all(np.isfinite(values)) or values[0] <= 0:
-        raise ConvergenceError(f"renormalized theory: the population feedback K(0) = "
-                               f"{values[0]!r} is not a positive number")
-    large = np.flatnonzero(np.abs(values) >= CUT * values[0])
-    last = min(int(large[-1]) + 1, lags.size - 1)
-    taper = np.ones(last + 1)
-    start = (9 * last) // 10  # the last tenth of the support: K ≲ 1e-8 K(0) there
-    taper[start:] = 0.5 * (1 + np.cos(np.pi * np.arange(last + 1 - start)
-                                      / max(last - start, 1)))
-    return lags[: last + 1], values[: last + 1] * taper
+    return cosine_sum(weights * np.asarray(spectrum["values"], dtype=float), d, lags) / np.pi
+
+
+def _feedback(parts, couplings: np.ndarray, N: int, fractions: np.ndarray):
+    """[(lags, K_α)] per population: K_α(τ) = Σ_pq B_αp B_αq Cov(m_p(t+τ), m_q(t)), with
+    N·Cov(m_p, m_p) = [C_φ,p + X_p]/f_p (the i = j part from the saddle's C_φ of p, X_p the
+    cross spectrum of its population scope, transformed on the uniform grid by one FFT)
+    and, for two populations, N·Cov(m_E, m_I) from the network scope's cross spectrum X,
+    [X − f_E X_E − f_I X_I]/(2 f_E f_I) (its symmetric part: K is even). Each K_α is cut
+    after its last value above CUT·K_α(0), with a cosine taper over the last tenth. None
+    when B = 0."""
+    if not np.any(couplings):
+        return None
+    saddle, raw = parts[0], parts[1]
+    observables = saddle.observables
+    names = list(observables.populations) or [None]
+    site_curves = [observables if name is None else observables.populations[name]
+                   for name in names]
+    lags = np.asarray(site_curves[0]["autocorrelation_phi"]["tau"], dtype=float)
+    scopes = [raw] if names == [None] else [raw["populations"][name] for name in names]
+    P = len(names)
+    covariance = np.zeros((P, P, lags.size))  # N·Cov(m_p(t+τ), m_q(t))
+    for p in range(P):
+        c_phi = np.asarray(site_curves[p]["autocorrelation_phi"]["values"], dtype=float)
+        covariance[p, p] = (c_phi + _transform(scopes[p]["cross_spectrum_phi"], lags)
+                            ) / fractions[p]
+    if P == 2:
+        f_e, f_i = fractions
+        network = raw["cross_spectrum_phi"]
+        combined = {"omega": network["omega"], "values": (
+            np.asarray(network["values"], dtype=float)
+            - f_e * np.asarray(scopes[0]["cross_spectrum_phi"]["values"], dtype=float)
+            - f_i * np.asarray(scopes[1]["cross_spectrum_phi"]["values"], dtype=float))
+            / (2 * f_e * f_i)}
+        covariance[0, 1] = covariance[1, 0] = _transform(combined, lags)
+    out = []
+    for alpha in range(P):
+        values = np.einsum("p,q,pqt->t", couplings[alpha], couplings[alpha], covariance) / N
+        if not np.all(np.isfinite(values)) or values[0] < 0:
+            raise ConvergenceError(f"renormalized theory: the population feedback K(0) = "
+                                   f"{values[0]!r} is not a non-negative number")
+        if values[0] == 0:
+            out.append((lags[:2], np.zeros(2)))
+            continue
+        large = np.flatnonzero(np.abs(values) >= CUT * values[0])
+        last = min(int(large[-1]) + 1, lags.size - 1)
+        taper = np.ones(last + 1)
+        start = (9 * last) // 10  # the last tenth of the support: K ≲ 1e-8 K(0) there
+        taper[start:] = 0.5 * (1 + np.cos(np.pi * np.arange(last + 1 - start)
+                                          / max(last - start, 1)))
+        out.append((lags[: last + 1], values[: last + 1] * taper))
+    return out
 
 
 #: Past iterates Anderson acceleration mixes.
@@ -168,11 +211,14 @@ def solve_renormalized(solve, model: Model | str, params: Mapping[str, float] | 
     N = int(N)
     values = model.parameters.resolve(params)
     symbols = {p.symbol: sp.Float(values[p.name]) for p in model.parameters}
-    coupling = _population_coupling(derive(model, order="1/N"), symbols)
+    derivation = derive(model, order="1/N")
+    couplings = _population_couplings(derivation, symbols)
+    fractions = np.array([float(sp.sympify(f).xreplace(symbols))
+                          for f in derivation.site_problem().fractions])
 
     def parts_with(feedback, population_only=True):
         def saddle(model_, params_, *, tau_max, dtau):
-            extra = {} if feedback is None else {"extra_covariance": [feedback]}
+            extra = {} if feedback is None else {"extra_covariance": feedback}
             return solve(model_, params_, tau_max=tau_max, dtau=dtau, method="multi",
                          options=extra)
         wanted = {**dict(options or {}), "omega": feedback_omegas(dtau),
@@ -189,20 +235,28 @@ def solve_renormalized(solve, model: Model | str, params: Mapping[str, float] | 
         return replace(merged, observables=_thinned(merged.observables))
 
     infinite = parts_with(None)
-    first = _feedback(infinite, coupling, N)
+    first = _feedback(infinite, couplings, N, fractions)
     if first is None:  # no mean coupling: nothing is enhanced, the N → ∞ theory
         final = result(parts_with(None, population_only=False))
         return replace(final, N=N, leading_order=final.observables,
                        method=f"renormalized:{final.method}",
                        info={"iterations": 0, "changes": [], "feedback_variance": 0.0})
-    grid = first[0]  # the N → ∞ feedback is the slowest: later ones fit on its lags
+    # the N → ∞ feedback is the slowest: later ones fit on its lags; one vector of all K_α
+    grids = [lags for lags, _ in first]
+    edges = np.cumsum([0] + [g.size for g in grids])
+
+    def split(vector):
+        return [(g, vector[a:b]) for g, a, b in zip(grids, edges[:-1], edges[1:],
+                                                     strict=True)]
 
     def image(current):
-        parts = parts_with((grid, current))
-        lags, new = _feedback(parts, coupling, N)
-        return np.interp(grid, lags, new, right=0.0), parts
+        parts = parts_with(split(current))
+        new = _feedback(parts, couplings, N, fractions)
+        return np.concatenate([np.interp(g, lags, k, right=0.0)
+                               for g, (lags, k) in zip(grids, new, strict=True)]), parts
 
-    current = first[1]
+    current = np.concatenate([k for _, k in first])
+    scale = max(float(current[a]) for a in edges[:-1])
     iterates, images, changes = [], [], []
     for _ in range(MAX_ITERATIONS):
         try:
@@ -215,7 +269,7 @@ def solve_renormalized(solve, model: Model | str, params: Mapping[str, float] | 
             mapped, parts = image(current)
         if not iterates:
             leading = result(parts, population_raw=infinite[1]).observables
-        changes.append(float(np.abs(mapped - current).max() / mapped[0]))
+        changes.append(float(np.abs(mapped - current).max() / scale))
         if changes[-1] < TOLERANCE:
             current = mapped
             break
@@ -225,10 +279,13 @@ def solve_renormalized(solve, model: Model | str, params: Mapping[str, float] | 
         raise ConvergenceError(
             f"renormalized theory at N = {N}: the population feedback did not converge in "
             f"{MAX_ITERATIONS} steps (relative changes {changes[-3:]})", history=changes)
-    final = result(parts_with((grid, current), population_only=False))
+    final = result(parts_with(split(current), population_only=False))
+    names = list(final.observables.populations)
+    at_zero = [float(current[a]) for a in edges[:-1]]
+    variance = at_zero[0] if len(at_zero) == 1 else dict(zip(names, at_zero, strict=True))
     return replace(final, N=N, leading_order=leading, method=f"renormalized:{final.method}",
                    info={"iterations": len(changes), "changes": changes,
-                         "feedback_variance": float(current[0])})
+                         "feedback_variance": variance})
 
 
 def _thinned(observables):

@@ -128,9 +128,41 @@ def test_verify_compares_with_the_finite_n_theory(run):
     assert code == 0, data
 
 
-@pytest.mark.parametrize("model,why", [("ei", "populations"), ("map", "continuous time")])
-def test_outside_its_scope_the_finite_n_theory_is_refused_by_name(model, why):
-    with pytest.raises(ft.errors.ParameterError, match=why):
-        ft.solve(model, {}, order="1/N", N=1000)
+def test_outside_its_scope_the_finite_n_theory_is_refused_by_name():
+    with pytest.raises(ft.errors.ParameterError, match="continuous time"):
+        ft.solve("map", {}, order="1/N", N=1000)
     with pytest.raises(ft.errors.ParameterError, match="integer"):
         ft.solve("scs", {"J0": 1.0}, order="1/N", N=1.5)
+
+
+def test_two_populations_with_one_mean_coupling_are_the_one_population_theory(
+        near_transition):
+    """E/I blocks (declared here) with equal variances g² and equal means J0 = 1.5 in all
+    four blocks are the SCS network: the two population modes, their cross-covariance
+    (from the network scope) and both feedbacks must give the one-population result."""
+    import networkx as nx
+
+    p = ft.parameters(f_E=(0.8, (0.01, 0.99)), g=(2.0, "nonnegative"), J0=(1.5, "real"))
+    fraction, g, j0 = p.symbols
+    graph = nx.DiGraph()
+    graph.add_node("E", fraction=fraction)
+    graph.add_node("I", fraction=1 - fraction)
+    for target in "EI":
+        for source in "EI":
+            graph.add_edge(source, target, mean=j0, variance=g**2)
+    x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+    model = ft.Model("ei_uniform", ft.langevin({x: -x(t) + J @ ft.tanh(x(t))}, None,
+                                               {J: ft.BlockGaussian.from_graph(graph)}, p),
+                     "E/I with one mean coupling")
+    two = ft.solve(model, {}, order="1/N", N=1000)
+    for key in ("variance", "mean_gain"):
+        assert two.observables[key] == pytest.approx(near_transition.observables[key],
+                                                     rel=1e-9)
+    assert two.leading_order["variance"] == pytest.approx(
+        near_transition.leading_order["variance"], rel=1e-9)
+    for name in ("x", "phi"):
+        assert two.observables["population_variance"][name] == pytest.approx(
+            near_transition.observables["population_variance"][name], rel=1e-8)
+    fed = two.info["feedback_variance"]
+    assert fed["E"] == pytest.approx(near_transition.info["feedback_variance"], rel=1e-9)
+    assert fed["I"] == pytest.approx(fed["E"], rel=1e-12)
