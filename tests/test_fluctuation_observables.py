@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import math
 
-import networkx as nx
 import numpy as np
 import pytest
 import scipy.linalg
+from support.ei_graph import ei_ensemble
 
 import fieldtheory as ft
 from fieldtheory.errors import ParameterError
@@ -236,14 +236,9 @@ def test_two_identical_populations_reduce_to_one():
     network PR is the SCS one and population α's PR_α/N_α = C(0)²/(C(0)² + f_α ψ)."""
     p = ft.parameters(f_E=(0.8, (0.01, 0.99)), g=(2.0, "positive"), J0=(0.0, "real"))
     s = {q.name: q.symbol for q in p}
-    graph = nx.DiGraph()
-    graph.add_node("E", fraction=s["f_E"])
-    graph.add_node("I", fraction=1 - s["f_E"])
-    for target in "EI":
-        for source in "EI":
-            graph.add_edge(source, target, mean=s["J0"], variance=s["g"] ** 2)
+    ensemble = ei_ensemble(s["f_E"], lambda *_: s["J0"], lambda *_: s["g"] ** 2)
     model = ft.Model("ei_equal", ft.langevin(
-        {x: -x(t) + J @ ft.tanh(x(t))}, {}, {J: ft.BlockGaussian.from_graph(graph)}, p), "E/I")
+        {x: -x(t) + J @ ft.tanh(x(t))}, {}, {J: ensemble}, p), "E/I")
     ours = ft.solve(model, {"g": 2.0, "f_E": 0.7}, order="1/N").observables
     scs = ft.solve("scs", {"g": 2.0}, order="1/N").observables
     # the multi-population saddle solver agrees with the one-population one to ~1e-7

@@ -140,19 +140,14 @@ def test_two_populations_with_one_mean_coupling_are_the_one_population_theory(
     """E/I blocks (declared here) with equal variances g² and equal means J0 = 1.5 in all
     four blocks are the SCS network: the two population modes, their cross-covariance
     (from the network scope) and both feedbacks must give the one-population result."""
-    import networkx as nx
+    from support.ei_graph import ei_ensemble
 
     p = ft.parameters(f_E=(0.8, (0.01, 0.99)), g=(2.0, "nonnegative"), J0=(1.5, "real"))
     fraction, g, j0 = p.symbols
-    graph = nx.DiGraph()
-    graph.add_node("E", fraction=fraction)
-    graph.add_node("I", fraction=1 - fraction)
-    for target in "EI":
-        for source in "EI":
-            graph.add_edge(source, target, mean=j0, variance=g**2)
+    ensemble = ei_ensemble(fraction, lambda *_: j0, lambda *_: g**2)
     x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
     model = ft.Model("ei_uniform", ft.langevin({x: -x(t) + J @ ft.tanh(x(t))}, None,
-                                               {J: ft.BlockGaussian.from_graph(graph)}, p),
+                                               {J: ensemble}, p),
                      "E/I with one mean coupling")
     two = ft.solve(model, {}, order="1/N", N=1000)
     for key in ("variance", "mean_gain"):

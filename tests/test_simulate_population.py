@@ -158,19 +158,14 @@ def test_populations_get_their_own_estimates():
     """Two linear populations (E: 70 %, blocks with different gains and a mean coupling):
     each population's PR_α/N_α, N_α·Var and zero-frequency spectrum N_α·S(0) against the
     exact covariance's sub-blocks."""
-    import networkx as nx
+    from support.ei_graph import ei_ensemble
 
     p = ft.parameters(f_E=(0.7, (0.01, 0.99)), g=(0.4, "positive"), J0=(0.3, "real"))
     f_e, g, j0 = p.symbols
-    graph = nx.DiGraph()
-    graph.add_node("E", fraction=f_e)
-    graph.add_node("I", fraction=1 - f_e)
-    for target in "EI":
-        for source in "EI":
-            graph.add_edge(source, target, mean=j0 if source == "E" else -j0,
-                           variance=(g if source == "E" else 1.5 * g) ** 2)
+    ensemble = ei_ensemble(f_e, lambda target, source: j0 if source == "E" else -j0,
+                           lambda target, source: (g if source == "E" else 1.5 * g) ** 2)
     model = ft.Model("linear_ei_population", ft.langevin(
-        {x: -x(t) + J @ x(t)}, {x: 1}, {J: ft.BlockGaussian.from_graph(graph)}, p), "E/I")
+        {x: -x(t) + J @ x(t)}, {x: 1}, {J: ensemble}, p), "E/I")
     values = {"f_E": 0.7, "g": 0.4, "J0": 0.3}
     result = simulate(model, values, N=N, t_max=1600.0, t_burn=20.0, dt=0.05, dtau=0.5,
                       tau_max=5.0, blocks=16, seed=SEED,
