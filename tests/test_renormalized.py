@@ -161,3 +161,23 @@ def test_two_populations_with_one_mean_coupling_are_the_one_population_theory(
     fed = two.info["feedback_variance"]
     assert fed["E"] == pytest.approx(near_transition.info["feedback_variance"], rel=1e-9)
     assert fed["I"] == pytest.approx(fed["E"], rel=1e-12)
+
+
+def test_a_model_declared_here_with_parameters_in_every_term():
+    """Leak a, gain s inside φ, noise D, mean and variance of J: the feedback loop closes
+    (K(0) = B²·Var m_φ with B = J0) and the finite-N variance lies above N → ∞."""
+    p = ft.parameters(a=(1.3, "positive"), s=(0.8, "positive"), D=(0.2, "nonnegative"),
+                      g=(2.2, "positive"), J0=(1.8, "real"))
+    a, s, D, g, j0 = p.symbols
+    x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+    action = ft.langevin({x: -a * x(t) + J @ ft.tanh(s * x(t))}, {x: D},
+                         {J: ft.Gaussian(mean=j0, variance=g**2)}, p)
+    model = ft.Model("variant", action, "parameters everywhere")
+    finite = ft.solve(model, {}, order="1/N", N=800)
+    infinite = ft.solve(model, {}, order="1/N")
+    observables = finite.observables
+    assert finite.info["feedback_variance"] == pytest.approx(
+        1.8**2 * observables["population_variance"]["phi"] / 800, rel=1e-5)
+    assert observables["variance"] > infinite.observables["variance"]
+    assert finite.leading_order["population_variance"]["phi"] == pytest.approx(
+        infinite.observables["population_variance"]["phi"], rel=1e-4)
