@@ -700,7 +700,12 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
     outputs = dict(zip(spec.populations, spec.outputs, strict=False))
     kinds = {"x": _Observed({a: X_FACTOR for a in spec.populations}),
              "phi": _Observed(phis, outputs, {}, spec.moments)}
-    z_kinds = {key: observed.z_scored(spectra) for key, observed in kinds.items()}
+    # one population without quenched factors: z-scoring rescales every unit alike, and PR
+    # is scale-invariant, so those z-scored PRs are the raw ones (not computed twice)
+    uniform = {key for key, o in kinds.items()
+               if len(spec.populations) == 1 and not any(o.powers.values())}
+    z_kinds = {key: observed.z_scored(spectra) for key, observed in kinds.items()
+               if key not in uniform}
     every = {**{("dimension", k): o for k, o in kinds.items()},
              **{("dimension_z", k): o for k, o in z_kinds.items()}}
     # the population keys stay on x and φ (the unit's own nonlinearity, as the simulator)
@@ -741,6 +746,10 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
             if coarses is not None and name == "dimension":
                 entry.setdefault("accuracy", {})[f"pr_{key}"] = abs(
                     trace * trace / (square + coarses[name, key]) - pr)
+        for key in uniform if two_time else ():
+            entry["dimension_z"][f"pr_{key}"] = entry["dimension"][f"pr_{key}"]
+        entry["dimension_z"] = {f"pr_{key}": entry["dimension_z"][f"pr_{key}"]
+                                for key in kinds if f"pr_{key}" in entry["dimension_z"]}
         if mixed is None:
             entry.update(_one_time_entries(spec, spectra, keep, scope, plain, variances,
                                            width, finest, order, discrete, options, lags))
