@@ -101,10 +101,6 @@ class QuenchedDistribution:
                values: Mapping[str, float]) -> np.ndarray:  # pragma: no cover - protocol
         raise NotImplementedError
 
-    def participation_ratio(self) -> sp.Expr:
-        """PR_G = q₂²/q₄."""
-        return sp.simplify(self.moment(2) ** 2 / self.moment(4))
-
 
 @dataclass(frozen=True)
 class LogNormalGain(QuenchedDistribution):
