@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from fieldtheory.codegen.layered import lower_layered
 from fieldtheory.codegen.site import SiteProblem, lower_site, observed_phis
 from fieldtheory.codegen.site_printing import site_latex, site_text
 from fieldtheory.errors import ActionStructureError, ParameterError
@@ -156,11 +157,17 @@ def _derive(action: Action, name: str) -> Derivation:
     # 4. the single site as the coefficients of one general equation: what the generated
     #    solvers take (codegen reuses it); a theory that equation cannot hold is no error here
     try:
-        site = lower_site(mean_field, observed_phis(action))
+        if action.time.is_layered:  # the kernel problem of a deep or recurrent network
+            site = lower_layered(mean_field)
+        else:
+            site = lower_site(mean_field, observed_phis(action))
     except ActionStructureError as error:
         return Derivation(name, action, averaged, collective, mean_field, stages, None,
                           str(error))
-    stages += (DerivationStage("site", site_text(site), site_latex(site)),)
+    if action.time.is_layered:
+        stages += (DerivationStage("site", site.text(), site.latex()),)
+    else:
+        stages += (DerivationStage("site", site_text(site), site_latex(site)),)
     return Derivation(name, action, averaged, collective, mean_field, stages, site)
 
 

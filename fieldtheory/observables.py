@@ -44,6 +44,17 @@ asked), per population normalised by N_α:
     Statistics of the coupling matrix the theory reports (random modes: ``effective_rank``
     α·PR_D and ``pr_singular`` = (Σs²)²/(N Σs⁴) of its singular values).
 
+Layered networks (deep and recurrent, :mod:`fieldtheory.ir.layered`) on P input patterns:
+``kernel``
+    {``layers``, ``values``}: values[l][a][b] = K^l_ab, the kernel (1/N) Σ_i h_i^l(x_a)
+    h_i^l(x_b) of layer l = ``layers[l]`` (its N → ∞ value in the theory, the mean of the
+    empirical kernel in the simulator).
+``kernel_cross``
+    {``times``, ``values``}: values[s][t][a][b] = K_ab(s, t), the kernel between layers (times
+    of a recurrent network) s and t.
+``kernel_variance``
+    {``layers``, ``values``}: N·Var of the empirical kernel, shaped like ``kernel``.
+
 Optional keys, filled by the simulator only when requested (``simulate(..., observe=...)``;
 see :mod:`fieldtheory.simulate.tangent`), network-wide (not per population):
 
@@ -84,6 +95,7 @@ from fieldtheory.errors import ParseError
 
 __all__ = [
     "ALL_KEYS",
+    "ARRAY_KEYS",
     "CURVE_KEYS",
     "KEYS",
     "OPTIONAL_KEYS",
@@ -106,7 +118,10 @@ KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi"
 #: observables of ``solve(order="1/N")`` and ``simulate(observe=...)``).
 OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common", "transient", "dimension",
                  "dimension_z", "psi", "population_variance", "population_spectrum_phi",
-                 "cross_covariance", "connectivity")
+                 "cross_covariance", "connectivity", "kernel", "kernel_cross",
+                 "kernel_variance")
+#: Optional keys holding an array over a named axis ({axis: grid, "values": array}).
+ARRAY_KEYS = {"kernel": "layers", "kernel_cross": "times", "kernel_variance": "layers"}
 #: Optional keys holding a small dict of named numbers ({"pr_x", "pr_phi"}, {"x", "phi"}).
 NAMED_KEYS = ("dimension", "dimension_z", "psi", "population_variance", "connectivity")
 #: Every key, in schema order: the optional ones come before ``populations``.
@@ -192,8 +207,15 @@ class Observables(Mapping):
     population_spectrum_phi: Curve | None = None
     cross_covariance: Curve | None = None
     connectivity: Mapping[str, float] | None = None
+    kernel: Mapping[str, Any] | None = None
+    kernel_cross: Mapping[str, Any] | None = None
+    kernel_variance: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        for key, axis in ARRAY_KEYS.items():
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, _array_entry(key, axis, value))
         if self.transient is not None:
             object.__setattr__(self, "transient", _transient(self.transient))
         for key in NAMED_KEYS:
@@ -243,6 +265,8 @@ class Observables(Mapping):
                 out[key] = _transient_to_dict(value)
             elif key in NAMED_KEYS:
                 out[key] = dict(value)
+            elif key in ARRAY_KEYS:
+                out[key] = {k: v.tolist() for k, v in value.items()}
             else:
                 out[key] = value
         return out
@@ -261,6 +285,20 @@ class Observables(Mapping):
         inner = ", ".join(f"{k}={self[k]!r}" for k in self if k != "populations")
         pops = f", populations={list(self.populations)}" if self.populations else ""
         return f"Observables({inner}{pops})"
+
+
+def _array_entry(key: str, axis: str, value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """{axis: grid, "values": array} with read-only float arrays, values[k] per grid point."""
+    unknown = sorted(set(value) - {axis, "values"})
+    if unknown or "values" not in value or axis not in value:
+        raise ParseError(f"{key} needs exactly {axis!r} and 'values', got {sorted(value)}")
+    grid = np.array(value[axis], dtype=float)
+    data = np.array(value["values"], dtype=float)
+    if grid.ndim != 1 or data.shape[:1] != grid.shape:
+        raise ParseError(f"{key}: {axis} {grid.shape} and values {data.shape} do not match")
+    for array in (grid, data):
+        array.setflags(write=False)
+    return MappingProxyType({axis: grid, "values": data})
 
 
 def _transient(data: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -7,7 +7,9 @@ the runtime that found it (that is ``TheoryResult.method``):
   remain);
 * ``chaotic``: self-sustained temporal fluctuations without noise (D = 0);
 * ``noise_driven``: a stationary state driven by white noise (D > 0), chaotic or not —
-  whether it is chaotic is read off its largest Lyapunov exponent, by the sweep.
+  whether it is chaotic is read off its largest Lyapunov exponent, by the sweep;
+* ``layered``: a layered (deep or recurrent) network run on a data set for a finite number
+  of layers — no stationary state, the Gaussian-process kernels of its layers.
 
 A spontaneously magnetised solution is not a branch of its own: it is one of the above
 with m ≠ 0, and whether m ≠ 0 *breaks* a symmetry is a property of the site that the sweep
@@ -42,6 +44,7 @@ class Branch(_Label):
     FIXED_POINT = "fixed_point"
     CHAOTIC = "chaotic"
     NOISE_DRIVEN = "noise_driven"
+    LAYERED = "layered"
 
 
 class Phase(_Label):

@@ -104,6 +104,13 @@ class TextPrinter(_FieldPrinting, StrPrinter):
     def _print_Str(self, expr) -> str:
         return expr.name
 
+    def _print_KroneckerDelta(self, expr) -> str:
+        a, b = sorted(expr.args, key=lambda e: e.is_number)
+        return f"δ({self._print(a)}, {self._print(b)})"
+
+    def _print_InputValue(self, expr) -> str:
+        return f"{expr.name}_{self._settings['site']}({self._print(expr.args[1])})"
+
 
 class FieldLatexPrinter(_FieldPrinting, LatexPrinter):
     """LaTeX printer: ``\\tilde{x}_{i}(t)``, ``\\sum_{j} J_{ij} \\tanh(x_{j}(t))``."""
@@ -142,6 +149,15 @@ class FieldLatexPrinter(_FieldPrinting, LatexPrinter):
     def _print_CouplingSum(self, expr: CouplingSum) -> str:
         inner = self._at_site("j", expr.presynaptic)
         return rf"\sum_{{j}} {self._indexed(expr.coupling.name, 'ij')} {inner}"
+
+    def _print_KroneckerDelta(self, expr, exp=None) -> str:
+        a, b = sorted(expr.args, key=lambda e: e.is_number)
+        out = rf"\delta_{{{self._print(a)}, {self._print(b)}}}"
+        return f"{out}^{{{exp}}}" if exp else out
+
+    def _print_InputValue(self, expr) -> str:
+        name = self._indexed(expr.name, self._settings["site"])
+        return rf"{name}\left({self._print(expr.args[1])}\right)"
 
     def _print_ByPopulation(self, expr: ByPopulation) -> str:
         return self._indexed(expr.name, r"\alpha")

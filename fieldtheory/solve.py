@@ -61,6 +61,11 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     """
     from fieldtheory.codegen.generate import generate  # heavy: loaded on demand
 
+    if order is not None and load_model(model).action.time.is_layered:
+        raise ParameterError(
+            "solve: the 1/N corrections of a layered network (N·Var of the kernel, its "
+            "O(1/N) mean shift) are not implemented yet; `derive MODEL --order 1/N` prints "
+            "their Hessian, `simulate` measures both")
     if order is not None:
         if order != "1/N":
             raise ParameterError(f"solve: order must be '1/N' or None, not {order!r}")
@@ -82,6 +87,13 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
 
         return solve_loops(model, params, loops, tau_max, dtau)
     model = load_model(model)
+    if model.action.time.is_layered:  # deep and recurrent networks: their kernels
+        from fieldtheory.layered_solve import solve_layered
+
+        if options:
+            raise ParameterError(f"solve {model.name}: a layered network takes no solver "
+                                 f"options, got {sorted(options)}")
+        return solve_layered(model, params, method=method)
     values = model.parameters.resolve(params)
     model.action.validate_values(values)  # ensemble values (variance ≥ 0, |ρ| ≤ 1, …)
     if not (tau_max > 0 and 0 < dtau <= tau_max):

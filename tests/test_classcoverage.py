@@ -130,6 +130,10 @@ EXAMPLES = {
     ft.Quenched: (lambda: ft.Quenched("G"), "srepr"),
     ft.LogNormalGain: (lambda: ft.LogNormalGain(pr=S["g"] / 4), "eval"),
     ft.GainArray: (lambda: ft.GainArray((0.5, 1.0, 1.5)), "eval"),
+    ft.Inputs: (lambda: ft.Inputs("X", ((1.0, 0.5), (0.0, -2.0), (0.3, 0.3))), "eval"),
+    ft.Layer: (lambda: ft.Layer(ft.n), "func"),
+    ft.PerLayer: (lambda: ft.PerLayer(ft.Gaussian(0, S["g"] ** 2)), "eval"),
+    ft.InputWeights: (lambda: ft.InputWeights(S["g"] ** 2), "eval"),
     DenseCoupling: (lambda: ft.Gaussian(0, 1).sample(np.random.default_rng(0), [5], {}), "numeric"),
     LowRankCoupling: (low_rank, "numeric"),
 }
@@ -141,6 +145,8 @@ ENSEMBLE_EXAMPLES = {
     "block_gaussian": block_gaussian,
     "random_mode": random_mode,
     "joint_gaussian": joint_gaussian,
+    "per_layer": lambda: ft.PerLayer(ft.Gaussian(S["J0"], S["g"] ** 2, S["rho"])),
+    "input_weights": lambda: ft.InputWeights(S["g"] ** 2),
 }
 
 
@@ -271,6 +277,14 @@ def test_registered_ensemble_is_an_immutable_hashable_value(name):
 @pytest.mark.parametrize("name", sorted(ENSEMBLES))
 def test_registered_ensemble_samples_reproducibly(name):
     ensemble = ENSEMBLE_EXAMPLES[name]()
+    if isinstance(ensemble, ft.InputWeights):  # N × d, acting on the data set
+        first, again = (ensemble.sample_inputs(np.random.default_rng(7), 60, 4, VALUES)
+                        for _ in range(2))
+        other = ensemble.sample_inputs(np.random.default_rng(8), 60, 4, VALUES)
+        assert first.shape == (60, 4) and np.all(np.isfinite(first))
+        np.testing.assert_array_equal(first, again)
+        assert not np.array_equal(first, other)
+        return
     pops = ensemble.populations()
     sizes = ir.population_sizes(pops, 60, VALUES) if pops else (60,)
     couplings = getattr(ensemble, "couplings", (J,))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from support.strict_json import strict_loads
 
@@ -37,7 +38,8 @@ def test_prints_as_text(model):
     assert text.startswith(f"model {model.name}\n")
     assert action_text(model.action) in text
     # a zero-dimensional theory (a plain integral) has no sites and no response fields
-    assert ("x̃_i" in text) != model.action.time.is_zero_dimensional
+    tilde = f"{model.action.fields[0].name}\u0303_i"
+    assert (tilde in text) != model.action.time.is_zero_dimensional
     for parameter in model.parameters:
         assert f"  {parameter.name} = " in text
 
@@ -45,7 +47,8 @@ def test_prints_as_text(model):
 def test_prints_as_latex(model):
     latex = action_latex(model.action)
     assert latex.startswith("S = ")
-    assert (r"\tilde{x}_{i}" in latex) != model.action.time.is_zero_dimensional
+    tilde = rf"\tilde{{{model.action.fields[0].name}}}_{{i}}"
+    assert (tilde in latex) != model.action.time.is_zero_dimensional
     assert latex.count(r"\left") == latex.count(r"\right")
     assert model._repr_latex_() == f"$\\displaystyle {latex}$"
 
@@ -62,6 +65,16 @@ def test_simulates_briefly(model):
     if model.action.time.is_zero_dimensional:  # nothing to simulate: refused by name
         with pytest.raises(ft.errors.NotMSRDJError, match="zero-dimensional"):
             ft.simulate(model, N=10, t_max=1, t_burn=0, tau_max=1)
+        return
+    if model.action.time.is_layered:  # deep and recurrent networks: empirical kernels
+        data = ft.simulate(model, N=50, trials=4, seed=1).to_json()
+        assert strict_loads(json.dumps(data)) == data
+        depth = int(model.parameters.defaults()["depth"])
+        patterns = model.action.time.inputs.patterns
+        assert sorted(data["observables"]) == ["kernel", "kernel_cross", "kernel_variance"]
+        assert np.shape(data["observables"]["kernel"]["values"]) == (depth, patterns,
+                                                                      patterns)
+        assert _finite(data["observables"]) and _finite(data["stderr"])
         return
     result = ft.simulate(model, N=100, t_max=10, t_burn=5, tau_max=2, seed=1)
     data = result.to_json()

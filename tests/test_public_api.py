@@ -11,6 +11,8 @@ PUBLIC = {
     "__version__", "errors",
     # the model language
     "Action", "Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete",
+    # layered (deep and recurrent) networks on a data set
+    "layers", "layered", "Inputs", "Layer", "FIRST", "PerLayer", "InputWeights",
     "Field", "Coupling", "CouplingSum", "ByPopulation", "by_population", "t", "s", "n",
     "Parameter", "ParameterSet", "parameters", "Domain",
     "Ensemble", "Gaussian", "JointGaussian", "Block", "BlockGaussian", "RandomMode",

@@ -158,11 +158,15 @@ def add_model_argument(parser: argparse.ArgumentParser, *, spectrum: bool = Fals
             help="single-neuron gains G_i, one per unit (.npy or text), replacing the "
                  "distribution of the model's quenched gain (simulations need N = their "
                  "number; the theory takes their moments)")
+        parser.add_argument(
+            "--inputs", metavar="FILE", default=None,
+            help="input patterns of a layered (deep or recurrent) network, one per row "
+                 "(.npy, .csv or whitespace-separated text), replacing its data set")
 
 
 def model_with_options(args: argparse.Namespace):
-    """The model named on the command line, with its ``--spectrum`` and ``--gains`` files
-    applied."""
+    """The model named on the command line, with its ``--spectrum``, ``--gains`` and
+    ``--inputs`` files applied."""
     from fieldtheory.ir.ensembles.random_mode import load_spectrum, with_spectrum
     from fieldtheory.ir.model import load_model
     from fieldtheory.ir.quenched import load_gains, with_gains
@@ -172,6 +176,10 @@ def model_with_options(args: argparse.Namespace):
         model = with_spectrum(model, load_spectrum(args.spectrum))
     if getattr(args, "gains", None) is not None:
         model = with_gains(model, load_gains(args.gains))
+    if getattr(args, "inputs", None) is not None:
+        from fieldtheory.ir.layered import load_inputs, with_inputs
+
+        model = with_inputs(model, load_inputs(args.inputs))
     return model
 
 

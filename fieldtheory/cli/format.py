@@ -50,11 +50,29 @@ def _format_curve(name: str, curve: Mapping[str, Any], err: Mapping[str, Any], p
     grid, values, errors = curve[keys[0]], curve["values"], err.get("values")
     if not values:
         return []
+    if isinstance(values[0], list):  # an array per grid point (layer kernels)
+        return _format_arrays(name, keys[0], grid, values, errors, prefix)
     picks = sorted({round(k * (len(values) - 1) / max(rows - 1, 1)) for k in range(rows)})
     lines = [f"{prefix}{name}:", f"{prefix}  {keys[0]:>10}{'value':>14}  {'stderr':>10}"]
     for k in picks:
         e = errors[k] if isinstance(errors, Sequence) and k < len(errors) else None
         lines.append(f"{prefix}  {grid[k]:>10.4g}{values[k]:>14.6g}  {_error(e):>10}")
+    return lines
+
+
+def _format_arrays(name, axis, grid, values, errors, prefix) -> list[str]:
+    """One matrix per grid point (kernels K[a][b] per layer; K(s, t) per pair of layers),
+    with the standard errors where there are any."""
+    import numpy as np
+
+    lines = [f"{prefix}{name}:"]
+    for k, point in enumerate(grid):
+        text = np.array2string(np.array(values[k]), precision=5, suppress_small=True)
+        lines.append(f"{prefix}  {axis} {point:g}:")
+        lines += [f"{prefix}    {row}" for row in text.splitlines()]
+        if isinstance(errors, Sequence) and k < len(errors):
+            text = np.array2string(np.array(errors[k]), precision=2)
+            lines += [f"{prefix}    ± {row}" for row in text.splitlines()]
     return lines
 
 

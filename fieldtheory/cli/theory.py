@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import numpy as np
+
 from fieldtheory.cli.base import (
     EXIT_FAILED,
     EXIT_OK,
@@ -156,3 +158,48 @@ def verify_command(args: argparse.Namespace) -> int:
 
         plot_report(theory, simulation, args.plot)
     return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "model", metavar="MODEL",
+        help="a layered network (deep, recurrent, deep_relu, recurrent_relu, or a model file)")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a parameter (repeatable)")
+    parser.add_argument("--inputs", metavar="FILE", required=True,
+                        help="training inputs, one pattern per row (.npy, .csv or text)")
+    parser.add_argument("--targets", metavar="FILE", required=True,
+                        help="training targets, one row per pattern (P × m; one-hot for "
+                             "classification)")
+    parser.add_argument("--test", metavar="FILE", required=True,
+                        help="test inputs, one pattern per row")
+    parser.add_argument("--test-targets", metavar="FILE", default=None,
+                        help="test targets: adds the classification error")
+    parser.add_argument("--noise", type=nonnegative_number, default=0.0, metavar="VARIANCE",
+                        help="observation-noise variance σ² added to the training kernel")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("predict", "GP regression/classification with a layered network's kernel",
+         _predict_arguments)
+def predict_command(args: argparse.Namespace) -> int:
+    """Posterior mean and variance of the N → ∞ network (the readout kernel K^(depth))."""
+    from fieldtheory.gp import load_targets, predict
+    from fieldtheory.ir.layered import load_inputs
+
+    X, Xs = load_inputs(args.inputs), load_inputs(args.test)
+    Y = load_targets(args.targets)
+    T = load_targets(args.test_targets, "test targets") if args.test_targets else None
+    result = predict(load_model(args.model), X, Y, Xs, params=parse_assignments(args.param),
+                     test_targets=T, noise=args.noise)
+    data = result.to_json()
+    if args.json:
+        print(dumps(data))
+    else:
+        print(f"model: {result.model}  params: {result.params}  noise: {result.noise:g}")
+        if result.error is not None:
+            print(f"test error: {result.error:g}")
+        print(f"mean ({len(result.mean)} × {result.mean.shape[1]}):")
+        print(np.array2string(result.mean, precision=6))
+        print("variance:", np.array2string(result.variance, precision=6))
+    return 0

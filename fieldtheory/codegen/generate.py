@@ -57,6 +57,11 @@ def generate(model: Model | str) -> GeneratedModule:
 def _generate(model: Model, runtimes: tuple) -> GeneratedModule:
     from fieldtheory.derive import derive  # the derivation stack is heavy: load on demand
 
+    if model.action.time.is_layered:
+        raise CodegenError(
+            f"{model.name} is a layered network: its kernels are solved by the registered "
+            "runtime kernel_recursion in the library (ft.solve); generated modules for "
+            "layered models are not written yet")
     derivation = derive(model)
     problem = derivation.site_problem()  # the lowered stage of the derivation, not lowered again
     modules = runtimes_for(problem)

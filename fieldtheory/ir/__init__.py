@@ -3,7 +3,7 @@
 Everything here is immutable and hashable; sympy content obeys ``e.func(*e.args) == e``.
 """
 
-from fieldtheory.ir.action import CONTINUOUS, ZERO_DIMENSIONAL, Action, Time, discrete
+from fieldtheory.ir.action import CONTINUOUS, ZERO_DIMENSIONAL, Action, Time, discrete, layers
 from fieldtheory.ir.couplings import CouplingMatrix, DenseCoupling, LowRankCoupling
 from fieldtheory.ir.ensembles import (
     ENSEMBLES,
@@ -13,11 +13,14 @@ from fieldtheory.ir.ensembles import (
     BlockGaussian,
     Ensemble,
     Gaussian,
+    InputWeights,
     JointGaussian,
+    PerLayer,
     RandomMode,
     register_ensemble,
 )
 from fieldtheory.ir.langevin import LangevinSystem, langevin, read_langevin
+from fieldtheory.ir.layered import FIRST, Inputs, Layer, layered
 from fieldtheory.ir.model import Model
 from fieldtheory.ir.nonlinearities import (
     NONLINEARITIES,
@@ -55,7 +58,8 @@ from fieldtheory.ir.symbols import (
 )
 
 __all__ = [
-    "Action", "Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete",
+    "Action", "Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete", "layers",
+    "FIRST", "Inputs", "Layer", "layered", "InputWeights", "PerLayer",
     "CouplingMatrix", "DenseCoupling", "LowRankCoupling",
     "Ensemble", "Gaussian", "Block", "BlockGaussian", "RandomMode", "JointGaussian",
     "ENSEMBLES",

@@ -31,7 +31,7 @@ from fieldtheory.ir.populations import ONE_POPULATION, Population
 from fieldtheory.ir.quenched import Quenched, QuenchedDistribution
 from fieldtheory.ir.symbols import Coupling, CouplingSum, Field, ResponseValue, n, t
 
-__all__ = ["Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete", "Action"]
+__all__ = ["Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete", "layers", "Action"]
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,24 @@ class Time:
     is_discrete: bool = False
     step: sp.Expr = sp.Integer(1)
     is_zero_dimensional: bool = False
+    layers: sp.Expr | None = None
+    inputs: object = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "step", sp.sympify(self.step))
         if self.is_zero_dimensional and self.is_discrete:
             raise DeclarationError("a zero-dimensional theory has no time, discrete or not")
+        if self.layers is not None:
+            object.__setattr__(self, "layers", sp.sympify(self.layers))
+            if not self.is_discrete or self.inputs is None:
+                raise DeclarationError("layered time is discrete and runs on a data set")
+            if self.layers.is_number and not (self.layers.is_integer and self.layers >= 1):
+                raise DeclarationError(f"depth {self.layers} is not an integer ≥ 1")
+
+    @property
+    def is_layered(self) -> bool:
+        """Whether the time points are (pattern, layer) pairs of a layered network."""
+        return self.layers is not None
 
     @property
     def symbol(self) -> sp.Symbol:
@@ -62,6 +75,9 @@ class Time:
     def __str__(self) -> str:
         if self.is_zero_dimensional:
             return "none (zero-dimensional: a plain integral)"
+        if self.is_layered:
+            return (f"layered ({self.layers} layers × {self.inputs.patterns} patterns of "
+                    f"{self.inputs.name})")
         return f"discrete (step {self.step})" if self.is_discrete else "continuous"
 
 
@@ -73,6 +89,12 @@ ZERO_DIMENSIONAL = Time(is_zero_dimensional=True)
 def discrete(step: sp.Expr = 1) -> Time:
     """Discrete time with physical step duration ``step``."""
     return Time(True, step)
+
+
+def layers(depth: sp.Expr, inputs) -> Time:
+    """The time of a layered network: ``depth`` layers for every pattern of ``inputs``
+    (:mod:`fieldtheory.ir.layered`)."""
+    return Time(True, 1, layers=depth, inputs=inputs)
 
 
 @dataclass(frozen=True)

@@ -19,20 +19,24 @@ from fieldtheory.errors import (
 from fieldtheory.ir.checks import describe, require_instance, require_mapping
 
 __all__ = ["Domain", "Parameter", "ParameterSet", "parameters", "parameter_values", "evaluate",
-           "REALS", "POSITIVE", "NONNEGATIVE"]
+           "REALS", "POSITIVE", "NONNEGATIVE", "POSITIVE_INTEGERS"]
 
 
 @dataclass(frozen=True)
 class Domain:
-    """An interval of the real line; ``lower``/``upper`` may be ±inf."""
+    """An interval of the real line; ``lower``/``upper`` may be ±inf; ``integer``: only
+    its integers (a depth, a number of layers)."""
 
     lower: float = -math.inf
     upper: float = math.inf
     closed_lower: bool = True
     closed_upper: bool = True
+    integer: bool = False
 
     def __contains__(self, value: float) -> bool:
         if not math.isfinite(value):
+            return False
+        if self.integer and value != round(value):
             return False
         above = value >= self.lower if self.closed_lower else value > self.lower
         below = value <= self.upper if self.closed_upper else value < self.upper
@@ -41,7 +45,8 @@ class Domain:
     def __str__(self) -> str:
         left = "[" if self.closed_lower and math.isfinite(self.lower) else "("
         right = "]" if self.closed_upper and math.isfinite(self.upper) else ")"
-        return f"{left}{self.lower:g}, {self.upper:g}{right}"
+        interval = f"{left}{self.lower:g}, {self.upper:g}{right}"
+        return f"the integers in {interval}" if self.integer else interval
 
     @classmethod
     def coerce(cls, spec: Domain | str | tuple[float, float] | None) -> Domain:
@@ -50,7 +55,8 @@ class Domain:
         if isinstance(spec, Domain):
             return spec
         if isinstance(spec, str):
-            named = {"real": REALS, "positive": POSITIVE, "nonnegative": NONNEGATIVE}
+            named = {"real": REALS, "positive": POSITIVE, "nonnegative": NONNEGATIVE,
+                     "positive_integer": POSITIVE_INTEGERS}
             if spec not in named:
                 raise DeclarationError(f"unknown domain {spec!r}; use one of {sorted(named)}")
             return named[spec]
@@ -61,6 +67,8 @@ class Domain:
 REALS = Domain()
 POSITIVE = Domain(0.0, math.inf, closed_lower=False)
 NONNEGATIVE = Domain(0.0, math.inf)
+#: 1, 2, 3, … (a depth)
+POSITIVE_INTEGERS = Domain(1.0, math.inf, integer=True)
 
 
 @dataclass(frozen=True)

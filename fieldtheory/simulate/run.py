@@ -431,6 +431,15 @@ def simulate(
         standard errors.
     """
     action, name = _unwrap(model_or_action)
+    if action.time.is_layered:  # deep and recurrent networks: sampled empirical kernels
+        from fieldtheory.ir.model import Model
+        from fieldtheory.simulate.layered import simulate_layered
+
+        values, depth, observables, stderr = simulate_layered(
+            Model(name, action, name), params, N=N, trials=trials, seed=seed,
+            progress=progress)
+        return SimulationResult(name, values, N, trials, 1.0, float(depth), 0.0, observables,
+                                stderr, method="layers", seed=seed)
     values, inputs = _resolve(action, params)
     initial = _initial(initial)
     N = _count("N", N, 1)

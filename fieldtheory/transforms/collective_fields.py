@@ -23,6 +23,8 @@ import sympy as sp
 from sympy.core.symbol import Str
 
 from fieldtheory.errors import ActionStructureError
+from fieldtheory.ir.ensembles.cumulants import DATA
+from fieldtheory.ir.layered import DataKernel, InputValue
 from fieldtheory.ir.quenched import quenched_symbols
 from fieldtheory.ir.symbols import ByPopulation, FieldValue, ResponseValue
 from fieldtheory.transforms.nodes import (
@@ -66,6 +68,11 @@ def collective_fields(averaged: AveragedAction) -> CollectiveFieldAction:
     for term in averaged.pair_terms:
         target = site_observable(term.target_factor, term.times, term.target_population,
                                  discrete, taken)
+        if term.source_population == DATA:  # input weights: the data kernel, not a field
+            source = (None, ()), _data_kernel(term.source_factor, term.times)
+            located.append((term, target, source))
+            observables += [o for o, _ in (target,) if o is not None]
+            continue
         source = site_observable(term.source_factor, term.times, term.source_population,
                                  discrete, taken)
         located.append((term, target, source))
@@ -74,6 +81,8 @@ def collective_fields(averaged: AveragedAction) -> CollectiveFieldAction:
     found = {(q.population, q.content): q for q in order_parameters}
 
     def value(located_observable):
+        if isinstance(located_observable[1], DataKernel):
+            return located_observable[1]
         observable, arguments = located_observable
         if observable is None:
             return sp.S.One
@@ -109,8 +118,20 @@ def _combine(terms) -> tuple[sp.Expr, ...]:
     return tuple(c * integral for integral, c in totals.items() if c != 0)
 
 
+def _data_kernel(factor: sp.Expr, times) -> DataKernel:
+    """X_j(τ₁) X_j(τ₂) averaged over the d input components: K_X(τ₁, τ₂)."""
+    values = [v for v in sp.Mul.make_args(factor) if isinstance(v, InputValue)]
+    rest = factor / sp.Mul(*values)
+    if (len(values) != 2 or values[0].name != values[1].name or rest.has(*times)
+            or rest != 1):
+        raise ActionStructureError(
+            f"input weights act on {factor}; the data kernel is written for one input "
+            f"value per time, X_j(τ₁) X_j(τ₂)")
+    return DataKernel(values[0].args[0], values[0].args[1], values[1].args[1])
+
+
 def _bilinear(term: PairTerm, target, source, fraction) -> sp.Expr:
-    weight = fraction[term.target_population] * fraction[term.source_population]
+    weight = fraction[term.target_population] * fraction.get(term.source_population, 1)
     # bound times relabelled to one canonical choice (t before s where the arguments
     # allow), so that terms equal up to a relabelling add up
     rank = {tau: k for k, tau in enumerate(term.times)}
@@ -119,12 +140,16 @@ def _bilinear(term: PairTerm, target, source, fraction) -> sp.Expr:
         return sorted((f.func.__name__, tuple(rank.get(a, -1) for a in f.args))
                       for f in expr.atoms(OrderParameterValue))
 
+    # a coefficient that depends on the times (δ_{l(t), l(s)} of per-layer couplings)
+    # belongs under the integral
+    coefficient, timed = sp.factor_terms(term.coefficient).as_independent(*term.times,
+                                                                            as_Add=False)
     integrand = min(
-        ((target * source).xreplace(dict(zip(term.times, perm, strict=True)))
+        ((timed * target * source).xreplace(dict(zip(term.times, perm, strict=True)))
          for perm in itertools.permutations(term.times)),
         key=key,
     )
-    return term.coefficient * weight * TimeIntegral(integrand, *term.times)
+    return coefficient * weight * TimeIntegral(integrand, *term.times)
 
 
 def _resolve_population(expr: sp.Expr, population: str) -> sp.Expr:
@@ -143,6 +168,8 @@ def site_observable(factor: sp.Expr, times, population: str, discrete: bool, tak
     slots = {tau: sp.S.One for tau in times}
     quenched = sp.S.One  # per-unit quenched variables (gains): a property of the site
     for part in sp.Mul.make_args(factor):
+        if part.is_number:  # the constant a bias acts on (B @ 1)
+            continue
         depends = [tau for tau in times if part.has(tau)]
         if not depends and quenched_symbols(part):
             quenched *= part

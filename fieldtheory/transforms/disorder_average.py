@@ -25,6 +25,7 @@ import sympy as sp
 from fieldtheory.errors import EnsembleError, NonlinearCouplingError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.ensembles import Ensemble
+from fieldtheory.ir.layered import Layer
 from fieldtheory.ir.quenched import quenched_symbols
 from fieldtheory.ir.symbols import ByPopulation, Coupling, CouplingSum
 from fieldtheory.transforms.nodes import time_variables
@@ -124,6 +125,9 @@ def expand_cumulant(cumulant: Cumulant, by_coupling, action: Action) -> list[Pai
         c_target, target = sp.factor_terms(target).as_independent(*site, as_Add=False)
         c_source, source = sp.factor_terms(source).as_independent(*site, as_Add=False)
         coefficient = cumulant.coefficient * c_target * c_source
+        if cumulant.same_layer:  # drawn anew for every layer: equal layers only
+            coefficient *= sp.Mul(*(sp.KroneckerDelta(Layer(times[0]), Layer(time))
+                                    for time in times[1:]))
         out.append(PairTerm(coefficient, times, target, source, cumulant.target_population,
                             cumulant.source_population))
     return out

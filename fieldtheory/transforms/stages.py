@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.core.function import UndefinedFunction
 
 from fieldtheory.ir.action import Action, Time
-from fieldtheory.ir.ensembles.cumulants import Cumulant, site_sums
+from fieldtheory.ir.ensembles.cumulants import D_INPUT, DATA, Cumulant, site_sums
 from fieldtheory.ir.symbols import Coupling, Field, FieldValue, ResponseValue
 from fieldtheory.transforms.nodes import ConjugateValue, OrderParameterValue
 from fieldtheory.transforms.printing import ONE, latex, text
@@ -72,7 +72,7 @@ class PairTerm:
     def text(self) -> str:
         measure = " ".join(_measure(v, False) for v in self.times)
         body = f"{text(self.target_factor, 'i')}*{text(self.source_factor, 'j')}"
-        return f"({text(self.coefficient / N)}) {site_sums(self, False)} {measure} {body}"
+        return f"({text(self.coefficient / self._size)}) {site_sums(self, False)} {measure} {body}"
 
     def __str__(self) -> str:
         return self.text()
@@ -80,7 +80,12 @@ class PairTerm:
     def latex(self) -> str:
         measure = " ".join(_measure(v, True) for v in self.times)
         body = rf"{latex(self.target_factor, 'i')} \, {latex(self.source_factor, 'j')}"
-        return rf"{latex(self.coefficient / N)} {site_sums(self, True)} {measure} {body}"
+        return rf"{latex(self.coefficient / self._size)} {site_sums(self, True)} {measure} {body}"
+
+    @property
+    def _size(self) -> sp.Symbol:
+        """The number of source sites the coefficient is divided by: N, or d for data."""
+        return D_INPUT if self.source_population == DATA else N
 
 
 def _measure(variable: sp.Symbol, for_latex: bool) -> str:

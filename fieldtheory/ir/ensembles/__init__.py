@@ -21,6 +21,7 @@ from fieldtheory.ir.ensembles.cumulants import (
 )
 from fieldtheory.ir.ensembles.gaussian import Gaussian
 from fieldtheory.ir.ensembles.joint_gaussian import JointGaussian
+from fieldtheory.ir.ensembles.layered import InputWeights, PerLayer
 from fieldtheory.ir.ensembles.random_mode import RandomMode
 from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX
 
@@ -37,6 +38,8 @@ __all__ = [
     "Ensemble",
     "Gaussian",
     "GaussianBlock",
+    "InputWeights",
+    "PerLayer",
     "JointGaussian",
     "RandomMode",
     "TraceCumulant",

@@ -30,6 +30,8 @@ from fieldtheory.printing import latex, text
 
 __all__ = [
     "AVERAGING_RULES",
+    "DATA",
+    "D_INPUT",
     "AveragingRule",
     "Cumulant",
     "GaussianBlock",
@@ -45,6 +47,10 @@ __all__ = [
 N = sp.Symbol("N", positive=True, integer=True)
 #: The name of the single population of a homogeneous network.
 ONE = ONE_POPULATION[0].name
+#: The source "population" of input weights: the d components of the input patterns.
+DATA = "data"
+#: d, the input dimension (printing only).
+D_INPUT = sp.Symbol("d", positive=True, integer=True)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class Cumulant:
     transposed: tuple[bool, ...]
     target_population: str = ONE
     source_population: str = ONE
+    #: the couplings are drawn anew for every layer of a layered model: the term pairs
+    #: equal layers only, δ_{l(τ₁), l(τ₂)} (:class:`~fieldtheory.ir.ensembles.layered.PerLayer`)
+    same_layer: bool = False
 
     @property
     def order(self) -> int:
@@ -71,14 +80,22 @@ class Cumulant:
             f"X^{c.name}_{'ji' if flip else 'ij'}"
             for c, flip in zip(self.couplings, self.transposed, strict=True)
         )
-        return f"({text(self.coefficient / N)}) {site_sums(self, False)} {factors}"
+        layer = ", equal layers" if self.same_layer else ""
+        return (f"({text(self.coefficient / self._size)}) {site_sums(self, False)} "
+                f"{factors}{layer}")
 
     def latex(self) -> str:
         factors = " ".join(
             f"X^{{{c.name}}}_{{{'ji' if flip else 'ij'}}}"
             for c, flip in zip(self.couplings, self.transposed, strict=True)
         )
-        return f"{latex(self.coefficient / N)} {site_sums(self, True)} {factors}"
+        layer = r" \quad (	ext{equal layers})" if self.same_layer else ""
+        return f"{latex(self.coefficient / self._size)} {site_sums(self, True)} {factors}{layer}"
+
+    @property
+    def _size(self) -> sp.Symbol:
+        """The number of source sites the coefficient is divided by: N, or d for data."""
+        return D_INPUT if self.source_population == DATA else N
 
 
 def site_sums(term, for_latex: bool) -> str:

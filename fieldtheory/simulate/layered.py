@@ -1,0 +1,162 @@
+r"""Sampled finite-width layered networks: empirical kernels with standard errors.
+
+The reference simulator of deep and recurrent networks (issue 14; Segadlo et al.,
+arXiv:2112.05589). It reads the declared update h(n + 1) = F(n) of a layered action
+(:mod:`fieldtheory.ir.layered`) — nothing per model — and for every trial draws the
+couplings (once per trial when shared, anew for every layer under
+:class:`~fieldtheory.ir.ensembles.layered.PerLayer`; input weights N × d), runs all P
+patterns through the same network layer by layer, and measures the empirical kernels
+
+.. math:: \hat K_{ab}(s, t) = \frac{1}{N} \sum_i h_i(x_a, s)\, h_i(x_b, t).
+
+Reported: ``kernel`` (the mean of K̂ over trials at equal layers), ``kernel_cross`` (every
+pair of layers) and ``kernel_variance`` (N·Var of K̂ at equal layers across trials), each
+with its standard error (of the mean: sd/√trials; of the variance: the spread of the
+squared deviations). Trial k draws from ``default_rng([seed, k])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import sympy as sp
+
+from fieldtheory.errors import SimulationError
+from fieldtheory.ir.ensembles.layered import InputWeights
+from fieldtheory.ir.langevin import read_langevin
+from fieldtheory.ir.layered import InputValue, Layer
+from fieldtheory.ir.model import Model
+from fieldtheory.ir.symbols import CouplingSum, FieldValue
+from fieldtheory.observables import Observables
+from fieldtheory.progress import progress_bar
+from fieldtheory.resources import require
+
+__all__ = ["simulate_layered"]
+
+
+def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *, N: int,
+                     trials: int = 100, seed: int = 0, progress: bool = False):
+    """Empirical kernels of ``trials`` sampled networks of width ``N`` (see the module):
+    (parameter values, depth, observables, standard errors), which
+    :func:`fieldtheory.simulate.run.simulate` returns as a ``SimulationResult``."""
+    action = model.action
+    values = model.parameters.resolve(params)
+    action.validate_values(values)
+    if int(N) != N or N < 1 or int(trials) != trials or trials < 2:
+        raise SimulationError(f"simulate {model.name}: need N ≥ 1 and trials ≥ 2, got "
+                              f"N = {N}, trials = {trials}")
+    N, trials = int(N), int(trials)
+    inputs = action.time.inputs
+    X = inputs.array
+    P, d = X.shape
+    depth = round(float(action.time.layers.xreplace(
+        {sp.Symbol(k, real=True): v for k, v in values.items()})))
+    require(8 * (depth * depth * P * P * 3 + 4 * N * N + 2 * depth * P * N),
+            f"simulate {model.name}: N = {N}, {P} patterns, depth {depth}")
+    steps = _compile(model, values)
+    ensembles = action.ensembles
+    # power sums about the first trial's kernels (no cancellation): mean and its error for
+    # every pair of layers, variance and its error (from the fourth moment) at equal ones
+    shift = None
+    power = [np.zeros((depth, depth, P, P)) for _ in range(4)]
+    bar = progress_bar(trials, enabled=progress, description=f"simulate {model.name}")
+    for k in range(trials):
+        rng = np.random.default_rng([seed, k])
+        shared = {c: _draw(e, rng, N, d, values) for c, e in ensembles.items()
+                  if not getattr(e, "per_layer", False)}
+        h = np.zeros((P, N))
+        layers = []
+        for step in range(depth):
+            couplings = dict(shared)
+            couplings.update({c: _draw(e, rng, N, d, values) for c, e in ensembles.items()
+                              if getattr(e, "per_layer", False)})
+            h = steps[min(step, 1)](h, X, couplings)
+            layers.append(h)
+        H = np.stack(layers)  # (depth, P, N)
+        K = np.einsum("sai,tbi->stab", H, H) / N
+        if shift is None:
+            shift = K.copy()
+        y = K - shift
+        for m in range(4):
+            power[m] += y ** (m + 1)
+        bar.update(1)
+    bar.close()
+    T = trials
+    m1 = power[0] / T
+    mean = shift + m1
+    c2 = power[1] / T - m1**2  # central moments (biased)
+    c4 = (power[3] / T - 4 * m1 * power[2] / T + 6 * m1**2 * power[1] / T - 3 * m1**4)
+    var = c2 * T / (T - 1)
+    mean_err = np.sqrt(np.maximum(var, 0.0) / T)
+    var_err = np.sqrt(np.maximum(c4 - c2**2 * (T - 3) / (T - 1), 0.0) / T)
+    diagonal = (np.arange(depth), np.arange(depth))
+    grid = list(range(1, depth + 1))
+    observables = Observables(
+        kernel={"layers": grid, "values": mean[diagonal]},
+        kernel_cross={"times": grid, "values": mean},
+        kernel_variance={"layers": grid, "values": N * var[diagonal]})
+    stderr = Observables(
+        kernel={"layers": grid, "values": mean_err[diagonal]},
+        kernel_cross={"times": grid, "values": mean_err},
+        kernel_variance={"layers": grid, "values": N * var_err[diagonal]})
+    return values, depth, observables, stderr
+
+
+def _draw(ensemble, rng, N: int, d: int, values):
+    """One realisation as a dense array: N × d input weights, else N × N."""
+    if isinstance(ensemble, InputWeights):
+        return ensemble.sample_inputs(rng, N, d, values)
+    return ensemble.sample(rng, [N], values).dense()
+
+
+def _compile(model: Model, values: Mapping[str, float]):
+    """The update h(n + 1) = F(n) at the input step (l = 0) and at the later ones, as
+    functions (h (P × N), X (P × d), couplings) → h(n + 1) (P × N)."""
+    action = model.action
+    system = read_langevin(action)
+    if len(action.fields) != 1:
+        raise SimulationError(f"simulate {model.name}: a layered network has one field")
+    (field,) = action.fields
+    n = action.time.symbol
+    numbers = {sp.Symbol(k, real=True): v for k, v in values.items()}
+    out = []
+    for layer in (0, 1):
+        expr = system.drift[0].xreplace({Layer(n): layer}).xreplace(numbers)
+        sums = sorted(expr.atoms(CouplingSum), key=sp.default_sort_key)
+        marks = [sp.Dummy(f"S{k}") for k in range(len(sums))]
+        local = sp.Dummy("h")
+        body = expr.xreplace(dict(zip(sums, marks, strict=True))).xreplace({field(n): local})
+        if body.has(FieldValue, InputValue):
+            raise SimulationError(f"simulate {model.name}: the update {expr} holds field "
+                                  "values outside coupling sums at other times")
+        from fieldtheory.codegen.printer import SolverPrinter
+
+        combine = sp.lambdify((local, *marks), body, modules=["numpy", "scipy"],
+                              printer=SolverPrinter)
+        presynaptic = []
+        for term in sums:
+            pre = term.presynaptic
+            if pre.has(InputValue):
+                if pre != next(iter(pre.atoms(InputValue))):
+                    raise SimulationError(f"input weights act on {pre}; only X(n) is read")
+                presynaptic.append((term.coupling, "inputs", None))
+            else:
+                h = sp.Dummy("h")
+                f = sp.lambdify(h, pre.xreplace({field(n): h}), modules=["numpy", "scipy"],
+                                printer=SolverPrinter)
+                presynaptic.append((term.coupling, "state", f))
+        out.append(_step(combine, presynaptic))
+    return out
+
+
+def _step(combine, presynaptic):
+    def step(h, X, couplings):
+        values = []
+        for coupling, kind, f in presynaptic:
+            matrix = couplings[coupling]
+            source = X if kind == "inputs" else f(h) * np.ones_like(h)
+            values.append(source @ matrix.T)  # Σ_j C_ij s_j(a), (P × N)
+        return combine(h, *values) * np.ones_like(h)
+
+    return step

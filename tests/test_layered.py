@@ -1,0 +1,368 @@
+"""Deep and recurrent networks as Gaussian processes (issue 14: layered IR, derived kernel
+recursion, kernels, sampled networks, CLI).
+
+Oracles: an independent mpmath recursion of the NNGP kernel written from the definition
+(Segadlo et al., arXiv:2112.05589: K¹ = σ_u² XXᵀ/d + σ_b², K^{l+1} = σ_w² E_{K^l}[φφ] + σ_b²;
+recurrent cross-time blocks K(s, t) = σ_w² E[φ(h^{s−1}) φ(h^{t−1})] + σ_b²), and exact
+finite-N statements of sampled networks: the first layer is Gaussian and iid across units
+at every N (mean K¹, N·Var K̂¹_ab = K¹_aa K¹_bb + (K¹_ab)²), and the second layer's mean
+is σ_w² E[φφ] + σ_b² at every N (its weights are fresh).
+"""
+
+from __future__ import annotations
+
+import json
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import fieldtheory as ft
+from fieldtheory.codegen.layered import L1, L2
+from fieldtheory.errors import ModelFileError, ParameterError
+from fieldtheory.gaussian.reference import mpmath_function
+from fieldtheory.ir.layered import with_inputs
+
+X3 = np.array([[1.0, -0.4, 0.3], [0.2, 0.9, -0.5], [-0.6, 0.1, 0.8]])
+X2 = X3[:2]
+VALUES = {"sigma_u": 1.2, "sigma_w": 1.4, "sigma_b": 0.3, "depth": 3}
+
+
+def declare(shared: bool, phi, extra: dict | None = None, name: str = "net", inputs=X3):
+    """A layered network declared here (not a shipped model): ``phi`` a function of h and
+    of the parameter symbols, so that parameters can sit inside the nonlinearity."""
+    p = ft.parameters(sigma_u=(1.0, "positive"), sigma_w=(1.5, "positive"),
+                      sigma_b=(0.5, "nonnegative"), depth=(3, "positive_integer"),
+                      **(extra or {}))
+    su, sw, sb, depth = p.symbols[:4]
+    h, n = ft.Field("h"), ft.n
+    W, B, U, B1 = ft.Coupling("W"), ft.Coupling("B"), ft.Coupling("U"), ft.Coupling("B1")
+    X = ft.Inputs("X", inputs)
+    w, b = ft.Gaussian(variance=sw**2), ft.Gaussian(variance=sb**2)
+    if not shared:
+        w, b = ft.PerLayer(w), ft.PerLayer(b)
+    action = ft.layered({h: W @ phi(h(n), p) + B @ 1}, {h: U @ X(n) + B1 @ 1},
+                        couplings={W: w, B: b, U: ft.InputWeights(su**2),
+                                   B1: ft.Gaussian(variance=sb**2)},
+                        parameters=p, inputs=X, depth=depth)
+    return ft.Model(name, action, "test network")
+
+
+def _conditional(kind):
+    """E[g(v) | u] for v | u ~ N(m, s²): closed forms in mpmath (erf(√π v/2), ReLU)."""
+    if kind == "erf":
+        a = mpmath.sqrt(mpmath.pi) / 2
+        return lambda m, s: mpmath.erf(a * m / mpmath.sqrt(1 + 2 * a**2 * s**2))
+    if kind == "relu":
+        def relu(m, s):
+            if s == 0:
+                return max(m, 0)
+            return m * mpmath.ncdf(m / s) + s * mpmath.npdf(m / s)
+        return relu
+    return None
+
+
+def pair_expectation(kind, phi_expr, var_u, var_v, cov, dps=20):
+    """E[φ(u) φ(v)], (u, v) ~ N(0, [[var_u, cov], [cov, var_v]]): for erf and ReLU an
+    mpmath quadrature over u of φ(u) E[φ(v)|u] (the inner integral in closed form); else
+    nested adaptive scipy quadrature (both independent of the runtime's rules)."""
+    inner = _conditional(kind)
+    if inner is not None:
+        with mpmath.workdps(dps):
+            u_sym = sp.Symbol("u", real=True)
+            f = mpmath_function(phi_expr(u_sym), u_sym)
+            su = mpmath.sqrt(var_u)
+            slope = mpmath.mpf(cov) / var_u
+            s = mpmath.sqrt(max(mpmath.mpf(var_v) - slope * cov, 0))
+            return float(mpmath.quad(lambda z: mpmath.npdf(z) * f(su * z)
+                                     * inner(slope * su * z, s), [-mpmath.inf, 0, mpmath.inf]))
+    from scipy.integrate import quad
+
+    u_sym = sp.Symbol("u", real=True)
+    f = sp.lambdify(u_sym, phi_expr(u_sym), modules=[{"ReLU": lambda x: max(x, 0.0)},
+                                                      "math"])
+    su = np.sqrt(var_u)
+    slope = cov / var_u
+    s = np.sqrt(max(var_v - slope * cov, 0.0))
+    gauss = lambda z: np.exp(-z * z / 2) / np.sqrt(2 * np.pi)  # noqa: E731
+
+    def outer(z1):
+        v0 = slope * su * z1
+        value = quad(lambda z2: gauss(z2) * f(v0 + s * z2), -12, 12, epsabs=1e-12,
+                     epsrel=1e-11, limit=200)[0]
+        return gauss(z1) * f(su * z1) * value
+
+    return quad(outer, -12, 12, epsabs=1e-12, epsrel=1e-11, limit=200)[0]
+
+
+def oracle(phi_expr, values, X, shared: bool, kind: str = ""):
+    """K[s, t] (layers 1 … depth) by a recursion from the definition."""
+    depth = int(values["depth"])
+    su2, sw2, sb2 = (values[k] ** 2 for k in ("sigma_u", "sigma_w", "sigma_b"))
+    P = len(X)
+    K = np.zeros((depth, depth, P, P))
+    K[0, 0] = su2 * X @ X.T / X.shape[1] + sb2
+    for s in range(1, depth):
+        for t in range(1, s + 1):
+            if not shared and s != t:
+                continue
+            for a in range(P):
+                for b in range(P):
+                    e = pair_expectation(kind, phi_expr, K[s - 1, s - 1][a, a],
+                                         K[t - 1, t - 1][b, b], K[s - 1, t - 1][a, b])
+                    K[s, t][a, b] = sw2 * e + sb2
+            K[t, s] = K[s, t].T
+    return K
+
+
+PHIS = {
+    "erf": (lambda u, p=None: ft.erf_sqrtpi(u), "closed form"),
+    "relu": (lambda u, p=None: ft.relu(u), "closed form"),
+    "tanh": (lambda u, p=None: ft.tanh(u), "quadrature"),
+}
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["deep", "recurrent"])
+@pytest.mark.parametrize("name", sorted(PHIS))
+def test_kernels_against_an_mpmath_recursion(name, shared):
+    phi, _ = PHIS[name]
+    theory = ft.solve(declare(shared, phi, inputs=X2), VALUES)
+    expected = oracle(phi, VALUES, X2, shared, name)
+    equal = np.array(theory.observables["kernel"]["values"])
+    np.testing.assert_allclose(equal, expected[np.arange(3), np.arange(3)], rtol=0,
+                               atol=1e-10)
+    # correlated layers (shared weights) only: the two-time kernel
+    assert ("kernel_cross" in theory.observables) == shared
+    if shared:
+        K = np.array(theory.observables["kernel_cross"]["values"])
+        np.testing.assert_allclose(K, expected, rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(equal, K[np.arange(3), np.arange(3)])
+    assert theory.branch == "layered" and theory.method == "kernel_recursion"
+
+
+def test_a_declared_variant_with_parameters_inside_the_nonlinearity():
+    """φ(h) = a·ReLU(h) + c·tanh(h): closed form for one part, quadrature for the other,
+    both with parameters the derivation must carry into the kernel."""
+    extra = {"a": (0.7, "positive"), "c": (0.4, "real")}
+
+    def phi(u, p=None):
+        a, c = (sp.Symbol(k, real=True) for k in ("a", "c"))
+        return a * ft.relu(u) + c * ft.tanh(u)
+
+    values = {**VALUES, "a": 0.7, "c": 0.4}
+    K = np.array(ft.solve(declare(True, phi, extra, inputs=X2), values)
+                 .observables["kernel_cross"]["values"])
+
+    def numeric(u):
+        return 0.7 * ft.relu(u) + 0.4 * ft.tanh(u)
+
+    np.testing.assert_allclose(K, oracle(numeric, values, X2, True), atol=1e-9)
+
+
+def test_the_derivation_is_layer_local_for_deep_and_two_time_for_recurrent():
+    deep = ft.derive(declare(False, PHIS["erf"][0]))
+    recurrent = ft.derive(declare(True, PHIS["erf"][0]))
+    n, m = ft.n, deep.mean_field.processes[0].second_time
+    same = sp.KroneckerDelta(ft.Layer(n), ft.Layer(m))
+    assert deep.mean_field.processes[0].input_covariance[0, 0].has(same)
+    assert not recurrent.mean_field.processes[0].input_covariance[0, 0].has(same)
+    # the order parameter is the same two-time C_φ over (pattern, layer) points
+    assert [q.name for q in deep.mean_field.order_parameters] == [
+        q.name for q in recurrent.mean_field.order_parameters]
+    # equal-time kernels: the derived coefficients agree term by term at l = l'
+    for a, b in zip(deep.site.terms, recurrent.site.terms, strict=True):
+        assert (a.kind, a.left, a.right) == (b.kind, b.left, b.right)
+        at_equal = {L2: L1}
+        assert sp.simplify((a.coefficient - b.coefficient).xreplace(at_equal)) == 0
+        assert sp.simplify(a.coefficient - b.coefficient) != 0 or a.kind == "data"
+    assert [s.name for s in deep.stages] == ["action", "disorder_average",
+                                             "collective_fields", "saddle_point", "site"]
+
+
+@pytest.mark.parametrize("model", ["deep", "deep_relu"])
+def test_shipped_deep_and_recurrent_have_equal_equal_time_kernels(model):
+    deep = ft.solve(model, {"depth": 5})
+    recurrent = ft.solve(model.replace("deep", "recurrent"), {"depth": 5})
+    np.testing.assert_allclose(recurrent.observables["kernel"]["values"],
+                               deep.observables["kernel"]["values"], rtol=1e-14, atol=0)
+    assert "kernel_cross" not in deep.observables  # independent layers
+    assert np.any(np.array(recurrent.observables["kernel_cross"]["values"])[1, 2] != 0)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["deep", "recurrent"])
+def test_sampled_networks_match_the_exact_finite_width_statements(shared):
+    """Layers 1 and 2 of sampled networks at N = 24: means and the first layer's N·Var
+    are exact at every N, so they must agree within the standard errors (|z| ≤ 4)."""
+    model = declare(shared, PHIS["erf"][0])
+    values = {**VALUES, "depth": 2}
+    theory = np.array(ft.solve(model, values).observables["kernel"]["values"])
+    sim = ft.simulate(model, values, N=24, trials=3000, seed=3)
+    mean = np.array(sim.observables["kernel"]["values"])
+    error = np.array(sim.stderr["kernel"]["values"])
+    z = (mean - theory) / error
+    assert np.all(np.abs(z) <= 4), z
+    K1 = theory[0]
+    exact = np.outer(np.diag(K1), np.diag(K1)) + K1**2
+    nvar = np.array(sim.observables["kernel_variance"]["values"])[0]
+    nvar_error = np.array(sim.stderr["kernel_variance"]["values"])[0]
+    assert np.all(np.abs((nvar - exact) / nvar_error) <= 4)
+
+
+def test_simulation_is_reproducible_and_trials_are_checked():
+    model = declare(True, PHIS["relu"][0])
+    a = ft.simulate(model, N=8, trials=5, seed=2).to_json()
+    b = ft.simulate(model, N=8, trials=5, seed=2).to_json()
+    assert a == b
+    with pytest.raises(ft.errors.SimulationError, match="trials"):
+        ft.simulate(model, N=8, trials=1)
+
+
+def test_bad_inputs_get_named_errors(tmp_path):
+    from fieldtheory.ir.layered import load_inputs
+
+    with pytest.raises(ModelFileError, match="no such file"):
+        load_inputs(tmp_path / "missing.npy")
+    ragged = tmp_path / "ragged.txt"
+    ragged.write_text("1 2 3\n4 5\n")
+    with pytest.raises(ModelFileError, match="not a table"):
+        load_inputs(ragged)
+    nan = tmp_path / "nan.csv"
+    nan.write_text("1,2\nnan,3\n")
+    with pytest.raises(ModelFileError, match=r"entry \(1, 0\) is nan"):
+        load_inputs(nan)
+    for shape in [(4,), (2, 2, 2)]:
+        np.save(tmp_path / "wrong.npy", np.ones(shape))
+        with pytest.raises(ModelFileError, match="P × d"):
+            load_inputs(tmp_path / "wrong.npy")
+    with pytest.raises(ModelFileError, match="finite"):
+        ft.Inputs("X", [[1.0, np.inf]])
+    with pytest.raises(ParameterError, match="depth"):
+        ft.solve("deep", {"depth": 0})
+    with pytest.raises(ParameterError, match="depth"):
+        ft.solve("deep", {"depth": 2.5})
+    with pytest.raises(ft.errors.DeclarationError, match="not a layered"):
+        with_inputs(ft.load_model("scs"), X3)
+
+
+def test_inputs_replace_the_data_set_and_csv_reads(tmp_path):
+    path = tmp_path / "x.csv"
+    np.savetxt(path, X3, delimiter=",")
+    from fieldtheory.ir.layered import load_inputs
+
+    model = with_inputs(ft.load_model("deep"), load_inputs(path))
+    K = np.array(ft.solve(model, {"depth": 1}).observables["kernel"]["values"])[0]
+    np.testing.assert_allclose(K, 1.0 * X3 @ X3.T / 3 + 0.25, atol=1e-14)
+
+
+def test_cli_solve_and_simulate_with_inputs(tmp_path, capsys):
+    from fieldtheory.cli import main
+
+    path = tmp_path / "x.npy"
+    np.save(path, X3)
+    assert main(["solve", "recurrent", "--inputs", str(path), "-p", "depth=2",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert np.shape(data["observables"]["kernel"]["values"]) == (2, 3, 3)
+    assert np.shape(data["observables"]["kernel_cross"]["values"]) == (2, 2, 3, 3)
+    assert main(["simulate", "deep", "--inputs", str(path), "-N", "16", "--trials", "20",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["stderr"]) == {"kernel", "kernel_cross", "kernel_variance"}
+    assert main(["solve", "deep", "--inputs", str(tmp_path / "no.npy")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_kernel_observables_round_trip():
+    obs = ft.solve("recurrent").observables
+    again = type(obs).from_dict(json.loads(json.dumps(obs.to_dict())))
+    np.testing.assert_array_equal(again["kernel_cross"]["values"],
+                                  obs["kernel_cross"]["values"])
+
+
+def test_mpmath_oracle_is_itself_exact_on_the_first_layer():
+    """The oracle's first layer is the data kernel (no integral): a check of the oracle."""
+    K = oracle(PHIS["erf"][0], {**VALUES, "depth": 1}, X3, False, "erf")
+    np.testing.assert_allclose(K[0, 0], 1.44 * X3 @ X3.T / 3 + 0.09, atol=1e-15)
+    assert mpmath.mp.dps >= 15
+
+
+# --- GP inference (item 5) ------------------------------------------------------------------
+
+def _data(seed=4, P=12, Ps=6):
+    rng = np.random.default_rng(seed)
+    X, Xs = rng.standard_normal((P, 3)), rng.standard_normal((Ps, 3))
+    label = lambda x: (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)  # noqa: E731
+    return X, np.eye(2)[label(X)], Xs, np.eye(2)[label(Xs)]
+
+
+def test_gp_prediction_against_a_direct_numpy_solve():
+    from fieldtheory.gp import predict
+
+    X, Y, Xs, Ys = _data()
+    noise = 0.05
+    result = predict("deep_relu", X, Y, Xs, test_targets=Ys, noise=noise,
+                     params={"depth": 4})
+    K = np.array(ft.solve(with_inputs(ft.load_model("deep_relu"), np.vstack([X, Xs])),
+                          {"depth": 4}).observables["kernel"]["values"])[-1]
+    P = len(X)
+    A = K[:P, :P] + noise * np.eye(P)
+    mean = K[P:, :P] @ np.linalg.solve(A, Y)
+    variance = np.diag(K[P:, P:] - K[P:, :P] @ np.linalg.solve(A, K[:P, P:]))
+    np.testing.assert_allclose(result.mean, mean, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(result.variance, variance, rtol=1e-9, atol=1e-12)
+    wrong = np.argmax(mean, axis=1) != np.argmax(Ys, axis=1)
+    assert result.error == pytest.approx(np.mean(wrong))
+    data = json.loads(json.dumps(result.to_json()))
+    assert set(data) >= {"mean", "variance", "error"}
+
+
+@pytest.mark.parametrize("pair", [("deep", "recurrent"), ("deep_relu", "recurrent_relu")])
+def test_deep_and_recurrent_networks_predict_the_same(pair):
+    from fieldtheory.gp import predict
+
+    X, Y, Xs, _ = _data(seed=5)
+    a, b = (predict(name, X, Y, Xs, noise=0.01, params={"depth": 5}) for name in pair)
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(a.variance, b.variance, rtol=1e-12, atol=1e-13)
+
+
+def test_gp_refusals_are_named():
+    from fieldtheory.gp import predict
+
+    X, Y, Xs, Ys = _data()
+    with pytest.raises(ModelFileError, match="target rows"):
+        predict("deep", X, Y[:-1], Xs)
+    with pytest.raises(ModelFileError, match="same number of columns"):
+        predict("deep", X, Y, Xs[:, :2])
+    with pytest.raises(ModelFileError, match="test targets"):
+        predict("deep", X, Y, Xs, test_targets=Ys[:-1])
+    with pytest.raises(ParameterError, match="not a layered"):
+        predict("scs", X, Y, Xs)
+    with pytest.raises(ParameterError, match="singular"):
+        predict("deep", np.vstack([X, X[:1]]), np.vstack([Y, Y[:1]]), Xs)
+
+
+def test_cli_predict(tmp_path, capsys):
+    from fieldtheory.cli import main
+
+    X, Y, Xs, Ys = _data()
+    for name, value in dict(X=X, Y=Y, Xs=Xs, Ys=Ys).items():
+        np.save(tmp_path / f"{name}.npy", value)
+    argv = ["predict", "recurrent", "--inputs", str(tmp_path / "X.npy"), "--targets",
+            str(tmp_path / "Y.npy"), "--test", str(tmp_path / "Xs.npy"), "--test-targets",
+            str(tmp_path / "Ys.npy"), "--noise", "0.1", "--json"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert np.shape(data["mean"]) == (len(Xs), 2) and len(data["variance"]) == len(Xs)
+    assert 0 <= data["error"] <= 1
+
+
+def test_the_fluctuation_stage_derives_for_layered_networks_and_solve_refuses_by_name():
+    """derive --order 1/N gives the Hessian (with the per-layer δ in the explicit block);
+    the 1/N observables are not solved yet and are refused by name, not by a crash."""
+    stage = ft.derive("deep", order="1/N").fluctuations
+    text = str(stage)
+    assert "δ(l(m), l(n))" in text and "⟨" in text
+    with pytest.raises(ParameterError, match="not implemented yet"):
+        ft.solve("deep", order="1/N")
