@@ -54,6 +54,10 @@ Layered networks (deep and recurrent, :mod:`fieldtheory.ir.layered`) on P input 
     of a recurrent network) s and t.
 ``kernel_variance``
     {``layers``, ``values``}: N·Var of the empirical kernel, shaped like ``kernel``.
+``kernel_correction``
+    {``layers``, ``bias``, ``variance``} (``solve(..., order="1/N")``): E K̂ = K + bias/N
+    + O(N⁻²) and N·Var K̂ → variance, each shaped like ``kernel.values`` (``bias`` null
+    until the one-loop mean shift exists).
 
 Optional keys, filled by the simulator only when requested (``simulate(..., observe=...)``;
 see :mod:`fieldtheory.simulate.tangent`), network-wide (not per population):
@@ -119,7 +123,7 @@ KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi"
 OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common", "transient", "dimension",
                  "dimension_z", "psi", "population_variance", "population_spectrum_phi",
                  "cross_covariance", "connectivity", "kernel", "kernel_cross",
-                 "kernel_variance")
+                 "kernel_variance", "kernel_correction")
 #: Optional keys holding an array over a named axis ({axis: grid, "values": array}).
 ARRAY_KEYS = {"kernel": "layers", "kernel_cross": "times", "kernel_variance": "layers"}
 #: Optional keys holding a small dict of named numbers ({"pr_x", "pr_phi"}, {"x", "phi"}).
@@ -210,8 +214,12 @@ class Observables(Mapping):
     kernel: Mapping[str, Any] | None = None
     kernel_cross: Mapping[str, Any] | None = None
     kernel_variance: Mapping[str, Any] | None = None
+    kernel_correction: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.kernel_correction is not None:
+            object.__setattr__(self, "kernel_correction",
+                               _correction_entry(self.kernel_correction))
         for key, axis in ARRAY_KEYS.items():
             value = getattr(self, key)
             if value is not None:
@@ -265,8 +273,8 @@ class Observables(Mapping):
                 out[key] = _transient_to_dict(value)
             elif key in NAMED_KEYS:
                 out[key] = dict(value)
-            elif key in ARRAY_KEYS:
-                out[key] = {k: v.tolist() for k, v in value.items()}
+            elif key in ARRAY_KEYS or key == "kernel_correction":
+                out[key] = {k: None if v is None else v.tolist() for k, v in value.items()}
             else:
                 out[key] = value
         return out
@@ -299,6 +307,22 @@ def _array_entry(key: str, axis: str, value: Mapping[str, Any]) -> Mapping[str, 
     for array in (grid, data):
         array.setflags(write=False)
     return MappingProxyType({axis: grid, "values": data})
+
+
+def _correction_entry(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """{"layers", "bias", "variance"}: read-only arrays (``bias`` may be None)."""
+    if set(value) != {"layers", "bias", "variance"}:
+        raise ParseError(f"kernel_correction needs 'layers', 'bias' and 'variance', got "
+                         f"{sorted(value)}")
+    out = {}
+    for key, entry in value.items():
+        if entry is None and key == "bias":
+            out[key] = None
+            continue
+        array = np.array(entry, dtype=float)
+        array.setflags(write=False)
+        out[key] = array
+    return MappingProxyType(out)
 
 
 def _transient(data: Mapping[str, Any]) -> Mapping[str, Any]:

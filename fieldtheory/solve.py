@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldtheory.codegen.module import call_generated
 from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.ir.parameters import parameter_values
@@ -62,10 +63,13 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     from fieldtheory.codegen.generate import generate  # heavy: loaded on demand
 
     if order is not None and load_model(model).action.time.is_layered:
-        raise ParameterError(
-            "solve: the 1/N corrections of a layered network (N·Var of the kernel, its "
-            "O(1/N) mean shift) are not implemented yet; `derive MODEL --order 1/N` prints "
-            "their Hessian, `simulate` measures both")
+        from fieldtheory.layered_solve import solve_layered
+
+        if order != "1/N" or N is not None or loops is not None or options:
+            raise ParameterError(
+                "solve: a layered network takes order='1/N' alone (the finite-width kernel "
+                "at a given N needs the O(1/N) mean shift, not implemented yet)")
+        return solve_layered(load_model(model), params, method=method, order=order)
     if order is not None:
         if order != "1/N":
             raise ParameterError(f"solve: order must be '1/N' or None, not {order!r}")
@@ -108,7 +112,7 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     module = generate(model)
     extra = dict(options or {})
     step_max = extra.pop("step_max", 0.02)  # a lattice step: the template's own argument
-    raw = _call(module, f"{model.name} at {values}", module.solve, tau_max, dtau, step_max,
+    raw = call_generated(module, f"{model.name} at {values}", module.solve, tau_max, dtau, step_max,
                 method=method, options=extra, **values)
     result = _result(model.name, values, raw)
     connectivity = {k: v for _, ensemble in model.action.couplings
@@ -117,26 +121,6 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
         result = replace(result, observables=replace(result.observables,
                                                      connectivity=connectivity))
     return result
-
-
-def _call(module, where: str, function, *args, **kwargs):
-    """``function(*args, **kwargs)`` of a generated ``module``, its own failures as named
-    errors: the runtimes' ``SolverInputError`` (a refused value, method or site) becomes
-    :class:`ParameterError`, their ``ConvergenceError`` :class:`ConvergenceError` with its
-    residual history, and an option the runtime does not take a ``ParameterError``. Any
-    other exception is a bug and propagates unchanged (the generated module inlines its
-    own copies of these classes, so they are read off the module).
-    """
-    try:
-        return function(*args, **kwargs)
-    except module.SolverInputError as error:
-        raise ParameterError(f"{where}: {error}") from None
-    except module.ConvergenceError as error:
-        raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
-    except TypeError as error:
-        if "unexpected keyword argument" not in str(error):
-            raise
-        raise ParameterError(f"{where}: solver options refused: {error}") from None
 
 
 def _result(name: str, values: dict[str, float], raw: dict[str, Any]) -> TheoryResult:
@@ -183,6 +167,9 @@ def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None,
     from fieldtheory.codegen.generate import generate
 
     model = load_model(model)
+    if model.action.time.is_layered:
+        raise ParameterError(f"solve_transient: {model.name} is a layered network; its "
+                             "layers are its time: ft.solve gives the kernels K(s, t)")
     params = parameter_values(params)
     varying = {k: v for k, v in params.items() if callable(v)}
     values = model.parameters.resolve({k: v for k, v in params.items() if k not in varying})
@@ -196,6 +183,6 @@ def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None,
     if sigma0 < 0:
         raise ParameterError(f"the initial standard deviation {sigma0} must be ≥ 0")
     module = generate(model)
-    raw = _call(module, model.name, module.solve_transient, t_max, dt, mu0, sigma0,
+    raw = call_generated(module, model.name, module.solve_transient, t_max, dt, mu0, sigma0,
                 **{**values, **varying})
     return TransientResult(model.name, {**values, **varying}, **raw)

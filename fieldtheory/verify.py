@@ -128,6 +128,10 @@ def _compare(theory, simulation, stderr, prefix: str) -> list[Comparison]:
                                        float(value),
                                        float(simulation["population_variance"][name]),
                                        float(stderr["population_variance"][name])))
+    for key, axis in (("kernel", "layers"), ("kernel_cross", "times")):
+        if key in theory and key in simulation:  # layered networks: entry by entry
+            rows += _compare_array(prefix + key, axis, theory[key], simulation[key],
+                                   stderr[key])
     populations = theory.get("populations", {}) if hasattr(theory, "get") else {}
     for name, sub in (populations or {}).items():
         if name in (simulation.get("populations") or {}):
@@ -150,6 +154,26 @@ def _compare_curve(name: str, axis: str, theory, simulation, stderr) -> list[Com
         Comparison(name, float(at), float(t), float(s), float(e))
         for at, t, s, e in zip(grid, values, simulation["values"], stderr["values"], strict=True)
     ]
+
+
+def _compare_array(name: str, axis: str, theory, simulation, stderr) -> list[Comparison]:
+    """Kernels of a layered network: one row per entry K[l][a][b] (a ≤ b: symmetric) or
+    K[s][t][a][b] (s > t; the equal layers are ``kernel``'s), named with its indices."""
+    t, s, e = (np.asarray(x["values"], dtype=float) for x in (theory, simulation, stderr))
+    if t.shape != s.shape:
+        raise ParameterError(f"{name}: theory {t.shape} and simulation {s.shape} differ in "
+                             "shape")
+    grid = np.asarray(simulation[axis], dtype=float)
+    rows = []
+    for index in np.ndindex(*t.shape):
+        if t.ndim == 3 and index[1] > index[2]:
+            continue
+        if t.ndim == 4 and index[0] <= index[1]:
+            continue
+        label = ",".join(str(i) for i in index[1:])
+        rows.append(Comparison(f"{name}[{label}]", float(grid[index[0]]), float(t[index]),
+                               float(s[index]), float(e[index])))
+    return rows
 
 
 #: Defaults of verify, chosen so that each shipped model verifies in well under a minute on

@@ -230,10 +230,7 @@ def test_map_runtime_accepts_parameters_in_noise_and_input():
 #: Shipped models without a generated solver, and the named error they get: no dynamics;
 #: random modes with a symbolic overlap (no averaging rule for correlated modes yet).
 REFUSED = {"phi4_zero_dim": ft.errors.ActionStructureError,
-           "random_mode_overlap": ft.errors.EnsembleError,
-           # layered networks: the kernel runtime runs in the library (issue 14)
-           **{name: ft.errors.CodegenError for name in ("deep", "deep_relu", "recurrent",
-                                                        "recurrent_relu")}}
+           "random_mode_overlap": ft.errors.EnsembleError}
 
 
 @pytest.mark.parametrize("name", ft.shipped_models())
@@ -254,7 +251,8 @@ def test_every_shipped_models_generated_module_runs_isolated(name, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     method = done.stdout.split()[0]
-    assert method in registry.methods()
+    layered = ft.load_model(name).action.time.is_layered  # the kernel runtime
+    assert method in (registry.runtimes("layered") if layered else registry.methods())
 
 
 def test_generated_source_does_not_depend_on_the_import_order_of_runtimes():

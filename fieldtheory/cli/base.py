@@ -259,3 +259,55 @@ def refuse_overwriting_model(model: str, output: str | None) -> None:
     if source.suffix == ".py" and source.is_file() and target.exists() and \
             source.resolve() == target.resolve():
         raise OutputPathError(f"refusing to overwrite the model file {model} with {output}")
+
+
+# ---------------------------------------------------------------------------- large arrays
+
+#: Results holding more numbers than this in arrays go to ``--output FILE.npz`` (CLI.md).
+ARRAY_LIMIT = 100_000
+
+
+def _array_entries(data: dict):
+    """(JSON pointer, container, key) of every array a result carries: the array
+    observables' ``values`` (kernels) and predict's ``mean`` and ``variance``."""
+    from fieldtheory.observables import ARRAY_KEYS
+
+    for section in ("observables", "stderr", "leading_order"):
+        for key in ARRAY_KEYS:
+            entry = (data.get(section) or {}).get(key)
+            if isinstance(entry, dict) and "values" in entry:
+                yield f"/{section}/{key}/values", entry, "values"
+    if "observables" not in data:
+        for key in ("mean", "variance"):
+            if isinstance(data.get(key), list):
+                yield f"/{key}", data, key
+
+
+def offload_arrays(data: dict, output: str | None) -> dict:
+    """With ``output``, every array of ``data`` is written to that ``.npz`` (under its JSON
+    pointer, without the leading slash) and replaced in the JSON by a summary {``file``,
+    ``key``, ``shape``, ``min``, ``max``, ``mean``}; without it, a result holding more than
+    :data:`ARRAY_LIMIT` numbers in arrays is refused by name before anything is printed."""
+    import numpy as np
+
+    from fieldtheory.errors import ParameterError
+
+    entries = list(_array_entries(data))
+    if output is None:
+        total = sum(np.size(container[key]) for _, container, key in entries)
+        if total > ARRAY_LIMIT:
+            raise ParameterError(f"the result holds {total} numbers in arrays (more than "
+                                 f"{ARRAY_LIMIT}); write them with --output FILE.npz")
+        return data
+    arrays = {}
+    for pointer, container, key in entries:
+        array = np.array(container[key], dtype=float)
+        name = pointer.lstrip("/").replace("/", ".")
+        arrays[name] = array
+        finite = array[np.isfinite(array)]
+        container[key] = {"file": str(output), "key": name, "shape": list(array.shape),
+                          "min": float(finite.min()) if finite.size else None,
+                          "max": float(finite.max()) if finite.size else None,
+                          "mean": float(finite.mean()) if finite.size else None}
+    np.savez(output, **arrays)
+    return data

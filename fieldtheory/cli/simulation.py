@@ -11,6 +11,8 @@ from fieldtheory.cli.base import (
     model_with_options,
     nonnegative_integer,
     nonnegative_number,
+    offload_arrays,
+    output_file,
     positive_integer,
     positive_number,
 )
@@ -62,6 +64,9 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segment", type=positive_number, default=None,
                         help="segment length of the collective spectra (model time; "
                              "default 2·tau-max)")
+    parser.add_argument("--output", metavar="FILE.npz", type=output_file, default=None,
+                        help="write array observables (the kernels of a layered network) to "
+                             "this .npz; the JSON keeps a summary of each")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object {model, params, N, observables, stderr}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -106,8 +111,9 @@ def simulate_command(args: argparse.Namespace) -> int:
         dtau=args.dtau, method=args.method, progress=progress,
         observe=_observables(args), blocks=args.blocks, segment_time=args.segment,
     )
+    data = offload_arrays(result.to_json(), args.output)
     if args.json:
-        print(dumps(result.to_json()))
+        print(dumps(data))
     else:
-        print(format_result(result.to_json()))
+        print(format_result(data))
     return 0

@@ -15,6 +15,7 @@ from fieldtheory.cli.base import (
     model_with_options,
     nonnegative_integer,
     nonnegative_number,
+    offload_arrays,
     output_file,
     plot_file,
     positive_integer,
@@ -57,6 +58,9 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="auto", choices=methods,
                         help="force a registered mean-field runtime (default: chosen from "
                              "the site; see docs/solvers.md)")
+    parser.add_argument("--output", metavar="FILE.npz", type=output_file, default=None,
+                        help="write array observables (the kernels of a layered network) to "
+                             "this .npz; the JSON keeps a summary of each")
 
 
 @command("solve", "solve the mean-field theory (generated numpy solver)",
@@ -70,7 +74,7 @@ def solve_command(args: argparse.Namespace) -> int:
         result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,
                        dtau=args.dtau, loops=args.loops, method=args.method,
                        order=args.order, N=args.N)
-    data = result.to_json()
+    data = offload_arrays(result.to_json(), args.output)
     if args.json:
         print(dumps(data))
     else:
@@ -177,6 +181,9 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
                         help="test targets: adds the classification error")
     parser.add_argument("--noise", type=nonnegative_number, default=0.0, metavar="VARIANCE",
                         help="observation-noise variance σ² added to the training kernel")
+    parser.add_argument("--output", metavar="FILE.npz", type=output_file, default=None,
+                        help="write the posterior mean and variance to this .npz; the JSON "
+                             "keeps a summary of each")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -192,7 +199,7 @@ def predict_command(args: argparse.Namespace) -> int:
     T = load_targets(args.test_targets, "test targets") if args.test_targets else None
     result = predict(load_model(args.model), X, Y, Xs, params=parse_assignments(args.param),
                      test_targets=T, noise=args.noise)
-    data = result.to_json()
+    data = offload_arrays(result.to_json(), args.output)
     if args.json:
         print(dumps(data))
     else:

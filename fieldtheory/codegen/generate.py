@@ -57,11 +57,8 @@ def generate(model: Model | str) -> GeneratedModule:
 def _generate(model: Model, runtimes: tuple) -> GeneratedModule:
     from fieldtheory.derive import derive  # the derivation stack is heavy: load on demand
 
-    if model.action.time.is_layered:
-        raise CodegenError(
-            f"{model.name} is a layered network: its kernels are solved by the registered "
-            "runtime kernel_recursion in the library (ft.solve); generated modules for "
-            "layered models are not written yet")
+    if model.action.time.is_layered:  # deep and recurrent networks: the kernel recursion
+        return _generate_layered(model, runtimes)
     derivation = derive(model)
     problem = derivation.site_problem()  # the lowered stage of the derivation, not lowered again
     modules = runtimes_for(problem)
@@ -72,6 +69,23 @@ def _generate(model: Model, runtimes: tuple) -> GeneratedModule:
         repr(model.parameters), _TEMPLATE, repr(runtimes), runtime_source(*modules),
     )
     source = module_source(model, derivation, problem, modules, digest)
+    return load_source(model.name, digest, source)
+
+
+def _generate_layered(model: Model, runtimes: tuple) -> GeneratedModule:
+    from fieldtheory.codegen.layered_module import layered_module_source
+    from fieldtheory.derive import derive
+
+    derivation = derive(model)
+    problem = derivation.site_problem()
+    modules = (registry.runtime_module("kernel_recursion"),)
+    digest = content_hash(
+        __version__, CODEGEN_VERSION, model.name, *(s.text for s in derivation.stages),
+        repr(model.parameters), repr(runtimes), runtime_source(*modules))
+    header = _header(model, derivation, digest).replace(
+        "Stationary mean-field solver", "Kernel (NNGP) solver of the layered network")
+    source = layered_module_source(model, derivation, problem, runtime_source(*modules),
+                                   digest, header, _domains(list(model.parameters)))
     return load_source(model.name, digest, source)
 
 

@@ -16,9 +16,9 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fieldtheory.errors import CodegenError
+from fieldtheory.errors import CodegenError, ConvergenceError, ParameterError
 
-__all__ = ["GeneratedModule", "content_hash", "load_source", "clear_cache"]
+__all__ = ["GeneratedModule", "call_generated", "content_hash", "load_source", "clear_cache"]
 
 _CACHE: dict[str, GeneratedModule] = {}
 
@@ -83,3 +83,23 @@ def load_source(name: str, digest: str, source: str) -> GeneratedModule:
 def clear_cache() -> None:
     """Forget every compiled module (tests of cold code generation use it)."""
     _CACHE.clear()
+
+
+def call_generated(module, where: str, function, *args, **kwargs):
+    """``function(*args, **kwargs)`` of a generated ``module``, its own failures as named
+    errors: the runtimes' ``SolverInputError`` (a refused value, method or site) becomes
+    :class:`ParameterError`, their ``ConvergenceError`` :class:`ConvergenceError` with its
+    residual history, and an option the runtime does not take a ``ParameterError``. Any
+    other exception is a bug and propagates unchanged (the generated module inlines its
+    own copies of these classes, so they are read off the module).
+    """
+    try:
+        return function(*args, **kwargs)
+    except module.SolverInputError as error:
+        raise ParameterError(f"{where}: {error}") from None
+    except module.ConvergenceError as error:
+        raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
+    except TypeError as error:
+        if "unexpected keyword argument" not in str(error):
+            raise
+        raise ParameterError(f"{where}: solver options refused: {error}") from None

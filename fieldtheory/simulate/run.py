@@ -435,6 +435,11 @@ def simulate(
         from fieldtheory.ir.model import Model
         from fieldtheory.simulate.layered import simulate_layered
 
+        if observe:
+            raise SimulationError(f"simulate {name}: a layered network reports its kernels "
+                                  f"(kernel, kernel_cross, kernel_variance); observe "
+                                  f"{list(observe)} is not available for it")
+
         values, depth, observables, stderr = simulate_layered(
             Model(name, action, name), params, N=N, trials=trials, seed=seed,
             progress=progress)

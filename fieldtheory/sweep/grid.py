@@ -336,6 +336,10 @@ def sweep(
 
     reference = model
     model = load_model(model)
+    if model.action.time.is_layered:
+        raise ParameterError(
+            f"sweep: {model.name} is a layered network, which has kernels, not the phases "
+            "a sweep classifies; solve it at each point instead")
     require_mapping(ranges, "sweep ranges", "parameter name → values, e.g. {'g': [1, 2]}",
                     ArgumentTypeError)
     fixed = parameter_values(fixed)

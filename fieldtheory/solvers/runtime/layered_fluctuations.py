@@ -1,0 +1,202 @@
+r"""O(1/N) fluctuations of the kernels of a layered network: N·Var of the empirical kernel.
+
+The Gaussian fluctuations around the saddle point of a layered network (the Hessian that
+``derive --order 1/N`` prints) have, for a Gaussian site whose input covariance is linear
+in the order parameters, the structure of linear response: each order parameter
+Q̂_k = (1/N) Σ_j f_k(h_j) g_k(h_j) deviates from its saddle value by its sampling noise ξ_k
+(N·Cov = the site's connected four-point function) plus the site's response to the
+fluctuation of its own input covariance,
+
+.. math:: δQ_k(l, l') = ξ_k(l, l') + \sum_{m ≤ m'} \frac{∂⟨f_k g_k⟩}{∂K(m, m')}\, δK(m, m'),
+          \qquad δK(m + 1, m' + 1) = \sum_k c_k(m, m')\, δQ_k(m, m'),
+
+(Clark, Abbott & Litwin-Kumar, PRL 131, 118401, 2023, for the same structure in rate
+networks; Segadlo et al., arXiv:2112.05589, for layered networks), and the empirical kernel
+K̂ = (1/N) Σ_i h_i h_i deviates by its own sampling noise plus δK. Solved layer by layer
+(causal), every fluctuation is a linear combination of the noises, δ = L ξ, and
+N·Cov = L S Lᵀ with S the connected four-point functions of the Gaussian process h over
+(pattern, layer) points — tensor Gauss–Hermite over at most four distinct points.
+Derivatives ∂⟨f g⟩/∂K by central differences of the runtime's own expectations (Price's
+theorem makes them ⟨f' g'⟩ and ½⟨f'' g⟩; the differences need no second derivative of a
+kinked φ).
+
+numpy only; for small data sets (the unknowns are pairs of (pattern, layer) points).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from fieldtheory.solvers.runtime.common import SolverInputError
+from fieldtheory.solvers.runtime.layered import LayeredSpec, _expectation, layer_kernels
+
+__all__ = ["kernel_variance"]
+
+#: Gauss–Hermite nodes per dimension of the four-point functions. Exact for polynomial
+#: φ; for erf(aσz) with aσ > 1/√2 (φ growing off the real axis faster than the weight
+#: decays) convergence is only geometric: at the variances of the tests (aσ ≈ 1.4) the
+#: entries change by 2e-2, 4e-3, 2e-4 from 10 to 14 to 20 to 26 nodes.
+FOUR_POINT_NODES = 20
+#: Relative step of the central differences of the expectations in the kernel.
+DIFFERENCE_STEP = 1e-5
+#: The largest number of (pattern, layer) points this runtime takes (patterns × depth):
+#: its noises are (composites) × (pairs of points), and every set of four points needs a
+#: tensor rule of FOUR_POINT_NODES⁴ nodes — about half a minute at 12 points.
+MAX_POINTS = 12
+
+
+def kernel_variance(site: LayeredSpec) -> np.ndarray:
+    """N·Var K̂(l)[a, b] at equal layers, shaped like ``kernel`` (depth × P × P)."""
+    depth, P = site.depth, site.data_kernel.shape[0]
+    T = depth * P
+    if T > MAX_POINTS:
+        raise SolverInputError(f"the 1/N kernel variance takes at most {MAX_POINTS} "
+                               f"(pattern, layer) points; got {P} patterns × {depth} layers")
+    K = layer_kernels(site)  # (depth, depth, P, P), layers 1 … depth
+    full = K.transpose(0, 2, 1, 3).reshape(T, T)  # point index (l, a) → l·P + a
+
+    def point(layer: int, a: int) -> int:  # layer 1 … depth
+        return (layer - 1) * P + a
+
+    pairs = [(i, j) for i in range(T) for j in range(i, T)]
+    index = {pair: k for k, pair in enumerate(pairs)}
+    terms = [t for t in site.terms if t.kind == "order_parameter"]
+    # noises: one per (composite, pair): the order parameters' composites f_k(h_i) g_k(h_j)
+    # and the kernel's own h_i h_j
+    composites = [(t.left, t.right) for t in terms] + [(None, None)]
+    n_pairs = len(pairs)
+    size = len(composites) * n_pairs
+    noise = _four_point(full, composites, pairs)  # (size, size)
+    # δK on pairs of points (layers ≥ 1) and δQ_k on pairs, as rows of L (· ξ)
+    dK = np.zeros((n_pairs, size))
+    dQ = np.zeros((len(terms), n_pairs, size))
+    for step in range(depth):  # the layer ``step`` feeds layer step + 1
+        if step >= 1:
+            for k, term in enumerate(terms):
+                for i, j in pairs:
+                    if i // P + 1 != step and j // P + 1 != step:
+                        continue
+                    if max(i, j) // P + 1 != step:
+                        continue
+                    # δQ_k(i, j) = ξ + Σ_{pairs (m, m') among {i, j}} ∂⟨fg⟩/∂K(m, m') δK(m, m')
+                    row = np.zeros(size)
+                    row[k * n_pairs + index[(i, j)]] = 1.0
+                    for m, mm in {(i, i), (j, j), (min(i, j), max(i, j))}:
+                        slope = _slope(term, full, i, j, m, mm)
+                        row += slope * dK[index[(m, mm)]]
+                    dQ[k, index[(i, j)]] = row
+        # δK(step + 1, l' + 1) for l' ≤ step from δΣ(step, l')
+        for other in range(step + 1):
+            for a in range(P):
+                for b in range(P):
+                    i, j = point(step + 1, a), point(other + 1, b)
+                    key = (min(i, j), max(i, j))
+                    row = np.zeros(size)
+                    for k, term in enumerate(terms):
+                        c = float(term.coefficient(step, other))
+                        if c == 0.0 or step == 0 or other == 0:
+                            continue  # Q at layer 0 is h(0) = 0: deterministic
+                        u, v = point(step, a), point(other, b)
+                        row += c * dQ[k, index[(min(u, v), max(u, v))]]
+                    dK[index[key]] = row
+    # K̂ = its own sampling noise + δK
+    own = len(terms) * n_pairs
+    out = np.zeros((depth, P, P))
+    for layer in range(1, depth + 1):
+        for a in range(P):
+            for b in range(P):
+                i, j = point(layer, a), point(layer, b)
+                key = (min(i, j), max(i, j))
+                row = dK[index[key]].copy()
+                row[own + index[key]] += 1.0
+                out[layer - 1, a, b] = row @ noise @ row
+    return out
+
+
+def _slope(term, full: np.ndarray, i: int, j: int, m: int, mm: int) -> float:
+    """∂E[f(h_i) g(h_j)]/∂K(m, mm) (a symmetric perturbation of the covariance) by
+    central differences of the runtime's expectation."""
+    def value(shift: np.ndarray) -> float:
+        K = full + shift
+        return float(_expectation(term, K[[i]][:, [i]], K[[j]][:, [j]], K[[i]][:, [j]])[0, 0])
+
+    step = DIFFERENCE_STEP * max(1.0, abs(full[m, mm]))
+    shift = np.zeros_like(full)
+    shift[m, mm] = shift[mm, m] = step
+    return (value(shift) - value(-shift)) / (2 * step)
+
+
+def _four_point(full: np.ndarray, composites, pairs) -> np.ndarray:
+    """N·Cov of the noises: ⟨X; Y⟩_c for X, Y = composite(h_i, h_j), all pairs."""
+    n_pairs = len(pairs)
+    size = len(composites) * n_pairs
+    z, w = np.polynomial.hermite_e.hermegauss(FOUR_POINT_NODES)
+    w = w / math.sqrt(2 * math.pi)
+    means = np.zeros(size)
+    out = np.zeros((size, size))
+    cache: dict[tuple, tuple] = {}
+
+    tensor: dict[int, tuple] = {}  # dimension → standard tensor nodes and weights
+
+    def standard(d: int):
+        if d not in tensor:
+            nodes = np.stack(np.meshgrid(*[z] * d, indexing="ij"), -1).reshape(-1, d)
+            weights = np.prod(np.stack(np.meshgrid(*[w] * d, indexing="ij"), -1)
+                              .reshape(-1, d), axis=1)
+            tensor[d] = (nodes, weights)
+        return tensor[d]
+
+    def grid(points: tuple[int, ...]):
+        """Samples of (h_p for p in points) and their weights; kept for one or two points
+        (the means), built afresh for larger sets (each group uses its own once)."""
+        if points in cache:
+            return cache[points]
+        sub = full[np.ix_(points, points)]
+        values, vectors = np.linalg.eigh(sub)
+        root = vectors * np.sqrt(np.maximum(values, 0.0))
+        nodes, weights = standard(len(points))
+        out = (nodes @ root.T, weights)
+        if len(points) <= 2:
+            cache[points] = out
+        return out
+
+    def evaluate(composite, column):
+        f, g = composite
+        if f is None:
+            return column[0] * column[1]
+        return f(column[0]) * g(column[1])
+
+    labelled = list(itertools.product(composites, pairs))
+    values: dict[tuple, np.ndarray] = {}  # (noise index, point set) → values on its grid
+
+    def on(X: int, points: tuple[int, ...]) -> np.ndarray:
+        if (X, points) not in values:
+            composite, (i, j) = labelled[X]
+            h, _ = grid(points)
+            values[X, points] = evaluate(composite,
+                                         [h[:, points.index(i)], h[:, points.index(j)]])
+        return values[X, points]
+
+    for X, (_, (i, j)) in enumerate(labelled):
+        points = tuple(sorted({i, j}))
+        means[X] = grid(points)[1] @ on(X, points)
+    # group the pairs of noises by the points they involve: one grid, values computed once
+    groups: dict[tuple, list] = {}
+    for X, (_, (i, j)) in enumerate(labelled):
+        for Y in range(X, size):
+            k, m = labelled[Y][1]
+            groups.setdefault(tuple(sorted({i, j, k, m})), []).append((X, Y))
+    for points, members in groups.items():
+        h, weights = grid(points)
+        cache[points] = (h, weights)  # for ``on`` while this group runs
+        for X, Y in members:
+            value = weights @ (on(X, points) * on(Y, points)) - means[X] * means[Y]
+            out[X, Y] = out[Y, X] = value
+        for X in {x for pair in members for x in pair}:
+            values.pop((X, points), None)  # this grid is done
+        if len(points) > 2:
+            del cache[points]
+    return out
