@@ -526,3 +526,34 @@ def test_nngp_kernel_against_neural_tangents(name):
     ours = np.array(ft.solve(with_inputs(ft.load_model(name), X3), values)
                     .observables["kernel"]["values"])[-1]
     np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-6)  # JAX: float32
+
+
+def test_an_update_that_depends_on_the_layer_is_derived_and_simulated():
+    """A declared variant whose weights are doubled at the step that makes layer 2,
+    h(2) = 2·W φ(h(1)) + b: the derivation carries the layer dependence into the
+    coefficient (4σ_w² at l = 1 only), and sampled networks follow it (layer 2's mean is
+    exact at every N: fresh weights)."""
+    p = ft.parameters(sigma_u=(1.0, "positive"), sigma_w=(1.5, "positive"),
+                      sigma_b=(0.5, "nonnegative"), depth=(3, "positive_integer"))
+    su, sw, sb, depth = p.symbols
+    h, n = ft.Field("h"), ft.n
+    W, B, U, B1 = ft.Coupling("W"), ft.Coupling("B"), ft.Coupling("U"), ft.Coupling("B1")
+    X = ft.Inputs("X", X2)
+    boost = 1 + sp.KroneckerDelta(ft.Layer(n), 1)
+    action = ft.layered({h: boost * (W @ ft.erf_sqrtpi(h(n))) + B @ 1},
+                        {h: U @ X(n) + B1 @ 1},
+                        couplings={W: ft.PerLayer(ft.Gaussian(variance=sw**2)),
+                                   B: ft.PerLayer(ft.Gaussian(variance=sb**2)),
+                                   U: ft.InputWeights(su**2),
+                                   B1: ft.Gaussian(variance=sb**2)},
+                        parameters=p, inputs=X, depth=depth)
+    model = ft.Model("boosted", action, "test network")
+    K = np.array(ft.solve(model).observables["kernel"]["values"])
+    plain = np.array(ft.solve(declare(False, PHIS["erf"][0], inputs=X2),
+                              {"sigma_u": 1.0, "sigma_w": 1.5, "sigma_b": 0.5,
+                               "depth": 2}).observables["kernel"]["values"])
+    np.testing.assert_allclose(K[1] - 0.25, 4 * (plain[1] - 0.25), rtol=1e-12)
+    sim = ft.simulate(model, N=24, trials=3000, seed=4)
+    z = ((np.array(sim.observables["kernel"]["values"])[:2] - K[:2])
+         / np.array(sim.stderr["kernel"]["values"])[:2])
+    assert np.all(np.abs(z) <= 4), z

@@ -54,7 +54,7 @@ def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *,
         {sp.Symbol(k, real=True): v for k, v in values.items()})))
     require(8 * (depth * depth * P * P * 3 + 4 * N * N + 2 * depth * P * N),
             f"simulate {model.name}: N = {N}, {P} patterns, depth {depth}")
-    steps = _compile(model, values)
+    steps = _compile(model, values, depth)
     ensembles = action.ensembles
     # power sums about the first trial's kernels (no cancellation): mean and its error for
     # every pair of layers, variance and its error (from the fourth moment) at equal ones
@@ -71,7 +71,7 @@ def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *,
             couplings = dict(shared)
             couplings.update({c: _draw(e, rng, N, d, values) for c, e in ensembles.items()
                               if getattr(e, "per_layer", False)})
-            h = steps[min(step, 1)](h, X, couplings)
+            h = steps[step](h, X, couplings)
             layers.append(h)
         H = np.stack(layers)  # (depth, P, N)
         K = np.einsum("sai,tbi->stab", H, H) / N
@@ -110,9 +110,10 @@ def _draw(ensemble, rng, N: int, d: int, values):
     return ensemble.sample(rng, [N], values).dense()
 
 
-def _compile(model: Model, values: Mapping[str, float]):
-    """The update h(n + 1) = F(n) at the input step (l = 0) and at the later ones, as
-    functions (h (P × N), X (P × d), couplings) → h(n + 1) (P × N)."""
+def _compile(model: Model, values: Mapping[str, float], depth: int):
+    """The update h(n + 1) = F(n) at every step l = 0 … depth − 1 (the declared update may
+    depend on the layer in any way, not only through δ_{l,0}), as functions
+    (h (P × N), X (P × d), couplings) → h(n + 1) (P × N)."""
     action = model.action
     system = read_langevin(action)
     if len(action.fields) != 1:
@@ -121,7 +122,7 @@ def _compile(model: Model, values: Mapping[str, float]):
     n = action.time.symbol
     numbers = {sp.Symbol(k, real=True): v for k, v in values.items()}
     out = []
-    for layer in (0, 1):
+    for layer in range(depth):
         expr = system.drift[0].xreplace({Layer(n): layer}).xreplace(numbers)
         sums = sorted(expr.atoms(CouplingSum), key=sp.default_sort_key)
         marks = [sp.Dummy(f"S{k}") for k in range(len(sums))]
