@@ -27,6 +27,7 @@ from fieldtheory.errors import ActionStructureError
 from fieldtheory.gaussian.closed_forms import closed_form
 from fieldtheory.ir.layered import DataKernel, Layer, inputs_of
 from fieldtheory.ir.symbols import FieldValue, ResponseValue
+from fieldtheory.printing import latex, text
 from fieldtheory.transforms.nodes import OrderParameterValue
 from fieldtheory.transforms.stages import MeanFieldTheory
 
@@ -79,7 +80,8 @@ class LayeredProblem:
                  f"(d = {self.inputs.dimension})",
                  "K(l + 1, l' + 1)[a, b] = ⟨η(a, l) η(b, l')⟩ = Σ_k c_k(l, l') Q_k:"]
         for term in self.terms:
-            c = sp.sstr(term.coefficient.xreplace({L1: sp.Symbol("l"), L2: sp.Symbol("l'")}))
+            c = text(sp.factor(term.coefficient).xreplace({L1: sp.Symbol("l"),
+                                                           L2: sp.Symbol("l'")}))
             what = {"data": f"K_{self.inputs.name}[a, b]", "constant": "1"}.get(
                 term.kind, f"E[{sp.sstr(term.left)}|u=h(a, l) · "
                            f"{sp.sstr(term.right)}|u=h(b, l')]")
@@ -91,8 +93,8 @@ class LayeredProblem:
     def latex(self) -> str:
         parts = []
         for term in self.terms:
-            c = sp.latex(term.coefficient.xreplace({L1: sp.Symbol("l"),
-                                                    L2: sp.Symbol("l'")}))
+            c = latex(sp.factor(term.coefficient).xreplace({L1: sp.Symbol("l"),
+                                                            L2: sp.Symbol("l'")}))
             what = {"data": rf"K_{{{self.inputs.name}}}^{{ab}}", "constant": "1"}.get(
                 term.kind, rf"\left\langle {sp.latex(term.left)}\big|_{{h_a^l}}\, "
                            rf"{sp.latex(term.right)}\big|_{{h_b^{{l'}}}} \right\rangle")
