@@ -5,7 +5,10 @@ arXiv:2112.05589). It reads the declared update h(n + 1) = F(n) of a layered act
 (:mod:`fieldtheory.ir.layered`) — nothing per model — and for every trial draws the
 couplings (once per trial when shared, anew for every layer under
 :class:`~fieldtheory.ir.ensembles.layered.PerLayer`; input weights N × d), runs all P
-patterns through the same network layer by layer, and measures the empirical kernels
+patterns through the same network layer by layer, and measures the empirical kernels.
+A per-layer iid Gaussian matrix used once in its layer is never formed: its product with
+the P presynaptic vectors is drawn directly (Gaussian per unit with covariance
+(σ²/N) F Fᵀ, iid across units), O(P²N) instead of N² per layer. The kernels are
 
 .. math:: \hat K_{ab}(s, t) = \frac{1}{N} \sum_i h_i(x_a, s)\, h_i(x_b, t).
 
@@ -54,8 +57,11 @@ def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *,
         {sp.Symbol(k, real=True): v for k, v in values.items()})))
     require(8 * (depth * depth * P * P * 3 + 4 * N * N + 2 * depth * P * N),
             f"simulate {model.name}: N = {N}, {P} patterns, depth {depth}")
-    steps = _compile(model, values, depth)
+    steps, used = _compile(model, values, depth)
     ensembles = action.ensembles
+    direct = {c: _direct(e, values) for c, e in ensembles.items()
+              if getattr(e, "per_layer", False) and max(used.get(c, [0])) <= 1}
+    direct = {c: spec for c, spec in direct.items() if spec is not None}
     # power sums about the first trial's kernels (no cancellation): mean and its error for
     # every pair of layers, variance and its error (from the fourth moment) at equal ones
     shift = None
@@ -69,9 +75,10 @@ def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *,
         layers = []
         for step in range(depth):
             couplings = dict(shared)
-            couplings.update({c: _draw(e, rng, N, d, values) for c, e in ensembles.items()
+            couplings.update({c: direct.get(c) or _draw(e, rng, N, d, values)
+                              for c, e in ensembles.items()
                               if getattr(e, "per_layer", False)})
-            h = steps[step](h, X, couplings)
+            h = steps[step](h, X, couplings, rng)
             layers.append(h)
         H = np.stack(layers)  # (depth, P, N)
         K = np.einsum("sai,tbi->stab", H, H) / N
@@ -103,6 +110,35 @@ def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *,
     return values, depth, observables, stderr
 
 
+class _Direct:
+    """A Gaussian matrix drawn anew for this layer and used once (mean/N, variance/N,
+    iid entries): its product with the P presynaptic vectors F (P × N) is drawn directly —
+    every unit's P values are Gaussian with covariance (variance/N) F Fᵀ, iid across units,
+    plus the mean (mean/N) Σ_j F_j — O(P²N) instead of an N × N matrix."""
+
+    def __init__(self, mean: float, variance: float) -> None:
+        self.mean, self.variance = mean, variance
+
+    def times(self, F: np.ndarray, rng) -> np.ndarray:
+        P, N = F.shape
+        values, vectors = np.linalg.eigh(self.variance / N * (F @ F.T))
+        root = vectors * np.sqrt(np.maximum(values, 0.0))
+        return root @ rng.standard_normal((P, N)) + self.mean / N * F.sum(1, keepdims=True)
+
+
+def _direct(ensemble, values) -> _Direct | None:
+    """The direct product of a per-layer iid Gaussian ensemble (ρ = 0), else None."""
+    from fieldtheory.ir.ensembles.gaussian import Gaussian
+    from fieldtheory.ir.parameters import evaluate
+
+    inner = getattr(ensemble, "inner", None)
+    if not isinstance(inner, Gaussian):
+        return None
+    ensemble.validate(values)
+    mean, variance, rho = (evaluate(e, values) for e in inner.expressions())
+    return _Direct(mean, variance) if rho == 0 else None
+
+
 def _draw(ensemble, rng, N: int, d: int, values):
     """One realisation as a dense array: N × d input weights, else N × N."""
     if isinstance(ensemble, InputWeights):
@@ -122,6 +158,7 @@ def _compile(model: Model, values: Mapping[str, float], depth: int):
     n = action.time.symbol
     numbers = {sp.Symbol(k, real=True): v for k, v in values.items()}
     out = []
+    used: dict = {}  # coupling → how many coupling sums use it, per layer
     for layer in range(depth):
         expr = system.drift[0].xreplace({Layer(n): layer}).xreplace(numbers)
         sums = sorted(expr.atoms(CouplingSum), key=sp.default_sort_key)
@@ -136,6 +173,8 @@ def _compile(model: Model, values: Mapping[str, float], depth: int):
         combine = sp.lambdify((local, *marks), body, modules=["numpy", "scipy"],
                               printer=SolverPrinter)
         presynaptic = []
+        for coupling in {term.coupling for term in sums}:
+            used.setdefault(coupling, []).append(sum(t.coupling == coupling for t in sums))
         for term in sums:
             pre = term.presynaptic
             if pre.has(InputValue):
@@ -148,16 +187,19 @@ def _compile(model: Model, values: Mapping[str, float], depth: int):
                                 printer=SolverPrinter)
                 presynaptic.append((term.coupling, "state", f))
         out.append(_step(combine, presynaptic))
-    return out
+    return out, used
 
 
 def _step(combine, presynaptic):
-    def step(h, X, couplings):
+    def step(h, X, couplings, rng):
         values = []
         for coupling, kind, f in presynaptic:
             matrix = couplings[coupling]
             source = X if kind == "inputs" else f(h) * np.ones_like(h)
-            values.append(source @ matrix.T)  # Σ_j C_ij s_j(a), (P × N)
+            if isinstance(matrix, _Direct):
+                values.append(matrix.times(source, rng))
+            else:
+                values.append(source @ matrix.T)  # Σ_j C_ij s_j(a), (P × N)
         return combine(h, *values) * np.ones_like(h)
 
     return step
