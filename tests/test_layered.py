@@ -285,7 +285,6 @@ def test_mpmath_oracle_is_itself_exact_on_the_first_layer():
     """The oracle's first layer is the data kernel (no integral): a check of the oracle."""
     K = oracle(PHIS["erf"][0], {**VALUES, "depth": 1}, X3, False, "erf")
     np.testing.assert_allclose(K[0, 0], 1.44 * X3 @ X3.T / 3 + 0.09, atol=1e-15)
-    assert mpmath.mp.dps >= 15
 
 
 # --- GP inference (item 5) ------------------------------------------------------------------

@@ -80,8 +80,7 @@ class LayeredProblem:
                  f"(d = {self.inputs.dimension})",
                  "K(l + 1, l' + 1)[a, b] = ⟨η(a, l) η(b, l')⟩ = Σ_k c_k(l, l') Q_k:"]
         for term in self.terms:
-            c = text(sp.factor(term.coefficient).xreplace({L1: sp.Symbol("l"),
-                                                           L2: sp.Symbol("l'")}))
+            c = text(_in_layers(term.coefficient))
             what = {"data": f"K_{self.inputs.name}[a, b]", "constant": "1"}.get(
                 term.kind, f"E[{sp.sstr(term.left)}|u=h(a, l) · "
                            f"{sp.sstr(term.right)}|u=h(b, l')]")
@@ -93,13 +92,17 @@ class LayeredProblem:
     def latex(self) -> str:
         parts = []
         for term in self.terms:
-            c = latex(sp.factor(term.coefficient).xreplace({L1: sp.Symbol("l"),
-                                                            L2: sp.Symbol("l'")}))
+            c = latex(_in_layers(term.coefficient))
             what = {"data": rf"K_{{{self.inputs.name}}}^{{ab}}", "constant": "1"}.get(
                 term.kind, rf"\left\langle {sp.latex(term.left)}\big|_{{h_a^l}}\, "
                            rf"{sp.latex(term.right)}\big|_{{h_b^{{l'}}}} \right\rangle")
             parts.append(rf"\left({c}\right) {what}")
         return r"K^{ab}(l+1, l'+1) = " + " + ".join(parts)
+
+
+def _in_layers(coefficient: sp.Expr) -> sp.Expr:
+    """A coefficient factored and written in l, l' (for printing)."""
+    return sp.factor(coefficient).xreplace({L1: sp.Symbol("l"), L2: sp.Symbol("l'")})
 
 
 def lower_layered(theory: MeanFieldTheory) -> LayeredProblem:

@@ -150,6 +150,8 @@ def _compile(model: Model, values: Mapping[str, float], depth: int):
     """The update h(n + 1) = F(n) at every step l = 0 … depth − 1 (the declared update may
     depend on the layer in any way, not only through δ_{l,0}), as functions
     (h (P × N), X (P × d), couplings) → h(n + 1) (P × N)."""
+    from fieldtheory.codegen.printer import SolverPrinter
+
     action = model.action
     system = read_langevin(action)
     if len(action.fields) != 1:
@@ -168,8 +170,6 @@ def _compile(model: Model, values: Mapping[str, float], depth: int):
         if body.has(FieldValue, InputValue):
             raise SimulationError(f"simulate {model.name}: the update {expr} holds field "
                                   "values outside coupling sums at other times")
-        from fieldtheory.codegen.printer import SolverPrinter
-
         combine = sp.lambdify((local, *marks), body, modules=["numpy", "scipy"],
                               printer=SolverPrinter)
         presynaptic = []

@@ -77,9 +77,7 @@ def kernel_variance(site: LayeredSpec) -> np.ndarray:
         if step >= 1:
             for k, term in enumerate(terms):
                 for i, j in pairs:
-                    if i // P + 1 != step and j // P + 1 != step:
-                        continue
-                    if max(i, j) // P + 1 != step:
+                    if j // P + 1 != step:  # the pairs whose later point (j ≥ i) is new
                         continue
                     # δQ_k(i, j) = ξ + Σ_{pairs (m, m') among {i, j}} ∂⟨fg⟩/∂K(m, m') δK(m, m')
                     row = np.zeros(size)
