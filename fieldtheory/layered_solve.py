@@ -27,17 +27,17 @@ from fieldtheory.results import TheoryResult
 __all__ = ["solve_layered"]
 
 
-#: Why the O(1/N) mean shift of the kernel is null (JSON ``undefined``).
-BIAS_REASON = ("the O(1/N) mean shift of the kernel needs the one-loop (cubic) terms, not "
-               "implemented yet")
-
-
 def solve_layered(model: Model, params: Mapping[str, float] | None = None, *,
-                  method: str = "auto", order: str | None = None) -> TheoryResult:
+                  method: str = "auto", order: str | None = None,
+                  N: int | None = None) -> TheoryResult:
     """The N → ∞ kernels of a layered network (``kernel``, ``kernel_cross``); with
-    ``order="1/N"`` also ``kernel_correction`` {``layers``, ``bias``, ``variance``}: N·Var
-    of the empirical kernel from the Gaussian fluctuations
-    (:mod:`fieldtheory.solvers.runtime.layered_fluctuations`); ``bias`` is null."""
+    ``order="1/N"`` also ``kernel_correction`` {``layers``, ``bias``, ``variance``} (and
+    ``bias_cross`` where layers are correlated): the O(1/N) mean shift (one loop) and N·Var
+    of the empirical kernel from the fluctuations around the saddle point
+    (:mod:`fieldtheory.solvers.runtime.layered_fluctuations`). With ``N`` as well, the
+    finite-width theory at that N: ``kernel`` (and ``kernel_cross``) = K + bias/N and
+    ``kernel_variance`` = N·Var K̂ at leading order; the N → ∞ kernels then go to
+    ``leading_order``."""
     from fieldtheory.codegen.generate import generate
 
     values = model.parameters.resolve(params)
@@ -50,20 +50,36 @@ def solve_layered(model: Model, params: Mapping[str, float] | None = None, *,
     module = generate(with_inputs(model, ((0.0,),)))
     out = call_generated(module, f"{model.name} at {values}", module.solve, inputs.array,
                          method=method, **values)
-    correction, undefined = None, {}
-    if order is not None:
-        from fieldtheory.solvers.runtime.common import SolverInputError
-        from fieldtheory.solvers.runtime.layered_fluctuations import kernel_variance
+    if order is None:
+        observables = Observables(kernel=out["kernel"], kernel_cross=out.get("kernel_cross"))
+        return TheoryResult(model.name, values, observables, "layered", out["method"])
+    from fieldtheory.solvers.runtime.common import SolverInputError
+    from fieldtheory.solvers.runtime.layered_fluctuations import kernel_correction
 
-        site = call_generated(module, f"{model.name} at {values}", module.spec,
-                              inputs.array, **values)
-        try:
-            variance = kernel_variance(site)
-        except SolverInputError as error:
-            raise ParameterError(f"solve {model.name} --order 1/N: {error}") from None
-        correction = {"layers": out["kernel"]["layers"], "bias": None, "variance": variance}
-        undefined["/observables/kernel_correction/bias"] = BIAS_REASON
-    observables = Observables(kernel=out["kernel"], kernel_cross=out.get("kernel_cross"),
+    site = call_generated(module, f"{model.name} at {values}", module.spec,
+                          inputs.array, **values)
+    try:
+        fluctuations = kernel_correction(site)
+    except SolverInputError as error:
+        raise ParameterError(f"solve {model.name} --order 1/N: {error}") from None
+    layers = out["kernel"]["layers"]
+    correction = {"layers": layers, "bias": fluctuations["bias"],
+                  "variance": fluctuations["variance"]}
+    if "kernel_cross" in out:
+        correction["bias_cross"] = fluctuations["bias_all"]
+    if N is None:
+        observables = Observables(kernel=out["kernel"], kernel_cross=out.get("kernel_cross"),
+                                  kernel_correction=correction)
+        return TheoryResult(model.name, values, observables, "layered", out["method"])
+    kernel = {"layers": layers, "values": out["kernel"]["values"] + fluctuations["bias"] / N}
+    cross = None
+    if "kernel_cross" in out:
+        cross = {"times": layers,
+                 "values": out["kernel_cross"]["values"] + fluctuations["bias_all"] / N}
+    observables = Observables(kernel=kernel, kernel_cross=cross,
+                              kernel_variance={"layers": layers,
+                                               "values": fluctuations["variance"]},
                               kernel_correction=correction)
-    return TheoryResult(model.name, values, observables, "layered", out["method"],
-                        undefined=undefined)
+    leading = Observables(kernel=out["kernel"], kernel_cross=out.get("kernel_cross"))
+    return TheoryResult(model.name, values, observables, "layered", out["method"], N=N,
+                        leading_order=leading)

@@ -56,8 +56,8 @@ Layered networks (deep and recurrent, :mod:`fieldtheory.ir.layered`) on P input 
     {``layers``, ``values``}: N·Var of the empirical kernel, shaped like ``kernel``.
 ``kernel_correction``
     {``layers``, ``bias``, ``variance``} (``solve(..., order="1/N")``): E K̂ = K + bias/N
-    + O(N⁻²) and N·Var K̂ → variance, each shaped like ``kernel.values`` (``bias`` null
-    until the one-loop mean shift exists).
+    + O(N⁻²) and N·Var K̂ → variance, each shaped like ``kernel.values``; where layers are
+    correlated (shared weights) also ``bias_cross``, shaped like ``kernel_cross.values``.
 
 Optional keys, filled by the simulator only when requested (``simulate(..., observe=...)``;
 see :mod:`fieldtheory.simulate.tangent`), network-wide (not per population):
@@ -310,10 +310,12 @@ def _array_entry(key: str, axis: str, value: Mapping[str, Any]) -> Mapping[str, 
 
 
 def _correction_entry(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    """{"layers", "bias", "variance"}: read-only arrays (``bias`` may be None)."""
-    if set(value) != {"layers", "bias", "variance"}:
-        raise ParseError(f"kernel_correction needs 'layers', 'bias' and 'variance', got "
-                         f"{sorted(value)}")
+    """{"layers", "bias", "variance"} and optionally "bias_cross": read-only arrays
+    (``bias`` may be None)."""
+    if not {"layers", "bias", "variance"} <= set(value) <= {"layers", "bias", "variance",
+                                                           "bias_cross"}:
+        raise ParseError(f"kernel_correction needs 'layers', 'bias' and 'variance' (and "
+                         f"optionally 'bias_cross'), got {sorted(value)}")
     out = {}
     for key, entry in value.items():
         if entry is None and key == "bias":

@@ -65,11 +65,14 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     if order is not None and load_model(model).action.time.is_layered:
         from fieldtheory.layered_solve import solve_layered
 
-        if order != "1/N" or N is not None or loops is not None or options:
+        if order != "1/N" or loops is not None or options:
             raise ParameterError(
-                "solve: a layered network takes order='1/N' alone (the finite-width kernel "
-                "at a given N needs the O(1/N) mean shift, not implemented yet)")
-        return solve_layered(load_model(model), params, method=method, order=order)
+                "solve: a layered network takes order='1/N' (and a width N) alone, no "
+                "loops or solver options")
+        if N is not None and (int(N) != N or N < 1):
+            raise ParameterError(f"solve: the width N must be a positive integer, got {N}")
+        return solve_layered(load_model(model), params, method=method, order=order,
+                             N=None if N is None else int(N))
     if order is not None:
         if order != "1/N":
             raise ParameterError(f"solve: order must be '1/N' or None, not {order!r}")

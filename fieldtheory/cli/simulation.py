@@ -37,8 +37,9 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="discarded transient before the window")
     parser.add_argument("--dt", type=positive_number, default=None,
                         help="time step (default: the simulator's choice)")
-    parser.add_argument("--trials", type=positive_integer, default=1,
-                        help="independent realisations (couplings, initial state, noise)")
+    parser.add_argument("--trials", type=positive_integer, default=None,
+                        help="independent realisations (couplings, initial state, noise); "
+                             "default 1, 100 sampled networks for a layered one")
     parser.add_argument("--seed", type=nonnegative_integer, default=0, help="random seed")
     parser.add_argument("--tau-max", type=positive_number, default=None,
                         help="largest lag of the autocorrelations (default 20, shortened to "

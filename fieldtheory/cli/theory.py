@@ -49,11 +49,13 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", choices=["1/N"], default=None,
                         help="add the O(1/N) observables of the Gaussian fluctuations around "
                              "the saddle point (dimension, psi, population_variance, "
-                             "population_spectrum[_phi], cross_covariance)")
+                             "population_spectrum[_phi], cross_covariance; layered networks: "
+                             "kernel_correction {bias, variance})")
     parser.add_argument("-N", type=positive_integer, default=None,
                         help="with --order 1/N: the renormalized theory at this network size "
                              "(finite-N variance, autocorrelation and population keys; the "
-                             "leading order under leading_order)")
+                             "leading order under leading_order); for a layered network the "
+                             "finite-width kernel K + bias/N and kernel_variance")
     methods = ("auto", *registry.methods())  # read when the parser is built (every main)
     parser.add_argument("--method", default="auto", choices=methods,
                         help="force a registered mean-field runtime (default: chosen from "

@@ -8,7 +8,10 @@ couplings (once per trial when shared, anew for every layer under
 patterns through the same network layer by layer, and measures the empirical kernels.
 A per-layer iid Gaussian matrix used once in its layer is never formed: its product with
 the P presynaptic vectors is drawn directly (Gaussian per unit with covariance
-(σ²/N) F Fᵀ, iid across units), O(P²N) instead of N² per layer. The kernels are
+(σ²/N) F Fᵀ, iid across units), O(P²N) instead of N² per layer; a shared one (recurrent)
+is drawn only on the directions its presynaptic vectors span, as they appear
+(Gram–Schmidt: W on a direction orthogonal to those seen is independent of W on them),
+O(N·P·depth) per trial. The kernels are
 
 .. math:: \hat K_{ab}(s, t) = \frac{1}{N} \sum_i h_i(x_a, s)\, h_i(x_b, t).
 
@@ -55,13 +58,19 @@ def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *,
     P, d = X.shape
     depth = round(float(action.time.layers.xreplace(
         {sp.Symbol(k, real=True): v for k, v in values.items()})))
-    require(8 * (depth * depth * P * P * 3 + 4 * N * N + 2 * depth * P * N),
-            f"simulate {model.name}: N = {N}, {P} patterns, depth {depth}")
     steps, used = _compile(model, values, depth)
     ensembles = action.ensembles
     direct = {c: _direct(e, values) for c, e in ensembles.items()
               if getattr(e, "per_layer", False) and max(used.get(c, [0])) <= 1}
     direct = {c: spec for c, spec in direct.items() if spec is not None}
+    sequential = {c: _gaussian(e, values) for c, e in ensembles.items()
+                  if not getattr(e, "per_layer", False) and not isinstance(e, InputWeights)}
+    sequential = {c: spec for c, spec in sequential.items() if spec is not None}
+    dense = sum(1 for c, e in ensembles.items() if c not in direct and c not in sequential
+                and not isinstance(e, InputWeights))
+    require(8 * (depth * depth * P * P * 3 + dense * N * N + 2 * depth * P * N
+                 + 2 * len(sequential) * depth * P * N),
+            f"simulate {model.name}: N = {N}, {P} patterns, depth {depth}")
     # power sums about the first trial's kernels (no cancellation): mean and its error for
     # every pair of layers, variance and its error (from the fourth moment) at equal ones
     shift = None
@@ -69,7 +78,8 @@ def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *,
     bar = progress_bar(trials, enabled=progress, description=f"simulate {model.name}")
     for k in range(trials):
         rng = np.random.default_rng([seed, k])
-        shared = {c: _draw(e, rng, N, d, values) for c, e in ensembles.items()
+        shared = {c: _Sequential(*sequential[c]) if c in sequential
+                  else _draw(e, rng, N, d, values) for c, e in ensembles.items()
                   if not getattr(e, "per_layer", False)}
         h = np.zeros((P, N))
         layers = []
@@ -126,17 +136,68 @@ class _Direct:
         return root @ rng.standard_normal((P, N)) + self.mean / N * F.sum(1, keepdims=True)
 
 
-def _direct(ensemble, values) -> _Direct | None:
-    """The direct product of a per-layer iid Gaussian ensemble (ρ = 0), else None."""
+class _Sequential:
+    """A Gaussian matrix W (mean/N, variance/N, iid entries) shared by every step of one
+    trial, sampled only where it acts: W on an orthonormal basis e_1 … e_k of the
+    presynaptic vectors seen so far is k iid N(0, variance/N) columns, and its action on
+    a new direction orthogonal to them is independent of those — so each step draws W
+    only on the part of its presynaptic vectors outside the span so far (Gram–Schmidt),
+    O(N · P · depth) per trial instead of N². Exact in distribution."""
+
+    #: Relative norm below which a presynaptic vector is taken to lie in the span so far.
+    TOLERANCE = 1e-10
+
+    def __init__(self, mean: float, variance: float) -> None:
+        self.mean, self.variance = mean, variance
+        self.basis = None  # (k, N) orthonormal rows
+        self.image = None  # (k, N): row m is W e_m
+
+    def times(self, F: np.ndarray, rng) -> np.ndarray:
+        """F Wᵀ (P × N): row a is W F_a."""
+        N = F.shape[1]
+        rows, images = [], []
+        basis = self.basis if self.basis is not None else np.zeros((0, N))
+        for vector in F:
+            scale = np.linalg.norm(vector)
+            residual = vector.astype(float).copy()
+            for _ in range(2):  # twice is enough (Kahan–Parlett)
+                for known in (basis, *([np.array(rows)] if rows else [])):
+                    residual -= (known @ residual) @ known
+            norm = np.linalg.norm(residual)
+            if norm > self.TOLERANCE * max(scale, 1e-300):
+                rows.append(residual / norm)
+                images.append(rng.standard_normal(N) * np.sqrt(self.variance / N))
+        if rows:
+            new_basis, new_image = np.array(rows), np.array(images)
+            if self.basis is None:
+                self.basis, self.image = new_basis, new_image
+            else:
+                self.basis = np.vstack([self.basis, new_basis])
+                self.image = np.vstack([self.image, new_image])
+        if self.basis is None:  # every presynaptic vector is zero
+            return np.zeros_like(F, dtype=float)
+        coefficients = F @ self.basis.T  # (P, k): F = coefficients · basis exactly now
+        return coefficients @ self.image + self.mean / N * F.sum(1, keepdims=True)
+
+
+def _gaussian(ensemble, values) -> tuple[float, float] | None:
+    """(mean, variance) of an iid Gaussian ensemble (ρ = 0; inside ``PerLayer`` or not),
+    else None."""
     from fieldtheory.ir.ensembles.gaussian import Gaussian
     from fieldtheory.ir.parameters import evaluate
 
-    inner = getattr(ensemble, "inner", None)
+    inner = getattr(ensemble, "inner", ensemble)
     if not isinstance(inner, Gaussian):
         return None
     ensemble.validate(values)
     mean, variance, rho = (evaluate(e, values) for e in inner.expressions())
-    return _Direct(mean, variance) if rho == 0 else None
+    return (mean, variance) if rho == 0 else None
+
+
+def _direct(ensemble, values) -> _Direct | None:
+    """The direct product of a per-layer iid Gaussian ensemble (ρ = 0), else None."""
+    spec = _gaussian(ensemble, values) if hasattr(ensemble, "inner") else None
+    return _Direct(*spec) if spec is not None else None
 
 
 def _draw(ensemble, rng, N: int, d: int, values):
@@ -196,7 +257,7 @@ def _step(combine, presynaptic):
         for coupling, kind, f in presynaptic:
             matrix = couplings[coupling]
             source = X if kind == "inputs" else f(h) * np.ones_like(h)
-            if isinstance(matrix, _Direct):
+            if isinstance(matrix, (_Direct, _Sequential)):
                 values.append(matrix.times(source, rng))
             else:
                 values.append(source @ matrix.T)  # Σ_j C_ij s_j(a), (P × N)

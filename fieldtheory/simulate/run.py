@@ -60,6 +60,9 @@ from fieldtheory.simulate.transient import TransientEstimator, reference_indices
 
 __all__ = ["RunPlan", "SimulationResult", "plan_run", "simulate"]
 
+#: Sampled networks a layered simulation draws by default (its kernels' means and N·Var
+#: need many; a rate network's default is one).
+LAYERED_TRIALS = 100
 #: Default steps: Euler–Maruyama is weak order 1 (bias ≈ a·dt), RK4 is accurate at 0.05.
 DEFAULT_DT = {"euler": 0.01, "rk4": 0.05}
 DTYPES = ("float64", "float32")
@@ -330,7 +333,7 @@ def simulate(
     t_max: float = 100.0,
     t_burn: float = 50.0,
     dt: float | None = None,
-    trials: int = 1,
+    trials: int | None = None,
     seed: int = 0,
     dtype: str = "float64",
     tau_max: float | None = None,
@@ -374,9 +377,10 @@ def simulate(
     dt : float, optional
         Time step; by default 0.01 (Euler–Maruyama) or 0.05 (RK4), at most half the
         stability limit, and a divisor of ``dtau``. For a map, its step (``None`` or equal).
-    trials : int
+    trials : int, optional
         Independent realisations (couplings, initial condition, noise) run side by side;
-        trial k uses ``np.random.default_rng([seed, k])``.
+        trial k uses ``np.random.default_rng([seed, k])``. Default 1 (a layered network:
+        :data:`LAYERED_TRIALS` sampled networks).
     seed : int
         Any non-negative integer, of any size (each its own stream); a float only below
         2**53, where it is exact.
@@ -441,14 +445,15 @@ def simulate(
                                   f"{list(observe)} is not available for it")
 
         values, depth, observables, stderr = simulate_layered(
-            Model(name, action, name), params, N=N, trials=trials, seed=seed,
-            progress=progress)
+            Model(name, action, name), params, N=N,
+            trials=LAYERED_TRIALS if trials is None else trials, seed=seed, progress=progress)
+        trials = LAYERED_TRIALS if trials is None else trials
         return SimulationResult(name, values, N, trials, 1.0, float(depth), 0.0, observables,
                                 stderr, method="layers", seed=seed)
     values, inputs = _resolve(action, params)
     initial = _initial(initial)
     N = _count("N", N, 1)
-    trials = _count("trials", trials, 1)
+    trials = _count("trials", 1 if trials is None else trials, 1)
     seed = check_seed(seed)
     blocks = _count("blocks", blocks, 2 if trials == 1 else 1)
     if str(dtype) not in DTYPES:

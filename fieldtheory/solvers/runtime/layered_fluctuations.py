@@ -33,7 +33,7 @@ import numpy as np
 from fieldtheory.solvers.runtime.common import SolverInputError
 from fieldtheory.solvers.runtime.layered import LayeredSpec, _expectation, layer_kernels
 
-__all__ = ["kernel_variance"]
+__all__ = ["kernel_correction", "kernel_variance"]
 
 #: Gauss–Hermite nodes per dimension of the four-point functions. Exact for polynomial
 #: φ; for erf(aσz) with aσ > 1/√2 (φ growing off the real axis faster than the weight
@@ -42,6 +42,9 @@ __all__ = ["kernel_variance"]
 FOUR_POINT_NODES = 20
 #: Relative step of the central differences of the expectations in the kernel.
 DIFFERENCE_STEP = 1e-5
+#: Relative step of their second differences (the mean shift's curvature term): the
+#: truncation error ~1e-6 relative, the rounding error ~1e-10.
+CURVATURE_STEP = 1e-3
 #: The largest number of (pattern, layer) points this runtime takes (patterns × depth):
 #: its noises are (composites) × (pairs of points), and every set of four points needs a
 #: tensor rule of FOUR_POINT_NODES⁴ nodes — about half a minute at 12 points.
@@ -50,10 +53,39 @@ MAX_POINTS = 12
 
 def kernel_variance(site: LayeredSpec) -> np.ndarray:
     """N·Var K̂(l)[a, b] at equal layers, shaped like ``kernel`` (depth × P × P)."""
+    return kernel_correction(site, bias=False)["variance"]
+
+
+def kernel_correction(site: LayeredSpec, *, bias: bool = True) -> dict:
+    r"""The O(1/N) corrections of the empirical kernel K̂ = (1/N) Σ_i h_i h_i.
+
+    Returns ``variance`` (N·Var K̂(l)[a, b] at equal layers, depth × P × P) and, with
+    ``bias``, ``bias`` (N·(E K̂ − K) at equal layers, same shape) and ``bias_all`` (every
+    pair of layers, depth × depth × P × P).
+
+    The mean shift is the one-loop tadpole of the collective-field action
+    S = N[−Q̃·Q + W(Q̃; K(Q))], W the site's cumulant-generating function of the
+    composites f_k g_k under h ~ N(0, K) (the response-field order parameter integrated out
+    exactly: it enters linearly). With the propagators of the Gaussian part,
+    ⟨δQ δQ⟩ = A⁻¹ S A⁻ᵀ/N and ⟨δQ δQ̃⟩ = A⁻¹/N (A = 1 − (∂F/∂K)(∂K/∂Q), i.e. the rows
+    δ = L ξ above), and the cubic vertices W_{Q̃KK} = ∂²F/∂K∂K and W_{Q̃Q̃K} = ∂S/∂K
+    (W_{Q̃Q̃Q̃} closes on ⟨δQ̃ δQ̃⟩ = 0),
+
+    .. math:: N⟨δQ⟩ = L\,s, \qquad s_X = \tfrac12 \sum_{uv} \frac{∂^2 F_X}{∂K_u ∂K_v}
+              N\,\mathrm{Cov}(δK_u, δK_v) + \sum_{u, Y} \frac{∂ S_{XY}}{∂K_u}
+              \frac{∂ δK_u}{∂ξ_Y}:
+
+    the curvature of each expectation in its fluctuating input covariance, and the
+    dependence of the noises' covariance on a kernel that earlier noises moved (the
+    multiplicative-noise term; it vanishes for independent weights per layer, where
+    every noise is fresh given the layers below, and makes the recurrent shift differ).
+    S's derivatives are exact derivatives of the tensor rule (the Gaussian score
+    ½(uᵀEu − tr K⁻¹E), u = K⁻¹h, as weight); F's by central second differences.
+    """
     depth, P = site.depth, site.data_kernel.shape[0]
     T = depth * P
     if T > MAX_POINTS:
-        raise SolverInputError(f"the 1/N kernel variance takes at most {MAX_POINTS} "
+        raise SolverInputError(f"the 1/N kernel corrections take at most {MAX_POINTS} "
                                f"(pattern, layer) points; got {P} patterns × {depth} layers")
     K = layer_kernels(site)  # (depth, depth, P, P), layers 1 … depth
     full = K.transpose(0, 2, 1, 3).reshape(T, T)  # point index (l, a) → l·P + a
@@ -69,8 +101,8 @@ def kernel_variance(site: LayeredSpec) -> np.ndarray:
     composites = [(t.left, t.right) for t in terms] + [(None, None)]
     n_pairs = len(pairs)
     size = len(composites) * n_pairs
-    noise = _four_point(full, composites, pairs)  # (size, size)
-    # δK on pairs of points (layers ≥ 1) and δQ_k on pairs, as rows of L (· ξ)
+    # δK on pairs of points (layers ≥ 1) and δQ_k on pairs, as rows of L (· ξ); the rows
+    # need no noise statistics, so they come first (the mean shift's noise term reads them)
     dK = np.zeros((n_pairs, size))
     dQ = np.zeros((len(terms), n_pairs, size))
     for step in range(depth):  # the layer ``step`` feeds layer step + 1
@@ -82,7 +114,7 @@ def kernel_variance(site: LayeredSpec) -> np.ndarray:
                     # δQ_k(i, j) = ξ + Σ_{pairs (m, m') among {i, j}} ∂⟨fg⟩/∂K(m, m') δK(m, m')
                     row = np.zeros(size)
                     row[k * n_pairs + index[(i, j)]] = 1.0
-                    for m, mm in {(i, i), (j, j), (min(i, j), max(i, j))}:
+                    for m, mm in _entries(i, j):
                         slope = _slope(term, full, i, j, m, mm)
                         row += slope * dK[index[(m, mm)]]
                     dQ[k, index[(i, j)]] = row
@@ -100,9 +132,9 @@ def kernel_variance(site: LayeredSpec) -> np.ndarray:
                         u, v = point(step, a), point(other, b)
                         row += c * dQ[k, index[(min(u, v), max(u, v))]]
                     dK[index[key]] = row
-    # K̂ = its own sampling noise + δK
-    own = len(terms) * n_pairs
-    out = np.zeros((depth, P, P))
+    noise, drift = _four_point(full, composites, pairs, dK if bias else None)
+    own = len(terms) * n_pairs  # K̂ = its own sampling noise + δK
+    out = {"variance": np.zeros((depth, P, P))}
     for layer in range(1, depth + 1):
         for a in range(P):
             for b in range(P):
@@ -110,8 +142,63 @@ def kernel_variance(site: LayeredSpec) -> np.ndarray:
                 key = (min(i, j), max(i, j))
                 row = dK[index[key]].copy()
                 row[own + index[key]] += 1.0
-                out[layer - 1, a, b] = row @ noise @ row
+                out["variance"][layer - 1, a, b] = row @ noise @ row
+    if not bias:
+        return out
+    # the curvature term: ½ ∂²F_X/∂K_u∂K_v N·Cov(δK_u, δK_v) over X's covariance entries
+    source = drift.copy()
+    for k, term in enumerate(terms):
+        for i, j in pairs:
+            entries = _entries(i, j)
+            rows = np.array([dK[index[e]] for e in entries])
+            if not rows.any():
+                continue  # an input covariance that does not fluctuate (layer 1)
+            H = _curvature(term, full, i, j, entries)
+            source[k * n_pairs + index[(i, j)]] += 0.5 * np.sum(H * (rows @ noise @ rows.T))
+    shift = np.zeros((depth, depth, P, P))
+    for s_layer, t_layer in itertools.product(range(1, depth + 1), repeat=2):
+        for a in range(P):
+            for b in range(P):
+                i, j = point(s_layer, a), point(t_layer, b)
+                key = index[(min(i, j), max(i, j))]
+                shift[s_layer - 1, t_layer - 1, a, b] = source[own + key] + dK[key] @ source
+    if not np.all(np.isfinite(shift)):
+        raise SolverInputError("the O(1/N) mean shift of the kernel is not finite (a "
+                               "degenerate kernel: two inputs with identical activity?)")
+    out["bias"] = np.stack([shift[layer, layer] for layer in range(depth)])
+    out["bias_all"] = shift
     return out
+
+
+def _entries(i: int, j: int) -> list[tuple[int, int]]:
+    """The covariance entries E[f(h_i) g(h_j)] depends on: (i, i), (j, j), (i, j)."""
+    return sorted({(i, i), (j, j), (min(i, j), max(i, j))})
+
+
+def _curvature(term, full: np.ndarray, i: int, j: int, entries) -> np.ndarray:
+    """∂²E[f(h_i) g(h_j)]/∂K_u∂K_v over ``entries`` (symmetric perturbations), by central
+    second differences of the runtime's expectation."""
+    def value(shift: np.ndarray) -> float:
+        K = full + shift
+        return float(_expectation(term, K[[i]][:, [i]], K[[j]][:, [j]], K[[i]][:, [j]])[0, 0])
+
+    def direction(entry, step):
+        shift = np.zeros_like(full)
+        shift[entry] = shift[entry[::-1]] = step
+        return shift
+
+    steps = [CURVATURE_STEP * max(1.0, abs(full[e])) for e in entries]
+    units = [direction(e, h) for e, h in zip(entries, steps, strict=True)]
+    centre = value(np.zeros_like(full))
+    n = len(entries)
+    H = np.zeros((n, n))
+    for u in range(n):
+        H[u, u] = (value(units[u]) - 2 * centre + value(-units[u])) / steps[u] ** 2
+        for v in range(u):
+            H[u, v] = H[v, u] = (value(units[u] + units[v]) - value(units[u] - units[v])
+                                 - value(units[v] - units[u]) + value(-units[u] - units[v])
+                                 ) / (4 * steps[u] * steps[v])
+    return H
 
 
 def _slope(term, full: np.ndarray, i: int, j: int, m: int, mm: int) -> float:
@@ -127,9 +214,12 @@ def _slope(term, full: np.ndarray, i: int, j: int, m: int, mm: int) -> float:
     return (value(shift) - value(-shift)) / (2 * step)
 
 
-def _four_point(full: np.ndarray, composites, pairs) -> np.ndarray:
-    """N·Cov of the noises: ⟨X; Y⟩_c for X, Y = composite(h_i, h_j), all pairs."""
+def _four_point(full: np.ndarray, composites, pairs, response: np.ndarray | None = None):
+    """N·Cov of the noises, ⟨X; Y⟩_c for X, Y = composite(h_i, h_j) over all pairs, and
+    (with ``response``, the rows ∂δK_u/∂ξ over the pairs u) the noise term of the mean
+    shift, Σ_{u,Y} ∂⟨X; Y⟩_c/∂K_u · response[u, Y] (else zeros)."""
     n_pairs = len(pairs)
+    pair_index = {pair: k for k, pair in enumerate(pairs)}
     size = len(composites) * n_pairs
     z, w = np.polynomial.hermite_e.hermegauss(FOUR_POINT_NODES)
     w = w / math.sqrt(2 * math.pi)
@@ -187,14 +277,62 @@ def _four_point(full: np.ndarray, composites, pairs) -> np.ndarray:
         for Y in range(X, size):
             k, m = labelled[Y][1]
             groups.setdefault(tuple(sorted({i, j, k, m})), []).append((X, Y))
+    drift = np.zeros(size)
     for points, members in groups.items():
         h, weights = grid(points)
         cache[points] = (h, weights)  # for ``on`` while this group runs
         for X, Y in members:
             value = weights @ (on(X, points) * on(Y, points)) - means[X] * means[Y]
             out[X, Y] = out[Y, X] = value
+        if response is not None:
+            _noise_drift(drift, full, points, h, weights, members, labelled, on, response,
+                         pair_index)
         for X in {x for pair in members for x in pair}:
             values.pop((X, points), None)  # this grid is done
         if len(points) > 2:
             del cache[points]
-    return out
+    return out, drift
+
+
+def _noise_drift(drift, full, points, h, weights, members, labelled, on, response,
+                 pair_index) -> None:
+    """Add Σ_u ∂⟨X; Y⟩_c/∂K_u · response[u, Y] (and X ↔ Y) for one group of noises on
+    its grid. The derivative of the rule itself: E_K[g] on fixed nodes reweighted by
+    p_{K+εE}/p_K, whose ε-derivative is the score ½(uᵀEu − tr K⁻¹E), u = K⁻¹h — exact
+    for the rule, no step; a covariance between independent groups of points stays zero
+    under a perturbation inside one of them (skipped)."""
+    directions = [(p, q) for p in points for q in points if p <= q
+                  and np.any(response[pair_index[(p, q)]])]
+    if not directions:
+        return
+    sub = full[np.ix_(points, points)]
+    try:
+        np.linalg.cholesky(sub)
+    except np.linalg.LinAlgError:
+        raise SolverInputError(
+            "the O(1/N) mean shift needs a non-degenerate kernel on every set of four "
+            f"(pattern, layer) points; it is singular on points {points} (identical "
+            "inputs, or more inputs than the data kernel's rank?)") from None
+    inverse = np.linalg.inv(sub)
+    u = h @ inverse
+    for p, q in directions:
+        a, b = points.index(p), points.index(q)
+        if a == b:
+            score = 0.5 * (u[:, a] ** 2 - inverse[a, a])
+        else:
+            score = u[:, a] * u[:, b] - inverse[a, b]
+        row = response[pair_index[(p, q)]]
+        for X, Y in members:
+            if row[X] == 0.0 and row[Y] == 0.0:
+                continue
+            px, py = set(labelled[X][1]), set(labelled[Y][1])
+            if not (px & py) and not np.any(full[np.ix_(sorted(px), sorted(py))]) and (
+                    {p, q} <= px or {p, q} <= py):
+                continue  # independent, and they stay so
+            x, y = on(X, points), on(Y, points)
+            mx, my = weights @ x, weights @ y
+            d = (weights @ (x * y * score) - (weights @ (x * score)) * my
+                 - mx * (weights @ (y * score)))
+            drift[X] += d * row[Y]
+            if X != Y:
+                drift[Y] += d * row[X]
