@@ -1,4 +1,5 @@
-r"""O(1/N) fluctuations of the kernels of a layered network: N·Var of the empirical kernel.
+r"""O(1/N) corrections of the kernels of a layered network: N·Var and the one-loop mean shift
+of the empirical kernel (see :func:`kernel_correction` for the mean shift).
 
 The Gaussian fluctuations around the saddle point of a layered network (the Hessian that
 ``derive --order 1/N`` prints) have, for a Gaussian site whose input covariance is linear
