@@ -156,16 +156,17 @@ class _Sequential:
         """F Wᵀ (P × N): row a is W F_a."""
         N = F.shape[1]
         rows, images = [], []
-        basis = self.basis if self.basis is not None else np.zeros((0, N))
+        known = list(self.basis) if self.basis is not None else []
         for vector in F:
             scale = np.linalg.norm(vector)
             residual = vector.astype(float).copy()
             for _ in range(2):  # twice is enough (Kahan–Parlett)
-                for known in (basis, *([np.array(rows)] if rows else [])):
-                    residual -= (known @ residual) @ known
+                for e in known:
+                    residual -= (e @ residual) * e
             norm = np.linalg.norm(residual)
             if norm > self.TOLERANCE * max(scale, 1e-300):
                 rows.append(residual / norm)
+                known.append(rows[-1])
                 images.append(rng.standard_normal(N) * np.sqrt(self.variance / N))
         if rows:
             new_basis, new_image = np.array(rows), np.array(images)

@@ -176,12 +176,16 @@ def _entries(i: int, j: int) -> list[tuple[int, int]]:
     return sorted({(i, i), (j, j), (min(i, j), max(i, j))})
 
 
+def _pair_expectation(term, K: np.ndarray, i: int, j: int) -> float:
+    """E[f(h_i) g(h_j)] under the covariance K over all points (the runtime's rule)."""
+    return float(_expectation(term, K[[i]][:, [i]], K[[j]][:, [j]], K[[i]][:, [j]])[0, 0])
+
+
 def _curvature(term, full: np.ndarray, i: int, j: int, entries) -> np.ndarray:
     """∂²E[f(h_i) g(h_j)]/∂K_u∂K_v over ``entries`` (symmetric perturbations), by central
     second differences of the runtime's expectation."""
     def value(shift: np.ndarray) -> float:
-        K = full + shift
-        return float(_expectation(term, K[[i]][:, [i]], K[[j]][:, [j]], K[[i]][:, [j]])[0, 0])
+        return _pair_expectation(term, full + shift, i, j)
 
     def direction(entry, step):
         shift = np.zeros_like(full)
@@ -206,8 +210,7 @@ def _slope(term, full: np.ndarray, i: int, j: int, m: int, mm: int) -> float:
     """∂E[f(h_i) g(h_j)]/∂K(m, mm) (a symmetric perturbation of the covariance) by
     central differences of the runtime's expectation."""
     def value(shift: np.ndarray) -> float:
-        K = full + shift
-        return float(_expectation(term, K[[i]][:, [i]], K[[j]][:, [j]], K[[i]][:, [j]])[0, 0])
+        return _pair_expectation(term, full + shift, i, j)
 
     step = DIFFERENCE_STEP * max(1.0, abs(full[m, mm]))
     shift = np.zeros_like(full)
