@@ -30,7 +30,7 @@ from fieldtheory.transforms.stages import (
 )
 from fieldtheory.transforms.trace_cumulants import higher_cumulant_terms
 
-__all__ = ["ORDERS", "Derivation", "DerivationStage", "derive"]
+__all__ = ["ORDERS", "Derivation", "DerivationStage", "derive", "derive_fixed_points"]
 
 #: The orders a derivation goes to: the saddle point (``None``) or its Gaussian
 #: fluctuations (``"1/N"``, one stage more: ``fluctuations``).
@@ -181,6 +181,18 @@ def _derive_fluctuations(action: Action, name: str) -> Derivation:
     gaussian = fluctuations(derivation.collective, derivation.mean_field, higher)
     stage = DerivationStage("fluctuations", str(gaussian), gaussian.latex())
     return replace(derivation, stages=(*derivation.stages, stage), fluctuations=gaussian)
+
+
+def derive_fixed_points(model: Model | Action | str | Path) -> Derivation:
+    """The derivation of ``model`` with the Kac–Rice stage of its fixed points appended
+    (stage ``kac_rice``, :func:`fieldtheory.transforms.kac_rice.kac_rice`, read off the
+    lowered ``site``); refusals are :class:`ActionStructureError`."""
+    from fieldtheory.transforms.kac_rice import kac_rice
+
+    derivation = derive(model)
+    stage = kac_rice(derivation.site_problem())
+    return replace(derivation, stages=(*derivation.stages,
+                                       DerivationStage("kac_rice", str(stage), stage.latex())))
 
 
 def _display(latex: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fieldtheory.cli.base import add_model_argument, command, nonnegative_integer
+from fieldtheory.cli.base import UsageError, add_model_argument, command, nonnegative_integer
 from fieldtheory.ir.model import load_model
 from fieldtheory.jsonout import dumps
 from fieldtheory.progress import heartbeat
@@ -17,6 +17,8 @@ def _derive_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", choices=["1/N"], default=None,
                         help="1/N: add the Gaussian fluctuations around the saddle point "
                              "(the Hessian of N·S, stage `fluctuations`)")
+    parser.add_argument("--fixed-points", action="store_true",
+                        help="add the Kac–Rice theory of the fixed points (stage `kac_rice`)")
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--latex", action="store_true", help="print every stage as LaTeX")
     form.add_argument("--json", action="store_true",
@@ -26,9 +28,14 @@ def _derive_arguments(parser: argparse.ArgumentParser) -> None:
 @command("derive", "derive the mean-field theory: every stage, in order", _derive_arguments)
 def derive_command(args: argparse.Namespace) -> int:
     """Print the stages of :func:`fieldtheory.derive.derive` (text, LaTeX or JSON)."""
-    from fieldtheory.derive import derive  # the derivation stack loads only when asked for
+    from fieldtheory.derive import derive, derive_fixed_points  # loaded only when asked for
 
-    derivation = derive(load_model(args.model), order=args.order)
+    if args.fixed_points and args.order is not None:
+        raise UsageError("derive: --fixed-points and --order are separate stages; give one")
+    if args.fixed_points:
+        derivation = derive_fixed_points(load_model(args.model))
+    else:
+        derivation = derive(load_model(args.model), order=args.order)
     if args.json:
         print(dumps(derivation.to_json(), ensure_ascii=False))
     elif args.latex:

@@ -10,6 +10,7 @@ import numpy as np
 from fieldtheory.cli.base import (
     EXIT_FAILED,
     EXIT_OK,
+    UsageError,
     add_model_argument,
     command,
     model_with_options,
@@ -212,3 +213,56 @@ def predict_command(args: argparse.Namespace) -> int:
         print(np.array2string(result.mean, precision=6))
         print("variance:", np.array2string(result.variance, precision=6))
     return 0
+
+
+def _fixed_points_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a parameter (repeatable); D = 0 throughout")
+    parser.add_argument("-N", type=positive_integer, default=None,
+                        help="with --search: the number of units of the sampled networks")
+    parser.add_argument("--search", action="store_true",
+                        help="also search sampled networks of N units for their fixed points "
+                             "(adds search and search_stderr)")
+    parser.add_argument("--trials", type=positive_integer, default=1, metavar="K",
+                        help="with --search: the number of sampled networks (default 1)")
+    parser.add_argument("--starts", type=positive_integer, default=2000, metavar="S",
+                        help="with --search: at most S starts per network (default 2000)")
+    parser.add_argument("--seed", type=nonnegative_integer, default=0)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("fixed-points", "Kac–Rice theory of the fixed points (and a numerical search)",
+         _fixed_points_arguments)
+def fixed_points_command(args: argparse.Namespace) -> int:
+    """Σ(q), Σ*, the typical shell, the Jacobian at typical fixed points, the attractor's
+    shell and speed; with ``-N N --search`` the fixed points of sampled networks."""
+    from fieldtheory.fixed_points import solve_and_search
+    from fieldtheory.simulate.fixed_points import FixedPointSearch
+
+    if args.search and args.N is None:
+        raise UsageError("fixed-points --search needs -N (the network size)")
+    if args.N is not None and not args.search:
+        raise UsageError("fixed-points -N is the size of the searched networks: add --search")
+    model = model_with_options(args)
+    result = solve_and_search(model, parse_assignments(args.param),
+                              N=args.N if args.search else None, trials=args.trials,
+                              seed=args.seed, budget=FixedPointSearch(max_starts=args.starts),
+                              progress=sys.stderr.isatty() and not args.no_progress)
+    data = result.to_json()
+    if args.json:
+        print(dumps(data))
+        return EXIT_OK
+    o = data["observables"]
+    print(f"model: {result.model}  params: {result.params}")
+    for key in ("total_complexity", "typical_q", "jacobian_radius", "unstable_fraction",
+                "attractor_q", "speed"):
+        print(f"{key}: {o[key]}")
+    if result.search is not None:
+        s, e = data["search"], data["search_stderr"]
+        print(f"search (N = {result.N}, {s['trials']} network(s), {s['complete']} complete, "
+              f"{s['failed_starts']} of {s['starts']} starts failed):")
+        for key in ("count", "jacobian_radius", "unstable_fraction", "speed"):
+            print(f"  {key}: {s[key]} ± {e[key]}")
+    return EXIT_OK

@@ -239,7 +239,7 @@ RUNTIMES: dict[str, Runtime] = {}
 
 #: What a runtime solves: the stationary site, a transient, or the fluctuations around a
 #: stationary saddle point (the O(1/N) layer).
-RUNTIME_KINDS = ("stationary", "transient", "fluctuations", "layered")
+RUNTIME_KINDS = ("stationary", "transient", "fluctuations", "layered", "fixed_points")
 
 
 def register_runtime(name: str, *, applies: Callable, priority: int,

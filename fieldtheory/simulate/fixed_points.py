@@ -1,0 +1,299 @@
+r"""Numerical fixed points of sampled finite networks (issue 16, arXiv:2210.07877).
+
+For one realised network of a declared model (continuous time, one field per site,
+D = 0) the fixed points F(x*) = 0 of ẋ = F(x) are found by Newton steps with the action's
+exact Jacobian, backtracked until |F| falls (a trust region in effect), to
+|F|/√N < ``RESIDUAL``, started from points of a trajectory of the network and from random
+points on shells around it; solutions closer than ``SAME`` (in |Δx|/√N) are one fixed
+point. The Jacobian is assembled from the action's own derivatives (the simulator's
+:class:`~fieldtheory.simulate.tangent.TangentMap` pieces):
+∂F/∂x = diag(∂r/∂x − a) + Σ_m diag(∂r/∂c_m) J_m diag(∂f_m/∂x).
+
+Completeness: starts come in batches; the search of a network stops when ``patience``
+batches in a row find nothing new (then the count is called complete) or the budget of
+starts is spent (then it is a lower bound, and ``complete`` says so).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fieldtheory.errors import ParameterError, SimulationError
+from fieldtheory.ir.couplings import DenseCoupling, LowRankCoupling
+from fieldtheory.simulate.integrators import integrate
+from fieldtheory.simulate.network import Network
+from fieldtheory.simulate.tangent import TangentMap
+
+__all__ = ["FixedPointSearch", "NetworkFixedPoints", "search_network"]
+
+#: A fixed point: |F(x*)|/√N below this.
+RESIDUAL = 1e-10
+#: Two solutions closer than this (|Δx|/√N) are the same fixed point.
+SAME = 1e-6
+
+
+class FixedPointSystem:
+    """F(x) and its dense Jacobian for one realised network (one trial, one field)."""
+
+    def __init__(self, network: Network) -> None:
+        if network.trials != 1:
+            raise SimulationError("FixedPointSystem takes one realised network (trials = 1)")
+        compiled = network.compiled
+        if compiled.is_discrete:
+            raise ParameterError("fixed points: maps are not supported yet (a map's fixed "
+                                 "point and stability differ from the flow's); declare the "
+                                 "network in continuous time")
+        if network.fields != 1:
+            raise ParameterError(f"fixed points: one field per site is supported, the model "
+                                 f"has {network.fields} ({', '.join(compiled.field_names)})")
+        if compiled.is_noisy:
+            raise ParameterError("fixed points are those of the noiseless network: set the "
+                                 "noise intensity to 0 (D = 0)")
+        self.network = network
+        self.tangent = TangentMap(network)
+        self.N = network.N
+        self.matrices = [_dense(c.matrices[0]) for c in network.couplings]
+        self.leak = np.asarray(network.leak[0], dtype=float)
+        self.evaluations = 0
+
+    def F(self, x: np.ndarray) -> np.ndarray:
+        """F(x) for one state (N,) or a batch (B, N)."""
+        x = np.asarray(x, dtype=float)
+        return self._F(x[None])[0] if x.ndim == 1 else self._F(x)
+
+    def _sums(self, X: np.ndarray) -> tuple[list, list]:
+        fields, bs = [X], self.network.site_values
+        sums = []
+        for term, matrix in zip(self.network.compiled.sums, self.matrices, strict=True):
+            pre = np.broadcast_to(np.asarray(term.presynaptic(*fields, *bs), dtype=float),
+                                  X.shape)
+            sums.append(pre @ matrix.T)
+        return fields, sums
+
+    def _F(self, X: np.ndarray) -> np.ndarray:
+        self.evaluations += X.shape[0]
+        fields, sums = self._sums(X)
+        rest = self.network.compiled.rest[0](*fields, *sums, *self.network.site_values)
+        return np.broadcast_to(np.asarray(rest, dtype=float), X.shape) - self.leak * X
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """∂F/∂x for one state (N, N) or a batch (B, N, N)."""
+        x = np.asarray(x, dtype=float)
+        return self._jacobian(x[None])[0] if x.ndim == 1 else self._jacobian(x)
+
+    def _jacobian(self, X: np.ndarray) -> np.ndarray:
+        t, bs = self.tangent, self.network.site_values
+        fields, sums = self._sums(X)
+        args = (*fields, *sums, *bs)
+
+        def value(fn, arguments):
+            return np.broadcast_to(np.asarray(fn(*arguments), dtype=float), X.shape)
+
+        diag = np.broadcast_to(-self.leak, X.shape).copy()
+        if t.field_terms[0][0] is not None:
+            diag += value(t.field_terms[0][0], args)
+        jac = np.zeros((X.shape[0], self.N, self.N))
+        for m, matrix in enumerate(self.matrices):
+            outer, inner = t.sum_terms[0][m], t.pre_terms[m][0]
+            if outer is None or inner is None:
+                continue
+            jac += (value(outer, args)[:, :, None] * matrix[None]
+                    * value(inner, (*fields, *bs))[:, None, :])
+        idx = np.arange(self.N)
+        jac[:, idx, idx] += diag
+        return jac
+
+    def solve(self, x0: np.ndarray, iterations: int = 40) -> np.ndarray | None:
+        """A fixed point from one start ``x0``, or None (see :meth:`solve_batch`)."""
+        return self.solve_batch(np.asarray(x0, dtype=float)[None], iterations)[0]
+
+    def solve_batch(self, X0: np.ndarray, iterations: int = 40) -> list:
+        """Fixed points from the starts ``X0`` (B, N): for each a point or None.
+
+        Newton's method with backtracking on |F| (a trust region in effect: each start's
+        step is halved until its |F| falls), all starts at once; a start gives up when no
+        halving lowers |F| (a local minimum of |F|, a "slow point"), when its iterate is
+        not finite, or after ``iterations`` steps.
+        """
+        X = np.array(X0, dtype=float)
+        scale = math.sqrt(self.N)
+        out: list = [None] * X.shape[0]
+        active = np.arange(X.shape[0])
+        with np.errstate(all="ignore"):
+            Fx = self._F(X)
+            norm = np.linalg.norm(Fx, axis=1)
+            for _ in range(iterations + 8):
+                done = norm / scale < RESIDUAL
+                for k in np.nonzero(done)[0]:
+                    out[active[k]] = X[k].copy()
+                keep = ~done & np.isfinite(norm)
+                if not np.any(keep):
+                    break
+                X, Fx, norm, active = X[keep], Fx[keep], norm[keep], active[keep]
+                try:
+                    step = np.linalg.solve(self._jacobian(X), Fx[:, :, None])[:, :, 0]
+                except np.linalg.LinAlgError:
+                    step = np.stack([_lstsq_step(j, f) for j, f in
+                                     zip(self._jacobian(X), Fx, strict=True)])
+                length = np.ones(X.shape[0])
+                pending = np.arange(X.shape[0])
+                newX, newF, newN = X.copy(), Fx.copy(), norm.copy()
+                for _ in range(30):
+                    trial = X[pending] - length[pending, None] * step[pending]
+                    ft = self._F(trial)
+                    nt = np.linalg.norm(ft, axis=1)
+                    ok = nt < norm[pending] * (1 - 1e-4 * length[pending])
+                    hit = pending[ok]
+                    newX[hit], newF[hit], newN[hit] = trial[ok], ft[ok], nt[ok]
+                    pending = pending[~ok]
+                    if pending.size == 0:
+                        break
+                    length[pending] *= 0.5
+                stuck = np.zeros(X.shape[0], dtype=bool)
+                stuck[pending] = True
+                X, Fx, norm = newX[~stuck], newF[~stuck], newN[~stuck]
+                active = active[~stuck]
+                if active.size == 0:
+                    break
+        return out
+
+    def spectrum(self, x: np.ndarray) -> np.ndarray:
+        """Eigenvalues of the Jacobian at ``x``."""
+        return np.linalg.eigvals(self.jacobian(x))
+
+
+def _lstsq_step(jac: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """A least-squares Newton step where the Jacobian is singular."""
+    return np.linalg.lstsq(jac, f, rcond=None)[0]
+
+
+def _dense(matrix) -> np.ndarray:
+    if isinstance(matrix, DenseCoupling):
+        return np.asarray(matrix.matrix, dtype=float)
+    if isinstance(matrix, LowRankCoupling):
+        return matrix.dense()
+    return np.asarray(matrix.dense(), dtype=float)
+
+
+@dataclass
+class NetworkFixedPoints:
+    """The fixed points found in one network and what the search did."""
+
+    points: np.ndarray  # (count, N)
+    starts: int
+    failures: int  # starts that converged to no fixed point
+    complete: bool  # stopped because ``patience`` batches found nothing new
+    eigenvalues: list = field(default_factory=list)  # per fixed point
+    trajectory: np.ndarray | None = None  # (samples, N) points of the trajectory
+    velocity: np.ndarray | None = None  # F at those points
+
+    @property
+    def count(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def q(self) -> np.ndarray:
+        """|x*|²/N of each fixed point."""
+        if self.count == 0:
+            return np.zeros(0)
+        return np.sum(self.points**2, axis=1) / self.points.shape[1]
+
+
+@dataclass(frozen=True)
+class FixedPointSearch:
+    """The search budget: ``batch`` starts per batch, at most ``max_starts`` per network,
+    stop after ``patience`` batches without a new fixed point; ``trajectory`` = (t_burn,
+    t_record, dt, samples): starts from ``samples`` points of a trajectory recorded after
+    ``t_burn``; random starts on shells of radius² uniform in ``shells`` × the
+    trajectory's mean |x|²/N."""
+
+    batch: int = 50
+    max_starts: int = 2000
+    patience: int = 3
+    trajectory: tuple[float, float, float, int] = (50.0, 50.0, 0.05, 40)
+    shells: tuple[float, float] = (0.2, 3.0)
+    spectra: bool = True
+
+
+def _record(system: FixedPointSystem, rng: np.random.Generator, budget: FixedPointSearch):
+    """Points of a trajectory from x(0) ~ N(0, 1) after a burn-in (RK4)."""
+    t_burn, t_record, dt, samples = budget.trajectory
+    network = system.network
+    x = rng.standard_normal((1, system.N))
+    x = integrate(network, x, t_burn, dt, method="rk4")
+    every = t_record / samples
+    steps = max(1, round(every / dt))
+    points = []
+    for _ in range(samples):
+        x = integrate(network, x, steps * dt, dt, method="rk4")
+        points.append(x[0].copy())
+    return np.array(points)
+
+
+def search_network(system: FixedPointSystem, rng: np.random.Generator,
+                   budget: FixedPointSearch = FixedPointSearch()) -> NetworkFixedPoints:
+    """The distinct fixed points of one network (see the module for the rule)."""
+    N = system.N
+    trajectory = _record(system, rng, budget) if budget.trajectory[3] > 0 else None
+    if trajectory is not None:
+        velocity = np.array([system.F(x) for x in trajectory])
+        scale = float(np.mean(np.sum(trajectory**2, axis=1)) / N)
+    else:
+        velocity, scale = None, 1.0
+    scale = max(scale, 1e-2)
+    found: list[np.ndarray] = []
+    starts = failures = 0
+    quiet = 0
+    queue = list(trajectory) if trajectory is not None else []
+    while starts < budget.max_starts and quiet < budget.patience:
+        size = min(budget.batch, budget.max_starts - starts)
+        batch = []
+        while queue and len(batch) < size:
+            batch.append(queue.pop(0))
+        while len(batch) < size:
+            radius = math.sqrt(scale * rng.uniform(*budget.shells))
+            z = rng.standard_normal(N)
+            batch.append(radius * math.sqrt(N) * z / np.linalg.norm(z))
+        starts += size
+        new = 0
+        for x in system.solve_batch(np.array(batch)):
+            if x is None:
+                failures += 1
+                continue
+            if found:
+                d = np.min(np.linalg.norm(np.array(found) - x, axis=1)) / math.sqrt(N)
+                if d < SAME:
+                    continue
+            found.append(x)
+            new += 1
+        quiet = quiet + 1 if new == 0 else 0
+    points = np.array(found) if found else np.zeros((0, N))
+    eigenvalues = [system.spectrum(x) for x in points] if budget.spectra else []
+    return NetworkFixedPoints(points, starts, failures, quiet >= budget.patience,
+                              eigenvalues, trajectory, velocity)
+
+
+def nearest(points: np.ndarray, trajectory: np.ndarray, velocity: np.ndarray) -> dict:
+    r"""Distance (|x* − x|/√N) to the nearest fixed point and the cosine between the
+    velocity ẋ and the direction x* − x, for each trajectory point; ``correlation`` the
+    Pearson correlation of the speed |ẋ|/√N with that distance over the points (None
+    for fewer than three points or no spread)."""
+    N = trajectory.shape[1]
+    if points.shape[0] == 0:
+        return {"distance": np.zeros(0), "cosine": np.zeros(0), "correlation": None}
+    diff = points[None, :, :] - trajectory[:, None, :]
+    dist = np.linalg.norm(diff, axis=2)
+    k = np.argmin(dist, axis=1)
+    rows = np.arange(trajectory.shape[0])
+    to_fp = diff[rows, k]
+    cos = np.sum(to_fp * velocity, axis=1) / (
+        np.linalg.norm(to_fp, axis=1) * np.linalg.norm(velocity, axis=1))
+    distance = dist[rows, k] / math.sqrt(N)
+    speed = np.linalg.norm(velocity, axis=1) / math.sqrt(N)
+    correlation = None
+    if distance.size >= 3 and np.std(distance) > 0 and np.std(speed) > 0:
+        correlation = float(np.corrcoef(speed, distance)[0, 1])
+    return {"distance": distance, "cosine": cos, "correlation": correlation}

@@ -1,0 +1,246 @@
+"""Fixed points of random networks (issue 16): Kac–Rice theory, numerical search, CLI.
+
+Independent checks: (i) a network with a unique fixed point has E[count] = 1 exactly, so
+the annealed complexity must vanish, Σ* = 0 — with a bias, for tanh and for a declared
+network with a nonlinear drift (a varying Jacobian diagonal); (ii) the determinant rule
+reduces for constant column variance to the circular law's log-potential,
+log r − (1 − 1/r²)/2 at z = 1 inside the disc of radius r; (iii) the heterogeneous rule
+(radial distribution and index of −1 + J diag(d)) against sampled matrices; (iv) the search
+against the symmetry x → −x of odd networks, against a second search with another budget,
+and against the theory conditioned on the found points; (v) ⟨|ẋ|²⟩/N on the attractor
+against the DMFT.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import fieldtheory as ft
+from fieldtheory.cli import main
+from fieldtheory.errors import ParameterError, ResourceError
+from fieldtheory.fixed_points import fixed_points, search_fixed_points
+from fieldtheory.simulate.fixed_points import (
+    RESIDUAL,
+    FixedPointSearch,
+    FixedPointSystem,
+    search_network,
+)
+from fieldtheory.simulate.network import realise
+from fieldtheory.solvers.runtime.kac_rice import radial_fraction, unstable_fraction
+
+
+def declare_cubic():
+    """ẋ = −x − c x³ + Σ_j J_ij erf(β x_j) + I, J_ij ~ N(0, g²/N): parameters in the
+    nonlinear drift (c), inside φ (β), in the ensemble (g) and in the input (I)."""
+    p = ft.parameters(g=(0.5, "positive"), c=(0.3, "nonnegative"), beta=(1.2, "positive"),
+                      I=(0.4, "real"))
+    g, c, beta, I = p.symbols
+    x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+    action = ft.langevin(drift={x: -x(t) - c * x(t) ** 3 + J @ sp.erf(beta * x(t)) + I},
+                         noise={x: 0}, couplings={J: ft.Gaussian(mean=0, variance=g**2)},
+                         parameters=p)
+    return ft.Model("cubic_fp", action, "cubic leak, erf coupling")
+
+
+@pytest.mark.parametrize("model, params", [
+    ("scs", {"g": 0.8, "I": 0.3}),
+    ("scs_erf", {"g": 0.9, "I": -0.5, "J0": 0.4}),
+    (None, {"g": 0.6}),
+])
+def test_unique_fixed_point_has_zero_complexity(model, params):
+    # contracting networks have exactly one fixed point: E[count] = 1, Σ* = 0 exactly,
+    # reached by the saddle point at a shell q* > 0 (not put in by hand: no trivial point)
+    result = fixed_points(model or declare_cubic(), params).observables
+    assert not result["trivial"]
+    assert abs(result["total_complexity"]) < 1e-9
+    assert result["typical_q"] > 0.01
+    assert max(result["complexity"]["values"]) <= 1e-9
+    assert result["unstable_fraction"] < 1e-9  # the one fixed point is stable
+
+
+@pytest.mark.parametrize("model", ["scs", "scs_erf"])
+def test_complexity_vanishes_below_one_and_is_positive_above(model):
+    below = fixed_points(model, {"g": 0.95}).observables
+    assert below["trivial"] and below["total_complexity"] == 0.0
+    previous = 0.0
+    for g in (1.3, 2.0, 3.0):
+        o = fixed_points(model, {"g": g}).observables
+        assert o["total_complexity"] > previous  # grows with g
+        previous = o["total_complexity"]
+        q, values = np.asarray(o["complexity"]["q"]), np.asarray(o["complexity"]["values"])
+        # Σ(q) is largest at the typical shell, and it is the supremum of the curve
+        assert np.all(values <= o["total_complexity"] + 1e-10)
+        near = np.argmin(np.abs(q - o["typical_q"]))
+        assert abs(values[near] - o["total_complexity"]) < 0.05 * o["total_complexity"]
+        # the shells differ: typical fixed points lie inside the attractor's shell
+        assert o["typical_q"] < 0.8 * o["attractor_q"]
+        assert 0 < o["unstable_fraction"] < 0.5
+
+
+def test_printed_stage_and_runtime_agree_by_mpmath_quadrature():
+    # the derived stage's ln w(u) and Σ prefix, evaluated at the runtime's saddle point and
+    # integrated with mpmath (adaptive, 30 digits), give the runtime's Σ*
+    import mpmath
+
+    from fieldtheory.codegen.generate import generate
+    from fieldtheory.derive import derive_fixed_points
+    from fieldtheory.solvers.runtime.kac_rice import KacRiceSite
+    from fieldtheory.transforms import kac_rice as stage_module
+
+    model = declare_cubic()
+    values = {"g": 2.5, "c": 0.2, "beta": 1.3, "I": 0.3}
+    stage = derive_fixed_points(model)
+    assert "kac_rice" in [s.name for s in stage.stages]
+    from fieldtheory.transforms.kac_rice import kac_rice
+
+    kr = kac_rice(stage.site_problem())
+    site = KacRiceSite(generate(model).spec(**values))
+    point = site.solve_point(None)
+    assert point["p"] > 0  # the determinant's p is active: g v reaches the diagonal
+    symbols = {sp.Symbol(k, real=True): v for k, v in values.items()}
+    fixed = {stage_module.S: point["S"], stage_module.C_HAT: point["c"],
+             stage_module.B_HAT: point["b"], stage_module.Q_HAT: 0, stage_module.P: point["p"]}
+    weight = sp.lambdify(stage_module.U, kr.log_weight.subs({**fixed, **symbols}), "mpmath")
+    mpmath.mp.dps = 30
+    centre = float(point["grid"][np.argmax(point["weights"])])
+    integral = mpmath.quad(lambda u: mpmath.exp(weight(u)),
+                           [-mpmath.inf, centre - 2, centre, centre + 2, mpmath.inf])
+    prefix = float(kr.complexity.subs({**fixed, **symbols, stage_module.Q: 0}))
+    assert float(mpmath.log(integral)) + prefix == pytest.approx(point["complexity"],
+                                                                  abs=1e-9)
+
+
+def test_determinant_rule_is_the_circular_law_log_potential():
+    # constant column variance v = r²: ½[ln(1 + p r²) − p], p = 1 − 1/r² at the optimum, is
+    # the log-potential of the uniform disc of radius r at z = 1: ln r − (1 − 1/r²)/2
+    from fieldtheory.solvers.runtime.kac_rice import _p_root
+
+    for r in (1.3, 2.0, 4.0):
+        v, w = np.full(3, r * r), np.full(3, 1 / 3)
+        p = _p_root(v, w, np.ones(3))
+        assert p == pytest.approx(1 - 1 / r**2, rel=1e-12)
+        rule = 0.5 * (np.dot(w, np.log(1 + p * v)) - p)
+        assert rule == pytest.approx(math.log(r) - (1 - 1 / r**2) / 2, rel=1e-12)
+        # the disc's radial distribution F(s) = s²/r² and its index (area right of 0)
+        assert radial_fraction(v, w, 0.5 * r) == pytest.approx(0.25, rel=1e-10)
+        area = (r * r * math.acos(1 / r) - math.sqrt(r * r - 1)) / (math.pi * r * r)
+        assert unstable_fraction(np.ones(3), v, w) == pytest.approx(area, rel=1e-8)
+
+
+def test_heterogeneous_spectrum_against_sampled_matrices():
+    # −1 + J diag(d), d = tanh'(x) of Gaussian x: the radial distribution and the index of
+    # the Hermitisation against eigenvalues of sampled matrices (N = 600, 3 draws). The
+    # eigenvalue counts are rigid (far below binomial), so a binomial error is generous.
+    rng = np.random.default_rng(3)
+    N, g = 600, 2.0
+    x = rng.normal(0.0, math.sqrt(1.5), N)
+    d = 1 / np.cosh(x) ** 2
+    v, w = g * g * d * d, np.full(N, 1 / N)
+    radius = math.sqrt(float(np.mean(v)))
+    eig = np.concatenate([np.linalg.eigvals(-np.eye(N) + rng.normal(0, g / math.sqrt(N),
+                                                                     (N, N)) * d)
+                          for _ in range(3)])
+    M = eig.size
+    for s in (0.4, 0.7, 0.9):
+        F = radial_fraction(v, w, s * radius)
+        assert abs(np.mean(np.abs(eig + 1) < s * radius) - F) < 4 * math.sqrt(F * (1 - F) / M)
+    k = unstable_fraction(np.ones(N), v, w)
+    assert abs(np.mean(eig.real > 0) - k) < 4 * math.sqrt(k * (1 - k) / M)
+
+
+def _search(N, g, seed, budget):
+    rng = np.random.default_rng(seed)
+    network = realise(ft.load_model("scs").action, {"g": g}, N, rng)
+    system = FixedPointSystem(network)
+    return system, search_network(system, rng, budget)
+
+
+def test_search_finds_complete_symmetric_sets_in_small_networks():
+    budget = FixedPointSearch(batch=40, max_starts=4000, patience=8,
+                              trajectory=(10.0, 10.0, 0.05, 5))
+    other = FixedPointSearch(batch=40, max_starts=4000, patience=8,
+                             trajectory=(10.0, 10.0, 0.05, 0), shells=(0.1, 5.0))
+    for k in range(3):
+        system, found = _search(8, 3.0, [5, k], budget)
+        assert found.complete and found.count >= 1
+        for x in found.points:  # each is a fixed point, and distinct
+            assert np.linalg.norm(system.F(x)) / math.sqrt(8) < RESIDUAL
+        gaps = [np.linalg.norm(a - b) for i, a in enumerate(found.points)
+                for b in found.points[:i]]
+        assert not gaps or min(gaps) > 1e-3
+        # tanh, I = 0: the set is closed under x → −x (and holds the origin)
+        for x in found.points:
+            assert np.min(np.linalg.norm(found.points + x, axis=1)) < 1e-8
+        # another search (other starts, no trajectory) finds the same set
+        _, again = _search(8, 3.0, [5, k], other)
+        assert again.count == found.count
+
+
+def test_search_at_large_N_against_the_conditioned_theory():
+    # N = 200: the fixed points found from a trajectory are those near the attractor, not
+    # a fair sample; their Jacobian spectra follow the theory conditioned on their own x*
+    # (bulk radius g√⟨φ'(x*)²⟩; the finite-N edge of the bulk lies a few % outside)
+    search, err = search_fixed_points("scs", {"g": 2.0}, N=200, trials=1, seed=2,
+                                      budget=FixedPointSearch(batch=50, max_starts=400,
+                                                              patience=3))
+    assert search["count"] >= 2
+    ratio = search["jacobian_radius"] / search["conditioned"]["jacobian_radius"]
+    assert 0.97 < ratio < 1.12
+    k = search["conditioned"]["unstable_fraction"]
+    assert abs(search["unstable_fraction"] - k) < 4 * math.sqrt(k / 200) + 4 * (
+        err["unstable_fraction"] or 0)
+    assert search["failed_starts"] <= search["starts"]
+
+
+def test_speed_on_the_attractor_against_the_dmft():
+    # ⟨|ẋ|²⟩/N = g²(C_φ(0) + m_φ²) − Δ0 (tanh, g = 2): 4 networks of N = 500, errors across
+    # networks (each a time average over 40 points of a 60-unit window after a burn-in)
+    theory = fixed_points("scs", {"g": 2.0}).observables["speed"]
+    speeds = []
+    for k in range(4):
+        rng = np.random.default_rng([9, k])
+        network = realise(ft.load_model("scs").action, {"g": 2.0}, 500, rng)
+        system = FixedPointSystem(network)
+        from fieldtheory.simulate.fixed_points import _record
+
+        points = _record(system, rng, FixedPointSearch(trajectory=(40.0, 60.0, 0.05, 40)))
+        speeds.append(np.mean([np.sum(system.F(x) ** 2) / 500 for x in points]))
+    mean, se = np.mean(speeds), np.std(speeds, ddof=1) / 2
+    assert abs(mean - theory) < 4 * se + 0.01 * theory  # + O(1/N)
+
+
+def test_refusals_name_the_problem(tmp_path):
+    with pytest.raises(ParameterError, match="noiseless"):
+        fixed_points("scs", {"D": 0.1})
+    with pytest.raises(ParameterError, match="ρ = 0"):
+        fixed_points("scs", {"rho": 0.4})
+    with pytest.raises(ParameterError, match="layered"):
+        fixed_points("deep")
+    with pytest.raises(ParameterError, match="map"):
+        fixed_points("map")
+    with pytest.raises(ResourceError, match="estimated"):
+        search_fixed_points("scs", N=5000, trials=100)
+    assert main(["fixed-points", "scs", "--search"]) == 2
+    assert main(["fixed-points", "scs", "-N", "10"]) == 2
+
+
+def test_cli_json_contract(capsys):
+    assert main(["fixed-points", "scs", "-p", "g=2", "-N", "8", "--search", "--trials",
+                 "2", "--starts", "200", "--json", "--no-progress"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["N"] == 8 and data["model"] == "scs"
+    o = data["observables"]
+    for key in ("total_complexity", "typical_q", "jacobian_radius", "unstable_fraction",
+                "attractor_q", "speed"):
+        assert isinstance(o[key], float)
+    assert len(o["complexity"]["q"]) == len(o["complexity"]["values"])
+    s = data["search"]
+    for key in ("count", "q", "jacobian_radius", "unstable_fraction"):
+        assert key in s
+    assert set(data["search_stderr"]) >= {"count", "jacobian_radius", "unstable_fraction"}
+    assert len(s["q"]["bins"]) == len(s["q"]["density"]) + 1
