@@ -17,6 +17,7 @@ simulator samples them (``default_rng([seed, k])``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,21 +132,33 @@ def fixed_points(model: Model | str, params: Mapping[str, float] | None = None, 
     observables["speed"] = speed
     if speed is None:
         undefined["/observables/speed"] = (
-            "⟨|ẋ|²⟩/N from the DMFT needs a one-φ site (one population, linear leak)")
+            "⟨|ẋ|²⟩/N from the DMFT needs a linear leak and inputs ⟨φφ⟩ of the observed φ")
     observables["attractor_branch"] = str(dmft.branch)
     return FixedPointResult(model.name, values, None, observables, undefined=undefined)
 
 
 def _speed(site, o) -> float | None:
-    """A(C_φ(0) + m_φ²) − a²Δ0 of a one-φ site (None otherwise)."""
-    from fieldtheory.solvers.runtime.single_phi import is_single_phi
-
-    if not is_single_phi(site):
+    r"""⟨|ẋ|²⟩/N = Σ_α f_α [Σ_k A_αk (C_k(0) + m_k²) − a_α² Δ0_α] from the DMFT, where
+    every correlation term is ⟨φ_β φ_β⟩ of a population's observed φ (one population:
+    A(C_φ(0) + m_φ²) − a²Δ0); None otherwise. Follows from (a² − ∂_τ²)Δ_α = S_α(τ) at
+    τ = 0, the static parts of the input cancelling against the plateau."""
+    P = site.size
+    if site.has_nonlinear_drift:
         return None
-    a = float(site.leak[0])
-    A = float(np.sum(site.correlation_coupling[0]))
-    c_phi = float(o.autocorrelation_phi["values"][0]) + float(o.mean_phi) ** 2
-    return A * c_phi - a * a * float(o.variance)
+    for term in site.correlations:
+        phi = site.phi[term.population]
+        if term.left is not phi or (term.right is not None and term.right is not phi):
+            return None
+    pops = ([o] if P == 1 else [o.populations[name] for name in site.populations])
+    full = [float(p.autocorrelation_phi["values"][0]) + float(p.mean_phi) ** 2 for p in pops]
+    fractions = np.ones(1) if P == 1 else np.asarray(site.fractions, dtype=float)
+    A = np.asarray(site.correlation_coupling, dtype=float).reshape(P, -1)
+    total = 0.0
+    for alpha in range(P):
+        drive = sum(A[alpha, k] * full[t.population] for k, t in enumerate(site.correlations))
+        a = float(site.leak[alpha])
+        total += fractions[alpha] * (drive - a * a * float(pops[alpha].variance))
+    return float(total)
 
 
 def search_fixed_points(model: Model | str, params: Mapping[str, float] | None = None, *,
@@ -172,7 +185,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
         search_network,
     )
     from fieldtheory.simulate.network import check_seed, realise
-    from fieldtheory.solvers.runtime.kac_rice import KacRiceSite, unstable_fraction
+    from fieldtheory.solvers.runtime.kac_rice import KacRiceSite
 
     model = load_model(model)
     values = _values(model, params)
@@ -207,10 +220,13 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
                     eig = found.eigenvalues[j]
                     per["radius"].append(_bulk_radius(eig + a))
                     per["unstable"].append(float(np.mean(eig.real > 0)))
-                w = np.full(x.size, 1.0 / x.size)
-                v, lam = kr.v(x), kr.diagonal(x)
-                per["cond_radius"].append(math.sqrt(float(np.mean(v))))
-                per["cond_unstable"].append(unstable_fraction(lam, v, w))
+                # the theory on the point's own empirical measure, population by population
+                bounds = np.cumsum((0, *network.sizes))
+                grids = [(x[lo:hi], np.full(hi - lo, 1.0 / (hi - lo)))
+                         for lo, hi in itertools.pairwise(bounds)]
+                if kr.constant_diagonal:
+                    per["cond_radius"].append(kr.radius(grids))
+                per["cond_unstable"].append(kr.unstable_fraction(grids))
             if found.trajectory is not None:
                 per["speed"].append(float(np.mean(np.sum(found.velocity**2, axis=1)) / N))
                 near = nearest(found.points, found.trajectory, found.velocity)

@@ -63,6 +63,53 @@ def test_unique_fixed_point_has_zero_complexity(model, params):
     assert result["unstable_fraction"] < 1e-9  # the one fixed point is stable
 
 
+SYMMETRIC_EI = {**{f"g_{a}{b}": 2.0 for a in "EI" for b in "EI"}, "J0_EE": 0.0,
+                "J0_IE": 0.0, "J0_EI": -1e-300, "J0_II": -1e-300, "I_E": 0.2, "I_I": 0.2}
+
+
+def test_two_populations_with_equal_blocks_are_one_network():
+    # E and I with identical blocks and inputs are one SCS network: the two-population
+    # saddle (self-energies X_E, X_I, Y_E, Y_I with the gauge X_E = 1) must give its numbers
+    one = fixed_points("scs", {"g": 2.0, "I": 0.2}).observables
+    two = fixed_points("ei", SYMMETRIC_EI).observables
+    for key in ("total_complexity", "typical_q", "jacobian_radius", "unstable_fraction"):
+        assert two[key] == pytest.approx(one[key], rel=1e-9, abs=1e-12), key
+    assert two["speed"] == pytest.approx(one["speed"], rel=1e-4)  # two DMFT runtimes
+
+
+def test_two_populations_unique_fixed_point_and_spectrum_against_sampling():
+    # unequal blocks: a contracting network has Σ* = 0 exactly; a chaotic one has Σ* > 0,
+    # and its Jacobian's disc at a sampled empirical measure matches sampled matrices
+    from fieldtheory.codegen.generate import generate
+    from fieldtheory.solvers.runtime.kac_rice import KacRiceSite
+
+    calm = {"g_EE": 0.5, "g_EI": 0.6, "g_IE": 0.4, "g_II": 0.3, "I_E": 0.5, "I_I": -0.2,
+            "J0_EE": 0.5}
+    assert abs(fixed_points("ei", calm).observables["total_complexity"]) < 1e-9
+    wild = {"g_EE": 1.2, "g_EI": 2.5, "g_IE": 3.0, "g_II": 1.0, "I_E": 0.3}
+    o = fixed_points("ei", wild).observables
+    assert o["total_complexity"] > 0 and 0 < o["unstable_fraction"] < 0.5
+    # −1 + J D with block variances g²_αβ/N: radius √ρ(M) and index against eigenvalues
+    site = KacRiceSite(generate(ft.load_model("ei")).spec(**wild))
+    rng = np.random.default_rng(4)
+    N, fE = 500, 0.8
+    nE = int(fE * N)
+    x = rng.normal(0.3, 1.3, N)
+    grids = [(x[:nE], np.full(nE, 1 / nE)), (x[nE:], np.full(N - nE, 1 / (N - nE)))]
+    g = np.array([[1.2, 2.5], [3.0, 1.0]])
+    block = np.repeat(np.repeat(g, [nE, N - nE], axis=0), [nE, N - nE], axis=1)
+    d = 1 / np.cosh(x) ** 2
+    eig = np.concatenate([np.linalg.eigvals(-np.eye(N) + rng.standard_normal((N, N))
+                                            * block / math.sqrt(N) * d) for _ in range(3)])
+    k = site.unstable_fraction(grids)
+    assert abs(np.mean(eig.real > 0) - k) < 4 * math.sqrt(k * (1 - k) / eig.size)
+    radius = site.radius(grids)
+    for frac in (0.5, 0.8):
+        F, _ = site.radial_fraction(grids, frac * radius)
+        measured = np.mean(np.abs(eig + 1) < frac * radius)
+        assert abs(measured - F) < 4 * math.sqrt(F * (1 - F) / eig.size)
+
+
 @pytest.mark.parametrize("model", ["scs", "scs_erf"])
 def test_complexity_vanishes_below_one_and_is_positive_above(model):
     below = fixed_points(model, {"g": 0.95}).observables
@@ -101,13 +148,17 @@ def test_printed_stage_and_runtime_agree_by_mpmath_quadrature():
     kr = kac_rice(stage.site_problem())
     site = KacRiceSite(generate(model).spec(**values))
     point = site.solve_point(None)
-    assert point["p"] > 0  # the determinant's p is active: g v reaches the diagonal
     symbols = {sp.Symbol(k, real=True): v for k, v in values.items()}
-    fixed = {stage_module.S: point["S"], stage_module.C_HAT: point["c"],
-             stage_module.B_HAT: point["b"], stage_module.Q_HAT: 0, stage_module.P: point["p"]}
+    assert point["active"]
+    # the runtime's conjugate ĉ_k multiplies f_k h_k, the stage's ĉ multiplies A_k f_k h_k;
+    # the runtime's self-energy Y v_k is the stage's p v with v = A v_k
+    A = site.A[0, 0]
+    fixed = {stage_module.S: point["S"][0], stage_module.C_HAT: point["c"][0] / A,
+             stage_module.B_HAT: 0, stage_module.Q_HAT: 0, stage_module.P: point["Y"][0] / A}
     weight = sp.lambdify(stage_module.U, kr.log_weight.subs({**fixed, **symbols}), "mpmath")
     mpmath.mp.dps = 30
-    centre = float(point["grid"][np.argmax(point["weights"])])
+    grid, weights = point["grids"][0]
+    centre = float(grid[np.argmax(weights)])
     integral = mpmath.quad(lambda u: mpmath.exp(weight(u)),
                            [-mpmath.inf, centre - 2, centre, centre + 2, mpmath.inf])
     prefix = float(kr.complexity.subs({**fixed, **symbols, stage_module.Q: 0}))
