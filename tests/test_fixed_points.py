@@ -130,40 +130,44 @@ def test_complexity_vanishes_below_one_and_is_positive_above(model):
 
 
 def test_printed_stage_and_runtime_agree_by_mpmath_quadrature():
-    # the derived stage's ln w(u) and Σ prefix, evaluated at the runtime's saddle point and
-    # integrated with mpmath (adaptive, 30 digits), give the runtime's Σ*
+    # the derived stage's ln w(u), B(u), Λ(u) and Σ prefix at the runtime's saddle point,
+    # integrated with mpmath (adaptive, 30 digits), give the runtime's Σ*: the normaliser,
+    # the bilinear term T = ⟨B/(B + Λ²)⟩_w and the entropy all recomputed independently
     import mpmath
 
     from fieldtheory.codegen.generate import generate
     from fieldtheory.derive import derive_fixed_points
     from fieldtheory.solvers.runtime.kac_rice import KacRiceSite
     from fieldtheory.transforms import kac_rice as stage_module
+    from fieldtheory.transforms.kac_rice import hat, kac_rice
 
     model = declare_cubic()
     values = {"g": 2.5, "c": 0.2, "beta": 1.3, "I": 0.3}
-    stage = derive_fixed_points(model)
-    assert "kac_rice" in [s.name for s in stage.stages]
-    from fieldtheory.transforms.kac_rice import kac_rice
-
-    kr = kac_rice(stage.site_problem())
+    derivation = derive_fixed_points(model)
+    assert "kac_rice" in [s.name for s in derivation.stages]
+    stage = kac_rice(derivation.site_problem())
+    (pop,) = stage.populations
     site = KacRiceSite(generate(model).spec(**values))
     point = site.solve_point(None)
-    symbols = {sp.Symbol(k, real=True): v for k, v in values.items()}
-    assert point["active"]
-    # the runtime's conjugate ĉ_k multiplies f_k h_k, the stage's ĉ multiplies A_k f_k h_k;
-    # the runtime's self-energy Y v_k is the stage's p v with v = A v_k
-    A = site.A[0, 0]
-    fixed = {stage_module.S: point["S"][0], stage_module.C_HAT: point["c"][0] / A,
-             stage_module.B_HAT: 0, stage_module.Q_HAT: 0, stage_module.P: point["Y"][0] / A}
-    weight = sp.lambdify(stage_module.U, kr.log_weight.subs({**fixed, **symbols}), "mpmath")
+    assert point["active"]  # the determinant's self-energy is on: the disc reaches Λ
+    numbers = {sp.Symbol(k, real=True): v for k, v in values.items()}
+    numbers.update({sp.Symbol("S_all", positive=True): point["S"][0],
+                    sp.Symbol("C_erf", real=True): point["C"][0],
+                    hat("C_erf"): point["c"][0], sp.Symbol("Y_C_erf", positive=True):
+                    point["Y"][0], stage_module.Q_HAT: 0, stage_module.Q: 0})
+    u = stage_module.U
+    weight = sp.lambdify(u, sp.exp(pop.log_weight.subs(numbers)), "mpmath")
+    share = sp.lambdify(u, (pop.self_energy / (pop.self_energy + pop.diagonal**2))
+                        .subs(numbers), "mpmath")
     mpmath.mp.dps = 30
     grid, weights = point["grids"][0]
     centre = float(grid[np.argmax(weights)])
-    integral = mpmath.quad(lambda u: mpmath.exp(weight(u)),
-                           [-mpmath.inf, centre - 2, centre, centre + 2, mpmath.inf])
-    prefix = float(kr.complexity.subs({**fixed, **symbols, stage_module.Q: 0}))
-    assert float(mpmath.log(integral)) + prefix == pytest.approx(point["complexity"],
-                                                                  abs=1e-9)
+    cuts = [-mpmath.inf, centre - 2, centre, centre + 2, mpmath.inf]
+    Z = mpmath.quad(weight, cuts)
+    T = mpmath.quad(lambda x: weight(x) * share(x), cuts) / Z
+    prefix = stage.complexity.subs({**numbers, stage_module.T: float(T)})
+    value = float(prefix) + float(mpmath.log(Z)) - 0.5 * math.log(2 * math.pi * point["S"][0])
+    assert value == pytest.approx(point["complexity"], abs=1e-9)
 
 
 def test_determinant_rule_is_the_circular_law_log_potential():
