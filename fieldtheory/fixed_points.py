@@ -172,7 +172,8 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     beyond the 98th percentile dropped — averaged), ``unstable_fraction`` (eigenvalues with
     Re λ > 0, per fixed point, averaged), ``conditioned`` {jacobian_radius,
     unstable_fraction} (the theory's formulas evaluated on the found fixed points' own
-    empirical measure: √⟨v(x*)⟩ and the Hermitisation's index), ``complete`` (networks whose
+    empirical measure: √⟨v(x*)⟩ and the Hermitisation's index; ``failures`` counts points
+    where the self-energies did not converge), ``complete`` (networks whose
     search stopped because nothing new turned up), ``starts``, ``failed_starts`` (starts
     that converged to no fixed point: reported, not hidden), ``speed`` (⟨|ẋ|²⟩/N on the
     trajectories), ``nearest`` {distance, cosine} (trajectory point to nearest fixed point:
@@ -185,6 +186,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
         search_network,
     )
     from fieldtheory.simulate.network import check_seed, realise
+    from fieldtheory.solvers.runtime.common import ConvergenceError as KacRiceConvergence
     from fieldtheory.solvers.runtime.kac_rice import KacRiceSite
 
     model = load_model(model)
@@ -202,7 +204,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     kr = KacRiceSite(site)
     per = {k: [] for k in ("count", "radius", "unstable", "speed", "distance", "cosine",
                            "correlation", "cond_radius", "cond_unstable")}
-    qs, starts, failures, complete = [], 0, 0, 0
+    qs, starts, failures, complete, conditioned_failures = [], 0, 0, 0, 0
     with progress_bar(trials, enabled=progress, description=f"fixed points N={N}",
                       unit="network") as bar:
         for k in range(trials):
@@ -226,12 +228,16 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
                          for lo, hi in itertools.pairwise(bounds)]
                 if kr.constant_diagonal:
                     per["cond_radius"].append(kr.radius(grids))
-                per["cond_unstable"].append(kr.unstable_fraction(grids))
+                try:
+                    per["cond_unstable"].append(kr.unstable_fraction(grids))
+                except KacRiceConvergence:
+                    conditioned_failures += 1
             if found.trajectory is not None:
                 per["speed"].append(float(np.mean(np.sum(found.velocity**2, axis=1)) / N))
                 near = nearest(found.points, found.trajectory, found.velocity)
                 if near["distance"].size:
                     per["distance"].append(float(np.mean(near["distance"])))
+                if near["cosine"].size:
                     per["cosine"].append(float(np.mean(near["cosine"])))
                 if near["correlation"] is not None:
                     per["correlation"].append(near["correlation"])
@@ -248,7 +254,8 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
         "jacobian_radius": _mean(per["radius"]),
         "unstable_fraction": _mean(per["unstable"]),
         "conditioned": {"jacobian_radius": _mean(per["cond_radius"]),
-                        "unstable_fraction": _mean(per["cond_unstable"])},
+                        "unstable_fraction": _mean(per["cond_unstable"]),
+                        "failures": conditioned_failures},
         "complete": complete,
         "trials": int(trials),
         "starts": starts,

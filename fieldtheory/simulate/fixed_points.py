@@ -289,8 +289,10 @@ def nearest(points: np.ndarray, trajectory: np.ndarray, velocity: np.ndarray) ->
     k = np.argmin(dist, axis=1)
     rows = np.arange(trajectory.shape[0])
     to_fp = diff[rows, k]
-    cos = np.sum(to_fp * velocity, axis=1) / (
-        np.linalg.norm(to_fp, axis=1) * np.linalg.norm(velocity, axis=1))
+    norms = np.linalg.norm(to_fp, axis=1) * np.linalg.norm(velocity, axis=1)
+    # a trajectory point at (or on) a fixed point has no direction: its cosine is left out
+    moving = norms > 0
+    cos = np.sum(to_fp * velocity, axis=1)[moving] / norms[moving]
     distance = dist[rows, k] / math.sqrt(N)
     speed = np.linalg.norm(velocity, axis=1) / math.sqrt(N)
     correlation = None
