@@ -236,6 +236,30 @@ def test_search_finds_complete_symmetric_sets_in_small_networks():
         assert again.count == found.count
 
 
+def test_counts_grow_at_the_annealed_rate():
+    # E[count] − 1 (the trivial x = 0 removed) ∝ exp(N Σ*): a weighted fit of
+    # ln(E[count] − 1) = c + s N over N = 6, 10, 14 (tanh, g = 6, Σ* = 0.128; 24 networks
+    # each, complete searches). The prefactor is a constant in this fit (a power N^κ or
+    # 1/N corrections are not resolved at these N; examples/fixed_point_shells.py fits
+    # N = 10 … 35). Errors by the delta method from the across-network standard errors.
+    theory = fixed_points("scs", {"g": 6.0}).observables["total_complexity"]
+    budget = FixedPointSearch(batch=50, max_starts=2000, patience=6,
+                              trajectory=(10.0, 10.0, 0.05, 5), spectra=False)
+    sizes, y, sy = (6, 10, 14), [], []
+    for N in sizes:
+        search, err = search_fixed_points("scs", {"g": 6.0}, N=N, trials=24, seed=40 + N,
+                                          budget=budget)
+        assert search["complete"] == 24
+        y.append(math.log(search["count"] - 1))
+        sy.append(err["count"] / (search["count"] - 1))
+    W = np.diag(1 / np.square(sy))
+    X = np.stack([np.ones(3), np.asarray(sizes, dtype=float)], axis=1)
+    cov = np.linalg.inv(X.T @ W @ X)
+    slope, se = (cov @ X.T @ W @ np.asarray(y))[1], math.sqrt(cov[1, 1])
+    assert abs(slope - theory) < 3 * se
+    assert slope > 3 * se  # growth is resolved, not noise
+
+
 def test_search_at_large_N_against_the_conditioned_theory():
     # N = 200: the fixed points found from a trajectory are those near the attractor, not
     # a fair sample; their Jacobian spectra follow the theory conditioned on their own x*
