@@ -6,10 +6,11 @@ Reproduces the comparisons of Stubenrauch, Keup, Kurth, Helias & van Meegen
 1. the annealed complexity Σ(q) on the shells |x|²/N = q, its maximum Σ* at the typical
    shell q*, and the attractor's shell Δ0 + mean² from the DMFT;
 2. counts of fixed points in small networks (every fixed point found: the search of a
-   network stops after ``--patience`` batches of 50 starts without a new one), the slope
-   of ln E[count] against N fitted with a constant prefactor, against Σ*;
-3. at N = 200 the fixed points found from points of a trajectory (not a fair sample: the
-   search finds those near the attractor), their shells against the attractor's, their
+   network stops after ``patience`` batches of 50 starts without a new one), the slope
+   of ln(E[count] − 1) against N (the trivial x = 0 removed) fitted with a constant
+   prefactor, against Σ*; the mean of ln count (quenched) alongside;
+3. at N = 200 (g = 2) the fixed points found from points of a trajectory (not a fair
+   sample), their shells against the attractor's and the typical one, their
    Jacobian radius and index against the theory conditioned on their own x*, and the
    cosine between the velocity and the direction of the nearest fixed point.
 
@@ -31,7 +32,9 @@ from fieldtheory.simulate.fixed_points import FixedPointSearch
 
 
 def counts(g: float, sizes, networks: int, patience: int, seed: int) -> dict:
-    """Mean count per N (± standard error) and the weighted fit ln E[count] = c + Σ N."""
+    """Mean count per N (± standard error) and the weighted fit
+    ln(E[count] − 1) = c + Σ N (the trivial fixed point x = 0 removed; a constant
+    prefactor)."""
     budget = FixedPointSearch(batch=50, max_starts=50 * (patience + 60), patience=patience,
                               trajectory=(20.0, 20.0, 0.05, 10), spectra=False)
     rows = []
@@ -39,13 +42,15 @@ def counts(g: float, sizes, networks: int, patience: int, seed: int) -> dict:
         search, err = search_fixed_points("scs", {"g": g}, N=N, trials=networks,
                                           seed=seed + N, budget=budget)
         rows.append({"N": N, "count": search["count"], "stderr": err["count"],
-                     "complete": search["complete"], "networks": networks})
+                     "log_count": search["log_count"], "log_count_stderr": err["log_count"],
+                     "complete": search["complete"], "networks": networks,
+                     "q": search["q"]})
         print(f"N = {N}: {search['count']:.3f} ± {err['count']:.3f} "
               f"({search['complete']}/{networks} complete)", file=sys.stderr, flush=True)
     N = np.array([r["N"] for r in rows], dtype=float)
     mean = np.array([r["count"] for r in rows])
     se = np.array([r["stderr"] for r in rows])
-    y, sy = np.log(mean), se / mean  # delta method
+    y, sy = np.log(mean - 1), se / (mean - 1)  # the trivial x = 0 removed; delta method
     W = np.diag(1 / sy**2)
     X = np.stack([np.ones_like(N), N], axis=1)
     cov = np.linalg.inv(X.T @ W @ X)
@@ -59,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small, fast version")
     parser.add_argument("--figures", metavar="DIR", default=None)
-    parser.add_argument("-g", type=float, default=4.0)
+    parser.add_argument("-g", type=float, default=4.0, help="gain of the count study")
+    parser.add_argument("--g-large", type=float, default=2.0,
+                        help="gain of the N = 200 search (at g = 4 the Newton searches from "
+                             "trajectory points of N = 200 find almost nothing)")
     args = parser.parse_args(argv)
     g = args.g
     theory = fixed_points("scs", {"g": g}).observables
@@ -71,10 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sizes, networks, patience, big, big_trials = (10, 15, 20, 25, 30, 35), 80, 20, 200, 4
     out["counts"] = counts(g, sizes, networks, patience, seed=1000)
+    large = fixed_points("scs", {"g": args.g_large}).observables
     search, err = search_fixed_points(
-        "scs", {"g": g}, N=big, trials=big_trials, seed=7,
+        "scs", {"g": args.g_large}, N=big, trials=big_trials, seed=7,
         budget=FixedPointSearch(batch=50, max_starts=150 if args.quick else 600, patience=3))
-    out["large_N"] = {"N": big, "search": search, "stderr": err}
+    out["large_N"] = {"N": big, "g": args.g_large, "search": search, "stderr": err,
+                      "theory": {k: large[k] for k in ("typical_q", "attractor_q",
+                                                       "jacobian_radius", "unstable_fraction",
+                                                       "speed")}}
     print(json.dumps(out, default=lambda a: np.asarray(a).tolist(), indent=1))
     if args.figures:
         import matplotlib
@@ -86,19 +98,28 @@ def main(argv: list[str] | None = None) -> int:
 
         folder = Path(args.figures)
         folder.mkdir(parents=True, exist_ok=True)
-        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+        fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 3.5))
         c = theory["complexity"]
         left.plot(c["q"], c["values"], label="Σ(q), annealed Kac–Rice")
         left.axvline(theory["typical_q"], ls=":", label="typical shell q*")
         left.axvline(theory["attractor_q"], color="k", ls="--", label="attractor Δ0 + m²")
         left.set_xlabel("q = |x|²/N")
         left.legend(fontsize=7)
+        fair = out["counts"]["rows"][-1]
+        if fair["q"] is not None:
+            middle.stairs(fair["q"]["density"], np.asarray(fair["q"]["bins"]),
+                          label=f"all fixed points, N = {fair['N']} (complete searches)")
+        middle.axvline(theory["attractor_q"], color="k", ls="--", label="attractor")
+        middle.axvline(theory["typical_q"], ls=":", label="typical shell q*")
+        middle.set_xlabel("q = |x*|²/N")
+        middle.legend(fontsize=7)
         hist = search["q"]
         if hist is not None:
             edges = np.asarray(hist["bins"])
-            right.stairs(hist["density"], edges, label=f"found fixed points, N = {big}")
-        right.axvline(theory["attractor_q"], color="k", ls="--", label="attractor")
-        right.axvline(theory["typical_q"], ls=":", label="typical shell q*")
+            right.stairs(hist["density"], edges,
+                         label=f"found from a trajectory, N = {big}, g = {args.g_large:g}")
+        right.axvline(large["attractor_q"], color="k", ls="--", label="attractor")
+        right.axvline(large["typical_q"], ls=":", label="typical shell q*")
         right.set_xlabel("q = |x*|²/N")
         right.legend(fontsize=7)
         fig.tight_layout()

@@ -166,7 +166,9 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
                         progress: bool = False) -> tuple[dict, dict]:
     r"""Search ``trials`` sampled networks of N units for their fixed points.
 
-    Returns ``(search, search_stderr)``: ``count`` (distinct fixed points per network),
+    Returns ``(search, search_stderr)``: ``count`` (distinct fixed points per network:
+    its growth with N is the annealed complexity), ``log_count`` (the mean of ln count: the
+    quenched one's),
     ``q`` {bins, density} (histogram of |x*|²/N of all found), ``jacobian_radius`` (per
     fixed point the largest |λ + a| over the Jacobian's bulk — outliers more than 25 %
     beyond the 98th percentile dropped — averaged), ``unstable_fraction`` (eigenvalues with
@@ -250,6 +252,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
         histogram = None
     search = {
         "count": _mean(per["count"]),
+        "log_count": _mean(np.log(per["count"])) if min(per["count"]) > 0 else None,
         "q": histogram,
         "jacobian_radius": _mean(per["radius"]),
         "unstable_fraction": _mean(per["unstable"]),
@@ -266,6 +269,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     }
     stderr = {
         "count": _stderr(per["count"]),
+        "log_count": _stderr(np.log(per["count"])) if min(per["count"]) > 0 else None,
         "jacobian_radius": _stderr(per["radius"]),
         "unstable_fraction": _stderr(per["unstable"]),
         "speed": _stderr(per["speed"]),

@@ -113,12 +113,50 @@ class FixedPointSystem:
     def solve_batch(self, X0: np.ndarray, iterations: int = 40) -> list:
         """Fixed points from the starts ``X0`` (B, N): for each a point or None.
 
-        Newton's method with backtracking on |F| (a trust region in effect: each start's
-        step is halved until its |F| falls), all starts at once; a start gives up when no
-        halving lowers |F| (a local minimum of |F|, a "slow point"), when its iterate is
-        not finite, or after ``iterations`` steps.
+        Two phases, all starts at once. (1) Newton's method with backtracking on |F| (each
+        start's step halved until its |F| falls); the Newton direction always descends
+        |F|², so a start stops only near a singular Jacobian with |F| > 0 (a "slow point"),
+        at a non-finite iterate, or after ``iterations`` steps. (2) The starts that
+        stopped are retried from where they began by Newton steps capped at
+        |Δx|/√N ≤ 0.3·|x0|/√N and not required to lower |F| (a non-monotone trust region
+        that can leave the basin of a slow point), at most 100 steps.
         """
-        X = np.array(X0, dtype=float)
+        out = self._monotone(np.array(X0, dtype=float), iterations)
+        retry = [k for k, x in enumerate(out) if x is None]
+        if retry:
+            again = self._capped(np.array(X0, dtype=float)[retry])
+            for k, x in zip(retry, again, strict=True):
+                out[k] = x
+        return out
+
+    def _capped(self, X: np.ndarray, iterations: int = 100, cap: float = 0.3) -> list:
+        """Newton steps capped at |Δx|/√N ≤ cap·|x0|/√N, without a descent condition."""
+        scale = math.sqrt(self.N)
+        out: list = [None] * X.shape[0]
+        active = np.arange(X.shape[0])
+        radius = cap * np.maximum(np.linalg.norm(X, axis=1) / scale, 1e-3)
+        with np.errstate(all="ignore"):
+            for _ in range(iterations):
+                Fx = self._F(X)
+                norm = np.linalg.norm(Fx, axis=1) / scale
+                done = norm < RESIDUAL
+                for k in np.nonzero(done)[0]:
+                    out[active[k]] = X[k].copy()
+                keep = ~done & np.all(np.isfinite(X), axis=1) & np.isfinite(norm)
+                X, Fx, active, radius = X[keep], Fx[keep], active[keep], radius[keep]
+                if active.size == 0:
+                    break
+                try:
+                    step = np.linalg.solve(self._jacobian(X), Fx[:, :, None])[:, :, 0]
+                except np.linalg.LinAlgError:
+                    step = np.stack([_lstsq_step(j, f) for j, f in
+                                     zip(self._jacobian(X), Fx, strict=True)])
+                length = np.linalg.norm(step, axis=1) / scale
+                X = X - np.minimum(1.0, radius / np.maximum(length, 1e-300))[:, None] * step
+        return out
+
+    def _monotone(self, X: np.ndarray, iterations: int) -> list:
+        """Phase 1 of :meth:`solve_batch`."""
         scale = math.sqrt(self.N)
         out: list = [None] * X.shape[0]
         active = np.arange(X.shape[0])
@@ -272,7 +310,9 @@ def search_network(system: FixedPointSystem, rng: np.random.Generator,
         quiet = quiet + 1 if new == 0 else 0
     points = np.array(found) if found else np.zeros((0, N))
     eigenvalues = [system.spectrum(x) for x in points] if budget.spectra else []
-    return NetworkFixedPoints(points, starts, failures, quiet >= budget.patience,
+    # complete: nothing new for ``patience`` batches — and something found at all (a search
+    # whose every start failed has not shown that it sees the fixed points)
+    return NetworkFixedPoints(points, starts, failures, quiet >= budget.patience and bool(found),
                               eigenvalues, trajectory, velocity)
 
 

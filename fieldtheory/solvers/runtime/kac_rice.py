@@ -429,11 +429,11 @@ class KacRiceSite:
         inactive); ``start`` a nearby solution (continuation), else a guess."""
         if self.threshold(grids, tau) <= 1.0:
             return None
-        if self.P == 1:  # X = 1: one monotone equation per term's Y (one term: bracketed)
-            if self.K == 1:
-                x, w = grids[0]
-                v = self.A[0, 0] * self.slope(0, x)
-                return np.array([math.log(_p_root(v, w, tau[0]) / self.A[0, 0])])
+        if self.P == 1 and self.K == 1:
+            # X = 1 and Y = p A with ⟨v/(p v + τ)⟩ = 1, v = A v_k: one bracketed root
+            x, w = grids[0]
+            v = self.A[0, 0] * self.slope(0, x)
+            return np.array([math.log(_p_root(v, w, tau[0]) * self.A[0, 0])])
 
         def residual(v):
             v = np.clip(v, -700.0, 700.0)
