@@ -34,9 +34,11 @@ from fieldtheory.resources import require, require_time
 
 __all__ = ["FixedPointResult", "fixed_points", "search_fixed_points"]
 
-#: Seconds per (start × N³/3 flops) of a Newton iteration, times the iterations a start
-#: takes on average — a deliberately generous estimate for the time guard.
-SECONDS_PER_START = 25 * 2e-10
+#: The time guard's cost model of one start, c₃N³ + c₂N² + c₀ seconds (the batched dense
+#: solves, the per-start Jacobians, the Python overhead), fitted from above to
+#: benchmarks/fixed_points.py (3.7 s per start at N = 1000, 0.14 s at N = 200) and to the
+#: count study of examples/fixed_point_shells.py (≈ 2.5 ms at N ≤ 35).
+START_COST = (2e-9, 2.5e-6, 2e-3)
 #: Histogram bins of the found fixed points' q.
 BINS = 20
 
@@ -200,8 +202,8 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     budget = budget or FixedPointSearch()
     what = f"fixed-point search of {model.name}: N = {N}, {trials} network(s)"
     require(8.0 * N * N * 6, what)
-    require_time(trials * budget.max_starts * SECONDS_PER_START * N**3 / 3 + trials * 1e-9
-                 * 10 * N**3, what)
+    c3, c2, c0 = START_COST
+    require_time(trials * budget.max_starts * (c3 * N**3 + c2 * N**2 + c0), what)
     _, site = _site(model, values)
     kr = KacRiceSite(site)
     per = {k: [] for k in ("count", "radius", "unstable", "speed", "distance", "cosine",
