@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from fieldtheory.errors import ConvergenceError, ParameterError
+from fieldtheory.errors import ActionStructureError, ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.jsonout import strict
@@ -103,6 +103,7 @@ def fixed_points(model: Model | str, params: Mapping[str, float] | None = None, 
 
     model = load_model(model)
     values = _values(model, params)
+    _require_independent_entries(model)
     _, site = _site(model, values)
     registry.runtimes("fixed_points")  # registers the built-in runtimes
     where = f"fixed points of {model.name} at {values}"
@@ -137,6 +138,25 @@ def fixed_points(model: Model | str, params: Mapping[str, float] | None = None, 
             "⟨|ẋ|²⟩/N from the DMFT needs a linear leak and inputs ⟨φφ⟩ of the observed φ")
     observables["attractor_branch"] = str(dmft.branch)
     return FixedPointResult(model.name, values, None, observables, undefined=undefined)
+
+
+def _require_independent_entries(model: Model) -> None:
+    """The determinant rule and the Gaussian density at fixed x assume couplings with
+    independent Gaussian entries: an ensemble with cumulants beyond the second (random
+    modes: low rank, tr[(XXᵀ)^k] terms) is refused by name, read off the derivation."""
+    from fieldtheory.derive import derive
+    from fieldtheory.transforms.trace_cumulants import higher_cumulant_terms
+
+    names = ", ".join(f"{c}: {type(e).__name__}" for c, e in model.action.couplings)
+    try:
+        higher = higher_cumulant_terms(derive(model).collective)
+    except ActionStructureError as error:
+        raise ParameterError(f"fixed points of {model.name}: {error}") from None
+    if higher:
+        raise ParameterError(
+            f"fixed points of {model.name}: the Kac–Rice theory needs couplings with "
+            f"independent Gaussian entries; {names} has cumulants beyond the second "
+            "(structured, low-rank connectivity), whose Jacobian is no iid random matrix")
 
 
 def _speed(site, o) -> float | None:

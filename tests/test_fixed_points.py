@@ -311,6 +311,8 @@ def test_refusals_name_the_problem(tmp_path):
         fixed_points("deep")
     with pytest.raises(ParameterError, match="map"):
         fixed_points("map")
+    with pytest.raises(ParameterError, match="independent Gaussian entries"):
+        fixed_points("random_mode")  # low rank: its Jacobian is no iid random matrix
     with pytest.raises(ResourceError, match="estimated"):
         search_fixed_points("scs", N=5000, trials=100)
     assert main(["fixed-points", "scs", "--search"]) == 2

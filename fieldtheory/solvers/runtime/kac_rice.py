@@ -229,11 +229,15 @@ class KacRiceSite:
         half = 10.0 + 30.0 * max(math.sqrt(S[alpha]), 1e-3) / a + 3.0 * abs(M[alpha]) / a
         for _ in range(10):
             coarse = np.linspace(-half, half, 4001)
-            lw = self.log_weight(alpha, coarse, st, S, M)
-            top = np.nanmax(lw)
+            with np.errstate(invalid="ignore"):
+                lw = self.log_weight(alpha, coarse, st, S, M)
+            lw = np.where(np.isnan(lw), -np.inf, lw)
+            top = np.max(lw)
             if not np.isfinite(top):
                 raise ConvergenceError("Kac–Rice: the site measure is not finite", [])
             inside = np.nonzero(lw > top - WINDOW)[0]
+            if inside.size == 0:  # a measure narrower than the coarse grid resolves
+                raise ConvergenceError("Kac–Rice: the site measure collapsed", [])
             if inside[0] > 0 and inside[-1] < coarse.size - 1:
                 break
             half *= 2.0
