@@ -269,6 +269,26 @@ def test_counts_grow_at_the_annealed_rate():
     assert slope > 3 * se  # growth is resolved, not noise
 
 
+def test_fixed_points_lie_inside_the_attractor_shell():
+    # the theory puts the typical fixed points inside the chaotic attractor's shell
+    # (q* ≈ 0.6 Δ0); complete searches (a fair sample) of small networks say the same:
+    # the mean |x*|²/N of each network's fixed points (x = 0 left out), over 12 networks of
+    # N = 20 at g = 4, against the DMFT's Δ0 (at N = 20 many trajectories come to rest on a
+    # stable fixed point of large |x|, so the simulated trajectory is no attractor to use)
+    o = fixed_points("scs", {"g": 4.0}).observables
+    budget = FixedPointSearch(batch=50, max_starts=2000, patience=6,
+                              trajectory=(10.0, 10.0, 0.05, 5), spectra=False)
+    means = []
+    for k in range(12):
+        _, found = _search(20, 4.0, [3, k], budget)
+        q = found.q[found.q > 1e-12]
+        assert found.complete and q.size
+        means.append(np.mean(q))
+    mean, se = np.mean(means), np.std(means, ddof=1) / math.sqrt(len(means))
+    assert o["attractor_q"] - mean > 3 * se
+    assert o["typical_q"] < o["attractor_q"]
+
+
 def test_search_at_large_N_against_the_conditioned_theory():
     # N = 200: the fixed points found from a trajectory are those near the attractor, not
     # a fair sample; their Jacobian spectra follow the theory conditioned on their own x*
