@@ -185,8 +185,12 @@ def _speed(site, o) -> float | None:
 
 def search_fixed_points(model: Model | str, params: Mapping[str, float] | None = None, *,
                         N: int, trials: int = 1, seed: int = 0, budget=None,
-                        progress: bool = False) -> tuple[dict, dict]:
+                        progress: bool = False,
+                        points: list | None = None) -> tuple[dict, dict]:
     r"""Search ``trials`` sampled networks of N units for their fixed points.
+
+    ``points``: a list that receives, per network, the found fixed points (count, N) and
+    their Jacobians' eigenvalues (count, N) — for ``--output``.
 
     Returns ``(search, search_stderr)``: ``count`` (distinct fixed points per network:
     its growth with N is the annealed complexity), ``log_count`` (the mean of ln count: the
@@ -239,6 +243,8 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
             failures += found.failures
             complete += int(found.complete)
             per["count"].append(found.count)
+            if points is not None:
+                points.append((found.points, np.array(found.eigenvalues)))
             qs.extend(found.q.tolist())
             a = float(np.mean(network.leak))
             for j, x in enumerate(found.points):
@@ -321,13 +327,14 @@ def _stderr(values) -> float | None:
 
 def solve_and_search(model: Model | str, params: Mapping[str, float] | None = None, *,
                      N: int | None = None, trials: int = 1, seed: int = 0, q=None,
-                     budget=None, progress: bool = False) -> FixedPointResult:
+                     budget=None, progress: bool = False,
+                     points: list | None = None) -> FixedPointResult:
     """The theory, and with ``N`` the search of ``trials`` networks (the CLI's call)."""
     result = fixed_points(model, params, q=q)
     if N is None:
         return result
     search, stderr = search_fixed_points(model, params, N=N, trials=trials, seed=seed,
-                                         budget=budget, progress=progress)
+                                         budget=budget, progress=progress, points=points)
     undefined = dict(result.undefined)
     if search["count"] == 0:
         undefined["/search/q"] = "no fixed point was found"

@@ -337,12 +337,22 @@ def test_refusals_name_the_problem(tmp_path):
         search_fixed_points("scs", N=5000, trials=100)
     assert main(["fixed-points", "scs", "--search"]) == 2
     assert main(["fixed-points", "scs", "-N", "10"]) == 2
+    assert main(["fixed-points", "scs", "--output", str(tmp_path / "p.npz")]) == 2
 
 
-def test_cli_json_contract(capsys):
+def test_cli_json_contract(capsys, tmp_path):
+    out = tmp_path / "points.npz"
     assert main(["fixed-points", "scs", "-p", "g=2", "-N", "8", "--search", "--trials",
-                 "2", "--starts", "200", "--json", "--no-progress"]) == 0
+                 "2", "--starts", "200", "--json", "--no-progress", "--output",
+                 str(out)]) == 0
     data = json.loads(capsys.readouterr().out)
+    assert data["output"] == {"file": str(out), "networks": 2}
+    with np.load(out) as arrays:
+        for k in range(2):  # the written points are the counted fixed points
+            assert arrays[f"points_{k}"].shape[1] == 8
+            assert arrays[f"eigenvalues_{k}"].shape == arrays[f"points_{k}"].shape
+        assert sum(arrays[f"points_{k}"].shape[0] for k in range(2)) == 2 * data["search"][
+            "count"]
     assert data["N"] == 8 and data["model"] == "scs"
     o = data["observables"]
     for key in ("total_complexity", "typical_q", "jacobian_radius", "unstable_fraction",

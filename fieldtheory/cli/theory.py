@@ -229,6 +229,10 @@ def _fixed_points_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--starts", type=positive_integer, default=2000, metavar="S",
                         help="with --search: at most S starts per network (default 2000)")
     parser.add_argument("--seed", type=nonnegative_integer, default=0)
+    parser.add_argument("--output", metavar="FILE.npz", type=output_file, default=None,
+                        help="with --search: write the fixed points found (points_K, one "
+                             "row per point, and eigenvalues_K of their Jacobians, for "
+                             "network K) to this .npz; the JSON names it under `output`")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -245,12 +249,23 @@ def fixed_points_command(args: argparse.Namespace) -> int:
         raise UsageError("fixed-points --search needs -N (the network size)")
     if args.N is not None and not args.search:
         raise UsageError("fixed-points -N is the size of the searched networks: add --search")
+    if args.output is not None and not args.search:
+        raise UsageError("fixed-points --output writes the fixed points found: add --search")
     model = model_with_options(args)
+    found: list = []
     result = solve_and_search(model, parse_assignments(args.param),
                               N=args.N if args.search else None, trials=args.trials,
                               seed=args.seed, budget=FixedPointSearch(max_starts=args.starts),
-                              progress=sys.stderr.isatty() and not args.no_progress)
+                              progress=sys.stderr.isatty() and not args.no_progress,
+                              points=found)
     data = result.to_json()
+    if args.output is not None:
+        arrays = {}
+        for k, (points, eigenvalues) in enumerate(found):
+            arrays[f"points_{k}"] = points
+            arrays[f"eigenvalues_{k}"] = eigenvalues
+        np.savez(args.output, **arrays)
+        data["output"] = {"file": str(args.output), "networks": len(found)}
     if args.json:
         print(dumps(data))
         return EXIT_OK
