@@ -48,6 +48,12 @@ unstable fraction (index/N) is
         \Big\langle \frac{\Lambda}{p(y) v + y^2 + \Lambda^2} \Big\rangle
 
 (the flux of the log-potential through the imaginary axis).
+
+That is the one-population form, written with the aggregated conjugates ĉ (of S) and b̂ (of
+M) and p; the runtime solves the general form of :class:`KacRiceSite` — one order
+parameter and conjugate per term, P populations, the determinant through the
+self-energies X_α, Y_k of the block Hermitisation — which reduces to it for P = 1
+(ĉ_k = A_k ĉ, b̂_l = B_l b̂, Y = p A).
 """
 
 import math
