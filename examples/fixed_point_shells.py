@@ -21,13 +21,13 @@ Run alone: ``python examples/fixed_point_shells.py [--quick] [--figures DIR]``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
 import numpy as np
 
 from fieldtheory.fixed_points import fixed_points, search_fixed_points
+from fieldtheory.jsonout import dumps, strict
 from fieldtheory.simulate.fixed_points import FixedPointSearch
 
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                       "theory": {k: large[k] for k in ("typical_q", "attractor_q",
                                                        "jacobian_radius", "unstable_fraction",
                                                        "speed")}}
-    print(json.dumps(out, default=lambda a: np.asarray(a).tolist(), indent=1))
+    print(dumps(strict(out), indent=1))  # strict JSON: a non-finite number becomes null
     if args.figures:
         import matplotlib
 
