@@ -225,9 +225,10 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     seed = check_seed(seed)
     budget = budget or FixedPointSearch()
     what = f"fixed-point search of {model.name}: N = {N}, {trials} network(s)"
-    require(8.0 * N * N * 6, what)
     c3, c2, c0 = START_COST
     require_time(trials * budget.max_starts * (c3 * N**3 + c2 * N**2 + c0), what)
+    # the batched Jacobians (batch × N × N, solved in place of a copy) and the couplings
+    require(8.0 * N * N * (3 * budget.batch + 6), what)
     _, site = _site(model, values)
     kr = KacRiceSite(site)
     per = {k: [] for k in ("count", "radius", "unstable", "speed", "distance", "cosine",
