@@ -25,7 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from fieldtheory.errors import ActionStructureError, ConvergenceError, ParameterError
+from fieldtheory.errors import (
+    ActionStructureError,
+    ConvergenceError,
+    FieldTheoryError,
+    ParameterError,
+)
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.jsonout import strict
@@ -127,8 +132,15 @@ def fixed_points(model: Model | str, params: Mapping[str, float] | None = None, 
     }
     if raw["jacobian_radius"] is None:
         undefined["/observables/jacobian_radius"] = (
-            "the Jacobian's diagonal varies with x (nonlinear drift): its support is no disc")
-    dmft = solve(model, values)
+            "the Jacobian's diagonal is not one constant (a nonlinear drift or unequal "
+            "leaks): its support is no disc")
+    try:  # the dynamics' shell and speed: the DMFT of the same model
+        dmft = solve(model, values)
+    except FieldTheoryError as error:
+        for key in ("attractor_q", "speed", "attractor_branch"):
+            observables[key] = None
+            undefined[f"/observables/{key}"] = f"the DMFT did not solve: {error}"
+        return FixedPointResult(model.name, values, None, observables, undefined=undefined)
     o = dmft.observables
     observables["attractor_q"] = float(o.variance + o.mean**2)
     speed = _speed(site, o)
