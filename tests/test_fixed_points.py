@@ -31,7 +31,40 @@ from fieldtheory.simulate.fixed_points import (
     search_network,
 )
 from fieldtheory.simulate.network import realise
-from fieldtheory.solvers.runtime.kac_rice import radial_fraction, unstable_fraction
+
+# -- an independent one-population oracle for the Jacobian's spectrum (constant Λ = 1 or a
+#    vector Λ), written from the formulas of docs/models/fixed-points.md with its own roots
+
+
+def _root(v, w, c) -> float:
+    """p ≥ 0 with ⟨v/(p v + c)⟩ = 1, 0 when ⟨v/c⟩ ≤ 1."""
+    from scipy.optimize import brentq
+
+    def h(p):
+        return float(np.dot(w, v / (p * v + c))) - 1.0
+    if h(0.0) <= 0:
+        return 0.0
+    hi = 1.0
+    while h(hi) > 0:
+        hi *= 4.0
+    return brentq(h, 0.0, hi, xtol=1e-15, rtol=1e-14)
+
+
+def radial_fraction(v, w, s: float) -> float:
+    """F(s) = ⟨s²/(p v + s²)⟩: eigenvalues of J D within |z| < s."""
+    p = _root(v, w, np.full_like(v, s * s))
+    return float(np.dot(w, s * s / (p * v + s * s)))
+
+
+def unstable_fraction(lam, v, w) -> float:
+    """½ − (1/2π)∫dy ⟨Λ/(p(y) v + y² + Λ²)⟩ by adaptive quadrature over y ∈ (0, ∞)."""
+    from scipy.integrate import quad
+
+    def integrand(y):
+        c = y * y + lam * lam
+        return float(np.dot(w, lam / (_root(v, w, c) * v + c)))
+    total = quad(integrand, 0.0, np.inf, epsabs=1e-12, epsrel=1e-11, limit=200)[0]
+    return 0.5 - total / math.pi
 
 
 def declare_cubic():
@@ -173,7 +206,8 @@ def test_printed_stage_and_runtime_agree_by_mpmath_quadrature():
 def test_determinant_rule_is_the_circular_law_log_potential():
     # constant column variance v = r²: ½[ln(1 + p r²) − p], p = 1 − 1/r² at the optimum, is
     # the log-potential of the uniform disc of radius r at z = 1: ln r − (1 − 1/r²)/2
-    from fieldtheory.solvers.runtime.kac_rice import _p_root
+    from fieldtheory.codegen.generate import generate
+    from fieldtheory.solvers.runtime.kac_rice import KacRiceSite, _p_root
 
     for r in (1.3, 2.0, 4.0):
         v, w = np.full(3, r * r), np.full(3, 1 / 3)
@@ -181,9 +215,16 @@ def test_determinant_rule_is_the_circular_law_log_potential():
         assert p == pytest.approx(1 - 1 / r**2, rel=1e-12)
         rule = 0.5 * (np.dot(w, np.log(1 + p * v)) - p)
         assert rule == pytest.approx(math.log(r) - (1 - 1 / r**2) / 2, rel=1e-12)
-        # the disc's radial distribution F(s) = s²/r² and its index (area right of 0)
-        assert radial_fraction(v, w, 0.5 * r) == pytest.approx(0.25, rel=1e-10)
+        # the disc's radial distribution F(s) = s²/r² and its index (area right of 0), by
+        # the runtime's route on a measure at x = 0 (tanh'(0) = 1, so v = g² = r²) and by
+        # the test's own oracle
+        site = KacRiceSite(generate(ft.load_model("scs")).spec(g=r))
+        grids = [(np.zeros(3), w)]
         area = (r * r * math.acos(1 / r) - math.sqrt(r * r - 1)) / (math.pi * r * r)
+        assert site.radius(grids) == pytest.approx(r, rel=1e-12)
+        assert site.radial_fraction(grids, 0.5 * r)[0] == pytest.approx(0.25, rel=1e-10)
+        assert site.unstable_fraction(grids) == pytest.approx(area, rel=1e-8)
+        assert radial_fraction(v, w, 0.5 * r) == pytest.approx(0.25, rel=1e-10)
         assert unstable_fraction(np.ones(3), v, w) == pytest.approx(area, rel=1e-8)
 
 
@@ -222,6 +263,26 @@ def _search(N, g, seed, budget):
     network = realise(ft.load_model("scs").action, {"g": g}, N, rng)
     system = FixedPointSystem(network)
     return system, search_network(system, rng, budget)
+
+
+def test_generic_jacobian_and_search_on_a_declared_network():
+    # the search reads F and ∂F/∂x off the action: for the declared cubic-leak erf network
+    # (parameters in the drift, inside φ, in the ensemble, in the input) the Jacobian equals
+    # central differences of F, and the points found solve F = 0
+    model = declare_cubic()
+    values = {"g": 3.0, "c": 0.2, "beta": 1.3, "I": 0.3}
+    rng = np.random.default_rng(12)
+    system = FixedPointSystem(realise(model.action, values, 12, rng))
+    x = rng.normal(0.0, 1.0, 12)
+    h = 1e-6
+    columns = [(system.F(x + h * e) - system.F(x - h * e)) / (2 * h) for e in np.eye(12)]
+    assert np.allclose(system.jacobian(x), np.array(columns).T, rtol=1e-7, atol=1e-8)
+    found = search_network(system, rng, FixedPointSearch(batch=40, max_starts=400,
+                                                         patience=3,
+                                                         trajectory=(10.0, 10.0, 0.05, 5)))
+    assert found.count >= 1
+    for point in found.points:
+        assert np.linalg.norm(system.F(point)) / math.sqrt(12) < RESIDUAL
 
 
 def test_search_finds_complete_symmetric_sets_in_small_networks():

@@ -57,7 +57,6 @@ class FixedPointSystem:
         self.N = network.N
         self.matrices = [_dense(c.matrices[0]) for c in network.couplings]
         self.leak = np.asarray(network.leak[0], dtype=float)
-        self.evaluations = 0
 
     def F(self, x: np.ndarray) -> np.ndarray:
         """F(x) for one state (N,) or a batch (B, N)."""
@@ -74,7 +73,6 @@ class FixedPointSystem:
         return fields, sums
 
     def _F(self, X: np.ndarray) -> np.ndarray:
-        self.evaluations += X.shape[0]
         fields, sums = self._sums(X)
         rest = self.network.compiled.rest[0](*fields, *sums, *self.network.site_values)
         return np.broadcast_to(np.asarray(rest, dtype=float), X.shape) - self.leak * X
@@ -106,9 +104,14 @@ class FixedPointSystem:
         jac[:, idx, idx] += diag
         return jac
 
-    def solve(self, x0: np.ndarray, iterations: int = 40) -> np.ndarray | None:
-        """A fixed point from one start ``x0``, or None (see :meth:`solve_batch`)."""
-        return self.solve_batch(np.asarray(x0, dtype=float)[None], iterations)[0]
+    def _newton_steps(self, X: np.ndarray, Fx: np.ndarray) -> np.ndarray:
+        """J(x)⁻¹ F(x) for each start; least squares where a Jacobian is singular."""
+        jac = self._jacobian(X)
+        try:
+            return np.linalg.solve(jac, Fx[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            return np.stack([np.linalg.lstsq(j, f, rcond=None)[0]
+                             for j, f in zip(jac, Fx, strict=True)])
 
     def solve_batch(self, X0: np.ndarray, iterations: int = 40) -> list:
         """Fixed points from the starts ``X0`` (B, N): for each a point or None.
@@ -146,11 +149,7 @@ class FixedPointSystem:
                 X, Fx, active, radius = X[keep], Fx[keep], active[keep], radius[keep]
                 if active.size == 0:
                     break
-                try:
-                    step = np.linalg.solve(self._jacobian(X), Fx[:, :, None])[:, :, 0]
-                except np.linalg.LinAlgError:
-                    step = np.stack([_lstsq_step(j, f) for j, f in
-                                     zip(self._jacobian(X), Fx, strict=True)])
+                step = self._newton_steps(X, Fx)
                 length = np.linalg.norm(step, axis=1) / scale
                 X = X - np.minimum(1.0, radius / np.maximum(length, 1e-300))[:, None] * step
         return out
@@ -171,11 +170,7 @@ class FixedPointSystem:
                 if not np.any(keep):
                     break
                 X, Fx, norm, active = X[keep], Fx[keep], norm[keep], active[keep]
-                try:
-                    step = np.linalg.solve(self._jacobian(X), Fx[:, :, None])[:, :, 0]
-                except np.linalg.LinAlgError:
-                    step = np.stack([_lstsq_step(j, f) for j, f in
-                                     zip(self._jacobian(X), Fx, strict=True)])
+                step = self._newton_steps(X, Fx)
                 length = np.ones(X.shape[0])
                 pending = np.arange(X.shape[0])
                 newX, newF, newN = X.copy(), Fx.copy(), norm.copy()
@@ -201,11 +196,6 @@ class FixedPointSystem:
     def spectrum(self, x: np.ndarray) -> np.ndarray:
         """Eigenvalues of the Jacobian at ``x``."""
         return np.linalg.eigvals(self.jacobian(x))
-
-
-def _lstsq_step(jac: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """A least-squares Newton step where the Jacobian is singular."""
-    return np.linalg.lstsq(jac, f, rcond=None)[0]
 
 
 def _dense(matrix) -> np.ndarray:

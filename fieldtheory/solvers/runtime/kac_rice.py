@@ -171,13 +171,6 @@ class KacRiceSite:
         t = self.corr[k]
         return t.dleft(x) * (t.dright or t.dleft)(x)
 
-    def column_variance(self, alpha: int, x):
-        """v(x) = Σ_k A_αk v_k(x) over the terms of α's own population: a unit's column
-        variance in the Jacobian's J D as seen from population ``alpha`` (one population:
-        the v of the module docstring)."""
-        return sum(self.A[alpha, k] * self.slope(k, x) for k in range(self.K)
-                   if self.corr_pop[k] == alpha)
-
     @property
     def constant_diagonal(self) -> bool:
         return all(dr is None for dr in self.dr) and bool(np.all(self.a == self.a[0]))
@@ -553,46 +546,6 @@ def _p_root(v, w, c) -> float:
     while h(hi) > 0:
         hi *= 4.0
     return optimize.brentq(h, 0.0, hi, xtol=1e-14, rtol=1e-13)
-
-
-def radial_fraction(v, w, s: float) -> float:
-    r"""F(s) = ⟨s²/(p v + s²)⟩: the fraction of eigenvalues of J D (column variance
-    profile v) within |z| < s, p from ⟨v/(p v + s²)⟩ = 1 (constant Λ)."""
-    if s <= 0:
-        return 0.0
-    p = _p_root(v, w, s * s * np.ones_like(v))
-    return float(np.dot(w, s * s / (p * v + s * s)))
-
-
-def unstable_fraction(lam, v, w, nodes: int = 96) -> float:
-    r"""The fraction of eigenvalues of −Λ + J D with positive real part (see the module):
-    ½ − (1/π)[∫_0^Y ⟨Λ/(p v + y² + Λ²)⟩ dy + ⟨sign Λ (π/2 − arctan(Y/|Λ|))⟩], Y the
-    imaginary-axis point where the support ends (⟨v/(y² + Λ²)⟩ = 1)."""
-    lam2 = lam * lam
-    with np.errstate(divide="ignore"):
-        edge = float(np.dot(w, v / lam2))
-    if edge > 1:
-        def g(y):
-            return float(np.dot(w, v / (y * y + lam2))) - 1.0
-        hi = 1.0
-        while g(hi) > 0:
-            hi *= 2.0
-        Y = optimize.brentq(g, 0.0, hi, xtol=1e-14, rtol=1e-13) if g(0.0) > 0 else 0.0
-    else:
-        Y = 0.0
-    inner = 0.0
-    if Y > 0:
-        t, tw = np.polynomial.legendre.leggauss(nodes)
-        # y = Y sin(π/2 · (t + 1)/2) concentrates nodes at the edge, where p → 0 as √
-        ys = 0.5 * Y * (t + 1)
-        for y, weight in zip(ys, tw, strict=True):
-            c = y * y + lam2
-            p = _p_root(v, w, c)
-            inner += 0.5 * Y * weight * float(np.dot(w, lam / (p * v + c)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tail = np.where(lam != 0, np.sign(lam) * (math.pi / 2 - np.arctan(Y / np.abs(lam))),
-                        0.0)
-    return float(0.5 - (inner + float(np.dot(w, tail))) / math.pi)
 
 
 def _kac_rice_not_inlined(problem) -> bool:
