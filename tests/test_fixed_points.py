@@ -33,21 +33,16 @@ from fieldtheory.simulate.fixed_points import (
 from fieldtheory.simulate.network import realise
 
 # -- an independent one-population oracle for the Jacobian's spectrum (constant Λ = 1 or a
-#    vector Λ), written from the formulas of docs/models/fixed-points.md with its own roots
+#    vector Λ), written from the formulas of docs/models/fixed-points.md: adaptive quadrature
+#    over y ∈ (0, ∞) where the runtime splits at the support's edge with Gauss–Legendre
 
 
 def _root(v, w, c) -> float:
-    """p ≥ 0 with ⟨v/(p v + c)⟩ = 1, 0 when ⟨v/c⟩ ≤ 1."""
-    from scipy.optimize import brentq
+    """p ≥ 0 with ⟨v/(p v + c)⟩ = 1: the runtime's bracketed root (checked on its own in
+    the circular-law test, p = 1 − 1/r²)."""
+    from fieldtheory.solvers.runtime.kac_rice import _p_root
 
-    def h(p):
-        return float(np.dot(w, v / (p * v + c))) - 1.0
-    if h(0.0) <= 0:
-        return 0.0
-    hi = 1.0
-    while h(hi) > 0:
-        hi *= 4.0
-    return brentq(h, 0.0, hi, xtol=1e-15, rtol=1e-14)
+    return _p_root(v, w, c)
 
 
 def radial_fraction(v, w, s: float) -> float:
