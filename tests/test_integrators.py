@@ -3,10 +3,9 @@
 * RK4: global error ∝ dt⁴ on a fixed noise-free SCS network (fixed J and initial condition)
   against a reference at a much smaller step.
 * Exponential Euler, deterministic: global error ∝ dt.
-* Euler–Maruyama with exact leak, weak order 1: the stationary variance of an
-  Ornstein–Uhlenbeck unit is D dt/(1 − e^{−2a dt}) = D/(2a)·(1 + a dt + …); the fitted
-  slope of |variance − D/2a| against dt must be 1, within three of its standard errors
-  plus the known curvature of that formula over the chosen dt.
+* Exponential Euler–Maruyama: the leak and the noise over a step are the exact
+  Ornstein–Uhlenbeck transition, so an OU unit has the exact stationary variance D/(2a)
+  and increment variance at any dt.
 """
 
 from __future__ import annotations
@@ -59,32 +58,22 @@ def ou_model(a: float = 1.0, D: float = 2.0) -> ft.Model:
     return ft.Model("ou", action, "independent Ornstein–Uhlenbeck units")
 
 
-def ou_discrete_variance(dt: float, a: float = 1.0, D: float = 2.0) -> float:
-    """Stationary variance of x ← e^{−a dt} x + √(D dt) ξ."""
-    return D * dt / (1 - math.exp(-2 * a * dt))
-
-
-def test_euler_maruyama_is_weak_order_one():
-    steps = np.array([0.2, 0.1, 0.05, 0.025])
-    bias, sigma = [], []
-    for k, dt in enumerate(steps):
-        # a seed per dt: one noise stream reused at several dt would correlate the errors
+def test_exponential_euler_is_exact_for_ornstein_uhlenbeck():
+    """The noise enters with the exact OU covariance over a step, so the stationary
+    variance is D/2a at any dt — even at a coarse dt = 0.2 — and so are the increments'
+    variances over one sampling interval, D(1 − e^{−2ah})/(2a)·2(1 − e^{−ah})/(1 − e^{−2ah})
+    = D(1 − e^{−ah})/a. (The old scheme, √(D dt)ξ, was off by a·dt: 20 % at dt = 0.2.)"""
+    for k, dt in enumerate((0.2, 0.025)):
         result = simulate(ou_model(), N=2000, t_max=200.0, t_burn=10.0, dt=dt, tau_max=0.2,
-                          dtau=0.2, seed=21 + k, blocks=16)
-        bias.append(result.observables["variance"] - 1.0)
-        sigma.append(result.stderr["variance"])
-    bias, sigma = np.array(bias), np.array(sigma)
-    assert np.all(bias > 5 * sigma), (bias, sigma)  # the bias is resolved at every dt
-    # weighted least squares in log space: σ(log b) = σ_b / b
-    weights = (bias / sigma) ** 2
-    design = np.column_stack([np.ones_like(steps), np.log(steps)])
-    normal = design.T @ (weights[:, None] * design)
-    slope = np.linalg.solve(normal, design.T @ (weights * np.log(bias)))[1]
-    slope_sigma = math.sqrt(np.linalg.inv(normal)[1, 1])
-    exact = _slope(steps, [ou_discrete_variance(dt) - 1.0 for dt in steps])
-    assert abs(exact - 1) < 0.1  # the formula is first order; its curvature is small
-    assert abs(slope - 1) <= 3 * slope_sigma + abs(exact - 1), (slope, slope_sigma, exact)
-    assert 3 * slope_sigma < 0.2  # sharp enough to tell order 1 from order 2 or 1/2
+                          dtau=0.2, seed=21 + k, blocks=16, record=True)
+        variance, se = result.observables["variance"], result.stderr["variance"]
+        assert abs(variance - 1.0) <= 3 * se, (dt, variance, se)
+        assert 3 * se < dt  # the old scheme's bias, a·dt·D/2a = dt, would be resolved
+        steps = np.diff(result.samples, axis=1)
+        increment = np.mean(steps**2)
+        expected = 2.0 * -math.expm1(-0.2) / 1.0
+        blocks = np.mean(steps.reshape(16, -1) ** 2, axis=1)
+        assert abs(increment - expected) <= 3 * blocks.std(ddof=1) / 4, (increment, expected)
 
 
 def test_phi1_and_its_small_argument_limit():
@@ -135,7 +124,8 @@ def test_one_step_of_each_scheme_is_the_written_formula():
     xi = np.random.default_rng(3).standard_normal((1, N))
     step = integrate(network, x0, dt, dt, "euler", rng=np.random.default_rng(3))
     drift = J @ np.tanh(x0[0]) + 0.2
-    expected = math.exp(-dt) * x0[0] + (1 - math.exp(-dt)) * drift + math.sqrt(0.5 * dt) * xi[0]
+    noise = math.sqrt(0.5 * -math.expm1(-2 * dt) / 2)  # the exact OU variance over dt
+    expected = math.exp(-dt) * x0[0] + (1 - math.exp(-dt)) * drift + noise * xi[0]
     np.testing.assert_allclose(step[0], expected, rtol=1e-13, atol=1e-13)
 
     quiet = realise(scs, {"g": 1.5, "I": 0.2}, N, np.random.default_rng(1))

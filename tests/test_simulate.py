@@ -46,8 +46,9 @@ def ou_model(coupled: bool = False) -> ft.Model:
 
 
 def scheme_variance(dt: float) -> float:
-    """Stationary variance of x ← e^{−a dt} x + √(D dt) ξ (weak order 1: D/2a + O(dt))."""
-    return D * dt / (1 - math.exp(-2 * A * dt))
+    """Stationary variance of the exponential Euler scheme for an OU unit: the leak and the
+    noise over a step are its exact transition, so D/2a at any dt."""
+    return D / (2 * A)
 
 
 def test_ornstein_uhlenbeck_variance_autocorrelation_and_spectrum():
@@ -57,8 +58,8 @@ def test_ornstein_uhlenbeck_variance_autocorrelation_and_spectrum():
     obs, se = result.observables, result.stderr
     v = scheme_variance(dt)
     assert abs(obs["variance"] - v) <= 3 * se["variance"]
-    # the scheme's bias is resolved: D/2a itself is excluded
-    assert abs(obs["variance"] - D / (2 * A)) > 10 * se["variance"]
+    # the old scheme's bias (√(D dt)ξ: a·dt relative) would be resolved
+    assert 10 * se["variance"] < A * dt * v
     tau = obs["autocorrelation"]["tau"]
     values, errors = obs["autocorrelation"]["values"], se["autocorrelation"]["values"]
     assert values[0] == obs["variance"]
@@ -105,13 +106,14 @@ def test_linear_network_matches_the_exact_covariance_of_its_own_coupling():
     J = realise(model.action, values, N, np.random.default_rng([seed, 0]))
     J = J.couplings[0].matrices[0].matrix
     A = math.exp(-dt) * np.eye(N) + (1 - math.exp(-dt)) * J
-    C = scipy.linalg.solve_discrete_lyapunov(A, dt * np.eye(N))
+    # the noise over a step: the exact OU variance dt·φ₁(2dt) = (1 − e^{−2dt})/2
+    C = scipy.linalg.solve_discrete_lyapunov(A, -math.expm1(-2 * dt) / 2 * np.eye(N))
     exact = [np.trace(np.linalg.matrix_power(A, k) @ C) / N for k in (0, 5, 10)]
     values_, errors = (r["autocorrelation"]["values"] for r in (result.observables,
                                                                  result.stderr))
     assert np.all(np.abs(values_ - exact) <= 3 * errors), (values_ - exact, errors)
-    # sharp enough to see the coupling: J = 0 gives the OU scheme's dt/(1 − e^{−2dt}) e^{−τ}
-    uncoupled = dt / (1 - math.exp(-2 * dt)) * np.exp(-np.array([0.0, 0.5, 1.0]))
+    # sharp enough to see the coupling: J = 0 gives the OU process's e^{−τ}/2
+    uncoupled = 0.5 * np.exp(-np.array([0.0, 0.5, 1.0]))
     assert np.all(3 * errors < 0.25 * np.abs(np.array(exact) - uncoupled))
 
 
@@ -141,7 +143,7 @@ def test_per_population_leak_and_noise():
     result = simulate(action, N=1600, t_max=100.0, t_burn=5.0, dt=dt, tau_max=1.0, seed=3)
     for name, rate, noise in (("E", 1.0, 2.0), ("I", 3.0, 0.5)):
         pop, err = result.observables["populations"][name], result.stderr["populations"][name]
-        exact = noise * dt / (1 - math.exp(-2 * rate * dt))
+        exact = noise / (2 * rate)  # the scheme is the exact OU transition
         assert abs(pop["variance"] - exact) <= 3 * err["variance"], name
     state_dependent = ft.langevin(drift={x: -x(t)}, noise={x: 1 + x(t) ** 2})
     with pytest.raises(SimulationError, match="state-dependent noise"):

@@ -46,7 +46,9 @@ def _coupling(model, values, n: int, seed: int) -> np.ndarray:
 def _exact(model, values, dt: float):
     coupling = _coupling(model, values, N, SEED)
     a = math.exp(-dt) * np.eye(N) + (1 - math.exp(-dt)) * coupling
-    c = scipy.linalg.solve_discrete_lyapunov(a, values["D"] * dt * np.eye(N))
+    # the noise over a step: the exact OU variance D·dt·φ₁(2dt) = D(1 − e^{−2dt})/2
+    c = scipy.linalg.solve_discrete_lyapunov(a, values["D"] * -math.expm1(-2 * dt) / 2
+                                             * np.eye(N))
     return a, c
 
 
@@ -197,7 +199,7 @@ def test_populations_get_their_own_estimates():
 def _exact_matrix(model, values, dt: float):
     coupling = _coupling(model, values, N, SEED)
     a = math.exp(-dt) * np.eye(N) + (1 - math.exp(-dt)) * coupling
-    return a, scipy.linalg.solve_discrete_lyapunov(a, dt * np.eye(N))
+    return a, scipy.linalg.solve_discrete_lyapunov(a, -math.expm1(-2 * dt) / 2 * np.eye(N))
 
 
 def test_cli_observe(run):

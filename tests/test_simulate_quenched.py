@@ -217,7 +217,8 @@ def linear_run():
     network = _network(model, values)
     gains, coupling = network.quenched[0][0], network.couplings[0].matrices[0].dense()
     a = math.exp(-dt) * np.eye(N) + (1 - math.exp(-dt)) * coupling * gains
-    c = scipy.linalg.solve_discrete_lyapunov(a, values["D"] * dt * np.eye(N))
+    c = scipy.linalg.solve_discrete_lyapunov(a, values["D"] * -math.expm1(-2 * dt) / 2
+                                             * np.eye(N))  # the exact OU noise per step
     output = c * np.outer(gains, gains)  # Φ = G x
     std = np.sqrt(np.diag(c))
     exact = {"pr_x": _participation(c), "pr_phi": _participation(output),

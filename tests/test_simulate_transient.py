@@ -89,7 +89,7 @@ def exact_linear(model: ft.Model, references: tuple[int, ...]) -> dict[str, np.n
                 for j in range(steps):
                     t = ((n - 1) * steps + j) * dt
                     mu = A @ mu + w * step_input(t) * one
-                    cov = A @ cov @ A.T + values["D"] * dt * np.eye(N)
+                    cov = A @ cov @ A.T + values["D"] * -math.expm1(-2 * dt) / 2 * np.eye(N)
                     for a in saved:
                         saved[a] = (A @ saved[a][0], saved[a][1])
             if n in references:

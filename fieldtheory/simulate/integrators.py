@@ -4,12 +4,14 @@ Continuous time, ∂_t x = −a x + r(x) + ξ with ⟨ξ ξᵀ⟩ = Q δ:
 
 * **exponential Euler–Maruyama** (``"euler"``): the leak is integrated exactly,
 
-  .. math:: x \leftarrow e^{-a\,dt} x + \varphi_1(a\,dt)\,dt\,r(x) + \sqrt{dt}\,L\,\xi,
-            \qquad \varphi_1(z) = (1 - e^{-z})/z,\quad L L^\top = Q,
+  .. math:: x \leftarrow e^{-a\,dt} x + \varphi_1(a\,dt)\,dt\,r(x) + \tilde L\,\xi,
+            \qquad \varphi_1(z) = (1 - e^{-z})/z,
 
-  with ξ standard normal. The noise enters as √(Q dt)ξ, not with the exact
-  Ornstein–Uhlenbeck variance, so a single leaky unit has the stationary variance
-  Q dt/(1 − e^{−2a dt}) = Q/(2a)·(1 + a dt + O(dt²)): weak order 1.
+  with ξ standard normal and L̃L̃ᵀ = Q_kl·dt·φ₁((a_k + a_l)dt) per site: the exact
+  Ornstein–Uhlenbeck covariance of the leak and the noise over one step (for one field
+  √(Q dt φ₁(2a dt))), so a leaky unit with white noise has the exact stationary variance
+  Q/(2a) and its increments the exact variance; the drift r(x) is held over the step
+  (weak order 1 in r).
 * **classical Runge–Kutta** (``"rk4"``) on the full drift, for noise-free models.
 
 Discrete time (maps): x(n+1) = r(x(n)) + L ξ(n).
@@ -140,12 +142,30 @@ def _phi1(z: np.ndarray) -> np.ndarray:
     return np.where(small, 1.0 - z / 2, -np.expm1(-safe) / safe)
 
 
+def _ou_factor(network: Network, dt: float) -> np.ndarray | None:
+    r"""Per site a square root of Q_kl·dt·φ₁((a_k + a_l)dt) — the covariance that the
+    noise accumulates over one step under the exact leak — shape (K, K, N); None without
+    noise."""
+    F = np.asarray(network.noise_factor, dtype=float)
+    if not np.any(F != 0):
+        return None
+    a = np.asarray(network.leak, dtype=float)  # (K, N)
+    if F.shape[0] == 1:
+        return F * np.sqrt(dt * _phi1(2 * a * dt))[None]
+    Q = np.einsum("kmn,lmn->nkl", F, F)
+    W = dt * _phi1((a[:, None, :] + a[None, :, :]).transpose(2, 0, 1) * dt)
+    values, vectors = np.linalg.eigh(Q * W)
+    root = vectors * np.sqrt(np.clip(values, 0, None))[:, None, :]
+    return root.transpose(1, 2, 0)
+
+
 class _NoiseSource:
-    """Standard-normal draws per trial (from that trial's generator) times a factor."""
+    """Standard-normal draws per trial (from that trial's generator) times a factor
+    (``factor`` (K, K, N), else the network's noise factor times ``scale``)."""
 
     def __init__(self, network: Network, rngs: Sequence[np.random.Generator] | None,
-                 scale: float) -> None:
-        factor = network.noise_factor * scale
+                 scale: float, factor: np.ndarray | None = None) -> None:
+        factor = network.noise_factor * scale if factor is None else factor
         self.active = bool(np.any(factor != 0))
         if not self.active:
             return
@@ -182,7 +202,7 @@ class ExponentialEuler:
         a = network.leak.astype(float)
         self.decay = _compact(np.exp(-a * dt), network.dtype)
         self.weight = _compact(_phi1(a * dt) * dt, network.dtype)
-        self.noise = _NoiseSource(network, rngs, math.sqrt(dt))
+        self.noise = _NoiseSource(network, rngs, 1.0, _ou_factor(network, dt))
         self.work = np.empty(network.shape, dtype=network.dtype)
         self.inputs = make_schedule(network.compiled.inputs, dt, network.dtype)
 
