@@ -23,6 +23,7 @@ __all__ = [
     "UnknownParameterError",
     "UnknownModelError",
     "ModelFileError",
+    "DataFileError",
     "ParseError",
     "SimulationError",
     "UnstableStepError",
@@ -105,6 +106,17 @@ class ModelFileError(UnknownModelError):
         super().__init__(message)
         self.path = str(path)
         self.line = line
+
+
+class DataFileError(FieldTheoryError):
+    """A data file (recorded activity for ``infer``/``predict-series``) that cannot be used:
+    missing, unreadable, without a required key, with a NaN, of the wrong shape, too short
+    for what is asked. ``path`` is the file, ``key`` the offending entry (None: the file)."""
+
+    def __init__(self, message: str, *, path: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.path = str(path)
+        self.key = key
 
 
 class ParseError(FieldTheoryError):

@@ -8,8 +8,9 @@ model's name or the path of a Python file that defines ``model``.
 Each subcommand is one function registered with :func:`command` in :data:`COMMANDS`,
 together with a function that declares its arguments; a later subcommand is one more such
 pair, in one of the modules of this package (``models``: models, show; ``theory``: solve,
-codegen, verify; ``derivation``: derive, diagrams; ``simulation``: simulate; ``sweep``:
-sweep). They register in the order imported below, which is the order ``--help`` lists.
+codegen, verify; ``derivation``: derive, diagrams; ``simulation``: simulate; ``inference``:
+infer, predict-series; ``sweep``: sweep). They register in the order imported below,
+which is the order ``--help`` lists.
 Every error fieldtheory raises on purpose (:class:`~fieldtheory.errors.FieldTheoryError`)
 and every usage error is printed as one line on stderr, without a traceback (``--debug``
 adds it), with exit status 2; anything else is a bug: its traceback and status 3. Files a
@@ -47,7 +48,7 @@ __all__ = ["COMMANDS", "Command", "build_parser", "command", "format_result", "m
 
 #: The subcommand modules. Each registers its commands when imported, so this order is the
 #: order ``fieldtheory --help`` lists them in.
-SUBCOMMAND_MODULES = ("models", "theory", "derivation", "simulation", "sweep")
+SUBCOMMAND_MODULES = ("models", "theory", "derivation", "simulation", "inference", "sweep")
 for _name in SUBCOMMAND_MODULES:
     importlib.import_module(f"fieldtheory.cli.{_name}")
 

@@ -68,6 +68,10 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="FILE.npz", type=output_file, default=None,
                         help="write array observables (the kernels of a layered network) to "
                              "this .npz; the JSON keeps a summary of each")
+    parser.add_argument("--save", metavar="DATA.npz", type=output_file, default=None,
+                        help="write the recorded activity as a data file for infer and "
+                             "predict-series: x (units × samples, every dtau after the "
+                             "burn-in, trials stacked along units), dt = dtau, populations")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object {model, params, N, observables, stderr}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -111,8 +115,15 @@ def simulate_command(args: argparse.Namespace) -> int:
         trials=args.trials, seed=args.seed, dtype=args.dtype, tau_max=args.tau_max,
         dtau=args.dtau, method=args.method, progress=progress,
         observe=_observables(args), blocks=args.blocks, segment_time=args.segment,
+        record=args.save is not None,
     )
     data = offload_arrays(result.to_json(), args.output)
+    if args.save is not None:
+        from fieldtheory.activity import save_activity
+
+        path = save_activity(args.save, result.samples, result.dtau, result.labels)
+        data["saved"] = {"file": str(path), "units": int(result.samples.shape[0]),
+                         "samples": int(result.samples.shape[1]), "dt": result.dtau}
     if args.json:
         print(dumps(data))
     else:

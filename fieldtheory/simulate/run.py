@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -99,6 +99,10 @@ class SimulationResult:
     dtype: str = "float64"
     inputs: tuple[str, ...] = ()
     initial: tuple[float, float] = (0.0, 1.0)
+    #: ``simulate(record=True)``: the first field every dτ after the burn-in, (units,
+    #: samples) with trials stacked along the units, and each unit's population label.
+    samples: np.ndarray | None = field(default=None, compare=False, repr=False)
+    labels: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """``{"model", "params", "N", "observables", "stderr"}`` in plain JSON types, and
@@ -261,7 +265,8 @@ def _unwrap(model_or_action: Model | Action | str) -> tuple[Action, str]:
 def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunPlan,
             x: np.ndarray, bar, tangent: TangentObservers | None = None,
             transient: TransientEstimator | None = None,
-            collective: CollectiveEstimator | None = None) -> None:
+            collective: CollectiveEstimator | None = None,
+            samples: np.ndarray | None = None) -> None:
     """Step through burn-in and recording; push a sample every dτ."""
     steps, dt = plan.steps_per_sample, plan.dt
     prefill = min(plan.lags, plan.burn_samples)  # burn-in samples that fill the ring
@@ -281,6 +286,8 @@ def _record(network: Network, stepper, estimator: StreamingEstimator, plan: RunP
         estimator.push(x[:, 0], phi, network.gain(x), record=r >= prefill)
         if collective is not None and r >= prefill:
             collective.push(x[:, 0], phi, network.output(x, phi))
+        if samples is not None and r >= prefill:
+            samples[:, :, r - prefill] = x[:, 0]
         if transient is not None and r + 1 >= prefill:
             transient.push(x[:, 0], phi, r + 1 - prefill)
         bar.update(steps)
@@ -345,6 +352,7 @@ def simulate(
     initial: tuple[float, float] = (0.0, 1.0),
     transient_times: Sequence[float] | None = None,
     segment_time: float | None = None,
+    record: bool = False,
 ) -> SimulationResult:
     r"""Simulate a model's Langevin equation (or map) and estimate its observables.
 
@@ -427,6 +435,11 @@ def simulate(
         Segment length of the collective spectra (model time; default 2·tau_max). Near the
         magnetic transition the population mode's linewidth is 1 − J0⟨φ'⟩: use segments
         ≳ 10/(1 − J0⟨φ'⟩).
+    record : bool
+        Keep the first field every dτ after the burn-in (``SimulationResult.samples``,
+        (trials·N, samples), trials stacked along the units, float64, with ``labels`` the
+        population index of each unit): what ``simulate --save`` writes as a data file
+        (:mod:`fieldtheory.activity`). Memory trials·N·samples·8 bytes, checked first.
 
     Returns
     -------
@@ -466,10 +479,12 @@ def simulate(
     # dimension: per field and trial, the running float64 moment, B float32 block moments,
     # and at the end B float64 centred block covariances plus one scaled temporary
     require(_memory_estimate(compiled, N, trials, plan, np.dtype(str(dtype)).itemsize)
-            + (trials * 2 * N * (N * (16 + 12 * blocks) + 64 * 8) if dimension else 0),
+            + (trials * 2 * N * (N * (16 + 12 * blocks) + 64 * 8) if dimension else 0)
+            + (8 * trials * N * plan.samples if record else 0),
             f"simulate {name}: N = {N}, trials = {trials}, {plan.lags + 1} lags"
             + (f", observe dimension ({blocks} + 1 N × N moments per field, and {blocks} "
-               "at the end)" if dimension else ""))
+               "at the end)" if dimension else "")
+            + (f", recording {trials * N} units × {plan.samples} samples" if record else ""))
     rngs = trial_generators(seed, trials)
     network = realise_trials(compiled, N, rngs, str(dtype))
     if compiled.realised:  # the step bound of the realised gains: dt planned again
@@ -508,9 +523,11 @@ def simulate(
             samples=plan.samples, t_start=t_start, dtau=plan.dtau, groups=blocks,
             references=reference_indices(transient_times, t_start=t_start, dtau=plan.dtau,
                                          samples=plan.samples))
+    samples = (np.empty((trials, network.N, plan.samples)) if record else None)
     with np.errstate(all="ignore"), progress_bar(plan.total_steps, enabled=progress,
                                                  description=f"simulate {name}") as bar:
-        _record(network, stepper, estimator, plan, x, bar, tangent, transient, collective)
+        _record(network, stepper, estimator, plan, x, bar, tangent, transient, collective,
+                samples)
     observables, stderr = estimator.observables()
     if collective is not None:
         observables, stderr = _add_collective(observables, stderr, collective,
@@ -526,7 +543,10 @@ def simulate(
         model=name, params=values, N=N, trials=trials, dt=plan.dt,
         t_max=plan.samples * plan.dtau, t_burn=plan.burn_samples * plan.dtau,
         observables=observables, stderr=stderr, method=plan.method, dtau=plan.dtau,
-        seed=seed, dtype=str(dtype), inputs=tuple(inputs), initial=initial)
+        seed=seed, dtype=str(dtype), inputs=tuple(inputs), initial=initial,
+        samples=None if samples is None else samples.reshape(trials * network.N, -1),
+        labels=None if samples is None else np.tile(
+            np.repeat(np.arange(len(network.sizes)), network.sizes), trials))
 
 
 def _memory_estimate(compiled, N: int, trials: int, plan, itemsize: int) -> int:

@@ -1,0 +1,57 @@
+"""Time the inference of (g, D) from recorded activity (issue 17).
+
+Prints one JSON object: ``infer`` on 1000 units × 10⁴ samples (SCS, φ = erf(√π x/2),
+g = 1.5, D = 0.5, sampled every 0.05) with 0 and with 100 bootstrap replicates, the
+simulation that made the data, and the ratio of the inference (no bootstrap) to one
+pass of numpy's FFT over the same data in the same process (the spectra's floor).
+The rate-function curve time of the issue is not measured: the rate function is not
+implemented yet (see docs/models/large-deviations.md).
+
+    python benchmarks/inference.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+import fieldtheory as ft
+from fieldtheory.activity import activity
+from fieldtheory.inference import infer
+
+
+def timed(function, repeat: int = 1):
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = function()
+        best = min(best, time.perf_counter() - start)
+    return best, value
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    N, T = (200, 100.0) if args.quick else (1000, 500.0)
+    simulation, sim = timed(lambda: ft.simulate("scs_erf", {"g": 1.5, "D": 0.5}, N=N,
+                                                t_max=T, t_burn=20.0, dtau=0.05,
+                                                record=True))
+    data = activity(sim.samples, sim.dtau, sim.labels)
+    fft, _ = timed(lambda: np.fft.rfft(data.x[:, : data.samples // 512 * 512]
+                                       .reshape(N, -1, 512), axis=2), repeat=3)
+    plain, result = timed(lambda: infer("scs_erf", data, bootstrap=0), repeat=2)
+    boot, _ = timed(lambda: infer("scs_erf", data, bootstrap=100))
+    out = {"units": N, "samples": data.samples, "simulate_s": simulation,
+           "infer_s": plain, "infer_bootstrap100_s": boot, "fft_s": fft,
+           "infer_over_fft": plain / fft, "bootstrap_over_infer": boot / plain,
+           "estimates": result.estimates}
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main()

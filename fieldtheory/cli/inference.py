@@ -1,0 +1,111 @@
+"""``fieldtheory infer`` and ``fieldtheory predict-series``: parameters and predictions
+from recorded activity (issue 17)."""
+
+from __future__ import annotations
+
+import argparse
+
+from fieldtheory.cli.base import (
+    EXIT_OK,
+    add_model_argument,
+    command,
+    model_with_options,
+    nonnegative_integer,
+    positive_integer,
+    positive_number,
+)
+from fieldtheory.jsonout import dumps
+from fieldtheory.parsing import parse_assignments
+
+
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    parser.add_argument("data", metavar="DATA.npz",
+                        help="recorded activity: x (units × samples), dt, optional "
+                             "populations (an integer label per unit); `simulate --save` "
+                             "writes one")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a known parameter (repeatable; the estimated ones only start "
+                             "the fit)")
+
+
+def _infer_arguments(parser: argparse.ArgumentParser) -> None:
+    _data_arguments(parser)
+    parser.add_argument("--segment", type=positive_integer, default=None, metavar="SAMPLES",
+                        help="Welch segment length in samples (default: up to 512, at "
+                             "least 8 segments)")
+    parser.add_argument("--omega-max", type=positive_number, default=None,
+                        help="highest angular frequency used (default 1/dt)")
+    parser.add_argument("--bootstrap", type=nonnegative_integer, default=200,
+                        help="bootstrap replicates for the standard errors (default 200)")
+    parser.add_argument("--resample", choices=("units", "time"), default="units",
+                        help="bootstrap over units (within populations) or time segments")
+    parser.add_argument("--seed", type=nonnegative_integer, default=0,
+                        help="seed of the bootstrap")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("infer", "infer coupling variances and noise from recorded activity",
+         _infer_arguments)
+def infer_command(args: argparse.Namespace) -> int:
+    """Estimates (Whittle likelihood), the non-negative regression, their bootstrap
+    errors, and −N·H at the estimate."""
+    from fieldtheory.inference import infer
+
+    model = model_with_options(args)
+    result = infer(model, args.data, parse_assignments(args.param), segment=args.segment,
+                   omega_max=args.omega_max, bootstrap=args.bootstrap,
+                   resample=args.resample, seed=args.seed)
+    data = result.to_json()
+    if args.json:
+        print(dumps(data))
+        return EXIT_OK
+    print(f"model: {result.model}  data: {result.info['units']} units × "
+          f"{result.info['samples']} samples, dt = {result.info['dt']:g}")
+    for key, value in data["estimates"].items():
+        print(f"{key} = {value} ± {data['estimates_stderr'][key]}   (regression "
+              f"{data['regression'][key]} ± {data['regression_stderr'][key]})")
+    print(f"-N·H at the estimate: {result.minus_N_H:.6g}")
+    return EXIT_OK
+
+
+def _predict_series_arguments(parser: argparse.ArgumentParser) -> None:
+    _data_arguments(parser)
+    parser.add_argument("--unit", type=nonnegative_integer, required=True, metavar="i",
+                        help="the unit to predict (0-based row of x)")
+    parser.add_argument("--horizon", type=positive_number, required=True, metavar="T",
+                        help="how far ahead (model time units)")
+    parser.add_argument("--at", type=positive_number, default=None, metavar="T0",
+                        help="record time the prediction starts from (default: the last "
+                             "sample; earlier, the rest of the record is held out and "
+                             "returned as `observed`)")
+    parser.add_argument("--history", type=positive_number, default=None,
+                        help="length of the past used (default: until C decays to 1e-3)")
+    parser.add_argument("--no-estimate", action="store_true",
+                        help="use the -p parameters (and defaults) instead of inferring "
+                             "them from the data first")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("predict-series", "predict a unit's future as a Gaussian process with the "
+         "DMFT autocorrelation", _predict_series_arguments)
+def predict_series_command(args: argparse.Namespace) -> int:
+    """t, mean and variance of the prediction (and the held-out record where there is
+    one)."""
+    from fieldtheory.inference import predict_series
+
+    model = model_with_options(args)
+    result = predict_series(model, args.data, args.unit, args.horizon,
+                            parse_assignments(args.param), at=args.at,
+                            history=args.history, estimate=not args.no_estimate)
+    data = result.to_json()
+    if args.json:
+        print(dumps(data))
+        return EXIT_OK
+    print(f"model: {result.model}  unit {result.unit} from t = {result.at:g}  params: "
+          f"{result.params}")
+    step = max(1, len(result.t) // 10)
+    for t, m, v in zip(result.t[::step], result.mean[::step], result.variance[::step],
+                       strict=True):
+        print(f"t = {t:10.4g}  mean = {m: .6g}  variance = {v:.6g}")
+    return EXIT_OK
