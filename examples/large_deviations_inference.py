@@ -14,8 +14,12 @@ every 0.05 (``--quick``: N = 200, T = 200). For each: estimate, bootstrap standa
 (over units), z-score against the truth, relative error. Then the held-out coverage of the
 2σ prediction band over 50 units.
 
-Prints one JSON object; ``--figures DIR`` writes the spectra with their fit and a
-prediction band (matplotlib). Run alone:
+Last, the fluctuations of q = (1/N)Σφ(x_i)² over windows of 30 (g = 2, D = 0; 20
+networks of N = 250, 500, 1000 run for 300 each): N·Var within networks against the
+theory's N·Var (:func:`fieldtheory.rate_function.rate_function`), and over networks.
+
+Prints one JSON object; ``--figures DIR`` writes the spectra with their fit, a prediction
+band and the q histogram against exp(−N H) (matplotlib). Run alone:
 ``python examples/large_deviations_inference.py [--quick] [--figures DIR]``.
 """
 
@@ -86,7 +90,42 @@ def coverage(data, units, at, horizons):
             "z_std": float(z.std()), "count": int(z.size), "horizons": list(horizons)}, p
 
 
-def figures(directory, spectral_result, prediction, data):
+def q_fluctuations(sizes, networks, T, window, seed=3):
+    """q = (1/N)Σφ(x_i)² averaged over windows of one run per network (g = 2, D = 0,
+    φ = erf): N·Var within networks (dynamic: the theory's leading order) and over
+    networks and windows (adds the quenched network-to-network part), against
+    ``rate_function``; the standardised window values for the histogram."""
+    from scipy.special import erf
+
+    from fieldtheory.rate_function import rate_function
+
+    theory = rate_function("scs_erf", {"g": 2.0}, window=window, samples=8000)
+    rows, pooled = [], []
+    for N in sizes:
+        sim = ft.simulate("scs_erf", {"g": 2.0}, N=N, t_max=T, t_burn=100.0, dtau=0.25,
+                          record=True, trials=networks, seed=seed)
+        x = sim.samples.reshape(networks, N, -1)
+        Q = (erf(np.sqrt(np.pi) / 2 * x) ** 2).mean(axis=1)
+        k = round(window / 0.25)
+        means = Q[:, : Q.shape[1] // k * k].reshape(networks, -1, k).mean(axis=2)
+        within = N * means.var(axis=1, ddof=1)  # per network
+        rows.append({"N": N, "networks": networks, "windows": means.shape[1],
+                     "within_N_var": float(within.mean()),
+                     "within_N_var_stderr": float(within.std(ddof=1) / np.sqrt(networks)),
+                     "total_N_var": float(N * means.var(ddof=1)),
+                     "network_N_var_of_run_means": float(N * Q.mean(axis=1).var(ddof=1)),
+                     "q_mean": float(Q.mean())})
+        pooled.append(((means - means.mean(axis=1, keepdims=True)) * np.sqrt(N)).ravel())
+        print(f"q at N = {N}: within N·Var = {rows[-1]['within_N_var']:.4f} ± "
+              f"{rows[-1]['within_N_var_stderr']:.4f}, theory "
+              f"{theory.observables['q_variance_N']:.4f}", file=sys.stderr, flush=True)
+    return {"window": window, "run": T, "theory": theory.observables["q_variance_N"],
+            "theory_stderr": theory.stderr["q_variance_N"],
+            "theory_site": theory.observables["q_variance_N_site"],
+            "q_mean_theory": theory.observables["q_mean"], "rows": rows}, pooled
+
+
+def figures(directory, spectral_result, prediction, data, q_result=None, pooled=None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,7 +158,22 @@ def figures(directory, spectral_result, prediction, data):
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "prediction.png", dpi=120)
-    return [str(out / "spectra_fit.png"), str(out / "prediction.png")]
+    written = [str(out / "spectra_fit.png"), str(out / "prediction.png")]
+    if pooled:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        V = q_result["theory"]
+        grid = np.linspace(-4 * np.sqrt(V), 4 * np.sqrt(V), 200)
+        for row, values in zip(q_result["rows"], pooled, strict=True):
+            ax.hist(values, bins=30, density=True, histtype="step",
+                    label=f"N = {row['N']} (within networks)")
+        ax.plot(grid, np.exp(-grid**2 / (2 * V)) / np.sqrt(2 * np.pi * V), "k",
+                label="exp(−N H), H quadratic")
+        ax.set_xlabel("√N (q − q̄_network)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "q_histogram.png", dpi=120)
+        written.append(str(out / "q_histogram.png"))
+    return written
 
 
 def main(argv=None) -> dict:
@@ -141,9 +195,13 @@ def main(argv=None) -> dict:
     data, result = first
     units = range(0, data.units, max(1, data.units // 50))
     cover, last = coverage(data, units, at=T - 20.0, horizons=(0.5, 2.0, 5.0, 10.0))
-    out = {"N": N, "T": T, "dt": 0.05, "cases": results, "prediction": cover}
+    sizes, networks = ((100,), 3) if args.quick else ((250, 500, 1000), 20)
+    q_result, pooled = q_fluctuations(sizes, networks, T=60.0 if args.quick else 300.0,
+                                      window=10.0 if args.quick else 30.0)
+    out = {"N": N, "T": T, "dt": 0.05, "cases": results, "prediction": cover,
+           "q_fluctuations": q_result}
     if args.figures:
-        out["figures"] = figures(args.figures, result, last, data)
+        out["figures"] = figures(args.figures, result, last, data, q_result, pooled)
     out = strict(out)
     print(dumps(out))
     return out

@@ -1,5 +1,5 @@
-"""``fieldtheory infer`` and ``fieldtheory predict-series``: parameters and predictions
-from recorded activity (issue 17)."""
+"""``fieldtheory infer``, ``predict-series`` and ``rate-function``: parameters and
+predictions from recorded activity, and the fluctuations of q (issue 17)."""
 
 from __future__ import annotations
 
@@ -108,4 +108,45 @@ def predict_series_command(args: argparse.Namespace) -> int:
     for t, m, v in zip(result.t[::step], result.mean[::step], result.variance[::step],
                        strict=True):
         print(f"t = {t:10.4g}  mean = {m: .6g}  variance = {v:.6g}")
+    return EXIT_OK
+
+
+def _rate_function_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a parameter (repeatable)")
+    parser.add_argument("--window", type=positive_number, default=100.0, metavar="T",
+                        help="averaging window of q = (1/NT)Σ∫φ(x_i)² (default 100)")
+    parser.add_argument("-N", type=positive_integer, default=None,
+                        help="span the rate function's q grid over ±4 standard deviations "
+                             "at this N (default 1000)")
+    parser.add_argument("--samples", type=positive_integer, default=4000,
+                        help="Monte-Carlo paths of the single-site variance (default 4000)")
+    parser.add_argument("--step", type=positive_number, default=0.1,
+                        help="step of the two-time grid (default 0.1)")
+    parser.add_argument("--memory", type=positive_number, default=20.0,
+                        help="how far before the window the grid reaches (default 20)")
+    parser.add_argument("--seed", type=nonnegative_integer, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("rate-function", "the fluctuations of the window-averaged q and the rate "
+         "function's Gaussian part", _rate_function_arguments)
+def rate_function_command(args: argparse.Namespace) -> int:
+    """q_mean, q_variance_N (N·Var q = 1/H''), rate_function {q, values} (quadratic)."""
+    from fieldtheory.rate_function import rate_function
+
+    model = model_with_options(args)
+    result = rate_function(model, parse_assignments(args.param), window=args.window,
+                           N=args.N, step=args.step, memory=args.memory,
+                           samples=args.samples, seed=args.seed)
+    data = result.to_json()
+    if args.json:
+        print(dumps(data))
+        return EXIT_OK
+    o, e = data["observables"], data["stderr"]
+    print(f"model: {result.model}  window T = {o['window']:g}  params: {result.params}")
+    print(f"q_mean = {o['q_mean']}")
+    print(f"q_variance_N = {o['q_variance_N']} ± {e['q_variance_N']}  (single site, no "
+          f"feedback: {o['q_variance_N_site']})")
     return EXIT_OK

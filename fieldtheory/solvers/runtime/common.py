@@ -239,7 +239,8 @@ RUNTIMES: dict[str, Runtime] = {}
 
 #: What a runtime solves: the stationary site, a transient, or the fluctuations around a
 #: stationary saddle point (the O(1/N) layer).
-RUNTIME_KINDS = ("stationary", "transient", "fluctuations", "layered", "fixed_points")
+RUNTIME_KINDS = ("stationary", "transient", "fluctuations", "layered", "fixed_points",
+                 "large_deviations")
 
 
 def register_runtime(name: str, *, applies: Callable, priority: int,

@@ -1,0 +1,155 @@
+r"""``rate_function(model)``: fluctuations of the window-averaged q = (1/N)Σ_i φ(x_i)² and
+the rate function's Gaussian part (issue 17; van Meegen, Kühn & Helias, PRL 127, 158302
+(2021), arXiv:2009.08889).
+
+The rate function H of the empirical measure (P ≍ e^{−N H}) contracted to
+q = (1/T)∫_0^T dt (1/N)Σ_i φ(x_i(t))² has its minimum at the DMFT value
+q̄ = ⟨φ²⟩ = C_φ(0) + m_φ² and curvature 1/H''(q̄) = N·Var(q): the O(1/N) variance of
+the composite, computed by the registered runtime of kind ``large_deviations``
+(:mod:`fieldtheory.solvers.runtime.window_variance`: the linearised self-consistency on a
+two-time grid, its adjoint, and the single-site variance of a quadratic functional by
+Monte Carlo). ``rate_function`` {q, values} is H to second order in q − q̄ (the cubic and
+higher terms are not computed: stated as ``approximation: "quadratic"``).
+
+What is quenched and what dynamic: the theory is annealed over the couplings, and at
+leading order N·Var(q) is E_J Var(q | J) — the fluctuations of q over windows of one
+network — which falls as 1/T for windows long against the correlation time (H grows ∝ T).
+The network-to-network variance of the time-averaged q is O(1/N²) — subleading — but its
+coefficient is large: in simulations at N ≤ 1000 it dominates the total variance over
+networks and windows, and N·Var(q) over networks falls with N (docs/models/
+large-deviations.md). Compare the theory with the within-network variance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fieldtheory.errors import ConvergenceError, ParameterError
+from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.parameters import parameter_values
+from fieldtheory.jsonout import strict
+from fieldtheory.resources import require
+
+__all__ = ["RateFunctionResult", "rate_function"]
+
+#: Standard deviations (at the given N) spanned by the rate function's q grid.
+SPAN = 4.0
+POINTS = 41
+
+
+@dataclass(frozen=True)
+class RateFunctionResult:
+    """Observables ``q_mean``, ``q_variance_N``, ``q_variance_N_site``, ``window``,
+    ``rate_function`` {q, values, approximation}; ``stderr`` of the Monte-Carlo parts."""
+
+    model: str
+    params: dict[str, float]
+    N: int | None
+    observables: dict[str, Any]
+    stderr: dict[str, Any]
+    undefined: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return strict({"model": self.model, "params": dict(self.params), "N": self.N,
+                       "observables": self.observables, "stderr": self.stderr},
+                      dict(self.undefined))
+
+
+def rate_function(model: Model | str, params: Mapping[str, float] | None = None, *,
+                  window: float = 100.0, N: int | None = None, step: float = 0.1,
+                  memory: float = 20.0, samples: int = 4000,
+                  seed: int = 0) -> RateFunctionResult:
+    r"""N·Var(q) and the quadratic rate function of q over a window of length ``window``.
+
+    Parameters
+    ----------
+    window : float
+        T, the averaging window (model time).
+    N : int, optional
+        Only sets the q grid of ``rate_function`` (q̄ ± 4 standard deviations at this N;
+        default 1000).
+    step, memory : float
+        The two-time grid's step and how far before the window it reaches.
+    samples : int
+        Monte-Carlo paths for the single-site variance (its standard error is reported).
+    seed : int
+    """
+    from fieldtheory.codegen.generate import generate
+    from fieldtheory.solve import solve
+    from fieldtheory.solvers import registry
+    from fieldtheory.solvers.runtime import common
+    from fieldtheory.solvers.runtime.common import choose_runtime
+    from fieldtheory.solvers.runtime.window_variance import refusal
+
+    model = load_model(model)
+    time = model.action.time
+    if time.is_layered or time.is_discrete or time.is_zero_dimensional:
+        raise ParameterError(f"rate-function: {model.name} is not a network in continuous "
+                             "time")
+    for name, value, least in (("window", window, 0.0), ("step", step, 0.0),
+                               ("memory", memory, 0.0)):
+        if not (np.isfinite(value) and value > least):
+            raise ParameterError(f"rate-function: {name} = {value:g} must be positive")
+    if int(samples) < 100:
+        raise ParameterError(f"rate-function: samples = {samples} (at least 100 paths)")
+    values = model.parameters.resolve(parameter_values(params))
+    model.action.validate_values(values)
+    n = round((window + memory) / step)
+    if n > 6000:
+        raise ParameterError(
+            f"rate-function: the two-time grid would hold {n} × {n} points (window + "
+            f"memory = {window + memory:g} at step {step:g}); at most 6000 — use a larger "
+            "--step")
+    require(10 * 8 * n * n, f"rate-function: {n} × {n} two-time grid")
+    site = generate(model).spec(**values)
+    registry.runtimes("large_deviations")  # registers the built-in runtimes
+    where = f"rate-function of {model.name} at {values}"
+    reason = refusal(site)
+    if reason is not None:
+        raise ParameterError(f"{where}: the window variance needs one Gaussian population: "
+                             f"{reason}")
+    # twice the grid's lags: the circulant embedding of the paths sees C decay
+    theory = solve(model, values, tau_max=2 * n * step, dtau=step)
+    o = theory.observables
+    C = np.asarray(o["autocorrelation"]["values"], float)
+    phi_curve = np.asarray(o["autocorrelation_phi"]["values"], float)
+    q_bar = float(phi_curve[0] + o["mean_phi"] ** 2)
+    undefined: dict[str, str] = {}
+    if C[0] <= 1e-12:  # a fixed point: q does not fluctuate at this order
+        observables = {"q_mean": q_bar, "q_variance_N": 0.0, "q_variance_N_site": 0.0,
+                       "window": float(window), "rate_function": None}
+        undefined["/observables/rate_function"] = (
+            "the DMFT is a fixed point (no fluctuations): H is infinite away from q̄")
+        return RateFunctionResult(model.name, values, N, observables,
+                                  {"q_variance_N": 0.0, "q_variance_N_site": 0.0},
+                                  undefined)
+    try:
+        runtime = choose_runtime(site, "auto", "large_deviations")
+        raw = runtime.solve(site, None, {"correlation": C, "mean": float(o["mean"]),
+                                         "window": float(window), "memory": float(memory),
+                                         "step": float(step), "samples": int(samples),
+                                         "seed": int(seed)})
+    except common.SolverInputError as error:
+        raise ParameterError(f"{where}: {error}") from None
+    except common.ConvergenceError as error:
+        raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
+    variance = raw["q_variance_N"]
+    size = 1000 if N is None else int(N)
+    q = q_bar + np.linspace(-SPAN, SPAN, POINTS) * np.sqrt(variance / size)
+    observables = {
+        "q_mean": q_bar,
+        "q_variance_N": variance,
+        "q_variance_N_site": raw["q_variance_N_site"],
+        "window": float(window),
+        "rate_function": {"q": q.tolist(), "values": ((q - q_bar) ** 2 / (2 * variance))
+                          .tolist(), "approximation": "quadratic"},
+        "q_mean_sampled": raw["q_mean"],
+    }
+    stderr = {"q_variance_N": raw["stderr"]["q_variance_N"],
+              "q_variance_N_site": raw["stderr"]["q_variance_N_site"],
+              "q_mean_sampled": raw["stderr"]["q_mean"]}
+    return RateFunctionResult(model.name, values, N, observables, stderr, undefined)

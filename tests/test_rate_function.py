@@ -1,0 +1,109 @@
+"""Issue 17, item 1 (Gaussian part): N·Var of the window-averaged q = (1/N)Σφ(x_i)² from
+the linearised self-consistency (`fieldtheory.rate_function`).
+
+Oracles: for a linear network (φ = x) the variance of q over a window is exact at every N
+— x is a Gaussian process with the covariance e^{Aτ}Σ of the Lyapunov solution Σ, and
+Var(q | J) = (4/N²T²)∫_0^T (T − τ)‖C(τ)‖²_F dτ by Isserlis — so the theory must agree with
+the N → ∞ extrapolation of exact finite networks (N = 150, 300; five networks each); the
+Monte-Carlo variance of the quadratic functional must agree with its exact Gaussian value
+tr(μCμC) + tr(μCμᵀC). The nonlinear comparison with simulations (φ = erf, N = 250–1000,
+within-network variance) is in examples/large_deviations_inference.py and quoted in
+docs/models/large-deviations.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import fieldtheory as ft
+from fieldtheory.cli import main
+from fieldtheory.codegen.generate import generate
+from fieldtheory.errors import ParameterError
+from fieldtheory.rate_function import rate_function
+from fieldtheory.solvers.runtime.window_variance import WindowVariance
+
+G, D, T = 0.5, 1.0, 20.0
+
+
+def exact_network(N: int, seed: int, h: float = 0.05) -> float:
+    """N·Var(q | J) over a window T of one linear network, exactly."""
+    J = np.random.default_rng(seed).standard_normal((N, N)) * G / np.sqrt(N)
+    A = -np.eye(N) + J
+    sigma = scipy.linalg.solve_continuous_lyapunov(A, -D * np.eye(N))
+    step = scipy.linalg.expm(A * h)
+    lags = np.arange(0.0, T + h / 2, h)
+    norms, C = [], sigma
+    for _ in lags:
+        norms.append(np.sum(C * C))
+        C = step @ C
+    return N * 4 / (N**2 * T**2) * np.trapezoid((T - lags) * np.array(norms), lags)
+
+
+def test_linear_network_against_exact_finite_networks():
+    result = rate_function("linear", {"g": G, "D": D}, window=T, samples=4000)
+    o, se = result.observables, result.stderr
+    # the deterministic part exactly: the adjoint μ and the Gaussian quadratic form
+    h, memory = 0.1, 20.0
+    n = round((T + memory) / h)
+    site = generate(ft.load_model("linear")).spec(g=G, D=D)
+    curve = ft.solve("linear", {"g": G, "D": D}, tau_max=n * h, dtau=h).observables
+    C = np.asarray(curve["autocorrelation"]["values"])
+    mu = WindowVariance(site, C, 0.0, window=T, memory=memory, step=h).adjoint()
+    k = np.arange(n)
+    Cm = C[np.abs(k[:, None] - k[None, :])]
+    X = mu @ Cm
+    theory = np.trace(X @ X) + np.trace(mu @ Cm @ mu.T @ Cm)
+    assert abs(o["q_variance_N"] - theory) <= 3 * se["q_variance_N"]
+    # exact networks, extrapolated linearly in 1/N from N = 150 and 300
+    runs = {N: [exact_network(N, seed) for seed in range(5)] for N in (150, 300)}
+    mean = {N: np.mean(v) for N, v in runs.items()}
+    err = {N: np.std(v, ddof=1) / np.sqrt(len(v)) for N, v in runs.items()}
+    limit = 2 * mean[300] - mean[150]
+    limit_se = np.hypot(2 * err[300], err[150])
+    assert abs(theory - limit) <= 3 * limit_se, (theory, limit, limit_se, mean)
+    assert o["q_mean"] == pytest.approx(D / (2 * np.sqrt(1 - G**2)), rel=1e-4)  # ⟨x²⟩
+
+
+def test_q_mean_and_the_quadratic_rate_function():
+    result = rate_function("scs_erf", {"g": 2.0}, window=20.0, samples=1000, N=500)
+    o, se = result.observables, result.stderr
+    curve = ft.solve("scs_erf", {"g": 2.0}).observables
+    assert o["q_mean"] == pytest.approx(curve["autocorrelation_phi"]["values"][0], rel=1e-12)
+    assert abs(o["q_mean_sampled"] - o["q_mean"]) <= 3 * se["q_mean_sampled"]
+    # the network feedback amplifies the single-site fluctuations of q
+    assert o["q_variance_N"] > o["q_variance_N_site"] + 3 * se["q_variance_N"]
+    q, H = (np.asarray(o["rate_function"][k]) for k in ("q", "values"))
+    assert o["rate_function"]["approximation"] == "quadratic"
+    np.testing.assert_allclose(H, (q - o["q_mean"]) ** 2 / (2 * o["q_variance_N"]))
+    assert np.sqrt(500 * 2 * H.max()) == pytest.approx(4.0)  # ±4 standard deviations at N
+
+
+def test_no_fluctuations_at_a_fixed_point_and_refusals():
+    quiet = rate_function("linear", {"g": 0.5, "D": 0.0}, window=10.0)
+    assert quiet.observables["q_variance_N"] == 0.0
+    assert quiet.observables["rate_function"] is None and quiet.undefined
+    with pytest.raises(ParameterError, match="nonlinear drift"):
+        rate_function("bistable", window=10.0)
+    with pytest.raises(ParameterError, match="mean coupling"):
+        rate_function("scs_erf", {"J0": 0.5}, window=10.0)
+    with pytest.raises(ParameterError, match="2 populations"):
+        rate_function("ei", window=10.0)
+    with pytest.raises(ParameterError, match="window"):
+        rate_function("scs_erf", window=-1.0)
+    with pytest.raises(ParameterError, match="6000"):
+        rate_function("scs_erf", window=1000.0, step=0.1)
+
+
+def test_command_line(capsys):
+    assert main(["rate-function", "scs_erf", "-p", "g=1.5", "--window", "10", "--samples",
+                 "500", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["observables"]) >= {"q_mean", "q_variance_N", "rate_function", "window"}
+    assert set(out["observables"]["rate_function"]) >= {"q", "values"}
+    assert out["stderr"]["q_variance_N"] > 0
+    assert main(["rate-function", "bistable"]) == 2
+    assert "nonlinear drift" in capsys.readouterr().err
