@@ -115,7 +115,9 @@ def q_fluctuations(sizes, networks, T, window, seed=3):
                      "total_N_var": float(N * means.var(ddof=1)),
                      "network_N_var_of_run_means": float(N * Q.mean(axis=1).var(ddof=1)),
                      "q_mean": float(Q.mean())})
-        pooled.append(((means - means.mean(axis=1, keepdims=True)) * np.sqrt(N)).ravel())
+        windows = means.shape[1]  # centring on each network's mean removes 1/windows
+        centred = (means - means.mean(axis=1, keepdims=True)) * np.sqrt(windows / (windows - 1))
+        pooled.append((centred * np.sqrt(N)).ravel())
         print(f"q at N = {N}: within N·Var = {rows[-1]['within_N_var']:.4f} ± "
               f"{rows[-1]['within_N_var_stderr']:.4f}, theory "
               f"{theory.observables['q_variance_N']:.4f}", file=sys.stderr, flush=True)

@@ -518,11 +518,8 @@ class SeriesPrediction:
                        "observed": self.observed, "info": self.info})
 
 
-#: Jitter added to the history's covariance, relative to C(0): a smooth autocorrelation
-#: sampled densely has a numerically singular covariance matrix (raised tenfold until it
-#: factorises, up to MAX_JITTER; the one used is reported).
+#: The smallest nugget added to the history covariance, relative to C(0).
 JITTER = 1e-9
-MAX_JITTER = 1e-4
 
 
 def predict_series(model: Model | str, data, unit: int, horizon: float,
@@ -537,7 +534,7 @@ def predict_series(model: Model | str, data, unit: int, horizon: float,
         E[x(t) \mid y] = m + k(t)^\top K^{-1} y, \qquad
         \mathrm{Var}[x(t) \mid y] = C(0) - k(t)^\top K^{-1} k(t),
 
-    K_ij = C(t_i − t_j), k_i(t) = C(t − t_i). For a Gaussian site (linear drift) the DMFT
+    K_ij = C(t_i − t_j) (plus a nugget, see the code), k_i(t) = C(t − t_i). For a Gaussian site (linear drift) the DMFT
     makes x exactly a Gaussian process, and this is the best prediction from the unit's own
     past; for a non-Gaussian site (a nonlinear drift) it is the best linear one. The
     variance vanishes at the observed time ``at`` and grows to C(0) with the horizon.
@@ -589,28 +586,25 @@ def predict_series(model: Model | str, data, unit: int, horizon: float,
     def cov(a, b):
         return np.interp(np.abs(a[:, None] - b[None, :]), tau, C)
 
-    K = cov(times, times)
-    jitter = JITTER
-    while True:  # a smooth C sampled densely is numerically singular (D = 0)
-        try:
-            factor = np.linalg.cholesky(K + jitter * C[0] * np.eye(times.size))
-            break
-        except np.linalg.LinAlgError:
-            if jitter >= MAX_JITTER:
-                raise ParameterError(
-                    f"predict-series: the autocorrelation of {model.name} sampled every "
-                    f"{h:g} over {times.size} points is not a covariance even with a "
-                    f"jitter of {MAX_JITTER:g}·C(0); shorten --history") from None
-            jitter *= 10
+    # K by its eigen-decomposition plus a nugget: JITTER·C(0) (a smooth C sampled densely
+    # is numerically singular), or, where the sampled C is no covariance — its lowest
+    # eigenvalue −ε·C(0), e.g. lattice noise of a runtime — 10ε·C(0): the model's own
+    # accuracy, below which the past carries no information the theory can use. Both are
+    # reported in ``info``; the predictive variance at the observed time is the nugget.
+    eigenvalues, vectors = np.linalg.eigh(cov(times, times))
+    lowest = float(eigenvalues.min() / C[0])
+    nugget = max(JITTER, -10.0 * lowest)
+    factor = vectors / np.sqrt(np.maximum(eigenvalues, 0.0) + nugget * C[0])
     y = data.x[unit, start - past:start + 1] - mean
     k = cov(times, future)
-    w = np.linalg.solve(factor, k)
-    alpha_ = np.linalg.solve(factor, y)
+    w = factor.T @ k
+    alpha_ = factor.T @ y
     mean_out = mean + w.T @ alpha_
     variance = np.clip(C[0] - np.sum(w * w, axis=0), 0.0, None)
     observed = [float(data.x[unit, start + j]) if start + j < data.samples else None
                 for j in range(steps + 1)]
-    info = {"history": past * h, "history_samples": past + 1, "mean": mean, "jitter": jitter,
+    info = {"history": past * h, "history_samples": past + 1, "mean": mean,
+            "lowest_eigenvalue": lowest, "nugget": nugget,
             "variance_limit": float(C[0]), "estimated": bool(estimate),
             "population": alpha}
     return SeriesPrediction(model.name, {k: float(v) for k, v in values.items()}, unit,
