@@ -534,9 +534,9 @@ def predict_series(model: Model | str, data, unit: int, horizon: float,
         E[x(t) \mid y] = m + k(t)^\top K^{-1} y, \qquad
         \mathrm{Var}[x(t) \mid y] = C(0) - k(t)^\top K^{-1} k(t),
 
-    K_ij = C(t_i − t_j) (plus a nugget, see the code), k_i(t) = C(t − t_i). For a Gaussian site (linear drift) the DMFT
-    makes x exactly a Gaussian process, and this is the best prediction from the unit's own
-    past; for a non-Gaussian site (a nonlinear drift) it is the best linear one. The
+    K_ij = C(t_i − t_j) (plus a nugget, see the code), k_i(t) = C(t − t_i). For a Gaussian
+    site (linear drift) the DMFT makes x exactly a Gaussian process, and this is the best
+    prediction from the unit's own past; for a non-Gaussian site (a nonlinear drift) it is the best linear one. The
     variance vanishes at the observed time ``at`` and grows to C(0) with the horizon.
 
     ``estimate``: the parameters are first inferred from the data (:func:`infer`, the
