@@ -536,8 +536,9 @@ def predict_series(model: Model | str, data, unit: int, horizon: float,
 
     K_ij = C(t_i − t_j) (plus a nugget, see the code), k_i(t) = C(t − t_i). For a Gaussian
     site (linear drift) the DMFT makes x exactly a Gaussian process, and this is the best
-    prediction from the unit's own past; for a non-Gaussian site (a nonlinear drift) it is the best linear one. The
-    variance vanishes at the observed time ``at`` and grows to C(0) with the horizon.
+    prediction from the unit's own past; for a non-Gaussian site (a nonlinear drift) it is
+    the best linear one. The variance is the nugget at the observed time ``at`` and grows
+    to C(0) with the horizon.
 
     ``estimate``: the parameters are first inferred from the data (:func:`infer`, the
     likelihood estimate), else ``params`` (with defaults) are used as they are. ``at``:
