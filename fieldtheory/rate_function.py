@@ -11,13 +11,11 @@ two-time grid, its adjoint, and the single-site variance of a quadratic function
 Monte Carlo). ``rate_function`` {q, values} is H to second order in q − q̄ (the cubic and
 higher terms are not computed: stated as ``approximation: "quadratic"``).
 
-What is quenched and what dynamic: the theory is annealed over the couplings, and at
-leading order N·Var(q) is E_J Var(q | J) — the fluctuations of q over windows of one
-network — which falls as 1/T for windows long against the correlation time (H grows ∝ T).
-The network-to-network variance of the time-averaged q is O(1/N²) — subleading — but its
-coefficient is large: in simulations at N ≤ 1000 it dominates the total variance over
-networks and windows, and N·Var(q) over networks falls with N (docs/models/
-large-deviations.md). Compare the theory with the within-network variance.
+What is quenched and what dynamic: the theory is annealed over the couplings; its
+N·Var(q) falls as 1/T for long windows (H grows ∝ T), with a slow collective mode. For a
+linear network it agrees with exact finite networks (E_J Var(q | J)); for nonlinear φ its
+split into within-network and network-to-network parts, and its agreement with
+simulations beyond ~30 %, are open (docs/models/large-deviations.md).
 """
 
 from __future__ import annotations

@@ -22,9 +22,8 @@ from E[(u − m) f'(u) f(w)]), 𝐆 the trapezoid rule of the exponential propag
 fixed-point iteration; the variance by Monte Carlo over stationary Gaussian paths
 (circulant embedding): the runtime returns it with its standard error.
 
-This is the annealed leading order: E_J Var(q | J) — dynamic fluctuations of a given
-network — at leading order in 1/N; the network-to-network (quenched) variance of the
-time-averaged q is O(1/N²) and is not in it (docs/models/large-deviations.md).
+This is the annealed leading order (validated exactly for linear networks; for nonlinear
+φ see docs/models/large-deviations.md).
 """
 
 from __future__ import annotations
