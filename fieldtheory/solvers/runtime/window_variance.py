@@ -22,8 +22,8 @@ from E[(u − m) f'(u) f(w)]), 𝐆 the trapezoid rule of the exponential propag
 fixed-point iteration; the variance by Monte Carlo over stationary Gaussian paths
 (circulant embedding): the runtime returns it with its standard error.
 
-This is the annealed leading order (validated exactly for linear networks; for nonlinear
-φ see docs/models/large-deviations.md).
+This is the annealed leading order (exact against finite linear networks; for φ = erf
+against simulations, docs/models/large-deviations.md).
 """
 
 from __future__ import annotations
