@@ -62,25 +62,38 @@ class LagProfile:
         self.r_inf = r_inf
         self.kappa = math.sqrt(max(2.0 * self.lower_form(np.array([r_inf]))[0], 0.0))
         self.phi_max = math.sqrt(_PHI_MAX_SQUARED)
-        nodes = self.phi_max * 0.5 * (1 - np.cos(np.pi * np.arange(degree + 1) / degree))
+        # D > 0: W = φ²ρ(φ) + D²/8 has a boundary layer of width ε = D/√(8ρ(0)) at φ = 0
+        # (dτ/dφ rises from 0 to its D = 0 form over it). In ψ = √(φ² + ε²) − ε the
+        # integrand dτ/dψ is smooth across it, so the Chebyshev series resolves any D
+        # (in φ a D → 0⁺ layer rang through the fit: C(τ) jagged at 1e-5, not positive)
+        # ρ(0) = lim W/φ² without the kick (it may be ≤ 0 at large D: W then falls from
+        # D²/8 first; any ε > 0 keeps the substitution exact, |ρ(0)| sizes the layer)
+        rho0 = self.delta0 * (self.amplitude / self.delta0) * (
+            self.g2 * power_series(self.upper, np.array([1.0]))[0] - self.delta0)
+        self.eps = (self.D / math.sqrt(8.0 * abs(rho0)) if rho0 != 0 else self.D) if (
+            self.D > 0) else 0.0
+        self.psi_max = math.hypot(self.phi_max, self.eps) - self.eps
+        nodes = self.psi_max * 0.5 * (1 - np.cos(np.pi * np.arange(degree + 1) / degree))
         self.rate = self._fit(self.integrand(nodes))
-        self.tau = chebyshev.chebint(self.rate, lbnd=-1) * (self.phi_max / 2)
+        self.tau = chebyshev.chebint(self.rate, lbnd=-1) * (self.psi_max / 2)
         self.tau_max = float(chebyshev.chebval(1.0, self.tau))
-        r_nodes = r_inf + (self.amplitude / self.delta0) * np.exp(-nodes**2)
+        r_nodes = r_inf + (self.amplitude / self.delta0) * np.exp(-self._phi(nodes) ** 2)
         slope = np.arange(1, c.size) * c[1:]
         self.curves = {"phi": self._fit(power_series(c, r_nodes)),
                        "gain": self._fit(power_series(slope, r_nodes) / self.delta0)}
-        # θ = φ² as a cubic Hermite spline in τ (θ is smooth in τ at both ends; knots
-        # 2048 apart in φ: interpolation error ~1e-13)
-        dense = np.linspace(0.0, self.phi_max, 2049)
+        # θ = φ² = ψ² + 2εψ as a cubic Hermite spline in τ (θ is smooth in τ at both ends,
+        # linear for an exponential Δ; knots 2048 apart in ψ: interpolation error ~1e-13);
+        # dθ/dτ = 2(ψ + ε)/(dτ/dψ), 0 at τ = 0 when D = 0
+        dense = np.linspace(0.0, self.psi_max, 2049)
         times = self._tau_of(dense)
-        rates = chebyshev.chebval(2 * dense / self.phi_max - 1, self.rate)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slopes = np.where(dense > 0, 2 * dense / rates, 0.0)
-        if self.D > 0:  # τ ≈ T''(0) φ²/2 near 0: dθ/dτ = 2/T''(0)
-            curvature = chebyshev.chebval(-1.0, chebyshev.chebder(self.rate)) * 2 / self.phi_max
-            slopes[0] = 2 / curvature
-        self.theta = interpolate.CubicHermiteSpline(times, dense**2, slopes)
+        rates = chebyshev.chebval(2 * dense / self.psi_max - 1, self.rate)
+        self.theta = interpolate.CubicHermiteSpline(times, self._phi(dense) ** 2,
+                                                    2 * (dense + self.eps) / rates)
+
+    def _phi(self, psi):
+        """φ = √(ψ² + 2ψε) (ψ = φ when D = 0)."""
+        psi = np.asarray(psi, dtype=float)
+        return np.sqrt(psi * (psi + 2.0 * self.eps))
 
     @staticmethod
     def _fit(values):
@@ -101,31 +114,38 @@ class LagProfile:
         """W/ε² = ½ − g² q₂(r)/Δ0 (near the plateau)."""
         return 0.5 - self.g2 * power_series(self.lower, r) / self.delta0
 
-    def integrand(self, phi):
-        """dτ/dφ at φ ≥ 0 (Chebyshev nodes on [0, φ_max])."""
-        phi = np.asarray(phi, dtype=float)
+    def integrand(self, psi):
+        """dτ/dψ at ψ ≥ 0 (Chebyshev nodes on [0, ψ_max]); dφ/dψ = (ψ + ε)/φ."""
+        psi = np.asarray(psi, dtype=float)
+        phi = self._phi(psi)
         x = np.exp(-phi**2)
         s = self.amplitude / self.delta0
         r = self.r_inf + s * x
-        out = np.empty(phi.shape)
+        out = np.empty(psi.shape)
         low = x < 0.5
-        out[low] = 2 * phi[low] / np.sqrt(2 * self.lower_form(r[low]))
+        out[low] = 2 * (psi[low] + self.eps) / np.sqrt(2 * self.lower_form(r[low]))
         p, xu, ru = phi[~low], x[~low], r[~low]
         shrink = np.where(p > 0, -np.expm1(-p**2) / np.where(p > 0, p, 1.0) ** 2, 1.0)
         bracket = self.g2 * power_series(self.upper, ru) - self.delta0 * (1 + ru) / 2
         reduced = self.delta0 * s * shrink * bracket  # W/φ² without the kick
-        if self.D > 0:  # W(Δ0) = D²/8: dτ/dφ vanishes at φ = 0
-            kick = self.D**2 / 8 / np.where(p > 0, p, 1.0) ** 2
-            reduced = np.where(p > 0, reduced + kick, np.inf)
-        out[~low] = 2 * self.amplitude * xu / np.sqrt(2 * reduced)
+        # W/(φ² + ε²) with W = φ² reduced + D²/8: smooth and positive, → D²/8ε² at 0
+        scaled = (p**2 * reduced + self.D**2 / 8) / (p**2 + self.eps**2) if (
+            self.eps > 0) else reduced
+        out[~low] = 2 * self.amplitude * xu / np.sqrt(2 * scaled)
         return out
 
-    def _tau_of(self, phi):
-        return chebyshev.chebval(2 * phi / self.phi_max - 1, self.tau)
+    def _tau_of(self, psi):
+        return chebyshev.chebval(2 * psi / self.psi_max - 1, self.tau)
+
+    def _psi_of(self, tau):
+        """ψ(τ) = θ/(√(θ + ε²) + ε) for τ < tau_max (no cancellation at small θ)."""
+        theta = np.clip(self.theta(tau), 0.0, _PHI_MAX_SQUARED)
+        return np.minimum(theta / (np.sqrt(theta + self.eps**2) + self.eps + 1e-300),
+                          self.psi_max)
 
     def _phi_of(self, tau):
         """φ(τ) for τ < tau_max."""
-        return np.sqrt(np.clip(self.theta(tau), 0.0, _PHI_MAX_SQUARED))
+        return self._phi(self._psi_of(tau))
 
     def delta(self, tau) -> np.ndarray:
         """Δ(τ) on any grid of lags τ ≥ 0."""
@@ -142,10 +162,10 @@ class LagProfile:
         """C_φ(τ) (``"phi"``) or C_d(τ) (``"gain"``) on any grid of lags (full, not
         connected: means included)."""
         tau = np.asarray(tau, dtype=float)
-        phi = np.full(tau.shape, self.phi_max)
+        psi = np.full(tau.shape, self.psi_max)
         inside = tau < self.tau_max
-        phi[inside] = self._phi_of(tau[inside])
-        return chebyshev.chebval(2 * phi / self.phi_max - 1, self.curves[which])
+        psi[inside] = self._psi_of(tau[inside])
+        return chebyshev.chebval(2 * psi / self.psi_max - 1, self.curves[which])
 
 
 def _tridiagonal(potential, step: float):
