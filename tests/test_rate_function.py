@@ -107,3 +107,38 @@ def test_command_line(capsys):
     assert out["stderr"]["q_variance_N"] > 0
     assert main(["rate-function", "bistable"]) == 2
     assert "nonlinear drift" in capsys.readouterr().err
+
+
+def test_declared_variant_with_its_own_leak_against_exact_networks():
+    """A linear network declared here with leak a = 1.5, coupling variance (g·c)² and noise
+    D²: the theory against exact finite networks (A = −a + J), extrapolated in 1/N."""
+    p = ft.parameters(a=(1.5, "positive"), g=(0.8, "positive"), c=(1.2, "positive"),
+                      D=(0.7, "positive"))
+    x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+    model = ft.Model("leaky_linear", ft.langevin(
+        drift={x: -p.a * x(t) + J @ x(t)}, noise={x: p.D**2},
+        couplings={J: ft.Gaussian(mean=0, variance=(p.g * p.c) ** 2)}, parameters=p), "")
+    window, gain, leak, noise = 10.0, 0.8 * 1.2, 1.5, 0.49
+    result = rate_function(model, window=window, samples=8000)
+
+    def exact(N, seed, h=0.05):
+        J_ = np.random.default_rng(seed).standard_normal((N, N)) * gain / np.sqrt(N)
+        A = -leak * np.eye(N) + J_
+        sigma = scipy.linalg.solve_continuous_lyapunov(A, -noise * np.eye(N))
+        step, C, norms = scipy.linalg.expm(A * h), sigma, []
+        lags = np.arange(0.0, window + h / 2, h)
+        for _ in lags:
+            norms.append(np.sum(C * C))
+            C = step @ C
+        return 4 / (N * window**2) * np.trapezoid((window - lags) * np.array(norms), lags)
+
+    runs = {N: [exact(N, seed) for seed in range(5)] for N in (150, 300)}
+    mean = {N: np.mean(v) for N, v in runs.items()}
+    err = {N: np.std(v, ddof=1) / np.sqrt(len(v)) for N, v in runs.items()}
+    limit, limit_se = 2 * mean[300] - mean[150], np.hypot(2 * err[300], err[150])
+    se = np.hypot(limit_se, result.stderr["q_variance_N"])
+    assert abs(result.observables["q_variance_N"] - limit) <= 3 * se, (result.observables,
+                                                                       limit, se)
+    # ⟨x²⟩ of the linear network: D/(2a) · 1/√(1 − (gc/a)²)
+    assert result.observables["q_mean"] == pytest.approx(
+        noise / (2 * leak) / np.sqrt(1 - (gain / leak) ** 2), rel=1e-4)
