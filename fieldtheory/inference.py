@@ -126,7 +126,6 @@ class _Problem:
             raise ParameterError(f"infer: {model.name} is not a network in continuous time; "
                                  "the spectral relation is that of a Langevin equation")
         site = derive(model).site_problem()
-        self.name = model.name
         self.populations = tuple(s.population for s in site.sites)
         P = len(site.sites)
         labels = data.populations
@@ -158,7 +157,6 @@ class _Problem:
             for sym, value in solution[0].items():
                 values[str(sym)] = float(value)
                 model.parameters[str(sym)].check(float(value))
-        self.fractions = counts / counts.sum()
         numbers = {symbols[k]: v for k, v in values.items()}
         for s in site.sites:
             for _, c in s.response_coefficients:
@@ -192,7 +190,6 @@ class _Problem:
         if not unknown:
             raise ParameterError(f"infer: no parameter of {model.name} enters the input "
                                  "covariance or the noise alone: the data determine nothing")
-        self.unknown = unknown
         self.names = [p.name for p in unknown]
         fixed = {symbols[k]: v for k, v in values.items()
                  if k not in self.names}

@@ -51,10 +51,8 @@ BATCH = 200
 
 def applies_window_variance(site) -> bool:
     """One population of Gaussian sites: linear drift, no response kernels, no mean
-    coupling, one correlation term ⟨f f⟩ with f the observed φ."""
-    return (site.size == 1 and site.nonlinear[0] is None and not site.has_kernel
-            and not np.any(np.asarray(site.mean_coupling) != 0)
-            and len(site.correlations) == 1 and site.correlations[0].right is not None)
+    coupling, one correlation term ⟨f f⟩ (:func:`refusal` says what else)."""
+    return refusal(site) is None
 
 
 def refusal(site) -> str | None:
