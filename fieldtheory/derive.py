@@ -18,9 +18,11 @@ from fieldtheory.codegen.site_printing import site_latex, site_text
 from fieldtheory.errors import ActionStructureError, ParameterError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.posterior import Posterior
 from fieldtheory.transforms.collective_fields import collective_fields
 from fieldtheory.transforms.disorder_average import disorder_average
 from fieldtheory.transforms.fluctuations import GaussianFluctuations, fluctuations
+from fieldtheory.transforms.posterior import PosteriorProblem, posterior_stages
 from fieldtheory.transforms.printing import text
 from fieldtheory.transforms.saddle_point import saddle_point
 from fieldtheory.transforms.stages import (
@@ -134,9 +136,55 @@ def derive(model: Model | Action | str | Path, order: str | None = None) -> Deri
     else:
         model = load_model(model)
         name, action = model.name, model.action
+    if isinstance(action, Posterior):  # a static Bayesian model (issue 15)
+        if order is not None:
+            raise ParameterError(f"derive {name}: a posterior model has no order={order!r} "
+                                 "stage yet (its saddle point only)")
+        return _derive_posterior(action, name)
     if order is None:
         return _derive(action, name)
     return _derive_fluctuations(action, name)
+
+
+@dataclass(frozen=True)
+class PosteriorDerivation:
+    """The derivation of a posterior model: stages ``posterior``, ``collective_fields``,
+    ``single_neuron``, ``saddle_point`` and ``site`` (a
+    :class:`~fieldtheory.transforms.posterior.PosteriorProblem`)."""
+
+    name: str
+    action: Posterior
+    stages: tuple[DerivationStage, ...]
+    order_parameters: tuple[str, ...]
+    self_consistency: tuple[str, ...]
+    site: PosteriorProblem
+
+    def site_problem(self) -> PosteriorProblem:
+        return self.site
+
+    stage = Derivation.stage
+    __str__ = Derivation.__str__
+    _repr_latex_ = Derivation._repr_latex_
+    dumps = Derivation.dumps
+
+    def to_json(self) -> dict:
+        """``{"model", "stages", "order_parameters", "self_consistency", "is_gaussian"}``
+        (``is_gaussian``: the single-neuron posterior is Gaussian — a linear readout)."""
+        return {"model": self.name,
+                "stages": [{"name": s.name, "text": s.text, "latex": s.latex}
+                           for s in self.stages],
+                "order_parameters": list(self.order_parameters),
+                "self_consistency": list(self.self_consistency),
+                "is_gaussian": self.site.linear}
+
+
+@lru_cache(maxsize=32)
+def _derive_posterior(action: Posterior, name: str) -> PosteriorDerivation:
+    derived = posterior_stages(action)
+    stages = (DerivationStage("action", str(action), action.latex()),
+              *(DerivationStage(*stage) for stage in derived.stages))
+    return PosteriorDerivation(name, action, stages, derived.order_parameters,
+                               derived.self_consistency, derived.site)
 
 
 @lru_cache(maxsize=128)

@@ -61,6 +61,15 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
         When the derived single site is outside the stationary Gaussian solver's scope.
     """
     from fieldtheory.codegen.generate import generate  # heavy: loaded on demand
+    from fieldtheory.ir.posterior import is_posterior
+
+    if is_posterior(load_model(model)):  # a static Bayesian model (issue 15)
+        from fieldtheory.posterior_solve import solve_posterior
+
+        if order is not None or loops is not None or N is not None or options:
+            raise ParameterError("solve: a posterior model takes parameters and a method "
+                                 "only (test inputs: posterior_solve.solve_posterior)")
+        return solve_posterior(model, params, method=method)
 
     if order is not None and load_model(model).action.time.is_layered:
         from fieldtheory.layered_solve import solve_layered

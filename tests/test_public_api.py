@@ -13,6 +13,7 @@ PUBLIC = {
     "Action", "Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete",
     # layered (deep and recurrent) networks on a data set
     "layers", "layered", "Inputs", "Layer", "FIRST", "PerLayer", "InputWeights",
+    "Posterior", "Preactivation", "Targets", "Weight", "posterior",
     "Field", "Coupling", "CouplingSum", "ByPopulation", "by_population", "t", "s", "n",
     "Parameter", "ParameterSet", "parameters", "Domain",
     "Ensemble", "Gaussian", "JointGaussian", "Block", "BlockGaussian", "RandomMode",

@@ -160,8 +160,17 @@ def add_model_argument(parser: argparse.ArgumentParser, *, spectrum: bool = Fals
                  "number; the theory takes their moments)")
         parser.add_argument(
             "--inputs", metavar="FILE", default=None,
-            help="input patterns of a layered (deep or recurrent) network, one per row "
-                 "(.npy, .csv or whitespace-separated text), replacing its data set")
+            help="input patterns of a layered (deep or recurrent) network or a Bayesian "
+                 "model (bayes_*), one per row (.npy, .csv or whitespace-separated text), "
+                 "replacing its data set")
+        parser.add_argument(
+            "--targets", metavar="FILE", default=None,
+            help="training targets of a Bayesian model (bayes_*), one row per input pattern "
+                 "(P × m; one-hot for classification)")
+        parser.add_argument(
+            "--test", metavar="FILE", default=None,
+            help="test inputs of a Bayesian model, one per row: adds prediction {mean, "
+                 "variance} (the variance as N·Var for gamma = 1)")
 
 
 def model_with_options(args: argparse.Namespace):
@@ -176,11 +185,32 @@ def model_with_options(args: argparse.Namespace):
         model = with_spectrum(model, load_spectrum(args.spectrum))
     if getattr(args, "gains", None) is not None:
         model = with_gains(model, load_gains(args.gains))
-    if getattr(args, "inputs", None) is not None:
+    from fieldtheory.ir.posterior import is_posterior
+
+    inputs, targets = getattr(args, "inputs", None), getattr(args, "targets", None)
+    if is_posterior(model) or targets is not None:  # a Bayesian model's data set
+        from fieldtheory.gp import load_targets
+        from fieldtheory.ir.layered import load_inputs
+        from fieldtheory.ir.posterior import with_data
+
+        return with_data(model, None if inputs is None else load_inputs(inputs),
+                         None if targets is None else load_targets(targets))
+    if getattr(args, "test", None) is not None:
+        raise UsageError(f"--test belongs to the Bayesian models (bayes_*), not {model.name}")
+    if inputs is not None:
         from fieldtheory.ir.layered import load_inputs, with_inputs
 
-        model = with_inputs(model, load_inputs(args.inputs))
+        model = with_inputs(model, load_inputs(inputs))
     return model
+
+
+def test_inputs(args: argparse.Namespace):
+    """The ``--test`` inputs (P* × d) or None."""
+    if getattr(args, "test", None) is None:
+        return None
+    from fieldtheory.ir.layered import load_inputs
+
+    return load_inputs(args.test)
 
 
 # ---------------------------------------------------------------------------- output files

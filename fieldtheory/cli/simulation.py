@@ -15,8 +15,10 @@ from fieldtheory.cli.base import (
     output_file,
     positive_integer,
     positive_number,
+    test_inputs,
 )
 from fieldtheory.cli.format import format_result
+from fieldtheory.ir.posterior import is_posterior
 from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.simulate import simulate
@@ -72,6 +74,12 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the recorded activity as a data file for infer and "
                              "predict-series: x (units × samples, every dtau after the "
                              "burn-in, trials stacked along units), dt = dtau, populations")
+    parser.add_argument("--samples", type=positive_integer, default=200,
+                        help="Bayesian models: posterior samples kept per chain (default 200)")
+    parser.add_argument("--chains", type=positive_integer, default=4,
+                        help="Bayesian models: independent HMC chains (default 4)")
+    parser.add_argument("--burn", type=nonnegative_integer, default=None,
+                        help="Bayesian models: burn-in steps per chain (default = samples)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object {model, params, N, observables, stderr}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -108,6 +116,17 @@ def simulate_command(args: argparse.Namespace) -> int:
     model = model_with_options(args)
     params = parse_assignments(args.param)
     model.parameters.resolve(params)  # unknown names and bad values fail before any work
+    if is_posterior(model):  # a Bayesian model: posterior samples of finite networks
+        from fieldtheory.posterior_solve import simulate_posterior
+
+        progress = not args.no_progress and (not args.json or sys.stderr.isatty())
+        result = simulate_posterior(model, params, N=args.N, samples=args.samples,
+                                    chains=args.chains, burn=args.burn,
+                                    test=test_inputs(args), seed=args.seed,
+                                    progress=progress)
+        data = result.to_json()
+        print(dumps(data) if args.json else format_result(data))
+        return 0
     # the bar goes to stderr; it is left out only when a program reads our JSON unattended
     progress = not args.no_progress and (not args.json or sys.stderr.isatty())
     result = simulate(

@@ -22,10 +22,12 @@ from fieldtheory.cli.base import (
     positive_integer,
     positive_number,
     refuse_overwriting_model,
+    test_inputs,
 )
 from fieldtheory.cli.format import format_result
 from fieldtheory.errors import FieldTheoryError
 from fieldtheory.ir.model import load_model
+from fieldtheory.ir.posterior import is_posterior
 from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.progress import heartbeat
@@ -57,7 +59,8 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
                              "(finite-N variance, autocorrelation and population keys; the "
                              "leading order under leading_order); for a layered network the "
                              "finite-width kernel K + bias/N and kernel_variance")
-    methods = ("auto", *registry.methods())  # read when the parser is built (every main)
+    # read when the parser is built (every main); the posterior runtimes for bayes_* models
+    methods = ("auto", *registry.methods(), *sorted(registry.runtimes("posterior")))
     parser.add_argument("--method", default="auto", choices=methods,
                         help="force a registered mean-field runtime (default: chosen from "
                              "the site; see docs/solvers.md)")
@@ -73,6 +76,14 @@ def solve_command(args: argparse.Namespace) -> int:
     from fieldtheory.solve import solve
 
     model = model_with_options(args)
+    if is_posterior(model):  # a Bayesian model: its own keys (issue 15)
+        from fieldtheory.posterior_solve import solve_posterior
+
+        result = solve_posterior(model, parse_assignments(args.param),
+                                 test=test_inputs(args), method=args.method)
+        data = result.to_json()
+        print(dumps(data) if args.json else format_result(data))
+        return 0
     with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
         result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,
                        dtau=args.dtau, loops=args.loops, method=args.method,

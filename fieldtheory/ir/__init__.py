@@ -43,6 +43,7 @@ from fieldtheory.ir.parameters import (
     parameters,
 )
 from fieldtheory.ir.populations import ONE_POPULATION, Population, population_sizes
+from fieldtheory.ir.posterior import Posterior, Preactivation, Targets, Weight, posterior
 from fieldtheory.ir.quenched import GainArray, LogNormalGain, Quenched, QuenchedDistribution
 from fieldtheory.ir.symbols import (
     ByPopulation,
@@ -60,6 +61,7 @@ from fieldtheory.ir.symbols import (
 __all__ = [
     "Action", "Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete", "layers",
     "FIRST", "Inputs", "Layer", "layered", "InputWeights", "PerLayer",
+    "Posterior", "Preactivation", "Targets", "Weight", "posterior",
     "CouplingMatrix", "DenseCoupling", "LowRankCoupling",
     "Ensemble", "Gaussian", "Block", "BlockGaussian", "RandomMode", "JointGaussian",
     "ENSEMBLES",

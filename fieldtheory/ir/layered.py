@@ -233,11 +233,9 @@ def with_inputs(model, values):
     """``model`` (layered) run on the patterns ``values`` (P × d) instead of its own."""
     from dataclasses import replace
 
-    from fieldtheory.ir.model import Model
-
     time = model.action.time
     if not time.is_layered:
         raise DeclarationError(f"model {model.name} is not a layered network; --inputs "
                                "gives the data set of deep and recurrent networks")
     action = replace(model.action, time=replace(time, inputs=time.inputs.with_values(values)))
-    return Model(model.name, action, model.description, model.reference)
+    return replace(model, action=action)

@@ -35,8 +35,9 @@ class Model:
     Parameters
     ----------
     name : str
-    action : Action
-        The single source of truth: derivations and the simulator both start from it.
+    action : Action or Posterior
+        The single source of truth: derivations and the simulator both start from it (a
+        :class:`~fieldtheory.ir.posterior.Posterior` for the static Bayesian models).
     description : str
         One paragraph for ``fieldtheory show``.
     reference : str
@@ -51,8 +52,11 @@ class Model:
     def __post_init__(self) -> None:
         require_instance(self.name, str, "Model: name", "a str")
         what = f"model {self.name!r}:"
-        require_instance(self.action, Action, f"{what} action",
-                         "an Action (from ft.langevin or ft.Action)")
+        from fieldtheory.ir.posterior import Posterior  # a static model (issue 15)
+
+        require_instance(self.action, (Action, Posterior), f"{what} action",
+                         "an Action (from ft.langevin or ft.Action) or a Posterior "
+                         "(ft.posterior)")
         require_instance(self.description, str, f"{what} description", "a str")
         require_instance(self.reference, str, f"{what} reference", "a str")
 

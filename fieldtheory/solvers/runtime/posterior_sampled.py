@@ -1,0 +1,358 @@
+r"""The nonlinear single-neuron saddle point of a mean-field Bayesian network (issue 15).
+
+van Meegen & Sompolinsky, arXiv:2406.16689. At γ = 1 and ψ = α(h)·a the derived
+single-neuron measure is (a integrated out; stage ``single_neuron``)
+
+.. math:: p_v(h) \propto \mathcal N(h; 0, K)\, e^{E(h)},\quad
+          E(h) = \tfrac{\sigma_a^2}2 \lVert V^\top\alpha(h)\rVert^2,\quad
+          a\,|\,h \sim \mathcal N(\sigma_a^2 V^\top\alpha(h), \sigma_a^2),
+
+and v is the minimiser of the convex F(v) = T/2‖v‖² − Σ v y + ln Z₁(v), whose gradient
+is the saddle-point equation ⟨ψ_μk⟩_v − (y_μk − T v_μk) and whose Hessian is
+T I + Cov_v(ψ). p_v is multimodal — the modes are the neurons' codes, and the fraction of
+neurons carrying a code is its probability mass — so it is sampled by sequential Monte
+Carlo with tempering (particles from the prior, the tilt switched on in steps chosen for an
+effective sample size of one half, systematic resampling, MALA moves in whitened
+coordinates h = L z): the mode weights come out right without any chain crossing a
+barrier. v is found by damped Newton steps with common random numbers (the same seed at
+every v); the ψ moments are Rao–Blackwellised over a.
+
+Codes (the stated rule): a neuron's class response r_c = mean over the patterns μ of class
+c of α(h_μ); entry c of its code is sign(r_c) where |r_c| > ½ max_c' |r_c'| and 0
+otherwise; for an odd α the codes c and −c are one (the symmetry (a, h) → (−a, −h)),
+written with a positive first nonzero entry. Codes are ordered by fraction (descending).
+The scheme: ``analog`` when no class response is bimodal (Sarle's coefficient
+b = (skew² + 1)/kurtosis ≤ 5/9, a Gaussian's is 1/3); otherwise ``sparse`` when the mean
+number of nonzero entries per neuron's code is at most 1.5, else ``redundant``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+from scipy.special import logsumexp
+
+from fieldtheory.solvers.runtime.common import (
+    ConvergenceError,
+    SolverInputError,
+    register_runtime,
+)
+
+__all__ = ["SingleNeuron", "classes_of", "codes_of", "solve_sampled"]
+
+#: tempering levels after which a tilt counts as not normalisable
+MAX_LEVELS = 400
+
+#: Sarle's bimodality coefficient above which a class response counts as bimodal
+BIMODAL = 5.0 / 9.0
+
+
+def classes_of(y: np.ndarray) -> np.ndarray:
+    """The class of each pattern from one-hot targets; SolverInputError otherwise."""
+    if not (np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1)):
+        raise SolverInputError("the codes of a nonlinear network need one-hot targets (one "
+                               "class per pattern: rows with a single 1, zeros elsewhere)")
+    return np.argmax(y, axis=1)
+
+
+class SingleNeuron:
+    """The single-neuron measure p_v(h) of a PosteriorSpec, sampled by tempered SMC."""
+
+    def __init__(self, spec, particles: int = 4000, moves: int = 5):
+        K = spec.kernel
+        lam, U = linalg.eigh(K)
+        keep = lam > 1e-10 * lam.max()
+        self.L = U[:, keep] * np.sqrt(lam[keep])          # h = L z
+        self.s2 = spec.weight_variance
+        self.alpha, self.dalpha = spec.alpha, spec.dalpha
+        self.n, self.moves = int(particles), int(moves)
+
+    def _energy(self, z, V, grad=False):
+        h = z @ self.L.T
+        al = self.alpha(h)
+        B = al @ V
+        E = 0.5 * self.s2 * np.sum(B * B, axis=1)
+        if not grad:
+            return E
+        dh = self.s2 * self.dalpha(h) * (B @ V.T)
+        return E, dh @ self.L
+
+    def sample(self, V, seed: int):
+        """Equally weighted particles h (n × P) of p_v and the estimate of ln Z₁."""
+        rng = np.random.default_rng(seed)
+        n = self.n
+        z = rng.standard_normal((n, self.L.shape[1]))
+        E = self._energy(z, V)
+        t, log_z, eps, levels = 0.0, 0.0, 0.5, 0
+        while t < 1.0:
+            dt = self._next_increment(E, 1.0 - t)
+            logw = dt * E
+            log_z += logsumexp(logw) - np.log(n)
+            t = min(1.0, t + dt)
+            z = z[self._systematic(logw, rng)]
+            z, E, eps = self._mala(z, V, t, eps, rng)
+            levels += 1
+            if levels > MAX_LEVELS:
+                raise ConvergenceError("the tempered sampler of the single neuron needed more "
+                                       f"than {MAX_LEVELS} levels: the tilt is too strong")
+        return z @ self.L.T, log_z
+
+    @staticmethod
+    def _next_increment(E, room):
+        """The largest dt ≤ room with ESS(exp(dt·E)) ≥ n/2 (bisection)."""
+
+        def ess(dt):
+            logw = dt * E
+            w = np.exp(logw - logw.max())
+            return w.sum() ** 2 / np.sum(w * w)
+
+        if ess(room) >= 0.5 * E.size:
+            return room
+        lo, hi = 0.0, room
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if ess(mid) >= 0.5 * E.size else (lo, mid)
+        return max(lo, 1e-12)
+
+    @staticmethod
+    def _systematic(logw, rng):
+        w = np.exp(logw - logw.max())
+        c = np.cumsum(w / w.sum())
+        u = (rng.random() + np.arange(w.size)) / w.size
+        return np.minimum(np.searchsorted(c, u), w.size - 1)
+
+    def _mala(self, z, V, t, eps, rng):
+        E, gE = self._energy(z, V, grad=True)
+        for _ in range(self.moves):
+            g = -z + t * gE
+            prop = z + 0.5 * eps**2 * g + eps * rng.standard_normal(z.shape)
+            Ep, gEp = self._energy(prop, V, grad=True)
+            gp = -prop + t * gEp
+            log_target = -0.5 * np.sum(z * z, 1) + t * E
+            log_prop = -0.5 * np.sum(prop * prop, 1) + t * Ep
+            fwd = -np.sum((prop - z - 0.5 * eps**2 * g) ** 2, 1) / (2 * eps**2)
+            bwd = -np.sum((z - prop - 0.5 * eps**2 * gp) ** 2, 1) / (2 * eps**2)
+            accept = np.log(rng.random(z.shape[0])) < log_prop - log_target + bwd - fwd
+            z = np.where(accept[:, None], prop, z)
+            E = np.where(accept, Ep, E)
+            gE = np.where(accept[:, None], gEp, gE)
+            eps *= float(np.exp(np.mean(accept) - 0.57))   # toward MALA's optimal 0.57
+        return z, E, eps
+
+    def moments(self, h, V):
+        """⟨ψ_μk⟩ (P × m) and Cov(ψ) ((P m) × (P m)), Rao–Blackwellised over a."""
+        al = self.alpha(h)
+        B = al @ V
+        n = h.shape[0]
+        mean = self.s2 * al.T @ B / n
+        P, m = mean.shape
+        aa = al.T @ al / n                                  # E[α_μ α_ν]
+        aab = np.einsum("iu,iv,ik,il->ukvl", al, al, B, B, optimize=True) / n
+        second = (self.s2 * np.einsum("uv,kl->ukvl", aa, np.eye(m))
+                  + self.s2**2 * aab).reshape(P * m, P * m)
+        flat = mean.reshape(-1)
+        return mean, second - np.outer(flat, flat)
+
+
+def codes_of(responses: np.ndarray, odd: bool) -> tuple[list[list[int]], list[float], str]:
+    """Codes, their fractions and the scheme from class responses (neurons × classes),
+    by the rule of the module docstring."""
+    r = np.asarray(responses, dtype=float)
+    top = np.max(np.abs(r), axis=1, keepdims=True)
+    code = np.where(np.abs(r) > 0.5 * top, np.sign(r), 0.0).astype(int)
+    if odd:  # c and −c are one code: the first nonzero entry positive
+        first = code[np.arange(code.shape[0]), np.argmax(code != 0, axis=1)]
+        code = code * np.where(first < 0, -1, 1)[:, None]
+    patterns, counts = np.unique(code, axis=0, return_counts=True)
+    order = sorted(range(len(counts)), key=lambda k: (-counts[k], tuple(-patterns[k])))
+    fractions = [float(counts[k] / code.shape[0]) for k in order]
+    patterns = [[int(v) for v in patterns[k]] for k in order]
+    centred = r - r.mean(axis=0)
+    var = np.mean(centred**2, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        skew = np.mean(centred**3, axis=0) / var**1.5
+        kurt = np.mean(centred**4, axis=0) / var**2
+        b = (skew**2 + 1) / kurt
+    if not np.any(np.nan_to_num(b) > BIMODAL):
+        scheme = "analog"
+    elif np.mean(np.sum(code != 0, axis=1)) <= 1.5:
+        scheme = "sparse"
+    else:
+        scheme = "redundant"
+    return patterns, fractions, scheme
+
+
+def _is_odd(alpha) -> bool:
+    u = np.linspace(-3, 3, 61)
+    return bool(np.allclose(alpha(-u), -alpha(u), atol=1e-12))
+
+
+def solve_sampled(spec, grid=None, options=None) -> dict:
+    """``options``: ``particles`` (4000 per sample), ``iterations`` (60), ``tolerance``
+    (3: the saddle-point residual, in nominal Monte-Carlo standard errors, that ends the
+    common-random-number Newton phase), ``replicas`` (4), ``averaged`` (6 Newton iterates
+    on fresh samples per replica, averaged), ``seed``. The ``stderr`` is the spread of the
+    replicas, which includes the Monte-Carlo error of v.
+    Returns the observables, ``codes``, ``scheme``, ``stderr`` and ``info``."""
+    options = dict(options or {})
+    if spec.offset is not None or spec.dalpha is None:
+        raise SolverInputError("the sampled single neuron takes ψ = α(h)·a with α' known")
+    classes = classes_of(spec.y)
+    neuron = SingleNeuron(spec, int(options.get("particles", 4000)))
+    seed = int(options.get("seed", spec.seed))
+    Y, T = spec.y, spec.temperature
+    P, m = Y.shape
+    # start: the linear-response guess with the prior kernel of α
+    h0, _ = neuron.sample(np.zeros((P, m)), seed)
+    C0 = neuron.alpha(h0).T @ neuron.alpha(h0) / h0.shape[0]
+    V = linalg.solve(neuron.s2 * C0 + (T + 1e-9) * np.eye(P), Y, assume_a="pos")
+    for _halving in range(60):  # the linear-response guess may tilt too strongly
+        try:
+            h, _ = neuron.sample(V, seed)
+            break
+        except ConvergenceError:
+            V = V / 2
+    history = []
+    tolerance = float(options.get("tolerance", 3.0))
+    for _ in range(int(options.get("iterations", 60))):
+        V, h, done = _newton_step(neuron, V, h, Y, T, seed, history, tolerance)
+        if done:
+            break
+    else:
+        raise ConvergenceError("the sampled single-neuron saddle point did not reach its "
+                               f"Monte-Carlo noise floor ({tolerance:g} standard errors; last "
+                               f"{history[-1]:.3g})", residuals=history)
+    # each replica: Newton steps on fresh samples from the common point, the iterates
+    # averaged (Polyak), then its own sample — so the replica spread holds the error of v
+    odd = _is_odd(neuron.alpha)
+    runs = []
+    for r in range(int(options.get("replicas", 4))):
+        iterates, V_r, h_r = [], V, h
+        for j in range(int(options.get("averaged", 6))):
+            V_r, h_r, _ = _newton_step(neuron, V_r, h_r, Y, T, seed + 1000 * (r + 1) + j,
+                                       [], np.inf)
+            iterates.append(V_r)
+        runs.append(_observables(spec, neuron, np.mean(iterates, axis=0),
+                                 seed + 1000 * (r + 1) + 999, classes, odd))
+    out, stderr = _combine(runs)
+    out["info"] = {"iterations": len(history), "residual": out.pop("residual_z"),
+                   "particles": neuron.n, "replicas": len(runs),
+                   "rule": "code entry sign(r_c) where |r_c| > max|r|/2 (r_c: mean α(h) "
+                           "over class c); odd α: c ≡ −c; scheme by Sarle's bimodality "
+                           "coefficient (> 5/9) and the mean code size (≤ 1.5: sparse)"}
+    out["stderr"] = stderr
+    return out
+
+
+def _newton_step(neuron, V, h, Y, T, seed, history, tolerance):
+    """One Newton step on F(v) from the sample h at V; the step is damped to half of |V|
+    until the residual is within ``tolerance`` nominal standard errors (then ``done``),
+    and halved where the new tilt is not normalisable."""
+    P, m = Y.shape
+    mean, cov = neuron.moments(h, V)
+    g = (T * V - Y + mean).reshape(-1)
+    se = np.sqrt(np.maximum(np.diag(cov), 1e-300) / (0.5 * neuron.n))
+    history.append(float(np.max(np.abs(g) / se)))
+    done = history[-1] < tolerance
+    step = linalg.lstsq(T * np.eye(P * m) + cov, g)[0].reshape(P, m)
+    damping = 1.0 if done or not np.isfinite(tolerance) else min(
+        1.0, 0.5 * (np.max(np.abs(V)) + 1e-12) / np.max(np.abs(step)))
+    for _halving in range(30):
+        try:
+            h_new, _ = neuron.sample(V - damping * step, seed)
+            return V - damping * step, h_new, done
+        except ConvergenceError:
+            damping /= 2
+    raise ConvergenceError("the single-neuron measure is not normalisable along the Newton "
+                           "direction", residuals=history)
+
+
+def _observables(spec, neuron, V, seed, classes, odd) -> dict:
+    """One replica: the observables from one SMC sample at V."""
+    h, _ = neuron.sample(V, seed)
+    m = V.shape[1]
+    al = neuron.alpha(h)
+    B = al @ V
+    mean, cov = neuron.moments(h, V)
+    responses = np.stack([al[:, classes == c].mean(axis=1) for c in range(m)], axis=1)
+    patterns, fractions, scheme = codes_of(responses, odd)
+    out = {"readout_second_moment": neuron.s2 * np.eye(m) + neuron.s2**2 * B.T @ B / h.shape[0],
+           "kernel_posterior": h.T @ h / h.shape[0],
+           "codes": dict(zip(map(tuple, patterns), fractions, strict=True)),
+           "scheme": scheme,
+           "residual": spec.temperature * V - spec.y + mean}
+    if spec.test is not None:
+        out["prediction"] = _prediction(spec, neuron, h, V, mean, cov)
+    return out
+
+
+def _combine(runs: list[dict]) -> tuple[dict, dict]:
+    """Replica means and standard errors (spread / √R); codes over the union of patterns,
+    the scheme by majority; the saddle-point residual as a z-score."""
+    R = len(runs)
+
+    def stat(values):
+        values = np.asarray(values, dtype=float)
+        return values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(R)
+
+    out, err = {}, {}
+    for key in ("readout_second_moment", "kernel_posterior"):
+        out[key], err[key] = stat([r[key] for r in runs])
+    if "prediction" in runs[0]:
+        out["prediction"], err["prediction"] = {}, {}
+        for key in ("mean", "variance"):
+            out["prediction"][key], err["prediction"][key] = stat(
+                [r["prediction"][key] for r in runs])
+    patterns = sorted({p for r in runs for p in r["codes"]})
+    table = np.array([[r["codes"].get(p, 0.0) for p in patterns] for r in runs])
+    frac, frac_err = stat(table)
+    order = sorted(range(len(patterns)), key=lambda k: (-frac[k], tuple(-np.array(patterns[k]))))
+    out["codes"] = {"patterns": [list(patterns[k]) for k in order],
+                    "fractions": [float(frac[k]) for k in order]}
+    err["codes"] = {"fractions": [float(frac_err[k]) for k in order]}
+    schemes = [r["scheme"] for r in runs]
+    out["scheme"] = max(set(schemes), key=schemes.count)
+    g, g_err = stat([r["residual"] for r in runs])
+    out["residual_z"] = float(np.max(np.abs(g) / np.maximum(g_err, 1e-300)))
+    return out, err
+
+
+def _prediction(spec, neuron, h, V, mean, cov) -> dict:
+    """Mean and N·Var of f(x*) from the particles: h* | h Gaussian (Gauss–Hermite)."""
+    K = spec.kernel
+    kstar, kss = spec.test_kernels()
+    proj = kstar @ linalg.pinvh(K)                        # k*ᵀ K⁺
+    cond_var = np.maximum(kss - np.sum(proj * kstar, axis=1), 0.0)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)
+    weights = weights / weights.sum()
+    al = neuron.alpha(h)
+    B = al @ V                                            # n × m
+    n = h.shape[0]
+    s2 = neuron.s2
+    T = spec.temperature
+    P, m = mean.shape
+    H = T * np.eye(P * m) + cov
+    Hinv = linalg.pinvh(H)
+    means = np.empty((kstar.shape[0], m))
+    var = np.empty_like(means)
+    for p in range(kstar.shape[0]):
+        centre = h @ proj[p]                              # E[h* | h]
+        u = centre[:, None] + np.sqrt(cond_var[p]) * nodes[None, :]
+        a1 = neuron.alpha(u) @ weights                    # E[α(h*) | h]
+        a2 = neuron.alpha(u) ** 2 @ weights               # E[α(h*)² | h]
+        f = s2 * a1[:, None] * B                          # E[a_k α* | h]
+        means[p] = f.mean(axis=0)
+        own = (s2 * a2[:, None] + s2**2 * a2[:, None] * B**2).mean(axis=0) - means[p] ** 2
+        # Cov(ψ*_k, ψ_νl) = E[α* α_ν (s2 δ_kl + s2² B_k B_l)] − means
+        cross = (s2 * np.einsum("i,iv,kl->kvl", a1, al, np.eye(m))
+                 + s2**2 * np.einsum("i,iv,ik,il->kvl", a1, al, B, B)) / n
+        cross = cross.reshape(m, P * m) - np.outer(means[p], mean.reshape(-1))
+        var[p] = own - np.einsum("ka,ab,kb->k", cross, Hinv, cross)
+    return {"mean": means, "variance": np.maximum(var, 0.0)}
+
+
+@register_runtime("posterior_sampled",
+                  applies=lambda spec: spec.gamma == 1.0 and spec.offset is None,
+                  priority=50, needs=lambda problem: False, kind="posterior")
+def _solve_sampled(spec, grid=None, options=None) -> dict:
+    return solve_sampled(spec, grid, options)

@@ -1,0 +1,149 @@
+"""Wide Bayesian networks (issue 15): the derived single-neuron saddle point and its linear
+closed form, checked against independent Gaussian algebra, on shipped models and on
+posteriors declared here (parameters in the readout, the priors and the temperature)."""
+
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+from scipy import linalg
+
+import fieldtheory as ft
+from fieldtheory.errors import ActionStructureError, DeclarationError, ParameterError
+from fieldtheory.ir.posterior import with_data
+from fieldtheory.posterior_solve import posterior_spec, solve_posterior
+from fieldtheory.solvers.runtime.posterior import gaussian_mean_field
+
+
+def declared(readout=lambda a, h, c: c * a * h, x=None, y=None):
+    """A posterior declared in the test: a gain c in the readout, σ_a = s·q (two
+    parameters in the prior), temperature T."""
+    p = ft.parameters(c=(1.5, "positive"), s=(0.8, "positive"), q=(1.25, "positive"),
+                      sw=(1.3, "positive"), T=(0.0, "nonnegative"))
+    a, h = ft.Weight("a"), ft.Preactivation("h")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 7)) if x is None else x
+    y = np.eye(2)[[0, 1, 1, 0, 1]] if y is None else y
+    post = ft.posterior(readout(a, h, p.c), {a: ft.Gaussian(variance=(p.s * p.q) ** 2),
+                                             h: ft.InputWeights(p.sw**2)},
+                        parameters=p, inputs=ft.Inputs("X", x), targets=ft.Targets("Y", y),
+                        scaling=1, temperature=p.T)
+    return ft.Model("declared_bayes", post)
+
+
+def test_stages_are_derived_for_shipped_and_declared_posteriors():
+    names = ["action", "posterior", "collective_fields", "single_neuron", "saddle_point",
+             "site"]
+    for model in ("bayes_linear", "bayes_erf", declared()):
+        d = ft.derive(model)
+        assert [s.name for s in d.stages] == names
+        assert "T*v[mu, k]" in d.self_consistency[0]
+        json.dumps(d.to_json())
+    # the N power of the tilt is read off the declared scaling
+    assert "N**(1 - gamma)" in ft.derive("bayes_linear").stage("collective_fields").text
+    site = ft.derive(declared()).site
+    assert site.linear and sp.simplify(site.slope - sp.Symbol("c", real=True)) == 0
+    assert not ft.derive("bayes_relu").site.linear
+    # a readout quadratic in its weight cannot be integrated to the single-neuron measure
+    with pytest.raises(ActionStructureError, match="not linear in the weight a"):
+        ft.derive(declared(lambda a, h, c: c * a**2 * h))
+    with pytest.raises(DeclarationError, match="does not contain the weight"):
+        declared(lambda a, h, c: c * h)
+
+
+def _precision_check(K, Y, s2, T, parts):
+    """The Gaussian single-neuron posterior built from its precision matrix, independently
+    of the runtime: ⟨h aᵀ⟩ must equal Y − T V and ⟨a aᵀ⟩ must be A."""
+    m = Y.shape[1]
+    V = parts["V"]
+    prec = np.block([[np.eye(m) / s2, -V.T], [-V, linalg.inv(K)]])
+    cov = linalg.inv(prec)
+    np.testing.assert_allclose(cov[:m, :m], parts["A"], rtol=1e-9)
+    np.testing.assert_allclose(cov[m:, :m], Y - T * V, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(cov[m:, m:], parts["S"], rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("T", [0.0, 0.3])
+def test_linear_saddle_point_against_the_gaussian_single_neuron(T):
+    model = declared()
+    spec, _ = posterior_spec(model, {"T": T})
+    s2 = spec.slope**2 * spec.weight_variance  # c² σ_a²
+    assert np.isclose(spec.slope, 1.5) and np.isclose(spec.weight_variance, 1.0)
+    parts = gaussian_mean_field(spec.kernel, spec.y, s2, T)
+    _precision_check(spec.kernel, spec.y, s2, T, parts)
+    if T == 0:  # A² − σ²A − σ²Q = 0 with Q = Yᵀ K⁻¹ Y
+        A, Q = parts["A"], spec.y.T @ linalg.solve(spec.kernel, spec.y)
+        np.testing.assert_allclose(A @ A - s2 * A - s2 * Q, 0, atol=1e-10)
+        assert np.all(linalg.eigvalsh(A) > 0)
+    result = solve_posterior(model, {"T": T})
+    np.testing.assert_allclose(result.observables["readout_second_moment"],
+                               parts["A"] / spec.slope**2)
+
+
+def test_mean_predictor_equals_the_lazy_gp_predictor():
+    model = declared()
+    rng = np.random.default_rng(8)
+    test = rng.standard_normal((4, 7))
+    mean_field = solve_posterior(model, test=test).observables["prediction"]["mean"]
+    spec, _ = posterior_spec(model, test=test)
+    kstar, _ = spec.test_kernels()
+    gp = kstar @ linalg.solve(spec.kernel, spec.y)
+    np.testing.assert_allclose(mean_field, gp, rtol=1e-10, atol=1e-12)
+    lazy = solve_posterior("bayes_linear", {"gamma": 0.5}, test=np.eye(8)[6:] * 2)
+    full = solve_posterior("bayes_linear", test=np.eye(8)[6:] * 2)
+    np.testing.assert_allclose(lazy.observables["prediction"]["mean"],
+                               full.observables["prediction"]["mean"], atol=1e-12)
+
+
+def test_more_patterns_than_dimensions_take_the_projected_form():
+    """P > d: at T = 0 the targets are projected on the range of K, and the T → 0⁺ limit
+    of the unprojected T > 0 equations (solved by root finding) agrees with it."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 3))
+    model = declared(x=x, y=np.eye(2)[[0, 1, 1, 0, 1, 0]])
+    zero = solve_posterior(model)
+    assert zero.info["projected"] and zero.info["rank"] == 3
+    assert zero.info["training_residual"] > 0.1
+    small = solve_posterior(model, {"T": 1e-7})
+    for key in ("readout_second_moment", "kernel_posterior"):
+        np.testing.assert_allclose(small.observables[key], zero.observables[key],
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_bad_input_is_refused_by_name():
+    model = ft.load_model("bayes_linear")
+    with pytest.raises(ParameterError, match="one target row per input pattern"):
+        with_data(model, np.eye(8)[:5], np.eye(3)[[0, 1, 2]])
+    with pytest.raises(ParameterError, match="equal but their targets differ"):
+        solve_posterior(with_data(model, np.eye(3)[[0, 1, 0]], np.eye(2)[[0, 1, 1]]))
+    with pytest.raises(ParameterError, match=r"γ = 0.5 \(lazy\) and γ = 1"):
+        solve_posterior(model, {"gamma": 0.7})
+    with pytest.raises(ParameterError, match="one-hot targets"):
+        solve_posterior(with_data(ft.load_model("bayes_erf"), targets=np.full((6, 2), 0.5)))
+
+
+def test_sampled_single_neuron_reproduces_the_linear_closed_form():
+    """Two independent routes on one model: the tempered-SMC Newton solver of the
+    nonlinear runtime, forced on the linear network, against the Gaussian closed form —
+    within the replicas' standard errors (which include the Monte-Carlo error of v). With
+    R replicas the error is itself estimated from R − 1 degrees of freedom: the bound is
+    Student's t quantile at a two-sided level of 1e-3 per entry."""
+    from scipy.stats import t as student
+
+    test = np.ones((1, 8))
+    replicas = 8
+    exact = solve_posterior("bayes_linear", test=test)
+    sampled = solve_posterior("bayes_linear", test=test, method="posterior_sampled",
+                              options={"replicas": replicas})
+    bound = student.ppf(1 - 0.5e-3, replicas - 1)
+    assert sampled.observables["scheme"] == "analog"
+
+    def z(get):
+        return (get(sampled.observables) - get(exact.observables)) / get(sampled.stderr)
+
+    checks = [lambda o: np.diag(o["readout_second_moment"]),
+              lambda o: np.diag(o["kernel_posterior"]),
+              lambda o: o["prediction"]["mean"], lambda o: o["prediction"]["variance"]]
+    for get in checks:
+        assert np.all(np.abs(z(get)) < bound), z(get)
