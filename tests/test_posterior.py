@@ -147,3 +147,79 @@ def test_sampled_single_neuron_reproduces_the_linear_closed_form():
               lambda o: o["prediction"]["mean"], lambda o: o["prediction"]["variance"]]
     for get in checks:
         assert np.all(np.abs(z(get)) < bound), z(get)
+
+
+# ------------------------------------------------------------ theory against the sampler
+#: chains of the reference sampler in these tests; its errors are the spread across chains,
+#: so bounds are Student's t quantiles with chains − 1 degrees of freedom (1e-3 two-sided)
+CHAINS = 8
+
+
+def _bound(dof=CHAINS - 1):
+    from scipy.stats import t as student
+
+    return student.ppf(1 - 0.5e-3, dof)
+
+
+def _richardson(small, large, get):
+    """The N → ∞ value from N and 2N, A∞ = 2A(2N) − A(N) (corrections O(1/N)), and its
+    standard error."""
+    value = 2 * get(large.observables) - get(small.observables)
+    error = np.sqrt(4 * get(large.stderr) ** 2 + get(small.stderr) ** 2)
+    return value, error
+
+
+def test_linear_network_against_the_sampler_in_both_scalings():
+    """A, the posterior kernel and N·Var f(x*) of finite networks (N = 256, 512, collapsed
+    HMC) extrapolated to N → ∞ against the closed form (γ = 1) — features learned, the
+    kernel far from K — and against the prior kernel (γ = ½, lazy); the posterior variance
+    of f(x*) falls as 1/N (the sampler's N·Var does not drift with N)."""
+    from fieldtheory.posterior_solve import simulate_posterior
+
+    test = np.ones((1, 8))
+    theory = solve_posterior("bayes_linear", test=test)
+    runs = {(g, N): simulate_posterior("bayes_linear", {"gamma": g}, N=N, samples=300,
+                                       chains=CHAINS, test=test, seed=4)
+            for g in (1.0, 0.5) for N in (256, 512)}
+    K = posterior_spec("bayes_linear")[0].kernel
+    for key, get in (("A", lambda o: np.diag(o["readout_second_moment"])),
+                     ("kernel", lambda o: np.diag(o["kernel_posterior"])),
+                     ("N·Var", lambda o: o["prediction"]["variance"][0])):
+        value, error = _richardson(runs[1.0, 256], runs[1.0, 512], get)
+        z = (value - get(theory.observables)) / error
+        assert np.all(np.abs(z) < _bound()), (key, z)
+    kernel_inf, error = _richardson(runs[0.5, 256], runs[0.5, 512],
+                                    lambda o: np.asarray(o["kernel_posterior"]))
+    assert np.all(np.abs(kernel_inf - K) < _bound() * error + 1e-12)
+    learned = np.asarray(runs[1.0, 512].observables["kernel_posterior"]) - K
+    assert np.min(np.diag(learned)) > 20 * np.max(np.diag(runs[1.0, 512].stderr[
+        "kernel_posterior"]))
+    # Var f* ∝ N^slope: slope = −1 + d ln(N·Var)/d ln N, from the two sizes
+    nvar = [runs[1.0, N].observables["prediction"]["variance"][0] for N in (256, 512)]
+    nerr = [runs[1.0, N].stderr["prediction"]["variance"][0] for N in (256, 512)]
+    slope = -1 + np.log(nvar[1] / nvar[0]) / np.log(2)
+    slope_err = np.sqrt((nerr[0] / nvar[0]) ** 2 + (nerr[1] / nvar[1]) ** 2) / np.log(2)
+    assert np.all(np.abs(slope + 1) < _bound() * slope_err), (slope, slope_err)
+
+
+@pytest.mark.parametrize(("name", "scheme"), [("bayes_erf", "redundant"),
+                                              ("bayes_relu", "sparse")])
+def test_codes_of_nonlinear_networks_against_the_sampler(name, scheme):
+    """The theory's code fractions (tempered SMC, replicas) against the codes of the
+    neurons of sampled networks (N = 512, across chains); the scheme is the paper's."""
+    from fieldtheory.posterior_solve import simulate_posterior
+
+    theory = solve_posterior(name, options={"replicas": CHAINS})
+    sampled = simulate_posterior(name, N=512, samples=200, chains=CHAINS, seed=5)
+    assert theory.observables["scheme"] == sampled.observables["scheme"] == scheme
+    th = dict(zip(map(tuple, theory.observables["codes"]["patterns"]),
+                  zip(theory.observables["codes"]["fractions"],
+                      theory.stderr["codes"]["fractions"], strict=True), strict=True))
+    sm = dict(zip(map(tuple, sampled.observables["codes"]["patterns"]),
+                  zip(sampled.observables["codes"]["fractions"],
+                      sampled.stderr["codes"]["fractions"], strict=True), strict=True))
+    for pattern in theory.observables["codes"]["patterns"][:4]:  # the leading codes
+        (f1, e1), (f2, e2) = th[tuple(pattern)], sm.get(tuple(pattern), (0.0, 0.0))
+        assert abs(f1 - f2) < _bound() * np.hypot(e1, e2), (pattern, f1, f2, e1, e2)
+    if scheme == "sparse":  # ReLU: the leading codes select one class each
+        assert all(sum(map(abs, p)) == 1 for p in theory.observables["codes"]["patterns"][:3])

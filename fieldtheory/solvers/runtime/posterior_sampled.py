@@ -66,8 +66,41 @@ class SingleNeuron:
         self.s2 = spec.weight_variance
         self.alpha, self.dalpha = spec.alpha, spec.dalpha
         self.n, self.moves = int(particles), int(moves)
+        self.homogeneous = _is_homogeneous(spec.alpha)
 
     def _energy(self, z, V, grad=False):
+        if self.homogeneous:
+            return self._direction_energy(z, V, grad)
+        return self._tilt(z, V, grad)
+
+    def _direction_energy(self, z, V, grad=False):
+        """A positively homogeneous α (linear, ReLU): E(r u) = r² E(u), so the radius
+        integrates out — the directions u = z/|z| have the density ∝ c(u)^(−k/2),
+        c = 1 − 2E(u) (k = dim z), sampled here as N(z; 0, I) c(z/|z|)^(−k/2); the radius
+        is drawn afterwards, r² ~ χ²_k / c. The heavy radial tails of the tilt are then
+        exact rather than explored by moves."""
+        k = z.shape[1]
+        r = np.linalg.norm(z, axis=1, keepdims=True)
+        u = z / r
+        tilt = self._tilt(u, V, grad)
+        E1, g1 = tilt if grad else (tilt, None)
+        c = 1.0 - 2.0 * E1
+        if np.any(c <= 0):
+            raise ConvergenceError("the single-neuron measure is not normalisable: "
+                                   "σ_a²‖Vᵀα(h)‖² ≥ hᵀK⁻¹h along some direction")
+        E = -0.5 * k * np.log(c)
+        if not grad:
+            return E
+        du = k * g1 / c[:, None]
+        return E, (du - np.sum(du * u, axis=1, keepdims=True) * u) / r
+
+    def radii(self, z, V, rng):
+        """Exact radii for sampled directions (homogeneous α): r² ~ χ²_k / c(u)."""
+        u = z / np.linalg.norm(z, axis=1, keepdims=True)
+        c = 1.0 - 2.0 * self._tilt(u, V)
+        return u * np.sqrt(rng.chisquare(z.shape[1], size=z.shape[0]) / c)[:, None]
+
+    def _tilt(self, z, V, grad=False):
         h = z @ self.L.T
         al = self.alpha(h)
         B = al @ V
@@ -95,6 +128,8 @@ class SingleNeuron:
             if levels > MAX_LEVELS:
                 raise ConvergenceError("the tempered sampler of the single neuron needed more "
                                        f"than {MAX_LEVELS} levels: the tilt is too strong")
+        if self.homogeneous:
+            z = self.radii(z, V, rng)
         return z @ self.L.T, log_z
 
     @staticmethod
@@ -180,6 +215,12 @@ def codes_of(responses: np.ndarray, odd: bool) -> tuple[list[list[int]], list[fl
     else:
         scheme = "redundant"
     return patterns, fractions, scheme
+
+
+def _is_homogeneous(alpha) -> bool:
+    """α(λh) = λα(h) for λ > 0 (linear, ReLU), checked on a grid."""
+    u = np.linspace(-3, 3, 61)
+    return bool(np.allclose(alpha(2.5 * u), 2.5 * alpha(u), rtol=1e-12, atol=1e-12))
 
 
 def _is_odd(alpha) -> bool:
