@@ -45,6 +45,8 @@ class PosteriorResult:
     N: int | None = None
     stderr: dict[str, Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: the sampler's final networks, one {"W", "mu"} per chain (not in the JSON)
+    networks: tuple = ()
 
     def to_json(self) -> dict[str, Any]:
         """``{"model", "params", "N", "method", "observables"[, "stderr"], "info"}``,
@@ -141,7 +143,9 @@ def solve_posterior(model, params: Mapping[str, float] | None = None, *, test=No
     model = _as_posterior_model(model)
     spec, values = posterior_spec(model, params, test)
     P, m = spec.y.shape
-    require(8 * (P * m) ** 2 * 4 + 8 * P * P * 8, f"solve {model.name}: P = {P}, m = {m}")
+    # the (P m)² fluctuation matrices of the predictions, else the P² kernels
+    require(8 * (P * m) ** 2 * 4 if spec.test is not None else 8 * P * P * 8,
+            f"solve {model.name}: P = {P}, m = {m}")
     available = registry.runtimes("posterior")
     if method != "auto":
         if method not in available:
@@ -188,7 +192,7 @@ def simulate_posterior(model, params: Mapping[str, float] | None = None, *, N: i
         observables["codes"], stderr["codes"], observables["scheme"] = _sampled_codes(
             spec, result.last)
     return PosteriorResult(model.name, values, observables, "hmc", N=N, stderr=stderr,
-                           info=dict(result.diagnostics))
+                           info=dict(result.diagnostics), networks=tuple(result.last))
 
 
 def _sampled_codes(spec, last) -> tuple[dict, dict, str]:

@@ -92,3 +92,40 @@ def _error(value: Any) -> str:
     if isinstance(value, int | float) and math.isfinite(value):
         return f"{value:.2g}"
     return "-"
+
+
+def format_posterior(data: Mapping[str, Any], rows: int = 6) -> str:
+    """A readable summary of a Bayesian model's result (theory or sampler): the readout
+    second moment, the posterior kernel's first rows, predictions and codes."""
+    params = ", ".join(f"{k} = {v:g}" for k, v in data["params"].items())
+    obs, err = data["observables"], data.get("stderr") or {}
+    lines = [f"model {data['model']}, N = {data['N']} ({data['method']}), {params}"]
+
+    def matrix(name, value, error):
+        lines.append(f"{name}:" + ("  (± stderr)" if error is not None else ""))
+        for i, row in enumerate(value[:rows]):
+            cells = "  ".join(f"{v:9.4g}" for v in row[:rows])
+            if error is not None:
+                cells += "   ± " + "  ".join(f"{e:.2g}" for e in error[i][:rows])
+            lines.append(f"  {cells}")
+        if len(value) > rows:
+            lines.append(f"  … {len(value)} rows")
+
+    matrix("readout_second_moment", obs["readout_second_moment"],
+           err.get("readout_second_moment"))
+    matrix("kernel_posterior", obs["kernel_posterior"], err.get("kernel_posterior"))
+    if "prediction" in obs:
+        for key in ("mean", "variance"):
+            matrix(f"prediction.{key}", obs["prediction"][key],
+                   (err.get("prediction") or {}).get(key))
+    if "codes" in obs:
+        lines.append(f"scheme: {obs['scheme']}")
+        fractions_err = (err.get("codes") or {}).get("fractions")
+        for k, (pattern, fraction) in enumerate(zip(obs["codes"]["patterns"],
+                                                    obs["codes"]["fractions"], strict=True)):
+            if k == rows:
+                lines.append(f"  … {len(obs['codes']['patterns'])} codes")
+                break
+            extra = f" ± {fractions_err[k]:.2g}" if fractions_err else ""
+            lines.append(f"  code {pattern}: {fraction:.4f}{extra}")
+    return "\n".join(lines)

@@ -17,7 +17,7 @@ from fieldtheory.cli.base import (
     positive_number,
     test_inputs,
 )
-from fieldtheory.cli.format import format_result
+from fieldtheory.cli.format import format_posterior, format_result
 from fieldtheory.ir.posterior import is_posterior
 from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
@@ -125,7 +125,7 @@ def simulate_command(args: argparse.Namespace) -> int:
                                     test=test_inputs(args), seed=args.seed,
                                     progress=progress)
         data = result.to_json()
-        print(dumps(data) if args.json else format_result(data))
+        print(dumps(data) if args.json else format_posterior(data))
         return 0
     # the bar goes to stderr; it is left out only when a program reads our JSON unattended
     progress = not args.no_progress and (not args.json or sys.stderr.isatty())

@@ -24,7 +24,7 @@ from fieldtheory.cli.base import (
     refuse_overwriting_model,
     test_inputs,
 )
-from fieldtheory.cli.format import format_result
+from fieldtheory.cli.format import format_posterior, format_result
 from fieldtheory.errors import FieldTheoryError
 from fieldtheory.ir.model import load_model
 from fieldtheory.ir.posterior import is_posterior
@@ -82,7 +82,7 @@ def solve_command(args: argparse.Namespace) -> int:
         result = solve_posterior(model, parse_assignments(args.param),
                                  test=test_inputs(args), method=args.method)
         data = result.to_json()
-        print(dumps(data) if args.json else format_result(data))
+        print(dumps(data) if args.json else format_posterior(data))
         return 0
     with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
         result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,

@@ -231,7 +231,8 @@ def _is_odd(alpha) -> bool:
 def solve_sampled(spec, grid=None, options=None) -> dict:
     """``options``: ``particles`` (4000 per sample), ``iterations`` (60), ``tolerance``
     (3: the saddle-point residual, in nominal Monte-Carlo standard errors, that ends the
-    common-random-number Newton phase), ``replicas`` (4), ``averaged`` (6 Newton iterates
+    common-random-number Newton phase — as does a residual that stops falling for three
+    steps), ``replicas`` (4), ``averaged`` (6 Newton iterates
     on fresh samples per replica, averaged), ``seed``. The ``stderr`` is the spread of the
     replicas, which includes the Monte-Carlo error of v.
     Returns the observables, ``codes``, ``scheme``, ``stderr`` and ``info``."""
@@ -247,17 +248,20 @@ def solve_sampled(spec, grid=None, options=None) -> dict:
     h0, _ = neuron.sample(np.zeros((P, m)), seed)
     C0 = neuron.alpha(h0).T @ neuron.alpha(h0) / h0.shape[0]
     V = linalg.solve(neuron.s2 * C0 + (T + 1e-9) * np.eye(P), Y, assume_a="pos")
-    for _halving in range(60):  # the linear-response guess may tilt too strongly
+    for _halving in range(60):  # the linear-response guess may tilt far too strongly
         try:
             h, _ = neuron.sample(V, seed)
-            break
+            if np.max(np.abs(neuron.moments(h, V)[0])) <= 2 * np.max(np.abs(Y)):
+                break
         except ConvergenceError:
-            V = V / 2
+            pass
+        V = V / 2
     history = []
     tolerance = float(options.get("tolerance", 3.0))
     for _ in range(int(options.get("iterations", 60))):
         V, h, done = _newton_step(neuron, V, h, Y, T, seed, history, tolerance)
-        if done:
+        # at the noise floor: below the tolerance, or no progress over three steps
+        if done or (len(history) > 3 and min(history[-3:]) >= history[-4]):
             break
     else:
         raise ConvergenceError("the sampled single-neuron saddle point did not reach its "
@@ -298,14 +302,22 @@ def _newton_step(neuron, V, h, Y, T, seed, history, tolerance):
     step = linalg.lstsq(T * np.eye(P * m) + cov, g)[0].reshape(P, m)
     damping = 1.0 if done or not np.isfinite(tolerance) else min(
         1.0, 0.5 * (np.max(np.abs(V)) + 1e-12) / np.max(np.abs(step)))
-    for _halving in range(30):
+    for _halving in range(8):
         try:
             h_new, _ = neuron.sample(V - damping * step, seed)
             return V - damping * step, h_new, done
         except ConvergenceError:
             damping /= 2
-    raise ConvergenceError("the single-neuron measure is not normalisable along the Newton "
-                           "direction", residuals=history)
+    # V itself tilts too strongly along a direction its own sample missed: shrinking v
+    # weakens the tilt along every direction (E scales with |v|²), so retreat toward 0
+    for _retreat in range(30):
+        V = 0.8 * V
+        try:
+            return V, neuron.sample(V, seed)[0], False
+        except ConvergenceError:
+            continue
+    raise ConvergenceError("the single-neuron measure is not normalisable near the Newton "
+                           "iterate", residuals=history)
 
 
 def _observables(spec, neuron, V, seed, classes, odd) -> dict:
