@@ -17,7 +17,7 @@ from fieldtheory.codegen.site import SiteProblem, lower_site, observed_phis
 from fieldtheory.codegen.site_printing import site_latex, site_text
 from fieldtheory.errors import ActionStructureError, ParameterError
 from fieldtheory.ir.action import Action
-from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.ir.posterior import Posterior
 from fieldtheory.transforms.collective_fields import collective_fields
 from fieldtheory.transforms.disorder_average import disorder_average
@@ -235,6 +235,7 @@ def derive_fixed_points(model: Model | Action | str | Path) -> Derivation:
     """The derivation of ``model`` with the Kac–Rice stage of its fixed points appended
     (stage ``kac_rice``, :func:`fieldtheory.transforms.kac_rice.kac_rice`, read off the
     lowered ``site``); refusals are :class:`ActionStructureError`."""
+    require_dynamic(model, 'derive --fixed-points')
     from fieldtheory.transforms.kac_rice import kac_rice
 
     derivation = derive(model)

@@ -31,7 +31,7 @@ from fieldtheory.errors import (
     FieldTheoryError,
     ParameterError,
 )
-from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.jsonout import strict
 from fieldtheory.progress import progress_bar
@@ -101,6 +101,7 @@ def fixed_points(model: Model | str, params: Mapping[str, float] | None = None, 
     ``attractor_q`` and ``speed`` from the DMFT. ``q``: the shells (default 40 up to 2.5
     times the typical one).
     """
+    require_dynamic(model, "fixed-points")
     from fieldtheory.solve import solve
     from fieldtheory.solvers import registry
     from fieldtheory.solvers.runtime import common
@@ -219,6 +220,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     trajectories), ``nearest`` {distance, cosine} (trajectory point to nearest fixed point:
     |x* − x|/√N and the cosine between ẋ and x* − x). Standard errors across networks.
     """
+    require_dynamic(model, "fixed-points --search")
     from fieldtheory.simulate.fixed_points import (
         FixedPointSearch,
         FixedPointSystem,

@@ -26,7 +26,7 @@ import scipy.linalg
 
 from fieldtheory.errors import ModelFileError, ParameterError
 from fieldtheory.ir.layered import with_inputs
-from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.jsonout import strict
 
 __all__ = ["Prediction", "load_targets", "predict"]
@@ -64,6 +64,7 @@ def predict(model: Model | str, inputs, targets, test, *, params: Mapping | None
             test_targets=None, noise: float = 0.0) -> Prediction:
     """GP regression and classification with the readout kernel K^(depth) of ``model``
     (a layered network) on training ``inputs`` (P × d) with ``targets`` (P × m)."""
+    require_dynamic(model, "predict")
     model = load_model(model)
     if not model.action.time.is_layered:
         raise ParameterError(f"predict: {model.name} is not a layered network (deep or "

@@ -50,7 +50,7 @@ from scipy.optimize import least_squares, minimize, nnls
 
 from fieldtheory.activity import Activity, load_activity
 from fieldtheory.errors import ActionStructureError, DataFileError, ParameterError
-from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.jsonout import strict
 
@@ -421,6 +421,7 @@ def infer(model: Model | str, data, params: Mapping[str, float] | None = None, *
         by parameter name, with ``name^2`` for parameters that enter squared (g² of
         Var J = g²/N), their ``_stderr``, ``minus_N_H`` and the fitted ``spectra``.
     """
+    require_dynamic(model, "infer")
     model = load_model(model)
     data = data if isinstance(data, Activity) else load_activity(data)
     if resample not in ("units", "time"):
@@ -543,6 +544,7 @@ def predict_series(model: Model | str, data, unit: int, horizon: float,
     the length of the past used (default: where C has decayed to 10⁻³ C(0), at most
     400 samples, at most the record before ``at``).
     """
+    require_dynamic(model, "predict-series")
     from fieldtheory.solve import solve
 
     model = load_model(model)

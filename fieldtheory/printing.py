@@ -264,6 +264,12 @@ def model_text(model) -> str:
         lines.append(f"  {model.description}")
     if model.reference:
         lines.append(f"  reference: {model.reference}")
+    if not hasattr(model.action, "time"):  # a static (posterior) model
+        lines.append(str(model.action))
+        lines.append("parameters:")
+        lines += [f"  {p.name} = {p.default:g} in {p.domain}"
+                  + (f"  {p.description}" if p.description else "") for p in model.parameters]
+        return "\n".join(lines)
     lines.append(f"  time: {model.action.time}")
     if len(model.action.populations) > 1:
         pops = ", ".join(f"{p.name} ({text(p.fraction)})" for p in model.action.populations)

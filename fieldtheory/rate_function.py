@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from fieldtheory.errors import ConvergenceError, ParameterError
-from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.jsonout import strict
 from fieldtheory.resources import require
@@ -77,6 +77,7 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
         Monte-Carlo paths for the single-site variance (its standard error is reported).
     seed : int
     """
+    require_dynamic(model, "rate-function")
     from fieldtheory.codegen.generate import generate
     from fieldtheory.solve import solve
     from fieldtheory.solvers import registry

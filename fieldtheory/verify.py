@@ -20,6 +20,7 @@ import numpy as np
 
 from fieldtheory.errors import ArgumentTypeError, MissingDependencyError, ParameterError
 from fieldtheory.ir.checks import describe
+from fieldtheory.ir.model import require_dynamic
 from fieldtheory.jsonout import strict
 from fieldtheory.observables import CURVE_KEYS, SCALAR_KEYS
 
@@ -213,6 +214,7 @@ def verify(model, params=None, *, theory_params=None, N: int | None = None, tria
         N, trials or dt not positive, or what ``solve`` and ``simulate`` refuse — checked
         before either runs.
     """
+    require_dynamic(model, "verify")
     from fieldtheory.ir.langevin import read_langevin
     from fieldtheory.ir.model import as_model
     from fieldtheory.ir.parameters import evaluate, parameter_values

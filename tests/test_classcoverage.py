@@ -134,6 +134,10 @@ EXAMPLES = {
     ft.Layer: (lambda: ft.Layer(ft.n), "func"),
     ft.PerLayer: (lambda: ft.PerLayer(ft.Gaussian(0, S["g"] ** 2)), "eval"),
     ft.InputWeights: (lambda: ft.InputWeights(S["g"] ** 2), "eval"),
+    ft.Weight: (lambda: ft.Weight("a"), "srepr"),
+    ft.Preactivation: (lambda: ft.Preactivation("h"), "srepr"),
+    ft.Targets: (lambda: ft.Targets("Y", ((1.0, 0.0), (0.0, 1.0), (1.0, 0.0))), "eval"),
+    ft.Posterior: (lambda: ft.load_model("bayes_erf").action, "replace"),
     DenseCoupling: (lambda: ft.Gaussian(0, 1).sample(np.random.default_rng(0), [5], {}), "numeric"),
     LowRankCoupling: (low_rank, "numeric"),
 }
@@ -229,6 +233,12 @@ def rebuild(expr: sp.Basic) -> sp.Basic:
 @pytest.mark.parametrize("name", ft.shipped_models())
 def test_shipped_model_expressions_satisfy_func_args_invariant(name):
     action = ft.load_model(name).action
+    if isinstance(action, ft.Posterior):  # a static model: its declared expressions
+        expressions = [action.readout, action.scaling, action.temperature,
+                       action.weight_prior.variance, action.hidden_prior.variance]
+        for expr in expressions:
+            assert rebuild(expr) == expr
+        return
     expressions = [action.lagrangian]
     if not action.time.is_zero_dimensional:  # a plain integral has no drift or noise
         system = ft.read_langevin(action)

@@ -13,6 +13,7 @@ import pytest
 from support.strict_json import strict_loads
 
 import fieldtheory as ft
+from fieldtheory.ir.posterior import is_posterior
 from fieldtheory.printing import action_latex, action_text
 
 MODELS = ft.shipped_models()
@@ -36,6 +37,10 @@ def test_loads_as_named(model):
 def test_prints_as_text(model):
     text = str(model)
     assert text.startswith(f"model {model.name}\n")
+    if is_posterior(model):  # a static model: the posterior, then the parameters
+        assert str(model.action) in text and "posterior ∝ exp(" in text
+        assert all(f"  {p.name} = " in text for p in model.parameters)
+        return
     assert action_text(model.action) in text
     # a zero-dimensional theory (a plain integral) has no sites and no response fields
     tilde = f"{model.action.fields[0].name}\u0303_i"
@@ -45,6 +50,12 @@ def test_prints_as_text(model):
 
 
 def test_prints_as_latex(model):
+    if is_posterior(model):
+        latex = model.action.latex()
+        assert latex.startswith(r"p(W, a\mid X, Y) \propto")
+        assert latex.count(r"\left") == latex.count(r"\right")
+        assert model._repr_latex_() == f"${latex}$"
+        return
     latex = action_latex(model.action)
     assert latex.startswith("S = ")
     tilde = rf"\tilde{{{model.action.fields[0].name}}}_{{i}}"
@@ -62,6 +73,10 @@ def _finite(value) -> bool:
 
 
 def test_simulates_briefly(model):
+    if is_posterior(model):  # a static model: no dynamics; the posterior sampler instead
+        with pytest.raises(ft.errors.SimulationError, match="simulate_posterior"):
+            ft.simulate(model, N=10)
+        return
     if model.action.time.is_zero_dimensional:  # nothing to simulate: refused by name
         with pytest.raises(ft.errors.NotMSRDJError, match="zero-dimensional"):
             ft.simulate(model, N=10, t_max=1, t_burn=0, tau_max=1)

@@ -191,6 +191,14 @@ def test_linear_network_against_the_sampler_in_both_scalings():
     kernel_inf, error = _richardson(runs[0.5, 256], runs[0.5, 512],
                                     lambda o: np.asarray(o["kernel_posterior"]))
     assert np.all(np.abs(kernel_inf - K) < _bound() * error + 1e-12)
+    # the readout weights of the linear network are Gaussian (no bimodality): the
+    # conditional means of the final networks' weights, standardised, against N(0, 1)
+    from scipy.stats import kstest
+
+    means = np.concatenate([c["mu"] for c in runs[1.0, 512].networks])
+    for k in range(means.shape[1]):
+        weights = means[:, k] / means[:, k].std()
+        assert kstest(weights - weights.mean(), "norm").pvalue > 1e-3
     learned = np.asarray(runs[1.0, 512].observables["kernel_posterior"]) - K
     assert np.min(np.diag(learned)) > 20 * np.max(np.diag(runs[1.0, 512].stderr[
         "kernel_posterior"]))
@@ -223,3 +231,38 @@ def test_codes_of_nonlinear_networks_against_the_sampler(name, scheme):
         assert abs(f1 - f2) < _bound() * np.hypot(e1, e2), (pattern, f1, f2, e1, e2)
     if scheme == "sparse":  # ReLU: the leading codes select one class each
         assert all(sum(map(abs, p)) == 1 for p in theory.observables["codes"]["patterns"][:3])
+
+
+def test_command_line_contract(run, tmp_path):
+    """``solve``/``simulate`` with --inputs/--targets/--test: the issue's keys, strict JSON,
+    named refusals with exit status 2."""
+    x, y = np.sqrt(4.0) * np.eye(4), np.eye(2)[[0, 0, 1, 1]]
+    for name, value in (("X.npy", x), ("Y.npy", y), ("Xs.npy", np.ones((2, 4))),
+                        ("bad.npy", np.full((4, 2), 0.5)), ("short.npy", y[:3])):
+        np.save(tmp_path / name, value)
+    files = ["--inputs", str(tmp_path / "X.npy"), "--targets", str(tmp_path / "Y.npy"),
+             "--test", str(tmp_path / "Xs.npy")]
+    status, out, _ = run("solve", "bayes_linear", *files, "--json")
+    data = json.loads(out)
+    assert status == 0 and data["N"] is None
+    assert np.shape(data["observables"]["readout_second_moment"]) == (2, 2)
+    assert np.shape(data["observables"]["kernel_posterior"]) == (4, 4)
+    assert np.shape(data["observables"]["prediction"]["variance"]) == (2, 2)
+    status, out, _ = run("simulate", "bayes_relu", *files, "-N", "128", "--samples", "150",
+                         "--json")
+    data = json.loads(out)
+    assert status == 0 and data["N"] == 128
+    assert {"codes", "scheme", "prediction"} <= set(data["observables"])
+    assert set(data["stderr"]) >= {"readout_second_moment", "kernel_posterior", "codes"}
+    # too short a run is refused by split R̂ (a named ConvergenceError, exit status 2)
+    status, _, err = run("simulate", "bayes_relu", *files, "-N", "128", "--samples", "4",
+                         "--chains", "2", "--burn", "0")
+    assert status == 2 and "R̂" in err
+    status, _, err = run("solve", "bayes_relu", "--inputs", str(tmp_path / "X.npy"),
+                         "--targets", str(tmp_path / "bad.npy"))
+    assert status == 2 and "one-hot" in err
+    status, _, err = run("solve", "bayes_linear", "--inputs", str(tmp_path / "X.npy"),
+                         "--targets", str(tmp_path / "short.npy"))
+    assert status == 2 and "one target row per input pattern" in err
+    status, _, err = run("solve", "scs", "--test", str(tmp_path / "Xs.npy"))
+    assert status == 2 and "--test belongs to the Bayesian models" in err

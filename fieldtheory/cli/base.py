@@ -311,6 +311,17 @@ def _array_entries(data: dict):
         for key in ("mean", "variance"):
             if isinstance(data.get(key), list):
                 yield f"/{key}", data, key
+    # a Bayesian model's matrices (P × P kernel, m × m moments, P* × m predictions)
+    for section in ("observables", "stderr"):
+        block = data.get(section) or {}
+        for key in ("kernel_posterior", "readout_second_moment"):
+            if isinstance(block.get(key), list):
+                yield f"/{section}/{key}", block, key
+        prediction = block.get("prediction")
+        if isinstance(prediction, dict):
+            for key in ("mean", "variance"):
+                if isinstance(prediction.get(key), list):
+                    yield f"/{section}/prediction/{key}", prediction, key
 
 
 def offload_arrays(data: dict, output: str | None) -> dict:

@@ -102,6 +102,11 @@ def format_posterior(data: Mapping[str, Any], rows: int = 6) -> str:
     lines = [f"model {data['model']}, N = {data['N']} ({data['method']}), {params}"]
 
     def matrix(name, value, error):
+        if isinstance(value, Mapping):  # offloaded to --output
+            lines.append(f"{name}: {value['shape']} in {value['file']} [{value['key']}]")
+            return
+        if isinstance(error, Mapping):
+            error = None
         lines.append(f"{name}:" + ("  (± stderr)" if error is not None else ""))
         for i, row in enumerate(value[:rows]):
             cells = "  ".join(f"{v:9.4g}" for v in row[:rows])

@@ -124,7 +124,7 @@ def simulate_command(args: argparse.Namespace) -> int:
                                     chains=args.chains, burn=args.burn,
                                     test=test_inputs(args), seed=args.seed,
                                     progress=progress)
-        data = result.to_json()
+        data = offload_arrays(result.to_json(), args.output)
         print(dumps(data) if args.json else format_posterior(data))
         return 0
     # the bar goes to stderr; it is left out only when a program reads our JSON unattended

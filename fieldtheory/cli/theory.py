@@ -79,9 +79,12 @@ def solve_command(args: argparse.Namespace) -> int:
     if is_posterior(model):  # a Bayesian model: its own keys (issue 15)
         from fieldtheory.posterior_solve import solve_posterior
 
+        if args.order is not None or args.loops is not None or args.N is not None:
+            raise UsageError(f"{model.name} is a Bayesian posterior model: --order, --loops "
+                             "and -N do not apply (its saddle point is N → ∞)")
         result = solve_posterior(model, parse_assignments(args.param),
                                  test=test_inputs(args), method=args.method)
-        data = result.to_json()
+        data = offload_arrays(result.to_json(), args.output)
         print(dumps(data) if args.json else format_posterior(data))
         return 0
     with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):

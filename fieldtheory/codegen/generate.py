@@ -56,7 +56,12 @@ def generate(model: Model | str) -> GeneratedModule:
 @functools.lru_cache(maxsize=256)
 def _generate(model: Model, runtimes: tuple) -> GeneratedModule:
     from fieldtheory.derive import derive  # the derivation stack is heavy: load on demand
+    from fieldtheory.ir.posterior import Posterior
 
+    if isinstance(model.action, Posterior):
+        raise CodegenError(f"model {model.name}: a Bayesian posterior model has no generated "
+                           "module yet; its runtimes of kind 'posterior' run in the library "
+                           "(solve)")
     if model.action.time.is_layered:  # deep and recurrent networks: the kernel recursion
         return _generate_layered(model, runtimes)
     derivation = derive(model)

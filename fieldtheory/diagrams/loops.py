@@ -53,7 +53,7 @@ import sympy as sp
 from fieldtheory.diagrams.evaluate import TimeGrid, evaluate_diagrams, generate_evaluator
 from fieldtheory.diagrams.evaluate import past_window as _past_window
 from fieldtheory.errors import ExpansionError, ParameterError
-from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.observables import Curve, Observables
 from fieldtheory.phases import Branch
 from fieldtheory.results import TheoryResult
@@ -251,6 +251,7 @@ def loop_expansion(
     ParameterError
         For unknown names, values outside their domains, or a bad lag grid.
     """
+    require_dynamic(model, "solve --loops")
     from fieldtheory.diagrams import expand, perturbative_theory
 
     model = load_model(model)

@@ -32,7 +32,7 @@ import sympy as sp
 
 from fieldtheory.errors import ExpansionError
 from fieldtheory.ir.action import Action
-from fieldtheory.ir.model import Model, as_model
+from fieldtheory.ir.model import Model, as_model, require_dynamic
 from fieldtheory.ir.symbols import FieldValue, ResponseValue
 
 __all__ = ["Vertex", "Propagator", "PerturbativeTheory", "perturbative_theory", "TAU"]
@@ -169,6 +169,7 @@ def perturbative_theory(action_or_model: Action | Model | str) -> PerturbativeTh
         point processes, a non-polynomial term, ∂_t x outside the free part, a degenerate
         Gaussian part.
     """
+    require_dynamic(action_or_model, "diagrams")
     model = as_model(action_or_model, actions=True)  # a name or path loads the model
     if isinstance(model, Model):
         return _theory(model.action, model.name)

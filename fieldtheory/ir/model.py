@@ -19,13 +19,15 @@ from pathlib import Path
 from fieldtheory.errors import (
     ArgumentTypeError,
     ModelFileError,
+    ParameterError,
     UnknownModelError,
 )
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.checks import describe, require_instance
 from fieldtheory.ir.parameters import ParameterSet
 
-__all__ = ["Model", "as_model", "load_model", "shipped_models", "models_directory"]
+__all__ = ["Model", "as_model", "load_model", "models_directory", "require_dynamic",
+           "shipped_models"]
 
 
 @dataclass(frozen=True)
@@ -251,3 +253,22 @@ def _suggestion(error: BaseException) -> str | None:
         return None
     prefix = "ft." if getattr(owner, "__name__", None) == "fieldtheory" else ""
     return prefix + close[0]
+
+
+def require_dynamic(model, what: str) -> None:
+    """Refuse a static posterior model by name where a dynamical one is needed (``what``
+    names the entry point); anything else passes unchanged (loaded only to look)."""
+    from fieldtheory.ir.posterior import Posterior, is_posterior
+
+    if isinstance(model, Posterior):
+        name = "a posterior"
+    else:
+        try:
+            loaded = load_model(model)
+        except Exception:  # not a model this check can read: the entry point reports it
+            return
+        if not is_posterior(loaded):
+            return
+        name = loaded.name
+    raise ParameterError(f"{what}: {name} is a static Bayesian posterior model (no dynamics); "
+                         "it takes derive, solve and simulate (posterior samples)")

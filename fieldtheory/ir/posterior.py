@@ -274,3 +274,4 @@ def with_data(model, inputs=None, targets=None):
         raise ParameterError(f"model {model.name!r} is not a posterior over a data set: "
                              "--targets belongs to the Bayesian models (bayes_*)")
     return replace(model, action=model.action.with_data(inputs, targets))
+

@@ -448,6 +448,13 @@ def simulate(
         standard errors.
     """
     action, name = _unwrap(model_or_action)
+    from fieldtheory.ir.posterior import Posterior
+
+    if isinstance(action, Posterior):  # a static model: posterior samples, not dynamics
+        raise SimulationError(
+            f"simulate {name}: a Bayesian posterior model has no dynamics; sample it with "
+            "fieldtheory.posterior_solve.simulate_posterior(model, N=…, samples=…, chains=…) "
+            "(the command line's simulate does)")
     if action.time.is_layered:  # deep and recurrent networks: sampled empirical kernels
         from fieldtheory.ir.model import Model
         from fieldtheory.simulate.layered import simulate_layered

@@ -16,7 +16,7 @@ import numpy as np
 
 from fieldtheory.errors import ArgumentTypeError, FieldTheoryError, ParameterError, ParseError
 from fieldtheory.ir.checks import require_mapping
-from fieldtheory.ir.model import Model, load_model, shipped_models
+from fieldtheory.ir.model import Model, load_model, require_dynamic, shipped_models
 from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.jsonout import strict
 from fieldtheory.parsing import parse_number
@@ -332,6 +332,7 @@ def sweep(
     UnknownParameterError, ParameterError
         Before any solve, for a name the model lacks or a value outside its domain.
     """
+    require_dynamic(model, "sweep")
     from fieldtheory.codegen.generate import generate  # heavy: loaded on demand
 
     reference = model

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fieldtheory.errors import ParameterError
-from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.phases import Phase
 from fieldtheory.sweep.classification import MAGNETIC_THRESHOLD, _symmetry_test, classify
 from fieldtheory.sweep.grid import _solve_point
@@ -67,6 +67,7 @@ def transition(
     ConvergenceError
         When the ends, or both fallback points, fail to solve.
     """
+    require_dynamic(model, "transition")
     from fieldtheory.errors import ConvergenceError
 
     if kind not in ("chaotic", "magnetic"):
