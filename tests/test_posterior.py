@@ -13,7 +13,7 @@ import fieldtheory as ft
 from fieldtheory.errors import ActionStructureError, DeclarationError, ParameterError
 from fieldtheory.ir.posterior import with_data
 from fieldtheory.posterior_solve import posterior_spec, solve_posterior
-from fieldtheory.solvers.runtime.posterior import gaussian_mean_field
+from fieldtheory.solvers.runtime.posterior import posterior_mean_field
 
 
 def declared(readout=lambda a, h, c: c * a * h, x=None, y=None):
@@ -70,7 +70,7 @@ def test_linear_saddle_point_against_the_gaussian_single_neuron(T):
     spec, _ = posterior_spec(model, {"T": T})
     s2 = spec.slope**2 * spec.weight_variance  # c² σ_a²
     assert np.isclose(spec.slope, 1.5) and np.isclose(spec.weight_variance, 1.0)
-    parts = gaussian_mean_field(spec.kernel, spec.y, s2, T)
+    parts = posterior_mean_field(spec.kernel, spec.y, s2, T)
     _precision_check(spec.kernel, spec.y, s2, T, parts)
     if T == 0:  # A² − σ²A − σ²Q = 0 with Q = Yᵀ K⁻¹ Y
         A, Q = parts["A"], spec.y.T @ linalg.solve(spec.kernel, spec.y)
@@ -178,7 +178,7 @@ def test_linear_network_against_the_sampler_in_both_scalings():
 
     test = np.ones((1, 8))
     theory = solve_posterior("bayes_linear", test=test)
-    runs = {(g, N): simulate_posterior("bayes_linear", {"gamma": g}, N=N, samples=300,
+    runs = {(g, N): simulate_posterior("bayes_linear", {"gamma": g}, N=N, samples=200,
                                        chains=CHAINS, test=test, seed=4)
             for g in (1.0, 0.5) for N in (256, 512)}
     K = posterior_spec("bayes_linear")[0].kernel
@@ -218,7 +218,7 @@ def test_codes_of_nonlinear_networks_against_the_sampler(name, scheme):
     from fieldtheory.posterior_solve import simulate_posterior
 
     theory = solve_posterior(name, options={"replicas": CHAINS})
-    sampled = simulate_posterior(name, N=512, samples=200, chains=CHAINS, seed=5)
+    sampled = simulate_posterior(name, N=512, samples=150, chains=CHAINS, seed=5)
     assert theory.observables["scheme"] == sampled.observables["scheme"] == scheme
     th = dict(zip(map(tuple, theory.observables["codes"]["patterns"]),
                   zip(theory.observables["codes"]["fractions"],

@@ -39,7 +39,8 @@ from fieldtheory.solvers.runtime.common import (
 )
 from fieldtheory.solvers.runtime.layered import _quadrature
 
-__all__ = ["PosteriorSpec", "gaussian_mean_field", "solve_gaussian", "solve_lazy"]
+__all__ = ["PosteriorSpec", "posterior_mean_field", "solve_posterior_gaussian",
+           "solve_posterior_lazy"]
 
 #: relative eigenvalue below which K counts as singular
 RANK_TOLERANCE = 1e-10
@@ -76,19 +77,19 @@ class PosteriorSpec:
                 self.hidden_variance * np.sum(self.test**2, axis=1) / d)
 
 
-def _pinv_parts(K: np.ndarray):
+def _posterior_pinv_parts(K: np.ndarray):
     lam, U = linalg.eigh(K)
     keep = lam > RANK_TOLERANCE * max(lam.max(), 1e-300)
     return lam[keep], U[:, keep]
 
 
-def gaussian_mean_field(K: np.ndarray, Y: np.ndarray, s2: float, T: float) -> dict:
+def posterior_mean_field(K: np.ndarray, Y: np.ndarray, s2: float, T: float) -> dict:
     """The γ = 1 saddle point of a linear readout ψ = a·h with a ~ N(0, s2).
 
     Returns ``A`` (m × m), ``G`` = ⟨h aᵀ⟩ (P × m), ``S`` = ⟨h hᵀ⟩ (P × P), ``V``,
     ``projected`` and ``residual`` (the part of Y outside the range of K, at T = 0).
     """
-    lam, U = _pinv_parts(K)
+    lam, U = _posterior_pinv_parts(K)
     Yr = U.T @ Y                       # targets in the range of K
     Q = Yr.T @ (Yr / lam[:, None])     # Yᵀ K⁺ Y
     q, R = linalg.eigh((Q + Q.T) / 2)
@@ -139,7 +140,7 @@ def gaussian_mean_field(K: np.ndarray, Y: np.ndarray, s2: float, T: float) -> di
     return {"A": A_T, "G": G, "S": S, "V": V, "projected": False, "residual": 0.0}
 
 
-def _isserlis(A, Ga, Gb, Sab):
+def _posterior_isserlis(A, Ga, Gb, Sab):
     """Cov(a_k u_p, a_l w_q) = A_kl S_pq + G_a[p, l] G_b[q, k] as a (p k) × (q l) matrix."""
     P1, m = Ga.shape
     P2 = Gb.shape[0]
@@ -148,52 +149,52 @@ def _isserlis(A, Ga, Gb, Sab):
     return (first + second).reshape(P1 * m, P2 * m)
 
 
-def _prediction_mean_field(spec: PosteriorSpec, K, parts) -> dict:
+def _posterior_prediction_mean_field(spec: PosteriorSpec, K, parts) -> dict:
     """Mean and N·Var of f(x*) (γ = 1) from the Gaussian single-neuron posterior."""
     A, G, S = parts["A"], parts["G"], parts["S"]
-    lam, U = _pinv_parts(K)
+    lam, U = _posterior_pinv_parts(K)
     kstar, kss = spec.test_kernels()
     proj = (kstar @ U) / lam @ U.T      # k*ᵀ K⁺ (P* × P)
     G_star = proj @ G                   # ⟨h* aᵀ⟩
     S_star = proj @ S                   # ⟨h* hᵀ⟩
     S_ss = kss - np.sum(proj * kstar, axis=1) + np.sum((proj @ S) * proj, axis=1)
-    C_tt = _isserlis(A, G, G, S)
+    C_tt = _posterior_isserlis(A, G, G, S)
     F_vv = spec.temperature * np.eye(C_tt.shape[0]) + C_tt
     mean = G_star.copy()
     var = np.empty_like(mean)
     F_inv = linalg.pinvh(F_vv)
     for p in range(kstar.shape[0]):
-        C_st = _isserlis(A, G_star[p:p + 1], G, S_star[p:p + 1])  # m × (P m)
+        C_st = _posterior_isserlis(A, G_star[p:p + 1], G, S_star[p:p + 1])  # m × (P m)
         own = np.diag(A) * S_ss[p] + G_star[p] ** 2
         var[p] = own - np.einsum("ka,ab,kb->k", C_st, F_inv, C_st)
     return {"mean": mean, "variance": np.maximum(var, 0.0)}
 
 
-def _scaled(spec: PosteriorSpec) -> float:
+def _posterior_scaled(spec: PosteriorSpec) -> float:
     """σ² = c²σ_a²: the readout c·a·h is a·h with a → c·a."""
     return spec.slope**2 * spec.weight_variance
 
 
-def solve_gaussian(spec: PosteriorSpec, grid=None, options=None) -> dict:
+def solve_posterior_gaussian(spec: PosteriorSpec, grid=None, options=None) -> dict:
     """A linear readout at γ = 1 (closed form) or γ = ½ (the GP limit)."""
     if spec.slope is None:
         raise SolverInputError("posterior_gaussian needs a linear readout ψ = c·a·h")
     if spec.gamma == 0.5:
-        return solve_lazy(spec)
+        return solve_posterior_lazy(spec)
     K = spec.kernel
-    s2 = _scaled(spec)
-    parts = gaussian_mean_field(K, spec.y, s2, spec.temperature)
+    s2 = _posterior_scaled(spec)
+    parts = posterior_mean_field(K, spec.y, s2, spec.temperature)
     out = {"readout_second_moment": parts["A"] / spec.slope**2,
            "kernel_posterior": parts["S"],
            "info": {"projected": bool(parts["projected"]),
                     "training_residual": parts["residual"],
-                    "rank": int(_pinv_parts(K)[0].size)}}
+                    "rank": int(_posterior_pinv_parts(K)[0].size)}}
     if spec.test is not None:
-        out["prediction"] = _prediction_mean_field(spec, K, parts)
+        out["prediction"] = _posterior_prediction_mean_field(spec, K, parts)
     return out
 
 
-def _lazy_kernel(spec: PosteriorSpec, points: np.ndarray) -> np.ndarray:
+def _posterior_lazy_kernel(spec: PosteriorSpec, points: np.ndarray) -> np.ndarray:
     """σ_a² E₀[α(h_a) α(h_b)] over the prior kernel of ``points`` (rows)."""
     d = spec.x.shape[1]
     K = spec.hidden_variance * points @ points.T / d
@@ -203,14 +204,14 @@ def _lazy_kernel(spec: PosteriorSpec, points: np.ndarray) -> np.ndarray:
     return spec.weight_variance * _quadrature(spec.alpha, spec.alpha, var, var, K)
 
 
-def solve_lazy(spec: PosteriorSpec, grid=None, options=None) -> dict:
+def solve_posterior_lazy(spec: PosteriorSpec, grid=None, options=None) -> dict:
     """γ = ½: GP regression with the readout kernel, noise T/N → 0 (leading order)."""
     if spec.offset is not None:
         raise SolverInputError("the lazy limit needs ψ₀ = 0: a readout with an a-independent "
                                "part has an output mean growing like √N")
     P = spec.x.shape[0]
     points = spec.x if spec.test is None else np.vstack([spec.x, spec.test])
-    Kf = _lazy_kernel(spec, points)
+    Kf = _posterior_lazy_kernel(spec, points)
     Ktt = Kf[:P, :P]
     out = {"readout_second_moment": spec.weight_variance * np.eye(spec.y.shape[1]),
            "kernel_posterior": spec.kernel,
@@ -231,10 +232,10 @@ def solve_lazy(spec: PosteriorSpec, grid=None, options=None) -> dict:
 @register_runtime("posterior_gaussian", applies=lambda spec: spec.slope is not None,
                   priority=100, needs=lambda problem: False, kind="posterior")
 def _solve_gaussian(spec, grid=None, options=None) -> dict:
-    return solve_gaussian(spec, grid, options)
+    return solve_posterior_gaussian(spec, grid, options)
 
 
 @register_runtime("posterior_kernel", applies=lambda spec: spec.gamma == 0.5, priority=90,
                   needs=lambda problem: False, kind="posterior")
 def _solve_lazy(spec, grid=None, options=None) -> dict:
-    return solve_lazy(spec, grid, options)
+    return solve_posterior_lazy(spec, grid, options)

@@ -38,7 +38,7 @@ from fieldtheory.solvers.runtime.common import (
     register_runtime,
 )
 
-__all__ = ["SingleNeuron", "classes_of", "codes_of", "solve_sampled"]
+__all__ = ["SingleNeuron", "classes_of", "codes_of", "solve_posterior_sampled"]
 
 #: tempering levels after which a tilt counts as not normalisable
 MAX_LEVELS = 400
@@ -228,7 +228,7 @@ def _is_odd(alpha) -> bool:
     return bool(np.allclose(alpha(-u), -alpha(u), atol=1e-12))
 
 
-def solve_sampled(spec, grid=None, options=None) -> dict:
+def solve_posterior_sampled(spec, grid=None, options=None) -> dict:
     """``options``: ``particles`` (4000 per sample), ``iterations`` (60), ``tolerance``
     (3: the saddle-point residual, in nominal Monte-Carlo standard errors, that ends the
     common-random-number Newton phase — as does a residual that stops falling for three
@@ -259,7 +259,7 @@ def solve_sampled(spec, grid=None, options=None) -> dict:
     history = []
     tolerance = float(options.get("tolerance", 3.0))
     for _ in range(int(options.get("iterations", 60))):
-        V, h, done = _newton_step(neuron, V, h, Y, T, seed, history, tolerance)
+        V, h, done = _sampled_newton_step(neuron, V, h, Y, T, seed, history, tolerance)
         # at the noise floor: below the tolerance, or no progress over three steps
         if done or (len(history) > 3 and min(history[-3:]) >= history[-4]):
             break
@@ -274,12 +274,12 @@ def solve_sampled(spec, grid=None, options=None) -> dict:
     for r in range(int(options.get("replicas", 4))):
         iterates, V_r, h_r = [], V, h
         for j in range(int(options.get("averaged", 6))):
-            V_r, h_r, _ = _newton_step(neuron, V_r, h_r, Y, T, seed + 1000 * (r + 1) + j,
+            V_r, h_r, _ = _sampled_newton_step(neuron, V_r, h_r, Y, T, seed + 1000 * (r + 1) + j,
                                        [], np.inf)
             iterates.append(V_r)
-        runs.append(_observables(spec, neuron, np.mean(iterates, axis=0),
+        runs.append(_sampled_observables(spec, neuron, np.mean(iterates, axis=0),
                                  seed + 1000 * (r + 1) + 999, classes, odd))
-    out, stderr = _combine(runs)
+    out, stderr = _sampled_combine(runs)
     out["info"] = {"iterations": len(history), "residual": out.pop("residual_z"),
                    "particles": neuron.n, "replicas": len(runs),
                    "rule": "code entry sign(r_c) where |r_c| > max|r|/2 (r_c: mean α(h) "
@@ -289,7 +289,7 @@ def solve_sampled(spec, grid=None, options=None) -> dict:
     return out
 
 
-def _newton_step(neuron, V, h, Y, T, seed, history, tolerance):
+def _sampled_newton_step(neuron, V, h, Y, T, seed, history, tolerance):
     """One Newton step on F(v) from the sample h at V; the step is damped to half of |V|
     until the residual is within ``tolerance`` nominal standard errors (then ``done``),
     and halved where the new tilt is not normalisable."""
@@ -320,7 +320,7 @@ def _newton_step(neuron, V, h, Y, T, seed, history, tolerance):
                            "iterate", residuals=history)
 
 
-def _observables(spec, neuron, V, seed, classes, odd) -> dict:
+def _sampled_observables(spec, neuron, V, seed, classes, odd) -> dict:
     """One replica: the observables from one SMC sample at V."""
     h, _ = neuron.sample(V, seed)
     m = V.shape[1]
@@ -335,11 +335,11 @@ def _observables(spec, neuron, V, seed, classes, odd) -> dict:
            "scheme": scheme,
            "residual": spec.temperature * V - spec.y + mean}
     if spec.test is not None:
-        out["prediction"] = _prediction(spec, neuron, h, V, mean, cov)
+        out["prediction"] = _sampled_prediction(spec, neuron, h, V, mean, cov)
     return out
 
 
-def _combine(runs: list[dict]) -> tuple[dict, dict]:
+def _sampled_combine(runs: list[dict]) -> tuple[dict, dict]:
     """Replica means and standard errors (spread / √R); codes over the union of patterns,
     the scheme by majority; the saddle-point residual as a z-score."""
     R = len(runs)
@@ -370,7 +370,7 @@ def _combine(runs: list[dict]) -> tuple[dict, dict]:
     return out, err
 
 
-def _prediction(spec, neuron, h, V, mean, cov) -> dict:
+def _sampled_prediction(spec, neuron, h, V, mean, cov) -> dict:
     """Mean and N·Var of f(x*) from the particles: h* | h Gaussian (Gauss–Hermite)."""
     K = spec.kernel
     kstar, kss = spec.test_kernels()
@@ -408,4 +408,4 @@ def _prediction(spec, neuron, h, V, mean, cov) -> dict:
                   applies=lambda spec: spec.gamma == 1.0 and spec.offset is None,
                   priority=50, needs=lambda problem: False, kind="posterior")
 def _solve_sampled(spec, grid=None, options=None) -> dict:
-    return solve_sampled(spec, grid, options)
+    return solve_posterior_sampled(spec, grid, options)
