@@ -256,13 +256,18 @@ def test_command_line_contract(run, tmp_path):
     assert set(data["stderr"]) >= {"readout_second_moment", "kernel_posterior", "codes"}
     # too short a run is refused by split R̂ (a named ConvergenceError, exit status 2)
     status, _, err = run("simulate", "bayes_relu", *files, "-N", "128", "--samples", "4",
-                         "--chains", "2", "--burn", "0")
-    assert status == 2 and "R̂" in err
+                         "--chains", "2", "--burn", "0", "--no-progress")
+    assert status == 2 and "R̂" in err and err.count("\n") == 1
     status, _, err = run("solve", "bayes_relu", "--inputs", str(tmp_path / "X.npy"),
                          "--targets", str(tmp_path / "bad.npy"))
-    assert status == 2 and "one-hot" in err
+    assert status == 2 and "one-hot" in err and err.count("\n") == 1
     status, _, err = run("solve", "bayes_linear", "--inputs", str(tmp_path / "X.npy"),
                          "--targets", str(tmp_path / "short.npy"))
     assert status == 2 and "one target row per input pattern" in err
+    for argv in (["sweep", "bayes_linear", "-p", "sigma_a=0.5:1:2"], ["verify", "bayes_relu"],
+                 ["fixed-points", "bayes_erf"], ["codegen", "bayes_linear"],
+                 ["solve", "bayes_linear", "--order", "1/N"]):
+        status, _, err = run(*argv)  # a static model where dynamics are needed: by name
+        assert status == 2 and "Bayesian posterior model" in err and err.count("\n") == 1
     status, _, err = run("solve", "scs", "--test", str(tmp_path / "Xs.npy"))
     assert status == 2 and "--test belongs to the Bayesian models" in err
