@@ -266,7 +266,8 @@ def test_command_line_contract(run, tmp_path):
     assert status == 2 and "one target row per input pattern" in err
     for argv in (["sweep", "bayes_linear", "-p", "sigma_a=0.5:1:2"], ["verify", "bayes_relu"],
                  ["fixed-points", "bayes_erf"], ["codegen", "bayes_linear"],
-                 ["solve", "bayes_linear", "--order", "1/N"]):
+                 ["solve", "bayes_linear", "--order", "1/N"],
+                 ["simulate", "bayes_linear", "--trials", "3"]):
         status, _, err = run(*argv)  # a static model where dynamics are needed: by name
         assert status == 2 and "Bayesian posterior model" in err and err.count("\n") == 1
     status, _, err = run("solve", "scs", "--test", str(tmp_path / "Xs.npy"))

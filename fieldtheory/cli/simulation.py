@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fieldtheory.cli.base import (
+    UsageError,
     add_model_argument,
     command,
     model_with_options,
@@ -118,6 +119,16 @@ def simulate_command(args: argparse.Namespace) -> int:
     model.parameters.resolve(params)  # unknown names and bad values fail before any work
     if is_posterior(model):  # a Bayesian model: posterior samples of finite networks
         from fieldtheory.posterior_solve import simulate_posterior
+
+        dynamical = [flag for flag, given in (
+            ("--trials", args.trials is not None), ("--dt", args.dt is not None),
+            ("--tau-max", args.tau_max is not None), ("--observe", bool(args.observe)),
+            ("--lyapunov", args.lyapunov), ("--response", args.response),
+            ("--save", args.save is not None)) if given]
+        if dynamical:
+            raise UsageError(f"{model.name} is a Bayesian posterior model (no dynamics): "
+                             f"{', '.join(dynamical)} do not apply; it takes -N, --samples, "
+                             "--chains, --burn, --seed, --test")
 
         progress = not args.no_progress and (not args.json or sys.stderr.isatty())
         result = simulate_posterior(model, params, N=args.N, samples=args.samples,

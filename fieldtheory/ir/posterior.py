@@ -218,9 +218,6 @@ class Posterior:
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"
 
-    def validate_values(self, values) -> None:  # the Action interface entry points call
-        self.weight_prior.validate(values)
-
 
 def check_data(x: np.ndarray, y: np.ndarray, test: np.ndarray | None = None) -> None:
     """Shapes and finiteness of a data set; ``ParameterError`` naming the mismatch."""

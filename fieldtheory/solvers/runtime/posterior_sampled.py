@@ -111,7 +111,9 @@ class SingleNeuron:
         return E, dh @ self.L
 
     def sample(self, V, seed: int):
-        """Equally weighted particles h (n × P) of p_v and the estimate of ln Z₁."""
+        """Equally weighted particles h (n × P) of p_v, and the log of the normalisation
+        of the tempered target (ln Z₁, or for a homogeneous α that of the directions'
+        density — not used by the solver, kept for diagnostics)."""
         rng = np.random.default_rng(seed)
         n = self.n
         z = rng.standard_normal((n, self.L.shape[1]))
