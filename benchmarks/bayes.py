@@ -20,23 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 from scipy import linalg
+from timing import timed
 
 import fieldtheory as ft
 from fieldtheory.ir.posterior import with_data
 from fieldtheory.posterior_solve import posterior_spec, solve_posterior
-
-
-def timed(function, repeat: int = 1):
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = function()
-        best = min(best, time.perf_counter() - start)
-    return best, value
 
 
 def data(P: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

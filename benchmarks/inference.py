@@ -14,22 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
+from timing import timed
 
 import fieldtheory as ft
 from fieldtheory.activity import activity
 from fieldtheory.inference import infer
-
-
-def timed(function, repeat: int = 1):
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = function()
-        best = min(best, time.perf_counter() - start)
-    return best, value
 
 
 def main(argv=None) -> dict:
