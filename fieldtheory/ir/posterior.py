@@ -85,11 +85,6 @@ class Targets:
     def outputs(self) -> int:
         return len(self.values[0])
 
-    def one_hot(self) -> bool:
-        """Every row is a unit vector (one class per pattern)."""
-        y = self.array
-        return bool(np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1))
-
 
 @dataclass(frozen=True)
 class Posterior:

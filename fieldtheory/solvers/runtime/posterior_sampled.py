@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg
-from scipy.special import logsumexp
 
 from fieldtheory.solvers.runtime.common import (
     ConvergenceError,
@@ -111,18 +110,15 @@ class SingleNeuron:
         return E, dh @ self.L
 
     def sample(self, V, seed: int):
-        """Equally weighted particles h (n × P) of p_v, and the log of the normalisation
-        of the tempered target (ln Z₁, or for a homogeneous α that of the directions'
-        density — not used by the solver, kept for diagnostics)."""
+        """Equally weighted particles h (n × P) of p_v."""
         rng = np.random.default_rng(seed)
         n = self.n
         z = rng.standard_normal((n, self.L.shape[1]))
         E = self._energy(z, V)
-        t, log_z, eps, levels = 0.0, 0.0, 0.5, 0
+        t, eps, levels = 0.0, 0.5, 0
         while t < 1.0:
             dt = self._next_increment(E, 1.0 - t)
             logw = dt * E
-            log_z += logsumexp(logw) - np.log(n)
             t = min(1.0, t + dt)
             z = z[self._systematic(logw, rng)]
             z, E, eps = self._mala(z, V, t, eps, rng)
@@ -132,7 +128,7 @@ class SingleNeuron:
                                        f"than {MAX_LEVELS} levels: the tilt is too strong")
         if self.homogeneous:
             z = self.radii(z, V, rng)
-        return z @ self.L.T, log_z
+        return z @ self.L.T
 
     @staticmethod
     def _next_increment(E, room):
@@ -247,12 +243,12 @@ def solve_posterior_sampled(spec, grid=None, options=None) -> dict:
     Y, T = spec.y, spec.temperature
     P, m = Y.shape
     # start: the linear-response guess with the prior kernel of α
-    h0, _ = neuron.sample(np.zeros((P, m)), seed)
+    h0 = neuron.sample(np.zeros((P, m)), seed)
     C0 = neuron.alpha(h0).T @ neuron.alpha(h0) / h0.shape[0]
     V = linalg.solve(neuron.s2 * C0 + (T + 1e-9) * np.eye(P), Y, assume_a="pos")
     for _halving in range(60):  # the linear-response guess may tilt far too strongly
         try:
-            h, _ = neuron.sample(V, seed)
+            h = neuron.sample(V, seed)
             if np.max(np.abs(neuron.moments(h, V)[0])) <= 2 * np.max(np.abs(Y)):
                 break
         except ConvergenceError:
@@ -306,7 +302,7 @@ def _sampled_newton_step(neuron, V, h, Y, T, seed, history, tolerance):
         1.0, 0.5 * (np.max(np.abs(V)) + 1e-12) / np.max(np.abs(step)))
     for _halving in range(8):
         try:
-            h_new, _ = neuron.sample(V - damping * step, seed)
+            h_new = neuron.sample(V - damping * step, seed)
             return V - damping * step, h_new, done
         except ConvergenceError:
             damping /= 2
@@ -315,7 +311,7 @@ def _sampled_newton_step(neuron, V, h, Y, T, seed, history, tolerance):
     for _retreat in range(30):
         V = 0.8 * V
         try:
-            return V, neuron.sample(V, seed)[0], False
+            return V, neuron.sample(V, seed), False
         except ConvergenceError:
             continue
     raise ConvergenceError("the single-neuron measure is not normalisable near the Newton "
@@ -324,7 +320,7 @@ def _sampled_newton_step(neuron, V, h, Y, T, seed, history, tolerance):
 
 def _sampled_observables(spec, neuron, V, seed, classes, odd) -> dict:
     """One replica: the observables from one SMC sample at V."""
-    h, _ = neuron.sample(V, seed)
+    h = neuron.sample(V, seed)
     m = V.shape[1]
     al = neuron.alpha(h)
     B = al @ V
