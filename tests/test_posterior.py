@@ -272,3 +272,26 @@ def test_command_line_contract(run, tmp_path):
         assert status == 2 and "Bayesian posterior model" in err and err.count("\n") == 1
     status, _, err = run("solve", "scs", "--test", str(tmp_path / "Xs.npy"))
     assert status == 2 and "--test belongs to the Bayesian models" in err
+
+
+def test_nonlinear_readout_with_parameters_in_every_term():
+    """A declared erf readout c·a·erf(h) with σ_a = s·q (random, non-orthogonal inputs): the
+    gain c can move from the readout into the prior, c·a ~ N(0, c²s²q²), so
+    (c, s) = (1.5, 0.8) and (1, 1.2) are one network — c²A, the kernel and the prediction
+    agree within the replicas' errors (Student's t with R − 1 degrees of freedom)."""
+    from scipy.stats import t as student
+
+    replicas, test = 6, np.ones((1, 7))
+    model = declared(lambda a, h, c: c * a * sp.erf(h))
+    one = solve_posterior(model, {"c": 1.5, "s": 0.8}, test=test,
+                          options={"replicas": replicas})
+    two = solve_posterior(model, {"c": 1.0, "s": 1.2}, test=test,
+                          options={"replicas": replicas, "seed": 7})
+    assert one.method == two.method == "posterior_sampled"
+    bound = student.ppf(1 - 0.5e-3, replicas - 1)
+    for get, scale in ((lambda o: np.diag(o["readout_second_moment"]), 1.5**2),
+                       (lambda o: np.diag(o["kernel_posterior"]), 1.0),
+                       (lambda o: np.asarray(o["prediction"]["mean"]), 1.0)):
+        difference = scale * get(one.observables) - get(two.observables)
+        error = np.hypot(scale * get(one.stderr), get(two.stderr))
+        assert np.all(np.abs(difference / error) < bound), difference / error
