@@ -19,12 +19,14 @@ from fieldtheory.errors import ActionStructureError, ParameterError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.ir.posterior import Posterior
+from fieldtheory.ir.spiking import SpikingNetwork
 from fieldtheory.transforms.collective_fields import collective_fields
 from fieldtheory.transforms.disorder_average import disorder_average
 from fieldtheory.transforms.fluctuations import GaussianFluctuations, fluctuations
 from fieldtheory.transforms.posterior import PosteriorProblem, posterior_stages
 from fieldtheory.transforms.printing import text
 from fieldtheory.transforms.saddle_point import saddle_point
+from fieldtheory.transforms.spiking import SpikingProblem, spiking_stages
 from fieldtheory.transforms.stages import (
     AveragedAction,
     CollectiveFieldAction,
@@ -136,6 +138,11 @@ def derive(model: Model | Action | str | Path, order: str | None = None) -> Deri
     else:
         model = load_model(model)
         name, action = model.name, model.action
+    if isinstance(action, SpikingNetwork):  # a spiking network (issue 18)
+        if order is not None:
+            raise ParameterError(f"derive {name}: a spiking network has no order={order!r} "
+                                 "stage yet (its mean field only)")
+        return _derive_spiking(action, name)
     if isinstance(action, Posterior):  # a static Bayesian model (issue 15)
         if order is not None:
             raise ParameterError(f"derive {name}: a posterior model has no order={order!r} "
@@ -146,8 +153,26 @@ def derive(model: Model | Action | str | Path, order: str | None = None) -> Deri
     return _derive_fluctuations(action, name)
 
 
+class _StagedDerivation:
+    """What the derivations of models without a rate action (posteriors, spiking
+    networks) share with :class:`Derivation`: stages, printing, their ``site``."""
+
+    def site_problem(self):
+        return self.site
+
+    stage = Derivation.stage
+    __str__ = Derivation.__str__
+    _repr_latex_ = Derivation._repr_latex_
+    dumps = Derivation.dumps
+
+    def _stages_json(self) -> dict:
+        return {"model": self.name,
+                "stages": [{"name": s.name, "text": s.text, "latex": s.latex}
+                           for s in self.stages]}
+
+
 @dataclass(frozen=True)
-class PosteriorDerivation:
+class PosteriorDerivation(_StagedDerivation):
     """The derivation of a posterior model: stages ``posterior``, ``collective_fields``,
     ``single_neuron``, ``saddle_point`` and ``site`` (a
     :class:`~fieldtheory.transforms.posterior.PosteriorProblem`)."""
@@ -159,20 +184,10 @@ class PosteriorDerivation:
     self_consistency: tuple[str, ...]
     site: PosteriorProblem
 
-    def site_problem(self) -> PosteriorProblem:
-        return self.site
-
-    stage = Derivation.stage
-    __str__ = Derivation.__str__
-    _repr_latex_ = Derivation._repr_latex_
-    dumps = Derivation.dumps
-
     def to_json(self) -> dict:
         """``{"model", "stages", "order_parameters", "self_consistency", "is_gaussian"}``
         (``is_gaussian``: the single-neuron posterior is Gaussian — a linear readout)."""
-        return {"model": self.name,
-                "stages": [{"name": s.name, "text": s.text, "latex": s.latex}
-                           for s in self.stages],
+        return {**self._stages_json(),
                 "order_parameters": list(self.order_parameters),
                 "self_consistency": list(self.self_consistency),
                 "is_gaussian": self.site.linear}
@@ -185,6 +200,32 @@ def _derive_posterior(action: Posterior, name: str) -> PosteriorDerivation:
               *(DerivationStage(*stage) for stage in derived.stages))
     return PosteriorDerivation(name, action, stages, derived.order_parameters,
                                derived.self_consistency, derived.site)
+
+
+@dataclass(frozen=True)
+class SpikingDerivation(_StagedDerivation):
+    """The derivation of a spiking network: stages ``network``, ``disorder_average`` (the
+    input cumulants over the graph) and ``site`` (a
+    :class:`~fieldtheory.transforms.spiking.SpikingProblem`)."""
+
+    name: str
+    action: SpikingNetwork
+    stages: tuple[DerivationStage, ...]
+    site: SpikingProblem
+
+    def to_json(self) -> dict:
+        """``{"model", "stages", "populations", "closures"}``."""
+        return {**self._stages_json(),
+                "populations": list(self.action.names),
+                "closures": list(self.site.kinds)}
+
+
+@lru_cache(maxsize=32)
+def _derive_spiking(action: SpikingNetwork, name: str) -> SpikingDerivation:
+    derived = spiking_stages(action)
+    stages = (DerivationStage("network", str(action), action.latex()),
+              *(DerivationStage(*stage) for stage in derived.stages))
+    return SpikingDerivation(name, action, stages, derived.problem)
 
 
 @lru_cache(maxsize=128)

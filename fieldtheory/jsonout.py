@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dumps", "strict"]
+__all__ = ["dumps", "plain", "strict"]
 
 
 def strict(data: dict[str, Any], reasons: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -31,6 +31,20 @@ def strict(data: dict[str, Any], reasons: Mapping[str, str] | None = None) -> di
     if undefined:
         out["undefined"] = {**out.get("undefined", {}), **undefined}
     return out
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars turned into lists and Python numbers,
+    mappings into dicts with string keys (what :func:`strict` and ``json`` take)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
 
 
 def dumps(data: dict[str, Any], **kwargs: Any) -> str:

@@ -26,7 +26,7 @@ from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.ir.parameters import evaluate
 from fieldtheory.ir.posterior import check_data, is_posterior
-from fieldtheory.jsonout import strict
+from fieldtheory.jsonout import plain, strict
 from fieldtheory.resources import require
 from fieldtheory.solvers import registry
 from fieldtheory.solvers.runtime import common
@@ -53,24 +53,12 @@ class PosteriorResult:
         arrays as nested lists, strict JSON."""
         out = {"model": self.model, "params": {k: float(v) for k, v in self.params.items()},
                "N": self.N, "method": self.method,
-               "observables": _plain(self.observables)}
+               "observables": plain(self.observables)}
         if self.stderr is not None:
-            out["stderr"] = _plain(self.stderr)
+            out["stderr"] = plain(self.stderr)
         if self.info:
-            out["info"] = _plain(self.info)
+            out["info"] = plain(self.info)
         return strict(out)
-
-
-def _plain(value):
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _as_posterior_model(model) -> Model:

@@ -264,7 +264,7 @@ def model_text(model) -> str:
         lines.append(f"  {model.description}")
     if model.reference:
         lines.append(f"  reference: {model.reference}")
-    if not hasattr(model.action, "time"):  # a static (posterior) model
+    if not hasattr(model.action, "time"):  # a static (posterior) model, a spiking network
         lines.append(str(model.action))
         lines.append("parameters:")
         lines += [f"  {p.name} = {p.default:g} in {p.domain}"

@@ -62,7 +62,15 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     """
     from fieldtheory.codegen.generate import generate  # heavy: loaded on demand
     from fieldtheory.ir.posterior import is_posterior
+    from fieldtheory.ir.spiking import is_spiking
 
+    if is_spiking(load_model(model)):  # a spiking network (issue 18)
+        from fieldtheory.spiking_solve import solve_spiking
+
+        if order is not None or loops is not None or N is not None or options:
+            raise ParameterError("solve: a spiking network takes parameters, a method and "
+                                 "lags (spiking_solve.solve_spiking)")
+        return solve_spiking(model, params, method=method, tau_max=tau_max, dtau=dtau)
     if is_posterior(load_model(model)):  # a static Bayesian model (issue 15)
         from fieldtheory.posterior_solve import solve_posterior
 

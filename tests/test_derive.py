@@ -64,6 +64,11 @@ def test_every_shipped_model_derives_or_names_its_missing_rule(name):
         d = derive(model)
         assert d.name == name and d.stage("site").text and d.self_consistency
         return
+    if isinstance(model.action, ft.SpikingNetwork):  # the input cumulants, the site
+        d = derive(model)
+        assert [s.name for s in d.stages] == ["network", "disorder_average", "site"]
+        assert d.site_problem().kinds and d.to_json()["populations"]
+        return
     if model.action.time.is_zero_dimensional:  # a plain integral: no dynamics to derive
         with pytest.raises(ft.errors.NotMSRDJError, match="zero-dimensional"):
             derive(model)

@@ -212,6 +212,10 @@ def test_shipped_models_round_trip_through_langevin(name):
         with pytest.raises(ft.errors.NotMSRDJError, match="static"):
             ft.read_langevin(action)
         return
+    if isinstance(action, ft.SpikingNetwork):  # threshold–reset neurons: refused by name
+        with pytest.raises(ft.errors.NotMSRDJError, match="spiking network"):
+            ft.read_langevin(action)
+        return
     if action.time.is_zero_dimensional:  # no Langevin equation: refused by name
         with pytest.raises(ft.errors.NotMSRDJError, match="zero-dimensional"):
             ft.read_langevin(action)

@@ -14,7 +14,9 @@ from support.strict_json import strict_loads
 
 import fieldtheory as ft
 from fieldtheory.ir.posterior import is_posterior
+from fieldtheory.ir.spiking import is_spiking
 from fieldtheory.printing import action_latex, action_text
+from fieldtheory.spiking_solve import simulate_spiking_model
 
 MODELS = ft.shipped_models()
 
@@ -37,6 +39,10 @@ def test_loads_as_named(model):
 def test_prints_as_text(model):
     text = str(model)
     assert text.startswith(f"model {model.name}\n")
+    if is_spiking(model):  # a spiking network: its declaration, then the parameters
+        assert str(model.action) in text and "spiking network" in text
+        assert all(f"  {p.name} = " in text for p in model.parameters)
+        return
     if is_posterior(model):  # a static model: the posterior, then the parameters
         assert str(model.action) in text and "posterior ∝ exp(" in text
         assert all(f"  {p.name} = " in text for p in model.parameters)
@@ -50,6 +56,10 @@ def test_prints_as_text(model):
 
 
 def test_prints_as_latex(model):
+    if is_spiking(model):
+        assert model._repr_latex_() == f"${model.action.latex()}$"
+        assert r"\tau_m\dot V_i" in model.action.latex()
+        return
     if is_posterior(model):
         latex = model.action.latex()
         assert latex.startswith(r"p(W, a\mid X, Y) \propto")
@@ -73,6 +83,15 @@ def _finite(value) -> bool:
 
 
 def test_simulates_briefly(model):
+    if is_spiking(model):  # its own engines: N_E = 320 (+ 80 inhibitory), 100 ms
+        with pytest.raises(ft.errors.SimulationError, match="simulate_spiking_model"):
+            ft.simulate(model, N=10)
+        data = simulate_spiking_model(model, {"N_E": 320}, t_max=100.0, t_burn=20.0,
+                                      seed=1).to_json()
+        assert strict_loads(json.dumps(data)) == data
+        assert data["N"] == 400 and set(data["observables"]["populations"]) == {"E", "I"}
+        assert data["observables"]["rate"] > 0
+        return
     if is_posterior(model):  # a static model: no dynamics; the posterior sampler instead
         with pytest.raises(ft.errors.SimulationError, match="simulate_posterior"):
             ft.simulate(model, N=10)

@@ -102,7 +102,7 @@ def test_ci_installs_the_optional_extras_so_that_their_tests_run():
         match = re.fullmatch(r"pip install -e '\.\[([a-z,]+)\]'", line.strip())
         if match:
             installed |= set(match.group(1).split(","))
-    assert {"test", "plot", "dask"} <= installed <= set(extras)
+    assert {"test", "plot", "dask", "nest", "nnmt"} <= installed <= set(extras)
     assert any("matplotlib" in r for r in extras["plot"])
     assert any(r.startswith("dask") for r in extras["dask"])
 

@@ -14,6 +14,8 @@ PUBLIC = {
     # layered (deep and recurrent) networks on a data set
     "layers", "layered", "Inputs", "Layer", "FIRST", "PerLayer", "InputWeights",
     "Posterior", "Preactivation", "Targets", "Weight", "posterior",
+    "GLM", "LIF", "Bernoulli", "Connection", "FixedInDegree", "FixedTotalNumber",
+    "PoissonDrive", "Potential", "SpikingNetwork", "SpikingPopulation", "spiking_network",
     "Field", "Coupling", "CouplingSum", "ByPopulation", "by_population", "t", "s", "n",
     "Parameter", "ParameterSet", "parameters", "Domain",
     "Ensemble", "Gaussian", "JointGaussian", "Block", "BlockGaussian", "RandomMode",

@@ -19,7 +19,9 @@ from fieldtheory.cli.base import (
     test_inputs,
 )
 from fieldtheory.cli.format import format_posterior, format_result
+from fieldtheory.cli.spiking import add_engine_arguments, refuse_engine, simulate_spiking_cli
 from fieldtheory.ir.posterior import is_posterior
+from fieldtheory.ir.spiking import is_spiking
 from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.simulate import simulate
@@ -33,11 +35,14 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                         help="set a parameter, e.g. -p g=1.5 -p D=1e-2 (repeatable; values "
                              "may use pi, sqrt, exp, …)")
-    parser.add_argument("-N", type=positive_integer, default=1000, help="number of units")
-    parser.add_argument("--t-max", type=positive_number, default=100.0,
-                        help="length of the recorded window")
-    parser.add_argument("--t-burn", type=nonnegative_number, default=50.0,
-                        help="discarded transient before the window")
+    parser.add_argument("-N", type=positive_integer, default=None,
+                        help="number of units (default 1000; a spiking network: its own "
+                             "size, else the populations rescaled to N, in-degrees kept)")
+    parser.add_argument("--t-max", type=positive_number, default=None,
+                        help="length of the recorded window (default 100; spiking: 1000 ms)")
+    parser.add_argument("--t-burn", type=nonnegative_number, default=None,
+                        help="discarded transient before the window (default 50; spiking: "
+                             "200 ms)")
     parser.add_argument("--dt", type=positive_number, default=None,
                         help="time step (default: the simulator's choice)")
     parser.add_argument("--trials", type=positive_integer, default=None,
@@ -47,8 +52,9 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tau-max", type=positive_number, default=None,
                         help="largest lag of the autocorrelations (default 20, shortened to "
                              "what the run can estimate)")
-    parser.add_argument("--dtau", type=positive_number, default=0.25,
-                        help="lag spacing of the autocorrelations")
+    parser.add_argument("--dtau", type=positive_number, default=None,
+                        help="lag spacing of the autocorrelations (default 0.25; spiking: "
+                             "1 ms)")
     parser.add_argument("--dtype", choices=DTYPES, default="float64")
     parser.add_argument("--method", choices=METHODS, default="auto",
                         help="integrator (auto: RK4 without noise, Euler–Maruyama with, "
@@ -81,6 +87,7 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Bayesian models: independent HMC chains (default 4)")
     parser.add_argument("--burn", type=nonnegative_integer, default=None,
                         help="Bayesian models: burn-in steps per chain (default = samples)")
+    add_engine_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object {model, params, N, observables, stderr}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -117,12 +124,18 @@ def simulate_command(args: argparse.Namespace) -> int:
     model = model_with_options(args)
     params = parse_assignments(args.param)
     model.parameters.resolve(params)  # unknown names and bad values fail before any work
+    if is_spiking(model):  # a spiking network (issue 18)
+        return simulate_spiking_cli(args, model, params)
+    refuse_engine(args, model)
+    args.N = 1000 if args.N is None else args.N
     if is_posterior(model):  # a Bayesian model: posterior samples of finite networks
         from fieldtheory.posterior_solve import simulate_posterior
 
         dynamical = [flag for flag, given in (
             ("--trials", args.trials is not None), ("--dt", args.dt is not None),
             ("--tau-max", args.tau_max is not None), ("--observe", bool(args.observe)),
+            ("--t-max", args.t_max is not None), ("--t-burn", args.t_burn is not None),
+            ("--dtau", args.dtau is not None),
             ("--lyapunov", args.lyapunov), ("--response", args.response),
             ("--save", args.save is not None)) if given]
         if dynamical:
@@ -141,9 +154,10 @@ def simulate_command(args: argparse.Namespace) -> int:
     # the bar goes to stderr; it is left out only when a program reads our JSON unattended
     progress = not args.no_progress and (not args.json or sys.stderr.isatty())
     result = simulate(
-        model, params, N=args.N, t_max=args.t_max, t_burn=args.t_burn, dt=args.dt,
+        model, params, N=args.N, t_max=100.0 if args.t_max is None else args.t_max,
+        t_burn=50.0 if args.t_burn is None else args.t_burn, dt=args.dt,
         trials=args.trials, seed=args.seed, dtype=args.dtype, tau_max=args.tau_max,
-        dtau=args.dtau, method=args.method, progress=progress,
+        dtau=0.25 if args.dtau is None else args.dtau, method=args.method, progress=progress,
         observe=_observables(args), blocks=args.blocks, segment_time=args.segment,
         record=args.save is not None,
     )

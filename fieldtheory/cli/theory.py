@@ -25,9 +25,16 @@ from fieldtheory.cli.base import (
     test_inputs,
 )
 from fieldtheory.cli.format import format_posterior, format_result
+from fieldtheory.cli.spiking import (
+    add_engine_arguments,
+    refuse_engine,
+    solve_spiking_cli,
+    verify_spiking_cli,
+)
 from fieldtheory.errors import FieldTheoryError
 from fieldtheory.ir.model import load_model
 from fieldtheory.ir.posterior import is_posterior
+from fieldtheory.ir.spiking import is_spiking
 from fieldtheory.jsonout import dumps
 from fieldtheory.parsing import parse_assignments
 from fieldtheory.progress import heartbeat
@@ -38,8 +45,11 @@ def _solve_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser, spectrum=True)
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                         help="set a parameter (repeatable)")
-    parser.add_argument("--tau-max", type=positive_number, default=20.0)
-    parser.add_argument("--dtau", type=positive_number, default=0.25)
+    parser.add_argument("--tau-max", type=positive_number, default=None,
+                        help="largest lag (default 20; verify 10; spiking networks: 100 ms, "
+                             "verify 50 ms)")
+    parser.add_argument("--dtau", type=positive_number, default=None,
+                        help="lag spacing (default 0.25; verify 0.5; spiking networks: 1 ms)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -60,7 +70,8 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
                              "leading order under leading_order); for a layered network the "
                              "finite-width kernel K + bias/N and kernel_variance")
     # read when the parser is built (every main); the posterior runtimes for bayes_* models
-    methods = ("auto", *registry.methods(), *sorted(registry.runtimes("posterior")))
+    methods = ("auto", *registry.methods(), *sorted(registry.runtimes("posterior")),
+               *sorted(registry.runtimes("spiking")))
     parser.add_argument("--method", default="auto", choices=methods,
                         help="force a registered mean-field runtime (default: chosen from "
                              "the site; see docs/solvers.md)")
@@ -76,6 +87,10 @@ def solve_command(args: argparse.Namespace) -> int:
     from fieldtheory.solve import solve
 
     model = model_with_options(args)
+    if is_spiking(model):  # a spiking network (issue 18)
+        return solve_spiking_cli(args, model, parse_assignments(args.param))
+    args.tau_max = 20.0 if args.tau_max is None else args.tau_max
+    args.dtau = 0.25 if args.dtau is None else args.dtau
     if is_posterior(model):  # a Bayesian model: its own keys (issue 15)
         from fieldtheory.posterior_solve import solve_posterior
 
@@ -126,13 +141,15 @@ def codegen_command(args: argparse.Namespace) -> int:
 
 def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     _solve_arguments(parser)
-    parser.set_defaults(tau_max=10.0, dtau=0.5)
     parser.add_argument("-N", type=positive_integer, default=None,
-                        help="units (default 1000 without noise, 200 with noise)")
+                        help="units (default 1000 without noise, 200 with noise; spiking: "
+                             "the model's own size)")
     parser.add_argument("--trials", type=positive_integer, default=16,
                         help="independent networks; errors are taken across them (default 16)")
-    parser.add_argument("--t-max", type=positive_number, default=60.0)
-    parser.add_argument("--t-burn", type=nonnegative_number, default=30.0)
+    parser.add_argument("--t-max", type=positive_number, default=None,
+                        help="recorded window (default 60; spiking: 2000 ms)")
+    parser.add_argument("--t-burn", type=nonnegative_number, default=None,
+                        help="discarded transient (default 30; spiking: 200 ms)")
     parser.add_argument("--dt", type=positive_number, default=None,
                         help="default: 0.1 (RK4) without noise, 0.002 (Euler) with noise")
     parser.add_argument("--seed", type=nonnegative_integer, default=0)
@@ -147,6 +164,7 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare with the renormalized finite-N theory at the simulated "
                              "N (and the population variances, simulated with "
                              "--observe population_variance)")
+    add_engine_arguments(parser)
 
 
 @command("verify", "solve, simulate, and compare with z-scores", _verify_arguments)
@@ -158,6 +176,13 @@ def verify_command(args: argparse.Namespace) -> int:
     params = parse_assignments(args.param)
     model.parameters.resolve(params)
     theory_params = {**params, **parse_assignments(args.theory)}
+    if is_spiking(model):  # a spiking network (issue 18)
+        return verify_spiking_cli(args, model, params, theory_params)
+    refuse_engine(args, model)
+    defaults = {"tau_max": 10.0, "dtau": 0.5, "t_max": 60.0, "t_burn": 30.0}
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     report, theory, simulation = verify(
         model, params, theory_params=theory_params, N=args.N, trials=args.trials,
         t_max=args.t_max, t_burn=args.t_burn, dt=args.dt, seed=args.seed,

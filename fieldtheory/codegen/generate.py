@@ -62,6 +62,11 @@ def _generate(model: Model, runtimes: tuple) -> GeneratedModule:
         raise CodegenError(f"model {model.name}: a Bayesian posterior model has no generated "
                            "module yet; its runtimes of kind 'posterior' run in the library "
                            "(solve)")
+    from fieldtheory.ir.spiking import SpikingNetwork
+
+    if isinstance(model.action, SpikingNetwork):
+        raise CodegenError(f"model {model.name}: a spiking network has no generated module "
+                           "yet; its runtimes of kind 'spiking' run in the library (solve)")
     if model.action.time.is_layered:  # deep and recurrent networks: the kernel recursion
         return _generate_layered(model, runtimes)
     derivation = derive(model)

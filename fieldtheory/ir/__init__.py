@@ -45,6 +45,19 @@ from fieldtheory.ir.parameters import (
 from fieldtheory.ir.populations import ONE_POPULATION, Population, population_sizes
 from fieldtheory.ir.posterior import Posterior, Preactivation, Targets, Weight, posterior
 from fieldtheory.ir.quenched import GainArray, LogNormalGain, Quenched, QuenchedDistribution
+from fieldtheory.ir.spiking import (
+    GLM,
+    LIF,
+    Bernoulli,
+    Connection,
+    FixedInDegree,
+    FixedTotalNumber,
+    PoissonDrive,
+    Potential,
+    SpikingNetwork,
+    SpikingPopulation,
+    spiking_network,
+)
 from fieldtheory.ir.symbols import (
     ByPopulation,
     Coupling,
@@ -62,6 +75,8 @@ __all__ = [
     "Action", "Time", "CONTINUOUS", "ZERO_DIMENSIONAL", "discrete", "layers",
     "FIRST", "Inputs", "Layer", "layered", "InputWeights", "PerLayer",
     "Posterior", "Preactivation", "Targets", "Weight", "posterior",
+    "GLM", "LIF", "Bernoulli", "Connection", "FixedInDegree", "FixedTotalNumber",
+    "PoissonDrive", "Potential", "SpikingNetwork", "SpikingPopulation", "spiking_network",
     "CouplingMatrix", "DenseCoupling", "LowRankCoupling",
     "Ensemble", "Gaussian", "Block", "BlockGaussian", "RandomMode", "JointGaussian",
     "ENSEMBLES",

@@ -111,9 +111,12 @@ def read_langevin(action: Action) -> LangevinSystem:
     the result is kept on the immutable action, as :func:`functools.cached_property` keeps
     a value, so the simulator, the derivation, the printers and codegen share it.
     """
-    if not hasattr(action, "time"):  # a static (posterior) model
-        raise NotMSRDJError(f"a Bayesian posterior model ({type(action).__name__}) is static: "
-                            "it has no drift, noise or Langevin form")
+    if not hasattr(action, "time"):  # a static (posterior) model, a spiking network
+        kind = ("a spiking network (threshold–reset or point-process neurons)"
+                if type(action).__name__ == "SpikingNetwork"
+                else "a Bayesian posterior model (static)")
+        raise NotMSRDJError(f"{kind} ({type(action).__name__}) has no Langevin form (drift "
+                            "and Gaussian noise)")
     cached = vars(action).get(CACHE_ATTRIBUTE)
     if cached is None:
         cached = _read_langevin(action)

@@ -55,10 +55,11 @@ class Model:
         require_instance(self.name, str, "Model: name", "a str")
         what = f"model {self.name!r}:"
         from fieldtheory.ir.posterior import Posterior  # a static model (issue 15)
+        from fieldtheory.ir.spiking import SpikingNetwork  # spiking networks (issue 18)
 
-        require_instance(self.action, (Action, Posterior), f"{what} action",
-                         "an Action (from ft.langevin or ft.Action) or a Posterior "
-                         "(ft.posterior)")
+        require_instance(self.action, (Action, Posterior, SpikingNetwork), f"{what} action",
+                         "an Action (from ft.langevin or ft.Action), a Posterior "
+                         "(ft.posterior) or a SpikingNetwork (ft.spiking_network)")
         require_instance(self.description, str, f"{what} description", "a str")
         require_instance(self.reference, str, f"{what} reference", "a str")
 
@@ -256,19 +257,24 @@ def _suggestion(error: BaseException) -> str | None:
 
 
 def require_dynamic(model, what: str) -> None:
-    """Refuse a static posterior model by name where a dynamical one is needed (``what``
-    names the entry point); anything else passes unchanged (loaded only to look)."""
-    from fieldtheory.ir.posterior import Posterior, is_posterior
+    """Refuse a static posterior model, or a spiking network, by name where a rate
+    network's action is needed (``what`` names the entry point); anything else passes
+    unchanged (loaded only to look)."""
+    from fieldtheory.ir.posterior import Posterior
+    from fieldtheory.ir.spiking import SpikingNetwork
 
-    if isinstance(model, Posterior):
-        name = "a posterior"
+    if isinstance(model, Posterior | SpikingNetwork):
+        name, action = "this model", model
     else:
         try:
             loaded = load_model(model)
         except Exception:  # not a model this check can read: the entry point reports it
             return
-        if not is_posterior(loaded):
-            return
-        name = loaded.name
-    raise ParameterError(f"{what}: {name} is a static Bayesian posterior model (no dynamics); "
-                         "it takes derive, solve and simulate (posterior samples)")
+        name, action = loaded.name, loaded.action
+    if isinstance(action, Posterior):
+        raise ParameterError(f"{what}: {name} is a static Bayesian posterior model (no "
+                             "dynamics); it takes derive, solve and simulate (posterior "
+                             "samples)")
+    if isinstance(action, SpikingNetwork):
+        raise ParameterError(f"{what}: {name} is a spiking network (no Langevin action); it "
+                             "takes derive, solve, simulate and verify")

@@ -219,7 +219,9 @@ def evaluate(expr: sp.Expr, values: Mapping[str, float]) -> float:
         raise ParameterError(f"no value for {', '.join(missing)} in {expr}")
     subs = {s: values[str(s)] for s in expr.free_symbols}
     try:
-        result = complex(expr.evalf(subs=subs))
+        # sympy Floats (exact copies of the numbers): evalf of floor/ceiling needs them
+        result = complex(expr.evalf(subs={s: sp.Float(v) if isinstance(v, float) else v
+                                          for s, v in subs.items()}))
     except (ZeroDivisionError, TypeError, ValueError):
         # mpmath divides by an exact zero; a leftover non-number cannot become complex
         raise ParameterError(f"{expr} cannot be evaluated at {subs}") from None

@@ -455,6 +455,13 @@ def simulate(
             f"simulate {name}: a Bayesian posterior model has no dynamics; sample it with "
             "fieldtheory.posterior_solve.simulate_posterior(model, N=…, samples=…, chains=…) "
             "(the command line's simulate does)")
+    from fieldtheory.ir.spiking import SpikingNetwork
+
+    if isinstance(action, SpikingNetwork):  # spiking networks have their own engines
+        raise SimulationError(
+            f"simulate {name}: a spiking network is simulated by "
+            "fieldtheory.spiking_solve.simulate_spiking_model(model, t_max=…, engine=…) "
+            "(the command line's simulate does)")
     if action.time.is_layered:  # deep and recurrent networks: sampled empirical kernels
         from fieldtheory.ir.model import Model
         from fieldtheory.simulate.layered import simulate_layered

@@ -240,7 +240,7 @@ RUNTIMES: dict[str, Runtime] = {}
 #: What a runtime solves: the stationary site, a transient, or the fluctuations around a
 #: stationary saddle point (the O(1/N) layer).
 RUNTIME_KINDS = ("stationary", "transient", "fluctuations", "layered", "fixed_points",
-                 "large_deviations", "posterior")
+                 "large_deviations", "posterior", "spiking")
 
 
 def register_runtime(name: str, *, applies: Callable, priority: int,

@@ -1,0 +1,151 @@
+"""Spiking networks at the top level: solve (mean-field theory) and simulate (numpy or
+NEST) with one observables schema (issue 18).
+
+Observables per population (``populations[name]``), units Hz, ms, rad/s: ``rate``,
+``rate_variance`` (across neurons), ``cv``, ``rate_distribution`` {``bins``, ``density``,
+``outside``}, ``spike_autocorrelation`` {``tau``, ``values``} (the δ-peak ν δ(τ)
+excluded), ``power_spectrum`` {``omega``, ``values``} (S → ν at high ω), ``timescale``
+(τ_c = ∫_{−τmax}^{τmax} [Ĉ(τ)/Ĉ(0)]² dτ); the network-wide ``rate`` is the mean over all
+neurons. ``stderr`` has the same layout for simulations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fieldtheory.errors import ConvergenceError, ParameterError
+from fieldtheory.ir.model import Model, load_model
+from fieldtheory.ir.spiking import SpikingNetwork, is_spiking
+from fieldtheory.jsonout import plain, strict
+
+__all__ = ["SpikingResult", "simulate_spiking_model", "solve_spiking"]
+
+ENGINES = ("numpy", "nest")
+
+
+@dataclass
+class SpikingResult:
+    """A spiking theory or simulation: ``observables`` and ``stderr`` (simulations) in the
+    layout above; ``info`` what the run used (method or engine, N, times, seed)."""
+
+    model: str
+    params: dict[str, float]
+    N: int | None
+    method: str
+    observables: dict[str, Any]
+    stderr: dict[str, Any] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    undefined: dict[str, str] = field(default_factory=dict)
+    record: Any = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        data = {"model": self.model, "params": self.params, "N": self.N,
+                "method": self.method, "observables": self.observables,
+                "stderr": self.stderr, **self.info}
+        return strict(plain(data), dict(self.undefined))
+
+
+def _spiking_model(model) -> Model:
+    loaded = load_model(model)
+    if not is_spiking(loaded):
+        raise ParameterError(f"model {loaded.name!r} is not a spiking network")
+    return loaded
+
+
+def solve_spiking(model, params: Mapping[str, float] | None = None, *, method: str = "auto",
+                  tau_max: float = 100.0, dtau: float = 1.0, bins=None,
+                  window: float | None = None,
+                  options: Mapping[str, Any] | None = None) -> SpikingResult:
+    """The mean-field theory of a spiking network: the derived site (input cumulants) at
+    the parameter values, solved by the registered ``spiking`` runtime of its neuron model
+    (``glm_colored``, ``lif_siegert``). ``bins`` (Hz edges, or per population) fixes the
+    rate-distribution bins; lags 0 … ``tau_max`` in steps ``dtau`` (ms). ``window`` (s):
+    the rate distribution of the estimates n_i/T of a recording of that length (each rate
+    broadened by its counting noise) instead of the true rates."""
+    from fieldtheory.derive import derive
+    from fieldtheory.solvers import registry
+    from fieldtheory.solvers.runtime.common import ConvergenceError as RuntimeConvergence
+    from fieldtheory.solvers.runtime.common import SolverInputError
+    from fieldtheory.solvers.runtime.spiking import SpikingGrid
+
+    loaded = _spiking_model(model)
+    network: SpikingNetwork = loaded.action
+    values = network.resolve(params)
+    site = derive(loaded).site_problem().at(values)
+    known = registry.runtimes("spiking")
+    if method == "auto":
+        usable = [r for r in known.values() if r.applies(site)]
+        if not usable:
+            kinds = sorted({n.model for n in site.values.neurons})
+            raise ParameterError(f"solve {loaded.name}: no spiking runtime solves a network "
+                                 f"of neuron models {kinds} (registered: {sorted(known)}; "
+                                 "mixed LIF/GLM networks are not covered)")
+        runtime = max(usable, key=lambda r: r.priority)
+    elif method in known:
+        runtime = known[method]
+        if not runtime.applies(site):
+            raise ParameterError(f"solve {loaded.name}: method {method!r} does not apply to "
+                                 "this network's neuron models")
+    else:
+        raise ParameterError(f"solve {loaded.name}: unknown method {method!r}; the spiking "
+                             f"runtimes are {sorted(known)}")
+    grid = SpikingGrid(tau_max=float(tau_max), dtau=float(dtau), bins=bins,
+                       window=None if window is None else float(window))
+    try:
+        out = runtime.solve(site, grid, dict(options or {}))
+    except SolverInputError as exc:
+        raise ParameterError(f"solve {loaded.name}: {exc}") from None
+    except RuntimeConvergence as exc:
+        raise ConvergenceError(f"solve {loaded.name}: {exc}") from None
+    pops = out["populations"]
+    sizes = np.array(site.values.sizes, dtype=float)
+    rates = np.array([pops[n]["rate"] for n in site.values.populations])
+    observables = {"rate": float(rates @ sizes / sizes.sum()), "populations": pops}
+    return SpikingResult(loaded.name, values, None, runtime.name, observables,
+                         info={"iterations": out.get("iterations")},
+                         undefined=out.get("undefined", {}))
+
+
+def simulate_spiking_model(model, params: Mapping[str, float] | None = None, *,
+                           N: int | None = None, t_max: float = 1000.0,
+                           t_burn: float = 200.0, dt: float = 0.1, seed: int = 0,
+                           engine: str = "numpy", threads: int = 1, tau_max: float = 100.0,
+                           dtau: float = 1.0, bins=None, max_units: int | None = 1000,
+                           progress: bool = False, keep_spikes: bool = False
+                           ) -> SpikingResult:
+    """Simulate a spiking network with the numpy engine or NEST (``engine="nest"``,
+    the extra ``[nest]``) and measure the observables of :func:`solve_spiking` (same
+    lags and bins). ``N`` rescales the population sizes (in-degrees kept)."""
+    loaded = _spiking_model(model)
+    if engine not in ENGINES:
+        raise ParameterError(f"simulate {loaded.name}: engine {engine!r} is not one of "
+                             f"{ENGINES}")
+    network: SpikingNetwork = loaded.action
+    values = network.resolve(params)
+    net = network.values(values, N=N)
+    if engine == "numpy":
+        from fieldtheory.simulate.spiking import simulate_spiking
+
+        record, observables, stderr = simulate_spiking(
+            net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed, progress=progress,
+            keep_spikes=keep_spikes, bins=bins, tau_max=tau_max, dtau=dtau,
+            max_units=max_units)
+    else:
+        from fieldtheory.simulate.spike_stats import spike_statistics
+        from fieldtheory.simulate.spiking_nest import simulate_nest
+
+        record = simulate_nest(net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
+                               threads=threads, progress=progress)
+        observables, stderr = spike_statistics(record, bins=bins, tau_max=tau_max,
+                                               dtau=dtau, max_units=max_units, seed=seed)
+        if not keep_spikes:
+            record = None
+    info = {"engine": engine, "t_max": t_max, "t_burn": t_burn, "dt": dt, "seed": seed,
+            "sizes": dict(zip(net.populations, net.sizes, strict=True))}
+    return SpikingResult(loaded.name, values, net.N, engine, observables, stderr, info,
+                         record=record)
+

@@ -1,0 +1,157 @@
+"""``verify`` for spiking networks (issue 18): theory (``solve_spiking``) against a
+simulation (numpy or NEST) on the same lags and rate-distribution bins, as z-scores in a
+:class:`~fieldtheory.verify.Report`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from fieldtheory.errors import ParameterError
+from fieldtheory.spiking_solve import simulate_spiking_model, solve_spiking
+from fieldtheory.verify import Comparison, Report
+
+__all__ = ["COMPARED", "binned", "compare_spiking", "periodogram", "verify_spiking"]
+
+
+#: the per-population keys ``verify`` compares (scalars, then curves and histograms)
+COMPARED = ("rate", "cv", "timescale", "spike_autocorrelation", "power_spectrum",
+            "rate_distribution")
+
+
+#: what a population outside the fluctuation-driven regime does not compare (its theory
+#: states the approximation fails there; the JSON says so per population)
+STATED_TO_FAIL = ("cv", "timescale", "spike_autocorrelation", "power_spectrum",
+                  "rate_distribution")
+
+#: theory lag steps per simulated bin: the theory's curve is averaged over each bin
+FINE = 10
+
+
+def binned(tau: np.ndarray, C: np.ndarray, lags: np.ndarray, width: float) -> np.ndarray:
+    """What a bin-count estimator of width Δ measures at lag τ_k = kΔ for an even Ĉ:
+    the triangle average (1/Δ)∫_{−Δ}^{Δ} (1 − |u|/Δ) Ĉ(|τ_k + u|) du (the product of two
+    bins' counts), by the trapezoid rule on 200 points of the (finer) theory curve."""
+    u = np.linspace(-width, width, 201)
+    weight = (1 - np.abs(u) / width) / width
+    values = np.interp(np.abs(lags[:, None] + u[None, :]), tau, C)
+    return np.trapezoid(values * weight, u, axis=1)
+
+
+def periodogram(tau: np.ndarray, C: np.ndarray, nu: float, width: float, segment: int,
+                omega: np.ndarray, resolution: float = 0.0) -> np.ndarray:
+    r"""The expectation (Hz) of the simulation's spectrum estimator — rectangular segments
+    of L = ``segment`` bins of width Δ (ms), S = |Σ_b (n_b − n̄) e^{−iωbΔ}|²/T_seg — for
+    a train of rate ν and δ-free autocorrelation Ĉ (theory curve ``tau``, ``C``):
+    (1/Δ)[γ_0 + 2 Σ_{K=1}^{L−1} (1 − K/L) γ_K cos(ωKΔ)] with the count covariances
+    γ_K = Δ² Ĉ_K (Ĉ_K the bin-averaged :func:`binned` curve, 10⁻⁶ Hz²·ms² per count²) and
+    γ_0 = νΔ + Δ²Ĉ_0 − dtΔ(ν² + Ĉ_0) (at most one spike per step of ``resolution`` dt),
+    at ω > 0 (rad/s), where the segment mean does not enter."""
+    lags = width * np.arange(segment)
+    Cb = binned(tau, C, lags, width) * 1e-6           # 1/ms²
+    gamma = width**2 * Cb
+    gamma[0] += nu * 1e-3 * width - resolution * width * (nu**2 * 1e-6 + Cb[0])
+    K = np.arange(1, segment)
+    w = np.asarray(omega, float) / 1000.0             # rad/ms
+    total = gamma[0] + 2 * np.cos(np.outer(w, K * width)) @ ((1 - K / segment) * gamma[1:])
+    return 1000.0 * total / width
+
+
+def compare_spiking(theory: Mapping[str, Any], simulation: Mapping[str, Any],
+                    stderr: Mapping[str, Any], threshold: float = 4.0,
+                    sizes: Mapping[str, int] | None = None, resolution: float = 0.0):
+    """z-scores of every population's ``rate``, ``cv``, ``timescale``, the spike
+    autocorrelation at each simulated lag > 0 and the rate-distribution density in each
+    bin (the same bins on both sides): a :class:`~fieldtheory.verify.Report`.
+
+    The theory side is what the simulation's estimators measure: Ĉ averaged over the
+    bins (:func:`binned`; the theory solved on a lattice finer than the bins) and the
+    timescale of that binned curve, so the cusp of Ĉ at τ = 0 (delta synapses) does not
+    bias the comparison. A histogram bin's error is the binomial one under the theory's
+    probability, √(p(1 − p)/n)/width with n the population's ``sizes`` (an empty bin
+    where the theory expects little is no infinite z), with the common (network-level)
+    rate fluctuation ``rate_common`` of the simulation's errors added as the shift
+    ρ'(ν)·δν of the whole histogram. A key the theory leaves null is not compared."""
+    out = []
+    for name, th in theory["populations"].items():
+        sim, err = simulation["populations"][name], stderr["populations"][name]
+        expected = dict(th)
+        if th.get("regime", "fluctuation_driven") != "fluctuation_driven":
+            # the theory states its spike-train statistics fail there: rates only
+            expected = {k: v for k, v in th.items() if k not in STATED_TO_FAIL}
+        ac = expected.get("spike_autocorrelation")
+        if ac is not None and sim.get("spike_autocorrelation") is not None:
+            tau = np.asarray(sim["spike_autocorrelation"]["tau"], float)
+            width = float(tau[1] - tau[0])
+            curve = binned(np.asarray(ac["tau"], float), np.asarray(ac["values"], float),
+                           tau, width)
+            if curve[0] != 0:
+                ratio = (curve / curve[0]) ** 2
+                expected["timescale"] = float(2 * np.trapezoid(ratio, tau))
+            values = np.asarray(sim["spike_autocorrelation"]["values"], float)
+            errors = np.asarray(err["spike_autocorrelation"]["values"], float)
+            for t, m, v, e in zip(tau, curve, values, errors, strict=True):
+                if t > 0:
+                    out.append(Comparison(f"{name}.spike_autocorrelation", float(t), float(m),
+                                          float(v), float(e)))
+            spectrum = sim.get("power_spectrum")
+            if spectrum is not None and float(ac["tau"][-1]) >= 2 * tau[-1] + width - 1e-9:
+                omega = np.asarray(spectrum["omega"], float)[1:]
+                model = periodogram(np.asarray(ac["tau"], float),
+                                    np.asarray(ac["values"], float), float(th["rate"]),
+                                    width, 2 * (len(tau) - 1), omega, resolution)
+                for w, m, v, e in zip(omega, model, spectrum["values"][1:],
+                                      err["power_spectrum"]["values"][1:], strict=True):
+                    out.append(Comparison(f"{name}.power_spectrum", float(w), float(m),
+                                          float(v), float(e)))
+        for key in ("rate", "cv", "timescale"):
+            if expected.get(key) is not None and sim.get(key) is not None and err.get(key):
+                out.insert(0, Comparison(f"{name}.{key}", None, float(expected[key]),
+                                         float(sim[key]), float(err[key])))
+        hist = expected.get("rate_distribution")
+        if hist is not None and sim.get("rate_distribution") is not None:
+            edges = np.asarray(hist["bins"], float)
+            if not np.allclose(edges, sim["rate_distribution"]["bins"]):
+                raise ParameterError(f"verify: the rate-distribution bins of {name} differ "
+                                     "between theory and simulation")
+            centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
+            density = np.asarray(hist["density"], float)
+            sim_err = np.asarray(err["rate_distribution"]["density"], float)
+            if sizes is not None:
+                p = density * widths
+                sim_err = np.sqrt(p * (1 - p) / sizes[name]) / widths
+            common = err.get("rate_common") or 0.0
+            if common > 0 and len(centres) > 2:
+                # a common shift δν of all rates moves the histogram by ρ'(ν) δν
+                sim_err = np.hypot(sim_err, np.gradient(density, centres) * common)
+            for c, m, v, e in zip(centres, density, sim["rate_distribution"]["density"],
+                                  sim_err, strict=True):
+                out.append(Comparison(f"{name}.rate_distribution", float(c), float(m),
+                                      float(v), float(e)))
+    return Report(tuple(out), threshold)
+
+
+def verify_spiking(model, params: Mapping[str, float] | None = None, *,
+                   theory_params: Mapping[str, float] | None = None, N: int | None = None,
+                   t_max: float = 2000.0, t_burn: float = 200.0, dt: float = 0.1,
+                   seed: int = 0, engine: str = "numpy", threads: int = 1,
+                   tau_max: float = 50.0, dtau: float = 1.0, threshold: float = 4.0,
+                   progress: bool = False):
+    """Solve, simulate (``engine``) and compare a spiking network: (report, theory,
+    simulation). The theory's rate distribution is that of the estimates over the
+    simulated window (counting noise included) on the bins the theory chose, which the
+    simulation then uses."""
+    theory = solve_spiking(model, theory_params if theory_params is not None else params,
+                           tau_max=2 * tau_max + dtau, dtau=dtau / FINE,
+                           window=t_max / 1000.0)
+    bins = {name: p["rate_distribution"]["bins"]
+            for name, p in theory.observables["populations"].items()}
+    simulation = simulate_spiking_model(model, params, N=N, t_max=t_max, t_burn=t_burn,
+                                        dt=dt, seed=seed, engine=engine, threads=threads,
+                                        tau_max=tau_max, dtau=dtau, bins=bins,
+                                        progress=progress)
+    report = compare_spiking(theory.observables, simulation.observables, simulation.stderr,
+                             threshold, sizes=simulation.info["sizes"], resolution=dt)
+    return report, theory, simulation

@@ -1,0 +1,211 @@
+r"""The mean-field derivation of a spiking network (issue 18; arXiv:1909.01908).
+
+Stages, each printed as text and LaTeX:
+
+``network``
+    the declared populations, neuron models, blocks and drives.
+``disorder_average``
+    the input I_i(t) = Σ_β Σ_{j∈β} W_ij s_j(t − d_ij) of a neuron of population α,
+    averaged over the graph. Each block is a compound sum of K_i synapses (K_i the
+    in-degree, with E[K] and Var[K] from the connection rule) with i.i.d. weights w (their
+    moments E[w], E[w²] derived from the declared normal law kept to its sign) onto
+    presynaptic neurons whose rates ν_j are i.i.d. draws from their population's rate
+    distribution (mean ν_β, second moment q_β) and whose spike trains have the
+    δ-free autocorrelation Ĉ_β(τ) on average. The compound-sum cumulants give
+    E_i[⟨I_i⟩_t] = E[K]E[w]ν_β, Var_i[⟨I_i⟩_t] = E[K](E[w²]q_β − E[w]²ν_β²) + Var[K]E[w]²ν_β²
+    (static variability: quenched differences between neurons) and the dynamic
+    autocovariance E[K]E[w²](ν_β δ(τ) + Ĉ_β(τ)) (cross-covariances of different
+    presynaptic trains are O(1/K) and dropped; fixed delays drop out of an
+    autocorrelation).
+``site``
+    the colored-noise problem of one neuron: V_i = μ_α + δμ_i + v_i(t) with
+    δμ_i ~ N(0, Σ_α) and v_i a stationary Gaussian process of spectrum
+    S_v(ω) = τ_m²|H_s(ω)|²/(1 + ω²τ_m²) S_I(ω); white part D_α, colored coefficients
+    a_αβ multiplying Ĉ_β. The neuron model's registered closure maps it to ν_i and the
+    spike-train statistics (``fieldtheory/solvers/runtime/spiking_*.py``).
+
+The coefficients are sympy expressions in the model's parameters and the symbols ν_β, q_β;
+:class:`SpikingProblem` lambdifies them for the runtimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from fieldtheory.ir.spiking import SpikingNetwork
+from fieldtheory.ir.spiking_values import NetworkValues
+
+__all__ = ["SpikingProblem", "SpikingStages", "spiking_stages", "weight_moments"]
+
+#: ms per s: rates are in Hz, times in ms.
+MS = sp.Rational(1, 1000)
+
+
+def weight_moments(mean: sp.Expr, sd: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    r"""E[w], E[w²] of a normal weight N(m, s²) redrawn until it has the sign of m (NEST's
+    ``redraw``): a normal truncated at 0. With a = |m|/s, λ = φ(a)/Φ(a):
+    E[w] = m + sign(m) s λ, E[w²] = m² + s² + |m| s λ; s = 0 gives m, m²."""
+    m, s = sp.sympify(mean), sp.sympify(sd)
+    if s.is_zero:
+        return m, m**2
+    a = sp.Abs(m) / s
+    phi = sp.exp(-a**2 / 2) / sp.sqrt(2 * sp.pi)
+    Phi = (1 + sp.erf(a / sp.sqrt(2))) / 2
+    lam = phi / Phi
+    return (sp.Piecewise((m + sp.sign(m) * s * lam, sp.Ne(s, 0)), (m, True)),
+            sp.Piecewise((m**2 + s**2 + sp.Abs(m) * s * lam, sp.Ne(s, 0)), (m**2, True)))
+
+
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """Simplified for printing; expressions holding the weight moments' Piecewise are
+    left as they are (sympy's Piecewise simplification costs seconds and gains nothing)."""
+    expr = sp.sympify(expr)
+    return expr if expr.has(sp.Piecewise) else sp.simplify(expr)
+
+
+@dataclass(frozen=True)
+class SpikingStages:
+    stages: tuple[tuple[str, str, str], ...]
+    problem: SpikingProblem
+
+
+@dataclass(frozen=True)
+class SpikingProblem:
+    """The ``site`` stage of a spiking network, symbolic: per population α the mean input
+    ``mu[α]`` (mV), the static variance ``Sigma[α]`` (mV²), the white-noise intensity
+    ``D[α]`` (mV²/ms) of the input I and the coefficients ``colored[α][β]`` (mV²/ms²·s²,
+    times Ĉ_β in Hz²) of its colored part — expressions in the parameters and the rate
+    symbols ``nu[β]`` (Hz), ``q[β]`` (Hz²)."""
+
+    network: SpikingNetwork
+    nu: tuple[sp.Symbol, ...]
+    q: tuple[sp.Symbol, ...]
+    mu: tuple[sp.Expr, ...]
+    Sigma: tuple[sp.Expr, ...]
+    D: tuple[sp.Expr, ...]
+    colored: tuple[tuple[sp.Expr, ...], ...]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(p.neuron.kind for p in self.network.populations)
+
+    def compiled(self):
+        """The coefficients as numpy functions of (ν…, q…, parameters…), lambdified once
+        per problem (kept on it, outside equality and hashing)."""
+        cached = vars(self).get("_compiled")
+        if cached is None:
+            args = (*self.nu, *self.q, *self.network.parameters.symbols)
+
+            def compile_(exprs):
+                return sp.lambdify(args, [sp.sympify(e) for e in exprs],
+                                   modules=["scipy", "numpy"])
+
+            cached = (compile_(self.mu), compile_(self.Sigma), compile_(self.D),
+                      compile_([c for row in self.colored for c in row]))
+            vars(self)["_compiled"] = cached
+        return cached
+
+    def at(self, params: Mapping[str, float] | None, values: NetworkValues | None = None
+           ) -> NumericSite:
+        """The coefficients at parameter values: callables of (ν, q) arrays."""
+        resolved = self.network.resolve(params)
+        bound = tuple(resolved[s.name] for s in self.network.parameters.symbols)
+        mu, Sigma, D, colored = self.compiled()
+        n = len(self.nu)
+        if values is None:
+            values = self.network.values(params)
+
+        def call(f, nu, q, shape=None):
+            out = np.array(f(*np.asarray(nu, float), *np.asarray(q, float), *bound),
+                           dtype=float)
+            return out.reshape(shape) if shape else out
+
+        return NumericSite(
+            values=values,
+            mu=lambda nu, q: call(mu, nu, q),
+            Sigma=lambda nu, q: call(Sigma, nu, q),
+            D=lambda nu, q: call(D, nu, q),
+            colored=lambda nu, q: call(colored, nu, q, (n, n)))
+
+
+@dataclass(frozen=True)
+class NumericSite:
+    """The site at parameter values (what the spiking runtimes take)."""
+
+    values: NetworkValues
+    mu: object
+    Sigma: object
+    D: object
+    colored: object
+
+
+def spiking_stages(network: SpikingNetwork) -> SpikingStages:
+    """Derive the input cumulants and the single-neuron problem of every population."""
+    from fieldtheory.printing import latex, text
+
+    names = network.names
+    nu = tuple(sp.Symbol(f"nu_{n}", positive=True) for n in names)
+    q = tuple(sp.Symbol(f"q_{n}", positive=True) for n in names)
+    size = {p.name: p.size for p in network.populations}
+    mean_terms: dict[str, list] = {n: [] for n in names}
+    static_terms: dict[str, list] = {n: [] for n in names}
+    white_terms: dict[str, list] = {n: [] for n in names}
+    colored = {a: {b: sp.Integer(0) for b in names} for a in names}
+    lines, latex_lines = [], []
+    for c in network.connections:
+        b = names.index(c.source)
+        EK, VK = c.rule.in_degree_moments(size[c.source], size[c.target])
+        Ew, Ew2 = weight_moments(c.weight, c.weight_sd)
+        # compound sum Σ_{k ≤ K} w_k ν_{j_k}: E = E[K]E[X], Var = E[K]Var[X] + Var[K]E[X]²
+        EX, EX2 = Ew * nu[b], Ew2 * q[b]
+        mean = _tidy(EK * EX)
+        static = _tidy(EK * (EX2 - EX**2) + VK * EX**2)
+        dynamic = _tidy(EK * Ew2)
+        mean_terms[c.target].append(mean)
+        static_terms[c.target].append(static)
+        white_terms[c.target].append(dynamic * nu[b])
+        colored[c.target][c.source] += dynamic
+        lines.append(f"{c.label}: {c.rule.text()}; E[K] = {text(EK)}, Var[K] = {text(VK)}, "
+                     f"E[w] = {text(Ew)}, E[w²] = {text(Ew2)}\n"
+                     f"    E_i⟨I⟩ += {text(mean)}·(1/ms)   Var_i⟨I⟩ += {text(static)}   "
+                     f"C_I(τ) += {text(dynamic)}·(ν δ(τ) + Ĉ_{c.source}(τ))")
+        latex_lines.append(rf"\text{{{c.label}}}:\ \mathbb E_i\langle I\rangle \mathrel{{+}}= "
+                           rf"{latex(mean)},\ \mathrm{{Var}}_i \mathrel{{+}}= {latex(static)},"
+                           rf"\ C_I(\tau) \mathrel{{+}}= {latex(dynamic)}"
+                           rf"\,(\nu_{{{c.source}}}\delta(\tau) + \hat C_{{{c.source}}}(\tau))")
+    for d in network.drives:
+        mean_terms[d.target].append(d.in_degree * d.weight * d.rate)
+        white_terms[d.target].append(d.in_degree * d.weight**2 * d.rate)
+        lines.append(f"drive → {d.target}: {text(d.in_degree)} Poisson trains: "
+                     f"E⟨I⟩ += {text(d.in_degree * d.weight * d.rate)}·(1/ms), white "
+                     f"intensity += {text(d.in_degree * d.weight**2 * d.rate)}·(1/ms)")
+    mu, Sigma, D, site_lines, site_latex = [], [], [], [], []
+    for p in network.populations:
+        n, tm = p.name, p.neuron.tau_m
+        mu.append(_tidy(p.neuron.E_L + tm * MS * sp.Add(*mean_terms[n])))
+        Sigma.append(_tidy((tm * MS) ** 2 * sp.Add(*static_terms[n])))
+        D.append(_tidy(MS * sp.Add(*white_terms[n])))
+        synapse = "" if p.neuron.tau_s == 0 else f"/(1 + ω²{text(p.neuron.tau_s)}²)"
+        site_lines.append(
+            f"{n}: V_i = μ + δμ_i + v_i(t), μ = {text(mu[-1])} mV, δμ_i ~ N(0, Σ), "
+            f"Σ = {text(Sigma[-1])} mV²;\n    S_v(ω) = τ_m²{synapse}/(1 + ω²τ_m²)·"
+            f"[D + Σ_β a_β Ĉ_β(ω)], D = {text(D[-1])} mV²/ms, τ_m = {text(tm)} ms; "
+            f"closure: {p.neuron.kind}")
+        site_latex.append(rf"\text{{{n}}}:\ \mu = {latex(mu[-1])},\ \Sigma = "
+                          rf"{latex(Sigma[-1])},\ D = {latex(D[-1])}")
+    colored_rows = tuple(tuple(_tidy(colored[a][b] * MS**2) for b in names)
+                         for a in names)
+    problem = SpikingProblem(network, nu, q, tuple(mu), tuple(Sigma), tuple(D), colored_rows)
+    stages = (
+        ("disorder_average",
+         "input cumulants over the graph (ν_β mean rate, q_β = E[ν²] over neurons, "
+         "Ĉ_β the δ-free spike autocorrelation, Hz; τ in ms):\n" + "\n".join(lines),
+         r"\\ ".join(latex_lines)),
+        ("site", "single-neuron colored-noise problems:\n" + "\n".join(site_lines),
+         r"\\ ".join(site_latex)),
+    )
+    return SpikingStages(stages, problem)
