@@ -64,7 +64,7 @@ def test_readme_has_exactly_two_setup_commands():
     assert len(commands) == 2, commands
     main_job, tests = commands
     assert main_job.startswith("pip install -e . && fieldtheory ")
-    assert tests == "pip install -e '.[test]' && pytest"
+    assert tests == "pip install -e '.[test]' && pytest -n 2"
 
 
 def test_readme_main_job_is_a_valid_command_line():
@@ -79,7 +79,7 @@ def test_readme_main_job_is_a_valid_command_line():
 
 def test_test_extra_has_what_the_tests_need():
     extra = " ".join(PYPROJECT["project"]["optional-dependencies"]["test"])
-    assert "pytest" in extra
+    assert "pytest" in extra and "pytest-xdist" in extra  # the README runs pytest -n 2
 
 
 def test_ci_runs_the_readme_test_command():

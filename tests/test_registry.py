@@ -235,7 +235,8 @@ REFUSED = {"phi4_zero_dim": ft.errors.ActionStructureError,
            "bayes_linear": ft.errors.CodegenError, "bayes_erf": ft.errors.CodegenError,
            "bayes_relu": ft.errors.CodegenError,
            # spiking networks: likewise (issue 18)
-           "lif_brunel": ft.errors.CodegenError, "glm_balanced": ft.errors.CodegenError}
+           "lif_brunel": ft.errors.CodegenError, "glm_balanced": ft.errors.CodegenError,
+           "lif_microcircuit": ft.errors.CodegenError}
 
 
 @pytest.mark.parametrize("name", ft.shipped_models())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -366,6 +367,9 @@ class SpikingNetwork:
         network keeps its mean-field theory (a Bernoulli block's in-degree p·N_β does not).
         """
         values = self.resolve(params)
+        return _network_values(self, tuple(sorted(values.items())), N)
+
+    def _values(self, values: dict, N: int | None) -> NetworkValues:
         sizes = []
         for p in self.populations:
             size = evaluate(p.size, values)
@@ -383,13 +387,17 @@ class SpikingNetwork:
         for p, n in zip(self.populations, neurons, strict=True):
             _check_neuron(p.name, n)
         connections = []
-        for c in self.connections:
-            v = {k: evaluate(getattr(c, k), values)
-                 for k in ("weight", "weight_sd", "delay", "delay_sd")}
-            number = evaluate(c.rule.number, values)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            table = _connection_table(self)(*(np.float64(values[s.name])
+                                              for s in self.parameters.symbols))
+        for c, row in zip(self.connections, np.reshape(np.asarray(table, dtype=float),
+                                                       (-1, 5)), strict=True):
+            if not np.all(np.isfinite(row)):  # evaluate names the offending expression
+                row = [evaluate(e, values) for e in _block_numbers(c)]
+            number, weight, weight_sd, delay, delay_sd = (float(x) for x in row)
             connections.append(ConnectionValues(
                 self.index(c.target), self.index(c.source), c.rule.rule, number,
-                v["weight"], v["weight_sd"], v["delay"], v["delay_sd"],
+                weight, weight_sd, delay, delay_sd,
                 multapses=c.rule.multapses, autapses=c.rule.autapses))
         drives = tuple(DriveValues(self.index(d.target), evaluate(d.rate, values),
                                    evaluate(d.in_degree, values), evaluate(d.weight, values))
@@ -420,6 +428,27 @@ class SpikingNetwork:
 
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"
+
+
+def _block_numbers(c: Connection) -> tuple[sp.Expr, ...]:
+    return (c.rule.number, c.weight, c.weight_sd, c.delay, c.delay_sd)
+
+
+@lru_cache(maxsize=64)
+def _connection_table(network: SpikingNetwork):
+    """Every block's numbers (rule number, weight, its sd, delay, its sd) as one numpy
+    function of the parameters, lambdified once per network (a microcircuit has 56
+    blocks: one call instead of 280 sympy evaluations)."""
+    flat = [sp.sympify(e) for c in network.connections for e in _block_numbers(c)]
+    return sp.lambdify(network.parameters.symbols, flat or [0.0] * 0,
+                       modules=["scipy", "numpy"])
+
+
+@lru_cache(maxsize=64)
+def _network_values(network: SpikingNetwork, values: tuple, N: int | None) -> NetworkValues:
+    """The lowered network, cached per (network, parameter values, N): sympy's evalf of
+    every block's numbers costs more than a mean-field solve."""
+    return network._values(dict(values), N)
 
 
 def _check_neuron(name: str, n: NeuronValues) -> None:

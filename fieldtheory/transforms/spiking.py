@@ -94,42 +94,72 @@ class SpikingProblem:
         return tuple(p.neuron.kind for p in self.network.populations)
 
     def compiled(self):
-        """The coefficients as numpy functions of (ν…, q…, parameters…), lambdified once
-        per problem (kept on it, outside equality and hashing)."""
+        """The coefficients as numpy functions of the parameters, lambdified once per
+        problem (kept on it, outside equality and hashing). By construction of the
+        compound-sum cumulants μ and D are affine in ν, Σ is linear in q and in ν², and the
+        colored coefficients do not depend on the rates: each is split into its
+        coefficient arrays here (``sp.Poly``), so evaluating the site is a few matrix
+        products. Any other dependence is refused by name (a bug in the stage)."""
         cached = vars(self).get("_compiled")
-        if cached is None:
-            args = (*self.nu, *self.q, *self.network.parameters.symbols)
+        if cached is not None:
+            return cached
+        P = len(self.nu)
+        params = tuple(self.network.parameters.symbols)
+        rates = (*self.nu, *self.q)
 
-            def compile_(exprs):
-                return sp.lambdify(args, [sp.sympify(e) for e in exprs],
-                                   modules=["scipy", "numpy"])
+        def split(expr, what):
+            poly = sp.Poly(sp.expand(sp.sympify(expr)), *rates)
+            const, linear, square = sp.Integer(0), [sp.Integer(0)] * (2 * P), \
+                [sp.Integer(0)] * P
+            for powers, coefficient in poly.terms():
+                degree = sum(powers)
+                if degree == 0:
+                    const += coefficient
+                elif degree == 1:
+                    linear[powers.index(1)] += coefficient
+                elif degree == 2 and max(powers) == 2 and powers.index(2) < P:
+                    square[powers.index(2)] += coefficient
+                else:
+                    raise ValueError(f"spiking site: {what} = {expr} is not of the "
+                                     "compound-sum form (affine in ν, q and ν²)")
+            return [const, *linear, *square]
 
-            cached = (compile_(self.mu), compile_(self.Sigma), compile_(self.D),
-                      compile_([c for row in self.colored for c in row]))
-            vars(self)["_compiled"] = cached
+        rows = []
+        for what, exprs in (("μ", self.mu), ("Σ", self.Sigma), ("D", self.D)):
+            rows.append([split(e, what) for e in exprs])
+        colored = [c for row in self.colored for c in row]
+        flat = [c for block in rows for row in block for c in row] + colored
+        function = sp.lambdify(params, flat, modules=["scipy", "numpy"])
+        cached = (function, 2 * P + P + 1)
+        vars(self)["_compiled"] = cached
         return cached
 
     def at(self, params: Mapping[str, float] | None, values: NetworkValues | None = None
            ) -> NumericSite:
         """The coefficients at parameter values: callables of (ν, q) arrays."""
         resolved = self.network.resolve(params)
-        bound = tuple(resolved[s.name] for s in self.network.parameters.symbols)
-        mu, Sigma, D, colored = self.compiled()
-        n = len(self.nu)
+        # numpy floats: a Piecewise branch not taken may divide by zero (a weight sd of 0)
+        bound = tuple(np.float64(resolved[s.name]) for s in self.network.parameters.symbols)
+        function, width = self.compiled()
+        P = len(self.nu)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            numbers = np.array([float(v) for v in function(*bound)], dtype=float)
+        blocks = numbers[: 3 * P * width].reshape(3, P, width)
+        colored = numbers[3 * P * width:].reshape(P, P)
         if values is None:
             values = self.network.values(params)
 
-        def call(f, nu, q, shape=None):
-            out = np.array(f(*np.asarray(nu, float), *np.asarray(q, float), *bound),
-                           dtype=float)
-            return out.reshape(shape) if shape else out
+        def evaluate(block):
+            const, linear, square = block[:, 0], block[:, 1: 1 + 2 * P], block[:, 1 + 2 * P:]
 
-        return NumericSite(
-            values=values,
-            mu=lambda nu, q: call(mu, nu, q),
-            Sigma=lambda nu, q: call(Sigma, nu, q),
-            D=lambda nu, q: call(D, nu, q),
-            colored=lambda nu, q: call(colored, nu, q, (n, n)))
+            def at_rates(nu, q):
+                nu, q = np.asarray(nu, float), np.asarray(q, float)
+                return const + linear @ np.concatenate([nu, q]) + square @ (nu * nu)
+
+            return at_rates
+
+        return NumericSite(values=values, mu=evaluate(blocks[0]), Sigma=evaluate(blocks[1]),
+                           D=evaluate(blocks[2]), colored=lambda nu, q: colored.copy())
 
 
 @dataclass(frozen=True)
