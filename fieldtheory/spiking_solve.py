@@ -115,37 +115,85 @@ def simulate_spiking_model(model, params: Mapping[str, float] | None = None, *,
                            t_burn: float = 200.0, dt: float = 0.1, seed: int = 0,
                            engine: str = "numpy", threads: int = 1, tau_max: float = 100.0,
                            dtau: float = 1.0, bins=None, max_units: int | None = 1000,
-                           progress: bool = False, keep_spikes: bool = False
-                           ) -> SpikingResult:
+                           progress: bool = False, keep_spikes: bool = False,
+                           trials: int = 1) -> SpikingResult:
     """Simulate a spiking network with the numpy engine or NEST (``engine="nest"``,
     the extra ``[nest]``) and measure the observables of :func:`solve_spiking` (same
-    lags and bins). ``N`` rescales the population sizes (in-degrees kept)."""
+    lags and bins). ``N`` rescales the population sizes (in-degrees kept).
+
+    ``trials`` > 1 runs that many independent networks (trial k with seed ``seed + k``):
+    the observables are their means, the errors the spread across networks (the
+    realisation of the graph included; t-distributed with trials − 1 degrees of freedom)
+    — one network's errors (across neurons and time batches) miss the network-to-network
+    variation of a recurrent network's population rate."""
     loaded = _spiking_model(model)
     if engine not in ENGINES:
         raise ParameterError(f"simulate {loaded.name}: engine {engine!r} is not one of "
                              f"{ENGINES}")
+    if not (isinstance(trials, int) and trials >= 1):
+        raise ParameterError(f"simulate {loaded.name}: trials = {trials!r} must be a "
+                             "positive integer")
     network: SpikingNetwork = loaded.action
     values = network.resolve(params)
     net = network.values(values, N=N)
-    if engine == "numpy":
-        from fieldtheory.simulate.spiking import simulate_spiking
-
-        record, observables, stderr = simulate_spiking(
-            net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed, progress=progress,
-            keep_spikes=keep_spikes, bins=bins, tau_max=tau_max, dtau=dtau,
-            max_units=max_units)
+    runs = []
+    for k in range(trials):
+        runs.append(_simulate_once(net, engine, t_max=t_max, t_burn=t_burn, dt=dt,
+                                   seed=seed + k, threads=threads, progress=progress,
+                                   keep_spikes=keep_spikes and trials == 1, bins=bins,
+                                   tau_max=tau_max, dtau=dtau, max_units=max_units))
+    if trials == 1:
+        record, observables, stderr = runs[0]
     else:
-        from fieldtheory.simulate.spike_stats import spike_statistics
-        from fieldtheory.simulate.spiking_nest import simulate_nest
-
-        record = simulate_nest(net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
-                               threads=threads, progress=progress)
-        observables, stderr = spike_statistics(record, bins=bins, tau_max=tau_max,
-                                               dtau=dtau, max_units=max_units, seed=seed)
-        if not keep_spikes:
-            record = None
+        record = None
+        observables = _across(r[1] for r in runs)
+        stderr = _across((r[1] for r in runs), error=True)
     info = {"engine": engine, "t_max": t_max, "t_burn": t_burn, "dt": dt, "seed": seed,
-            "sizes": dict(zip(net.populations, net.sizes, strict=True))}
+            "trials": trials, "sizes": dict(zip(net.populations, net.sizes, strict=True))}
     return SpikingResult(loaded.name, values, net.N, engine, observables, stderr, info,
                          record=record)
 
+
+def _simulate_once(net, engine: str, *, t_max, t_burn, dt, seed, threads, progress,
+                   keep_spikes, bins, tau_max, dtau, max_units):
+    """(record or None, observables, stderr) of one network."""
+    if engine == "numpy":
+        from fieldtheory.simulate.spiking import simulate_spiking
+
+        return simulate_spiking(net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
+                                progress=progress, keep_spikes=keep_spikes, bins=bins,
+                                tau_max=tau_max, dtau=dtau, max_units=max_units)
+    from fieldtheory.simulate.spike_stats import spike_statistics
+    from fieldtheory.simulate.spiking_nest import simulate_nest
+
+    record = simulate_nest(net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
+                           threads=threads, progress=progress)
+    observables, stderr = spike_statistics(record, bins=bins, tau_max=tau_max, dtau=dtau,
+                                           max_units=max_units, seed=seed)
+    return (record if keep_spikes else None), observables, stderr
+
+
+#: grid keys, the same in every trial (kept, not averaged into errors)
+_GRIDS = ("bins", "tau", "omega")
+
+
+def _across(results, error: bool = False):
+    """The mean over trials of every number of the observables (error: the standard
+    error of that mean across trials); a number missing (None) in any trial is None."""
+    results = list(results)
+    first = results[0]
+    if isinstance(first, Mapping):
+        return {k: (first[k] if k in _GRIDS else
+                    _across([r.get(k) for r in results], error)) for k in first}
+    if isinstance(first, list):
+        if any(not isinstance(r, list) or len(r) != len(first) for r in results):
+            return None
+        return [_across([r[i] for r in results], error) for i in range(len(first))]
+    if any(not isinstance(r, int | float) or isinstance(r, bool) for r in results):
+        return None if error or any(r is None for r in results) else first
+    values = np.asarray(results, dtype=float)
+    if not np.all(np.isfinite(values)):
+        return None
+    if error:
+        return float(values.std(ddof=1) / np.sqrt(len(values)))
+    return float(values.mean())

@@ -138,11 +138,12 @@ def verify_spiking(model, params: Mapping[str, float] | None = None, *,
                    t_max: float = 2000.0, t_burn: float = 200.0, dt: float = 0.1,
                    seed: int = 0, engine: str = "numpy", threads: int = 1,
                    tau_max: float = 50.0, dtau: float = 1.0, threshold: float = 4.0,
-                   progress: bool = False):
+                   progress: bool = False, trials: int = 1):
     """Solve, simulate (``engine``) and compare a spiking network: (report, theory,
     simulation). The theory's rate distribution is that of the estimates over the
     simulated window (counting noise included) on the bins the theory chose, which the
-    simulation then uses."""
+    simulation then uses. ``trials`` > 1: errors across independent networks (see
+    :func:`~fieldtheory.spiking_solve.simulate_spiking_model`)."""
     theory = solve_spiking(model, theory_params if theory_params is not None else params,
                            tau_max=2 * tau_max + dtau, dtau=dtau / FINE,
                            window=t_max / 1000.0)
@@ -150,6 +151,7 @@ def verify_spiking(model, params: Mapping[str, float] | None = None, *,
             for name, p in theory.observables["populations"].items()}
     simulation = simulate_spiking_model(model, params, N=N, t_max=t_max, t_burn=t_burn,
                                         dt=dt, seed=seed, engine=engine, threads=threads,
+                                        trials=trials,
                                         tau_max=tau_max, dtau=dtau, bins=bins,
                                         progress=progress)
     report = compare_spiking(theory.observables, simulation.observables, simulation.stderr,

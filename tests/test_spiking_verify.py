@@ -133,8 +133,17 @@ def test_simulate_cli_spiking(run):
     assert set(pop) >= {"rate", "cv", "rate_distribution", "spike_autocorrelation",
                         "power_spectrum", "timescale"}
     assert math.isfinite(pop["rate"]) and data["stderr"]["populations"]["E"]["rate"] > 0
-    status, _, err = run("simulate", "glm_balanced", "--trials", "3")
-    assert status == 2 and "--trials" in err
+    status, out, _ = run("simulate", "glm_balanced", "-p", "N_E=200", "--t-max", "100",
+                         "--t-burn", "20", "--trials", "3", "--json")
+    three = json.loads(out)  # means over 3 networks, errors across them
+    assert status == 0 and three["trials"] == 3
+    rates = [simulate_spiking_model("glm_balanced", {"N_E": 200}, t_max=100.0, t_burn=20.0,
+                                    seed=k).observables["rate"] for k in range(3)]
+    assert three["observables"]["rate"] == pytest.approx(np.mean(rates), rel=1e-12)
+    assert three["stderr"]["rate"] == pytest.approx(np.std(rates, ddof=1) / np.sqrt(3),
+                                                    rel=1e-12)
+    status, _, err = run("simulate", "glm_balanced", "--observe", "dimension")
+    assert status == 2 and "--observe" in err
     status, _, err = run("simulate", "glm_balanced", "--engine", "nest", "-p", "N_E=400",
                          "--t-max", "50")
     assert status != 0 and "GLM" in err

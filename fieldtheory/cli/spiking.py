@@ -61,7 +61,7 @@ def _rate_only(args, names) -> list[tuple[str, Any]]:
 def simulate_spiking_cli(args: argparse.Namespace, model, params) -> int:
     from fieldtheory.spiking_solve import simulate_spiking_model
 
-    _refuse(args, model, _rate_only(args, ("trials", "observe", "lyapunov", "response",
+    _refuse(args, model, _rate_only(args, ("observe", "lyapunov", "response",
                                            "save", "output", "segment", "burn")))
     if args.dtype != "float64" or args.method != "auto":
         raise UsageError(f"{model.name} is a spiking network: --dtype and --method do not "
@@ -73,7 +73,8 @@ def simulate_spiking_cli(args: argparse.Namespace, model, params) -> int:
         t_burn=200.0 if args.t_burn is None else args.t_burn,
         dt=0.1 if args.dt is None else args.dt, seed=args.seed, engine=engine,
         threads=threads, tau_max=100.0 if args.tau_max is None else args.tau_max,
-        dtau=1.0 if args.dtau is None else args.dtau, progress=progress)
+        dtau=1.0 if args.dtau is None else args.dtau, progress=progress,
+        trials=args.trials or 1)
     data = result.to_json()
     print(dumps(data) if args.json else format_spiking(data))
     return 0
@@ -97,7 +98,7 @@ def verify_spiking_cli(args: argparse.Namespace, model, params, theory_params) -
     from fieldtheory.cli.base import EXIT_FAILED, EXIT_OK
     from fieldtheory.spiking_verify import verify_spiking
 
-    _refuse(args, model, (("--trials", args.trials != 16), ("--order", args.order is not None),
+    _refuse(args, model, (("--order", args.order is not None),
                           ("--plot", args.plot is not None)))
     engine, threads = _engine(args)
     report, theory, simulation = verify_spiking(
@@ -107,7 +108,7 @@ def verify_spiking_cli(args: argparse.Namespace, model, params, theory_params) -
         dt=0.1 if args.dt is None else args.dt, seed=args.seed, engine=engine,
         threads=threads, tau_max=50.0 if args.tau_max is None else args.tau_max,
         dtau=1.0 if args.dtau is None else args.dtau, threshold=args.threshold,
-        progress=sys.stderr.isatty() and not args.json)
+        progress=sys.stderr.isatty() and not args.json, trials=args.trials or 1)
     regimes = {name: pop.get("regime", "fluctuation_driven")
                for name, pop in theory.observables["populations"].items()}
     if args.json:

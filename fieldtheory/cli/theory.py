@@ -144,8 +144,10 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-N", type=positive_integer, default=None,
                         help="units (default 1000 without noise, 200 with noise; spiking: "
                              "the model's own size)")
-    parser.add_argument("--trials", type=positive_integer, default=16,
-                        help="independent networks; errors are taken across them (default 16)")
+    parser.add_argument("--trials", type=positive_integer, default=None,
+                        help="independent networks; errors are taken across them (default "
+                             "16; spiking networks: 1, errors across neurons and time "
+                             "batches of that network)")
     parser.add_argument("--t-max", type=positive_number, default=None,
                         help="recorded window (default 60; spiking: 2000 ms)")
     parser.add_argument("--t-burn", type=nonnegative_number, default=None,
@@ -179,7 +181,7 @@ def verify_command(args: argparse.Namespace) -> int:
     if is_spiking(model):  # a spiking network (issue 18)
         return verify_spiking_cli(args, model, params, theory_params)
     refuse_engine(args, model)
-    defaults = {"tau_max": 10.0, "dtau": 0.5, "t_max": 60.0, "t_burn": 30.0}
+    defaults = {"tau_max": 10.0, "dtau": 0.5, "t_max": 60.0, "t_burn": 30.0, "trials": 16}
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
