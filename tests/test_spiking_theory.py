@@ -238,3 +238,30 @@ def test_solve_cli_json_contract(run):
     assert set(pop["power_spectrum"]) == {"omega", "values"}
     status, _, err = run("solve", "lif_brunel", "-N", "100")
     assert status == 2 and "-N" in err
+
+
+def test_declared_lif_network_with_exponential_synapses():
+    # one LIF population declared here: parameters in the neuron (τ_m, threshold, τ_s),
+    # the recurrent weight (inhibitory, fixed in-degree) and the drive; the solved rate
+    # must satisfy ν = Siegert(μ(ν), σ(ν)) with the Fourcaud–Brunel shift, μ and σ
+    # written by hand: μ = E_L + τ_m (K w ν + K_x J ν_x), σ² = τ_m² (K w² ν + K_x J² ν_x)
+    p = ft.parameters(tm=(15.0, "positive"), th=(-52.0, "real"), ts=(2.0, "positive"),
+                      w=(-0.4, "real"), x=(12.0, "positive"))
+    neuron = ft.LIF(tau_m=p.tm, V_th=p.th, V_reset=-65, t_ref=2.0, E_L=-65, tau_s=p.ts)
+    net = ft.spiking_network([ft.SpikingPopulation("A", 1000, neuron)],
+                             [ft.Connection("A", "A", ft.FixedInDegree(100), p.w)],
+                             [ft.PoissonDrive("A", p.x, 800, 0.3)], parameters=p)
+    model = ft.Model("declared_lif", net)
+    for values in ({}, {"tm": 10.0, "ts": 0.5, "w": -0.8, "x": 15.0}):
+        v = {**net.parameters.defaults(), **values}
+        pop = solve_spiking(model, values, options={"spectrum": False}).observables[
+            "populations"]["A"]
+        r = pop["rate"] / 1000  # 1/ms
+        mu = -65 + v["tm"] * (100 * v["w"] * r + 800 * 0.3 * v["x"] / 1000)
+        sigma = math.sqrt(v["tm"] * (100 * v["w"] ** 2 * r + 800 * 0.09 * v["x"] / 1000))
+        shift = math.sqrt(2) * abs(float(mpmath.zeta(0.5))) / 2 * math.sqrt(v["ts"] / v["tm"])
+        assert pop["rate"] == pytest.approx(
+            mp_siegert(mu, sigma, v["tm"], 2.0, v["th"], -65.0, shift), rel=1e-8)
+        # nothing static: q = ν², to the solver's relative tolerance (1e-10 on ln q)
+        assert pop["rate_variance"] == pytest.approx(0.0, abs=1e-9 * pop["rate"] ** 2)
+        assert pop["spike_autocorrelation"] is None  # exponential synapses: stated
