@@ -105,9 +105,29 @@ def solve_spiking(model, params: Mapping[str, float] | None = None, *, method: s
     sizes = np.array(site.values.sizes, dtype=float)
     rates = np.array([pops[n]["rate"] for n in site.values.populations])
     observables = {"rate": float(rates @ sizes / sizes.sum()), "populations": pops}
+    if "stability" in out:
+        observables["stability"] = out["stability"]
+    areas = _areas(site.values.populations, rates, sizes)
+    if areas:
+        observables["areas"] = areas
     return SpikingResult(loaded.name, values, None, runtime.name, observables,
                          info={"iterations": out.get("iterations")},
                          undefined=out.get("undefined", {}))
+
+
+def _areas(names, rates: np.ndarray, sizes: np.ndarray) -> dict:
+    """Per-area summaries of an area graph's populations (keys ``AREA/POP``): the
+    size-weighted mean rate and the number of neurons; {} for other networks."""
+    if not all("/" in n for n in names):
+        return {}
+    out: dict = {}
+    for name, rate, size in zip(names, rates, sizes, strict=True):
+        entry = out.setdefault(name.split("/")[0], {"rate": 0.0, "neurons": 0})
+        entry["rate"] += float(rate * size)
+        entry["neurons"] += int(size)
+    for entry in out.values():
+        entry["rate"] /= entry["neurons"]
+    return out
 
 
 def simulate_spiking_model(model, params: Mapping[str, float] | None = None, *,

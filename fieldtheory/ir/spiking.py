@@ -22,6 +22,7 @@ moments.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -163,6 +164,9 @@ class GLM:
 
 NEURON_MODELS = (LIF, GLM)
 
+#: population names: an identifier, or an area graph's key AREA/POPULATION
+POPULATION_NAME = re.compile(r"[A-Za-z_]\w*(/\w+)?")
+
 
 # -- connectivity rules: what the disorder average reads -----------------------------------
 @dataclass(frozen=True)
@@ -253,9 +257,9 @@ class SpikingPopulation:
     neuron: LIF | GLM
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise DeclarationError(f"spiking population name {self.name!r} is not an "
-                                   "identifier")
+        if not isinstance(self.name, str) or not POPULATION_NAME.fullmatch(self.name):
+            raise DeclarationError(f"spiking population name {self.name!r}: letters, digits "
+                                   "and _ (an area graph's 'AREA/POP' keys may hold one /)")
         object.__setattr__(self, "size", sp.sympify(self.size))
         require_instance(self.neuron, NEURON_MODELS, f"population {self.name}: neuron",
                          "ft.LIF(...) or ft.GLM(...)")

@@ -285,7 +285,7 @@ def solve_glm(site, grid: SpikingGrid | None = None, options: dict | None = None
             "input": {"mean": float(mu[al]), "static_variance": float(Sigma[al]),
                       "variance": float(Cv[0]), "white": float(D[al])},
         }
-    undefined = {f"/populations/{name}/cv": "the GLM is no renewal process: its ISI "
+    undefined = {f"/populations/{_pointer(name)}/cv": "the GLM is no renewal process: its ISI "
                  "statistics are not given by the theory" for name in net.populations}
     return {"populations": populations, "iterations": len(history),
             "undefined": undefined, "branch": "noise_driven"}
@@ -426,6 +426,7 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
         raise ConvergenceError(f"lif_siegert: no self-consistent rates ({solution.message})",
                                history)
     nu, q = np.exp(solution.x[:P]), np.exp(solution.x[P:])
+    stability = _stability(moments, nu, q)
     mu, Sigma, D = site.mu(nu, q), site.Sigma(nu, q), site.D(nu, q)
     a = site.colored(nu, q)
     # the zero-frequency weight of the recurrent colored input the white-noise closure
@@ -473,11 +474,12 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
         else:
             for key in ("spike_autocorrelation", "power_spectrum", "timescale"):
                 entry[key] = None
-                undefined[f"/populations/{name}/{key}"] = (
+                undefined[f"/populations/{_pointer(name)}/{key}"] = (
                     "the renewal spectrum is implemented for delta synapses only"
                     if spectrum else "not requested (spectrum=False)")
         populations[name] = entry
-    return {"populations": populations, "iterations": len(history), "undefined": undefined,
+    return {"populations": populations, "stability": stability,
+            "iterations": len(history), "undefined": undefined,
             "branch": "noise_driven"}
 
 
@@ -492,6 +494,50 @@ def _renewal_on(n, mu, sigma, rate, omega_ms: np.ndarray, points: int = 160) -> 
     S[1:] = np.interp(np.log(w), np.log(sample), S_sample, right=rate)
     S[0] = rate * lif_cv(n, mu, sigma, rate) ** 2
     return S
+
+
+def _stability(moments, nu: np.ndarray, q: np.ndarray) -> dict:
+    r"""Linear stability of the stationary rates (the ω = 0 criterion): the effective
+    connectivity W_eff of the self-consistency map (ν, q) → (ν′, q′) at its fixed point
+    (ν′_α = E_δ[Φ_α(μ_α + δ, σ_α)], q′ its second moment), stable when every eigenvalue has
+    real part below 1. Differentiated in the coordinates (ν, s = q − ν²) — the same
+    eigenvalues — because the static variance Σ ∝ s may not turn negative: s is
+    perturbed forward only (where s = 0, a network without static variability, the map
+    has a kink), ν centrally (relative step 10⁻⁵). Delays and synaptic filtering do not
+    move this criterion; they decide the oscillatory (ω ≠ 0) instabilities, which it
+    does not see."""
+    P = len(nu)
+    s0 = np.maximum(q - nu**2, 0.0)
+
+    def image(nu_in, s_in):
+        new_nu, new_q = moments(nu_in, nu_in**2 + s_in)
+        return np.concatenate([new_nu, new_q - new_nu**2])
+
+    W = np.empty((2 * P, 2 * P))
+    for k in range(P):
+        h = 1e-5 * max(nu[k], 1e-8)
+        up, down = nu.copy(), nu.copy()
+        up[k] += h
+        down[k] -= h
+        W[:, k] = (image(up, s0) - image(down, s0)) / (2 * h)
+    base = image(nu, s0)
+    for k in range(P):
+        h = 1e-5 * max(nu[k] ** 2, 1e-8)
+        up = s0.copy()
+        up[k] += h
+        W[:, P + k] = (image(nu, up) - base) / h
+    eigenvalues = np.linalg.eigvals(W)
+    order = np.argsort(-eigenvalues.real)
+    leading = eigenvalues[order[: min(8, len(order))]]
+    largest = float(eigenvalues.real.max())
+    return {"max_real_eigenvalue": largest, "stable": bool(largest < 1.0),
+            "leading_eigenvalues": {"real": leading.real, "imag": leading.imag},
+            "criterion": "Re λ(W_eff) < 1 (ω = 0; delays not included)"}
+
+
+def _pointer(name: str) -> str:
+    """A population name as a JSON-pointer token (``V1/23E`` → ``V1~123E``)."""
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 def _all(kind):

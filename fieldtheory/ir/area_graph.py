@@ -1,0 +1,205 @@
+r"""Area-graph models: spiking networks declared as a graph of populations (issue 19).
+
+The multi-area model of macaque visual cortex (Schmidt et al.; arXiv:2011.11335) is a graph
+whose nodes are populations — an area, a layer and type (``V1/23E``), a size, neuron
+parameters, external Poisson drive — and whose edges carry in-degrees, weights and
+delays. Here such a graph is a :class:`networkx.DiGraph` (edges source → target) built
+from tables and validated, and turned into the :class:`~fieldtheory.ir.spiking.SpikingNetwork`
+that every spiking stage already takes (derivation, ``lif_siegert``, the numpy and NEST
+engines, ``verify``).
+
+Tables (CSV with a header row, or JSON: a list of objects):
+
+* populations — ``area``, ``population`` (e.g. ``23E``), ``size``, ``tau_m``, ``V_th``,
+  ``V_reset``, ``t_ref``, and optionally ``E_L`` (0), ``tau_s`` (0), ``C_m`` (250),
+  ``K_ext``, ``nu_ext`` (Hz), ``w_ext`` (mV) for the external drive (0: none);
+* connections — ``source``, ``target`` (population keys ``AREA/POP``), ``in_degree``,
+  ``weight`` (mV, the jump of ``ft.LIF``'s convention), and optionally ``weight_sd``,
+  ``delay`` (1.5 ms), ``delay_sd`` (0).
+
+Connections are fixed in-degree with multapses (the in-degree of a target population's
+neurons from a source population, as in the multi-area model's tables); weights normal and
+kept to their sign. ``areas`` (optional) lists each area's populations and is checked
+against the population table.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import networkx as nx
+
+from fieldtheory.errors import DataFileError
+from fieldtheory.ir.parameters import ParameterSet
+from fieldtheory.ir.parameters import parameters as make_parameters
+from fieldtheory.ir.spiking import (
+    LIF,
+    Connection,
+    FixedInDegree,
+    PoissonDrive,
+    SpikingNetwork,
+    SpikingPopulation,
+)
+
+__all__ = ["area_graph", "graph_network", "load_area_tables", "population_key"]
+
+NODE_REQUIRED = ("area", "population", "size", "tau_m", "V_th", "V_reset", "t_ref")
+NODE_DEFAULTS = {"E_L": 0.0, "tau_s": 0.0, "C_m": 250.0, "K_ext": 0.0, "nu_ext": 0.0,
+                 "w_ext": 0.0}
+EDGE_REQUIRED = ("source", "target", "in_degree", "weight")
+EDGE_DEFAULTS = {"weight_sd": 0.0, "delay": 1.5, "delay_sd": 0.0}
+
+
+def population_key(area: str, population: str) -> str:
+    """``V1/23E``: the node key of a population of an area."""
+    return f"{area}/{population}"
+
+
+def _number(row: Mapping, key: str, where: str, path: str) -> float:
+    try:
+        value = float(row[key])
+    except KeyError:
+        raise DataFileError(f"{where}: no {key!r}", path=path, key=key) from None
+    except (TypeError, ValueError):
+        raise DataFileError(f"{where}: {key} = {row[key]!r} is not a number", path=path,
+                            key=key) from None
+    if not math.isfinite(value):
+        raise DataFileError(f"{where}: {key} = {value} is not finite", path=path, key=key)
+    return value
+
+
+def area_graph(populations: Iterable[Mapping], connections: Iterable[Mapping], *,
+               areas: Mapping[str, Iterable[str]] | None = None, resolution: float = 0.1,
+               path: str = "<tables>") -> nx.DiGraph:
+    """The validated population graph of two tables (rows as mappings).
+
+    Named :class:`~fieldtheory.errors.DataFileError`\\ s: a population listed twice, a
+    population missing a required column, an ``areas`` list that does not match the
+    table (an area's populations, or an area with no populations), a connection naming a
+    population or area not in the table, a negative in-degree, a delay below the
+    ``resolution`` (ms) of the engines.
+    """
+    graph = nx.DiGraph()
+    for k, row in enumerate(populations):
+        where = f"population row {k + 1}"
+        for column in ("area", "population"):
+            if not str(row.get(column, "")).strip():
+                raise DataFileError(f"{where}: no {column!r}", path=path, key=column)
+        key = population_key(str(row["area"]).strip(), str(row["population"]).strip())
+        where = f"population {key}"
+        if key in graph:
+            raise DataFileError(f"{where} is listed twice", path=path, key=key)
+        attributes = {c: _number(row, c, where, path) for c in NODE_REQUIRED[2:]}
+        for c, default in NODE_DEFAULTS.items():
+            attributes[c] = _number(row, c, where, path) if str(row.get(c, "")).strip() \
+                else default
+        if attributes["size"] < 1 or attributes["size"] != round(attributes["size"]):
+            raise DataFileError(f"{where}: size {attributes['size']:g} must be a positive "
+                                "integer", path=path, key=key)
+        graph.add_node(key, area=str(row["area"]).strip(),
+                       population=str(row["population"]).strip(), **attributes)
+    if areas is not None:
+        listed = {population_key(a, p) for a, pops in areas.items() for p in pops}
+        for a, pops in areas.items():
+            if not list(pops):
+                raise DataFileError(f"area {a}: an empty population list", path=path, key=a)
+        extra, missing = sorted(listed - set(graph)), sorted(set(graph) - listed)
+        if extra or missing:
+            raise DataFileError(
+                "the population list of the areas does not match the population table: "
+                + (f"listed but not in the table: {', '.join(extra)}; " if extra else "")
+                + (f"in the table but not listed: {', '.join(missing)}" if missing else ""),
+                path=path, key=(extra or missing)[0])
+    known_areas = sorted({d["area"] for _, d in graph.nodes(data=True)})
+    for k, row in enumerate(connections):
+        source, target = (str(row.get(c, "")).strip() for c in ("source", "target"))
+        where = f"connection {source}→{target} (row {k + 1})"
+        for end in (source, target):
+            if end not in graph:
+                area = end.split("/")[0]
+                reason = (f"area {area!r} is not in the population table (areas: "
+                          f"{', '.join(known_areas)})" if area not in known_areas
+                          else f"area {area} has no population {end!r}")
+                raise DataFileError(f"{where}: {reason}", path=path, key=end)
+        values = {c: _number(row, c, where, path) for c in EDGE_REQUIRED[2:]}
+        for c, default in EDGE_DEFAULTS.items():
+            values[c] = _number(row, c, where, path) if str(row.get(c, "")).strip() \
+                else default
+        if values["in_degree"] < 0:
+            raise DataFileError(f"{where}: in-degree {values['in_degree']:g} is negative",
+                                path=path, key="in_degree")
+        if values["delay"] < resolution:
+            raise DataFileError(f"{where}: delay {values['delay']:g} ms is below the "
+                                f"resolution {resolution:g} ms", path=path, key="delay")
+        if values["weight_sd"] < 0 or values["delay_sd"] < 0:
+            raise DataFileError(f"{where}: a negative standard deviation", path=path,
+                                key="weight_sd")
+        if graph.has_edge(source, target):
+            raise DataFileError(f"{where} is listed twice", path=path, key=source)
+        graph.add_edge(source, target, **values)
+    return graph
+
+
+def _rows(path: Path) -> list[dict]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise DataFileError(f"table {path}: no such file", path=str(path)) from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise DataFileError(f"table {path}: not JSON ({error})", path=str(path)) from None
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise DataFileError(f"table {path}: a JSON list of objects expected",
+                                path=str(path))
+        return data
+    return list(csv.DictReader(text.splitlines()))
+
+
+def load_area_tables(populations: str | Path, connections: str | Path, *,
+                     areas: str | Path | None = None, resolution: float = 0.1
+                     ) -> nx.DiGraph:
+    """:func:`area_graph` from files (CSV or JSON); ``areas`` a JSON object
+    {area: [population, …]} checked against the population table."""
+    listed = None
+    if areas is not None:
+        try:
+            listed = json.loads(Path(areas).read_text())
+        except (FileNotFoundError, json.JSONDecodeError) as error:
+            raise DataFileError(f"areas file {areas}: {error}", path=str(areas)) from None
+    return area_graph(_rows(Path(populations)), _rows(Path(connections)), areas=listed,
+                      resolution=resolution, path=f"{populations}, {connections}")
+
+
+def graph_network(graph: nx.DiGraph, params: ParameterSet | None = None, *,
+                  weight_scale=1, inhibition=1, drive_scale=1) -> SpikingNetwork:
+    """The :class:`SpikingNetwork` of a population graph: one LIF population per node
+    (its neuron parameters and drive), one fixed-in-degree block (multapses) per edge.
+    ``weight_scale``, ``inhibition`` (multiplies negative weights) and ``drive_scale``
+    (multiplies the external rates) may be expressions in ``params``, so that a model's
+    parameters enter every block."""
+    params = params if params is not None else make_parameters()
+    populations, drives = [], []
+    for key, d in graph.nodes(data=True):
+        neuron = LIF(tau_m=d["tau_m"], V_th=d["V_th"], V_reset=d["V_reset"], t_ref=d["t_ref"],
+                     E_L=d["E_L"], tau_s=d["tau_s"], C_m=d["C_m"])
+        populations.append(SpikingPopulation(key, int(d["size"]), neuron))
+        if d["K_ext"] > 0 and d["nu_ext"] > 0:
+            drives.append(PoissonDrive(key, drive_scale * d["nu_ext"], d["K_ext"],
+                                       weight_scale * d["w_ext"]))
+    connections = []
+    for source, target, e in graph.edges(data=True):
+        if e["in_degree"] == 0:
+            continue
+        weight = weight_scale * e["weight"] * (inhibition if e["weight"] < 0 else 1)
+        sd = weight_scale * e["weight_sd"] * (inhibition if e["weight"] < 0 else 1)
+        connections.append(Connection(target, source,
+                                      FixedInDegree(e["in_degree"], multapses=True),
+                                      weight, weight_sd=sd, delay=e["delay"],
+                                      delay_sd=e["delay_sd"]))
+    return SpikingNetwork(tuple(populations), tuple(connections), tuple(drives), params)
