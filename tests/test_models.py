@@ -86,8 +86,10 @@ def test_simulates_briefly(model):
     if is_spiking(model):  # its own engines: a few hundred neurons, 100 ms
         with pytest.raises(ft.errors.SimulationError, match="simulate_spiking_model"):
             ft.simulate(model, N=10)
-        small = {"N_E": 320} if "N_E" in model.parameters.names else {"scale": 0.005}
-        data = simulate_spiking_model(model, small, t_max=100.0, t_burn=20.0,
+        names = model.parameters.names
+        small, N = (({"N_E": 320}, None) if "N_E" in names else
+                    ({"scale": 0.005}, None) if "scale" in names else ({}, 400))
+        data = simulate_spiking_model(model, small, N=N, t_max=100.0, t_burn=20.0,
                                       seed=1).to_json()
         assert strict_loads(json.dumps(data)) == data
         assert set(data["observables"]["populations"]) == set(model.action.names)

@@ -236,7 +236,8 @@ REFUSED = {"phi4_zero_dim": ft.errors.ActionStructureError,
            "bayes_relu": ft.errors.CodegenError,
            # spiking networks: likewise (issue 18)
            "lif_brunel": ft.errors.CodegenError, "glm_balanced": ft.errors.CodegenError,
-           "lif_microcircuit": ft.errors.CodegenError}
+           "lif_microcircuit": ft.errors.CodegenError,
+           "multi_area_example": ft.errors.CodegenError}
 
 
 @pytest.mark.parametrize("name", ft.shipped_models())

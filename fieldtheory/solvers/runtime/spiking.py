@@ -410,21 +410,41 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
         return np.concatenate([np.log(np.maximum(new_nu, 1e-300)) - x[:P],
                                np.log(np.maximum(new_q, 1e-300)) - x[P:]])
 
-    # a damped fixed-point run, then MINPACK's hybrid method from there
+    # a damped fixed-point run to a loose tolerance (robust: the map is bounded and
+    # positive), then MINPACK's hybrid method from there; should that fail or wander off
+    # (non-finite), the damped run goes on to the full tolerance, halving its step when a
+    # step increases the change; failure is reported with the history
     nu, q = np.full(P, 5.0), np.full(P, 25.0)
     history = []
-    for _ in range(20):
-        new_nu, new_q = moments(nu, q)
-        history.append(float(np.max(np.abs(new_nu - nu) / np.maximum(nu, 1e-9))))
-        nu = np.maximum(0.7 * nu + 0.3 * new_nu, 1e-6)
-        q = np.maximum(0.7 * q + 0.3 * new_q, 1e-12)
-    solution = optimize.root(residual, np.log(np.concatenate([nu, q])), method="hybr",
-                             options={"xtol": tol, "maxfev": max_iter * (2 * P + 1)})
-    r = residual(solution.x)
-    history.append(float(np.max(np.abs(r))))
-    if not (solution.success or np.max(np.abs(r)) < 1e-9):
-        raise ConvergenceError(f"lif_siegert: no self-consistent rates ({solution.message})",
-                               history)
+
+    def damped(nu, q, until, steps, alpha=0.3):
+        for _ in range(steps):
+            new_nu, new_q = moments(nu, q)
+            change = float(np.max(np.abs(new_nu - nu) / np.maximum(nu, 1e-9)))
+            if history and change > history[-1] and alpha > 1e-3:
+                alpha *= 0.5
+            history.append(change)
+            nu = np.maximum((1 - alpha) * nu + alpha * new_nu, 1e-9)
+            q = np.maximum((1 - alpha) * q + alpha * new_q, nu**2)
+            if change < until:
+                break
+        return nu, q
+
+    nu, q = damped(nu, q, 1e-3, 400)
+    with np.errstate(over="ignore", invalid="ignore"):
+        solution = optimize.root(residual, np.log(np.concatenate([nu, q])), method="hybr",
+                                 options={"xtol": tol, "maxfev": max_iter * (2 * P + 1)})
+        r = residual(solution.x) if np.all(np.isfinite(solution.x)) else np.array([np.inf])
+    if np.all(np.isfinite(r)) and (solution.success or np.max(np.abs(r)) < 1e-9):
+        history.append(float(np.max(np.abs(r))))
+        solution_x = solution.x
+    else:
+        nu, q = damped(nu, q, tol, 20000)
+        if not history[-1] < max(tol, 1e-9):
+            raise ConvergenceError(f"lif_siegert: no self-consistent rates (MINPACK: "
+                                   f"{solution.message}; damped iteration stalled)", history)
+        solution_x = np.log(np.concatenate([nu, q]))
+    solution = optimize.OptimizeResult(x=solution_x)
     nu, q = np.exp(solution.x[:P]), np.exp(solution.x[P:])
     stability = _stability(moments, nu, q)
     mu, Sigma, D = site.mu(nu, q), site.Sigma(nu, q), site.D(nu, q)
