@@ -152,3 +152,30 @@ def test_rates_survive_a_failed_minpack_run():
     full = solve_spiking("lif_brunel", options={"spectrum": False}).observables["rate"]
     slow = solve_spiking("lif_brunel", options={"spectrum": False, "max_iter": 1})
     assert slow.observables["rate"] == pytest.approx(full, rel=1e-8)
+
+
+def test_downscaling_keeps_the_mean_field_rates():
+    # sizes × 0.05, in-degrees × 0.1 with weights × √(K/K′) and the lost mean input
+    # returned as a shift of E_L (from the full network's rates): the mean-field rates of
+    # the shrunk graph are those of the full one; without the compensation they are not
+    from fieldtheory.ir.area_graph import downscale
+
+    graph = area_graph(POPULATIONS, CONNECTIONS)
+    options = {"spectrum": False}
+    full = solve_spiking(ft.Model("full", graph_network(graph)),
+                         options=options).observables["populations"]
+    rates = {k: v["rate"] for k, v in full.items()}
+    small = downscale(graph, rates, N_scale=0.05, K_scale=0.1)
+    assert small.nodes["A/E"]["size"] == 20 and small["A/E"]["B/E"]["in_degree"] == 4
+    kept = solve_spiking(ft.Model("small", graph_network(small)),
+                         options=options).observables["populations"]
+    for key, rate in rates.items():
+        assert kept[key]["rate"] == pytest.approx(rate, rel=1e-8)
+    uncompensated = small.copy()
+    for key, d in graph.nodes(data=True):
+        uncompensated.nodes[key]["E_L"] = d["E_L"]
+    off = solve_spiking(ft.Model("off", graph_network(uncompensated)),
+                        options=options).observables["populations"]
+    assert max(abs(off[k]["rate"] / r - 1) for k, r in rates.items()) > 0.05
+    with pytest.raises(DataFileError, match="no rate for"):
+        downscale(graph, {"A/E": 1.0}, K_scale=0.5)

@@ -45,7 +45,7 @@ from fieldtheory.ir.spiking import (
     SpikingPopulation,
 )
 
-__all__ = ["area_graph", "graph_network", "load_area_tables", "population_key"]
+__all__ = ["area_graph", "downscale", "graph_network", "load_area_tables", "population_key"]
 
 NODE_REQUIRED = ("area", "population", "size", "tau_m", "V_th", "V_reset", "t_ref")
 NODE_DEFAULTS = {"E_L": 0.0, "tau_s": 0.0, "C_m": 250.0, "K_ext": 0.0, "nu_ext": 0.0,
@@ -203,3 +203,46 @@ def graph_network(graph: nx.DiGraph, params: ParameterSet | None = None, *,
                                       weight, weight_sd=sd, delay=e["delay"],
                                       delay_sd=e["delay_sd"]))
     return SpikingNetwork(tuple(populations), tuple(connections), tuple(drives), params)
+
+
+def downscale(graph: nx.DiGraph, rates: Mapping[str, float], *, N_scale: float = 1.0,
+              K_scale: float = 1.0) -> nx.DiGraph:
+    r"""The graph shrunk with the input-preserving compensation of the multi-area model.
+
+    Sizes N → max(1, round(N_scale·N)); every recurrent in-degree K → K′ = round(K_scale·K)
+    (at least 1 where K > 0) with its weights (mean and sd) × c = √(K/K′), so that
+    K′E[w′²] = K E[w²] — the white-noise intensity, the colored coefficients and the static
+    variance of every input are those of the full network (the sign-kept normal scales
+    with its parameters); the mean input lost, τ_m Σ_β K E[w] ν_β (1 − √(K′/K)) with the
+    full network's ``rates`` ν_β (Hz, by population key), is given back as a constant
+    input: E_L is raised by it. External drives are unchanged. What is not kept: the
+    correlations of the inputs (fewer, stronger synapses; multapses where K′ exceeds the
+    shrunk source population).
+    """
+    if not (0 < N_scale <= 1 and 0 < K_scale <= 1):
+        raise DataFileError(f"downscale: N_scale = {N_scale:g} and K_scale = {K_scale:g} "
+                            "must lie in (0, 1]", path="<graph>")
+    missing = sorted(set(graph) - set(rates))
+    if missing:
+        raise DataFileError(f"downscale: no rate for {', '.join(missing)} (the full "
+                            "network's rates set the compensation)", path="<graph>")
+    from fieldtheory.transforms.spiking import weight_moments
+
+    small = nx.DiGraph()
+    shift = dict.fromkeys(graph, 0.0)
+    for source, target, e in graph.edges(data=True):
+        K = e["in_degree"]
+        if K == 0:
+            continue
+        K_new = max(1, round(K_scale * K))
+        c = math.sqrt(K / K_new)
+        mean = float(weight_moments(e["weight"], e["weight_sd"])[0])
+        tau = graph.nodes[target]["tau_m"]
+        shift[target] += tau / 1000.0 * K * mean * rates[source] * (1 - 1 / c)
+        small.add_edge(source, target, **{**e, "in_degree": K_new,
+                                          "weight": c * e["weight"],
+                                          "weight_sd": c * e["weight_sd"]})
+    for key, d in graph.nodes(data=True):
+        small.add_node(key, **{**d, "size": max(1, round(N_scale * d["size"])),
+                               "E_L": d["E_L"] + shift[key]})
+    return small

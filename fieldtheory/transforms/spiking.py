@@ -45,10 +45,13 @@ __all__ = ["SpikingProblem", "SpikingStages", "spiking_stages", "weight_moments"
 MS = sp.Rational(1, 1000)
 
 
-def weight_moments(mean: sp.Expr, sd: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+def weight_moments(mean: sp.Expr, sd: sp.Expr, sd_positive: bool = False
+                   ) -> tuple[sp.Expr, sp.Expr]:
     r"""E[w], E[w²] of a normal weight N(m, s²) redrawn until it has the sign of m (NEST's
     ``redraw``): a normal truncated at 0. With a = |m|/s, λ = φ(a)/Φ(a):
-    E[w] = m + sign(m) s λ, E[w²] = m² + s² + |m| s λ; s = 0 gives m, m²."""
+    E[w] = m + sign(m) s λ, E[w²] = m² + s² + |m| s λ; s = 0 gives m, m².
+    ``sd_positive`` (s > 0 for every admissible parameter value, from their domains) or a
+    number s drops the branch at s = 0; numbers give numbers."""
     m, s = sp.sympify(mean), sp.sympify(sd)
     if s.is_zero:
         return m, m**2
@@ -56,15 +59,50 @@ def weight_moments(mean: sp.Expr, sd: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     phi = sp.exp(-a**2 / 2) / sp.sqrt(2 * sp.pi)
     Phi = (1 + sp.erf(a / sp.sqrt(2))) / 2
     lam = phi / Phi
-    return (sp.Piecewise((m + sp.sign(m) * s * lam, sp.Ne(s, 0)), (m, True)),
-            sp.Piecewise((m**2 + s**2 + sp.Abs(m) * s * lam, sp.Ne(s, 0)), (m**2, True)))
+    first, second = m + sp.sign(m) * s * lam, m**2 + s**2 + sp.Abs(m) * s * lam
+    if s.is_number and m.is_number:  # numeric weights: numbers
+        return sp.Float(first.evalf()), sp.Float(second.evalf())
+    if s.is_number or sd_positive:  # s ≠ 0: no branch
+        return first, second
+    return (sp.Piecewise((first, sp.Ne(s, 0)), (m, True)),
+            sp.Piecewise((second, sp.Ne(s, 0)), (m**2, True)))
+
+
+def _positive(expr: sp.Expr, network: SpikingNetwork) -> bool:
+    """Whether ``expr`` — a positive number times powers of parameters or of their
+    absolute values — is positive for every admissible value (from the domains)."""
+    number, factors = sp.sympify(expr).as_coeff_Mul()
+    if not (number.is_number and number > 0):
+        return False
+    for factor in sp.Mul.make_args(factors):
+        base = factor.base if isinstance(factor, sp.Pow) else factor
+        absolute = isinstance(base, sp.Abs)
+        if absolute:
+            base = base.args[0]
+        if not (isinstance(base, sp.Symbol) and base.name in network.parameters.names):
+            return False
+        domain = network.parameters[base.name].domain
+        above = domain.lower > 0 or (domain.lower == 0 and not domain.closed_lower)
+        below = domain.upper < 0 or (domain.upper == 0 and not domain.closed_upper)
+        if not (above or (absolute and below)):
+            return False
+    return True
+
+
+#: expressions with more operations than this are printed as they are
+SIMPLIFY_OPS = 40
 
 
 def _tidy(expr: sp.Expr) -> sp.Expr:
-    """Simplified for printing; expressions holding the weight moments' Piecewise are
-    left as they are (sympy's Piecewise simplification costs seconds and gains nothing)."""
+    """Simplified for printing; expressions holding the weight moments' Piecewise, or
+    large ones, are left as they are (sympy's simplification costs seconds to minutes
+    there and gains nothing)."""
     expr = sp.sympify(expr)
-    return expr if expr.has(sp.Piecewise) else sp.simplify(expr)
+    if expr.atoms(sp.Function) or sp.count_ops(expr) > SIMPLIFY_OPS:
+        # weight moments (erf, Piecewise) and large sums of blocks (area graphs): sympy's
+        # simplification costs seconds to minutes there and gains nothing
+        return expr
+    return sp.simplify(expr)
 
 
 @dataclass(frozen=True)
@@ -189,7 +227,7 @@ def spiking_stages(network: SpikingNetwork) -> SpikingStages:
     for c in network.connections:
         b = names.index(c.source)
         EK, VK = c.rule.in_degree_moments(size[c.source], size[c.target])
-        Ew, Ew2 = weight_moments(c.weight, c.weight_sd)
+        Ew, Ew2 = weight_moments(c.weight, c.weight_sd, _positive(c.weight_sd, network))
         # compound sum Σ_{k ≤ K} w_k ν_{j_k}: E = E[K]E[X], Var = E[K]Var[X] + Var[K]E[X]²
         EX, EX2 = Ew * nu[b], Ew2 * q[b]
         mean = _tidy(EK * EX)
