@@ -77,6 +77,9 @@ class SpikingGrid:
 
 # -- Gaussian averages ----------------------------------------------------------------------
 def _normal_nodes(n: int):
+    """Probabilists' Gauss–Hermite nodes and weights (summing to 1), from scipy: stable to
+    the hundreds of nodes the series of steep intensities need (numpy's ``hermegauss``,
+    which ``quadrature._hermite_rule`` uses, overflows there)."""
     z, w = special.roots_hermitenorm(n)
     return z, w / math.sqrt(2 * math.pi)
 
