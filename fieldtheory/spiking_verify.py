@@ -13,12 +13,7 @@ from fieldtheory.errors import ParameterError
 from fieldtheory.spiking_solve import simulate_spiking_model, solve_spiking
 from fieldtheory.verify import Comparison, Report
 
-__all__ = ["COMPARED", "binned", "compare_spiking", "periodogram", "verify_spiking"]
-
-
-#: the per-population keys ``verify`` compares (scalars, then curves and histograms)
-COMPARED = ("rate", "cv", "timescale", "spike_autocorrelation", "power_spectrum",
-            "rate_distribution")
+__all__ = ["binned", "compare_spiking", "periodogram", "verify_spiking"]
 
 
 #: what a population outside the fluctuation-driven regime does not compare (its theory

@@ -15,11 +15,11 @@ from typing import Any
 
 from fieldtheory.cli.base import UsageError, positive_integer
 from fieldtheory.jsonout import dumps
+from fieldtheory.spiking_solve import ENGINES
 
 __all__ = ["add_engine_arguments", "format_spiking", "refuse_engine", "simulate_spiking_cli",
            "solve_spiking_cli", "verify_spiking_cli"]
 
-ENGINES = ("numpy", "nest")
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:

@@ -447,8 +447,7 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
             raise ConvergenceError(f"lif_siegert: no self-consistent rates (MINPACK: "
                                    f"{solution.message}; damped iteration stalled)", history)
         solution_x = np.log(np.concatenate([nu, q]))
-    solution = optimize.OptimizeResult(x=solution_x)
-    nu, q = np.exp(solution.x[:P]), np.exp(solution.x[P:])
+    nu, q = np.exp(solution_x[:P]), np.exp(solution_x[P:])
     stability = _stability(moments, nu, q)
     mu, Sigma, D = site.mu(nu, q), site.Sigma(nu, q), site.D(nu, q)
     a = site.colored(nu, q)
