@@ -96,8 +96,11 @@ SIMPLIFY_OPS = 40
 def _tidy(expr: sp.Expr) -> sp.Expr:
     """Simplified for printing; expressions holding the weight moments' Piecewise, or
     large ones, are left as they are (sympy's simplification costs seconds to minutes
-    there and gains nothing)."""
+    there and gains nothing), and so are those free of parameters (numbers times rates:
+    nothing to simplify, and a data-driven graph has thousands of them)."""
     expr = sp.sympify(expr)
+    if all(s.name.startswith(("nu_", "q_")) for s in expr.free_symbols):
+        return expr
     if expr.atoms(sp.Function) or sp.count_ops(expr) > SIMPLIFY_OPS:
         # weight moments (erf, Piecewise) and large sums of blocks (area graphs): sympy's
         # simplification costs seconds to minutes there and gains nothing
@@ -135,8 +138,9 @@ class SpikingProblem:
         """The coefficients as numpy functions of the parameters, lambdified once per
         problem (kept on it, outside equality and hashing). By construction of the
         compound-sum cumulants μ and D are affine in ν, Σ is linear in q and in ν², and the
-        colored coefficients do not depend on the rates: each is split into its
-        coefficient arrays here (``sp.Poly``), so evaluating the site is a few matrix
+        colored coefficients do not depend on the rates: each is split here into the
+        nonzero entries of its coefficient arrays (term by term: hundreds of rate symbols
+        would make a polynomial ring slow), so evaluating the site is a few matrix
         products. Any other dependence is refused by name (a bug in the stage)."""
         cached = vars(self).get("_compiled")
         if cached is not None:
@@ -144,31 +148,42 @@ class SpikingProblem:
         P = len(self.nu)
         params = tuple(self.network.parameters.symbols)
         rates = (*self.nu, *self.q)
+        column = {r: 1 + k for k, r in enumerate(rates)}
+        width = 1 + 2 * P + P
 
         def split(expr, what):
-            poly = sp.Poly(sp.expand(sp.sympify(expr)), *rates)
-            const, linear, square = sp.Integer(0), [sp.Integer(0)] * (2 * P), \
-                [sp.Integer(0)] * P
-            for powers, coefficient in poly.terms():
-                degree = sum(powers)
-                if degree == 0:
-                    const += coefficient
-                elif degree == 1:
-                    linear[powers.index(1)] += coefficient
-                elif degree == 2 and max(powers) == 2 and powers.index(2) < P:
-                    square[powers.index(2)] += coefficient
+            entries: dict[int, sp.Expr] = {}
+            for term in sp.Add.make_args(sp.expand(sp.sympify(expr))):
+                if term == 0:
+                    continue
+                coefficient, rate = term.as_independent(*rates, as_Add=False)
+                if rate == 1:
+                    k = 0
+                elif rate in column:
+                    k = column[rate]
+                elif (rate.is_Pow and rate.exp == 2 and rate.base in column
+                      and column[rate.base] <= P):
+                    k = 2 * P + column[rate.base]
                 else:
                     raise ValueError(f"spiking site: {what} = {expr} is not of the "
                                      "compound-sum form (affine in ν, q and ν²)")
-            return [const, *linear, *square]
+                entries[k] = entries.get(k, sp.Integer(0)) + coefficient
+            return entries
 
-        rows = []
-        for what, exprs in (("μ", self.mu), ("Σ", self.Sigma), ("D", self.D)):
-            rows.append([split(e, what) for e in exprs])
-        colored = [c for row in self.colored for c in row]
-        flat = [c for block in rows for row in block for c in row] + colored
+        index, flat = [], []
+        for b, (what, exprs) in enumerate((("μ", self.mu), ("Σ", self.Sigma),
+                                           ("D", self.D))):
+            for a, expr in enumerate(exprs):
+                for k, coefficient in split(expr, what).items():
+                    index.append((b * P + a) * width + k)
+                    flat.append(coefficient)
+        for a, row in enumerate(self.colored):
+            for b, coefficient in enumerate(row):
+                if coefficient != 0:
+                    index.append(3 * P * width + a * P + b)
+                    flat.append(coefficient)
         function = sp.lambdify(params, flat, modules=["scipy", "numpy"])
-        cached = (function, 2 * P + P + 1)
+        cached = (function, width, np.array(index, dtype=np.int64))
         vars(self)["_compiled"] = cached
         return cached
 
@@ -178,10 +193,11 @@ class SpikingProblem:
         resolved = self.network.resolve(params)
         # numpy floats: a Piecewise branch not taken may divide by zero (a weight sd of 0)
         bound = tuple(np.float64(resolved[s.name]) for s in self.network.parameters.symbols)
-        function, width = self.compiled()
+        function, width, index = self.compiled()
         P = len(self.nu)
+        numbers = np.zeros(3 * P * width + P * P)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            numbers = np.array([float(v) for v in function(*bound)], dtype=float)
+            numbers[index] = [float(v) for v in function(*bound)]
         blocks = numbers[: 3 * P * width].reshape(3, P, width)
         colored = numbers[3 * P * width:].reshape(P, P)
         if values is None:
@@ -196,8 +212,18 @@ class SpikingProblem:
 
             return at_rates
 
+        def gradient(nu):
+            nu = np.asarray(nu, float)
+            out = []
+            for block in blocks:
+                linear = block[:, 1: 1 + 2 * P].copy()
+                linear[:, :P] += 2 * block[:, 1 + 2 * P:] * nu[None, :]
+                out.append(linear)
+            return tuple(out)
+
         return NumericSite(values=values, mu=evaluate(blocks[0]), Sigma=evaluate(blocks[1]),
-                           D=evaluate(blocks[2]), colored=lambda nu, q: colored.copy())
+                           D=evaluate(blocks[2]), colored=lambda nu, q: colored.copy(),
+                           gradient=gradient)
 
 
 @dataclass(frozen=True)
@@ -209,6 +235,9 @@ class NumericSite:
     Sigma: object
     D: object
     colored: object
+    #: ν ↦ (∂μ, ∂Σ, ∂D), each P × 2P: the derivatives in (ν, q) (μ, D affine, Σ linear
+    #: in q and ν², so these are the site's coefficients; None: not known)
+    gradient: object = None
 
 
 def spiking_stages(network: SpikingNetwork) -> SpikingStages:
@@ -228,7 +257,9 @@ def spiking_stages(network: SpikingNetwork) -> SpikingStages:
         b = names.index(c.source)
         EK, VK = c.rule.in_degree_moments(size[c.source], size[c.target])
         Ew, Ew2 = weight_moments(c.weight, c.weight_sd, _positive(c.weight_sd, network))
-        # compound sum Σ_{k ≤ K} w_k ν_{j_k}: E = E[K]E[X], Var = E[K]Var[X] + Var[K]E[X]²
+        # compound sum Σ_{k ≤ K} w_k ν_{j_k} over independent sources: E = E[K]E[X],
+        # Var = E[K]Var[X] + Var[K]E[X]² (with multapses a source may repeat: the
+        # same-source pairs are left out, see docs/models/multi-area.md)
         EX, EX2 = Ew * nu[b], Ew2 * q[b]
         mean = _tidy(EK * EX)
         static = _tidy(EK * (EX2 - EX**2) + VK * EX**2)

@@ -146,10 +146,23 @@ def default_bins(mean_rate: float, sd: float) -> np.ndarray:
 
 
 def _bins_for(grid: SpikingGrid, name: str, mean: float, sd: float) -> np.ndarray:
+    """The population's rate bins: the grid's, or by default over mean ± 4 sd — for the
+    estimates over a counting window T, over mean ± 4√(sd² + ν/T) on the lattice k/T of
+    the counts (at most 30 bins of whole counts: a short window or a low rate then still
+    has bins that hold counts)."""
     bins = grid.bins
     if isinstance(bins, dict):
         bins = bins.get(name)
-    return default_bins(mean, sd) if bins is None else np.asarray(bins, dtype=float)
+    if bins is not None:
+        return np.asarray(bins, dtype=float)
+    if not grid.window:
+        return default_bins(mean, sd)
+    T = grid.window
+    spread = math.sqrt(sd**2 + max(mean, 0.0) / T)
+    low = max(0, math.floor((mean - 4 * spread) * T))
+    high = max(low + 1, math.ceil((mean + 4 * spread) * T))
+    step = max(1, math.ceil((high - low + 1) / 30))
+    return (np.arange(low, high + step + 1, step) - 0.5) / T
 
 
 def _timescale(tau: np.ndarray, C: np.ndarray) -> float | None:
@@ -392,7 +405,33 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
 
     def moments(nu, q):
         """E_δ[ν(μ + δ)] and E_δ[ν²] of every population at once (one quadrature)."""
+        return local(site.mu(nu, q), site.Sigma(nu, q), site.D(nu, q))
+
+    def jacobian(nu, q):
+        """∂(ν′, q′)/∂(ν, q) (2P × 2P): each population's map depends on its own μ, Σ, D
+        only, so three vectorised differences of ``local`` (μ, D central; Σ forward where
+        it is near 0, a kink of the static average) times the site's coefficients —
+        O(1) quadratures instead of O(P)."""
         mu, Sigma, D = site.mu(nu, q), site.Sigma(nu, q), site.D(nu, q)
+        hm = 1e-6 * np.maximum(np.abs(mu), 1.0)
+        hd = 1e-6 * np.maximum(D, 1e-12)
+        hs = 1e-6 * np.maximum(Sigma, tau_m * np.maximum(D, 0.0))  # the noise's scale
+        central = Sigma > 2 * hs
+        up_m, down_m = local(mu + hm, Sigma, D), local(mu - hm, Sigma, D)
+        up_d, down_d = local(mu, Sigma, D + hd), local(mu, Sigma, D - hd)
+        up_s = local(mu, Sigma + hs, D)
+        down_s = local(mu, np.where(central, Sigma - hs, Sigma), D)
+        width = np.where(central, 2 * hs, hs)
+        dmu, dSigma, dD = site.gradient(nu)
+        rows = []
+        for k in (0, 1):  # ν′ and q′
+            pm = (up_m[k] - down_m[k]) / (2 * hm)
+            pd = (up_d[k] - down_d[k]) / (2 * hd)
+            ps = (up_s[k] - down_s[k]) / width
+            rows.append(pm[:, None] * dmu + ps[:, None] * dSigma + pd[:, None] * dD)
+        return np.vstack(rows)
+
+    def local(mu, Sigma, D):
         sigma = np.sqrt(np.maximum(tau_m * D, 0.0))
         if not np.all(sigma > 0):
             al = int(np.argmin(sigma))
@@ -407,9 +446,21 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
         r = np.where(np.isfinite(T), 1000.0 / T, 0.0)
         return r @ w, (r * r) @ w
 
+    def residual_jacobian(x):
+        nu, q = np.exp(x[:P]), np.exp(x[P:])
+        try:
+            new = np.concatenate(moments(nu, q))
+            J = jacobian(nu, q)
+        except SolverInputError:
+            return -np.eye(2 * P)
+        return J * (np.exp(x) / np.maximum(new, 1e-300)[:, None]) - np.eye(2 * P)
+
     def residual(x):
         nu, q = np.exp(x[:P]), np.exp(x[P:])
-        new_nu, new_q = moments(nu, q)
+        try:
+            new_nu, new_q = moments(nu, q)
+        except SolverInputError:  # MINPACK stepped out of the physical region (σ not
+            return np.full(2 * P, 1e3)  # positive): a large residual turns it back
         return np.concatenate([np.log(np.maximum(new_nu, 1e-300)) - x[:P],
                                np.log(np.maximum(new_q, 1e-300)) - x[P:]])
 
@@ -436,6 +487,7 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
     nu, q = damped(nu, q, 1e-3, 400)
     with np.errstate(over="ignore", invalid="ignore"):
         solution = optimize.root(residual, np.log(np.concatenate([nu, q])), method="hybr",
+                                 jac=residual_jacobian if site.gradient else None,
                                  options={"xtol": tol, "maxfev": max_iter * (2 * P + 1)})
         r = residual(solution.x) if np.all(np.isfinite(solution.x)) else np.array([np.inf])
     if np.all(np.isfinite(r)) and (solution.success or np.max(np.abs(r)) < 1e-9):
@@ -448,7 +500,7 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
                                    f"{solution.message}; damped iteration stalled)", history)
         solution_x = np.log(np.concatenate([nu, q]))
     nu, q = np.exp(solution_x[:P]), np.exp(solution_x[P:])
-    stability = _stability(moments, nu, q)
+    stability = _stability(moments, nu, q, jacobian if site.gradient else None)
     mu, Sigma, D = site.mu(nu, q), site.Sigma(nu, q), site.D(nu, q)
     a = site.colored(nu, q)
     # the zero-frequency weight of the recurrent colored input the white-noise closure
@@ -518,7 +570,7 @@ def _renewal_on(n, mu, sigma, rate, omega_ms: np.ndarray, points: int = 160) -> 
     return S
 
 
-def _stability(moments, nu: np.ndarray, q: np.ndarray) -> dict:
+def _stability(moments, nu: np.ndarray, q: np.ndarray, jacobian=None) -> dict:
     r"""Linear stability of the stationary rates (the ω = 0 criterion): the effective
     connectivity W_eff of the self-consistency map (ν, q) → (ν′, q′) at its fixed point
     (ν′_α = E_δ[Φ_α(μ_α + δ, σ_α)], q′ its second moment), stable when every eigenvalue has
@@ -527,9 +579,17 @@ def _stability(moments, nu: np.ndarray, q: np.ndarray) -> dict:
     perturbed forward only (where s = 0, a network without static variability, the map
     has a kink), ν centrally (relative step 10⁻⁵). Delays and synaptic filtering do not
     move this criterion; they decide the oscillatory (ω ≠ 0) instabilities, which it
-    does not see."""
+    does not see. With ``jacobian`` (∂(ν′, q′)/∂(ν, q)), W_eff = T_out J T_in, the
+    changes of coordinates dq = ds + 2ν dν and ds′ = dq′ − 2ν′ dν′ (at the fixed point
+    ν′ = ν)."""
     P = len(nu)
     s0 = np.maximum(q - nu**2, 0.0)
+    if jacobian is not None:
+        J = jacobian(nu, nu**2 + s0)
+        W = J.copy()
+        W[:, :P] += J[:, P:] * (2 * nu)[None, :]
+        W[P:, :] -= (2 * nu)[:, None] * W[:P, :]
+        return _leading(W)
 
     def image(nu_in, s_in):
         new_nu, new_q = moments(nu_in, nu_in**2 + s_in)
@@ -548,6 +608,10 @@ def _stability(moments, nu: np.ndarray, q: np.ndarray) -> dict:
         up = s0.copy()
         up[k] += h
         W[:, P + k] = (image(nu, up) - base) / h
+    return _leading(W)
+
+
+def _leading(W: np.ndarray) -> dict:
     eigenvalues = np.linalg.eigvals(W)
     order = np.argsort(-eigenvalues.real)
     leading = eigenvalues[order[: min(8, len(order))]]
