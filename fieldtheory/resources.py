@@ -19,10 +19,12 @@ import contextvars
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
-from fieldtheory.errors import ParameterError, ResourceError
+from fieldtheory.errors import OutputPathError, ParameterError, ResourceError
 
 __all__ = ["DEFAULT_LIMIT_TEXT", "DEFAULT_TIME_LIMIT", "ENVIRONMENT", "TIME_ENVIRONMENT",
+           "check_output_path",
            "format_size", "limit", "memory_limit", "parse_size", "require", "require_time",
            "time_limit"]
 
@@ -136,3 +138,31 @@ def require_time(seconds: float, what: str) -> None:
             f"{what} would take about {seconds:.3g} s (estimated), over the limit of "
             f"{bound:.3g} s (set {TIME_ENVIRONMENT} to allow it)",
             estimate=seconds, limit=bound)
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, a file that cannot be written where asked.
+
+    A missing folder, a path that is a directory (or inside a file), a place without write
+    permission or on a read-only file system: :class:`~fieldtheory.errors.OutputPathError`
+    naming the path. Nothing is created.
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise OutputPathError("an output path must not be empty")
+    target = Path(text)
+    folder = target.parent
+    if target.is_dir():
+        raise OutputPathError(f"cannot write {text}: it is a directory")
+    if not folder.exists():
+        raise OutputPathError(f"cannot write {text}: no such folder {folder}")
+    if not folder.is_dir():
+        raise OutputPathError(f"cannot write {text}: {folder} is not a folder")
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise OutputPathError(f"cannot write {text}: permission denied (the file is not "
+                                  "writable)")
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write {text}: permission denied (cannot create files "
+                              f"in {folder})")
+    return target

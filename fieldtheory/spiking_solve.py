@@ -11,6 +11,7 @@ neurons. ``stderr`` has the same layout for simulations.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,7 +137,8 @@ def simulate_spiking_model(model, params: Mapping[str, float] | None = None, *,
                            engine: str = "numpy", threads: int = 1, tau_max: float = 100.0,
                            dtau: float = 1.0, bins=None, max_units: int | None = 1000,
                            progress: bool = False, keep_spikes: bool = False,
-                           trials: int = 1) -> SpikingResult:
+                           trials: int = 1,
+                           spikes_to: str | os.PathLike | None = None) -> SpikingResult:
     """Simulate a spiking network with the numpy engine or NEST (``engine="nest"``,
     the extra ``[nest]``) and measure the observables of :func:`solve_spiking` (same
     lags and bins). ``N`` rescales the population sizes (in-degrees kept).
@@ -145,7 +147,20 @@ def simulate_spiking_model(model, params: Mapping[str, float] | None = None, *,
     the observables are their means, the errors the spread across networks (the
     realisation of the graph included; t-distributed with trials − 1 degrees of freedom)
     — one network's errors (across neurons and time batches) miss the network-to-network
-    variation of a recurrent network's population rate."""
+    variation of a recurrent network's population rate.
+
+    Both engines stream the spikes into the statistics chunk by chunk, so memory stays
+    bounded unless ``keep_spikes`` (the :class:`~fieldtheory.simulate.spike_stats.SpikeRecord`
+    in ``record``). ``spikes_to`` (a path) also writes the spikes after the burn-in to a
+    binary file, chunk by chunk — records of the time (ms, little-endian float64) and the
+    global neuron index (little-endian int64, populations contiguous in declaration order,
+    the index the statistics use), by time then neuron — with a JSON sidecar
+    ``<file>.json`` (populations with first index and size, dt, t_burn, t_max, engine,
+    seed, number of spikes); read it with
+    :func:`~fieldtheory.simulate.spike_stats.read_spikes`. A path that cannot be written
+    raises :class:`~fieldtheory.errors.OutputPathError` before the simulation, and
+    ``spikes_to`` with ``trials`` > 1 a :class:`~fieldtheory.errors.ParameterError` (one
+    file holds one run)."""
     loaded = _spiking_model(model)
     if engine not in ENGINES:
         raise ParameterError(f"simulate {loaded.name}: engine {engine!r} is not one of "
@@ -153,6 +168,14 @@ def simulate_spiking_model(model, params: Mapping[str, float] | None = None, *,
     if not (isinstance(trials, int) and trials >= 1):
         raise ParameterError(f"simulate {loaded.name}: trials = {trials!r} must be a "
                              "positive integer")
+    if spikes_to is not None:
+        if trials > 1:
+            raise ParameterError(f"simulate {loaded.name}: spikes_to writes the spikes of "
+                                 f"one run, but trials = {trials}; simulate the trials one "
+                                 "by one (seed + k) to keep each one's spikes")
+        from fieldtheory.simulate.spike_stats import check_spike_path
+
+        check_spike_path(spikes_to)
     network: SpikingNetwork = loaded.action
     values = network.resolve(params)
     net = network.values(values, N=N)
@@ -161,7 +184,8 @@ def simulate_spiking_model(model, params: Mapping[str, float] | None = None, *,
         runs.append(_simulate_once(net, engine, t_max=t_max, t_burn=t_burn, dt=dt,
                                    seed=seed + k, threads=threads, progress=progress,
                                    keep_spikes=keep_spikes and trials == 1, bins=bins,
-                                   tau_max=tau_max, dtau=dtau, max_units=max_units))
+                                   tau_max=tau_max, dtau=dtau, max_units=max_units,
+                                   spikes_to=spikes_to))
     if trials == 1:
         record, observables, stderr = runs[0]
     else:
@@ -170,27 +194,30 @@ def simulate_spiking_model(model, params: Mapping[str, float] | None = None, *,
         stderr = _across((r[1] for r in runs), error=True)
     info = {"engine": engine, "t_max": t_max, "t_burn": t_burn, "dt": dt, "seed": seed,
             "trials": trials, "sizes": dict(zip(net.populations, net.sizes, strict=True))}
+    if spikes_to is not None:
+        info["spikes_file"] = os.fspath(spikes_to)
     return SpikingResult(loaded.name, values, net.N, engine, observables, stderr, info,
                          record=record)
 
 
 def _simulate_once(net, engine: str, *, t_max, t_burn, dt, seed, threads, progress,
-                   keep_spikes, bins, tau_max, dtau, max_units):
-    """(record or None, observables, stderr) of one network."""
+                   keep_spikes, bins, tau_max, dtau, max_units, spikes_to=None):
+    """(record or None, observables, stderr) of one network; the spikes are streamed into
+    the statistics (and ``spikes_to``) chunk by chunk by either engine."""
     if engine == "numpy":
         from fieldtheory.simulate.spiking import simulate_spiking
 
         return simulate_spiking(net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
                                 progress=progress, keep_spikes=keep_spikes, bins=bins,
-                                tau_max=tau_max, dtau=dtau, max_units=max_units)
-    from fieldtheory.simulate.spike_stats import spike_statistics
-    from fieldtheory.simulate.spiking_nest import simulate_nest
+                                tau_max=tau_max, dtau=dtau, max_units=max_units,
+                                spikes_to=spikes_to)
+    from fieldtheory.simulate.spiking_nest import simulate_nest_statistics
 
-    record = simulate_nest(net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
-                           threads=threads, progress=progress)
-    observables, stderr = spike_statistics(record, bins=bins, tau_max=tau_max, dtau=dtau,
-                                           max_units=max_units, seed=seed)
-    return (record if keep_spikes else None), observables, stderr
+    return simulate_nest_statistics(net, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
+                                    threads=threads, progress=progress,
+                                    keep_spikes=keep_spikes, spikes_to=spikes_to,
+                                    bins=bins, tau_max=tau_max, dtau=dtau,
+                                    max_units=max_units)
 
 
 #: grid keys, the same in every trial (kept, not averaged into errors)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import NoReturn
 
 from fieldtheory.errors import MissingDependencyError, OutputPathError, ParseError
 from fieldtheory.parsing import parse_number
+from fieldtheory.resources import check_output_path
 
 __all__ = [
     "COMMANDS", "EXIT_BUG", "EXIT_ERROR", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK",
@@ -216,34 +216,6 @@ def test_inputs(args: argparse.Namespace):
 # ---------------------------------------------------------------------------- output files
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Refuse, before any work, a file that cannot be written where asked.
-
-    A missing folder, a path that is a directory (or inside a file), a place without write
-    permission or on a read-only file system: :class:`~fieldtheory.errors.OutputPathError`
-    naming the path. Nothing is created.
-    """
-    text = os.fspath(path)
-    if not text.strip():
-        raise OutputPathError("an output path must not be empty")
-    target = Path(text)
-    folder = target.parent
-    if target.is_dir():
-        raise OutputPathError(f"cannot write {text}: it is a directory")
-    if not folder.exists():
-        raise OutputPathError(f"cannot write {text}: no such folder {folder}")
-    if not folder.is_dir():
-        raise OutputPathError(f"cannot write {text}: {folder} is not a folder")
-    if target.exists():
-        if not os.access(target, os.W_OK):
-            raise OutputPathError(f"cannot write {text}: permission denied (the file is not "
-                                  "writable)")
-    elif not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputPathError(f"cannot write {text}: permission denied (cannot create files "
-                              f"in {folder})")
-    return target
-
-
 def output_file(text: str) -> str:
     """An argparse type: a file the command will write, checked when the line is parsed.
 
@@ -253,7 +225,7 @@ def output_file(text: str) -> str:
     return text
 
 
-def require_matplotlib() -> None:
+def require_matplotlib(flag: str = "--plot") -> None:
     """Refuse before any work when matplotlib cannot be imported (the ``plot`` extra)."""
     try:  # an import blocked by sys.modules["matplotlib"] = None raises ImportError too
         importlib.import_module("matplotlib")
@@ -262,7 +234,8 @@ def require_matplotlib() -> None:
         found = False
     if not found:
         raise MissingDependencyError(
-            "--plot needs matplotlib, which is not installed: pip install 'fieldtheory[plot]'")
+            f"{flag} needs matplotlib, which is not installed: pip install "
+            "'fieldtheory[plot]'")
 
 
 def plot_file(text: str) -> str:

@@ -88,6 +88,10 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--burn", type=nonnegative_integer, default=None,
                         help="Bayesian models: burn-in steps per chain (default = samples)")
     add_engine_arguments(parser)
+    parser.add_argument("--spikes-to", metavar="FILE", type=output_file, default=None,
+                        help="spiking networks: append the spikes after the burn-in to FILE "
+                             "as they come (records of float64 time in ms, int64 neuron "
+                             "index; populations in FILE.json), bounded memory")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object {model, params, N, observables, stderr}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -56,20 +56,33 @@ the last τ_max of counts carried to the next block for the lag products, and st
 interval moments per neuron. The blocks are fixed by the window, not by how the spikes
 arrive, and each block's spikes are ordered by (neuron, time) before use, so the numbers
 are identical however the spikes are chunked.
+
+Spike files. :class:`SpikeWriter` appends the spikes of a run, chunk by chunk, to a binary
+file of 16-byte records (:data:`SPIKE_DTYPE`: the time in ms as little-endian float64, the
+global neuron index — the one the statistics use — as little-endian int64), in the order
+given (the engines write by time, then neuron), and keeps a JSON sidecar ``<file>.json``
+(the populations with their first index and size, N, dt, t_burn, t_max, the window,
+engine, seed, the number of spikes and whether the run completed); :func:`read_spikes`
+reads both back.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from fieldtheory.errors import ParameterError
+from fieldtheory.errors import DataFileError, OutputPathError, ParameterError
 from fieldtheory.ir.spiking_values import NetworkValues
-from fieldtheory.resources import require
+from fieldtheory.resources import check_output_path, require
 
-__all__ = ["SpikeRecord", "SpikeStatistics", "spike_statistics"]
+__all__ = ["SPIKE_DTYPE", "SpikeRecord", "SpikeStatistics", "SpikeWriter", "check_spike_path",
+           "open_spike_file", "read_spikes", "spike_statistics"]
 
 #: Counts of the recorded units held per block (float64 elements), about 16 MB.
 BLOCK_ELEMENTS = 1 << 21
@@ -85,6 +98,10 @@ JACKKNIFE_GROUPS = 10
 BATCHES = 20
 #: fewest batches for batch errors; with fewer, errors are across neurons only
 MIN_BATCHES = 10
+#: One record of a spike file: the time (ms) and the global neuron index, little-endian.
+SPIKE_DTYPE = np.dtype([("time", "<f8"), ("sender", "<i8")])
+#: The ``format`` entry of a spike file's sidecar.
+SPIKE_FORMAT = "fieldtheory-spikes-1"
 
 
 @dataclass(eq=False)
@@ -125,6 +142,193 @@ def spike_statistics(record: SpikeRecord, *, bins=None, tau_max: float = 100.0,
         part = order[start:start + chunk]
         stats.add(times[part], senders[part])
     return stats.result()
+
+
+# -------------------------------------------------------------------- spike files
+def _sidecar(path: Path) -> Path:
+    """The JSON sidecar of a spike file: the file's name with ``.json`` appended."""
+    return path.with_name(path.name + ".json")
+
+
+def check_spike_path(path: str | os.PathLike) -> Path:
+    """Refuse, before any work and without creating anything, a spike file (or its
+    sidecar ``<file>.json``) that cannot be written there: an empty path, a directory, a
+    missing folder, a place without write permission — :class:`OutputPathError`."""
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        raise OutputPathError(f"a spike file must be a path, got {path!r}") from None
+    if not isinstance(text, str) or not text.strip():
+        raise OutputPathError(f"a spike file must be a non-empty path, got {path!r}")
+    target = Path(text)
+    for file in (target, _sidecar(target)):
+        check_output_path(file)
+    return target
+
+
+class SpikeWriter:
+    """Appends spikes to a binary spike file (records of :data:`SPIKE_DTYPE`) chunk by
+    chunk, so that memory stays bounded, and keeps its JSON sidecar ``<file>.json``.
+
+    The file is created (truncated) when the writer is made — an unwritable place raises
+    :class:`OutputPathError` then, before any simulation — and the sidecar is written at
+    once with ``"complete": false``; :meth:`close` rewrites it with the number of spikes
+    and ``"complete": true``. Used as a context manager, an exception leaves the spikes
+    written so far and the sidecar's ``"complete": false``.
+
+    Parameters
+    ----------
+    path : str or path
+        The spike file.
+    network : NetworkValues
+        Its populations (names, first global index, size) go to the sidecar.
+    t_burn, t_max, dt : float
+        The run's burn-in, recorded time and step (ms).
+    t_start, t_stop : float or None
+        The window (t_start, t_stop] of the spikes (ms); default t_burn, t_burn + t_max.
+    engine : str
+        ``"numpy"`` or ``"nest"``.
+    seed : int
+        The run's seed.
+    """
+
+    def __init__(self, path: str | os.PathLike, network: NetworkValues, *, t_burn: float,
+                 t_max: float, dt: float, engine: str, seed: int,
+                 t_start: float | None = None, t_stop: float | None = None) -> None:
+        self.path = check_spike_path(path)
+        self.sidecar = _sidecar(self.path)
+        offsets = network.offsets()
+        self.meta: dict[str, Any] = {
+            "format": SPIKE_FORMAT,
+            "records": {"time": "<f8 (ms)", "sender": "<i8 (global neuron index)"},
+            "record_bytes": SPIKE_DTYPE.itemsize,
+            "populations": [{"name": name, "first": int(offsets[p]), "size": int(size)}
+                            for p, (name, size) in enumerate(zip(
+                                network.populations, network.sizes, strict=True))],
+            "N": int(network.N),
+            "dt": float(dt), "t_burn": float(t_burn), "t_max": float(t_max),
+            "t_start": float(t_burn if t_start is None else t_start),
+            "t_stop": float(t_burn + t_max if t_stop is None else t_stop),
+            "engine": str(engine), "seed": int(seed),
+            "n_spikes": 0, "complete": False,
+        }
+        try:
+            self._file = open(self.path, "wb")  # closed by close()
+        except OSError as error:
+            raise OutputPathError(f"cannot write the spike file {self.path}: "
+                                  f"{error.strerror or error}") from None
+        self._closed = False
+        self._write_sidecar()
+
+    def write(self, times, senders) -> None:
+        """Append the spikes (times in ms, global neuron indices), in the order given."""
+        times = np.asarray(times, dtype=np.float64).ravel()
+        senders = np.asarray(senders, dtype=np.int64).ravel()
+        if times.shape != senders.shape:
+            raise ParameterError(f"spike file: {times.size} times but {senders.size} "
+                                 "senders")
+        if times.size == 0:
+            return
+        records = np.empty(times.size, dtype=SPIKE_DTYPE)
+        records["time"], records["sender"] = times, senders
+        records.tofile(self._file)
+        self.meta["n_spikes"] += int(times.size)
+
+    def close(self, complete: bool = True) -> None:
+        """Close the file and write the sidecar (``complete`` as given)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._file.close()
+        self.meta["complete"] = bool(complete)
+        self._write_sidecar()
+
+    def _write_sidecar(self) -> None:
+        try:
+            self.sidecar.write_text(json.dumps(self.meta, indent=1) + "\n")
+        except OSError as error:
+            self._file.close()
+            self._closed = True
+            raise OutputPathError(f"cannot write the spike file's sidecar {self.sidecar}: "
+                                  f"{error.strerror or error}") from None
+
+    def __enter__(self) -> SpikeWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.close(complete=kind is None)
+
+
+class _NoSpikeFile:
+    """Stands in for a :class:`SpikeWriter` when no spike file is asked for."""
+
+    def write(self, times, senders) -> None:
+        pass
+
+    def close(self, complete: bool = True) -> None:
+        pass
+
+    def __enter__(self) -> _NoSpikeFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def open_spike_file(path: str | os.PathLike | None, network: NetworkValues, *,
+                    t_burn: float, t_max: float, dt: float, engine: str, seed: int,
+                    t_start: float | None = None,
+                    t_stop: float | None = None) -> SpikeWriter | _NoSpikeFile:
+    """A :class:`SpikeWriter` on ``path``, or a writer that writes nothing when ``path`` is
+    None; both are context managers with ``write(times, senders)``."""
+    if path is None:
+        return _NoSpikeFile()
+    return SpikeWriter(path, network, t_burn=t_burn, t_max=t_max, dt=dt, engine=engine,
+                       seed=seed, t_start=t_start, t_stop=t_stop)
+
+
+def read_spikes(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(times, senders, meta) of a spike file written by :class:`SpikeWriter`.
+
+    ``times`` (ms, float64) and ``senders`` (global neuron index, int64) in the file's
+    order; ``meta`` the sidecar ``<file>.json`` (populations with ``first`` and ``size``,
+    N, dt, t_burn, t_max, t_start, t_stop, engine, seed, n_spikes, complete).
+
+    Raises
+    ------
+    DataFileError
+        A missing or unreadable file or sidecar, a file that is not a whole number of
+        records, or a complete file whose number of spikes differs from the sidecar's.
+    """
+    target = Path(os.fspath(path))
+    sidecar = _sidecar(target)
+    try:
+        meta = json.loads(sidecar.read_text())
+    except OSError as error:
+        raise DataFileError(f"spike file {target}: cannot read its sidecar {sidecar}: "
+                            f"{error.strerror or error}", path=str(sidecar)) from None
+    except ValueError as error:
+        raise DataFileError(f"spike file {target}: its sidecar {sidecar} is not JSON: "
+                            f"{error}", path=str(sidecar)) from None
+    if not isinstance(meta, dict) or meta.get("format") != SPIKE_FORMAT:
+        raise DataFileError(f"spike file {target}: the sidecar {sidecar} is not of the "
+                            f"format {SPIKE_FORMAT!r}", path=str(sidecar), key="format")
+    try:
+        size = target.stat().st_size
+        records = np.fromfile(target, dtype=SPIKE_DTYPE)
+    except OSError as error:
+        raise DataFileError(f"cannot read the spike file {target}: "
+                            f"{error.strerror or error}", path=str(target)) from None
+    if size % SPIKE_DTYPE.itemsize:
+        raise DataFileError(f"spike file {target}: {size} bytes is not a whole number of "
+                            f"{SPIKE_DTYPE.itemsize}-byte records", path=str(target))
+    if meta.get("complete") and meta.get("n_spikes") != len(records):
+        raise DataFileError(f"spike file {target}: {len(records)} spikes, but its sidecar "
+                            f"says {meta.get('n_spikes')}", path=str(target),
+                            key="n_spikes")
+    times = np.ascontiguousarray(records["time"], dtype=np.float64)
+    senders = np.ascontiguousarray(records["sender"], dtype=np.int64)
+    return times, senders, meta
 
 
 class SpikeStatistics:

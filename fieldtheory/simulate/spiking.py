@@ -63,6 +63,7 @@ population), the dynamics (external input, GLM spikes) from ``default_rng([seed,
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +72,12 @@ from fieldtheory.errors import DivergenceError, ParameterError, SimulationError
 from fieldtheory.ir.spiking_values import ConnectionValues, NetworkValues, NeuronValues
 from fieldtheory.progress import progress_bar
 from fieldtheory.resources import require
-from fieldtheory.simulate.spike_stats import SpikeRecord, SpikeStatistics
+from fieldtheory.simulate.spike_stats import (
+    SpikeRecord,
+    SpikeStatistics,
+    check_spike_path,
+    open_spike_file,
+)
 
 __all__ = ["Connectivity", "PoissonSampler", "SpikingSimulator", "connect",
            "sample_connection", "simulate_spiking"]
@@ -753,6 +759,7 @@ def simulate_spiking(network: NetworkValues, *, t_max: float = 1000.0, t_burn: f
                      dt: float = 0.1, seed: int = 0, progress: bool = False,
                      keep_spikes: bool = True, bins=None, tau_max: float = 100.0,
                      dtau: float = 1.0, max_units: int | None = 1000,
+                     spikes_to: str | os.PathLike | None = None,
                      ) -> tuple[SpikeRecord | None, dict, dict]:
     """Simulate ``network`` for t_burn + t_max ms and measure its spike statistics.
 
@@ -773,6 +780,13 @@ def simulate_spiking(network: NetworkValues, *, t_max: float = 1000.0, t_burn: f
         Return the :class:`SpikeRecord` (else None; the statistics are streamed).
     bins, tau_max, dtau, max_units
         As in :class:`~fieldtheory.simulate.spike_stats.SpikeStatistics`.
+    spikes_to : str, path or None
+        A spike file: the spikes of the window are appended to it chunk by chunk (records
+        of time and global neuron index, by time then neuron — the spikes of the record),
+        with a JSON sidecar ``<file>.json``
+        (:class:`~fieldtheory.simulate.spike_stats.SpikeWriter`,
+        :func:`~fieldtheory.simulate.spike_stats.read_spikes`); the path is checked
+        before the network is built, the file created when the steps start.
 
     Returns
     -------
@@ -787,9 +801,13 @@ def simulate_spiking(network: NetworkValues, *, t_max: float = 1000.0, t_burn: f
         connection or population.
     SimulationError
         A GLM intensity that is negative or NaN; ``DivergenceError`` for a non-finite V.
+    OutputPathError
+        ``spikes_to`` cannot be written (raised before the network is built).
     """
     n_burn = _steps(t_burn, dt, "t_burn", allow_zero=True)
     n_max = _steps(t_max, dt, "t_max", allow_zero=False)
+    if spikes_to is not None:
+        check_spike_path(spikes_to)
     sim = SpikingSimulator(network, dt=dt, seed=seed)
     t_start, t_stop = n_burn * dt, (n_burn + n_max) * dt
     stats = SpikeStatistics(network, t_start, t_stop, bins=bins, tau_max=tau_max, dtau=dtau,
@@ -798,8 +816,11 @@ def simulate_spiking(network: NetworkValues, *, t_max: float = 1000.0, t_burn: f
     kept_times, kept_senders = [], []
     total = n_burn + n_max
     chunk = 5 * CHUNK_STEPS
-    with progress_bar(total, enabled=progress, description="spiking network",
-                      unit="step") as bar:
+    with open_spike_file(spikes_to, network, t_burn=t_burn, t_max=t_max, dt=dt,
+                         engine="numpy", seed=seed, t_start=t_start,
+                         t_stop=t_stop) as spike_file, \
+            progress_bar(total, enabled=progress, description="spiking network",
+                         unit="step") as bar:
         while sim.step_index < total:
             n = min(chunk, total - sim.step_index)
             steps, senders = sim.run(n)
@@ -807,6 +828,7 @@ def simulate_spiking(network: NetworkValues, *, t_max: float = 1000.0, t_burn: f
             times = (steps[recorded] + 1) * dt
             senders = senders[recorded]
             stats.add(times, senders)
+            spike_file.write(times, senders)
             if keep_spikes:
                 kept_times.append(times)
                 kept_senders.append(senders)

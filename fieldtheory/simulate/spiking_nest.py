@@ -5,6 +5,8 @@ NEST (``nest-simulator`` ≥ 3.6), simulates it and returns the recorded spikes 
 :class:`~fieldtheory.simulate.spike_stats.SpikeRecord`, the same record the numpy engine
 (:func:`fieldtheory.simulate.spiking.simulate_spiking`) produces, so that
 :func:`~fieldtheory.simulate.spike_stats.spike_statistics` reads either.
+:func:`simulate_nest_statistics` streams the spikes into the statistics instead (memory
+bounded by a chunk of :data:`CHUNK_MS` of model time), optionally to a spike file.
 
 The mapping follows the conventions of :mod:`fieldtheory.ir.spiking_values`:
 
@@ -38,12 +40,25 @@ import numpy as np
 
 from fieldtheory.errors import MissingDependencyError, ParameterError, SimulationError
 from fieldtheory.ir.spiking_values import ConnectionValues, NetworkValues, NeuronValues
-from fieldtheory.simulate.spike_stats import SpikeRecord
+from fieldtheory.progress import progress_bar
+from fieldtheory.simulate.spike_stats import (
+    SpikeRecord,
+    SpikeStatistics,
+    check_spike_path,
+    open_spike_file,
+)
 
-__all__ = ["simulate_nest", "import_nest"]
+__all__ = ["CHUNK_MS", "EVENT_BUDGET", "import_nest", "simulate_nest",
+           "simulate_nest_statistics"]
 
 _RULES = ("fixed_indegree", "bernoulli", "fixed_total_number")
 _MAX_SEED = 2**31 - 1
+#: Model time (ms) per ``nest.Simulate`` call, rounded up to a multiple of ``min_delay``:
+#: the recorder's events are read and cleared after each, so memory holds one chunk.
+CHUNK_MS = 100.0
+#: Recorded spikes per chunk above which the following chunks are shortened (about
+#: 16 bytes each in numpy, more inside NEST).
+EVENT_BUDGET = 1 << 20
 
 
 def import_nest() -> Any:
@@ -85,8 +100,13 @@ def _quiet(nest: Any) -> None:
 
 def simulate_nest(network: NetworkValues, *, t_max: float = 1000.0, t_burn: float = 200.0,
                   dt: float = 0.1, seed: int = 0, threads: int = 1,
-                  progress: bool = False) -> SpikeRecord:
+                  progress: bool = False, spikes_to: str | os.PathLike | None = None,
+                  chunk: float | None = None) -> SpikeRecord:
     """Simulate a spiking network in NEST and record every neuron's spikes.
+
+    The run is simulated in chunks (see :func:`simulate_nest_statistics`); the spikes of
+    every chunk are kept, so memory grows with the record. For bounded memory use
+    :func:`simulate_nest_statistics` (``keep_spikes=False``, optionally ``spikes_to``).
 
     Parameters
     ----------
@@ -104,7 +124,16 @@ def simulate_nest(network: NetworkValues, *, t_max: float = 1000.0, t_burn: floa
     threads : int
         NEST's ``local_num_threads``.
     progress : bool
-        NEST's own progress line (kernel status ``print_time``).
+        A bar over the steps on stderr, updated per chunk
+        (:func:`fieldtheory.progress.progress_bar`).
+    spikes_to : str, path or None
+        A spike file the spikes are appended to chunk by chunk, with its JSON sidecar
+        (:class:`~fieldtheory.simulate.spike_stats.SpikeWriter`); created before NEST
+        builds the network.
+    chunk : float or None
+        Model time per chunk (ms; default :data:`CHUNK_MS`), rounded up to a multiple of
+        NEST's ``min_delay``; one of at least ``t_burn + t_max`` runs everything in one
+        call of ``nest.Simulate`` (the spikes read once at the end).
 
     Returns
     -------
@@ -120,13 +149,139 @@ def simulate_nest(network: NetworkValues, *, t_max: float = 1000.0, t_burn: floa
         A population NEST cannot simulate (GLM).
     ParameterError
         Times, delays, in-degrees, threads or neuron parameters NEST would reject.
+    OutputPathError
+        ``spikes_to`` cannot be written (raised before NEST is imported).
     """
-    dt, t_max, t_burn = _check_times(dt, t_max, t_burn)
-    seed = _check_int(seed, "seed", minimum=0)
-    threads = _check_int(threads, "threads", minimum=1)
-    _check_network(network, dt)
+    record, _ = _simulate(network, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
+                          threads=threads, progress=progress, spikes_to=spikes_to,
+                          chunk=chunk, keep_spikes=True, statistics=None)
+    assert record is not None
+    return record
+
+
+def simulate_nest_statistics(network: NetworkValues, *, t_max: float = 1000.0,
+                             t_burn: float = 200.0, dt: float = 0.1, seed: int = 0,
+                             threads: int = 1, progress: bool = False,
+                             keep_spikes: bool = False,
+                             spikes_to: str | os.PathLike | None = None,
+                             chunk: float | None = None, bins=None,
+                             tau_max: float = 100.0, dtau: float = 1.0,
+                             max_units: int | None = 1000,
+                             ) -> tuple[SpikeRecord | None, dict, dict]:
+    """Simulate ``network`` in NEST and stream its spikes into the statistics: memory
+    bounded by a chunk, not by the run (the NEST counterpart of
+    :func:`fieldtheory.simulate.spiking.simulate_spiking`).
+
+    Chunks. The run 0 … t_burn + t_max is simulated by repeated ``nest.Simulate`` calls of
+    :data:`CHUNK_MS` = 100 ms of model time each (``chunk``), counted from t = 0 and
+    rounded up to a whole number of NEST's ``min_delay`` (splits at other times change
+    NEST's random streams, and so the spikes; at multiples of ``min_delay`` the spikes
+    are those of one ``nest.Simulate`` call). A chunk that recorded more than
+    :data:`EVENT_BUDGET` spikes shortens the following ones in proportion (to no less than
+    ``min_delay``; they double back towards ``chunk`` when the activity falls again): the
+    budget steers the next chunks, so one chunk — the first after the burn-in, a burst —
+    may exceed it. After each chunk the spike recorder's events are read, cleared
+    (``n_events = 0``: NEST refuses this inside ``Prepare``/``Run``/``Cleanup``, hence
+    whole ``Simulate`` calls), sorted by time then neuron, converted to global indices
+    and handed to :class:`~fieldtheory.simulate.spike_stats.SpikeStatistics` (and to the
+    spike file). The statistics do not depend on the chunking, so they equal
+    :func:`~fieldtheory.simulate.spike_stats.spike_statistics` of the whole record with
+    the same ``seed``.
+
+    Parameters
+    ----------
+    network, t_max, t_burn, dt, seed, threads, progress, spikes_to, chunk
+        As in :func:`simulate_nest`.
+    keep_spikes : bool
+        Also return the whole :class:`SpikeRecord` (memory grows with it); else None.
+    bins, tau_max, dtau, max_units
+        As in :class:`~fieldtheory.simulate.spike_stats.SpikeStatistics` (units drawn with
+        ``seed``).
+
+    Returns
+    -------
+    (record, observables, stderr)
+        The spikes of the window (or None) and the JSON-ready statistics.
+
+    Raises
+    ------
+    As :func:`simulate_nest`; ParameterError also for bad statistics options (before
+    NEST runs).
+    """
+    checked = _check_arguments(network, dt=dt, t_max=t_max, t_burn=t_burn, seed=seed,
+                               threads=threads, chunk=chunk)
+    statistics = SpikeStatistics(network, checked["t_burn"],
+                                 checked["t_burn"] + checked["t_max"], bins=bins,
+                                 tau_max=tau_max, dtau=dtau, max_units=max_units,
+                                 seed=checked["seed"], resolution=checked["dt"])
+    record, statistics = _simulate(network, t_max=t_max, t_burn=t_burn, dt=dt, seed=seed,
+                                   threads=threads, progress=progress, spikes_to=spikes_to,
+                                   chunk=chunk, keep_spikes=keep_spikes,
+                                   statistics=statistics)
+    assert statistics is not None
+    observables, stderr = statistics.result()
+    return record, observables, stderr
+
+
+def _simulate(network: NetworkValues, *, t_max: float, t_burn: float, dt: float, seed: int,
+              threads: int, progress: bool, spikes_to, chunk: float | None,
+              keep_spikes: bool, statistics: SpikeStatistics | None,
+              ) -> tuple[SpikeRecord | None, SpikeStatistics | None]:
+    """Build and run the network in chunks; each chunk's spikes go to ``statistics``, the
+    spike file and (``keep_spikes``) the returned record."""
+    checked = _check_arguments(network, dt=dt, t_max=t_max, t_burn=t_burn, seed=seed,
+                               threads=threads, chunk=chunk)
+    dt, t_max, t_burn = checked["dt"], checked["t_max"], checked["t_burn"]
+    seed, threads, chunk = checked["seed"], checked["threads"], checked["chunk"]
+    if spikes_to is not None:
+        check_spike_path(spikes_to)
 
     nest = import_nest()
+    with open_spike_file(spikes_to, network, t_burn=t_burn, t_max=t_max, dt=dt,
+                         engine="nest", seed=seed) as spike_file:
+        recorder, first_id = _build(nest, network, dt=dt, seed=seed, threads=threads,
+                                    t_burn=t_burn)
+        total = round((t_burn + t_max) / dt)
+        min_delay = max(1, round(float(nest.GetKernelStatus("min_delay")) / dt))
+        steps = min_delay * max(1, math.ceil(math.ceil(round(chunk / dt, 6)) / min_delay))
+        length = steps
+        kept_times, kept_senders = [], []
+        done = 0
+        with progress_bar(total, enabled=progress, description="NEST",
+                          unit="step") as bar:
+            while done < total:
+                n = min(length, total - done)
+                try:
+                    nest.Simulate(n * dt)
+                except getattr(nest, "NESTError", RuntimeError) as error:  # not foreseen
+                    raise SimulationError(f"NEST: {error}") from None
+                done += n
+                times, senders = _take_events(recorder, first_id)
+                if statistics is not None:
+                    statistics.add(times, senders)
+                spike_file.write(times, senders)
+                if keep_spikes:
+                    kept_times.append(times)
+                    kept_senders.append(senders)
+                if len(times) > EVENT_BUDGET:  # shorter chunks from now on
+                    length = max(min_delay,
+                                 int(n * EVENT_BUDGET / len(times)) // min_delay * min_delay)
+                elif length < steps and len(times) * 2 * length <= EVENT_BUDGET * n:
+                    length = min(steps, 2 * length)   # quieter again: grow back
+                bar.update(n)
+    record = None
+    if keep_spikes:
+        record = SpikeRecord(
+            times=np.concatenate(kept_times) if kept_times else np.zeros(0),
+            senders=np.concatenate(kept_senders) if kept_senders else np.zeros(0, np.int64),
+            t_start=t_burn, t_stop=t_burn + t_max, network=network, resolution=dt)
+    return record, statistics
+
+
+def _build(nest: Any, network: NetworkValues, *, dt: float, seed: int, threads: int,
+           t_burn: float) -> tuple[Any, int]:
+    """The network, its drives and a spike recorder from ``t_burn`` in a fresh kernel;
+    (recorder, node id of the first neuron)."""
     nest.ResetKernel()
     _quiet(nest)
     nest_seed, v_seed = np.random.SeedSequence(seed).generate_state(2, dtype=np.uint64)
@@ -134,7 +289,7 @@ def simulate_nest(network: NetworkValues, *, t_max: float = 1000.0, t_burn: floa
         "resolution": dt,
         "rng_seed": int(nest_seed % np.uint64(_MAX_SEED)) + 1,
         "local_num_threads": threads,
-        "print_time": bool(progress),
+        "print_time": False,
     })
     rng = np.random.default_rng(int(v_seed))
 
@@ -164,18 +319,19 @@ def simulate_nest(network: NetworkValues, *, t_max: float = 1000.0, t_burn: floa
     recorder = nest.Create("spike_recorder", params={"start": t_burn})
     for nodes in populations:
         nest.Connect(nodes, recorder)
+    return recorder, first_id
 
-    try:
-        nest.Simulate(t_burn + t_max)
-    except getattr(nest, "NESTError", RuntimeError) as error:  # not foreseen by the checks
-        raise SimulationError(f"NEST: {error}") from None
 
+def _take_events(recorder: Any, first_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The recorder's events since the last call, cleared in NEST: (times, global
+    indices), sorted by time then index (threads deliver events unordered)."""
     events = recorder.get("events")
     times = np.asarray(events["times"], dtype=np.float64)
     senders = np.asarray(events["senders"], dtype=np.int64) - first_id
-    order = np.lexsort((senders, times))  # threads deliver events unordered
-    return SpikeRecord(times=times[order], senders=senders[order], t_start=t_burn,
-                       t_stop=t_burn + t_max, network=network, resolution=dt)
+    if len(times):
+        recorder.n_events = 0
+    order = np.lexsort((senders, times))
+    return times[order], senders[order]
 
 
 # ----- NEST dictionaries -----------------------------------------------------------------
@@ -245,6 +401,32 @@ def _check_int(value: Any, name: str, *, minimum: int) -> int:
 def _on_grid(value: float, dt: float) -> bool:
     steps = value / dt
     return abs(steps - round(steps)) <= 1e-9 * max(1.0, abs(steps))
+
+
+def _check_arguments(network: NetworkValues, *, dt: Any, t_max: Any, t_burn: Any,
+                     seed: Any, threads: Any, chunk: Any) -> dict[str, Any]:
+    """Every argument checked (ParameterError or SimulationError), as plain numbers."""
+    dt, t_max, t_burn = _check_times(dt, t_max, t_burn)
+    out = {"dt": dt, "t_max": t_max, "t_burn": t_burn,
+           "seed": _check_int(seed, "seed", minimum=0),
+           "threads": _check_int(threads, "threads", minimum=1),
+           "chunk": _check_chunk(chunk)}
+    _check_network(network, dt)
+    return out
+
+
+def _check_chunk(chunk: Any) -> float:
+    if chunk is None:
+        return CHUNK_MS
+    try:
+        value = float(chunk)
+    except (TypeError, ValueError):
+        raise ParameterError(f"simulate_nest: chunk = {chunk!r} must be a number (ms)") \
+            from None
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"simulate_nest: chunk = {chunk!r} ms must be positive and "
+                             "finite")
+    return value
 
 
 def _check_times(dt: Any, t_max: Any, t_burn: Any) -> tuple[float, float, float]:
