@@ -31,15 +31,16 @@ FEEDBACK = ("L5E", ("L23E", "L23I", "L6E"), 0.05)
 J = 87.8 * 0.5 / 250.0  # mV: the jump of a 87.8 pA PSC (τ_s = 0.5 ms, C_m = 250 pF)
 
 
-def tables():
-    """(populations, connections) rows of the example, by the rule above."""
+def tables(areas=AREAS):
+    """(populations, connections) rows of the example, by the rule above, for a chain of
+    ``areas`` (the benchmark's 32 × 8 graph is ``tables([f"A{k}" for k in range(32)])``)."""
     inter = {}  # (source key, target key) → in-degree
-    for k in range(len(AREAS)):
+    for k in range(len(areas)):
         for (src, targets, share), step in ((FEEDFORWARD, 1), (FEEDBACK, -1)):
-            if 0 <= k + step < len(AREAS):
+            if 0 <= k + step < len(areas):
                 for t in targets:
                     target = NAMES.index(t)
-                    inter[(f"{AREAS[k]}/{src}", f"{AREAS[k + step]}/{t}")] = round(
+                    inter[(f"{areas[k]}/{src}", f"{areas[k + step]}/{t}")] = round(
                         share * K_EXT[target])
     received = {}
     for (_, target), K in inter.items():
@@ -48,9 +49,9 @@ def tables():
         {"area": a, "population": n, "size": size, "tau_m": 10.0, "V_th": -50.0,
          "V_reset": -65.0, "t_ref": 2.0, "E_L": -65.0, "tau_s": 0.5, "C_m": 250.0,
          "K_ext": k_ext - received.get(f"{a}/{n}", 0), "nu_ext": 8.0, "w_ext": J}
-        for a in AREAS for n, size, k_ext in zip(NAMES, SIZES, K_EXT, strict=True)]
+        for a in areas for n, size, k_ext in zip(NAMES, SIZES, K_EXT, strict=True)]
     connections = []
-    for a in AREAS:
+    for a in areas:
         for i, target in enumerate(NAMES):
             for j, source in enumerate(NAMES):
                 if C[i][j] == 0:

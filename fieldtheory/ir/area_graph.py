@@ -15,11 +15,14 @@ Tables (CSV with a header row, or JSON: a list of objects):
   ``K_ext``, ``nu_ext`` (Hz), ``w_ext`` (mV) for the external drive (0: none);
 * connections — ``source``, ``target`` (population keys ``AREA/POP``), ``in_degree``,
   ``weight`` (mV, the jump of ``ft.LIF``'s convention), and optionally ``weight_sd``,
-  ``delay`` (1.5 ms), ``delay_sd`` (0).
+  ``delay`` (1.5 ms), ``delay_sd`` (0), ``rule`` (``fixed_in_degree``, the default, or
+  ``fixed_total_number``).
 
-Connections are fixed in-degree with multapses (the in-degree of a target population's
-neurons from a source population, as in the multi-area model's tables); weights normal and
-kept to their sign. ``areas`` (optional) lists each area's populations and is checked
+Connections are drawn with multapses: ``fixed_in_degree`` gives every target neuron exactly
+``in_degree`` synapses from the source population; ``fixed_total_number`` (the multi-area
+model's rule) draws ``round(in_degree × size)`` synapses in all, source and target of each
+uniformly, so ``in_degree`` is the mean in-degree and it is binomially spread. Weights are
+normal and kept to their sign. ``areas`` (optional) lists each area's populations and is checked
 against the population table.
 """
 
@@ -29,9 +32,11 @@ import csv
 import json
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
+import sympy as sp
 
 from fieldtheory.errors import DataFileError
 from fieldtheory.ir.parameters import ParameterSet
@@ -40,18 +45,21 @@ from fieldtheory.ir.spiking import (
     LIF,
     Connection,
     FixedInDegree,
+    FixedTotalNumber,
     PoissonDrive,
     SpikingNetwork,
     SpikingPopulation,
 )
 
-__all__ = ["area_graph", "downscale", "graph_network", "load_area_tables", "population_key"]
+__all__ = ["AreaGraphSource", "area_graph", "downscale", "graph_network", "load_area_tables",
+           "numeric_graph", "population_key"]
 
 NODE_REQUIRED = ("area", "population", "size", "tau_m", "V_th", "V_reset", "t_ref")
 NODE_DEFAULTS = {"E_L": 0.0, "tau_s": 0.0, "C_m": 250.0, "K_ext": 0.0, "nu_ext": 0.0,
                  "w_ext": 0.0}
 EDGE_REQUIRED = ("source", "target", "in_degree", "weight")
 EDGE_DEFAULTS = {"weight_sd": 0.0, "delay": 1.5, "delay_sd": 0.0}
+EDGE_RULES = ("fixed_in_degree", "fixed_total_number")
 
 
 def population_key(area: str, population: str) -> str:
@@ -138,9 +146,17 @@ def area_graph(populations: Iterable[Mapping], connections: Iterable[Mapping], *
         if values["weight_sd"] < 0 or values["delay_sd"] < 0:
             raise DataFileError(f"{where}: a negative standard deviation", path=path,
                                 key="weight_sd")
+        rule = str(row.get("rule") or EDGE_RULES[0]).strip()
+        if rule not in EDGE_RULES:
+            raise DataFileError(f"{where}: rule {rule!r} is not one of "
+                                f"{', '.join(EDGE_RULES)}", path=path, key="rule")
+        if rule == "fixed_in_degree" and values["in_degree"] != round(values["in_degree"]):
+            raise DataFileError(f"{where}: in-degree {values['in_degree']:g} is not an "
+                                "integer (a mean in-degree needs rule fixed_total_number)",
+                                path=path, key="in_degree")
         if graph.has_edge(source, target):
             raise DataFileError(f"{where} is listed twice", path=path, key=source)
-        graph.add_edge(source, target, **values)
+        graph.add_edge(source, target, rule=rule, **values)
     return graph
 
 
@@ -176,10 +192,45 @@ def load_area_tables(populations: str | Path, connections: str | Path, *,
                       resolution=resolution, path=f"{populations}, {connections}")
 
 
+@dataclass(frozen=True)
+class AreaGraphSource:
+    """The graph a :class:`SpikingNetwork` was built from, with the expressions that scale
+    it (kept on the network as ``network.source``: down-scaling and the connectivity figure
+    read it)."""
+
+    graph: nx.DiGraph
+    weight_scale: object = 1
+    inhibition: object = 1
+    drive_scale: object = 1
+
+
+def numeric_graph(network: SpikingNetwork, params: Mapping[str, float] | None = None
+                  ) -> nx.DiGraph:
+    """The area graph of ``network`` with its scale expressions evaluated at ``params``
+    (weights × weight_scale, × inhibition where negative; external rates × drive_scale)."""
+    source = network.source
+    if not isinstance(source, AreaGraphSource):
+        raise DataFileError("this spiking network was not built from an area graph "
+                            "(ft.graph_network)", path="<network>")
+    values = network.resolve(params)
+    ws, inh, ds = (float(sp.sympify(e).subs({s: values[s.name] for s in
+                                             sp.sympify(e).free_symbols}))
+                   for e in (source.weight_scale, source.inhibition, source.drive_scale))
+    graph = nx.DiGraph()
+    for key, d in source.graph.nodes(data=True):
+        graph.add_node(key, **{**d, "w_ext": ws * d["w_ext"], "nu_ext": ds * d["nu_ext"]})
+    for s_, t, e in source.graph.edges(data=True):
+        factor = ws * (inh if e["weight"] < 0 else 1)
+        graph.add_edge(s_, t, **{**e, "weight": factor * e["weight"],
+                                 "weight_sd": factor * e["weight_sd"]})
+    return graph
+
+
 def graph_network(graph: nx.DiGraph, params: ParameterSet | None = None, *,
                   weight_scale=1, inhibition=1, drive_scale=1) -> SpikingNetwork:
     """The :class:`SpikingNetwork` of a population graph: one LIF population per node
-    (its neuron parameters and drive), one fixed-in-degree block (multapses) per edge.
+    (its neuron parameters and drive), one block per edge (fixed in-degree, or the fixed
+    total number round(K·N_target), with multapses).
     ``weight_scale``, ``inhibition`` (multiplies negative weights) and ``drive_scale``
     (multiplies the external rates) may be expressions in ``params``, so that a model's
     parameters enter every block."""
@@ -198,11 +249,14 @@ def graph_network(graph: nx.DiGraph, params: ParameterSet | None = None, *,
             continue
         weight = weight_scale * e["weight"] * (inhibition if e["weight"] < 0 else 1)
         sd = weight_scale * e["weight_sd"] * (inhibition if e["weight"] < 0 else 1)
-        connections.append(Connection(target, source,
-                                      FixedInDegree(e["in_degree"], multapses=True),
+        rule = (FixedTotalNumber(round(e["in_degree"] * graph.nodes[target]["size"]))
+                if e.get("rule") == "fixed_total_number"
+                else FixedInDegree(e["in_degree"], multapses=True))
+        connections.append(Connection(target, source, rule,
                                       weight, weight_sd=sd, delay=e["delay"],
                                       delay_sd=e["delay_sd"]))
-    return SpikingNetwork(tuple(populations), tuple(connections), tuple(drives), params)
+    return SpikingNetwork(tuple(populations), tuple(connections), tuple(drives), params,
+                          source=AreaGraphSource(graph, weight_scale, inhibition, drive_scale))
 
 
 def downscale(graph: nx.DiGraph, rates: Mapping[str, float], *, N_scale: float = 1.0,
@@ -210,14 +264,16 @@ def downscale(graph: nx.DiGraph, rates: Mapping[str, float], *, N_scale: float =
     r"""The graph shrunk with the input-preserving compensation of the multi-area model.
 
     Sizes N → max(1, round(N_scale·N)); every recurrent in-degree K → K′ = round(K_scale·K)
-    (at least 1 where K > 0) with its weights (mean and sd) × c = √(K/K′), so that
+    (at least 1 where K > 0; K_scale·K itself for the mean in-degree of a
+    ``fixed_total_number`` edge) with its weights (mean and sd) × c = √(K/K′), so that
     K′E[w′²] = K E[w²] — the white-noise intensity, the colored coefficients and the static
     variance of every input are those of the full network (the sign-kept normal scales
     with its parameters); the mean input lost, τ_m Σ_β K E[w] ν_β (1 − √(K′/K)) with the
     full network's ``rates`` ν_β (Hz, by population key), is given back as a constant
     input: E_L is raised by it. External drives are unchanged. What is not kept: the
-    correlations of the inputs (fewer, stronger synapses; multapses where K′ exceeds the
-    shrunk source population).
+    shot noise of jumps c times larger, and the correlations of the inputs (fewer neurons
+    share more of their sources; multapses repeat sources where K′ approaches the shrunk
+    source population — left out by the theory as in the full network).
     """
     if not (0 < N_scale <= 1 and 0 < K_scale <= 1):
         raise DataFileError(f"downscale: N_scale = {N_scale:g} and K_scale = {K_scale:g} "
@@ -229,12 +285,14 @@ def downscale(graph: nx.DiGraph, rates: Mapping[str, float], *, N_scale: float =
     from fieldtheory.transforms.spiking import weight_moments
 
     small = nx.DiGraph()
+    small.add_nodes_from(graph)  # the populations in the graph's order
     shift = dict.fromkeys(graph, 0.0)
     for source, target, e in graph.edges(data=True):
         K = e["in_degree"]
         if K == 0:
             continue
-        K_new = max(1, round(K_scale * K))
+        K_new = (K_scale * K if e.get("rule") == "fixed_total_number"
+                 else max(1, round(K_scale * K)))
         c = math.sqrt(K / K_new)
         mean = float(weight_moments(e["weight"], e["weight_sd"])[0])
         tau = graph.nodes[target]["tau_m"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 import numpy as np
@@ -165,7 +165,7 @@ class GLM:
 NEURON_MODELS = (LIF, GLM)
 
 #: population names: an identifier, or an area graph's key AREA/POPULATION
-POPULATION_NAME = re.compile(r"[A-Za-z_]\w*(/\w+)?")
+POPULATION_NAME = re.compile(r"[A-Za-z_]\w*|\w+/\w+")
 
 
 # -- connectivity rules: what the disorder average reads -----------------------------------
@@ -259,7 +259,8 @@ class SpikingPopulation:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not POPULATION_NAME.fullmatch(self.name):
             raise DeclarationError(f"spiking population name {self.name!r}: letters, digits "
-                                   "and _ (an area graph's 'AREA/POP' keys may hold one /)")
+                                   "and _, not starting with a digit (an area graph's keys "
+                                   "AREA/POP: one /, letters, digits and _ on each side)")
         object.__setattr__(self, "size", sp.sympify(self.size))
         require_instance(self.neuron, NEURON_MODELS, f"population {self.name}: neuron",
                          "ft.LIF(...) or ft.GLM(...)")
@@ -311,6 +312,9 @@ class SpikingNetwork:
     connections: tuple[Connection, ...]
     drives: tuple[PoissonDrive, ...]
     parameters: ParameterSet
+    #: where the network came from, when it was built from an area graph
+    #: (:class:`~fieldtheory.ir.area_graph.AreaGraphSource`; not part of equality)
+    source: object = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("populations", "connections", "drives"):
