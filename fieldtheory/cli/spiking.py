@@ -11,14 +11,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from fieldtheory.cli.base import UsageError, positive_integer
+from fieldtheory.cli.base import (
+    UsageError,
+    positive_integer,
+    positive_number,
+    require_matplotlib,
+)
 from fieldtheory.jsonout import dumps
 from fieldtheory.spiking_solve import ENGINES
 
-__all__ = ["add_engine_arguments", "format_spiking", "refuse_engine", "simulate_spiking_cli",
-           "solve_spiking_cli", "verify_spiking_cli"]
+__all__ = ["add_engine_arguments", "add_figures_argument", "format_spiking", "refuse_engine",
+           "simulate_spiking_cli", "solve_spiking_cli", "verify_spiking_cli"]
 
 
 
@@ -28,11 +34,30 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                              "pip install 'fieldtheory[nest]')")
     parser.add_argument("--threads", type=positive_integer, default=None,
                         help="spiking networks with --engine nest: NEST's threads (default 1)")
+    parser.add_argument("--n-scale", type=positive_number, default=None,
+                        help="area-graph models: population sizes × this (≤ 1), with the "
+                             "input-preserving compensation of the multi-area model")
+    parser.add_argument("--k-scale", type=positive_number, default=None,
+                        help="area-graph models: in-degrees × this (≤ 1); weights × √(K/K′), "
+                             "the lost mean input as an E_L shift (the rates of the theory "
+                             "are kept)")
+
+
+def add_figures_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--figures", metavar="DIR", default=None,
+                        help="spiking networks: write rates (theory against simulation) and "
+                             "the connectivity matrix to DIR, and keep the result there by "
+                             "content hash (a second run of the same network, parameters "
+                             "and settings reads it back); needs matplotlib")
 
 
 def refuse_engine(args: argparse.Namespace, model) -> None:
-    """--engine and --threads belong to spiking networks."""
-    given = [f for f, v in (("--engine", args.engine), ("--threads", args.threads))
+    """--engine, --threads, --n-scale, --k-scale and --figures belong to spiking
+    networks."""
+    given = [f for f, v in (("--engine", args.engine), ("--threads", args.threads),
+                            ("--n-scale", args.n_scale), ("--k-scale", args.k_scale),
+                            ("--figures", getattr(args, "figures", None)),
+                            ("--spikes-to", getattr(args, "spikes_to", None)))
              if v is not None]
     if given:
         raise UsageError(f"{model.name} is not a spiking network: {', '.join(given)} apply "
@@ -53,6 +78,19 @@ def _engine(args) -> tuple[str, int]:
     return engine, args.threads or 1
 
 
+def _scaled(args, model, params):
+    """The model down-scaled by --n-scale/--k-scale (area-graph models only)."""
+    if args.n_scale is None and args.k_scale is None:
+        return model
+    from fieldtheory.multi_area import scaled_model
+
+    for flag, value in (("--n-scale", args.n_scale), ("--k-scale", args.k_scale)):
+        if value is not None and value > 1:
+            raise UsageError(f"{flag} {value:g}: down-scaling takes a factor in (0, 1]")
+    return scaled_model(model, params, n_scale=args.n_scale or 1.0,
+                        k_scale=args.k_scale or 1.0)
+
+
 def _rate_only(args, names) -> list[tuple[str, Any]]:
     return [(f"--{n.replace('_', '-')}", getattr(args, n, None) not in (None, False, (), []))
             for n in names]
@@ -67,6 +105,7 @@ def simulate_spiking_cli(args: argparse.Namespace, model, params) -> int:
         raise UsageError(f"{model.name} is a spiking network: --dtype and --method do not "
                          "apply to it")
     engine, threads = _engine(args)
+    model = _scaled(args, model, params)
     progress = not args.no_progress and (not args.json or sys.stderr.isatty())
     result = simulate_spiking_model(
         model, params, N=args.N, t_max=1000.0 if args.t_max is None else args.t_max,
@@ -74,7 +113,7 @@ def simulate_spiking_cli(args: argparse.Namespace, model, params) -> int:
         dt=0.1 if args.dt is None else args.dt, seed=args.seed, engine=engine,
         threads=threads, tau_max=100.0 if args.tau_max is None else args.tau_max,
         dtau=1.0 if args.dtau is None else args.dtau, progress=progress,
-        trials=args.trials or 1)
+        trials=args.trials or 1, spikes_to=args.spikes_to)
     data = result.to_json()
     print(dumps(data) if args.json else format_spiking(data))
     return 0
@@ -96,32 +135,55 @@ def solve_spiking_cli(args: argparse.Namespace, model, params) -> int:
 
 def verify_spiking_cli(args: argparse.Namespace, model, params, theory_params) -> int:
     from fieldtheory.cli.base import EXIT_FAILED, EXIT_OK
+    from fieldtheory.multi_area import plot_connectivity, plot_rates, verify_cached
     from fieldtheory.spiking_verify import verify_spiking
 
     _refuse(args, model, (("--order", args.order is not None),
                           ("--plot", args.plot is not None)))
     engine, threads = _engine(args)
-    report, theory, simulation = verify_spiking(
-        model, params, theory_params=theory_params, N=args.N,
-        t_max=2000.0 if args.t_max is None else args.t_max,
-        t_burn=200.0 if args.t_burn is None else args.t_burn,
-        dt=0.1 if args.dt is None else args.dt, seed=args.seed, engine=engine,
-        threads=threads, tau_max=50.0 if args.tau_max is None else args.tau_max,
-        dtau=1.0 if args.dtau is None else args.dtau, threshold=args.threshold,
-        progress=sys.stderr.isatty() and not args.json, trials=args.trials or 1)
-    regimes = {name: pop.get("regime", "fluctuation_driven")
-               for name, pop in theory.observables["populations"].items()}
-    if args.json:
-        print(dumps({"model": model.name, "params": simulation.params, "N": simulation.N,
-                     "engine": engine, "regimes": regimes, **report.to_json()}))
+    if args.figures is not None:
+        require_matplotlib("--figures")
+    model = _scaled(args, model, params)
+    settings = {"N": args.N, "t_max": 2000.0 if args.t_max is None else args.t_max,
+                "t_burn": 200.0 if args.t_burn is None else args.t_burn,
+                "dt": 0.1 if args.dt is None else args.dt, "seed": args.seed,
+                "engine": engine, "threads": threads,
+                "tau_max": 50.0 if args.tau_max is None else args.tau_max,
+                "dtau": 1.0 if args.dtau is None else args.dtau,
+                "threshold": args.threshold, "trials": args.trials or 1}
+    progress = sys.stderr.isatty() and not args.json
+    if args.figures is None:
+        report, theory, simulation = verify_spiking(model, params,
+                                                    theory_params=theory_params,
+                                                    progress=progress, **settings)
+        theory, simulation = theory.to_json(), simulation.to_json()
+        stored = cached = None
     else:
-        print(f"model {model.name}, N = {simulation.N}, engine {engine}, theory "
-              f"{theory.method}")
+        report, theory, simulation, stored, cached = verify_cached(
+            model, params, args.figures, settings=settings, theory_params=theory_params,
+            progress=progress)
+        figures = Path(args.figures)
+        plot_rates(theory, simulation, figures / "rates.png")
+        plot_connectivity(model.action.values(params, N=args.N),
+                          figures / "connectivity.png", title=model.name)
+    regimes = {name: pop.get("regime", "fluctuation_driven")
+               for name, pop in theory["observables"]["populations"].items()}
+    if args.json:
+        extra = {} if stored is None else {"result_file": str(stored), "cached": cached}
+        print(dumps({"model": model.name, "params": simulation["params"],
+                     "N": simulation["N"], "engine": engine, "regimes": regimes,
+                     **extra, **report.to_json()}))
+    else:
+        print(f"model {model.name}, N = {simulation['N']}, engine {engine}, theory "
+              f"{theory['method']}")
         for name, regime in regimes.items():
             if regime != "fluctuation_driven":
                 print(f"{name}: {regime} — the theory states its spike-train statistics "
                       "fail here; rates compared only")
         print(report.table())
+        if stored is not None:
+            print(f"{'read back from' if cached else 'kept in'} {stored}; figures "
+                  f"rates.png, connectivity.png in {args.figures}")
     return EXIT_OK if report.passed else EXIT_FAILED
 
 

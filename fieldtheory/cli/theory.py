@@ -27,6 +27,7 @@ from fieldtheory.cli.base import (
 from fieldtheory.cli.format import format_posterior, format_result
 from fieldtheory.cli.spiking import (
     add_engine_arguments,
+    add_figures_argument,
     refuse_engine,
     solve_spiking_cli,
     verify_spiking_cli,
@@ -167,6 +168,7 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
                              "N (and the population variances, simulated with "
                              "--observe population_variance)")
     add_engine_arguments(parser)
+    add_figures_argument(parser)
 
 
 @command("verify", "solve, simulate, and compare with z-scores", _verify_arguments)
