@@ -33,8 +33,7 @@ from fieldtheory.ir.model import Model, load_model
 from fieldtheory.ir.spiking_values import NetworkValues
 
 __all__ = ["block_in_degree", "connectivity_matrix", "content_hash", "plot_connectivity",
-           "plot_rates",
-           "scaled_model", "verify_cached"]
+           "plot_rates", "scaled_model", "verify_cached"]
 
 
 def scaled_model(model, params: Mapping[str, float] | None = None, *, n_scale: float = 1.0,
@@ -86,6 +85,8 @@ def content_hash(values: NetworkValues, settings: Mapping[str, Any]) -> str:
             return {str(k): canonical(v) for k, v in sorted(obj.items(), key=str)}
         if isinstance(obj, list | tuple):
             return [canonical(v) for v in obj]
+        if callable(obj):  # a GLM's intensity: its text is hashed beside it
+            return None
         return obj
 
     text = json.dumps(canonical({"network": asdict(values), "settings": dict(settings),
@@ -110,22 +111,28 @@ def verify_cached(model, params: Mapping[str, float] | None, directory: str | Pa
     key = content_hash(values, {**settings, "theory_params":
                                 loaded.action.resolve(theory_params)})
     path = directory / f"verify-{key[:16]}.json"
-    if path.is_file():
-        stored = json.loads(path.read_text())
-        if stored.get("hash") == key:
-            report = Report(tuple(Comparison(c["observable"], c["at"], c["theory"],
-                                             c["simulation"], c["stderr"])
-                                  for c in stored["report"]["comparisons"]),
-                            stored["report"]["threshold"])
-            return report, stored["theory"], stored["simulation"], path, True
+    try:
+        stored = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        stored = {}  # unreadable: computed again and overwritten
+    if isinstance(stored, dict) and stored.get("hash") == key:
+        report = Report(tuple(Comparison(c["observable"], c["at"], c["theory"],
+                                         c["simulation"], c["stderr"])
+                              for c in stored["report"]["comparisons"]),
+                        stored["report"]["threshold"])
+        return report, stored["theory"], stored["simulation"], path, True
     report, theory, simulation = verify_spiking(loaded, params, theory_params=theory_params,
                                                 progress=progress, **settings)
     from fieldtheory.jsonout import dumps
 
-    directory.mkdir(parents=True, exist_ok=True)
     data = {"hash": key, "model": loaded.name, "report": report.to_json(),
             "theory": theory.to_json(), "simulation": simulation.to_json()}
-    path.write_text(dumps(data))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(dumps(data))
+    except OSError as error:
+        raise OutputPathError(f"--figures {directory}: cannot write {path.name} "
+                              f"({error.strerror or error})") from None
     stored = json.loads(path.read_text())
     return report, stored["theory"], stored["simulation"], path, False
 

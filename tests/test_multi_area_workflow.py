@@ -70,6 +70,11 @@ def test_content_hash_follows_numbers_not_names():
     assert content_hash(values, settings) != content_hash(values, {**settings, "seed": 1})
     other = scaled_model("multi_area_example", {"g": 1.01}, n_scale=0.1).action.values({})
     assert content_hash(values, settings) != content_hash(other, settings)
+    # GLM networks (an intensity function in the values) hash too
+    from fieldtheory import load_model
+
+    glm = load_model("glm_balanced").action
+    assert content_hash(glm.values({}), settings) == content_hash(glm.values({}), settings)
 
 
 def test_scaling_refuses_what_it_cannot_scale():
@@ -98,9 +103,16 @@ def test_verify_figures_and_cache(run, tmp_path):
     second = json.loads(out)
     assert second["cached"] and status2 == status
     assert second["comparisons"] == first["comparisons"]
+    # an unreadable stored result is computed again
+    (tmp_path / first["result_file"].split("/")[-1]).write_text("{not json")
+    status3, out, _ = run(*args)
+    assert not json.loads(out)["cached"] and status3 == status
     # a different seed is different content
     status, out, _ = run(*args[:-1], "--seed", "5", "--json")
     assert not json.loads(out)["cached"]
+    status, _, err = run("verify", "multi_area_example", "--n-scale", "0.02", "--theory",
+                         "g=1.1")
+    assert status == 2 and "--theory with --n-scale" in err
     # non-spiking models refuse the options by name
     status, _, err = run("verify", "scs", "--figures", str(tmp_path))
     assert status == 2 and "--figures" in err

@@ -143,6 +143,10 @@ def verify_spiking_cli(args: argparse.Namespace, model, params, theory_params) -
     engine, threads = _engine(args)
     if args.figures is not None:
         require_matplotlib("--figures")
+    if (args.n_scale is not None or args.k_scale is not None) and theory_params != params:
+        raise UsageError("--theory with --n-scale/--k-scale: the down-scaled network holds "
+                         "the simulation's parameter values as numbers, so a theory at "
+                         "other values cannot be compared with it")
     model = _scaled(args, model, params)
     settings = {"N": args.N, "t_max": 2000.0 if args.t_max is None else args.t_max,
                 "t_burn": 200.0 if args.t_burn is None else args.t_burn,
