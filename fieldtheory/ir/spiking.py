@@ -89,7 +89,7 @@ class LIF:
         from fieldtheory.printing import text
 
         e = {k: text(v) for k, v in self.expressions().items()}
-        synapse = ("delta synapses" if self.tau_s == 0
+        synapse = ("delta synapses" if sp.sympify(self.tau_s).is_zero
                    else f"exponential synapses τ_s = {e['tau_s']} ms")
         return (f"LIF: τ_m dV/dt = −(V − {e['E_L']}) + τ_m I(t), τ_m = {e['tau_m']} ms; "
                 f"V ≥ {e['V_th']} mV → spike, V ← {e['V_reset']} mV for {e['t_ref']} ms; "
@@ -137,7 +137,7 @@ class GLM:
     def text(self) -> str:
         from fieldtheory.printing import text
 
-        synapse = ("delta synapses" if self.tau_s == 0
+        synapse = ("delta synapses" if sp.sympify(self.tau_s).is_zero
                    else f"exponential synapses τ_s = {text(self.tau_s)} ms")
         return (f"GLM: τ_m dV/dt = −(V − {text(self.E_L)}) + τ_m I(t), "
                 f"τ_m = {text(self.tau_m)} ms; spikes: Poisson with intensity "
@@ -421,10 +421,10 @@ class SpikingNetwork:
         for p in self.populations:
             lines.append(f"  {p.name}: N = {text(p.size)}; {p.neuron.text()}")
         for c in self.connections:
-            lines.append(f"  {c.label}: {c.rule.text()}, J = {text(c.weight)} mV"
-                         + (f" ± {text(c.weight_sd)}" if c.weight_sd != 0 else "")
-                         + f", delay {text(c.delay)} ms"
-                         + (f" ± {text(c.delay_sd)}" if c.delay_sd != 0 else ""))
+            spread = {k: "" if sp.sympify(v).is_zero else f" ± {text(v)}"
+                      for k, v in (("w", c.weight_sd), ("d", c.delay_sd))}
+            lines.append(f"  {c.label}: {c.rule.text()}, J = {text(c.weight)} mV{spread['w']}"
+                         f", delay {text(c.delay)} ms{spread['d']}")
         for d in self.drives:
             lines.append(f"  Poisson drive → {d.target}: {text(d.in_degree)} inputs at "
                          f"{text(d.rate)} Hz, J = {text(d.weight)} mV")

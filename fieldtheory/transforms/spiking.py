@@ -68,6 +68,23 @@ def weight_moments(mean: sp.Expr, sd: sp.Expr, sd_positive: bool = False
             sp.Piecewise((second, sp.Ne(s, 0)), (m**2, True)))
 
 
+def _block_moments(mean: sp.Expr, sd: sp.Expr, network: SpikingNetwork
+                   ) -> tuple[sp.Expr, sp.Expr]:
+    """:func:`weight_moments` of a block, using their homogeneity: when mean = r·m₀ and
+    sd = r·s₀ share a factor r > 0 (parameters positive by their domains; an area graph
+    scaled by ``weight_scale``, ``inhibition``) and m₀, s₀ are numbers, the sign-kept
+    normal is r times that of (m₀, s₀): E[w] = r E₀, E[w²] = r² E₂ — numbers times r,
+    not erf expressions of r."""
+    m, s = sp.sympify(mean), sp.sympify(sd)
+    cm, rm = m.as_coeff_Mul()
+    cs, rs = s.as_coeff_Mul()
+    if (rm == rs and rm != 1 and cm.is_number and cs.is_number and cs > 0
+            and _positive(rm, network)):
+        e1, e2 = weight_moments(cm, cs)
+        return rm * e1, rm**2 * e2
+    return weight_moments(mean, sd, _positive(sd, network))
+
+
 def _positive(expr: sp.Expr, network: SpikingNetwork) -> bool:
     """Whether ``expr`` — a positive number times powers of parameters or of their
     absolute values — is positive for every admissible value (from the domains)."""
@@ -93,19 +110,28 @@ def _positive(expr: sp.Expr, network: SpikingNetwork) -> bool:
 SIMPLIFY_OPS = 40
 
 
-def _tidy(expr: sp.Expr) -> sp.Expr:
+#: a graph with more blocks than this is not simplified block by block (expanded only)
+SIMPLIFY_BLOCKS = 200
+
+
+def _tidy(expr: sp.Expr, light: bool = False) -> sp.Expr:
     """Simplified for printing; expressions holding the weight moments' Piecewise, or
     large ones, are left as they are (sympy's simplification costs seconds to minutes
     there and gains nothing), and so are those free of parameters (numbers times rates:
-    nothing to simplify, and a data-driven graph has thousands of them)."""
+    nothing to simplify, and a data-driven graph has thousands of them). ``light``
+    (graphs of more than ``SIMPLIFY_BLOCKS`` blocks): expanded, not simplified."""
     expr = sp.sympify(expr)
     if all(s.name.startswith(("nu_", "q_")) for s in expr.free_symbols):
         return expr
+    if light:
+        return expr if expr.atoms(sp.Function) else sp.expand(expr)
     if expr.atoms(sp.Function) or sp.count_ops(expr) > SIMPLIFY_OPS:
         # weight moments (erf, Piecewise) and large sums of blocks (area graphs): sympy's
         # simplification costs seconds to minutes there and gains nothing
         return expr
-    return sp.simplify(expr)
+    # rational in the parameters here: cancelled and common factors pulled out
+    # (simplify's other strategies cost ten times more and find nothing more)
+    return sp.factor_terms(sp.cancel(expr))
 
 
 @dataclass(frozen=True)
@@ -240,9 +266,52 @@ class NumericSite:
     gradient: object = None
 
 
+def _numbers_times_rates(expr: sp.Expr) -> list[tuple[float, sp.Expr]] | None:
+    """[(number, monomial)] of a sum whose coefficients are all numbers (a graph at
+    numbers); None if any coefficient holds a parameter."""
+    out = []
+    for term in sp.Add.make_args(expr):
+        coefficient, rest = term.as_coeff_Mul()
+        if not coefficient.is_Number or not all(
+                s.name.startswith(("nu_", "q_")) for s in rest.free_symbols) or (
+                rest != 1 and not (rest.is_Symbol or rest.is_Pow)):
+            return None
+        out.append((float(coefficient), rest))
+    return out
+
+
+def _printers():
+    """text and LaTeX with a fast path for sums of numbers times rates: sympy's printers
+    order and parenthesise every term, seconds for the sums of a data-driven graph."""
+    from fieldtheory.printing import latex, text
+
+    def fast(printer, times):
+        cache: dict = {}
+
+        def show(expr):
+            expr = sp.sympify(expr)
+            terms = _numbers_times_rates(expr) if len(expr.args) > 1 or expr.is_Number \
+                else None
+            if terms is None:
+                return printer(expr)
+            parts = []
+            for c, m in terms:
+                if m == 1:
+                    parts.append(f"{c:.6g}")
+                else:
+                    if m not in cache:
+                        cache[m] = printer(m)
+                    parts.append(f"{c:.6g}{times}{cache[m]}")
+            return " + ".join(parts).replace("+ -", "- ")
+
+        return show
+
+    return fast(text, "*"), fast(latex, r"\,")
+
+
 def spiking_stages(network: SpikingNetwork) -> SpikingStages:
     """Derive the input cumulants and the single-neuron problem of every population."""
-    from fieldtheory.printing import latex, text
+    text, latex = _printers()
 
     names = network.names
     nu = tuple(sp.Symbol(f"nu_{n}", positive=True) for n in names)
@@ -253,17 +322,25 @@ def spiking_stages(network: SpikingNetwork) -> SpikingStages:
     white_terms: dict[str, list] = {n: [] for n in names}
     colored = {a: {b: sp.Integer(0) for b in names} for a in names}
     lines, latex_lines = [], []
+    light = len(network.connections) > SIMPLIFY_BLOCKS
     for c in network.connections:
         b = names.index(c.source)
         EK, VK = c.rule.in_degree_moments(size[c.source], size[c.target])
-        Ew, Ew2 = weight_moments(c.weight, c.weight_sd, _positive(c.weight_sd, network))
+        Ew, Ew2 = _block_moments(c.weight, c.weight_sd, network)
         # compound sum Σ_{k ≤ K} w_k ν_{j_k} over independent sources: E = E[K]E[X],
         # Var = E[K]Var[X] + Var[K]E[X]² (with multapses a source may repeat: the
         # same-source pairs are left out, see docs/models/multi-area.md)
-        EX, EX2 = Ew * nu[b], Ew2 * q[b]
-        mean = _tidy(EK * EX)
-        static = _tidy(EK * (EX2 - EX**2) + VK * EX**2)
-        dynamic = _tidy(EK * Ew2)
+        if all(isinstance(x, sp.Number) for x in (EK, VK, Ew, Ew2)):
+            # a block at numbers: the same algebra in floats (sympy's is the cost)
+            ek, vk, m1, m2 = (float(x) for x in (EK, VK, Ew, Ew2))
+            mean = sp.Float(ek * m1) * nu[b]
+            static = sp.Float(ek * m2) * q[b] + sp.Float((vk - ek) * m1 * m1) * nu[b] ** 2
+            dynamic = sp.Float(ek * m2)
+        else:
+            EX, EX2 = Ew * nu[b], Ew2 * q[b]
+            mean = _tidy(EK * EX, light)
+            static = _tidy(EK * (EX2 - EX**2) + VK * EX**2, light)
+            dynamic = _tidy(EK * Ew2, light)
         mean_terms[c.target].append(mean)
         static_terms[c.target].append(static)
         white_terms[c.target].append(dynamic * nu[b])
@@ -285,10 +362,10 @@ def spiking_stages(network: SpikingNetwork) -> SpikingStages:
     mu, Sigma, D, site_lines, site_latex = [], [], [], [], []
     for p in network.populations:
         n, tm = p.name, p.neuron.tau_m
-        mu.append(_tidy(p.neuron.E_L + tm * MS * sp.Add(*mean_terms[n])))
-        Sigma.append(_tidy((tm * MS) ** 2 * sp.Add(*static_terms[n])))
-        D.append(_tidy(MS * sp.Add(*white_terms[n])))
-        synapse = "" if p.neuron.tau_s == 0 else f"/(1 + ω²{text(p.neuron.tau_s)}²)"
+        mu.append(_tidy(p.neuron.E_L + tm * MS * sp.Add(*mean_terms[n]), light))
+        Sigma.append(_tidy((tm * MS) ** 2 * sp.Add(*static_terms[n]), light))
+        D.append(_tidy(MS * sp.Add(*white_terms[n]), light))
+        synapse = "" if sp.sympify(p.neuron.tau_s).is_zero else f"/(1 + ω²{text(p.neuron.tau_s)}²)"
         site_lines.append(
             f"{n}: V_i = μ + δμ_i + v_i(t), μ = {text(mu[-1])} mV, δμ_i ~ N(0, Σ), "
             f"Σ = {text(Sigma[-1])} mV²;\n    S_v(ω) = τ_m²{synapse}/(1 + ω²τ_m²)·"
@@ -296,7 +373,7 @@ def spiking_stages(network: SpikingNetwork) -> SpikingStages:
             f"closure: {p.neuron.kind}")
         site_latex.append(rf"\text{{{n}}}:\ \mu = {latex(mu[-1])},\ \Sigma = "
                           rf"{latex(Sigma[-1])},\ D = {latex(D[-1])}")
-    colored_rows = tuple(tuple(_tidy(colored[a][b] * MS**2) for b in names)
+    colored_rows = tuple(tuple(_tidy(colored[a][b] * MS**2, light) for b in names)
                          for a in names)
     problem = SpikingProblem(network, nu, q, tuple(mu), tuple(Sigma), tuple(D), colored_rows)
     stages = (
