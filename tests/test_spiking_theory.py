@@ -265,3 +265,25 @@ def test_declared_lif_network_with_exponential_synapses():
         # nothing static: q = ν², to the solver's relative tolerance (1e-10 on ln q)
         assert pop["rate_variance"] == pytest.approx(0.0, abs=1e-9 * pop["rate"] ** 2)
         assert pop["spike_autocorrelation"] is None  # exponential synapses: stated
+
+
+def test_parameter_scaled_weights_use_the_homogeneity_of_the_moments():
+    """mean = r·m₀, sd = r·s₀ with r > 0: the sign-kept normal's moments are r·E₀, r²·E₂
+    (numbers times r, no erf of r), equal to the moments evaluated at r's value."""
+    from types import SimpleNamespace
+
+    from fieldtheory.transforms.spiking import _block_moments
+
+    p = ft.parameters(r=(1.0, "positive"), g=(4.0, "positive"), x=(1.0, "real"))
+    net = SimpleNamespace(parameters=p)  # the domains are all the rule reads
+    for m0, s0, factor in ((0.3, 0.05, p.r), (-0.7, 0.2, p.r * p.g)):
+        E1, E2 = _block_moments(m0 * factor, s0 * factor, net)
+        assert not (E1.atoms(sp.erf) or E2.atoms(sp.erf))
+        value = {p.r: 2.0, p.g: 4.0}
+        scale = float(factor.subs(value))
+        e1, e2 = (float(e) for e in weight_moments(m0 * scale, s0 * scale))
+        assert float(E1.subs(value)) == pytest.approx(e1, rel=1e-12)
+        assert float(E2.subs(value)) == pytest.approx(e2, rel=1e-12)
+    # a factor of either sign keeps the general (erf) form
+    E1, _ = _block_moments(0.3 * p.x, 0.05 * p.x, net)
+    assert E1.atoms(sp.erf)
