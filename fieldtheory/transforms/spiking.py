@@ -30,6 +30,7 @@ The coefficients are sympy expressions in the model's parameters and the symbols
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -55,13 +56,17 @@ def weight_moments(mean: sp.Expr, sd: sp.Expr, sd_positive: bool = False
     m, s = sp.sympify(mean), sp.sympify(sd)
     if s.is_zero:
         return m, m**2
+    if m.is_number and s.is_number:  # numbers: the same formulas in floats
+        mf, sf = float(m), float(s)
+        a = abs(mf) / sf
+        lam = math.exp(-a * a / 2) / math.sqrt(2 * math.pi) / ((1 + math.erf(a / math.sqrt(2))) / 2)
+        sign = (mf > 0) - (mf < 0)
+        return sp.Float(mf + sign * sf * lam), sp.Float(mf * mf + sf * sf + abs(mf) * sf * lam)
     a = sp.Abs(m) / s
     phi = sp.exp(-a**2 / 2) / sp.sqrt(2 * sp.pi)
     Phi = (1 + sp.erf(a / sp.sqrt(2))) / 2
     lam = phi / Phi
     first, second = m + sp.sign(m) * s * lam, m**2 + s**2 + sp.Abs(m) * s * lam
-    if s.is_number and m.is_number:  # numeric weights: numbers
-        return sp.Float(first.evalf()), sp.Float(second.evalf())
     if s.is_number or sd_positive:  # s ≠ 0: no branch
         return first, second
     return (sp.Piecewise((first, sp.Ne(s, 0)), (m, True)),
