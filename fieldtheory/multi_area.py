@@ -32,7 +32,7 @@ from fieldtheory.errors import OutputPathError, ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.ir.spiking_values import NetworkValues
 
-__all__ = ["block_in_degree", "connectivity_matrix", "content_hash", "plot_connectivity",
+__all__ = ["connectivity_matrix", "content_hash", "plot_connectivity",
            "plot_rates", "scaled_model", "verify_cached"]
 
 
@@ -62,16 +62,6 @@ def scaled_model(model, params: Mapping[str, float] | None = None, *, n_scale: f
     return Model(loaded.name, scaled,
                  f"{loaded.description} — down-scaled: N × {n_scale:g}, K × {k_scale:g} "
                  "(weights × √(K/K′), lost mean input as an E_L shift)", loaded.reference)
-
-
-def block_in_degree(values: NetworkValues, block) -> float:
-    """The mean in-degree E[K] of a block at numbers (fixed in-degree: the number; fixed
-    total number: number / N_target; Bernoulli: p·N_source)."""
-    if block.rule == "fixed_total_number":
-        return block.number / values.sizes[block.target]
-    if block.rule == "bernoulli":
-        return block.number * values.sizes[block.source]
-    return float(block.number)
 
 
 def content_hash(values: NetworkValues, settings: Mapping[str, Any]) -> str:
@@ -189,20 +179,23 @@ def plot_rates(theory: Mapping[str, Any], simulation: Mapping[str, Any], path) -
     plt.close(fig)
 
 
-def connectivity_matrix(values: NetworkValues) -> np.ndarray:
+def connectivity_matrix(model, params: Mapping[str, float] | None = None) -> np.ndarray:
     """M[α, β] = E[K_αβ] E[w_αβ] (mV): the mean jump a target of α receives per spike of
-    every source neuron of β together — the block structure of the mean input."""
-    from fieldtheory.transforms.spiking import weight_moments
+    every source neuron of β together — the block structure of the mean input, read off
+    the derived site (μ_α is affine in the rates with slope τ_m,α E[K]E[w]/1000 per Hz),
+    so every connection rule and weight law counts as the derivation counts it."""
+    from fieldtheory.derive import derive
 
-    P = len(values.populations)
-    M = np.zeros((P, P))
-    for block in values.connections:
-        mean_w = float(weight_moments(block.weight, block.weight_sd)[0])  # sign kept
-        M[block.target, block.source] += block_in_degree(values, block) * mean_w
-    return M
+    loaded = load_model(model)
+    site = derive(loaded).site_problem().at(params)
+    P = len(site.values.populations)
+    slope = site.gradient(np.zeros(P))[0][:, :P]  # ∂μ_α/∂ν_β, mV per Hz
+    tau_m = np.array([n.tau_m for n in site.values.neurons])
+    return slope * 1000.0 / tau_m[:, None]
 
 
-def plot_connectivity(values: NetworkValues, path, title: str = "") -> None:
+def plot_connectivity(model, params: Mapping[str, float] | None, path,
+                      title: str = "") -> None:
     """The matrix :func:`connectivity_matrix` on a symmetric log colour scale (excitation
     red, inhibition blue), rows targets, columns sources, areas outlined."""
     import matplotlib
@@ -211,8 +204,8 @@ def plot_connectivity(values: NetworkValues, path, title: str = "") -> None:
     import matplotlib.pyplot as plt
     from matplotlib.colors import SymLogNorm
 
-    names = list(values.populations)
-    M = connectivity_matrix(values)
+    names = list(load_model(model).action.names)
+    M = connectivity_matrix(model, params)
     scale = float(np.max(np.abs(M))) or 1.0
     fig, ax = plt.subplots(figsize=(max(5.0, 0.12 * len(names) + 3),) * 2)
     image = ax.imshow(M, cmap="RdBu_r", norm=SymLogNorm(linthresh=scale * 1e-3,

@@ -52,9 +52,18 @@ def test_engines_agree_on_the_shrunk_example(shrunk):
 
 
 def test_connectivity_matrix_blocks():
-    values = scaled_model("multi_area_example", {}, n_scale=0.1).action.values({})
-    M = connectivity_matrix(values)
-    index = {name: k for k, name in enumerate(values.populations)}
+    model = scaled_model("multi_area_example", {}, n_scale=0.1)
+    M = connectivity_matrix(model, {})
+    index = {name: k for k, name in enumerate(model.action.names)}
+    # against the tables: a fixed in-degree K of weight w (sd 0.1 w, the sign-kept normal's
+    # mean is w to 1e-20) gives K·w
+    from fieldtheory.ir.area_graph import numeric_graph
+
+    graph = numeric_graph(model.action, {})
+    for source, target in (("A1/L23E", "A2/L4E"), ("A2/L4I", "A2/L5E"), ("A3/L6E", "A3/L4E")):
+        e = graph.edges[source, target]
+        assert M[index[target], index[source]] == pytest.approx(e["in_degree"] * e["weight"],
+                                                                rel=1e-9)
     # feed-forward A1/L23E → A2/L4E only; nothing from A3 onto A1
     assert M[index["A2/L4E"], index["A1/L23E"]] > 0
     assert not M[[index[n] for n in index if n.startswith("A1/")]][

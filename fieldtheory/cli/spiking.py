@@ -168,8 +168,7 @@ def verify_spiking_cli(args: argparse.Namespace, model, params, theory_params) -
             progress=progress)
         figures = Path(args.figures)
         plot_rates(theory, simulation, figures / "rates.png")
-        plot_connectivity(model.action.values(params, N=args.N),
-                          figures / "connectivity.png", title=model.name)
+        plot_connectivity(model, params, figures / "connectivity.png", title=model.name)
     regimes = {name: pop.get("regime", "fluctuation_driven")
                for name, pop in theory["observables"]["populations"].items()}
     if args.json:
