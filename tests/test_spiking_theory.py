@@ -287,3 +287,64 @@ def test_parameter_scaled_weights_use_the_homogeneity_of_the_moments():
     # a factor of either sign keeps the general (erf) form
     E1, _ = _block_moments(0.3 * p.x, 0.05 * p.x, net)
     assert E1.atoms(sp.erf)
+
+
+# -- the distribution of the rate estimates n/T over a counting window (count laws) -------
+def _count_probabilities(rate_of, Sigma, T, fano, counts=200):
+    """P(n = k), k = 0 … counts, from rate_distribution on unit-count bins."""
+    from fieldtheory.solvers.runtime.spiking import rate_distribution
+
+    edges = (np.arange(-1, counts + 1) + 0.5) / T
+    out = rate_distribution(rate_of, Sigma, edges, fano, T)
+    assert not np.isnan(out["density"]).any()
+    return out["density"] * np.diff(out["bins"]), out["outside"]
+
+
+def test_rate_estimates_with_unit_fano_are_poisson_mixtures():
+    # Σ = 0: the Poisson pmf itself; Σ > 0: averaged over δ by 60-node Gauss–Hermite
+    # (mpmath pmfs), independent of the function's rule in z
+    T = 0.5
+    p, _ = _count_probabilities(lambda d: np.full_like(d, 7.0), 0.0, T, 1.0, 40)
+    exact = [float(mpmath.exp(-3.5) * mpmath.mpf(3.5) ** k / mpmath.factorial(k))
+             for k in range(41)]
+    np.testing.assert_allclose(p, exact, rtol=0, atol=1e-12)
+    p, _ = _count_probabilities(lambda d: 6.0 * np.exp(d), 0.16, T, 1.0, 40)
+    z, w = special.roots_hermitenorm(60)
+    lam = [mpmath.mpf(3.0) * mpmath.exp(0.4 * zi) for zi in z]
+    mixed = [sum(wi * float(mpmath.exp(-x) * x**k / mpmath.factorial(k))
+                 for wi, x in zip(w, lam, strict=True)) / math.sqrt(2 * math.pi)
+             for k in range(41)]
+    np.testing.assert_allclose(p, mixed, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("fano,lam", [(2.0, 3.0), (2.0, 0.3), (0.5, 3.0), (0.3, 40.0)])
+def test_rate_estimate_count_law_moments(fano, lam):
+    # F > 1: negative binomial, mean λ and variance Fλ; F < 1: the stationary gamma
+    # renewal count, mean λ and variance λ/2 + (1 − e^{−4λ})/8 at F = ½ (from its renewal
+    # function), Fλ + (1 − F²)/6 at large λ (Cox 1962)
+    p, outside = _count_probabilities(lambda d: np.full_like(d, lam / 2.0), 0.0, 2.0, fano)
+    k = np.arange(p.size)
+    mean, var = p @ k, p @ (k - lam) ** 2
+    assert outside < 1e-12 and p.sum() == pytest.approx(1.0, abs=1e-12)
+    assert mean == pytest.approx(lam, rel=1e-6)
+    expected = {2.0: fano * lam, 0.5: lam / 2 + (1 - math.exp(-4 * lam)) / 8,
+                0.3: fano * lam + (1 - fano**2) / 6}[fano]
+    assert var == pytest.approx(expected, rel=1e-6)
+
+
+def test_nearly_silent_population_has_single_counts():
+    # ν = 0.004 Hz over 0.5 s: one count with probability λe^{−λ} (the Gaussian gave 0);
+    # at ν = 0 all mass sits at no count; a renewal train of any CV gives P(≥1) ≈ νT
+    from fieldtheory.solvers.runtime.common import SolverInputError
+    from fieldtheory.solvers.runtime.spiking import rate_distribution
+
+    lam = 0.004 * 0.5
+    p, _ = _count_probabilities(lambda d: np.full_like(d, 0.004), 0.0, 0.5, 1.0, 3)
+    assert p[1] == pytest.approx(lam * math.exp(-lam), rel=1e-12)
+    for fano in (1.0, 2.0, 0.25):
+        p, _ = _count_probabilities(lambda d: np.zeros_like(d), 0.0, 0.5, fano, 3)
+        assert p[0] == 1.0 and not p[1:].any()
+    p, _ = _count_probabilities(lambda d: np.full_like(d, 0.004), 0.0, 0.5, 0.25, 3)
+    assert p[1:].sum() == pytest.approx(lam, rel=1e-4)
+    with pytest.raises(SolverInputError, match="Fano factor nan"):
+        rate_distribution(lambda d: np.ones_like(d), 0.0, [0.0, 4.0], float("nan"), 0.5)

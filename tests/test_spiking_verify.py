@@ -148,3 +148,21 @@ def test_simulate_cli_spiking(run):
                          "--t-max", "50")
     assert status != 0 and "GLM" in err
     np.testing.assert_equal(data["params"]["N_E"], 400.0)
+
+
+def test_sparse_histogram_bins_are_pooled():
+    """Bins are merged from the tails until each expects five neurons: one neuron where
+    the theory expects 0.03 is then no 5.7σ event; the masses are kept."""
+    from fieldtheory.spiking_verify import pooled
+
+    edges = np.arange(8.0)
+    theory = np.array([0.00003, 0.002, 0.1, 0.5, 0.3, 0.0979, 0.00007])
+    simulated = np.array([0.001, 0.0, 0.1, 0.5, 0.3, 0.099, 0.0])
+    merged, th, sim = pooled(edges, theory, simulated, n=1000)
+    assert merged.tolist() == [0.0, 3.0, 4.0, 5.0, 7.0]
+    assert (th * np.diff(merged)).sum() == pytest.approx(theory.sum())
+    assert (sim * np.diff(merged)).sum() == pytest.approx(simulated.sum())
+    assert (th * np.diff(merged) * 1000 >= 5).all()
+    # bins that expect enough are kept
+    same, th2, _ = pooled(edges, theory, simulated, n=10**6)
+    assert same.tolist() == edges.tolist() and th2 == pytest.approx(theory)

@@ -70,8 +70,9 @@ class SpikingGrid:
     dtau: float = 1.0
     bins: object = None
     #: a counting window T (s): the rate distribution is then that of the estimates
-    #: n_i/T, each true rate ν_i broadened by N(0, F ν_i/T) with the population's Fano
-    #: factor F = S(0)/ν (what a simulation of length T measures); None: the true rates
+    #: n_i/T, each true rate ν_i spread by a count law of mean ν_i T and Fano factor
+    #: F = S(0)/ν of the population (:func:`rate_distribution`; what a simulation of
+    #: length T measures); None: the true rates
     window: float | None = None
 
 
@@ -110,15 +111,70 @@ def _series(F, mean: float, var: float, terms: int = 80, nodes: int = 200) -> np
         terms, nodes = 2 * terms, 2 * nodes
 
 
+def _count_laws(lam: np.ndarray, m: np.ndarray, fano: float):
+    """P(K ≤ m) and P(K > m) of the count K of mean ``lam`` (column) at the counts ``m``
+    (row, integers ≥ 0), both from scipy's incomplete functions so that either tail
+    keeps its relative accuracy: see :func:`rate_distribution` for the laws."""
+    if fano == 1.0:  # Poisson
+        return special.pdtr(m, lam), special.pdtrc(m, lam)
+    if fano > 1.0:  # negative binomial: r = λ/(F − 1) successes of probability 1/F
+        r = np.where(lam > 0, lam / (fano - 1.0), 1.0)  # λ = 0 is set by the caller
+        return special.betainc(r, m + 1.0, 1.0 / fano), special.betaincc(r, m + 1.0,
+                                                                          1.0 / fano)
+    if fano == 0.0:  # perfectly regular spikes at a uniform phase: ⌊λ⌋ or ⌈λ⌉
+        sf = np.clip(lam - m, 0.0, 1.0)
+        return 1.0 - sf, sf
+    # stationary gamma renewal process, shape κ = 1/F, x = κλ; with P, Q the
+    # regularised incomplete gamma functions (P(0, x) = 1, Q(0, x) = 0):
+    # P(K > m) = λ[P(mκ, x) − P((m+1)κ, x)] − m P(mκ+1, x) + (m+1) P((m+1)κ+1, x),
+    # P(K ≤ m) the same with Q for P
+    kappa = 1.0 / fano
+    x = kappa * lam
+
+    def law(incomplete, at_zero):
+        head = np.where(m == 0, at_zero, incomplete(np.maximum(m, 1) * kappa, x))
+        return (lam * (head - incomplete((m + 1) * kappa, x))
+                - m * incomplete(m * kappa + 1, x)
+                + (m + 1) * incomplete((m + 1) * kappa + 1, x))
+
+    return np.clip(law(special.gammaincc, 0.0), 0, 1), np.clip(law(special.gammainc, 1.0),
+                                                                0, 1)
+
+
 def rate_distribution(rate_of, Sigma: float, bins, fano: float = 1.0,
                       window: float | None = None) -> dict:
-    """The density of ν(μ + δ) over δ ~ N(0, Σ) on ``bins`` (edges, Hz): each bin's
-    probability by a fine rule in z (4001 points on ±8), divided by its width;
-    ``outside`` the probability beyond the edges. With a counting ``window`` T (s) each
-    rate is broadened by N(0, ``fano``·ν/T): the distribution of the estimates n_i/T,
-    which take the values k/T only — the edges are moved to the midpoints (k + ½)/T
-    below them, so that every bin holds whole counts (the Gaussian's continuity
-    correction)."""
+    r"""The distribution of the rates over the neurons, or of their estimates n_i/T.
+
+    The rate ν(δ) of a neuron with static input δ ~ N(0, Σ) is averaged over δ by a fine
+    rule in z (4001 points on ±8). Without a counting ``window`` the result is the
+    density of ν(δ) on ``bins`` (edges, Hz). With a window T (s) it is the distribution
+    of the estimates n/T that a simulation of length T measures: the edges are moved to
+    the midpoints (k + ½)/T below them, so that every bin holds whole counts, and a bin's
+    probability is the sum of the count law over the counts k it holds, averaged over δ.
+    The count law has mean λ = νT and, for F = ``fano`` (the population's Fano factor,
+    CV² of the ISIs for a renewal train), variance Fλ or — F < 1 — Fλ + O(1):
+
+    * F = 1: Poisson(λ), exactly the law of a Poisson (or Cox, at fixed ν) train;
+    * F > 1: negative binomial with r = λ/(F − 1) and success probability 1/F (mean λ,
+      variance Fλ), the gamma-mixed Poisson law of bursty or modulated spiking;
+    * F < 1: the counts of a stationary renewal train with gamma ISIs of CV² = F
+      (shape κ = 1/F), observed over T at a uniformly random phase (Cox 1962, *Renewal Theory*),
+
+      .. math:: P(K \ge k) = \nu\int_0^T [G_{k-1}(u) - G_k(u)]\,du,\qquad
+                G_j(u) = P(j\kappa, \kappa\nu u),
+
+      in closed form by the incomplete gamma function P. An under-dispersed integer law
+      cannot have variance Fλ at every λ (at λ < 1 no law of mean λ has a variance below
+      λ(1 − λ)); this one is the law of the process F describes: mean λ exactly,
+      variance Fλ + (1 − F²)/6 + o(1) as λ → ∞ (for F = ½ exactly
+      λ/2 + (1 − e^{−4λ})/8), and P(K ≥ 1) = λ(1 − O(λ^κ)) as λ → 0 — a window much
+      shorter than the ISI holds one spike with probability νT whatever the CV, which
+      the Gaussian N(λ, Fλ) it replaces (probability 0 for one count when λ ≪ 1) missed.
+      F = 0 is its limit, ⌊λ⌋ or ⌈λ⌉ counts.
+
+    λ = 0 puts all mass at k = 0; ``outside`` is the probability beyond the edges. The
+    cdf and survival function come from scipy's incomplete gamma/beta functions (fast at
+    any λ; the renewal form loses ~1e-16·λ absolutely to cancellation)."""
     edges = np.asarray(bins, dtype=float)
     if window is not None:  # estimates n/T lie on a lattice: edges between its points
         edges = np.unique((np.floor(edges * window) + 0.5) / window)
@@ -132,9 +188,20 @@ def rate_distribution(rate_of, Sigma: float, bins, fano: float = 1.0,
     if window is None:
         mass, _ = np.histogram(nu, bins=edges, weights=weight)
     else:
-        sd = np.sqrt(np.maximum(fano * nu / window, 1e-300))
-        cdf = special.ndtr((edges[None, :] - nu[:, None]) / sd[:, None])
-        mass = weight @ np.diff(cdf, axis=1)
+        lam, which = np.unique(np.maximum(np.asarray(nu, dtype=float) * window, 0.0),
+                               return_inverse=True)
+        weight = np.bincount(which.ravel(), weights=weight, minlength=lam.size)
+        if np.any(lam > 0) and not (math.isfinite(fano) and fano >= 0):
+            raise SolverInputError(f"the Fano factor {fano} of the counts is not a "
+                                   "number ≥ 0")
+        m = np.rint(edges * window - 0.5)  # the edge (m + ½)/T: counts ≤ m below it
+        cdf, sf = _count_laws(lam[:, None], np.maximum(m, 0.0)[None, :], fano)
+        below, silent = m[None, :] < 0, lam[:, None] == 0  # silent: all mass at k = 0
+        cdf = np.where(below, 0.0, np.where(silent, 1.0, cdf))
+        sf = np.where(below, 1.0, np.where(silent, 0.0, sf))
+        # each bin from the smaller tail at its lower edge: no cancellation near 1
+        per_node = np.where(cdf[:, :-1] < 0.5, np.diff(cdf, axis=1), -np.diff(sf, axis=1))
+        mass = weight @ per_node
     inside = float(mass.sum())
     return {"bins": edges, "density": mass / np.diff(edges), "outside": max(0.0, 1 - inside)}
 
