@@ -111,7 +111,9 @@ def solve_spiking(model, params: Mapping[str, float] | None = None, *, method: s
     areas = _areas(site.values.populations, rates, sizes)
     if areas:
         observables["areas"] = areas
+    # a sampled runtime (lif_shot) reports its sampling errors in the simulations' layout
     return SpikingResult(loaded.name, values, None, runtime.name, observables,
+                         stderr=out.get("stderr"),
                          info={"iterations": out.get("iterations")},
                          undefined=out.get("undefined", {}))
 

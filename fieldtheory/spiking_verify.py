@@ -4,6 +4,7 @@ simulation (numpy or NEST) on the same lags and rate-distribution bins, as z-sco
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,7 +84,8 @@ def pooled(edges, theory, simulated, n: int, least: float = 5.0):
 
 def compare_spiking(theory: Mapping[str, Any], simulation: Mapping[str, Any],
                     stderr: Mapping[str, Any], threshold: float = 4.0,
-                    sizes: Mapping[str, int] | None = None, resolution: float = 0.0):
+                    sizes: Mapping[str, int] | None = None, resolution: float = 0.0,
+                    theory_stderr: Mapping[str, Any] | None = None):
     """z-scores of every population's ``rate``, ``cv``, ``timescale``, the spike
     autocorrelation at each simulated lag > 0 and the rate-distribution density in each
     bin (the same bins on both sides): a :class:`~fieldtheory.verify.Report`.
@@ -98,7 +100,9 @@ def compare_spiking(theory: Mapping[str, Any], simulation: Mapping[str, Any],
     approximation holds (one neuron in a bin that expects 0.03 is not a 5.7σ event) —
     with the common (network-level)
     rate fluctuation ``rate_common`` of the simulation's errors added as the shift
-    ρ'(ν)·δν of the whole histogram. A key the theory leaves null is not compared."""
+    ρ'(ν)·δν of the whole histogram. A key the theory leaves null is not compared; a
+    sampled theory's errors (``theory_stderr``, the simulations' layout) are added to
+    the simulation's in quadrature."""
     out = []
     for name, th in theory["populations"].items():
         sim, err = simulation["populations"][name], stderr["populations"][name]
@@ -131,10 +135,12 @@ def compare_spiking(theory: Mapping[str, Any], simulation: Mapping[str, Any],
                                       err["power_spectrum"]["values"][1:], strict=True):
                     out.append(Comparison(f"{name}.power_spectrum", float(w), float(m),
                                           float(v), float(e)))
+        sampled = ((theory_stderr or {}).get("populations") or {}).get(name) or {}
         for key in ("rate", "cv", "timescale"):
             if expected.get(key) is not None and sim.get(key) is not None and err.get(key):
+                error = math.hypot(float(err[key]), float(sampled.get(key) or 0.0))
                 out.insert(0, Comparison(f"{name}.{key}", None, float(expected[key]),
-                                         float(sim[key]), float(err[key])))
+                                         float(sim[key]), error))
         hist = expected.get("rate_distribution")
         if hist is not None and sim.get("rate_distribution") is not None:
             edges = np.asarray(hist["bins"], float)
@@ -165,22 +171,25 @@ def verify_spiking(model, params: Mapping[str, float] | None = None, *,
                    t_max: float = 2000.0, t_burn: float = 200.0, dt: float = 0.1,
                    seed: int = 0, engine: str = "numpy", threads: int = 1,
                    tau_max: float = 50.0, dtau: float = 1.0, threshold: float = 4.0,
-                   progress: bool = False, trials: int = 1):
+                   progress: bool = False, trials: int = 1, method: str = "auto"):
     """Solve, simulate (``engine``) and compare a spiking network: (report, theory,
     simulation). The theory's rate distribution is that of the estimates over the
     simulated window (counting noise included) on the bins the theory chose, which the
     simulation then uses. ``trials`` > 1: errors across independent networks (see
-    :func:`~fieldtheory.spiking_solve.simulate_spiking_model`)."""
+    :func:`~fieldtheory.spiking_solve.simulate_spiking_model`). ``method``: the spiking
+    runtime (``lif_shot``: its sampling errors are added to the simulation's)."""
     theory = solve_spiking(model, theory_params if theory_params is not None else params,
-                           tau_max=2 * tau_max + dtau, dtau=dtau / FINE,
+                           method=method, tau_max=2 * tau_max + dtau, dtau=dtau / FINE,
                            window=t_max / 1000.0)
     bins = {name: p["rate_distribution"]["bins"]
-            for name, p in theory.observables["populations"].items()}
+            for name, p in theory.observables["populations"].items()
+            if p.get("rate_distribution") is not None} or None
     simulation = simulate_spiking_model(model, params, N=N, t_max=t_max, t_burn=t_burn,
                                         dt=dt, seed=seed, engine=engine, threads=threads,
                                         trials=trials,
                                         tau_max=tau_max, dtau=dtau, bins=bins,
                                         progress=progress)
     report = compare_spiking(theory.observables, simulation.observables, simulation.stderr,
-                             threshold, sizes=simulation.info["sizes"], resolution=dt)
+                             threshold, sizes=simulation.info["sizes"], resolution=dt,
+                             theory_stderr=theory.stderr)
     return report, theory, simulation

@@ -155,6 +155,8 @@ def verify_spiking_cli(args: argparse.Namespace, model, params, theory_params) -
                 "tau_max": 50.0 if args.tau_max is None else args.tau_max,
                 "dtau": 1.0 if args.dtau is None else args.dtau,
                 "threshold": args.threshold, "trials": args.trials or 1}
+    if args.method != "auto":  # a chosen spiking runtime (lif_shot: sampled, with errors)
+        settings["method"] = args.method
     progress = sys.stderr.isatty() and not args.json
     if args.figures is None:
         report, theory, simulation = verify_spiking(model, params,

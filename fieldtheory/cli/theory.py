@@ -167,6 +167,11 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare with the renormalized finite-N theory at the simulated "
                              "N (and the population variances, simulated with "
                              "--observe population_variance)")
+    parser.add_argument("--method", default="auto",
+                        choices=("auto", *sorted(registry.runtimes("spiking"))),
+                        help="spiking networks: the mean-field runtime (lif_shot: the "
+                             "finite-K compound-Poisson site, sampled; its errors are added "
+                             "to the simulation's)")
     add_engine_arguments(parser)
     add_figures_argument(parser)
 
@@ -183,6 +188,9 @@ def verify_command(args: argparse.Namespace) -> int:
     if is_spiking(model):  # a spiking network (issue 18)
         return verify_spiking_cli(args, model, params, theory_params)
     refuse_engine(args, model)
+    if args.method != "auto":
+        raise UsageError(f"verify {model.name}: --method chooses a spiking runtime; rate "
+                         "models are verified with the runtime their site selects")
     defaults = {"tau_max": 10.0, "dtau": 0.5, "t_max": 60.0, "t_burn": 30.0, "trials": 16}
     for key, value in defaults.items():
         if getattr(args, key) is None:

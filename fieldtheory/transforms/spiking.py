@@ -252,9 +252,50 @@ class SpikingProblem:
                 out.append(linear)
             return tuple(out)
 
+        network = self.network
+
+        def shot():
+            """The input as compound Poisson processes (what the second-order site keeps
+            of it are its first two cumulants): one row per block and per drive —
+            target, source (−1: a drive), the mean number of synapses E[K] (the rule's
+            in-degree moment, as in ``disorder_average``; a drive's in-degree), the
+            drive's rate (Hz; NaN for a block), the weight law's mean and sd (mV) and
+            whether it keeps its sign."""
+            size = {p.name: p.size for p in network.populations}
+            subs = {s: float(resolved[s.name]) for s in network.parameters.symbols}
+            names = list(network.names)
+            rows = []
+            for c, cv in zip(network.connections, values.connections, strict=True):
+                EK = c.rule.in_degree_moments(size[c.source], size[c.target])[0]
+                rows.append((cv.target, cv.source, float(sp.sympify(EK).subs(subs)),
+                             math.nan, cv.weight, cv.weight_sd, cv.clip_sign))
+            for d in values.drives:
+                rows.append((d.target, -1, d.in_degree, d.rate, d.weight, 0.0, False))
+            if not rows:
+                return ShotInput(names, *(np.zeros(0) for _ in range(7)))
+            columns = list(zip(*rows, strict=True))
+            return ShotInput(names, *(np.asarray(c) for c in columns))
+
         return NumericSite(values=values, mu=evaluate(blocks[0]), Sigma=evaluate(blocks[1]),
                            D=evaluate(blocks[2]), colored=lambda nu, q: colored.copy(),
-                           gradient=gradient)
+                           gradient=gradient, shot=shot)
+
+
+@dataclass(frozen=True)
+class ShotInput:
+    """The blocks and drives of a network at numbers as compound Poisson inputs (arrays
+    over rows; see ``SpikingProblem.at``): a neuron of ``target`` receives, from row b,
+    spikes at the rate E[K]_b ν_source (or E[K]_b × the drive's rate), each a jump drawn
+    from N(mean_b, sd_b²) (redrawn to its sign where ``clip``)."""
+
+    names: list
+    target: np.ndarray
+    source: np.ndarray
+    count: np.ndarray
+    rate: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    clip: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -269,6 +310,9 @@ class NumericSite:
     #: ν ↦ (∂μ, ∂Σ, ∂D), each P × 2P: the derivatives in (ν, q) (μ, D affine, Σ linear
     #: in q and ν², so these are the site's coefficients; None: not known)
     gradient: object = None
+    #: () ↦ :class:`ShotInput`, the input as compound Poisson processes (all its
+    #: cumulants; the finite-K runtime ``lif_shot``); None: not known
+    shot: object = None
 
 
 def _numbers_times_rates(expr: sp.Expr) -> list[tuple[float, sp.Expr]] | None:

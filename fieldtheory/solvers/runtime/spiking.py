@@ -447,6 +447,37 @@ def lif_renewal_spectrum(n, mu: float, sigma: float, rate: float, omega_ms: np.n
     return out
 
 
+def lif_static_average(neurons, names=None):
+    """(μ, Σ, D) arrays ↦ (E_δ[ν(μ + δ)], E_δ[ν²]) per population, δ ~ N(0, Σ): Siegert's
+    rate with the Fourcaud–Brunel shift averaged over the static input variability by
+    Gauss–Hermite nodes, every population at once (one quadrature)."""
+    z, w = _normal_nodes(STATIC_NODES)
+    tau_m = np.array([n.tau_m for n in neurons])
+    t_ref = np.array([n.t_ref for n in neurons])
+    V_th = np.array([n.V_th for n in neurons])
+    V_reset = np.array([n.V_reset for n in neurons])
+    shift = np.array([0.5 * FB_ALPHA * math.sqrt(n.tau_s / n.tau_m) if n.tau_s > 0 else 0.0
+                      for n in neurons])
+
+    def local(mu, Sigma, D):
+        sigma = np.sqrt(np.maximum(tau_m * D, 0.0))
+        if not np.all(sigma > 0):
+            al = int(np.argmin(sigma))
+            name = names[al] if names is not None else al
+            raise SolverInputError(f"LIF population {name}: the input noise "
+                                   f"σ = {sigma[al]:g} mV must be positive (the diffusion "
+                                   "approximation needs fluctuations)")
+        m = mu[:, None] + np.sqrt(np.maximum(Sigma, 0.0))[:, None] * z[None, :]
+        lo = (V_reset[:, None] - m) / sigma[:, None] + shift[:, None]
+        hi = (V_th[:, None] - m) / sigma[:, None] + shift[:, None]
+        with np.errstate(over="ignore"):
+            T = t_ref[:, None] + tau_m[:, None] * math.sqrt(math.pi) * _integral_erfcx(lo, hi)
+        r = np.where(np.isfinite(T), 1000.0 / T, 0.0)
+        return r @ w, (r * r) @ w
+
+    return local
+
+
 def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None) -> dict:
     """Self-consistent LIF network (``lif_siegert``): see the module docstring."""
     grid = grid or SpikingGrid()
@@ -454,21 +485,27 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
     tol = float(options.pop("tol", 1e-10))
     max_iter = int(options.pop("max_iter", 500))
     spectrum = bool(options.pop("spectrum", True))
+    # a measured correction r_α of each population's transfer function (the finite-K
+    # runtime ``lif_shot``): ν′ = r Φ(μ, Σ, D), q′ = r² E_δ[Φ²]
+    gain = options.pop("gain", None)
     if options:
         raise SolverInputError(f"lif_siegert: unknown option(s) {sorted(options)}")
     from scipy import optimize
 
     net = site.values
     P = len(net.populations)
-    z, w = _normal_nodes(STATIC_NODES)
+    tau_m = np.array([n.tau_m for n in net.neurons])
+    local = lif_static_average(net.neurons, net.populations)
+    if gain is not None:
+        gain = np.asarray(gain, dtype=float)
+        if gain.shape != (P,) or not np.all(np.isfinite(gain) & (gain > 0)):
+            raise SolverInputError(f"lif_siegert: the gain must be {P} positive numbers, "
+                                   f"not {gain!r}")
+        plain_local = local
 
-    neurons = net.neurons
-    tau_m = np.array([n.tau_m for n in neurons])
-    t_ref = np.array([n.t_ref for n in neurons])
-    V_th = np.array([n.V_th for n in neurons])
-    V_reset = np.array([n.V_reset for n in neurons])
-    shift = np.array([0.5 * FB_ALPHA * math.sqrt(n.tau_s / n.tau_m) if n.tau_s > 0 else 0.0
-                      for n in neurons])
+        def local(mu, Sigma, D):
+            new_nu, new_q = plain_local(mu, Sigma, D)
+            return gain * new_nu, gain**2 * new_q
 
     def moments(nu, q):
         """E_δ[ν(μ + δ)] and E_δ[ν²] of every population at once (one quadrature)."""
@@ -497,21 +534,6 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
             ps = (up_s[k] - down_s[k]) / width
             rows.append(pm[:, None] * dmu + ps[:, None] * dSigma + pd[:, None] * dD)
         return np.vstack(rows)
-
-    def local(mu, Sigma, D):
-        sigma = np.sqrt(np.maximum(tau_m * D, 0.0))
-        if not np.all(sigma > 0):
-            al = int(np.argmin(sigma))
-            raise SolverInputError(f"LIF population {net.populations[al]}: the input noise "
-                                   f"σ = {sigma[al]:g} mV must be positive (the diffusion "
-                                   "approximation needs fluctuations)")
-        m = mu[:, None] + np.sqrt(np.maximum(Sigma, 0.0))[:, None] * z[None, :]
-        lo = (V_reset[:, None] - m) / sigma[:, None] + shift[:, None]
-        hi = (V_th[:, None] - m) / sigma[:, None] + shift[:, None]
-        with np.errstate(over="ignore"):
-            T = t_ref[:, None] + tau_m[:, None] * math.sqrt(math.pi) * _integral_erfcx(lo, hi)
-        r = np.where(np.isfinite(T), 1000.0 / T, 0.0)
-        return r @ w, (r * r) @ w
 
     def residual_jacobian(x):
         nu, q = np.exp(x[:P]), np.exp(x[P:])
