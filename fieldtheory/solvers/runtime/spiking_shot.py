@@ -76,9 +76,10 @@ def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 100
                       rng: np.random.Generator | None = None) -> np.ndarray:
     """Spike counts (P × ``neurons``) over ``time`` ms of LIF neurons driven by the
     site's compound Poisson inputs at presynaptic rates ``nu`` (Hz), each with its
-    static offset δμ_i ~ N(0, Σ_α(ν, q)). All populations at once; per step one Poisson
-    draw per neuron for its total input count, the events then assigned to blocks by
-    their rates and given their jumps."""
+    static offset δμ_i ~ N(0, Σ_α(ν, q)). All populations at once; per step, rows of a
+    fixed jump (drives, blocks without weight spread) by one Poisson count per row and
+    neuron, the others by one Poisson draw per neuron for their total count, the events
+    then assigned to rows by their rates and given their jumps."""
     rng = rng if rng is not None else np.random.default_rng(0)
     net, shot = site.values, site.shot()
     P, M = len(net.populations), int(neurons)
@@ -95,12 +96,19 @@ def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 100
         al = int(np.argmin(total))
         raise SolverInputError(f"lif_shot: population {net.populations[al]} receives no "
                                "input spikes")
+    # rows of one fixed jump (sd = 0: drives, plain blocks) contribute count × w — one
+    # Poisson draw per row and neuron; rows with a weight spread go event by event
+    fixed = sd == 0
+    spread_total = np.bincount(target[~fixed], weights=lam[~fixed], minlength=P)
     cumulative = np.zeros_like(lam)
     for al in range(P):
-        rows = target == al
-        c = np.cumsum(lam[rows]) / total[al]
-        c[-1] = 1.0
-        cumulative[rows] = al + c
+        rows = (target == al) & ~fixed
+        if rows.any():
+            c = np.cumsum(lam[rows]) / spread_total[al]
+            c[-1] = 1.0
+            cumulative[rows] = al + c
+    spread_rows = np.flatnonzero(~fixed)
+    cumulative_spread = cumulative[spread_rows]
     # the first two cumulants must be the derived site's: a check of the decomposition
     q = np.asarray(q, float)
     tau_m = np.array([n.tau_m for n in net.neurons])
@@ -131,14 +139,22 @@ def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 100
     y = np.zeros(n)
     refractory = np.zeros(n, dtype=int)
     counts = np.zeros(n)
-    per_step = total[pop] * step
+    per_step = spread_total[pop] * step
+    # the fixed rows, one entry per (row, neuron of its target)
+    fixed_rows = np.flatnonzero(fixed)
+    fixed_cell = (target[fixed_rows][:, None] * M + np.arange(M)[None, :]).ravel()
+    fixed_lam = np.repeat(lam[fixed_rows] * step, M)
+    fixed_w = np.repeat(mean[fixed_rows], M)
     burn_steps, steps = round(burn / step), round((burn + time) / step)
     for k in range(steps):
-        events = rng.poisson(per_step)
-        who = np.repeat(np.arange(n), events)
-        row = np.searchsorted(cumulative, pop[who] + rng.random(who.size), side="right")
-        jump = np.bincount(who, weights=_signed_normal(rng, mean[row], sd[row], clip[row]),
-                           minlength=n)
+        jump = np.bincount(fixed_cell, weights=rng.poisson(fixed_lam) * fixed_w, minlength=n)
+        if spread_rows.size:
+            who = np.repeat(np.arange(n), rng.poisson(per_step))
+            row = spread_rows[np.searchsorted(cumulative_spread,
+                                              pop[who] + rng.random(who.size),
+                                              side="right")]
+            jump += np.bincount(who, weights=_signed_normal(rng, mean[row], sd[row],
+                                                            clip[row]), minlength=n)
         V_new = rest + (V - rest) * dm + coupling * y + np.where(synaptic, 0.0, jump)
         y = y * ds + np.where(synaptic, jump / tau_s, 0.0)
         active = refractory <= 0
