@@ -448,6 +448,9 @@ def _connection_table(network: SpikingNetwork):
     function of the parameters, lambdified once per network (a microcircuit has 56
     blocks: one call instead of 280 sympy evaluations)."""
     flat = [sp.sympify(e) for c in network.connections for e in _block_numbers(c)]
+    if all(e.is_Number for e in flat):  # a graph at numbers (data files): no code
+        numbers = [float(e) for e in flat]
+        return lambda *_: numbers
     return sp.lambdify(network.parameters.symbols, flat or [0.0] * 0,
                        modules=["scipy", "numpy"])
 

@@ -184,6 +184,18 @@ class SpikingProblem:
 
         def split(expr, what):
             entries: dict[int, sp.Expr] = {}
+            fast = _numbers_times_rates(sp.sympify(expr))
+            if fast is not None:  # numbers times rates (a graph at numbers): no algebra
+                for c, m in fast:
+                    k = 0 if m == 1 else column.get(m) if m in column else (
+                        2 * P + column[m.base] if m.is_Pow and m.exp == 2
+                        and column.get(m.base, 2 * P) <= P else None)
+                    if k is None:
+                        break
+                    entries[k] = entries.get(k, sp.Integer(0)) + sp.Float(c)
+                else:
+                    return entries
+                entries = {}
             for term in sp.Add.make_args(sp.expand(sp.sympify(expr))):
                 if term == 0:
                     continue
@@ -213,7 +225,13 @@ class SpikingProblem:
                 if coefficient != 0:
                     index.append(3 * P * width + a * P + b)
                     flat.append(coefficient)
-        function = sp.lambdify(params, flat, modules=["scipy", "numpy"])
+        if all(sp.sympify(v).is_Number for v in flat):  # a graph at numbers: no code
+            numbers = [float(v) for v in flat]
+
+            def function(*_):
+                return numbers
+        else:
+            function = sp.lambdify(params, flat, modules=["scipy", "numpy"])
         cached = (function, width, np.array(index, dtype=np.int64))
         vars(self)["_compiled"] = cached
         return cached
@@ -315,6 +333,32 @@ class NumericSite:
     shot: object = None
 
 
+def _linear(terms) -> sp.Expr:
+    """Σ c·m for (float c, rate monomial m or 1), built without sympy's evaluation (its
+    assumption queries cost a millisecond per product, minutes for a data-driven graph);
+    equal monomials are combined, zero coefficients dropped."""
+    combined: dict = {}
+    for c, m in terms:
+        combined[m] = combined.get(m, 0.0) + float(c)
+    parts = [sp.Float(c) if m == 1 else sp.Mul(sp.Float(c), m, evaluate=False)
+             for m, c in combined.items() if c != 0.0]
+    if not parts:
+        return sp.Integer(0)
+    return parts[0] if len(parts) == 1 else sp.Add(*parts, evaluate=False)
+
+
+def _scaled_sum(factor, terms, constant=0) -> sp.Expr:
+    """constant + factor·Σ terms: in floats by :func:`_linear` when everything is numbers
+    times rates (a graph at numbers), else by sympy."""
+    factor, constant = sp.sympify(factor), sp.sympify(constant)
+    if factor.is_Number and constant.is_Number:
+        pieces = [_numbers_times_rates(sp.sympify(t)) for t in terms]
+        if all(piece is not None for piece in pieces):
+            return _linear([(float(constant), sp.Integer(1))]
+                           + [(float(factor) * c, m) for piece in pieces for c, m in piece])
+    return constant + factor * sp.Add(*terms)
+
+
 def _numbers_times_rates(expr: sp.Expr) -> list[tuple[float, sp.Expr]] | None:
     """[(number, monomial)] of a sum whose coefficients are all numbers (a graph at
     numbers); None if any coefficient holds a parameter."""
@@ -382,8 +426,9 @@ def spiking_stages(network: SpikingNetwork) -> SpikingStages:
         if all(isinstance(x, sp.Number) for x in (EK, VK, Ew, Ew2)):
             # a block at numbers: the same algebra in floats (sympy's is the cost)
             ek, vk, m1, m2 = (float(x) for x in (EK, VK, Ew, Ew2))
-            mean = sp.Float(ek * m1) * nu[b]
-            static = sp.Float(ek * m2) * q[b] + sp.Float((vk - ek) * m1 * m1) * nu[b] ** 2
+            mean = _linear([(ek * m1, nu[b])])
+            static = _linear([(ek * m2, q[b]), ((vk - ek) * m1 * m1,
+                                                sp.Pow(nu[b], 2, evaluate=False))])
             dynamic = sp.Float(ek * m2)
         else:
             EX, EX2 = Ew * nu[b], Ew2 * q[b]
@@ -392,7 +437,8 @@ def spiking_stages(network: SpikingNetwork) -> SpikingStages:
             dynamic = _tidy(EK * Ew2, light)
         mean_terms[c.target].append(mean)
         static_terms[c.target].append(static)
-        white_terms[c.target].append(dynamic * nu[b])
+        white_terms[c.target].append(_linear([(float(dynamic), nu[b])]) if dynamic.is_Number
+                                     else dynamic * nu[b])
         colored[c.target][c.source] += dynamic
         lines.append(f"{c.label}: {c.rule.text()}; E[K] = {text(EK)}, Var[K] = {text(VK)}, "
                      f"E[w] = {text(Ew)}, E[w²] = {text(Ew2)}\n"
@@ -411,9 +457,9 @@ def spiking_stages(network: SpikingNetwork) -> SpikingStages:
     mu, Sigma, D, site_lines, site_latex = [], [], [], [], []
     for p in network.populations:
         n, tm = p.name, p.neuron.tau_m
-        mu.append(_tidy(p.neuron.E_L + tm * MS * sp.Add(*mean_terms[n]), light))
-        Sigma.append(_tidy((tm * MS) ** 2 * sp.Add(*static_terms[n]), light))
-        D.append(_tidy(MS * sp.Add(*white_terms[n]), light))
+        mu.append(_tidy(_scaled_sum(tm * MS, mean_terms[n], p.neuron.E_L), light))
+        Sigma.append(_tidy(_scaled_sum((tm * MS) ** 2, static_terms[n]), light))
+        D.append(_tidy(_scaled_sum(MS, white_terms[n]), light))
         synapse = "" if sp.sympify(p.neuron.tau_s).is_zero else f"/(1 + ω²{text(p.neuron.tau_s)}²)"
         site_lines.append(
             f"{n}: V_i = μ + δμ_i + v_i(t), μ = {text(mu[-1])} mV, δμ_i ~ N(0, Σ), "
