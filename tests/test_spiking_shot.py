@@ -47,7 +47,7 @@ def test_shot_rows_carry_the_derived_cumulants():
     # the weight sds are ≤ 10 % of the means: the sign-kept normal's moments are m, m² + s²
     second = np.bincount(shot.target, weights=rate * (shot.mean**2 + shot.sd**2), minlength=2)
     assert second == pytest.approx(site.D(nu, q), rel=1e-9)
-    first = np.bincount(shot.target, weights=rate * shot.mean, minlength=2)
+    first = np.bincount(shot.target, weights=rate * shot.expected, minlength=2)
     assert -65.0 + 10.0 * first == pytest.approx(site.mu(nu, q), rel=1e-9)
 
 

@@ -277,20 +277,23 @@ class SpikingProblem:
             of it are its first two cumulants): one row per block and per drive —
             target, source (−1: a drive), the mean number of synapses E[K] (the rule's
             in-degree moment, as in ``disorder_average``; a drive's in-degree), the
-            drive's rate (Hz; NaN for a block), the weight law's mean and sd (mV) and
-            whether it keeps its sign."""
+            drive's rate (Hz; NaN for a block), the weight law's mean and sd (mV),
+            whether it keeps its sign, and its first moment E[w] (``weight_moments``)."""
             size = {p.name: p.size for p in network.populations}
             subs = {s: float(resolved[s.name]) for s in network.parameters.symbols}
             names = list(network.names)
             rows = []
             for c, cv in zip(network.connections, values.connections, strict=True):
                 EK = c.rule.in_degree_moments(size[c.source], size[c.target])[0]
+                Ew = (float(weight_moments(cv.weight, cv.weight_sd)[0]) if cv.clip_sign
+                      else cv.weight)
                 rows.append((cv.target, cv.source, float(sp.sympify(EK).subs(subs)),
-                             math.nan, cv.weight, cv.weight_sd, cv.clip_sign))
+                             math.nan, cv.weight, cv.weight_sd, cv.clip_sign, Ew))
             for d in values.drives:
-                rows.append((d.target, -1, d.in_degree, d.rate, d.weight, 0.0, False))
+                rows.append((d.target, -1, d.in_degree, d.rate, d.weight, 0.0, False,
+                             d.weight))
             if not rows:
-                return ShotInput(names, *(np.zeros(0) for _ in range(7)))
+                return ShotInput(names, *(np.zeros(0) for _ in range(8)))
             columns = list(zip(*rows, strict=True))
             return ShotInput(names, *(np.asarray(c) for c in columns))
 
@@ -314,6 +317,7 @@ class ShotInput:
     mean: np.ndarray
     sd: np.ndarray
     clip: np.ndarray
+    expected: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,6 @@ the reason), and the stability of the diffusion fixed point is not claimed for t
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from fieldtheory.solvers.runtime.common import (
@@ -88,9 +86,9 @@ def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 100
     source_rate = np.where(shot.source >= 0, nu[np.maximum(shot.source, 0)], shot.rate)
     lam = shot.count * source_rate / 1000.0
     order = np.argsort(shot.target, kind="stable")
-    target, lam, mean, sd, clip = (shot.target[order].astype(int), lam[order],
-                                   shot.mean[order], shot.sd[order],
-                                   shot.clip[order].astype(bool))
+    target, lam, mean, sd, clip, expected = (
+        shot.target[order].astype(int), lam[order], shot.mean[order], shot.sd[order],
+        shot.clip[order].astype(bool), shot.expected[order])
     total = np.bincount(target, weights=lam, minlength=P)
     if np.any(total <= 0):
         al = int(np.argmin(total))
@@ -113,8 +111,7 @@ def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 100
     q = np.asarray(q, float)
     tau_m = np.array([n.tau_m for n in net.neurons])
     E_L = np.array([n.E_L for n in net.neurons])
-    mean_jump = np.bincount(target, weights=lam * _truncated_mean(mean, sd, clip),
-                            minlength=P)
+    mean_jump = np.bincount(target, weights=lam * expected, minlength=P)
     if not np.allclose(E_L + tau_m * mean_jump, site.mu(nu, q), rtol=1e-6, atol=1e-6):
         raise SolverInputError("lif_shot: the compound-Poisson input does not have the "
                                "derived site's mean (a bug in the stage)")
@@ -166,23 +163,6 @@ def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 100
         if k >= burn_steps:
             counts += fire
     return counts.reshape(P, M)
-
-
-def _truncated_mean(mean, sd, clip):
-    """E[w] of N(m, s²) kept to the sign of m (as ``weight_moments``)."""
-    out = np.array(mean, dtype=float)
-    keep = clip & (sd > 0)
-    if keep.any():
-        a = np.abs(mean[keep]) / sd[keep]
-        lam = np.exp(-a * a / 2) / math.sqrt(2 * math.pi) / (0.5 * (1 + _erf(a / math.sqrt(2))))
-        out[keep] = mean[keep] + np.sign(mean[keep]) * sd[keep] * lam
-    return out
-
-
-def _erf(x):
-    from scipy import special
-
-    return special.erf(x)
 
 
 def solve_lif_shot(site, grid: SpikingGrid | None = None, options: dict | None = None
@@ -253,8 +233,7 @@ def solve_lif_shot(site, grid: SpikingGrid | None = None, options: dict | None =
                     "timescale"):
             undefined[f"/populations/{_pointer(name)}/{key}"] = reason
     return {"populations": populations, "stderr": {"populations": errors},
-            "iterations": len(history), "undefined": undefined, "branch": "noise_driven",
-            "outer_change": history}
+            "iterations": len(history), "undefined": undefined, "branch": "noise_driven"}
 
 
 def _response(transfer, site, nu, q, gain) -> np.ndarray:
