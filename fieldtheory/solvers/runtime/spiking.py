@@ -553,11 +553,15 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
         return np.concatenate([np.log(np.maximum(new_nu, 1e-300)) - x[:P],
                                np.log(np.maximum(new_q, 1e-300)) - x[P:]])
 
-    # a damped fixed-point run to a loose tolerance (robust: the map is bounded and
-    # positive), then MINPACK's hybrid method from there; should that fail or wander off
-    # (non-finite), the damped run goes on to the full tolerance, halving its step when a
-    # step increases the change; failure is reported with the history
-    nu, q = np.full(P, 5.0), np.full(P, 25.0)
+    # Anderson-accelerated fixed-point iteration (in ln ν, ln q) to a loose tolerance,
+    # then MINPACK's hybrid method from there; should that fail, the plain damped run
+    # from the start (robust: the map is bounded and positive) and MINPACK again; should
+    # that fail or wander off (non-finite), the damped run goes on to the full tolerance,
+    # halving its step when a step increases the change; failure is reported with the
+    # history. (The damped warm-up alone oscillates for hundreds of steps on the
+    # microcircuit and the multi-area model, where Anderson mixing converges in 36 and
+    # 289 steps to the fixed point MINPACK finds.)
+    start = np.full(P, 5.0), np.full(P, 25.0)
     history = []
 
     def damped(nu, q, until, steps, alpha=0.3):
@@ -573,20 +577,53 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
                 break
         return nu, q
 
-    nu, q = damped(nu, q, 1e-3, 400)
-    with np.errstate(over="ignore", invalid="ignore"):
-        solution = optimize.root(residual, np.log(np.concatenate([nu, q])), method="hybr",
-                                 jac=residual_jacobian if site.gradient else None,
-                                 options={"xtol": tol, "maxfev": max_iter * (2 * P + 1)})
-        r = residual(solution.x) if np.all(np.isfinite(solution.x)) else np.array([np.inf])
-    if np.all(np.isfinite(r)) and (solution.success or np.max(np.abs(r)) < 1e-9):
-        history.append(float(np.max(np.abs(r))))
-        solution_x = solution.x
-    else:
+    def anderson(nu, q, until, steps, mixing=0.3, depth=5):
+        """Type-II Anderson mixing of x ↦ ln(map(eˣ)), steps capped at an e-fold."""
+        x = np.log(np.concatenate([nu, q]))
+        xs, fs = [], []
+        for _ in range(steps):
+            new_nu, new_q = moments(np.exp(x[:P]), np.exp(x[P:]))
+            f = np.log(np.maximum(np.concatenate([new_nu, new_q]), 1e-300)) - x
+            change = float(np.max(np.abs(new_nu - np.exp(x[:P]))
+                                  / np.maximum(np.exp(x[:P]), 1e-9)))
+            history.append(change)
+            if change < until or not np.all(np.isfinite(f)):
+                break
+            xs, fs = [*xs[-depth:], x], [*fs[-depth:], f]
+            step = mixing * f
+            if len(xs) > 1:
+                dX, dF = np.diff(xs, axis=0).T, np.diff(fs, axis=0).T
+                gamma = np.linalg.lstsq(dF, f, rcond=None)[0]
+                step = step - (dX + mixing * dF) @ gamma
+            largest = float(np.max(np.abs(step)))
+            if not np.isfinite(largest):
+                xs, fs, step, largest = [], [], mixing * f, float(np.max(np.abs(mixing * f)))
+            x = x + (step / largest if largest > 1.0 else step)
+        return np.exp(x[:P]), np.exp(x[P:])
+
+    def minpack(nu, q):
+        with np.errstate(over="ignore", invalid="ignore"):
+            solution = optimize.root(residual, np.log(np.concatenate([nu, q])), method="hybr",
+                                     jac=residual_jacobian if site.gradient else None,
+                                     options={"xtol": tol, "maxfev": max_iter * (2 * P + 1)})
+            r = (residual(solution.x) if np.all(np.isfinite(solution.x))
+                 else np.array([np.inf]))
+        if np.all(np.isfinite(r)) and (solution.success or np.max(np.abs(r)) < 1e-9):
+            history.append(float(np.max(np.abs(r))))
+            return solution.x, solution.message
+        return None, solution.message
+
+    nu, q = anderson(*start, 1e-3, 400)
+    solution_x, message = ((None, "Anderson warm-up not finite") if not (
+        np.all(np.isfinite(nu)) and np.all(np.isfinite(q))) else minpack(nu, q))
+    if solution_x is None:
+        nu, q = damped(*start, 1e-3, 400)
+        solution_x, message = minpack(nu, q)
+    if solution_x is None:
         nu, q = damped(nu, q, tol, 20000)
         if not history[-1] < max(tol, 1e-9):
             raise ConvergenceError(f"lif_siegert: no self-consistent rates (MINPACK: "
-                                   f"{solution.message}; damped iteration stalled)", history)
+                                   f"{message}; damped iteration stalled)", history)
         solution_x = np.log(np.concatenate([nu, q]))
     nu, q = np.exp(solution_x[:P]), np.exp(solution_x[P:])
     stability = _stability(moments, nu, q, jacobian if site.gradient else None)
