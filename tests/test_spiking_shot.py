@@ -91,3 +91,22 @@ def test_verify_adds_a_sampled_theorys_errors():
                               theory_stderr={"populations": {"E": {"rate": 0.4}}})
     assert plain.stderr == pytest.approx(0.3)
     assert sampled.comparisons[0].stderr == pytest.approx(0.5)
+
+
+def test_verify_with_the_shot_runtime_from_the_command_line(run, tmp_path):
+    """`verify FILE --method lif_shot`: only rates are compared (the runtime leaves the
+    rest null), each with the theory's sampling error added; they agree (exact site)."""
+    import inspect
+    import json
+    import textwrap
+
+    path = tmp_path / "driven.py"
+    path.write_text("import fieldtheory as ft\n\n" + textwrap.dedent(inspect.getsource(_driven))
+                    + "\nmodel = _driven()\n")
+    status, out, _ = run("verify", str(path), "--method", "lif_shot", "--t-max", "1000",
+                         "--t-burn", "100", "--seed", "3", "--json")
+    report = json.loads(out)
+    assert {c["observable"] for c in report["comparisons"]} == {"E.rate", "I.rate"}
+    assert status == 0, report["comparisons"]
+    status, _, err = run("verify", "scs", "--method", "lif_shot")
+    assert status == 2 and "--method chooses a spiking runtime" in err
