@@ -178,9 +178,12 @@ def verify_spiking(model, params: Mapping[str, float] | None = None, *,
     simulation then uses. ``trials`` > 1: errors across independent networks (see
     :func:`~fieldtheory.spiking_solve.simulate_spiking_model`). ``method``: the spiking
     runtime (``lif_shot``: its sampling errors are added to the simulation's)."""
-    theory = solve_spiking(model, theory_params if theory_params is not None else params,
-                           method=method, tau_max=2 * tau_max + dtau, dtau=dtau / FINE,
-                           window=t_max / 1000.0)
+    from fieldtheory.progress import heartbeat
+
+    with heartbeat("theory", enabled=progress):
+        theory = solve_spiking(model, theory_params if theory_params is not None else params,
+                               method=method, tau_max=2 * tau_max + dtau, dtau=dtau / FINE,
+                               window=t_max / 1000.0)
     bins = {name: p["rate_distribution"]["bins"]
             for name, p in theory.observables["populations"].items()
             if p.get("rate_distribution") is not None} or None

@@ -125,9 +125,13 @@ def solve_spiking_cli(args: argparse.Namespace, model, params) -> int:
     _refuse(args, model, (("--order", args.order is not None), ("--loops",
                           args.loops is not None), ("-N", args.N is not None),
                           ("--output", args.output is not None)))
-    result = solve_spiking(model, params, method=args.method,
-                           tau_max=100.0 if args.tau_max is None else args.tau_max,
-                           dtau=1.0 if args.dtau is None else args.dtau)
+    from fieldtheory.progress import heartbeat
+
+    # a running-time line on a terminal (lif_shot samples for a minute on larger graphs)
+    with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
+        result = solve_spiking(model, params, method=args.method,
+                               tau_max=100.0 if args.tau_max is None else args.tau_max,
+                               dtau=1.0 if args.dtau is None else args.dtau)
     data = result.to_json()
     print(dumps(data) if args.json else format_spiking(data))
     return 0
