@@ -56,11 +56,12 @@ def periodogram(tau: np.ndarray, C: np.ndarray, nu: float, width: float, segment
 
 
 def pooled(edges, theory, simulated, n: int, least: float = 5.0):
-    """Adjacent histogram bins merged from each tail inwards until every bin expects at
-    least ``least`` of the ``n`` neurons under the theory (the rule of Pearson's χ² test;
-    the normal approximation of a binomial count fails below it): (edges, theory density,
-    simulated density) on the merged bins, each density the merged mass over the merged
-    width. Bins that already expect enough are kept as they are."""
+    """Adjacent histogram bins merged, left to right, until every group expects at least
+    ``least`` of the ``n`` neurons under the theory (a short last group joins the one
+    before it) — the rule of Pearson's χ² test; the normal approximation of a binomial
+    count fails below it: (edges, theory density, simulated density) on the merged bins,
+    each density the merged mass over the merged width. Bins that already expect enough
+    are kept as they are."""
     edges = np.asarray(edges, float)
     widths = np.diff(edges)
     expected = np.asarray(theory, float) * widths * n
