@@ -222,11 +222,7 @@ class SpikeWriter:
 
     def write(self, times, senders) -> None:
         """Append the spikes (times in ms, global neuron indices), in the order given."""
-        times = np.asarray(times, dtype=np.float64).ravel()
-        senders = np.asarray(senders, dtype=np.int64).ravel()
-        if times.shape != senders.shape:
-            raise ParameterError(f"spike file: {times.size} times but {senders.size} "
-                                 "senders")
+        times, senders = _spike_arrays(times, senders, "spike file")
         if times.size == 0:
             return
         records = np.empty(times.size, dtype=SPIKE_DTYPE)
@@ -436,11 +432,7 @@ class SpikeStatistics:
         """
         if self._result is not None:
             raise ParameterError("SpikeStatistics.add after result(): the window is closed")
-        times = np.asarray(times, dtype=np.float64).ravel()
-        senders = np.asarray(senders, dtype=np.int64).ravel()
-        if times.shape != senders.shape:
-            raise ParameterError(f"spike chunk: {times.size} times but {senders.size} "
-                                 "senders")
+        times, senders = _spike_arrays(times, senders, "spike chunk")
         if times.size == 0:
             return
         if not np.all(np.isfinite(times)):
@@ -885,3 +877,13 @@ def _column_sems(values: np.ndarray | None) -> list | None:
         return [None] * values.shape[1]
     with np.errstate(invalid="ignore"):
         return _floats(values.std(axis=0, ddof=1) / np.sqrt(n))
+
+
+def _spike_arrays(times, senders, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(times as float64, senders as int64), flat and of one length (else a named
+    ParameterError)."""
+    times = np.asarray(times, dtype=np.float64).ravel()
+    senders = np.asarray(senders, dtype=np.int64).ravel()
+    if times.shape != senders.shape:
+        raise ParameterError(f"{what}: {times.size} times but {senders.size} senders")
+    return times, senders
