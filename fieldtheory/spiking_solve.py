@@ -114,7 +114,9 @@ def solve_spiking(model, params: Mapping[str, float] | None = None, *, method: s
     # a sampled runtime (lif_shot) reports its sampling errors in the simulations' layout
     return SpikingResult(loaded.name, values, None, runtime.name, observables,
                          stderr=out.get("stderr"),
-                         info={"iterations": out.get("iterations")},
+                         info={"iterations": out.get("iterations"),
+                               # a sampled runtime's convergence record (lif_colored)
+                               **{k: out[k] for k in ("history", "trace") if k in out}},
                          undefined=out.get("undefined", {}))
 
 

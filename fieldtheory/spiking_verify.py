@@ -103,10 +103,11 @@ def compare_spiking(theory: Mapping[str, Any], simulation: Mapping[str, Any],
     rate fluctuation ``rate_common`` of the simulation's errors added as the shift
     ρ'(ν)·δν of the whole histogram. A key the theory leaves null is not compared; a
     sampled theory's errors (``theory_stderr``, the simulations' layout) are added to
-    the simulation's in quadrature."""
+    the simulation's in quadrature (curves: bin-averaged like the theory's curve)."""
     out = []
     for name, th in theory["populations"].items():
         sim, err = simulation["populations"][name], stderr["populations"][name]
+        sampled = ((theory_stderr or {}).get("populations") or {}).get(name) or {}
         expected = dict(th)
         if th.get("regime", "fluctuation_driven") != "fluctuation_driven":
             # the theory states its spike-train statistics fail there: rates only
@@ -122,6 +123,13 @@ def compare_spiking(theory: Mapping[str, Any], simulation: Mapping[str, Any],
                 expected["timescale"] = float(2 * np.trapezoid(ratio, tau))
             values = np.asarray(sim["spike_autocorrelation"]["values"], float)
             errors = np.asarray(err["spike_autocorrelation"]["values"], float)
+            theory_error = None
+            if sampled.get("spike_autocorrelation") is not None:
+                # a sampled theory's errors, bin-averaged like its curve (an upper bound:
+                # the errors of neighbouring lags are positively correlated)
+                theory_error = binned(np.asarray(ac["tau"], float), np.asarray(
+                    sampled["spike_autocorrelation"]["values"], float), tau, width)
+                errors = np.hypot(errors, theory_error)
             for t, m, v, e in zip(tau, curve, values, errors, strict=True):
                 if t > 0:
                     out.append(Comparison(f"{name}.spike_autocorrelation", float(t), float(m),
@@ -132,11 +140,18 @@ def compare_spiking(theory: Mapping[str, Any], simulation: Mapping[str, Any],
                 model = periodogram(np.asarray(ac["tau"], float),
                                     np.asarray(ac["values"], float), float(th["rate"]),
                                     width, 2 * (len(tau) - 1), omega, resolution)
+                spectrum_errors = np.asarray(err["power_spectrum"]["values"][1:], float)
+                if theory_error is not None:
+                    # the theory's Ĉ errors through the same (linear) estimator, taken as
+                    # fully correlated across lags
+                    spectrum_errors = np.hypot(spectrum_errors, np.abs(periodogram(
+                        np.asarray(ac["tau"], float), np.asarray(
+                            sampled["spike_autocorrelation"]["values"], float), 0.0,
+                        width, 2 * (len(tau) - 1), omega, resolution)))
                 for w, m, v, e in zip(omega, model, spectrum["values"][1:],
-                                      err["power_spectrum"]["values"][1:], strict=True):
+                                      spectrum_errors, strict=True):
                     out.append(Comparison(f"{name}.power_spectrum", float(w), float(m),
                                           float(v), float(e)))
-        sampled = ((theory_stderr or {}).get("populations") or {}).get(name) or {}
         for key in ("rate", "cv", "timescale"):
             if expected.get(key) is not None and sim.get(key) is not None and err.get(key):
                 error = math.hypot(float(err[key]), float(sampled.get(key) or 0.0))
@@ -172,19 +187,21 @@ def verify_spiking(model, params: Mapping[str, float] | None = None, *,
                    t_max: float = 2000.0, t_burn: float = 200.0, dt: float = 0.1,
                    seed: int = 0, engine: str = "numpy", threads: int = 1,
                    tau_max: float = 50.0, dtau: float = 1.0, threshold: float = 4.0,
-                   progress: bool = False, trials: int = 1, method: str = "auto"):
+                   progress: bool = False, trials: int = 1, method: str = "auto",
+                   options: Mapping[str, Any] | None = None):
     """Solve, simulate (``engine``) and compare a spiking network: (report, theory,
     simulation). The theory's rate distribution is that of the estimates over the
     simulated window (counting noise included) on the bins the theory chose, which the
     simulation then uses. ``trials`` > 1: errors across independent networks (see
     :func:`~fieldtheory.spiking_solve.simulate_spiking_model`). ``method``: the spiking
-    runtime (``lif_shot``: its sampling errors are added to the simulation's)."""
+    runtime (``lif_shot``, ``lif_colored``: their sampling errors are added to the
+    simulation's), ``options`` the runtime's options."""
     from fieldtheory.progress import heartbeat
 
     with heartbeat("theory", enabled=progress):
         theory = solve_spiking(model, theory_params if theory_params is not None else params,
                                method=method, tau_max=2 * tau_max + dtau, dtau=dtau / FINE,
-                               window=t_max / 1000.0)
+                               window=t_max / 1000.0, options=options)
     bins = {name: p["rate_distribution"]["bins"]
             for name, p in theory.observables["populations"].items()
             if p.get("rate_distribution") is not None} or None

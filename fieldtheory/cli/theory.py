@@ -169,9 +169,10 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
                              "--observe population_variance)")
     parser.add_argument("--method", default="auto",
                         choices=("auto", *sorted(registry.runtimes("spiking"))),
-                        help="spiking networks: the mean-field runtime (lif_shot: the "
-                             "finite-K compound-Poisson site, sampled; its errors are added "
-                             "to the simulation's)")
+                        help="spiking networks: the mean-field runtime (lif_colored: the "
+                             "colored-noise site, sampled; lif_shot: the finite-K "
+                             "compound-Poisson site, sampled; their errors are added to the "
+                             "simulation's)")
     add_engine_arguments(parser)
     add_figures_argument(parser)
 

@@ -31,8 +31,9 @@ intervals (Brunel 2000, Eq. A.?) and the spike-train spectrum of the renewal pro
 the first-passage-time density of the white-noise LIF (its Laplace transform by parabolic
 cylinder functions, Lindner, Schimansky-Geier & Longtin 2002):
 S(ω) = ν Re[(1 + F̃(iω))/(1 − F̃(iω))]. This renewal spectrum neglects the colored part of
-the input (the recurrent Ĉ_β) and is stated as such; the paper's Stratonovich–Rice
-approximation is not implemented.
+the input (the recurrent Ĉ_β) and is stated as such (the population's ``regime``); the
+paper's Stratonovich–Rice approximation is not implemented, the colored-noise problem
+itself is solved by sampling in ``lif_colored`` (``spiking_colored.py``).
 """
 
 from __future__ import annotations

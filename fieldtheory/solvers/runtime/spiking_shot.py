@@ -51,7 +51,7 @@ from fieldtheory.solvers.runtime.spiking import (
     solve_lif,
 )
 
-__all__ = ["sample_shot_rates", "solve_lif_shot"]
+__all__ = ["LIFCells", "sample_shot_rates", "solve_lif_shot"]
 
 #: the options and their defaults
 DEFAULTS = {"neurons": 1000, "time": 1000.0, "burn": 100.0, "step": 0.1, "outer": 3,
@@ -67,6 +67,59 @@ def _signed_normal(rng, mean: np.ndarray, sd: np.ndarray, clip: np.ndarray) -> n
         w[bad] = mean[bad] + sd[bad] * rng.standard_normal(int(bad.sum()))
         bad = clip & (sd > 0) & (np.sign(w) != np.sign(mean))
     return w
+
+
+class LIFCells:
+    """Leaky integrate-and-fire neurons stepped exactly between input jumps (the
+    propagators of NEST's ``iaf_psc_delta`` / ``iaf_psc_exp``): ``neurons[pop[i]]`` is
+    the model of cell i. An input ``jump`` w (mV) at a step boundary moves V by w (delta
+    synapses) or adds w/τ_s to the synaptic variable y (mV/ms), whose integral is then w
+    (exponential synapses) — the weight convention of the derived site's mean
+    μ = E_L + τ_m Σ E[K]E[w]ν."""
+
+    def __init__(self, neurons, pop: np.ndarray, step: float) -> None:
+        cell = {k: np.array([getattr(x, k) for x in neurons], float)[pop]
+                for k in ("tau_m", "tau_s", "V_th", "V_reset", "t_ref")}
+        self.cell, self.n = cell, len(pop)
+        self.dm = np.exp(-step / cell["tau_m"])
+        self.synaptic = cell["tau_s"] > 0
+        self.tau_s = np.where(self.synaptic, cell["tau_s"], 1.0)
+        self.ds = np.where(self.synaptic, np.exp(-step / self.tau_s), 0.0)
+        equal = np.isclose(self.tau_s, cell["tau_m"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # V(t + h) − E: (V − E) e^{−h/τm} + y A (e^{−h/τs} − e^{−h/τm}), y in mV/ms
+            coupling = np.where(equal, step * self.dm,
+                                self.tau_s * cell["tau_m"] / (self.tau_s - cell["tau_m"])
+                                * (self.ds - self.dm))
+        self.coupling = np.where(self.synaptic, coupling, 0.0)
+        self.refractory_steps = np.rint(cell["t_ref"] / step).astype(int)
+
+    def run(self, rest: np.ndarray, jumps, steps: int, burn_steps: int,
+            record: bool = False) -> tuple[np.ndarray, list | None]:
+        """Spike counts per cell after ``burn_steps`` of ``steps``, V starting at ``rest``
+        (the cells' resting potentials, each with its static offset); ``jumps(k)`` the
+        input of step k. ``record``: also the (step − burn_steps, cells) of every spike."""
+        V, y = rest.copy(), np.zeros(self.n)
+        refractory = np.zeros(self.n, dtype=int)
+        counts = np.zeros(self.n)
+        spikes = [] if record else None
+        V_th, V_reset, synaptic = self.cell["V_th"], self.cell["V_reset"], self.synaptic
+        for k in range(steps):
+            jump = jumps(k)
+            V_new = rest + (V - rest) * self.dm + self.coupling * y + np.where(
+                synaptic, 0.0, jump)
+            y = y * self.ds + np.where(synaptic, jump / self.tau_s, 0.0)
+            active = refractory <= 0
+            V = np.where(active, V_new, V_reset)
+            refractory -= 1
+            fire = active & (V >= V_th)
+            V[fire] = V_reset[fire]
+            refractory[fire] = self.refractory_steps[fire]
+            if k >= burn_steps:
+                counts += fire
+                if record:
+                    spikes.append((k - burn_steps, np.flatnonzero(fire)))
+        return counts, spikes
 
 
 def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 1000,
@@ -118,32 +171,16 @@ def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 100
     Sigma = np.maximum(site.Sigma(nu, q), 0.0)
     pop = np.repeat(np.arange(P), M)
     n = P * M
-    cell = {k: np.array([getattr(x, k) for x in net.neurons])[pop]
-            for k in ("tau_m", "tau_s", "V_th", "V_reset", "t_ref")}
+    cells = LIFCells(net.neurons, pop, step)
     rest = E_L[pop] + np.sqrt(Sigma)[pop] * rng.standard_normal(n)
-    dm = np.exp(-step / cell["tau_m"])
-    synaptic = cell["tau_s"] > 0
-    tau_s = np.where(synaptic, cell["tau_s"], 1.0)
-    ds = np.where(synaptic, np.exp(-step / tau_s), 0.0)
-    equal = np.isclose(tau_s, cell["tau_m"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # V(t + h) − E: (V − E) e^{−h/τm} + y A (e^{−h/τs} − e^{−h/τm}), y in mV/ms
-        coupling = np.where(equal, step * dm,
-                            tau_s * cell["tau_m"] / (tau_s - cell["tau_m"]) * (ds - dm))
-    coupling = np.where(synaptic, coupling, 0.0)
-    refractory_steps = np.rint(cell["t_ref"] / step).astype(int)
-    V = rest.copy()
-    y = np.zeros(n)
-    refractory = np.zeros(n, dtype=int)
-    counts = np.zeros(n)
     per_step = spread_total[pop] * step
     # the fixed rows, one entry per (row, neuron of its target)
     fixed_rows = np.flatnonzero(fixed)
     fixed_cell = (target[fixed_rows][:, None] * M + np.arange(M)[None, :]).ravel()
     fixed_lam = np.repeat(lam[fixed_rows] * step, M)
     fixed_w = np.repeat(mean[fixed_rows], M)
-    burn_steps, steps = round(burn / step), round((burn + time) / step)
-    for k in range(steps):
+
+    def jumps(_k):
         jump = np.bincount(fixed_cell, weights=rng.poisson(fixed_lam) * fixed_w, minlength=n)
         if spread_rows.size:
             who = np.repeat(np.arange(n), rng.poisson(per_step))
@@ -152,17 +189,30 @@ def sample_shot_rates(site, nu: np.ndarray, q: np.ndarray, *, neurons: int = 100
                                               side="right")]
             jump += np.bincount(who, weights=_signed_normal(rng, mean[row], sd[row],
                                                             clip[row]), minlength=n)
-        V_new = rest + (V - rest) * dm + coupling * y + np.where(synaptic, 0.0, jump)
-        y = y * ds + np.where(synaptic, jump / tau_s, 0.0)
-        active = refractory <= 0
-        V = np.where(active, V_new, cell["V_reset"])
-        refractory -= 1
-        fire = active & (V >= cell["V_th"])
-        V[fire] = cell["V_reset"][fire]
-        refractory[fire] = refractory_steps[fire]
-        if k >= burn_steps:
-            counts += fire
+        return jump
+
+    counts, _ = cells.run(rest, jumps, round((burn + time) / step), round(burn / step))
     return counts.reshape(P, M)
+
+
+def runtime_options(name: str, options: dict | None, defaults: dict) -> dict:
+    """``defaults`` updated by ``options``; an unknown option is named."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise SolverInputError(f"{name}: unknown option(s) {unknown}; known: "
+                               f"{sorted(defaults)}")
+    return {**defaults, **options}
+
+
+def gained_rates(site, grid: SpikingGrid, gain) -> tuple[np.ndarray, np.ndarray]:
+    """(ν, q) of ``lif_siegert``'s fixed point with its transfer function × ``gain``
+    (None: the plain diffusion fixed point) — the deterministic feedback of the sampled
+    runtimes."""
+    out = solve_lif(site, grid, {"spectrum": False, "gain": gain})
+    pops = [out["populations"][name] for name in site.values.populations]
+    nu = np.array([p["rate"] for p in pops])
+    return nu, np.array([p["rate_variance"] for p in pops]) + nu**2
 
 
 def solve_lif_shot(site, grid: SpikingGrid | None = None, options: dict | None = None
@@ -171,12 +221,7 @@ def solve_lif_shot(site, grid: SpikingGrid | None = None, options: dict | None =
     docstring. Options: ``neurons`` per population (1000), ``time`` (1000 ms), ``burn``
     (100 ms), ``step`` (0.1 ms), ``outer`` (3), ``seed`` (0)."""
     grid = grid or SpikingGrid()
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise SolverInputError(f"lif_shot: unknown option(s) {unknown}; known: "
-                               f"{sorted(DEFAULTS)}")
-    o = {**DEFAULTS, **options}
+    o = runtime_options("lif_shot", options, DEFAULTS)
     M = int(o["neurons"])
     if M < 2 or int(o["outer"]) < 1:
         raise SolverInputError(f"lif_shot: neurons = {M} must be ≥ 2 and outer = "
@@ -188,13 +233,7 @@ def solve_lif_shot(site, grid: SpikingGrid | None = None, options: dict | None =
     transfer = lif_static_average(net.neurons, net.populations)
     T = float(o["time"]) / 1000.0
 
-    def solve(gain):
-        out = solve_lif(site, grid, {"spectrum": False, "gain": gain})
-        pops = [out["populations"][name] for name in net.populations]
-        nu = np.array([p["rate"] for p in pops])
-        return nu, np.array([p["rate_variance"] for p in pops]) + nu**2
-
-    nu, q = solve(None)
+    nu, q = gained_rates(site, grid, None)
     history = []
     for _ in range(int(o["outer"])):
         counts = sample_shot_rates(site, nu, q, neurons=M, time=float(o["time"]),
@@ -209,7 +248,7 @@ def solve_lif_shot(site, grid: SpikingGrid | None = None, options: dict | None =
                                    "no correction can be measured (more neurons or a "
                                    "longer time)", history)
         gain = sampled / siegert_nu
-        new_nu, new_q = solve(gain)
+        new_nu, new_q = gained_rates(site, grid, gain)
         history.append(float(np.max(np.abs(new_nu - nu) / nu)))
         nu, q = new_nu, new_q
     # the sampling error: Var(r_α) from the spread of the counts over the M neurons,
