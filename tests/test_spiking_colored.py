@@ -118,7 +118,7 @@ def test_colored_options_and_failures_are_named():
     with pytest.raises(ParameterError, match="no multiple of the step"):
         solve_spiking(model, params, method="lif_colored", options={"step": 0.3})
     # one generation cannot show that the fed-back input has settled: no silent result
-    with pytest.raises(ConvergenceError, match="still changes"):
+    with pytest.raises(ConvergenceError, match="still change"):
         solve_spiking(model, params, method="lif_colored",
                       options={"neurons": 20, "time": 200.0, "generations": 1})
     # a silent population: nothing to measure, said so
