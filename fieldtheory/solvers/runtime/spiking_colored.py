@@ -295,7 +295,7 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
                                       input_change / (4 * input_noise + 1e-300)))
         history.append(float(score.max()))
         trace.append({name: {"rate": float(new_nu[al]), "gain": float(gain[al]),
-                             "cv": float(np.nanmean(got["cv"][al])),
+                             "cv": _finite_mean(got["cv"][al]),
                              "rate_change": float(rate_change[al]),
                              "input_change": float(input_change[al])}
                       for al, name in enumerate(net.populations)})
@@ -352,6 +352,12 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
     return {"populations": populations, "stderr": {"populations": errors}, "trace": trace,
             "iterations": len(history), "history": history, "undefined": {},
             "branch": "noise_driven"}
+
+
+def _finite_mean(values: np.ndarray) -> float | None:
+    """The mean of the finite entries; None without any (no neuron with three spikes)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else None
 
 
 def _jackknife_timescale(tau: np.ndarray, C: np.ndarray, value) -> float | None:
