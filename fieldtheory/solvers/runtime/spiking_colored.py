@@ -85,6 +85,8 @@ COLORED_DEFAULTS = {"neurons": 500, "time": 2000.0, "burn": 200.0, "step": 0.1,
             "generations": 8, "mixing": 1.0, "tol": 0.05, "seed": 0}
 #: bytes of the sampled inputs held at once (neurons are run in groups within it)
 COLORED_GROUP_BYTES = 2.0e8
+#: trains transformed at once (bounds the FFTs' memory)
+TRAIN_ROWS = 128
 #: the continuity correction of a discretely monitored barrier, −ζ(½)/√(2π)
 BGK_BETA = 1.4603545088095868 / np.sqrt(2 * np.pi)
 #: neurons per jackknife group of the timescale's error
@@ -135,13 +137,16 @@ def sample_colored(site, nu: np.ndarray, q: np.ndarray, C_omega: np.ndarray | No
     spectrum = (D[:, None] + (a @ C_omega) * sinc2[None, :]) / step
     if np.any(spectrum < 0):
         # a noisy Ĉ can dip the spectrum below zero at some frequency: no Gaussian input
-        # has such a spectrum; clipped (reported in the solver's history through r)
+        # has such a spectrum; clipped to zero there
         spectrum = np.maximum(spectrum, 0.0)
     Sigma = np.maximum(site.Sigma(nu, q), 0.0)
     mu = np.asarray(site.mu(nu, q), float)
-    # neurons in groups: two float64 (n)-arrays per neuron (colored and white input)
+    # neurons in groups: two float64 (n)-arrays per neuron (colored and white input,
+    # about twice that while they are made) and its train; the trains' transforms in
+    # sub-groups of TRAIN_ROWS
     group = max(1, min(P * M, int(COLORED_GROUP_BYTES // (16.0 * n))))
-    require(16.0 * group * n + 8.0 * P * M * (lags + 1),
+    fft_size = 1 << int(np.ceil(np.log2(2 * n_time)))
+    require(40.0 * group * n + 24.0 * TRAIN_ROWS * fft_size + 8.0 * P * M * (lags + 1),
             f"lif_colored: {P} × {M} sampled neurons over {n} steps")
     pop_all = np.repeat(np.arange(P), M)
     counts, white = np.zeros(P * M), np.zeros(P * M)
@@ -178,14 +183,17 @@ def sample_colored(site, nu: np.ndarray, q: np.ndarray, C_omega: np.ndarray | No
         for k, fired in spikes:
             mine = fired[fired < m]
             trains[mine, k] = 1.0
-        C[cells_idx] = _train_autocorrelations(trains, lags, step)
-        # each train's periodogram (Hz; its own mean removed: S_i(ω_j > 0) unchanged)
-        f = np.fft.rfft(trains - trains.mean(axis=1, keepdims=True), axis=1)
-        S_i = (f.real**2 + f.imag**2) / (time / 1000.0)
-        np.add.at(S1, pop, S_i)
-        np.add.at(S2, pop, S_i**2)
-        low[cells_idx] = S_i[:, in_band].mean(axis=1) - trains.sum(axis=1) / (time / 1000.0)
-        cv[cells_idx] = _interval_cvs(trains, step)
+        for lo in range(0, m, TRAIN_ROWS):
+            rows = slice(lo, min(lo + TRAIN_ROWS, m))
+            part, where = trains[rows], cells_idx[rows]
+            C[where] = _train_autocorrelations(part, lags, step)
+            # each train's periodogram (Hz; its own mean removed: S_i(ω_j > 0) unchanged)
+            f = np.fft.rfft(part - part.mean(axis=1, keepdims=True), axis=1)
+            S_i = (f.real**2 + f.imag**2) / (time / 1000.0)
+            np.add.at(S1, pop[rows], S_i)
+            np.add.at(S2, pop[rows], S_i**2)
+            low[where] = S_i[:, in_band].mean(axis=1) - part.sum(axis=1) / (time / 1000.0)
+            cv[where] = _interval_cvs(part, step)
     S = S1 / M
     S_err = np.sqrt(np.maximum(S2 / M - S**2, 0.0) / (M - 1))
     return {"counts": counts.reshape(P, M), "white": white.reshape(P, M),
