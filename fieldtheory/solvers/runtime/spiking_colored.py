@@ -36,8 +36,9 @@ derived site):
 3. the colored neurons' spike-train spectrum S_β(ω) (each train's periodogram, its own
    mean removed, averaged over the neurons), Ĉ_β(ω) = S_β(ω) − ν_β the next generation's
    colored input (mixed with the previous one by ``mixing``; 1 = plain iteration);
-   ``generations`` times. The change of the fed-back input below 1/τ_m (relative to the
-   white part) must have fallen below ``tol`` at the end, else ``ConvergenceError``.
+   ``generations`` times. At the end each population's rate change and the change of
+   its fed-back input's mean below 1/τ_m (relative to the white part) must lie below
+   ``tol`` or within 4 sampling errors, else ``ConvergenceError``.
 
 Reported: rates (Siegert × r at the fixed point) and their variance across neurons,
 and from the last generation's colored neurons the CV of the intervals (the simulations'
