@@ -16,7 +16,8 @@ neurons:
 
 the exact solution of the colored-noise problem of a Cox neuron (for F = erf-shaped it
 is the bivariate normal CDF, Owen's T; the tests check that closed form). The
-self-consistency (ν, q, Ĉ) is iterated to a relative change of 1e-10 (damped).
+self-consistency (ν, q, Ĉ) is iterated to a relative change of 1e-10 (Anderson-mixed;
+the damped iteration from the start where that leaves the physical region).
 
 ``lif_siegert`` — LIF neurons in the diffusion approximation: the stationary rate of a
 neuron with mean input μ_i and white-noise σ² = τ_m D (Siegert),
@@ -278,6 +279,19 @@ class _Lags:
 
 
 # -- GLM --------------------------------------------------------------------------------------
+def anderson_step(xs: list, fs: list, mixing: float) -> np.ndarray:
+    """The type-II Anderson step from the iterates ``xs`` and their residuals
+    fs = map(x) − x (the latest last): mixing·f minus the least-squares combination of the
+    differences that best cancels f (plain mixing with one iterate)."""
+    f = fs[-1]
+    step = mixing * f
+    if len(xs) > 1:
+        dX, dF = np.diff(xs, axis=0).T, np.diff(fs, axis=0).T
+        gamma = np.linalg.lstsq(dF, f, rcond=None)[0]
+        step = step - (dX + mixing * dF) @ gamma
+    return step
+
+
 def glm_statistics(F, mu: float, Sigma: float, Cv: np.ndarray, terms: int = 80):
     """(ν, q, Ĉ on the lags) of GLM neurons: V = μ + δμ + v, δμ ~ N(0, Σ), Cov v = C_v."""
     s2 = Sigma + Cv[0]
@@ -310,11 +324,9 @@ def solve_glm(site, grid: SpikingGrid | None = None, options: dict | None = None
     neurons = net.neurons
     slowest = max(max(n.tau_m, n.tau_s) for n in neurons)
     lags = _Lags(max(span, grid.tau_max, 40 * slowest), h)
-    nu = np.array([float(n.intensity(np.array([n.E_L]))[0]) for n in neurons])
-    q = nu**2
-    C = np.zeros((P, lags.M))
-    history = []
-    for _it in range(max_iter):
+    def image(nu, q, C):
+        """One application of the self-consistency map: (ν, q, Ĉ) ↦ their images, with
+        the input statistics they imply."""
         mu, Sigma, D = site.mu(nu, q), site.Sigma(nu, q), site.D(nu, q)
         a = site.colored(nu, q)
         Chat = np.array([lags.forward(C[b]) for b in range(P)])
@@ -328,19 +340,64 @@ def solve_glm(site, grid: SpikingGrid | None = None, options: dict | None = None
             Cvs.append(Cv)
             new_nu[al], new_q[al], new_C[al] = glm_statistics(n.intensity, mu[al],
                                                               Sigma[al], Cv)
-        change = max(np.max(np.abs(new_nu - nu) / np.maximum(nu, 1e-12)),
-                     np.max(np.abs(new_C - C)) / max(np.max(np.abs(new_C)), 1e-12))
-        history.append(float(change))
-        nu = (1 - damping) * nu + damping * new_nu
-        q = (1 - damping) * q + damping * new_q
-        C = (1 - damping) * C + damping * new_C
-        if not np.all(np.isfinite(nu)):
-            raise ConvergenceError("glm_colored: the rates diverged", history)
-        if change < tol:
-            break
-    else:
+        return new_nu, new_q, new_C, (mu, Sigma, D, Cvs)
+
+    def change_of(nu, C, new_nu, new_C):
+        return max(float(np.max(np.abs(new_nu - nu) / np.maximum(nu, 1e-12))),
+                   float(np.max(np.abs(new_C - C)) / max(np.max(np.abs(new_C)), 1e-12)))
+
+    def pack(nu, q, C):
+        return np.concatenate([nu, q, C.ravel()])
+
+    def unpack(x):
+        return x[:P], x[P:2 * P], x[2 * P:].reshape(P, lags.M)
+
+    start = np.array([float(n.intensity(np.array([n.E_L]))[0]) for n in neurons])
+    history: list[float] = []
+
+    def anderson(depth=5):
+        """Type-II Anderson mixing of the map (mixing = ``damping``); None when it leaves
+        the physical region or does not converge in ``max_iter`` steps."""
+        x = pack(start, start**2, np.zeros((P, lags.M)))
+        xs, fs = [], []
+        for _ in range(max_iter):
+            nu, q, C = unpack(x)
+            if np.any(nu < 0) or np.any(q < nu**2 * (1 - 1e-9)):
+                return None
+            new_nu, new_q, new_C, extra = image(nu, q, C)
+            change = change_of(nu, C, new_nu, new_C)
+            history.append(change)
+            if not np.isfinite(change):
+                return None
+            if change < tol:
+                return new_nu, new_q, new_C, extra
+            f = pack(new_nu, new_q, new_C) - x
+            xs, fs = [*xs[-depth:], x], [*fs[-depth:], f]
+            x = x + anderson_step(xs, fs, damping)
+        return None
+
+    def damped():
+        """The damped iteration (the fallback)."""
+        nu, q, C = start, start**2, np.zeros((P, lags.M))
+        for _ in range(max_iter):
+            new_nu, new_q, new_C, extra = image(nu, q, C)
+            change = change_of(nu, C, new_nu, new_C)
+            history.append(change)
+            if not np.all(np.isfinite(new_nu)):
+                raise ConvergenceError("glm_colored: the rates diverged", history)
+            if change < tol:
+                return new_nu, new_q, new_C, extra
+            nu = (1 - damping) * nu + damping * new_nu
+            q = (1 - damping) * q + damping * new_q
+            C = (1 - damping) * C + damping * new_C
         raise ConvergenceError(f"glm_colored: no self-consistent rates after {max_iter} "
                                "iterations", history)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        solution = anderson()
+    if solution is None:
+        solution = damped()
+    nu, q, C, (mu, Sigma, D, Cvs) = solution
     populations = {}
     for al, (name, n) in enumerate(zip(net.populations, neurons, strict=True)):
         Cv = Cvs[al]
@@ -608,11 +665,7 @@ def solve_lif(site, grid: SpikingGrid | None = None, options: dict | None = None
             if change < until or not np.all(np.isfinite(f)):
                 break
             xs, fs = [*xs[-depth:], x], [*fs[-depth:], f]
-            step = mixing * f
-            if len(xs) > 1:
-                dX, dF = np.diff(xs, axis=0).T, np.diff(fs, axis=0).T
-                gamma = np.linalg.lstsq(dF, f, rcond=None)[0]
-                step = step - (dX + mixing * dF) @ gamma
+            step = anderson_step(xs, fs, mixing)
             largest = float(np.max(np.abs(step)))
             if not np.isfinite(largest):
                 xs, fs, step, largest = [], [], mixing * f, float(np.max(np.abs(mixing * f)))
