@@ -329,9 +329,11 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
         C_mean = Ci.mean(axis=0)
         C_err = Ci.std(axis=0, ddof=1) / np.sqrt(M)
         cvs = got["cv"][al][np.isfinite(got["cv"][al])]
-        # the Fano factor of long counts: S(0)/ν, S(0) from the lowest bins (≤ 2 Hz)
-        low = (got["omega"] > 0) & (got["omega"] <= 2 * np.pi * 2e-3)
-        fano = max(float(got["S"][al][low].mean()) / nu[al], 1e-3)
+        # the Fano factor of long counts: S(0)/ν, S(0) from the lowest bins (≤ 2 Hz, at
+        # least the first)
+        slowest = (got["omega"] > 0) & (got["omega"] <= max(2 * np.pi * 2e-3,
+                                                            got["omega"][1]))
+        fano = max(float(got["S"][al][slowest].mean()) / nu[al], 1e-3)
         var_nu = max(q[al] - nu[al] ** 2, 0.0)
         sigma = float(np.sqrt(x.tau_m * D[al]))
         siegert_of = _siegert_of_offset(x, mu[al], sigma, Sigma[al])
