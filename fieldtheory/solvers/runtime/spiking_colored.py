@@ -48,8 +48,9 @@ timescale, each with its
 sampling error in ``stderr`` (the simulations' layout: errors across the independent
 sampled neurons; the rate's carried through the fixed point's linear response); the rate
 distribution is Siegert's over δμ × r, broadened by the counting law of Fano factor
-S(0)/ν over a ``window``. The iteration's own sampling noise (the Ĉ fed in) is a
-second-order effect and not in the errors. Where the sparse mean field holds (inputs
+S(0)/ν over a ``window``. The iteration's own noise (the sampled Ĉ fed in) enters
+through a floor: each error is at least the spread between the last three generations
+(curves: one factor per population pooled over the lags, ``iteration_inflation``). Where the sparse mean field holds (inputs
 independent), this is exact up to sampling; what it leaves out is what the site leaves
 out: cross-covariances of the inputs and the non-Gaussian shot noise of finite weights.
 """
@@ -86,6 +87,8 @@ COLORED_DEFAULTS = {"neurons": 500, "time": 2000.0, "burn": 200.0, "step": 0.1,
             "generations": 8, "mixing": 1.0, "tol": 0.05, "seed": 0}
 #: bytes of the sampled inputs held at once (neurons are run in groups within it)
 COLORED_GROUP_BYTES = 2.0e8
+#: the generations whose spread bounds the errors from below (the iteration's noise)
+RECENT = 3
 #: trains transformed at once (bounds the FFTs' memory)
 TRAIN_ROWS = 128
 #: the continuity correction of a discretely monitored barrier, −ζ(½)/√(2π)
@@ -258,7 +261,7 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
     transfer = lif_static_average(net.neurons, net.populations)
 
     nu, q = gained_rates(site, grid, None)
-    C_omega, history, trace = None, [], []
+    C_omega, history, trace, recent = None, [], [], []
     for _ in range(generations):
         got = sample_colored(site, nu, q, C_omega, neurons=M, time=float(o["time"]),
                              burn=float(o["burn"]), step=h, lags=report_lags, rng=rng,
@@ -308,6 +311,11 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
                              "rate_change": float(rate_change[al]),
                              "input_change": float(input_change[al])}
                       for al, name in enumerate(net.populations)})
+        recent = [*recent[-(RECENT - 1):],
+                  {"C": got["C"].mean(axis=1), "C_err": got["C"].std(axis=1, ddof=1)
+                   / np.sqrt(M), "cv": np.array([_finite_mean(v) or np.nan
+                                                 for v in got["cv"]]),
+                   "gain": gain, "var_gain": var_gain}]
         nu, q = new_nu, new_q
     if history[-1] > 1.0:
         raise ConvergenceError(f"lif_colored: the rates or the colored input still change "
@@ -317,7 +325,13 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
                                "that bound)", history)
     # sampling errors of the last generation (above): the gain's (paired neurons, delta
     # method) carried to the rates by the fixed point's linear response; the curves'
-    # across neurons
+    # across neurons — each inflated to the spread between the last RECENT generations
+    # where that is larger: a generation's input (the sampled Ĉ fed back) is itself noisy
+    inflation = _inflation(recent)
+    if len(recent) > 1:
+        gains = np.array([g["gain"] for g in recent])
+        var_gain = np.maximum(var_gain, gains.var(axis=0, ddof=1))
+        rate_err = np.sqrt(_response(transfer, site, nu, q, gain) ** 2 @ var_gain)
     mu, Sigma, D = site.mu(nu, q), site.Sigma(nu, q), site.D(nu, q)
     tau_all = np.arange(report_lags + 1) * h
     stride = max(1, round(grid.dtau / h))
@@ -327,7 +341,7 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
     for al, (name, x) in enumerate(zip(net.populations, net.neurons, strict=True)):
         Ci = got["C"][al]
         C_mean = Ci.mean(axis=0)
-        C_err = Ci.std(axis=0, ddof=1) / np.sqrt(M)
+        C_err = Ci.std(axis=0, ddof=1) / np.sqrt(M) * inflation[al]
         cvs = got["cv"][al][np.isfinite(got["cv"][al])]
         # the Fano factor of long counts: S(0)/ν, S(0) from the lowest bins (≤ 2 Hz, at
         # least the first)
@@ -339,6 +353,7 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
         siegert_of = _siegert_of_offset(x, mu[al], sigma, Sigma[al])
         bins = _bins_for(grid, name, nu[al], np.sqrt(var_nu))
         timescale = _timescale(tau_all, C_mean)
+        timescale_err = _jackknife_timescale(tau_all, Ci, timescale)
         populations[name] = {
             "rate": float(nu[al]), "rate_variance": var_nu,
             "cv": float(cvs.mean()) if cvs.size else None,
@@ -355,14 +370,40 @@ def solve_lif_colored(site, grid: SpikingGrid | None = None, options: dict | Non
         }
         errors[name] = {
             "rate": float(rate_err[al]),
-            "cv": float(cvs.std(ddof=1) / np.sqrt(cvs.size)) if cvs.size > 1 else None,
+            "cv": _cv_error(cvs, [g["cv"][al] for g in recent]),
             "spike_autocorrelation": {"tau": tau, "values": C_err[::stride]},
             "power_spectrum": {"values": got["S_err"][al][kept]},
-            "timescale": _jackknife_timescale(tau_all, Ci, timescale),
+            "timescale": (None if timescale_err is None
+                          else float(inflation[al] * timescale_err)),
+            "iteration_inflation": float(inflation[al]),
         }
     return {"populations": populations, "stderr": {"populations": errors}, "trace": trace,
             "iterations": len(history), "history": history, "undefined": {},
             "branch": "noise_driven"}
+
+
+def _inflation(recent: list) -> np.ndarray:
+    """Per population, the factor ≥ 1 by which the spread of Ĉ between the recent
+    generations exceeds one generation's error across its neurons, pooled over the lags
+    (1 with fewer than two generations)."""
+    if len(recent) < 2:
+        return np.ones(recent[-1]["C"].shape[0])
+    between = np.array([g["C"] for g in recent]).var(axis=0, ddof=1)   # P × lags
+    within = recent[-1]["C_err"] ** 2
+    ok = within > 0
+    return np.array([max(1.0, float(np.sqrt(between[p][ok[p]].mean()
+                                            / within[p][ok[p]].mean())))
+                     if ok[p].any() else 1.0 for p in range(within.shape[0])])
+
+
+def _cv_error(cvs: np.ndarray, recent: list) -> float | None:
+    """The CV's error: across the last generation's neurons, or the spread of the recent
+    generations' CVs where that is larger."""
+    if cvs.size < 2:
+        return None
+    error = float(cvs.std(ddof=1) / np.sqrt(cvs.size))
+    values = np.array([v for v in recent if np.isfinite(v)])
+    return max(error, float(values.std(ddof=1))) if values.size > 1 else error
 
 
 def _finite_mean(values: np.ndarray) -> float | None:
