@@ -50,9 +50,10 @@ sampled neurons; the rate's carried through the fixed point's linear response); 
 distribution is Siegert's over δμ × r, broadened by the counting law of Fano factor
 S(0)/ν over a ``window``. The iteration's own noise (the sampled Ĉ fed in) enters
 through a floor: each error is at least the spread between the last three generations
-(curves: one factor per population pooled over the lags, ``iteration_inflation``). Where the sparse mean field holds (inputs
-independent), this is exact up to sampling; what it leaves out is what the site leaves
-out: cross-covariances of the inputs and the non-Gaussian shot noise of finite weights.
+(curves: one factor per population pooled over the lags, ``iteration_inflation``).
+Where the sparse mean field holds (inputs independent), this is exact up to sampling;
+what it leaves out is what the site leaves out: cross-covariances of the inputs and the
+non-Gaussian shot noise of finite weights.
 """
 
 from __future__ import annotations
