@@ -53,18 +53,15 @@ def _linear_coefficient(expr) -> float | None:
     return float(c)
 
 
-def _response_kernels(derivation, values: dict) -> dict[str, float]:
-    """K_α = Σ_j κ_αj c_j c'_j per population, refusing by name a site the Gaussian
-    fluctuation runtime cannot take: a nonlinear drift, or a response kernel on a
-    nonlinear function (partial symmetry ρ with a nonlinear φ: a non-Gaussian site)."""
+def _response_kernels(derivation, values: dict) -> dict[str, float] | None:
+    """K_α = Σ_j κ_αj c_j c'_j per population; None where a site is not Gaussian — a
+    nonlinear drift, or a response kernel on a nonlinear function (partial symmetry ρ
+    with a nonlinear φ) —, whose two-point functions must then be sampled."""
     site = derivation.site_problem()
     kernels = {}
     for population in site.sites:
         if population.nonlinear != 0:
-            raise ParameterError(
-                f"order 1/N: population {population.population} has the nonlinear drift "
-                f"{population.nonlinear}; the fluctuation runtime needs a Gaussian site "
-                f"(linear drift)")
+            return None
         total = 0.0
         for index, coefficient in population.response_coefficients:
             kappa = sp.sympify(coefficient).xreplace(values)
@@ -74,11 +71,7 @@ def _response_kernels(derivation, values: dict) -> dict[str, float]:
             left = _linear_coefficient(term.left)
             right = _linear_coefficient(term.right if term.right is not None else term.left)
             if left is None or right is None:
-                raise ParameterError(
-                    f"order 1/N: population {population.population} has the response "
-                    f"kernel κ = {coefficient} ≠ 0 on {term.left} (partial symmetry ρ with a "
-                    f"nonlinear φ): its site is not Gaussian, and the sampled-site "
-                    f"fluctuation runtime is not implemented yet")
+                return None
             total += float(kappa) * left * right
         kernels[population.population] = total
     return kernels
@@ -188,6 +181,9 @@ def fluctuation_parts(solve, model: Model, params: Mapping[str, float] | None = 
     derivation = derive(model, order="1/N")
     site = derivation.site_problem()
     kernels = _response_kernels(derivation, symbols)
+    if kernels is None or (options or {}).get("sampled"):
+        return _sampled_parts(model, values, symbols, derivation, tau_max=tau_max, dtau=dtau,
+                              options=options, fine_lags=fine_lags)
     step = None if site.step is None else float(sp.sympify(site.step).xreplace(symbols))
     if step is not None:
         dtau = step * max(1, round(dtau / step))
@@ -219,6 +215,104 @@ def fluctuation_parts(solve, model: Model, params: Mapping[str, float] | None = 
     except RuntimeConvergence as error:
         raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
     return saddle, raw, step, runtime.name
+
+
+#: Monte-Carlo settings of the sampled site (``options={"monte_carlo": {...}}`` overrides):
+#: the damped iteration — Anderson mixing did not converge for SCS with ρ = ±0.5.
+SAMPLED_DEFAULTS = {"memory": 0, "damping": 0.5, "lyapunov": False}
+
+
+def _site_functions(spec) -> dict:
+    """{label: (f, f')} of every site function in the lowered stage (composites of the
+    site entries and conjugate fields, kernels of explicit entries, the observed φ)."""
+    found: dict = {}
+    factors = [f for e in spec.site for c in (e.left, e.right) for f in c.factors]
+    factors += [f for field_ in spec.fields if field_.composite is not None
+                for f in field_.composite.factors]
+    factors += [f for e in spec.explicit for k in e.kernels if k is not None
+                for f in (k.left, k.right)]
+    for f in (*factors, *spec.phi):
+        if f.kind == "function":
+            found.setdefault(f.label, (f.function, f.derivative))
+    return found
+
+
+def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau_max: float,
+                   dtau: float, options: Mapping[str, Any] | None, fine_lags: bool):
+    """:func:`fluctuation_parts` for non-Gaussian sites: the saddle point by the
+    Monte-Carlo runtime, which also returns each replica's sampled two-point functions,
+    evaluated by the runtime ``sampled_fluctuations``
+    (:mod:`fieldtheory.solvers.runtime.fluctuations_sampled`). ``options`` go to that
+    runtime, except ``monte_carlo`` (a dict for the Monte-Carlo runtime: ``paths``,
+    ``replicas``, ``seed``, ``damping``, …; defaults :data:`SAMPLED_DEFAULTS`)."""
+    from fieldtheory.codegen.fluctuations import lower_fluctuations
+    from fieldtheory.codegen.generate import generate
+    from fieldtheory.codegen.module import call_generated
+    from fieldtheory.solve import _result
+    from fieldtheory.solvers.runtime.common import Grid
+    from fieldtheory.solvers.runtime.fluctuations import FluctuationProblem
+    from fieldtheory.solvers.runtime.fluctuations_sampled import SampledSiteStatistics
+    from fieldtheory.solvers.runtime.monte_carlo import solve_site_monte_carlo
+
+    site = derivation.site_problem()
+    where = f"{model.name} at {values}, order 1/N"
+    if site.step is not None:
+        raise ParameterError(f"{where}: the site is not Gaussian (a nonlinear drift, or ρ ≠ 0 "
+                             f"with a nonlinear φ) and its two-point functions are sampled "
+                             f"by the Monte-Carlo runtime, which is continuous-time only")
+    if fine_lags:
+        raise ParameterError(f"{where}: the renormalized finite-N theory needs a Gaussian "
+                             f"site; this one (a nonlinear drift, or ρ ≠ 0 with a nonlinear "
+                             f"φ) is sampled")
+    options = dict(options or {})
+    options.pop("sampled", None)
+    spec = lower_fluctuations(derivation.fluctuations, site, symbols)
+    settings = {**SAMPLED_DEFAULTS, **dict(options.pop("monte_carlo", {}) or {}),
+                "statistics": _site_functions(spec)}
+    # the library's Monte-Carlo runtime on the generated module's SiteSpec: it is what the
+    # module inlines for non-Gaussian sites, and it also samples a Gaussian one (a check)
+    site_spec = call_generated(generate(model), where, lambda: generate(model).spec(**values))
+    try:
+        raw = solve_site_monte_carlo(site_spec, Grid(tau_max, dtau, 0.02), settings)
+    except SolverInputError as error:
+        raise ParameterError(f"{where}: {error}") from None
+    except RuntimeConvergence as error:
+        raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
+    except TypeError as error:
+        if "unexpected keyword argument" not in str(error):
+            raise
+        raise ParameterError(f"{where}: Monte-Carlo options refused: {error}") from None
+    raw["method"] = "monte_carlo"
+    statistics = raw.pop("site_statistics")
+    saddle = _result(model.name, values, raw)
+    observables, errors = saddle.observables, saddle.stderr
+    named = (dict(zip(spec.populations, (observables.populations[p] for p in spec.populations),
+                      strict=True)) if len(spec.populations) > 1
+             else {spec.populations[0]: observables})
+    named_errors = (dict(errors.populations) if len(spec.populations) > 1
+                    else {spec.populations[0]: errors})
+    sites = {}
+    for population, stats in zip(spec.populations, statistics, strict=True):
+        mean, error = float(named[population]["mean"]), float(named_errors[population]["mean"])
+        if abs(mean) > 4 * error:
+            raise ParameterError(
+                f"{where}: population {population} has the sampled site mean {mean:.3g} ± "
+                f"{error:.2g}; the fluctuation runtimes handle sites of zero mean (the "
+                f"symmetric phase) only")
+        sites[population] = SampledSiteStatistics(
+            0.0, stats["step"], stats["correlations"], stats["responses"],
+            stats["slope_products"], stats["noise"], stats["leak"])
+    problem = FluctuationProblem(spec, sites)
+    registry.runtimes()
+    try:
+        runtime = choose_runtime(problem, "auto", kind="fluctuations")
+        raw = runtime.solve(problem, None, {"tau": np.arange(0.0, tau_max + dtau / 2, dtau),
+                                            **options})
+    except SolverInputError as error:
+        raise ParameterError(f"{where}: {error}") from None
+    except RuntimeConvergence as error:
+        raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
+    return saddle, raw, None, runtime.name
 
 
 def _curve(curve: Mapping, axis: str, scale: float = 1.0) -> dict:
@@ -255,10 +349,17 @@ def _merged(saddle, raw: Mapping, step, runtime: str):
                    if name in raw.get("populations", {})}
     merged = replace(observables, **_keys(raw, step),
                      populations=populations or dict(observables.populations))
+    errors = saddle.stderr
+    if "stderr" in raw and errors is not None:  # a sampled site: the replicas' spread
+        spread = raw["stderr"]
+        errors = replace(errors, **_keys(spread, step), populations={
+            name: replace(obs, **_keys(spread["populations"][name], step))
+            for name, obs in errors.populations.items()
+            if name in spread.get("populations", {})} or dict(errors.populations))
     undefined = dict(saddle.undefined)
     if "population_refused" in raw:
         for key in ("population_variance", "population_spectrum", "population_spectrum_phi",
                     "cross_covariance"):
             undefined[f"/observables/{key}"] = raw["population_refused"]
     return replace(saddle, observables=merged, method=f"{saddle.method}+{runtime}",
-                   undefined=undefined)
+                   stderr=errors, undefined=undefined)

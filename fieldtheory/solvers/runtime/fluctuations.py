@@ -310,6 +310,7 @@ class _Spectra:
 
     def __init__(self, site: SiteStatistics, discrete: bool):
         self.site = site
+        self.lags = site.lags
         self.discrete = discrete
         self.c0 = float(site.covariance[0])
         self._gain: dict[str, float] = {}
@@ -608,7 +609,8 @@ def _problem_checks(problem: FluctuationProblem) -> None:
 
 def applies_gaussian(problem: FluctuationProblem) -> bool:
     """A stationary Gaussian site per population (what :func:`solve_gaussian` handles)."""
-    return isinstance(problem, FluctuationProblem)
+    return (isinstance(problem, FluctuationProblem)
+            and all(isinstance(s, SiteStatistics) for s in problem.sites.values()))
 
 
 @dataclass(frozen=True)
@@ -684,14 +686,23 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
     ``population_only`` (True: the one-time keys alone, no dimension).
     """
     options = dict(options or {})
-    spec = problem.spec
     _problem_checks(problem)
+    discrete = problem.spec.step is not None
+    spectra = {name: _Spectra(problem.sites[name], discrete)
+               for name in problem.spec.populations}
+    return evaluate_fluctuations(problem, spectra, options)
+
+
+def evaluate_fluctuations(problem: FluctuationProblem, spectra: dict, options: dict) -> dict:
+    """The observables of :func:`solve_gaussian` from each population's site spectra
+    (:class:`_Spectra` of a Gaussian site, or sampled ones: any object with ``lags``,
+    ``c0``, ``pair_covariance`` and the call Ĝ_PQ(ω))."""
+    spec = problem.spec
     discrete = spec.step is not None
     phis = dict(zip(spec.populations, spec.phi, strict=True))
-    spectra = {name: _Spectra(problem.sites[name], discrete) for name in spec.populations}
     factors = {name: (X_FACTOR, phis[name]) for name in spec.populations}
     keep = _pruned(spec)
-    lags = np.asarray(problem.sites[spec.populations[0]].lags, dtype=float)
+    lags = np.asarray(spectra[spec.populations[0]].lags, dtype=float)
     width = _grid_width(spectra, factors, discrete, lags)
     order = int(options.get("order", 12))
     finest = float(options.get("finest", 1e-3))

@@ -116,11 +116,13 @@ from fieldtheory.solvers.runtime.monte_carlo_paths import (  # inlined by the co
 from fieldtheory.solvers.runtime.monte_carlo_site import (  # inlined by the code generator
     OrderParameters,
     check_monte_carlo,
+    derivative_or_difference,
     estimate_order,
     initial_order,
     sample_grid,
     sample_sweep,
     sampled_observables,
+    site_statistics,
 )
 
 _OBSERVABLE_SCALARS = ("mean", "variance", "mean_phi", "mean_gain")
@@ -204,6 +206,7 @@ def solve_monte_carlo(
     tol: float = 0.1,
     max_iter: int = 100,
     lyapunov: bool = True,
+    statistics: dict | None = None,
 ) -> dict:
     r"""Stationary single-site DMFT of ``spec`` by Monte-Carlo sampling (see the module).
 
@@ -236,6 +239,11 @@ def solve_monte_carlo(
         Also the network's largest Lyapunov exponent, from the tangent dynamics along the
         converged paths (:mod:`~fieldtheory.solvers.runtime.monte_carlo_lyapunov`; about a
         third of the solve's cost).
+    statistics : dict, optional
+        {label: (f, f')} of vectorised site functions (in-process callers: the sampled-site
+        fluctuation runtime): the result then holds ``site_statistics``, per population the
+        per-replica two-point functions and responses of x and these functions on the
+        converged paths (:func:`~fieldtheory.solvers.runtime.monte_carlo_site.site_statistics`).
 
     Returns
     -------
@@ -266,7 +274,9 @@ def solve_monte_carlo(
         # frozen noise: the same random numbers every iteration make each replica's
         # iteration a deterministic map, whose convergence is not masked by sampling noise
         rng = np.random.default_rng(seed)
-        record, responses, response_x, c = sample_sweep(spec, grid, order, rng)
+        slopes = tuple(derivative_or_difference(f, df) for f, df in (statistics or {}).values())
+        record, responses, response_x, c, *response_f = sample_sweep(spec, grid, order, rng,
+                                                                     slopes)
         clipped = c
         estimate = estimate_order(spec, grid, record, responses)
         if not all(np.all(np.isfinite(part)) for part in estimate.parts()):
@@ -284,6 +294,10 @@ def solve_monte_carlo(
                 residuals,
                 clipped,
             )
+            if statistics is not None:
+                result["site_statistics"] = site_statistics(
+                    spec, grid, record, response_x, response_f[0] if response_f else None,
+                    statistics)
             exponents, note = (network_lyapunov(spec, grid, order, record, seed)
                                if lyapunov else (None, "not requested (lyapunov=False)"))
             return _with_exponent(spec, result, exponents, note)

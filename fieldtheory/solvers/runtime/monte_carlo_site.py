@@ -25,6 +25,7 @@ __all__ = [
     "sample_sweep",
     "sampled_observables",
     "site_centre",
+    "site_statistics",
 ]
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
@@ -239,8 +240,10 @@ def tangent_step(site, spec, tangent, slopes_h, x, guess, y, k, kick, nonlinear)
     return site.decay * y + site.phi1 * (0.5 * (slope * y + slope_guess * y_guess) + feedback)
 
 
-def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng):
-    """One run at fixed order parameters: record (P, B, paths, n), response means, clipped."""
+def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng, slopes=()):
+    """One run at fixed order parameters: record (P, B, paths, n), response means, clipped,
+    and ⟨f'(x(t)) y(t)⟩ — the response R_f of f(x) — for every f' in ``slopes``
+    (shape (len(slopes), P, window + 1, B, paths))."""
     P, B, m = spec.size, grid.replicas, grid.paths
     site = SampledSite(spec, grid, order)
     n = grid.burn + grid.record
@@ -260,6 +263,7 @@ def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng):
     span = grid.window + 1
     resp = np.zeros((len(spec.responses), span, B, m))
     resp_x = np.zeros((P, span, B, m))
+    resp_f = np.zeros((len(slopes), P, span, B, m))
     counts = np.zeros(span)
     y, kick = np.zeros((P, B, m)), 0
     nonlinear = spec.has_nonlinear_drift
@@ -271,6 +275,8 @@ def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng):
                 y[:], kick = 1.0, k
             counts[k - kick] += 1
             resp_x[:, k - kick] += y
+            for e, slope in enumerate(slopes):
+                resp_f[e, :, k - kick] += slope(x) * y
             for j, term in enumerate(spec.responses):
                 resp[j, k - kick] += gains[j](x[term.population]) * y[term.population]
         if k == n:
@@ -291,7 +297,10 @@ def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng):
         if k >= grid.burn:
             y = tangent_step(site, spec, tangent, slopes_h, x, guess, y, k, kick, nonlinear)
         x = base + site.phi1 * (0.5 * (force + force_guess) + drift)
-    return record, resp / counts[:, None, None], resp_x / counts[:, None, None], clipped
+    out = (record, resp / counts[:, None, None], resp_x / counts[:, None, None], clipped)
+    if slopes:
+        return (*out, resp_f / counts[:, None, None])
+    return out
 
 
 # --------------------------------------------------------------------------- estimates
@@ -337,4 +346,47 @@ def sampled_observables(spec: SiteSpec, grid: SampleGrid, record, response_x) ->
                 "response": response_x[p].mean(axis=-1).T[:, every],
             }
         )
+    return out
+
+
+def site_statistics(spec: SiteSpec, grid: SampleGrid, record, response_x, response_f,
+                    functions: dict) -> list[dict]:
+    r"""Per population, per replica, the sampled site's two-point functions (what the
+    sampled-site fluctuation runtime takes,
+    :mod:`~fieldtheory.solvers.runtime.fluctuations_sampled`).
+
+    ``functions``: {label: (f, f')} besides x itself. Returned per population:
+    ``correlations`` {(P, Q): (B, 2W + 1)} the connected G_PQ(τ) = ⟨P(t + τ)Q(t)⟩ −
+    ⟨P⟩⟨Q⟩ at τ = −W dt … W dt for every ordered pair of x and the functions (a
+    non-Gaussian site need not be time-reversal symmetric: G_PQ(τ) ≠ G_PQ(−τ));
+    ``responses`` {P: (B, W + 1)} R_P(τ) = ⟨P'(x(t + τ)) y(t + τ)⟩ after a kick at t;
+    ``slope_products`` {(P, Q): (B,)} ⟨P'Q'⟩, which fixes the kink of G_PQ at τ = 0 that a
+    white noise D puts there (its even part has slope −D⟨P'Q'⟩/2 at 0⁺); ``means``
+    {P: (B,)}; ``step`` dt, ``noise`` D, ``leak`` a.
+    """
+    labels = ["x", *functions]
+    W = grid.window
+    out = []
+    for p in range(spec.size):
+        x = record[p]
+        series = {"x": x, **{k: f(x) for k, (f, _) in functions.items()}}
+        slopes = {"x": np.ones_like(x)}
+        for k, (f, df) in functions.items():
+            slopes[k] = derivative_or_difference(f, df)(x)
+        means = {k: v.mean(axis=(-1, -2)) for k, v in series.items()}
+        centred = {k: v - means[k][:, None, None] for k, v in series.items()}
+        forward = {(a, b): lag_products(centred[b], centred[a], W, symmetric=False).mean(axis=1)
+                   for a in labels for b in labels}
+        correlations = {(a, b): np.concatenate([forward[b, a][:, :0:-1], forward[a, b]],
+                                               axis=1)
+                        for a in labels for b in labels}
+        responses = {"x": response_x[p].mean(axis=-1).T}
+        for e, k in enumerate(functions):
+            responses[k] = response_f[e, p].mean(axis=-1).T
+        products = {(a, b): (slopes[a] * slopes[b]).mean(axis=(-1, -2))
+                    for a in labels for b in labels}
+        out.append({"correlations": correlations, "responses": responses,
+                    "slope_products": products, "means": means, "step": grid.dt,
+                    "noise": float(np.asarray(spec.noise, float)[p]),
+                    "leak": float(np.asarray(spec.leak, float)[p])})
     return out
