@@ -40,10 +40,10 @@ once with it, the population keys of N → ∞) is reported beside it as ``leadi
 
 Several populations: population α's input is Σ_p B_αp m_p, so its K_α needs the
 covariances of the population modes, N·Cov(m_p, m_q); the runtime gives each
-population's own and the network's, which fix the (symmetric) cross-covariance of two
-populations — more than two are refused.
+population's own and, for every pair, that of their joint average (the network's when
+there are two), which fix the (symmetric) cross-covariance of the pair.
 
-Scope: one or two populations, continuous time, Gaussian sites of zero mean (what the
+Scope: any number of populations, continuous time, Gaussian sites of zero mean (what the
 fluctuation runtime takes), mean inputs B_αp m_p of the observed φ.
 """
 
@@ -77,11 +77,6 @@ def _population_couplings(derivation, symbols: dict) -> np.ndarray:
     if site.step is not None:
         raise ParameterError("renormalized theory: continuous time only (the model is a map)")
     names = [population.population for population in site.sites]
-    if len(names) > 2:
-        raise ParameterError(
-            f"renormalized theory: the model has {len(names)} populations; the feedback of "
-            "more than two population modes (their pairwise cross-spectra) is not "
-            "implemented")
     phis = dict(zip(names, site.population_phis, strict=True))
     couplings = np.zeros((len(names), len(names)))
     for alpha, population in enumerate(site.sites):
@@ -128,8 +123,9 @@ def _feedback(parts, couplings: np.ndarray, N: int, fractions: np.ndarray):
     """[(lags, K_α)] per population: K_α(τ) = Σ_pq B_αp B_αq Cov(m_p(t+τ), m_q(t)), with
     N·Cov(m_p, m_p) = [C_φ,p + X_p]/f_p (the i = j part from the saddle's C_φ of p, X_p the
     cross spectrum of its population scope, transformed on the uniform grid by one FFT)
-    and, for two populations, N·Cov(m_E, m_I) from the network scope's cross spectrum X,
-    [X − f_E X_E − f_I X_I]/(2 f_E f_I) (its symmetric part: K is even). Each K_α is cut
+    and for each pair p ≠ q N·Cov(m_p, m_q) from the cross spectrum X of their joint
+    average f_p m_p + f_q m_q (the network scope when P = 2, else the runtime's ``pairs``),
+    [X − f_p X_p − f_q X_q]/(2 f_p f_q) (its symmetric part: K is even). Each K_α is cut
     after its last value above CUT·K_α(0), with a cosine taper over the last tenth. None
     when B = 0."""
     if not np.any(couplings):
@@ -147,15 +143,16 @@ def _feedback(parts, couplings: np.ndarray, N: int, fractions: np.ndarray):
         c_phi = np.asarray(site_curves[p]["autocorrelation_phi"]["values"], dtype=float)
         covariance[p, p] = (c_phi + _transform(scopes[p]["cross_spectrum_phi"], lags)
                             ) / fractions[p]
-    if P == 2:
-        f_e, f_i = fractions
-        network = raw["cross_spectrum_phi"]
-        combined = {"omega": network["omega"], "values": (
-            np.asarray(network["values"], dtype=float)
-            - f_e * np.asarray(scopes[0]["cross_spectrum_phi"]["values"], dtype=float)
-            - f_i * np.asarray(scopes[1]["cross_spectrum_phi"]["values"], dtype=float))
-            / (2 * f_e * f_i)}
-        covariance[0, 1] = covariance[1, 0] = _transform(combined, lags)
+    for p, q in itertools.combinations(range(P), 2):
+        # the joint average of p and q (the whole network when P = 2): f_p m_p + f_q m_q
+        joint = (raw if P == 2 else raw["pairs"][f"{names[p]}+{names[q]}"])
+        joint = joint["cross_spectrum_phi"]
+        combined = {"omega": joint["omega"], "values": (
+            np.asarray(joint["values"], dtype=float)
+            - fractions[p] * np.asarray(scopes[p]["cross_spectrum_phi"]["values"], dtype=float)
+            - fractions[q] * np.asarray(scopes[q]["cross_spectrum_phi"]["values"], dtype=float))
+            / (2 * fractions[p] * fractions[q])}
+        covariance[p, q] = covariance[q, p] = _transform(combined, lags)
     out = []
     for alpha in range(P):
         values = np.einsum("p,q,pqt->t", couplings[alpha], couplings[alpha], covariance) / N
@@ -222,7 +219,7 @@ def solve_renormalized(solve, model: Model | str, params: Mapping[str, float] | 
             return solve(model_, params_, tau_max=tau_max, dtau=dtau, method="multi",
                          options=extra)
         wanted = {**dict(options or {}), "omega": feedback_omegas(dtau),
-                  "population_only": population_only}
+                  "population_only": population_only, "pairs": len(fractions) > 2}
         return fluctuation_parts(saddle, model, values, tau_max=tau_max, dtau=dtau,
                                  options=wanted, fine_lags=True)
 

@@ -137,32 +137,39 @@ def test_outside_its_scope_the_finite_n_theory_is_refused_by_name():
         ft.solve("scs", {"J0": 1.0}, order="1/N", N=1.5)
 
 
-def test_two_populations_with_one_mean_coupling_are_the_one_population_theory(
+def test_three_populations_with_one_mean_coupling_are_the_one_population_theory(
         near_transition):
-    """E/I blocks (declared here) with equal variances g² and equal means J0 = 1.5 in all
-    four blocks are the SCS network: the two population modes, their cross-covariance
-    (from the network scope) and both feedbacks must give the one-population result."""
-    from support.ei_graph import ei_ensemble
+    """Three populations (declared here, fractions 0.5/0.3/0.2) with equal variances g²
+    and equal means J0 = 1.5 in all nine blocks are the SCS network: the three population
+    modes, their pairwise cross-covariances (from the joint averages of each pair) and
+    every feedback must give the one-population result."""
+    import networkx as nx
 
-    p = ft.parameters(f_E=(0.8, (0.01, 0.99)), g=(2.0, "nonnegative"), J0=(1.5, "real"))
-    fraction, g, j0 = p.symbols
-    ensemble = ei_ensemble(fraction, lambda *_: j0, lambda *_: g**2)
+    p = ft.parameters(g=(2.0, "nonnegative"), J0=(1.5, "real"))
+    g, j0 = p.symbols
+    graph = nx.DiGraph()
+    for name, fraction in (("A", 0.5), ("B", 0.3), ("C", 0.2)):
+        graph.add_node(name, fraction=fraction)
+    for target in "ABC":
+        for source in "ABC":
+            graph.add_edge(source, target, mean=j0, variance=g**2)
     x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
-    model = ft.Model("ei_uniform", ft.langevin({x: -x(t) + J @ ft.tanh(x(t))}, None,
-                                               {J: ensemble}, p),
-                     "E/I with one mean coupling")
-    two = ft.solve(model, {}, order="1/N", N=1000)
+    model = ft.Model("three_uniform", ft.langevin(
+        {x: -x(t) + J @ ft.tanh(x(t))}, None, {J: ft.BlockGaussian.from_graph(graph)}, p),
+        "three populations with one mean coupling")
+    three = ft.solve(model, {}, order="1/N", N=1000)
     for key in ("variance", "mean_gain"):
-        assert two.observables[key] == pytest.approx(near_transition.observables[key],
-                                                     rel=1e-9)
-    assert two.leading_order["variance"] == pytest.approx(
+        assert three.observables[key] == pytest.approx(near_transition.observables[key],
+                                                       rel=1e-9)
+    assert three.leading_order["variance"] == pytest.approx(
         near_transition.leading_order["variance"], rel=1e-9)
     for name in ("x", "phi"):
-        assert two.observables["population_variance"][name] == pytest.approx(
+        assert three.observables["population_variance"][name] == pytest.approx(
             near_transition.observables["population_variance"][name], rel=1e-8)
-    fed = two.info["feedback_variance"]
-    assert fed["E"] == pytest.approx(near_transition.info["feedback_variance"], rel=1e-9)
-    assert fed["I"] == pytest.approx(fed["E"], rel=1e-12)
+    fed = three.info["feedback_variance"]
+    for name in "ABC":
+        assert fed[name] == pytest.approx(near_transition.info["feedback_variance"],
+                                          rel=1e-9)
 
 
 def test_a_model_declared_here_with_parameters_in_every_term():

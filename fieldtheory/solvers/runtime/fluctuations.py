@@ -480,22 +480,25 @@ def _solve(h: np.ndarray, b: np.ndarray, what: str) -> np.ndarray:
 
 class _Scope:
     """Whose averages: the network (``population`` None: X = (1/N)Σ_i over all units,
-    source 1 per site) or one population α (X = (1/N_α)Σ_{i∈α}, source 1/f_α, the result
-    N_α·Cov = f_α·N·Cov)."""
+    source 1 per site), one population α (X = (1/N_α)Σ_{i∈α}, source 1/f_α, the result
+    N_α·Cov = f_α·N·Cov), or a tuple of populations (X = (1/N)Σ_{i∈α∪β…}, source 1 per
+    site of those: what fixes the cross-covariances of population modes)."""
 
-    def __init__(self, spec: FluctuationSpec, population: str | None):
+    def __init__(self, spec: FluctuationSpec, population: str | tuple | None):
         self.population = population
         self.fractions = dict(zip(spec.populations, spec.fractions, strict=True))
-        self.members = spec.populations if population is None else (population,)
-        self.scale = 1.0 if population is None else self.fractions[population]
+        self.single = isinstance(population, str)
+        self.members = (spec.populations if population is None
+                        else (population,) if self.single else tuple(population))
+        self.scale = self.fractions[population] if self.single else 1.0
 
     def source(self, alpha: str) -> float:
         """s_α: the source per site of population α."""
-        return 1.0 if self.population is None else 1.0 / self.fractions[alpha]
+        return 1.0 / self.fractions[alpha] if self.single else 1.0
 
     def diagonal_weight(self, alpha: str) -> float:
-        """The weight of C_α in the i = j part of the result: f_α (network) or 1."""
-        return self.fractions[alpha] if self.population is None else 1.0
+        """The weight of C_α in the i = j part of the result: f_α (network, sets) or 1."""
+        return 1.0 if self.single else self.fractions[alpha]
 
     def trace(self, values: dict) -> float:
         """Σ_α weight_α · values_α (tr C/N of the scope from per-population C_α(0))."""
@@ -683,7 +686,9 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
     ``finest`` (the smallest panel at ω = 0, 1e-3), ``accuracy`` (True: also
     ``accuracy`` {pr_x, pr_phi}, the change of PR/N with 2/3 of the nodes per panel — a
     second, cheaper evaluation; the tests check convergence against independent routes),
-    ``population_only`` (True: the one-time keys alone, no dimension).
+    ``population_only`` (True: the one-time keys alone, no dimension), ``pairs`` (True,
+    more than two populations: also ``pairs`` {"α+β": the one-time keys of the joint
+    average (1/N)Σ_{i∈α∪β}} — the cross-covariances of the population modes).
     """
     options = dict(options or {})
     _problem_checks(problem)
@@ -707,6 +712,9 @@ def evaluate_fluctuations(problem: FluctuationProblem, spectra: dict, options: d
     order = int(options.get("order", 12))
     finest = float(options.get("finest", 1e-3))
     scopes = [None, *spec.populations] if len(spec.populations) > 1 else [None]
+    if options.get("pairs") and len(spec.populations) > 2:
+        # every pair's joint average: the cross-covariances of the population modes
+        scopes += list(itertools.combinations(spec.populations, 2))
     # x, and the output G φ(x) (φ(x) without quenched gains); their z-scored versions
     outputs = dict(zip(spec.populations, spec.outputs, strict=False))
     kinds = {"x": _Observed({a: X_FACTOR for a in spec.populations}),
@@ -743,7 +751,7 @@ def evaluate_fluctuations(problem: FluctuationProblem, spectra: dict, options: d
         scope = _Scope(spec, population)
         entry: dict = {"dimension": {}, "dimension_z": {}, "psi": {}}
         # ``population_only``: the one-time sector alone (the renormalized iteration)
-        two_time = not options.get("population_only")
+        two_time = not options.get("population_only") and not isinstance(population, tuple)
         fines = psi(scope, order) if two_time else {}
         coarses = (psi(scope, max(2 * order // 3, 4))
                    if options.get("accuracy") and two_time else None)
@@ -766,6 +774,9 @@ def evaluate_fluctuations(problem: FluctuationProblem, spectra: dict, options: d
                                            width, finest, order, discrete, options, lags))
         if population is None:
             result.update(entry)
+        elif isinstance(population, tuple):
+            result.setdefault("pairs", {})["+".join(population)] = {
+                k: v for k, v in entry.items() if k not in ("dimension", "dimension_z", "psi")}
         else:
             result.setdefault("populations", {})[population] = entry
     if mixed is not None:

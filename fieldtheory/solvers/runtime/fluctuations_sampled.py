@@ -25,7 +25,9 @@ slope at 0, transform −4iσω/(1 + ω²)²) by the trapezoid rule on the sampl
 |ω| ≤ π/(2 dt); beyond, the subtracted models alone (the tails 1/ω² are then exact).
 R̂_P(ω) = ∫₀^∞ dτ e^{−iωτ}R_P(τ) likewise with r₀e^{−τ} + r₁τe^{−τ} taken out
 (r₀ = R_P(0) = ⟨P'⟩, r₁ the rest's slope). Beyond the window W the curves are taken as
-zero: the site must mix within it.
+zero: the site must mix within it — |C_x(τ)|/C_x(0) over the window's last tenth must stay
+below ``tail`` (option, default 5 %), else the problem is refused by name (chaotic tanh
+networks with ρ = +0.5 relax slowly: C_x(30)/C_x(0) ≈ 0.3–0.5 at g = 1.5–3, D ≤ 1).
 
 **Errors.** The Monte-Carlo runtime runs B independent self-consistent replicas. The
 observables are evaluated on the replica-mean curves, and again on the B leave-one-out
@@ -186,6 +188,20 @@ class SampledSpectra:
         return out
 
 
+#: The largest |C_x(τ)|/C_x(0) allowed over the last tenth of the sampled window (option
+#: ``tail``): beyond the window the curves are taken as zero.
+SAMPLED_TAIL = 0.05
+
+
+def window_tail(site: SampledSiteStatistics) -> float:
+    """max |C_x(τ)|/C_x(0) over the last tenth of the window (replica-mean curve)."""
+    curve = np.asarray(site.correlations["x", "x"], dtype=float).mean(axis=0)
+    middle = site.lags.size - 1
+    forward = curve[middle:]
+    last = forward[-max(1, forward.size // 10):]
+    return float(np.max(np.abs(last)) / forward[0])
+
+
 def applies_sampled(problem) -> bool:
     """A problem whose sites are sampled (:class:`SampledSiteStatistics`)."""
     return (isinstance(problem, FluctuationProblem) and bool(problem.sites)
@@ -227,6 +243,16 @@ def solve_sampled_fluctuations(problem: FluctuationProblem, grid=None, options=N
     options = dict(options or {})
     options.pop("accuracy", None)  # the quadrature is not the error here
     sites = problem.sites
+    limit = float(options.pop("tail", SAMPLED_TAIL))
+    for name, site in sites.items():
+        tail = window_tail(site)
+        if not tail < limit:
+            raise SolverInputError(
+                f"population {name}: the sampled C_x has not decayed within the Monte-Carlo "
+                f"window τ ≤ {site.lags[-1]:g} (|C(τ)|/C(0) = {tail:.3f} over its last tenth, "
+                f"limit {limit:g}); the spectra would be truncated — a longer window "
+                f"(options={{'monte_carlo': {{'window': …}}}}, records t_record ≫ window), or a "
+                f"state that mixes faster")
     replicas = min(s.replicas for s in sites.values())
     if replicas < 2:
         raise SolverInputError(f"the sampled site has {replicas} replica; its errors need ≥ 2")
