@@ -184,6 +184,11 @@ def fluctuation_parts(solve, model: Model, params: Mapping[str, float] | None = 
     if kernels is None or (options or {}).get("sampled"):
         return _sampled_parts(model, values, symbols, derivation, tau_max=tau_max, dtau=dtau,
                               options=options, fine_lags=fine_lags)
+    if "monte_carlo" in (options or {}):
+        raise ParameterError(
+            f"{model.name} at {values}, order 1/N: the site is Gaussian and nothing is "
+            f"sampled; Monte-Carlo options (monte_carlo, --paths) apply to non-Gaussian sites "
+            f"(or with sampled=True)")
     step = None if site.step is None else float(sp.sympify(site.step).xreplace(symbols))
     if step is not None:
         dtau = step * max(1, round(dtau / step))

@@ -164,3 +164,8 @@ def test_sampled_sites_are_refused_where_the_theory_does_not_reach(linear_rho):
     with pytest.raises(ParameterError, match="Monte-Carlo options refused"):
         ft.solve(linear_rho, {"rho": 0.5}, order="1/N",
                  options={"sampled": True, "monte_carlo": {"colour": 1}})
+
+
+def test_paths_option_of_the_command_line_is_refused_where_nothing_is_sampled(run):
+    code, _, err = run("solve", "scs", "--order", "1/N", "--paths", "8", "--json")
+    assert code == 2 and "nothing is sampled" in err

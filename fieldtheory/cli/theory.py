@@ -79,6 +79,11 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="FILE.npz", type=output_file, default=None,
                         help="write array observables (the kernels of a layered network) to "
                              "this .npz; the JSON keeps a summary of each")
+    parser.add_argument("--paths", type=positive_integer, default=None, metavar="K",
+                        help="Monte-Carlo paths per replica where the theory samples its "
+                             "site (--method monte_carlo, or --order 1/N on a non-Gaussian "
+                             "site: ρ ≠ 0 with a nonlinear φ, a nonlinear drift); default 64 "
+                             "— its O(1/paths) bias: docs/fluctuations.md")
 
 
 @command("solve", "solve the mean-field theory (generated numpy solver)",
@@ -104,9 +109,12 @@ def solve_command(args: argparse.Namespace) -> int:
         print(dumps(data) if args.json else format_posterior(data))
         return 0
     with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
+        options = (None if args.paths is None
+                   else {"monte_carlo": {"paths": args.paths}} if args.order
+                   else {"paths": args.paths})
         result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,
                        dtau=args.dtau, loops=args.loops, method=args.method,
-                       order=args.order, N=args.N)
+                       order=args.order, N=args.N, options=options)
     data = offload_arrays(result.to_json(), args.output)
     if args.json:
         print(dumps(data))
