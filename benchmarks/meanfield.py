@@ -486,7 +486,7 @@ def guard_overhead() -> dict:
     import fieldtheory as ft
     from fieldtheory.ir.model import load_model
     from fieldtheory.resources import require
-    from fieldtheory.solve import _refuse_non_finite
+    from fieldtheory.results import _refuse_non_finite
     from fieldtheory.solvers import registry
 
     model = load_model("scs")

@@ -253,7 +253,7 @@ def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau
     from fieldtheory.codegen.fluctuations import lower_fluctuations
     from fieldtheory.codegen.generate import generate
     from fieldtheory.codegen.module import call_generated
-    from fieldtheory.solve import _result
+    from fieldtheory.results import theory_result, with_connectivity
     from fieldtheory.solvers.runtime.common import Grid
     from fieldtheory.solvers.runtime.fluctuations import FluctuationProblem
     from fieldtheory.solvers.runtime.fluctuations_sampled import SampledSiteStatistics
@@ -276,7 +276,8 @@ def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau
                 "statistics": _site_functions(spec)}
     # the library's Monte-Carlo runtime on the generated module's SiteSpec: it is what the
     # module inlines for non-Gaussian sites, and it also samples a Gaussian one (a check)
-    site_spec = call_generated(generate(model), where, lambda: generate(model).spec(**values))
+    module = generate(model)
+    site_spec = call_generated(module, where, module.spec, **values)
     try:
         raw = solve_site_monte_carlo(site_spec, Grid(tau_max, dtau, 0.02), settings)
     except SolverInputError as error:
@@ -289,7 +290,7 @@ def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau
         raise ParameterError(f"{where}: Monte-Carlo options refused: {error}") from None
     raw["method"] = "monte_carlo"
     statistics = raw.pop("site_statistics")
-    saddle = _result(model.name, values, raw)
+    saddle = with_connectivity(theory_result(model.name, values, raw), model, values)
     observables, errors = saddle.observables, saddle.stderr
     named = (dict(zip(spec.populations, (observables.populations[p] for p in spec.populations),
                       strict=True)) if len(spec.populations) > 1
@@ -355,7 +356,7 @@ def _merged(saddle, raw: Mapping, step, runtime: str):
     merged = replace(observables, **_keys(raw, step),
                      populations=populations or dict(observables.populations))
     errors = saddle.stderr
-    if "stderr" in raw and errors is not None:  # a sampled site: the replicas' spread
+    if "stderr" in raw and errors is not None:  # a sampled site: the replicas' jackknife
         spread = raw["stderr"]
         errors = replace(errors, **_keys(spread, step), populations={
             name: replace(obs, **_keys(spread["populations"][name], step))

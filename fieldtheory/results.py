@@ -6,14 +6,17 @@ expansion in :mod:`fieldtheory.diagrams.loops`) imports this module, not each ot
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
+from fieldtheory.errors import ConvergenceError
 from fieldtheory.jsonout import strict
 from fieldtheory.observables import Observables
 from fieldtheory.phases import Branch
 
-__all__ = ["TheoryResult", "TransientResult"]
+__all__ = ["TheoryResult", "TransientResult", "theory_result", "with_connectivity"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,46 @@ class TransientResult:
                      for k in ("t", "mean", "variance", "mean_phi")}
         return strict({"model": self.model, "params": params, "N": None,
                        "transient": transient})
+
+
+def theory_result(name: str, values: dict[str, float], raw: dict[str, Any]) -> TheoryResult:
+    """A TheoryResult from a generated module's dict (solver extras dropped); the
+    runtime's branch string becomes a :class:`~fieldtheory.phases.Branch` here, the library
+    boundary (generated modules import nothing from fieldtheory)."""
+    branch = Branch(raw.pop("branch"))
+    method = raw.pop("method", "stationary")
+    stderr = raw.pop("stderr", None)
+    undefined = {}
+    note = raw.pop("lyapunov_note", None)
+    if raw.get("lyapunov_max") is None and note:
+        undefined["/observables/lyapunov_max"] = str(note)
+    for extra in ("response_common", "iterations"):
+        raw.pop(extra, None)
+    known = {k: v for k, v in raw.items() if k in Observables.__dataclass_fields__}
+    _refuse_non_finite(name, values, known)
+    errors = Observables(**stderr) if stderr else None
+    return TheoryResult(name, values, Observables(**known), branch, method, errors,
+                        undefined)
+
+
+def _refuse_non_finite(name: str, values: dict[str, float], observables: dict) -> None:
+    """A solution whose mean, variance or autocorrelation is not finite is no solution:
+    :class:`ConvergenceError` naming the observable (nothing returns NaN silently)."""
+    for key in ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi"):
+        value = observables.get(key)
+        if isinstance(value, dict):
+            value = value.get("values")
+        if value is not None and not np.all(np.isfinite(np.asarray(value, dtype=float))):
+            raise ConvergenceError(f"{name} at {values}: the solver returned a non-finite "
+                                   f"{key}; the site is undefined or unbounded there")
+
+
+def with_connectivity(result: TheoryResult, model, values: dict[str, float]) -> TheoryResult:
+    """``result`` with the ensembles' connectivity statistics at ``values`` (as ``solve``
+    reports them for every rate model), where there are any."""
+    connectivity = {k: v for _, ensemble in model.action.couplings
+                    for k, v in ensemble.statistics(values).items()}
+    if not connectivity:
+        return result
+    return replace(result, observables=replace(result.observables, connectivity=connectivity))
+

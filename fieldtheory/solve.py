@@ -9,19 +9,14 @@ parameters. The result has the simulator's keys (``N`` is ``None``, there is no
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from fieldtheory.codegen.module import call_generated
-from fieldtheory.errors import ConvergenceError, ParameterError
+from fieldtheory.errors import ParameterError
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.ir.parameters import parameter_values
-from fieldtheory.observables import Observables
-from fieldtheory.phases import Branch
 from fieldtheory.resources import require
-from fieldtheory.results import TheoryResult, TransientResult
+from fieldtheory.results import TheoryResult, TransientResult, theory_result, with_connectivity
 from fieldtheory.solvers import registry
 
 __all__ = ["TheoryResult", "TransientResult", "solve", "solve_transient"]
@@ -134,45 +129,7 @@ def solve(model: Model | str, params: Mapping[str, float] | None = None, *,
     step_max = extra.pop("step_max", 0.02)  # a lattice step: the template's own argument
     raw = call_generated(module, f"{model.name} at {values}", module.solve, tau_max, dtau, step_max,
                 method=method, options=extra, **values)
-    result = _result(model.name, values, raw)
-    connectivity = {k: v for _, ensemble in model.action.couplings
-                    for k, v in ensemble.statistics(values).items()}
-    if connectivity:
-        result = replace(result, observables=replace(result.observables,
-                                                     connectivity=connectivity))
-    return result
-
-
-def _result(name: str, values: dict[str, float], raw: dict[str, Any]) -> TheoryResult:
-    """A TheoryResult from a generated module's dict (solver extras dropped); the
-    runtime's branch string becomes a :class:`~fieldtheory.phases.Branch` here, the library
-    boundary (generated modules import nothing from fieldtheory)."""
-    branch = Branch(raw.pop("branch"))
-    method = raw.pop("method", "stationary")
-    stderr = raw.pop("stderr", None)
-    undefined = {}
-    note = raw.pop("lyapunov_note", None)
-    if raw.get("lyapunov_max") is None and note:
-        undefined["/observables/lyapunov_max"] = str(note)
-    for extra in ("response_common", "iterations"):
-        raw.pop(extra, None)
-    known = {k: v for k, v in raw.items() if k in Observables.__dataclass_fields__}
-    _refuse_non_finite(name, values, known)
-    errors = Observables(**stderr) if stderr else None
-    return TheoryResult(name, values, Observables(**known), branch, method, errors,
-                        undefined)
-
-
-def _refuse_non_finite(name: str, values: dict[str, float], observables: dict) -> None:
-    """A solution whose mean, variance or autocorrelation is not finite is no solution:
-    :class:`ConvergenceError` naming the observable (nothing returns NaN silently)."""
-    for key in ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi"):
-        value = observables.get(key)
-        if isinstance(value, dict):
-            value = value.get("values")
-        if value is not None and not np.all(np.isfinite(np.asarray(value, dtype=float))):
-            raise ConvergenceError(f"{name} at {values}: the solver returned a non-finite "
-                                   f"{key}; the site is undefined or unbounded there")
+    return with_connectivity(theory_result(model.name, values, raw), model, values)
 
 
 def solve_transient(model: Model | str, params: Mapping[str, Any] | None = None, *,
