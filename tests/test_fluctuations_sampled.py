@@ -15,7 +15,8 @@ with the site's two-point functions sampled by the Monte-Carlo runtime
   symmetric *linear* network declared here (parameters in the leak, the noise and the
   ensemble), whose site is Gaussian with the exact elliptic-law response: PR/N and the
   variance within 4 jackknife errors of the exact runtime;
-* tanh with ρ = +0.5 against simulated networks;
+* a network declared here (cubic drift, a gain inside tanh, noise, g, ρ = +0.5) against
+  simulated networks;
 * refusals by name where the sampled site cannot go.
 """
 
@@ -131,25 +132,32 @@ def test_sampled_nonlinear_site_reproduces_the_gaussian_runtime():
         assert abs(o[key] - exact[key]) < 4 * e[key], key
 
 
-def test_partially_symmetric_tanh_network_against_simulation():
-    """tanh with ρ = +0.5 (g = 1, D = 2: a site that decorrelates within τ ≈ 10 — chaotic
-    tanh networks with ρ = +0.5 relax far more slowly), the sampled theory against the
-    cross-block PR of 4 networks of N = 400 (T = 500): within 4 combined errors plus 2/N
-    for the finite size. (At N = 1000, T = 2 × 2000: 0.5989 ± 0.0020 against the theory's
-    0.5980 ± 0.0040 at 256 paths; docs/fluctuations.md.)"""
-    params = {"g": 1.0, "rho": 0.5, "D": 2.0}
-    solved = ft.solve("scs", params, order="1/N", tau_max=10.0, options={
-        "monte_carlo": {"window": 10.0, "paths": 64, "seed": 4}})
+def test_declared_nonlinear_network_with_partial_symmetry_against_simulation():
+    """A network declared here with parameters in every kind of term the symmetric phase
+    allows — a nonlinear drift −a x − c x³, a gain inside φ = tanh(s x), the noise σ², the
+    ensemble (g, ρ = +0.5) — whose site is sampled (cubic drift and a kernel on a nonlinear
+    φ): PR_x/N and PR_φ/N of the theory against the cross-block PR of 3 networks of
+    N = 400 (T = 400), within 4 combined errors plus 2/N for the finite size; the theory's
+    errors below 2 % (measured: 0.7258 ± 0.0033 against 0.7191 ± 0.0022 for PR_x/N). (Chaotic tanh networks with ρ = +0.5 relax far more slowly than
+    this noisy one; the shipped scs at g = 1, ρ = 0.5, D = 2 agrees at N = 1000, 2000:
+    docs/fluctuations.md.)"""
+    p = ft.parameters(a=(1.0, "positive"), c=(0.2, "nonnegative"), s=(1.2, "positive"),
+                      sigma=(1.4, "positive"), g=(1.0, "positive"), rho=(0.5, (-1, 1)))
+    a, c, s_, sigma, g, r = p.symbols
+    model = ft.Model("cubic_rho", ft.langevin(
+        {x: -a * x(t) - c * x(t) ** 3 + J @ ft.tanh(s_ * x(t))}, {x: sigma**2},
+        {J: ft.Gaussian(0, g**2, r)}, p), "cubic drift, tanh(s x), partial symmetry")
+    solved = ft.solve(model, {}, order="1/N", tau_max=8.0, options={
+        "monte_carlo": {"window": 8.0, "paths": 32, "seed": 4}})
+    assert solved.method == "monte_carlo+sampled_fluctuations"
     theory, error = solved.observables["dimension"], solved.stderr["dimension"]
     n = 400
-    result = simulate("scs", params, N=n, t_max=500.0, t_burn=20.0, dtau=0.5, tau_max=5.0,
-                      blocks=8, trials=4, seed=5, observe=("dimension",))
+    result = simulate(model, {}, N=n, t_max=400.0, t_burn=20.0, dtau=0.5, tau_max=5.0,
+                      blocks=8, trials=3, seed=5, observe=("dimension",))
     o, e = result.observables["dimension"], result.stderr["dimension"]
     for key in ("pr_x", "pr_phi"):
+        assert 0 < error[key] < 0.02 * theory[key], key
         assert abs(o[key] - theory[key]) < 4 * math.hypot(e[key], error[key]) + 2 / n, key
-    # ρ = +0.5 lowers the dimension below the iid network's (0.788 for PR_x/N)
-    iid = ft.solve("scs", {"g": 1.0, "D": 2.0}, order="1/N").observables["dimension"]
-    assert theory["pr_x"] < iid["pr_x"] - 0.1
 
 
 def test_sampled_sites_are_refused_where_the_theory_does_not_reach(linear_rho):
