@@ -138,9 +138,9 @@ def test_declared_nonlinear_network_with_partial_symmetry_against_simulation():
     ensemble (g, ρ = +0.5) — whose site is sampled (cubic drift and a kernel on a nonlinear
     φ): PR_x/N and PR_φ/N of the theory against the cross-block PR of 3 networks of
     N = 400 (T = 400), within 4 combined errors plus 2/N for the finite size; the theory's
-    errors below 2 % (measured: 0.7258 ± 0.0033 against 0.7191 ± 0.0022 for PR_x/N). (Chaotic tanh networks with ρ = +0.5 relax far more slowly than
-    this noisy one; the shipped scs at g = 1, ρ = 0.5, D = 2 agrees at N = 1000, 2000:
-    docs/fluctuations.md.)"""
+    errors below 2 % (measured: 0.7258 ± 0.0033 against 0.7191 ± 0.0022 for PR_x/N).
+    (Chaotic tanh networks with ρ = +0.5 relax far more slowly than this noisy one; the
+    shipped scs at g = 1, ρ = 0.5, D = 2 agrees at N = 1000, 2000: docs/fluctuations.md.)"""
     p = ft.parameters(a=(1.0, "positive"), c=(0.2, "nonnegative"), s=(1.2, "positive"),
                       sigma=(1.4, "positive"), g=(1.0, "positive"), rho=(0.5, (-1, 1)))
     a, c, s_, sigma, g, r = p.symbols
