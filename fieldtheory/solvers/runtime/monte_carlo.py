@@ -270,11 +270,13 @@ def solve_monte_carlo(
     order = initial_order(spec, grid)
     accelerator = _Anderson(memory, damping)
     residuals = []
+    # the responses ⟨f'y⟩ of the requested functions, accumulated along every sweep (the
+    # last one is not known in advance; their cost is one f' per step and path)
+    slopes = tuple(derivative_or_difference(f, df) for f, df in (statistics or {}).values())
     for iteration in range(1, max_iter + 1):
         # frozen noise: the same random numbers every iteration make each replica's
         # iteration a deterministic map, whose convergence is not masked by sampling noise
         rng = np.random.default_rng(seed)
-        slopes = tuple(derivative_or_difference(f, df) for f, df in (statistics or {}).values())
         record, responses, response_x, c, *response_f = sample_sweep(spec, grid, order, rng,
                                                                      slopes)
         clipped = c
