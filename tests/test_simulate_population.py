@@ -129,6 +129,42 @@ def test_a_short_run_is_not_biased_low():
     assert e["pr_x"] < 0.1 * exact
 
 
+def test_short_blocks_of_many_units_are_not_biased():
+    """Independent AR(1) units (half with correlation time 1 and variance 1, half with 4
+    and 2; sampled every 0.5) have PR/N = (Σc)²/(NΣc²) = 0.9, PR_z/N = 1 and ψ = 0
+    exactly. With N = 600 and blocks of 50 time units, centring every block on the run's
+    mean (the shared error adds ≈ N²(τ_c/T)² to tr(C_a C_b)) or pairing neighbouring
+    blocks (shared noise at their edge) biased all three by 5–7 errors; the estimator
+    (own block means, separated pairs, the mean error added back) is within 4 errors."""
+    n, length, blocks, dtau = 600, 100, 16, 0.5
+    tau = np.repeat([1.0, 4.0], n // 2)
+    variance = np.repeat([1.0, 2.0], n // 2)
+    a = np.exp(-dtau / tau)
+    estimator = CollectiveEstimator([n], ["all"], trials=1, samples=length * blocks,
+                                    blocks=blocks, lags=4, dtau=dtau, segment=16,
+                                    dimension=True, dimension_z=True)
+    rng = np.random.default_rng(SEED)
+    y = rng.standard_normal((1, n)) * np.sqrt(variance)
+    for _ in range(length * blocks):
+        y = a * y + np.sqrt(variance * (1 - a * a)) * rng.standard_normal((1, n))
+        estimator.push(y, 2.0 * y)
+    estimator.finish()
+    values, errors = estimator.estimates({"all": np.zeros(5)})
+    o, e = values["all"], errors["all"]
+    exact = variance.sum() ** 2 / (n * (variance**2).sum())
+    for key in ("pr_x", "pr_phi"):  # φ = 2y: the same PR
+        assert abs(o["dimension"][key] - exact) < 4 * e["dimension"][key]
+        assert e["dimension"][key] < 0.02 * exact  # the old bias was ≈ 7 %
+        assert abs(o["dimension_z"][key] - 1.0) < 4 * e["dimension_z"][key]
+    assert abs(o["psi"]["x"]) < 4 * e["psi"]["x"] and e["psi"]["x"] < 0.05
+
+
+def test_dimension_needs_five_blocks():
+    with pytest.raises(ft.errors.ParameterError, match="at least 5 time blocks"):
+        CollectiveEstimator([50], ["all"], trials=1, samples=400, blocks=4, lags=4,
+                            dtau=0.5, segment=16, dimension=True)
+
+
 def test_a_linear_map_against_its_discrete_lyapunov_equation():
     """x(n+1) = (1 − δ)x + δJx + √(δD)ξ: population variance and PR."""
     p = ft.parameters(g=(0.5, "positive"), delta=(0.5, (1e-9, 1)), D=(1.0, "nonnegative"))

@@ -8,10 +8,16 @@ independent of the simulated duration:
     The participation ratio PR/N = (tr C)²/(N tr C²) of the equal-time covariance by the
     *cross-block* estimator (tr C̄)²/(N · mean_{a≠b} tr(C_a C_b)) over the run's B time
     blocks: the sampling noise of different blocks is independent, so the N²τ_c/T bias of
-    the naive tr(Ĉ²) is absent. Every C_a is taken about the run's mean (block means would
-    remove each block's low frequencies, an O(τ_c/T_block) bias), so each block's second
-    moments are kept, in float32, until the run ends: B N × N matrices per observed field
-    and trial (guarded by the memory limit), independent of the run's duration.
+    the naive tr(Ĉ²) is absent. Only blocks that are not neighbours are paired (neighbours
+    share the noise near their common edge), every block is centred on its own mean (a
+    mean shared by all blocks — the run's — leaves a shared error that adds
+    ≈ N²(τ_c/T)² to tr(C_a C_b), a bias ∝ N/T² of PR/N), and what the block means take
+    away, E C_b = C − Σ*/n_b (Σ* the zero-frequency spectrum), is added back from the
+    spread of the block means, every product again between independent blocks: the
+    residual bias is O((τ_c/T_block)²) and not N-enhanced (see ``_dimension``). Needs
+    at least 5 blocks. Each block's second moments are kept, in float32, until the run
+    ends: B N × N matrices per observed field and trial (guarded by the memory limit),
+    independent of the run's duration.
     ψ(0,0) = N·mean_{i≠j}C_ij(0)² = mean_{a≠b} Σ_{i≠j}C_a,ij C_b,ij/(N − 1). Standard
     errors by the delete-one-block jackknife (one trial) or across trials. Where units
     have quenched gains the φ of these two is the output Φ_i = G_i φ(x_i) (the other φ
@@ -70,6 +76,11 @@ class CollectiveEstimator:
         self.dimension = dimension or dimension_z
         # the z-scored PR costs (B + 1) passes over the block pairs: only on request
         self.dimension_z = dimension_z
+        if self.dimension and self.blocks < 5:
+            raise ParameterError(f"observe dimension: blocks = {blocks}; the cross-block "
+                                 "estimator pairs blocks that are not neighbours, with a "
+                                 "third block apart from both, and its jackknife deletes "
+                                 "one: at least 5 time blocks are needed")
         if self.dimension and samples < 4 * self.blocks:
             raise ParameterError(f"observe dimension: {samples} recorded samples cannot fill "
                                  f"{self.blocks} time blocks")
@@ -279,77 +290,126 @@ class CollectiveEstimator:
         return value, error
 
     def _block_products(self, s: slice):
-        """Per block b (about the run's mean μ): tr C_b, and per pair a ≠ b tr(C_a C_b) and
-        Σ_{i≠j} C_a,ij C_b,ij; arrays (B, 2, T) and (B, B, 2, T); and the covariances
-        C_b themselves (a list of (2, T, n, n) arrays)."""
-        counts = self.block_counts
-        weights = counts / counts.sum()
-        mu = np.einsum("b,bvtn->vtn", weights, self.block_means)[..., s]
-        m = self.block_means[..., s]
+        """Per block b, centred on its own mean: K_b, tr K_b, diag K_b; and per
+        non-adjacent pair (|a − b| ≥ 2) tr(K_a K_b) and Σ_{i≠j} K_a,ij K_b,ij."""
         B = self.blocks
+        means = self.block_means[..., s]
         covariances = []
         for b in range(B):
             a = self.moments[b][..., s, s].astype(float)
-            c = (a - mu[..., :, None] * m[b][..., None, :] - m[b][..., :, None] * mu[..., None, :]
-                 + mu[..., :, None] * mu[..., None, :])
-            covariances.append(c)
+            covariances.append(a - means[b][..., :, None] * means[b][..., None, :])
         traces = np.stack([np.einsum("vtii->vt", c) for c in covariances])
-        products = np.zeros((B, B, *traces.shape[1:]))
-        off = np.zeros_like(products)
+        diagonals = np.stack([np.einsum("vtii->vti", c) for c in covariances])
+        products = np.full((B, B, *traces.shape[1:]), np.nan)
+        off = np.full_like(products, np.nan)
         for a in range(B):
-            for b in range(a + 1, B):
+            for b in range(a + 2, B):
                 full = np.einsum("vtij,vtij->vt", covariances[a], covariances[b])
-                diagonal = np.einsum("vtii,vtii->vt", covariances[a], covariances[b])
+                diagonal = np.einsum("vti,vti->vt", diagonals[a], diagonals[b])
                 products[a, b] = products[b, a] = full
                 off[a, b] = off[b, a] = full - diagonal
-        return traces, products, off, covariances
+        return means, covariances, traces, diagonals, products, off
 
     def _dimension(self, g: int, size: int):
-        _, s = self.groups[g]
-        traces, products, off, covariances = self._block_products(s)
-        B = self.blocks
-        weights = self.block_counts / self.block_counts.sum()
-        diagonals = np.stack([np.einsum("vtii->vti", c) for c in covariances])  # (B, 2, T, n)
+        r"""PR/N, ψ and PR_z/N by the cross-block estimator with blocks centred on their
+        own means, separated pairs only, and the blocks' mean error added back.
 
-        def z_square(keep: np.ndarray, w: np.ndarray) -> np.ndarray:
-            """mean_{a≠b ∈ keep} tr(C_a,z C_b,z)/n with D from the kept blocks' mean."""
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = 1.0 / np.einsum("b,bvti->vti", w, diagonals[keep])  # (2, T, n)
+        A block of n samples centred on its own mean has E K_b = C − Σ*/n + O(n⁻²), with
+        Σ* = lim n Cov(block mean) (the zero-frequency spectrum), so that
+        tr C = E tr K_b + tr Σ*/n and tr C² = E tr(K_a K_b) + tr(CΣ*)(1/n_a + 1/n_b)
+        − tr Σ*²/(n_a n_b) for independent blocks a, b, up to O((τ_c/T_block)²) (exact
+        for equal blocks if Σ*/n is read as the blocks' Cov(mean)). Σ* is estimated from
+        the differences of block means, (m_a − m_b)(m_a − m_b)ᵀ/(1/n_a + 1/n_b), tr(CΣ*)
+        from tr(K_c Σ*) = tr(CΣ*) − tr Σ*²/n_c with K_c of a third block c separated from
+        a and b, and tr Σ*² from products of two disjoint pairs' differences — every
+        product of sample moments is taken between blocks with independent noise. Two
+        blocks are separated when they are not neighbours: neighbours share the noise near
+        their common edge, which adds ≈ N²(τ_c/T_block)² to tr(K_a K_b) (a mean shared by
+        all blocks does the same: the reason blocks are not centred on the run's mean).
+        """
+        _, s = self.groups[g]
+        B = self.blocks
+        means, covariances, traces, diagonals, products, off = self._block_products(s)
+        counts = self.block_counts
+        index = np.arange(B)
+        separated = np.abs(index[:, None] - index[None, :]) >= 2
+        # quadratic forms H[c, a, b] = m_aᵀ K_c m_b (and their diagonal part)
+        forms = np.stack([_forms(means, c) for c in covariances])
+        diagonal_forms = np.einsum("cvti,avti,bvti->cabvt", diagonals, means, means)
+
+        def quadratic(h: np.ndarray, c, a, b) -> np.ndarray:
+            """(m_a − m_b)ᵀ K_c (m_a − m_b)/(1/n_a + 1/n_b), averaged over the triples."""
+            value = h[c, a, a] - 2 * h[c, a, b] + h[c, b, b]
+            return (value / (1.0 / counts[a] + 1.0 / counts[b])[:, None, None]).mean(0)
+
+        def triples(keep: np.ndarray):
             kept = np.flatnonzero(keep)
-            total, pairs = 0.0, 0
-            for i, a in enumerate(kept):
-                scaled = covariances[a] * scale[..., :, None] * scale[..., None, :]
-                for b in kept[i + 1:]:
-                    total = total + np.einsum("vtij,vtij->vt", scaled, covariances[b])
-                    pairs += 1
-            return total / max(pairs, 1) / size
+            found = [(c, a, b) for c in kept for a in kept for b in kept
+                     if a < b and separated[c, a] and separated[c, b]]
+            return tuple(np.array(v) for v in zip(*found, strict=True))
+
+        def squared(differences, weight, a_idx, b_idx):
+            """(tr Σ̂*², Σ_i Σ̂*_ii²) from products of disjoint pairs' mean differences."""
+            gram = np.einsum("pvti,qvti->pqvt", differences, differences)
+            diag = np.einsum("pvti,qvti->pqvt", differences**2, differences**2)
+            disjoint = ((a_idx[:, None] != a_idx[None]) & (a_idx[:, None] != b_idx[None])
+                        & (b_idx[:, None] != a_idx[None]) & (b_idx[:, None] != b_idx[None]))
+            w = (weight[:, None] * weight[None])[disjoint][:, None, None]
+            return (w * gram[disjoint] ** 2).mean(0), (w * diag[disjoint]).mean(0)
 
         def estimate(keep: np.ndarray):
             """(PR/N, ψ, PR_z/N) from the blocks in ``keep``, per field and trial."""
-            w = weights[keep] / weights[keep].sum()
-            trace = np.einsum("b,bvt->vt", w, traces[keep]) / size
-            pair = np.outer(keep, keep) & ~np.eye(B, dtype=bool)
-            square = products[pair].mean(axis=0) / size
-            psi = off[pair].mean(axis=0) / max(size - 1, 1)
+            kept = np.flatnonzero(keep)
+            n = counts[kept]
+            w = n / n.sum()
+            n_mean = n.sum() / len(kept)
+            pair = np.triu(np.outer(keep, keep) & separated)
+            a_idx, b_idx = np.nonzero(pair)
+            weight = 1.0 / (1.0 / counts[a_idx] + 1.0 / counts[b_idx])
+            differences = means[a_idx] - means[b_idx]  # (pairs, 2, T, n)
+            star_diag = (weight[:, None, None, None] * differences**2).mean(0)  # diag Σ̂*
+            c3, a3, b3 = triples(keep)
+            q_k = quadratic(forms, c3, a3, b3)  # tr(K_c Σ*) = tr(CΣ*) − tr Σ*²/n_c
+            q_diag = quadratic(diagonal_forms, c3, a3, b3)
+            s2, s2_diag = squared(differences, weight, a_idx, b_idx)  # tr Σ*², diagonal
+            # E tr(K_a K_b) = tr C² − tr(CΣ*)(1/n_a + 1/n_b) + tr Σ*²/(n_a n_b)
+            inverse = float(np.mean(1.0 / counts[a_idx] + 1.0 / counts[b_idx]))
+            second = inverse * float(np.mean(1.0 / counts[c3])) - float(
+                np.mean(1.0 / (counts[a_idx] * counts[b_idx])))
+            trace = (np.einsum("b,bvt->vt", w, traces[kept])
+                     + star_diag.sum(-1) / n_mean) / size
+            square = (products[a_idx, b_idx].mean(axis=0) + q_k * inverse + s2 * second) / size
+            psi = (off[a_idx, b_idx].mean(axis=0) + (q_k - q_diag) * inverse
+                   + (s2 - s2_diag) * second) / max(size - 1, 1)
             if not self.dimension_z:
                 return trace**2 / square, psi, np.full_like(psi, np.nan)
             with np.errstate(divide="ignore", invalid="ignore"):
-                z = 1.0 / z_square(keep, w)  # tr C̄_z / n = 1
+                scale = 1.0 / (np.einsum("b,bvti->vti", w, diagonals[kept])
+                               + star_diag / n_mean)
+            total = 0.0
+            for a, b in zip(a_idx, b_idx, strict=True):
+                scaled = covariances[a] * scale[..., :, None] * scale[..., None, :]
+                total = total + np.einsum("vtij,vtij->vt", scaled, covariances[b])
+            scaled_means = means * scale[None]
+            used = set(c3.tolist())
+            z_forms = np.stack([_forms(scaled_means, covariances[c]) if c in used else
+                                np.zeros((B, B, *scale.shape[:2])) for c in range(B)])
+            q_z = quadratic(z_forms, c3, a3, b3)
+            s2_z, _ = squared(differences * np.sqrt(scale)[None], weight, a_idx, b_idx)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = size / (total / len(a_idx) + q_z * inverse + s2_z * second)  # tr C̄_z = n
             return trace**2 / square, psi, z
 
         full = estimate(np.ones(B, dtype=bool))  # each (2, T)
         if self.trials > 1:
             errors = [v.std(axis=1, ddof=1) / np.sqrt(self.trials) for v in full]
-        else:  # delete-one-block jackknife (needs B ≥ 3)
-            leave = [estimate(np.arange(B) != b) for b in range(B)] if B >= 3 else []
-            if leave:
-                factor = np.sqrt((B - 1) / B)
-                errors = []
-                for k in range(len(full)):
-                    jack = np.stack([v[k] for v in leave])
-                    errors.append(factor * np.sqrt(((jack - jack.mean(0)) ** 2).sum(0))[:, 0])
-            else:
-                errors = [np.zeros(2)] * len(full)
+        else:  # delete-one-block jackknife (B ≥ 5 leaves a separated triple)
+            leave = [estimate(np.arange(B) != b) for b in range(B)]
+            factor = np.sqrt((B - 1) / B)
+            errors = []
+            for k in range(len(full)):
+                jack = np.stack([v[k] for v in leave])
+                errors.append(factor * np.sqrt(((jack - jack.mean(0)) ** 2).sum(0))[:, 0])
         pr, psi, z = (v.mean(axis=1) for v in full)
         pr_error, psi_error, z_error = errors
         value = {"dimension": {"pr_x": pr[0], "pr_phi": pr[1]},
@@ -359,3 +419,10 @@ class CollectiveEstimator:
                  "psi": {"x": psi_error[0], "phi": psi_error[1]},
                  "dimension_z": {"pr_x": z_error[0], "pr_phi": z_error[1]}}
         return value, error
+
+
+def _forms(means: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """H[a, b] = m_aᵀ K m_b for block means (B, 2, T, n) and K (2, T, n, n): (B, B, 2, T)."""
+    m = means.transpose(1, 2, 3, 0)  # (2, T, n, B)
+    h = np.matmul(m.transpose(0, 1, 3, 2), np.matmul(covariance, m))  # (2, T, B, B)
+    return h.transpose(2, 3, 0, 1)
