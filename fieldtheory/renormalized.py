@@ -213,13 +213,18 @@ def solve_renormalized(solve, model: Model | str, params: Mapping[str, float] | 
     fractions = np.array([float(sp.sympify(f).xreplace(symbols))
                           for f in derivation.site_problem().fractions])
 
+    # the fluctuation runtime's option ``population_only`` kept for the final pass too:
+    # the one-time keys alone, without the two-time dimension (which costs most)
+    one_time = bool((options or {}).get("population_only", False))
+
     def parts_with(feedback, population_only=True):
         def saddle(model_, params_, *, tau_max, dtau):
             extra = {} if feedback is None else {"extra_covariance": feedback}
             return solve(model_, params_, tau_max=tau_max, dtau=dtau, method="multi",
                          options=extra)
         wanted = {**dict(options or {}), "omega": feedback_omegas(dtau),
-                  "population_only": population_only, "pairs": len(fractions) > 2}
+                  "population_only": population_only or one_time,
+                  "pairs": len(fractions) > 2}
         return fluctuation_parts(saddle, model, values, tau_max=tau_max, dtau=dtau,
                                  options=wanted, fine_lags=True)
 

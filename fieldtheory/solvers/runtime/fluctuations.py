@@ -218,6 +218,9 @@ class FluctuationProblem:
 #: The largest frequency of the continuous-time quadrature (spectra with 1/ω² tails).
 MAX_OMEGA = 1e4
 
+#: default ``spectral_floor``: the grid reaches where the spectra fall below it (relative)
+SPECTRAL_FLOOR = 1e-13
+
 
 def graded_nodes(width: float, finest: float, order: int = 12) -> tuple[np.ndarray, np.ndarray]:
     r"""Gauss–Legendre nodes and weights on [−width, width], panels graded geometrically
@@ -575,10 +578,12 @@ def _name(c: Composite) -> str:
 # ------------------------------------------------------------------------ the runtime
 
 
-def _grid_width(spectra: dict, factors: dict, discrete: bool, lags: np.ndarray) -> float:
+def _grid_width(spectra: dict, factors: dict, discrete: bool, lags: np.ndarray,
+                floor: float = 1e-13) -> float:
     """How far in ω the spectra reach: π for maps; for continuous time the frequency where
-    every site spectrum has fallen below 1e-13 of its peak (×1.2), at most MAX_OMEGA (a
-    noisy site's 1/ω² tails: the neglected excess of ψ then falls like 1/ω³, ~1e-11)."""
+    every site spectrum has fallen below ``floor`` (1e-13) of its peak (×1.2), at most
+    MAX_OMEGA (a noisy site's 1/ω² tails: the neglected excess of ψ then falls like 1/ω³,
+    ~1e-11; a floor of 1e-4 leaves ≈ 1e-7 relative)."""
     if discrete:
         return math.pi
     probe = np.concatenate([np.linspace(0.0, math.pi / (2 * (lags[1] - lags[0])), 257),
@@ -587,7 +592,7 @@ def _grid_width(spectra: dict, factors: dict, discrete: bool, lags: np.ndarray) 
     for name, sp_ in spectra.items():
         for factor in factors[name]:
             values = np.abs(sp_(factor, factor, probe))
-            above = probe[values > 1e-13 * values.max()]
+            above = probe[values > floor * values.max()]
             width = max(width, float(above.max()) if above.size else 1.0)
     return min(width * 1.2, MAX_OMEGA)
 
@@ -683,9 +688,11 @@ def solve_gaussian(problem: FluctuationProblem, grid=None, options=None) -> dict
     ``cross_covariance`` {tau, values} (N·mean_{i≠j} C_ij(τ) of x), per population under
     ``populations`` where there are several (normalised by N_α). ``options``: ``omega``
     (output frequencies), ``tau`` (output lags), ``order`` (nodes per panel, 12),
-    ``finest`` (the smallest panel at ω = 0, 1e-3), ``accuracy`` (True: also
-    ``accuracy`` {pr_x, pr_phi}, the change of PR/N with 2/3 of the nodes per panel — a
-    second, cheaper evaluation; the tests check convergence against independent routes),
+    ``finest`` (the smallest panel at ω = 0, 1e-3), ``spectral_floor`` (the grid reaches
+    where every site spectrum has fallen below it relative to its peak, 1e-13),
+    ``accuracy`` (True: also ``accuracy`` {pr_x, pr_phi}, the change of PR/N with 2/3 of
+    the nodes per panel — a second, cheaper evaluation; the tests check convergence
+    against independent routes),
     ``population_only`` (True: the one-time keys alone, no dimension), ``pairs`` (True,
     more than two populations: also ``pairs`` {"α+β": the one-time keys of the joint
     average (1/N)Σ_{i∈α∪β}} — the cross-covariances of the population modes).
@@ -708,7 +715,8 @@ def evaluate_fluctuations(problem: FluctuationProblem, spectra: dict, options: d
     factors = {name: (X_FACTOR, phis[name]) for name in spec.populations}
     keep = _pruned(spec)
     lags = np.asarray(spectra[spec.populations[0]].lags, dtype=float)
-    width = _grid_width(spectra, factors, discrete, lags)
+    width = _grid_width(spectra, factors, discrete, lags,
+                        float(options.get("spectral_floor", SPECTRAL_FLOOR)))
     order = int(options.get("order", 12))
     finest = float(options.get("finest", 1e-3))
     scopes = [None, *spec.populations] if len(spec.populations) > 1 else [None]

@@ -188,6 +188,9 @@ class SampledSpectra:
         return out
 
 
+#: Gauss–Legendre nodes per panel and the spectral floor of the sampled route's grid.
+SAMPLED_ORDER, SAMPLED_FLOOR = 8, 1e-4
+
 #: The largest |C_x(τ)|/C_x(0) allowed over the last tenth of the sampled window (option
 #: ``tail``): beyond the window the curves are taken as zero.
 SAMPLED_TAIL = 0.05
@@ -242,6 +245,11 @@ def solve_sampled_fluctuations(problem: FluctuationProblem, grid=None, options=N
     the replicas' spread — under the same keys."""
     options = dict(options or {})
     options.pop("accuracy", None)  # the quadrature is not the error here
+    # sampled spectra are known to the sampling error (≳ 1e-3), not to 1e-12: a grid that
+    # ends where the spectra fall below 1e-4 of their peak, 8 nodes per panel (relative
+    # quadrature error ≈ 1e-7 on Gaussian sites; ≈ 5× faster)
+    options.setdefault("order", SAMPLED_ORDER)
+    options.setdefault("spectral_floor", SAMPLED_FLOOR)
     sites = problem.sites
     limit = float(options.pop("tail", SAMPLED_TAIL))
     for name, site in sites.items():
