@@ -197,7 +197,9 @@ def solve_renormalized(solve, model: Model | str, params: Mapping[str, float] | 
     ``autocorrelation_phi`` and the O(1/N) population keys (N-scaled as at N → ∞:
     N·Var, N·S(ω), N·mean_{i≠j} C_ij) of the self-consistent solution, ``leading_order``
     the same keys without self-consistency, ``N`` and ``info`` (iterations, the relative
-    changes of K, K(0)). ``solve`` is :func:`fieldtheory.solve.solve`.
+    changes of K, K(0)). ``solve`` is :func:`fieldtheory.solve.solve`. ``options`` go to
+    the fluctuation runtime; ``population_only`` True keeps its final pass to the one-time
+    keys too (no two-time ``dimension``/``psi``: about half the cost).
     """
     from fieldtheory.derive import derive
     from fieldtheory.fluctuation_solve import _merged, _on_output_grid, fluctuation_parts
