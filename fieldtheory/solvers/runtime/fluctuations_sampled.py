@@ -242,9 +242,12 @@ def _observed(result: dict) -> dict:
 def solve_sampled_fluctuations(problem: FluctuationProblem, grid=None, options=None) -> dict:
     r"""The leading O(1/N) observables of sampled sites (same keys as
     :func:`~fieldtheory.solvers.runtime.fluctuations.solve_gaussian`) with ``stderr`` —
-    the replicas' spread — under the same keys."""
+    the replicas' spread — under the same keys. Option ``spectra`` (True): also
+    ``site_spectra`` {population: :class:`SampledSpectra` of the replica mean} (objects,
+    in-process only: the input of an independent second route)."""
     options = dict(options or {})
     options.pop("accuracy", None)  # the quadrature is not the error here
+    keep_spectra = bool(options.pop("spectra", False))
     # sampled spectra are known to the sampling error (≳ 1e-3), not to 1e-12: a grid that
     # ends where the spectra fall below 1e-4 of their peak, 8 nodes per panel (relative
     # quadrature error ≈ 1e-7 on Gaussian sites; ≈ 5× faster)
@@ -276,4 +279,7 @@ def solve_sampled_fluctuations(problem: FluctuationProblem, grid=None, options=N
     rows = [_observed(evaluate(b, coarse)) for b in range(replicas)]
     result["stderr"] = _jackknife(rows)
     result["replicas"] = replicas
+    if keep_spectra:  # in-process only (a second route's input): the replica-mean spectra
+        result["site_spectra"] = {name: SampledSpectra(site.pick(None))
+                                  for name, site in sites.items()}
     return result
