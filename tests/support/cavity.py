@@ -73,6 +73,69 @@ N S_φ,pop = C_φ/|1 − v|²,  N S_x,pop = [C_x(1 − |v|²) + |v|²C_φ/a²]/|
 (x = S_x(J0 m + bulk input), ⟨m_0 X_0^*⟩N = aC_x), and N·mean_{i≠j}C^x_ij(τ) is the inverse
 transform of N S_x,pop − C_x.
 
+2b. Reciprocal couplings, non-Gaussian site (:func:`psi_general`)
+-----------------------------------------------------------------
+For ρ ≠ 0 and a nonlinear φ the site is non-Gaussian (its input contains the self-coupling
+ρg²∫R_φ φ), so its statistics are an INPUT (:class:`SiteSpectra`, e.g. sampled by the
+package): R_x, R_φ, the linear responses of x and φ(x) to an additive input of the full site
+(self-coupling loop included); the connected auto-spectra C_x, C_φ; the cross-spectrum
+C_xφ(ω) = ∫⟨δx(t+τ)δφ(t)⟩e^{−iωτ}dτ (C_φx = C_xφ^*; complex for an irreversible site).
+Spectra of a pair are S_ab(ω) = ∫⟨a(t+τ)b(t)⟩e^{−iωτ}dτ ("⟨a b^*⟩"); ⟨φ⟩ = 0, J0 = 0.
+
+Cavity.  Add i, j to a bulk; i's input is η_i + T_ij φ_j + (self-coupling), with
+η_i = Σ_k J_ik φ_k^b (bulk activity without i, j), T = J + JχJ (χ the bulk's φ-response
+matrix, χ_kk = R_φ) and the self-coupling Σ_kl J_ik χ_kl J_li → ρg²R_φ (part of the site).
+To first order in the O(N^{-1/2}) quantities ε_ij = (J C^{φ,b} J^T)_ij = ⟨η_iη_j^*⟩ and T:
+(i) common input: (η_i, η_j) are jointly Gaussian (CLT over k), so to first order in ε
+(Novikov/Price for functionals) S_{a_i b_j} gains ⟨δa_i/δη_i⟩ε⟨δb_j/δη_j⟩^* = R_a ε R_b^* —
+this is where the Gaussian site's ⟨φ'⟩ is replaced by the response of the full site;
+(ii) T_ij φ_j acts on i through R_a (averaged over i's noise, independent of j at zeroth
+order) and pairs with j's own ⟨φ_j b_j^*⟩; T_ji φ_i acts on j likewise.  Hence
+
+.. math::
+   C^φ_{ij} = |R_φ|^2 ε_{ij} + R_φ C_φ T_{ij} + C_φ R_φ^* T_{ji}^*,\qquad
+   C^x_{ij} = |R_x|^2 ε_{ij} + R_x C_{xφ}^* T_{ij} + C_{xφ} R_x^* T_{ji}^*
+
+(ρ = 0, Gaussian site: R_x = S_x, R_φ = ⟨φ'⟩S_x, C_xφ = ⟨φ'⟩C_x, section 2), and for the
+bulk, off the diagonal, C^φ_kl of the same form and χ_kl = R_φ T_kl R_φ.  Write
+C^a_ij = A^a ε + B^a T_ij + B'^a T_ji^*:  A^φ = |R_φ|², B^φ = R_φC_φ, B'^φ = C_φR_φ^*;
+A^x = |R_x|², B^x = R_xC_xφ^*, B'^x = C_xφR_x^*.
+
+Averages over the rows and columns of i, j (independent of the bulk; the only correlated
+pairs are J_ik ↔ J_ki, J_jk ↔ J_kj, J_ij ↔ J_ji, each ρg²/N), with 1, 2 for ω1, ω2 and
+R = R_φ, C = C_φ in the bulk traces:
+N E[T_ij(1)T_ij(2)] = g²F12,  N E[T_ij(1)T_ji(2)^*] = ρg²H12,  N E[T_ji(1)^*T_ij(2)] = ρg²H21,
+N E[ε(1)ε(2)] = g⁴Ψ^φ12,  N E[ε(1)T_ij(2)] = ρg⁴X12,  N E[ε(1)T_ji(2)^*] = ρg⁴Y12,
+where the bulk traces N⁻¹tr(χ1χ2ᵀ), N⁻¹tr(χ1χ̄2), X12 = N⁻¹tr(C1χ2ᵀ), Y12 = N⁻¹tr(C1χ̄2),
+Ψ^φ12 = N⁻¹tr(C1C2ᵀ) are resummed with the same cavity forms (diagonal + N·E[off-diagonal]):
+
+.. math::
+   F_{12} = \frac{1}{1 − g^2R_1R_2},\quad H_{12} = \frac{1}{1 − ρg^2R_1R_2^*},\quad
+   H_{21} = \frac{1}{1 − ρg^2R_1^*R_2},\\
+   X_{12} = \frac{C_1R_2(F_{12} + H_{21} − 1)}{1 − ρg^4|R_1|^2R_2^2},\qquad
+   Y_{12} = \frac{C_1R_2^*(H_{12} + F_{12}^* − 1)}{1 − ρg^4|R_1|^2R_2^{*2}}
+
+(X21, Y21 by 1 ↔ 2).  E.g. N⁻¹tr(χ1χ2ᵀ) = R1R2 + R1²R2²·N E[T_kl(1)T_kl(2)] closes
+N E[TT] = g² + g⁴N⁻¹tr(χ1χ2ᵀ) to g²F12; likewise N⁻¹tr(χ1χ̄2) (pairing ρ²) gives ρg²H12, and
+X12 = C1R2 + R2²N E[C_kl(1)T_kl(2)] with C_kl from the display above gives the form shown.
+Neglected (O(1/N) in C_ij): third cumulants of (η_i, η_j), second-order bulk responses,
+fluctuations of the self-coupling kernel (independent of j).  Assumed: homogeneous,
+stationary sites.  With ψ^a_12 = N E[C^a_ij(ω1)C^a_ij(ω2)] (i ≠ j), Ψ^a = C^a_1C^a_2 + ψ^a:
+
+.. math::
+   ψ^a_{12} = A^a_1A^a_2 g^4 Ψ^φ_{12}
+      + ρg^4[A^a_1(B^a_2X_{12} + B'^a_2Y_{12}) + A^a_2(B^a_1X_{21} + B'^a_1Y_{21})]
+      + g^2(B^a_1B^a_2F_{12} + B'^a_1B'^a_2F_{12}^*) + ρg^2(B^a_1B'^a_2H_{12} + B'^a_1B^a_2H_{21}),
+
+which for a = φ is an equation for ψ^φ (Ψ^φ = C_φ1C_φ2 + ψ^φ on the right; denominator
+1 − g⁴|R_φ1R_φ2|²), and then gives ψ^x explicitly.  ψ^φ depends on (R_φ, C_φ) only and is
+psi_linear's expression with G → R_φ; x enters through R_x and C_xφ alone.  Requires
+g²|R_φ(ω)|² < 1 on the grid (the loops converge; then every denominator is nonzero).
+Check beyond the two limits (ρ = 0; linear φ): a linear Gaussian surrogate network,
+x = R0_x h + ν, φ = R0_φ h + μ, h = Jφ, with bare responses (R_φ = R0_φ(1 + ρg²R_φ²),
+R_x = R0_xR_φ/R0_φ) and correlated colored noises (:class:`LinearSurrogate`, exact finite-N
+covariances by linear algebra and by a Lyapunov equation).
+
 3. Finite N, linear networks: Lyapunov equations (:func:`linear_network_pr`).
 
 Frequency integrals: continuous time in θ = arctan ω (S_x = cos θ e^{−iθ}; the integrands are
@@ -575,3 +638,295 @@ def linear_network_pr(N, g, rho=0.0, D=1.0, seeds=(0, 1, 2, 3), J0=0.0, delta=No
     se = rows.std(0, ddof=1) / math.sqrt(len(rows)) if len(rows) > 1 else np.full(4, np.nan)
     keys = ("pr", "var_pop", "cross", "c0")
     return {k: (float(m), float(e)) for k, m, e in zip(keys, mean, se, strict=True)}
+
+
+# --------------------------------------------------------------------------------------
+# reciprocity ρ with a non-Gaussian site: the two-point statistics of the site as input
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class SiteSpectra:
+    r"""Two-point statistics of a stationary single site (callables of ω, vectorised).
+
+    Attributes
+    ----------
+    R_x, R_phi : callable
+        Linear responses of x and of φ(x) to an additive input at the site (the full DMFT
+        site, i.e. including its self-coupling loop ρg²∫R_φφ), R(ω) = ∫_0^∞ R(τ)e^{−iωτ}dτ.
+    C_x, C_phi : callable
+        Real, even, connected auto-spectra of x and φ(x).
+    C_xphi : callable
+        Cross-spectrum ∫⟨δx(t+τ)δφ(t)⟩e^{−iωτ}dτ; complex in general (a non-Gaussian site
+        need not be reversible).  C_φx(ω) = C_xphi(ω)^* is implied.
+    g, rho : float
+        Coupling statistics: Var J_ij = g²/N, corr(J_ij, J_ji) = ρ (J0 = 0).
+    delta : float or None
+        Frequency grid only: None for continuous time (θ = arctan ω), δ for a map
+        (periodic grid on [−π, π)).  The cavity algebra is the same for both.
+    """
+
+    R_x: object
+    R_phi: object
+    C_x: object
+    C_phi: object
+    C_xphi: object
+    g: float
+    rho: float
+    delta: float | None = None
+
+    @classmethod
+    def from_mean_field(cls, mf: MeanField) -> SiteSpectra:
+        """ρ = 0 Gaussian site: R_x = S_x, R_φ = ⟨φ'⟩S_x, C_xφ = ⟨φ'⟩C_x (Price)."""
+        a = mf.slope
+        return cls(R_x=mf.susceptibility, R_phi=lambda w: a * mf.susceptibility(w),
+                   C_x=mf.spectrum_x, C_phi=mf.spectrum_phi,
+                   C_xphi=lambda w: a * mf.spectrum_x(w), g=mf.g, rho=0.0, delta=mf.delta)
+
+    @classmethod
+    def from_linear(cls, lt: LinearTheory) -> SiteSpectra:
+        """Linear φ: R_x = R_φ = G, C_x = C_φ = C_xφ = C."""
+        return cls(R_x=lt.G, R_phi=lt.G, C_x=lt.spectrum, C_phi=lt.spectrum,
+                   C_xphi=lt.spectrum, g=lt.g, rho=lt.rho, delta=lt.delta)
+
+    def check(self) -> None:
+        """Raise ValueError for parameters outside the theory (|ρ| > 1, g < 0, non-finite)."""
+        vals = {}
+        for name in ("g", "rho"):
+            v = getattr(self, name)
+            try:
+                vals[name] = float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"SiteSpectra.{name} must be a real number, got {v!r}") from None
+            if not math.isfinite(vals[name]):
+                raise ValueError(f"SiteSpectra.{name} must be finite, got {v!r}")
+        if vals["g"] < 0:
+            raise ValueError(f"SiteSpectra.g must be ≥ 0, got {self.g}")
+        if abs(vals["rho"]) > 1:
+            raise ValueError(f"SiteSpectra.rho must lie in [−1, 1] (a correlation), "
+                             f"got {self.rho}")
+        if self.delta is not None and not 0 < float(self.delta) <= 1:
+            raise ValueError(f"SiteSpectra.delta must be None or in (0, 1], got {self.delta}")
+
+    def evaluate(self, omega) -> dict:
+        """The five spectra at ω (arrays), validated: finite, C_x and C_φ real, and the
+        loop condition g²|R_φ(ω)|² < 1 under which all cavity resummations converge."""
+        self.check()
+        omega = np.asarray(omega, dtype=float)
+        out = {}
+        for name in ("R_x", "R_phi", "C_x", "C_phi", "C_xphi"):
+            fn = getattr(self, name)
+            if not callable(fn):
+                raise ValueError(f"SiteSpectra.{name} must be a callable of ω")
+            v = np.broadcast_to(np.asarray(fn(omega), dtype=complex), omega.shape)
+            if not np.all(np.isfinite(v)):
+                bad = omega[~np.isfinite(v)]
+                raise ValueError(f"SiteSpectra.{name} is not finite at ω = {bad[:3]} "
+                                 f"({bad.size} of {omega.size} nodes)")
+            out[name] = v
+        for name in ("C_x", "C_phi"):
+            v = out[name]
+            scale = max(float(np.max(np.abs(v))), 1e-300)
+            if np.max(np.abs(v.imag)) > 1e-9 * scale:
+                raise ValueError(f"SiteSpectra.{name} must be real (an auto-spectrum); "
+                                 f"max |Im| = {np.max(np.abs(v.imag)):.3g}")
+            out[name] = v.real.copy()
+        loop = float(self.g) ** 2 * np.abs(out["R_phi"]) ** 2
+        if np.any(loop >= 1):
+            k = int(np.argmax(loop))
+            raise ValueError(f"g²|R_phi(ω)|² = {loop[k]:.6g} ≥ 1 at ω = {omega[k]:.4g}: the "
+                             "common-input loop of the cavity does not converge (unstable or "
+                             "marginal site statistics)")
+        return out
+
+
+def _psi_pair(s1: dict, s2: dict, g: float, rho: float) -> dict:
+    r"""ψ^φ_12, ψ^x_12 (section 2b) for broadcastable site values at ω1 (s1) and ω2 (s2)."""
+    g2, g4 = g**2, g**4
+    R1, R2 = s1["R_phi"], s2["R_phi"]
+    C1, C2 = s1["C_phi"], s2["C_phi"]
+    a1, a2 = np.abs(R1) ** 2, np.abs(R2) ** 2
+    F12 = 1 / (1 - g2 * R1 * R2)                       # N E[T_ij(1)T_ij(2)]/g²
+    H12 = 1 / (1 - rho * g2 * R1 * np.conj(R2))        # N E[T_ij(1)T_ji(2)^*]/(ρg²)
+    H21 = 1 / (1 - rho * g2 * np.conj(R1) * R2)        # N E[T_ji(1)^*T_ij(2)]/(ρg²)
+    X12 = C1 * R2 * (F12 + H21 - 1) / (1 - rho * g4 * a1 * R2**2)
+    Y12 = C1 * np.conj(R2) * (H12 + np.conj(F12) - 1) / (1 - rho * g4 * a1 * np.conj(R2) ** 2)
+    X21 = C2 * R1 * (F12 + H12 - 1) / (1 - rho * g4 * a2 * R1**2)
+    Y21 = C2 * np.conj(R1) * (H21 + np.conj(F12) - 1) / (1 - rho * g4 * a2 * np.conj(R1) ** 2)
+
+    def rest(A1, B1, Bp1, A2, B2, Bp2):
+        """ψ^a_12 without its A1A2g⁴Ψ^φ term."""
+        return (rho * g4 * (A1 * (B2 * X12 + Bp2 * Y12) + A2 * (B1 * X21 + Bp1 * Y21))
+                + g2 * (B1 * B2 * F12 + Bp1 * Bp2 * np.conj(F12))
+                + rho * g2 * (B1 * Bp2 * H12 + Bp1 * B2 * H21))
+
+    def coeffs(s, a):
+        if a == "phi":
+            R, C = s["R_phi"], s["C_phi"]
+            return np.abs(R) ** 2, R * C, C * np.conj(R)
+        R, Cxp = s["R_x"], s["C_xphi"]
+        return np.abs(R) ** 2, R * np.conj(Cxp), Cxp * np.conj(R)
+
+    cp = coeffs(s1, "phi"), coeffs(s2, "phi")
+    loop = g4 * a1 * a2
+    psi_phi = (loop * C1 * C2 + rest(*cp[0], *cp[1])) / (1 - loop)
+    Psi_phi = C1 * C2 + psi_phi
+    cx = coeffs(s1, "x"), coeffs(s2, "x")
+    psi_x = cx[0][0] * cx[1][0] * g4 * Psi_phi + rest(*cx[0], *cx[1])
+    return {"psi_phi": psi_phi, "psi_x": psi_x}
+
+
+def psi_spectral(site: SiteSpectra, omega1, omega2) -> dict:
+    r"""ψ^x(ω1, ω2), ψ^φ(ω1, ω2) = N E[C_ij(ω1)C_ij(ω2)] (i ≠ j) on the outer grid.
+
+    Parameters
+    ----------
+    site : SiteSpectra
+    omega1, omega2 : array_like, 1-d
+        Frequencies; the result has shape (len(omega1), len(omega2)).
+
+    Returns
+    -------
+    dict with complex arrays ``psi_x``, ``psi_phi`` (section 2b of the module docstring).
+    """
+    om1 = np.atleast_1d(np.asarray(omega1, dtype=float))
+    om2 = np.atleast_1d(np.asarray(omega2, dtype=float))
+    v1, v2 = site.evaluate(om1), site.evaluate(om2)
+    s1 = {k: v[:, None] for k, v in v1.items()}
+    s2 = {k: v[None, :] for k, v in v2.items()}
+    return _psi_pair(s1, s2, float(site.g), float(site.rho))
+
+
+def psi_general(site: SiteSpectra, M: int = 4096) -> dict:
+    r"""ψ(0,0), Ψ(0,0) and PR/N of x and φ from a site's two-point statistics, any ρ.
+
+    Parameters
+    ----------
+    site : SiteSpectra
+        R_x, R_φ, C_x, C_φ, C_xφ of the full (self-coupled) site, g, ρ.
+    M : int
+        Nodes of the frequency grid (:func:`frequency_grid`); the double integral
+        ψ(0,0) = ∬dω1dω2/(2π)² ψ(ω1, ω2) is a double midpoint sum.
+
+    Returns
+    -------
+    dict
+        ``psi_x``, ``psi_phi`` (ψ(0,0)), ``Psi_x``, ``Psi_phi`` (C(0)² + ψ(0,0)),
+        ``pr_x``, ``pr_phi`` (PR/N = C(0)²/Ψ(0,0)), ``c0_x``, ``c0_phi`` (C(0) by the same
+        quadrature of the given spectra).
+
+    Raises
+    ------
+    ValueError
+        |ρ| > 1, g < 0, non-finite or complex auto-spectra, g²|R_φ|² ≥ 1 on the grid,
+        or a non-finite result.
+    """
+    if not isinstance(M, (int, np.integer)) or M < 2:
+        raise ValueError(f"M must be an integer ≥ 2, got {M!r}")
+    site.check()
+    om, w = frequency_grid(site.delta, int(M))
+    v = site.evaluate(om)
+    g, rho = float(site.g), float(site.rho)
+    out = {}
+    for name in ("phi", "x"):
+        def block(sl, name=name):
+            s1 = {k: a[sl][:, None] for k, a in v.items()}
+            s2 = {k: a[None, :] for k, a in v.items()}
+            return _psi_pair(s1, s2, g, rho)[f"psi_{name}"]
+        ps = _double_sum(w, block)
+        c0 = float(w @ v[f"C_{name}"])
+        if not (math.isfinite(ps) and math.isfinite(c0)) or c0 <= 0 or c0**2 + ps <= 0:
+            raise ValueError(f"psi_general: C_{name}(0) = {c0!r}, ψ_{name}(0,0) = {ps!r} "
+                             "(non-finite or non-positive; check the site spectra)")
+        out[f"psi_{name}"] = ps
+        out[f"Psi_{name}"] = c0**2 + ps
+        out[f"pr_{name}"] = c0**2 / (c0**2 + ps)
+        out[f"c0_{name}"] = c0
+    return out
+
+
+@dataclass
+class LinearSurrogate:
+    r"""A linear Gaussian network whose units have different x and φ responses and spectra.
+
+    Per unit (h = Jφ, J from :func:`sample_coupling`, ζ1, ζ2 unit white noises):
+
+        τ dφ/dt = −φ + a h + s1 ζ1,     dx/dt = −x + h + s2 ζ1 + s3 ζ2,
+
+    i.e. φ = R0_φ h + μ, x = R0_x h + ν with R0_φ = a/(1+iωτ), R0_x = 1/(1+iω),
+    μ = s1ζ1/(1+iωτ), ν = (s2ζ1 + s3ζ2)/(1+iω) (S_νμ = ⟨νμ^*⟩ complex: irreversible).
+    Stable for a g (1 + |ρ|) < 1.  Its N → ∞ site (:meth:`site`): the input is
+    η + ρg²R_φ φ (η Gaussian, spectrum g²C_φ, independent of μ, ν), so
+    R_φ = R0_φ(1 + ρg²R_φ²) (root R_φ → R0_φ as ρ → 0), R_x = R0_x R_φ/R0_φ and
+    φ = R_φη + q, x = R_xη + p with q = (R_φ/R0_φ)μ, p = ρg²R_xR_φ μ + ν:
+    C_φ = S_qq/(1 − g²|R_φ|²), C_x = g²|R_x|²C_φ + S_pp, C_xφ = g²R_xR_φ^*C_φ + S_pq.
+    """
+
+    g: float
+    rho: float
+    a: float = 0.4
+    tau: float = 2.5
+    s1: float = 1.0
+    s2: float = 0.8
+    s3: float = 0.6
+
+    def bare(self, omega) -> dict:
+        """R0_x, R0_φ and the noise spectra S_μ, S_ν, S_νμ = ⟨νμ^*⟩ at ω."""
+        w = np.asarray(omega, dtype=float)
+        lx, lp = 1 / (1 + 1j * w), 1 / (1 + 1j * w * self.tau)
+        return {"R0_x": lx, "R0_phi": self.a * lp, "S_mu": self.s1**2 * np.abs(lp) ** 2,
+                "S_nu": (self.s2**2 + self.s3**2) * np.abs(lx) ** 2,
+                "S_numu": self.s2 * self.s1 * lx * np.conj(lp)}
+
+    def site(self) -> SiteSpectra:
+        """The N → ∞ single-site statistics (closed forms, see the class docstring)."""
+        g2, rho = self.g**2, self.rho
+
+        def parts(w):
+            b = self.bare(w)
+            r0 = b["R0_phi"]
+            Rp = 2 * r0 / (1 + np.sqrt(1 - 4 * rho * g2 * r0**2))
+            Rx = b["R0_x"] * Rp / r0
+            kq = Rp / r0                                   # q = kq μ
+            kp = rho * g2 * Rx * Rp                        # p = kp μ + ν
+            Sqq = np.abs(kq) ** 2 * b["S_mu"]
+            Spp = (np.abs(kp) ** 2 * b["S_mu"] + b["S_nu"]
+                   + 2 * (kp * np.conj(b["S_numu"])).real)
+            Spq = kp * np.conj(kq) * b["S_mu"] + np.conj(kq) * b["S_numu"]
+            Cp = Sqq / (1 - g2 * np.abs(Rp) ** 2)
+            return {"R_x": Rx, "R_phi": Rp, "C_phi": Cp,
+                    "C_x": g2 * np.abs(Rx) ** 2 * Cp + Spp,
+                    "C_xphi": g2 * Rx * np.conj(Rp) * Cp + Spq}
+
+        return SiteSpectra(R_x=lambda w: parts(w)["R_x"], R_phi=lambda w: parts(w)["R_phi"],
+                           C_x=lambda w: parts(w)["C_x"], C_phi=lambda w: parts(w)["C_phi"],
+                           C_xphi=lambda w: parts(w)["C_xphi"], g=self.g, rho=self.rho)
+
+    def covariances(self, J, omega: float) -> tuple:
+        """Exact finite-N spectral matrices (C^x(ω), C^φ(ω)), C_ij(ω) = ⟨a_i(ω)a_j(ω)^*⟩:
+        φ = Mμ, M = (1 − R0_φJ)⁻¹;  x = Kμ + ν, K = R0_x J M."""
+        b = self.bare(omega)
+        N = len(J)
+        Mm = np.linalg.inv(np.eye(N) - b["R0_phi"] * J)
+        K = b["R0_x"] * (J @ Mm)
+        Cp = b["S_mu"] * (Mm @ Mm.conj().T)
+        Cx = (b["S_mu"] * (K @ K.conj().T) + np.conj(b["S_numu"]) * K
+              + b["S_numu"] * K.conj().T + b["S_nu"] * np.eye(N))
+        return Cx, Cp
+
+    def lag_zero_covariances(self, J) -> tuple:
+        """Exact equal-time covariances (C^x(0), C^φ(0)) of the 2N-dimensional linear SDE
+        (Lyapunov equation A Σ + Σ Aᵀ + B Bᵀ = 0)."""
+        N = len(J)
+        one = np.eye(N)
+        A = np.block([[-one, J], [np.zeros((N, N)), (self.a * J - one) / self.tau]])
+        BB = np.block([[(self.s2**2 + self.s3**2) * one, self.s2 * self.s1 / self.tau * one],
+                       [self.s2 * self.s1 / self.tau * one, (self.s1 / self.tau) ** 2 * one]])
+        S = linalg.solve_continuous_lyapunov(A, -BB)
+        return S[:N, :N], S[N:, N:]
+
+
+def offdiagonal_product_mean(C1, C2) -> complex:
+    """N·mean_{i≠j} C1_ij C2_ij (the finite-N estimate of ψ(ω1, ω2), or of ψ(0,0))."""
+    N = len(C1)
+    tot = np.sum(C1 * C2) - np.sum(np.diag(C1) * np.diag(C2))
+    return complex(tot / (N - 1))
