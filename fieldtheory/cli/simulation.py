@@ -70,7 +70,7 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
                              "response_common; dimension also gives psi)")
     parser.add_argument("--blocks", type=positive_integer, default=8,
                         help="time blocks for standard errors of one trial (dimension: "
-                             "taken in pairs)")
+                             "non-neighbouring blocks taken in pairs, at least 5)")
     parser.add_argument("--segment", type=positive_number, default=None,
                         help="segment length of the collective spectra (model time; "
                              "default 2·tau-max)")
