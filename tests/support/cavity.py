@@ -826,13 +826,17 @@ def psi_general(site: SiteSpectra, M: int = 4096) -> dict:
     om, w = frequency_grid(site.delta, int(M))
     v = site.evaluate(om)
     g, rho = float(site.g), float(site.rho)
+    # one pass over the k-blocks gives both ψ^φ and ψ^x (as _double_sum, for two at once)
+    sums = {"phi": 0.0, "x": 0.0}
+    s2 = {k: a[None, :] for k, a in v.items()}
+    for start in range(0, len(w), 512):
+        sl = slice(start, start + 512)
+        pair = _psi_pair({k: a[sl][:, None] for k, a in v.items()}, s2, g, rho)
+        for name in sums:
+            sums[name] += np.einsum("k,kl,l->", w[sl], pair[f"psi_{name}"], w).real
     out = {}
     for name in ("phi", "x"):
-        def block(sl, name=name):
-            s1 = {k: a[sl][:, None] for k, a in v.items()}
-            s2 = {k: a[None, :] for k, a in v.items()}
-            return _psi_pair(s1, s2, g, rho)[f"psi_{name}"]
-        ps = _double_sum(w, block)
+        ps = float(sums[name])
         c0 = float(w @ v[f"C_{name}"])
         if not (math.isfinite(ps) and math.isfinite(c0)) or c0 <= 0 or c0**2 + ps <= 0:
             raise ValueError(f"psi_general: C_{name}(0) = {c0!r}, ψ_{name}(0,0) = {ps!r} "
