@@ -44,6 +44,12 @@ __all__ = ["FixedPointResult", "fixed_points", "search_fixed_points"]
 #: benchmarks/fixed_points.py (3.7 s per start at N = 1000, 0.14 s at N = 200) and to the
 #: count study of examples/fixed_point_shells.py (≈ 2.5 ms at N ≤ 35).
 START_COST = (2e-9, 2.5e-6, 2e-3)
+#: With the homotopy retry (on by default from N = 100), c₄N⁴ seconds more per start: a
+#: path of a length that grows about ∝ N, one LU of N + 1 rows per step; fitted from above
+#: to benchmarks/fixed_points.py at g = 2 (0.30, 4.1 and 51 s per start at N = 200, 500,
+#: 1000, where 74 %, all and all of the starts reached it). Typical paths, not the cap of
+#: ``homotopy_steps``: a rare long path can take several times this.
+HOMOTOPY_COST = 1.2e-10
 #: Histogram bins of the found fixed points' q.
 BINS = 20
 
@@ -216,7 +222,8 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     empirical measure: √⟨v(x*)⟩ and the Hermitisation's index; ``failures`` counts points
     where the self-energies did not converge), ``complete`` (networks whose
     search stopped because nothing new turned up), ``starts``, ``failed_starts`` (starts
-    that converged to no fixed point: reported, not hidden), ``speed`` (⟨|ẋ|²⟩/N on the
+    that converged to no fixed point: reported, not hidden), ``homotopy_starts`` (starts
+    that Newton's phases left at slow points, retried by the homotopy), ``speed`` (⟨|ẋ|²⟩/N on the
     trajectories), ``nearest`` {distance, cosine} (trajectory point to nearest fixed point:
     |x* − x|/√N and the cosine between ẋ and x* − x). Standard errors across networks.
     """
@@ -240,7 +247,10 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     budget = budget or FixedPointSearch()
     what = f"fixed-point search of {model.name}: N = {N}, {trials} network(s)"
     c3, c2, c0 = START_COST
-    require_time(trials * budget.max_starts * (c3 * N**3 + c2 * N**2 + c0), what)
+    per_start = c3 * N**3 + c2 * N**2 + c0
+    if budget.homotopy(int(N)) > 0:
+        per_start += HOMOTOPY_COST * float(N) ** 4
+    require_time(trials * budget.max_starts * per_start, what)
     # the batched Jacobians (batch × N × N, solved in place of a copy) and the couplings
     require(8.0 * N * N * (3 * budget.batch + 6), what)
     _, site = _site(model, values)
@@ -248,6 +258,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     per = {k: [] for k in ("count", "radius", "unstable", "speed", "distance", "cosine",
                            "correlation", "cond_radius", "cond_unstable")}
     qs, starts, failures, complete, conditioned_failures = [], 0, 0, 0, 0
+    homotopy_starts = 0
     with progress_bar(trials, enabled=progress, description=f"fixed points N={N}",
                       unit="network") as bar:
         for k in range(trials):
@@ -256,6 +267,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
             found = search_network(FixedPointSystem(network), rng, budget)
             starts += found.starts
             failures += found.failures
+            homotopy_starts += found.homotopy_starts
             complete += int(found.complete)
             per["count"].append(found.count)
             if points is not None:
@@ -306,6 +318,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
         "trials": int(trials),
         "starts": starts,
         "failed_starts": failures,
+        "homotopy_starts": homotopy_starts,
         "speed": _mean(per["speed"]),
         "nearest": {"distance": _mean(per["distance"]), "cosine": _mean(per["cosine"]),
                     "correlation": _mean(per["correlation"])},

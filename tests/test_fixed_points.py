@@ -28,6 +28,7 @@ from fieldtheory.simulate.fixed_points import (
     RESIDUAL,
     FixedPointSearch,
     FixedPointSystem,
+    _record,
     search_network,
 )
 from fieldtheory.simulate.network import realise
@@ -280,6 +281,51 @@ def test_generic_jacobian_and_search_on_a_declared_network():
         assert np.linalg.norm(system.F(point)) / math.sqrt(12) < RESIDUAL
 
 
+def test_homotopy_reaches_fixed_points_where_newton_stalls():
+    # N = 200, g = 2: of 12 trajectory points Newton's two phases leave several at slow
+    # points; the homotopy from each of those ends on a fixed point (|F|/√N < RESIDUAL);
+    # on the declared cubic-leak erf network (a bounded coupling term: the path cannot
+    # escape) it does from every start, without the Newton phases
+    rng = np.random.default_rng([4, 0])
+    system = FixedPointSystem(realise(ft.load_model("scs").action, {"g": 2.0}, 200, rng))
+    starts = _record(system, rng, FixedPointSearch(trajectory=(30.0, 60.0, 0.05, 12)))
+    newton = system.solve_batch(starts)
+    stalled = [k for k, x in enumerate(newton) if x is None]
+    assert len(stalled) >= 3
+    for k in stalled:
+        x = system._homotopy(starts[k], 2000)
+        assert x is not None
+        assert np.linalg.norm(system.F(x)) / math.sqrt(200) < RESIDUAL
+    model = declare_cubic()
+    rng = np.random.default_rng(7)
+    system = FixedPointSystem(realise(model.action, {"g": 4.0, "c": 0.2, "beta": 1.3,
+                                                     "I": 0.3}, 60, rng))
+    for _ in range(4):
+        x = system._homotopy(rng.normal(0.0, 2.0, 60), 2000)
+        assert x is not None
+        assert np.linalg.norm(system.F(x)) / math.sqrt(60) < RESIDUAL
+
+
+def test_homotopy_gives_up_where_its_path_escapes():
+    # linear φ with g = 2: x(λ) = (1 − λ)(1 − λJ)⁻¹a diverges where λ meets 1/μ for a real
+    # eigenvalue μ > 1 of J — no bounded path, the homotopy says so (None), while Newton
+    # finds the one fixed point x = 0
+    p = ft.parameters(g=(2.0, "positive"))
+    x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+    action = ft.langevin(drift={x: -x(t) + J @ x(t)}, noise={x: 0},
+                         couplings={J: ft.Gaussian(mean=0, variance=p.symbols[0] ** 2)},
+                         parameters=p)
+    rng = np.random.default_rng(3)
+    system = FixedPointSystem(realise(ft.Model("lin_fp", action, "linear").action,
+                                      {"g": 2.0}, 40, rng))
+    eigenvalues = np.linalg.eigvals(system.matrices[0])
+    assert np.max(eigenvalues.real[np.abs(eigenvalues.imag) < 1e-9]) > 1.0
+    start = rng.normal(0.0, 1.0, 40)
+    assert system._homotopy(start, 2000) is None
+    (point,) = system.solve_batch(start[None])
+    assert point is not None and np.linalg.norm(point) < 1e-8
+
+
 def test_search_finds_complete_symmetric_sets_in_small_networks():
     budget = FixedPointSearch(batch=40, max_starts=4000, patience=8,
                               trajectory=(10.0, 10.0, 0.05, 5))
@@ -348,10 +394,11 @@ def test_fixed_points_lie_inside_the_attractor_shell():
 def test_search_at_large_N_against_the_conditioned_theory():
     # N = 200: the fixed points found from a trajectory are those near the attractor, not
     # a fair sample; their Jacobian spectra follow the theory conditioned on their own x*
-    # (bulk radius g√⟨φ'(x*)²⟩; the finite-N edge of the bulk lies a few % outside)
+    # (bulk radius g√⟨φ'(x*)²⟩; the finite-N edge of the bulk lies a few % outside).
+    # Newton's phases only: the homotopy retry of the failed starts would triple the cost
     search, err = search_fixed_points("scs", {"g": 2.0}, N=200, trials=1, seed=2,
                                       budget=FixedPointSearch(batch=50, max_starts=150,
-                                                              patience=2))
+                                                              patience=2, homotopy_steps=0))
     assert search["count"] >= 2
     ratio = search["jacobian_radius"] / search["conditioned"]["jacobian_radius"]
     assert 0.97 < ratio < 1.12
@@ -370,8 +417,6 @@ def test_speed_on_the_attractor_against_the_dmft():
         rng = np.random.default_rng([9, k])
         network = realise(ft.load_model("scs").action, {"g": 2.0}, 500, rng)
         system = FixedPointSystem(network)
-        from fieldtheory.simulate.fixed_points import _record
-
         points = _record(system, rng, FixedPointSearch(trajectory=(40.0, 60.0, 0.05, 40)))
         speeds.append(np.mean([np.sum(system.F(x) ** 2) / 500 for x in points]))
     mean, se = np.mean(speeds), np.std(speeds, ddof=1) / 2
@@ -391,6 +436,11 @@ def test_refusals_name_the_problem(tmp_path):
         fixed_points("random_mode")  # low rank: its Jacobian is no iid random matrix
     with pytest.raises(ResourceError, match="estimated"):
         search_fixed_points("scs", N=5000, trials=100)
+    # the homotopy's cost is in the estimate: 40 starts at N = 1000 are ≈ 3 minutes of
+    # Newton but ≈ 80 minutes with the homotopy retry (over the default hour)
+    with pytest.raises(ResourceError, match="estimated"):
+        search_fixed_points("scs", {"g": 2.0}, N=1000, trials=1,
+                            budget=FixedPointSearch(max_starts=40))
     assert main(["fixed-points", "scs", "--search"]) == 2
     assert main(["fixed-points", "scs", "-N", "10"]) == 2
     assert main(["fixed-points", "scs", "--output", str(tmp_path / "p.npz")]) == 2
@@ -420,3 +470,5 @@ def test_cli_json_contract(capsys, tmp_path):
         assert key in s
     assert set(data["search_stderr"]) >= {"count", "jacobian_radius", "unstable_fraction"}
     assert len(s["q"]["bins"]) == len(s["q"]["density"]) + 1
+    assert s["homotopy_starts"] == 0  # N = 8: below HOMOTOPY_FROM, off by default
+    assert main(["fixed-points", "scs", "-N", "8", "--search", "--homotopy", "-1"]) == 2

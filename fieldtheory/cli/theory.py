@@ -288,6 +288,10 @@ def _fixed_points_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --search: the number of sampled networks (default 1)")
     parser.add_argument("--starts", type=positive_integer, default=2000, metavar="S",
                         help="with --search: at most S starts per network (default 2000)")
+    parser.add_argument("--homotopy", type=nonnegative_integer, default=None, metavar="STEPS",
+                        help="with --search: retry the starts that Newton's method leaves at "
+                             "slow points by a homotopy of at most STEPS arclength steps "
+                             "(0: off; default 4000 from N = 100 on, off below)")
     parser.add_argument("--seed", type=nonnegative_integer, default=0)
     parser.add_argument("--output", metavar="FILE.npz", type=output_file, default=None,
                         help="with --search: write the fixed points found (points_K, one "
@@ -313,9 +317,10 @@ def fixed_points_command(args: argparse.Namespace) -> int:
         raise UsageError("fixed-points --output writes the fixed points found: add --search")
     model = model_with_options(args)
     found: list = []
+    budget = FixedPointSearch(max_starts=args.starts, homotopy_steps=args.homotopy)
     result = solve_and_search(model, parse_assignments(args.param),
                               N=args.N if args.search else None, trials=args.trials,
-                              seed=args.seed, budget=FixedPointSearch(max_starts=args.starts),
+                              seed=args.seed, budget=budget,
                               progress=sys.stderr.isatty() and not args.no_progress,
                               points=found)
     data = result.to_json()

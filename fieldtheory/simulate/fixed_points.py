@@ -5,7 +5,9 @@ D = 0) the fixed points F(x*) = 0 of ẋ = F(x) are found by Newton steps with t
 exact Jacobian, backtracked until |F| falls (a trust region in effect), to
 |F|/√N < ``RESIDUAL``, started from points of a trajectory of the network and from random
 points on shells around it; solutions closer than ``SAME`` (in |Δx|/√N) are one fixed
-point. The Jacobian is assembled from the action's own derivatives (the simulator's
+point; starts that these Newton phases leave at a slow point are retried by following a
+probability-one homotopy from the start (:meth:`FixedPointSystem._homotopy`). The Jacobian is
+assembled from the action's own derivatives (the simulator's
 :class:`~fieldtheory.simulate.tangent.TangentMap` pieces):
 ∂F/∂x = diag(∂r/∂x − a) + Σ_m diag(∂r/∂c_m) J_m diag(∂f_m/∂x).
 
@@ -33,6 +35,12 @@ __all__ = ["FixedPointSearch", "NetworkFixedPoints", "search_network"]
 RESIDUAL = 1e-10
 #: Two solutions closer than this (|Δx|/√N) are the same fixed point.
 SAME = 1e-6
+#: The homotopy retry (:meth:`FixedPointSystem._homotopy`) by default from this N on, with
+#: this many arclength steps at most. Below, the Newton phases with many cheap starts give
+#: complete counts (the count tests and study), and a homotopy per failed start would
+#: multiply their cost (measured: 6× for the test suite's counts at N ≤ 20).
+HOMOTOPY_FROM = 100
+HOMOTOPY_STEPS = 4000
 
 
 class FixedPointSystem:
@@ -57,6 +65,7 @@ class FixedPointSystem:
         self.N = network.N
         self.matrices = [_dense(c.matrices[0]) for c in network.couplings]
         self.leak = np.asarray(network.leak[0], dtype=float)
+        self.homotopy_starts = 0  # starts handed to the homotopy so far
 
     def F(self, x: np.ndarray) -> np.ndarray:
         """F(x) for one state (N,) or a batch (B, N)."""
@@ -113,24 +122,134 @@ class FixedPointSystem:
             return np.stack([np.linalg.lstsq(j, f, rcond=None)[0]
                              for j, f in zip(jac, Fx, strict=True)])
 
-    def solve_batch(self, X0: np.ndarray, iterations: int = 40) -> list:
+    def solve_batch(self, X0: np.ndarray, iterations: int = 40,
+                    homotopy_steps: int = 0) -> list:
         """Fixed points from the starts ``X0`` (B, N): for each a point or None.
 
-        Two phases, all starts at once. (1) Newton's method with backtracking on |F| (each
-        start's step halved until its |F| falls); the Newton direction always descends
-        |F|², so a start stops only near a singular Jacobian with |F| > 0 (a "slow point"),
-        at a non-finite iterate, or after ``iterations`` steps. (2) The starts that
-        stopped are retried from where they began by Newton steps capped at
+        Up to three phases. (1) All starts at once: Newton's method with backtracking on
+        |F| (each start's step halved until its |F| falls); the Newton direction always
+        descends |F|², so a start stops only near a singular Jacobian with |F| > 0 (a
+        "slow point"), at a non-finite iterate, or after ``iterations`` steps. (2) The
+        starts that stopped are retried from where they began by Newton steps capped at
         |Δx|/√N ≤ 0.3·|x0|/√N and not required to lower |F| (a non-monotone trust region
-        that can leave the basin of a slow point), at most 100 steps.
+        that can leave the basin of a slow point), at most 100 steps. (3) With
+        ``homotopy_steps`` > 0, those still without a fixed point are retried, one at a
+        time, by following the homotopy from their start to a fixed point
+        (:meth:`_homotopy`) — what finds fixed points of large chaotic networks (N ≳ 500
+        at g = 2), where (1) and (2) end at slow points.
         """
-        out = self._monotone(np.array(X0, dtype=float), iterations)
+        X0 = np.array(X0, dtype=float)
+        out = self._monotone(X0.copy(), iterations)
         retry = [k for k, x in enumerate(out) if x is None]
         if retry:
-            again = self._capped(np.array(X0, dtype=float)[retry])
+            again = self._capped(X0[retry])
             for k, x in zip(retry, again, strict=True):
                 out[k] = x
+        if homotopy_steps > 0:
+            for k in [k for k, x in enumerate(out) if x is None]:
+                self.homotopy_starts += 1
+                out[k] = self._homotopy(X0[k], homotopy_steps)
         return out
+
+    def _homotopy(self, a: np.ndarray, steps: int) -> np.ndarray | None:
+        r"""Follow the convex homotopy from ``a`` to a fixed point: a fixed point, or None.
+
+        H(x, λ) = λ F(x) − (1 − λ)(x − a) = 0 has the single solution x = a at λ = 0 and
+        the fixed points at λ = 1. For generic ``a`` its solution set through (a, 0) is a
+        smooth curve, which cannot end, cannot come back to λ = 0 (one solution there) and,
+        when the solutions are bounded, cannot escape; so it reaches λ = 1 (the
+        probability-one homotopy of Chow, Mallet-Paret & Yorke, Math. Comp. 32, 887
+        (1978)). Bounded holds for a leak and a bounded φ: for ẋ = −x + Jφ(x) the path is
+        x = λJφ(x) + (1 − λ)a — the network's coupling switched on from 0, with the start
+        as an input that is switched off. The curve is followed in its arclength, not in λ,
+        so it passes the folds where λ turns back (where continuation in g stops: two
+        fixed points meet and vanish). Predictor along the tangent, corrector by chord
+        Newton on the bordered system [H; tᵀ(y − y_pred)] to |Δy|/√N < 10⁻⁷ (one LU per
+        step, which also gives the next tangent; Allgower & Georg, *Introduction to
+        numerical continuation methods*, 2003, ch. 2), step halved
+        where the corrector fails, lengthened where it converges fast; at λ = 1 the secant
+        point is finished by Newton steps on F. Gives up after ``steps`` steps, when the
+        step falls below 10⁻⁸√N, or when |x|/√N leaves 10 × max(|a|/√N, 1).
+        """
+        import scipy.linalg
+
+        N, scale = self.N, math.sqrt(self.N)
+        bound = 10.0 * max(float(np.linalg.norm(a)) / scale, 1.0) * scale
+        eye = np.eye(N)
+
+        def value(y):
+            x, lam = y[:-1], y[-1]
+            return lam * self._F(x[None])[0] - (1.0 - lam) * (x - a)
+
+        def parts(y):
+            """∂H/∂x and ∂H/∂λ."""
+            x, lam = y[:-1], y[-1]
+            jac = lam * self._jacobian(x[None])[0] - (1.0 - lam) * eye
+            return jac, self._F(x[None])[0] + x - a
+
+        def bordered(jac, column, t):
+            matrix = np.empty((N + 1, N + 1))
+            matrix[:N, :N], matrix[:N, N], matrix[N] = jac, column, t
+            return scipy.linalg.lu_factor(matrix, check_finite=False)
+
+        unit = np.zeros(N + 1)
+        unit[-1] = 1.0
+        y = np.append(np.asarray(a, dtype=float), 0.0)
+        f0 = self._F(y[None, :-1])[0]
+        t = np.append(f0, 1.0)  # dx/dλ = F(a) at λ = 0
+        t /= np.linalg.norm(t)
+        h, h_min, h_max = 0.05 * scale, 1e-8 * scale, 0.5 * scale
+        with np.errstate(all="ignore"):
+            for _ in range(steps):
+                while True:
+                    if h < h_min:
+                        return None
+                    predicted = y + h * t
+                    try:
+                        lu = bordered(*parts(predicted), t)
+                    except (np.linalg.LinAlgError, ValueError):
+                        h *= 0.5
+                        continue
+                    z, converged, used = predicted.copy(), False, 0
+                    while used < 8 and not converged:
+                        used += 1
+                        residual = np.append(value(z), t @ (z - predicted))
+                        dz = scipy.linalg.lu_solve(lu, residual, check_finite=False)
+                        z -= dz
+                        if not np.all(np.isfinite(z)):
+                            break
+                        converged = bool(np.linalg.norm(dz) < 1e-7 * scale)
+                    if converged and np.linalg.norm(z - predicted) < 0.5 * h:
+                        break
+                    h *= 0.5
+                if np.linalg.norm(z[:-1]) > bound:
+                    return None
+                if z[-1] >= 1.0:
+                    s = (1.0 - y[-1]) / (z[-1] - y[-1])
+                    return self._finish(y[:-1] + s * (z[:-1] - y[:-1]))
+                # the next tangent from the same factors (the curve's tangent at the
+                # predicted point: O(h) off the one at z, which only the predictor uses);
+                # tᵀt_new = 1 keeps the orientation through folds
+                tangent = scipy.linalg.lu_solve(lu, unit, check_finite=False)
+                if not np.all(np.isfinite(tangent)):
+                    return None
+                y, t = z, tangent / np.linalg.norm(tangent)
+                if used <= 3:
+                    h = min(1.5 * h, h_max)
+        return None
+
+    def _finish(self, x: np.ndarray, steps: int = 8) -> np.ndarray | None:
+        """Plain Newton steps from a point already close to a fixed point."""
+        scale = math.sqrt(self.N)
+        for _ in range(steps):
+            f = self._F(x[None])[0]
+            if not np.all(np.isfinite(f)):
+                return None
+            if np.linalg.norm(f) / scale < RESIDUAL:
+                return x
+            x = x - self._newton_steps(x[None], f[None])[0]
+        f = self._F(x[None])[0]
+        return x if np.linalg.norm(f) / scale < RESIDUAL else None
 
     def _capped(self, X: np.ndarray, iterations: int = 100, cap: float = 0.3) -> list:
         """Newton steps capped at |Δx|/√N ≤ cap·|x0|/√N, without a descent condition."""
@@ -213,6 +332,7 @@ class NetworkFixedPoints:
     points: np.ndarray  # (count, N)
     starts: int
     failures: int  # starts that converged to no fixed point
+    homotopy_starts: int  # starts that Newton left without a fixed point, retried by homotopy
     complete: bool  # stopped because ``patience`` batches found nothing new
     eigenvalues: list = field(default_factory=list)  # per fixed point
     trajectory: np.ndarray | None = None  # (samples, N) points of the trajectory
@@ -236,7 +356,9 @@ class FixedPointSearch:
     stop after ``patience`` batches without a new fixed point; ``trajectory`` = (t_burn,
     t_record, dt, samples): starts from ``samples`` points of a trajectory recorded after
     ``t_burn``; random starts on shells of radius² uniform in ``shells`` × the
-    trajectory's mean |x|²/N."""
+    trajectory's mean |x|²/N; ``homotopy_steps``: the homotopy retry of starts that
+    Newton's phases leave without a fixed point (at most that many arclength steps; 0
+    switches it off; None: see :meth:`homotopy`)."""
 
     batch: int = 50
     max_starts: int = 2000
@@ -244,6 +366,15 @@ class FixedPointSearch:
     trajectory: tuple[float, float, float, int] = (50.0, 50.0, 0.05, 40)
     shells: tuple[float, float] = (0.2, 3.0)
     spectra: bool = True
+    homotopy_steps: int | None = None
+
+    def homotopy(self, N: int) -> int:
+        """The homotopy's step budget for networks of N units (``homotopy_steps``; by
+        default ``HOMOTOPY_STEPS`` from N = ``HOMOTOPY_FROM`` on, 0 below, where the
+        Newton phases and many cheap starts already give complete counts)."""
+        if self.homotopy_steps is not None:
+            return int(self.homotopy_steps)
+        return HOMOTOPY_STEPS if N >= HOMOTOPY_FROM else 0
 
 
 def _record(system: FixedPointSystem, rng: np.random.Generator, budget: FixedPointSearch):
@@ -274,6 +405,7 @@ def search_network(system: FixedPointSystem, rng: np.random.Generator,
     scale = max(scale, 1e-2)
     found: list[np.ndarray] = []
     starts = failures = 0
+    homotopy = system.homotopy_starts
     quiet = 0
     queue = list(trajectory) if trajectory is not None else []
     while starts < budget.max_starts and quiet < budget.patience:
@@ -287,7 +419,7 @@ def search_network(system: FixedPointSystem, rng: np.random.Generator,
             batch.append(radius * math.sqrt(N) * z / np.linalg.norm(z))
         starts += size
         new = 0
-        for x in system.solve_batch(np.array(batch)):
+        for x in system.solve_batch(np.array(batch), homotopy_steps=budget.homotopy(N)):
             if x is None:
                 failures += 1
                 continue
@@ -302,7 +434,8 @@ def search_network(system: FixedPointSystem, rng: np.random.Generator,
     eigenvalues = [system.spectrum(x) for x in points] if budget.spectra else []
     # complete: nothing new for ``patience`` batches — and something found at all (a search
     # whose every start failed has not shown that it sees the fixed points)
-    return NetworkFixedPoints(points, starts, failures, quiet >= budget.patience and bool(found),
+    return NetworkFixedPoints(points, starts, failures, system.homotopy_starts - homotopy,
+                              quiet >= budget.patience and bool(found),
                               eigenvalues, trajectory, velocity)
 
 
