@@ -294,7 +294,7 @@ def test_homotopy_reaches_fixed_points_where_newton_stalls():
     assert len(stalled) >= 3
     for k in stalled:
         x = system._homotopy(starts[k], 2000)
-        assert x is not None
+        assert x is not None and system.homotopy_outcome == "reached"
         assert np.linalg.norm(system.F(x)) / math.sqrt(200) < RESIDUAL
     model = declare_cubic()
     rng = np.random.default_rng(7)
@@ -322,6 +322,7 @@ def test_homotopy_gives_up_where_its_path_escapes():
     assert np.max(eigenvalues.real[np.abs(eigenvalues.imag) < 1e-9]) > 1.0
     start = rng.normal(0.0, 1.0, 40)
     assert system._homotopy(start, 2000) is None
+    assert system.homotopy_outcome == "escaped"  # not the step budget: the bound saw it
     (point,) = system.solve_batch(start[None])
     assert point is not None and np.linalg.norm(point) < 1e-8
 

@@ -66,6 +66,10 @@ class FixedPointSystem:
         self.matrices = [_dense(c.matrices[0]) for c in network.couplings]
         self.leak = np.asarray(network.leak[0], dtype=float)
         self.homotopy_starts = 0  # starts handed to the homotopy so far
+        #: how the last homotopy ended: "reached" (a fixed point), "escaped" (|x| left the
+        #: bound), "stalled" (step below its minimum), "steps" (budget spent) or
+        #: "unfinished" (Newton from the point at λ = 1 did not converge)
+        self.homotopy_outcome: str | None = None
 
     def F(self, x: np.ndarray) -> np.ndarray:
         """F(x) for one state (N,) or a batch (B, N)."""
@@ -168,8 +172,9 @@ class FixedPointSystem:
         step, which also gives the next tangent; Allgower & Georg, *Introduction to
         numerical continuation methods*, 2003, ch. 2), step halved
         where the corrector fails, lengthened where it converges fast; at λ = 1 the secant
-        point is finished by Newton steps on F. Gives up after ``steps`` steps, when the
-        step falls below 10⁻⁸√N, or when |x|/√N leaves 10 × max(|a|/√N, 1).
+        point is finished by Newton steps on F (phase 1's). Gives up after ``steps`` steps,
+        when the step falls below 10⁻⁸√N, or when |x|/√N leaves 10 × max(|a|/√N, 1);
+        ``homotopy_outcome`` says which.
         """
         import scipy.linalg
 
@@ -203,6 +208,7 @@ class FixedPointSystem:
             for _ in range(steps):
                 while True:
                     if h < h_min:
+                        self.homotopy_outcome = "stalled"
                         return None
                     predicted = y + h * t
                     try:
@@ -223,33 +229,25 @@ class FixedPointSystem:
                         break
                     h *= 0.5
                 if np.linalg.norm(z[:-1]) > bound:
+                    self.homotopy_outcome = "escaped"
                     return None
                 if z[-1] >= 1.0:
                     s = (1.0 - y[-1]) / (z[-1] - y[-1])
-                    return self._finish(y[:-1] + s * (z[:-1] - y[:-1]))
+                    point = self._monotone((y[:-1] + s * (z[:-1] - y[:-1]))[None], 8)[0]
+                    self.homotopy_outcome = "reached" if point is not None else "unfinished"
+                    return point
                 # the next tangent from the same factors (the curve's tangent at the
                 # predicted point: O(h) off the one at z, which only the predictor uses);
                 # tᵀt_new = 1 keeps the orientation through folds
                 tangent = scipy.linalg.lu_solve(lu, unit, check_finite=False)
                 if not np.all(np.isfinite(tangent)):
+                    self.homotopy_outcome = "stalled"
                     return None
                 y, t = z, tangent / np.linalg.norm(tangent)
                 if used <= 3:
                     h = min(1.5 * h, h_max)
+        self.homotopy_outcome = "steps"
         return None
-
-    def _finish(self, x: np.ndarray, steps: int = 8) -> np.ndarray | None:
-        """Plain Newton steps from a point already close to a fixed point."""
-        scale = math.sqrt(self.N)
-        for _ in range(steps):
-            f = self._F(x[None])[0]
-            if not np.all(np.isfinite(f)):
-                return None
-            if np.linalg.norm(f) / scale < RESIDUAL:
-                return x
-            x = x - self._newton_steps(x[None], f[None])[0]
-        f = self._F(x[None])[0]
-        return x if np.linalg.norm(f) / scale < RESIDUAL else None
 
     def _capped(self, X: np.ndarray, iterations: int = 100, cap: float = 0.3) -> list:
         """Newton steps capped at |Δx|/√N ≤ cap·|x0|/√N, without a descent condition."""
