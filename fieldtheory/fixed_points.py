@@ -223,12 +223,15 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     where the self-energies did not converge), ``complete`` (networks whose
     search stopped because nothing new turned up), ``starts``, ``failed_starts`` (starts
     that converged to no fixed point: reported, not hidden), ``homotopy_starts`` (starts
-    that Newton's phases left at slow points, retried by the homotopy), ``speed`` (⟨|ẋ|²⟩/N on the
+    that Newton's phases left at slow points, retried by the homotopy) and
+    ``homotopy_outcomes`` (how those ended: ``reached``, ``escaped``, ``stalled``,
+    ``steps``, ``unfinished``), ``speed`` (⟨|ẋ|²⟩/N on the
     trajectories), ``nearest`` {distance, cosine} (trajectory point to nearest fixed point:
     |x* − x|/√N and the cosine between ẋ and x* − x). Standard errors across networks.
     """
     require_dynamic(model, "fixed-points --search")
     from fieldtheory.simulate.fixed_points import (
+        HOMOTOPY_OUTCOMES,
         FixedPointSearch,
         FixedPointSystem,
         nearest,
@@ -258,7 +261,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
     per = {k: [] for k in ("count", "radius", "unstable", "speed", "distance", "cosine",
                            "correlation", "cond_radius", "cond_unstable")}
     qs, starts, failures, complete, conditioned_failures = [], 0, 0, 0, 0
-    homotopy_starts = 0
+    homotopy_starts, outcomes = 0, dict.fromkeys(HOMOTOPY_OUTCOMES, 0)
     with progress_bar(trials, enabled=progress, description=f"fixed points N={N}",
                       unit="network") as bar:
         for k in range(trials):
@@ -268,6 +271,8 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
             starts += found.starts
             failures += found.failures
             homotopy_starts += found.homotopy_starts
+            for outcome, n in found.homotopy_outcomes.items():
+                outcomes[outcome] += n
             complete += int(found.complete)
             per["count"].append(found.count)
             if points is not None:
@@ -319,6 +324,7 @@ def search_fixed_points(model: Model | str, params: Mapping[str, float] | None =
         "starts": starts,
         "failed_starts": failures,
         "homotopy_starts": homotopy_starts,
+        "homotopy_outcomes": outcomes,
         "speed": _mean(per["speed"]),
         "nearest": {"distance": _mean(per["distance"]), "cosine": _mean(per["cosine"]),
                     "correlation": _mean(per["correlation"])},

@@ -296,6 +296,11 @@ def test_homotopy_reaches_fixed_points_where_newton_stalls():
         x = system._homotopy(starts[k], 2000)
         assert x is not None and system.homotopy_outcome == "reached"
         assert np.linalg.norm(system.F(x)) / math.sqrt(200) < RESIDUAL
+    # through solve_batch: every start Newton left goes to the homotopy, and is booked
+    again = system.solve_batch(starts[stalled], homotopy_steps=2000)
+    assert all(x is not None for x in again)
+    assert system.homotopy_starts == len(stalled)
+    assert system.homotopy_outcomes == {"reached": len(stalled)}
     model = declare_cubic()
     rng = np.random.default_rng(7)
     system = FixedPointSystem(realise(model.action, {"g": 4.0, "c": 0.2, "beta": 1.3,
@@ -472,4 +477,6 @@ def test_cli_json_contract(capsys, tmp_path):
     assert set(data["search_stderr"]) >= {"count", "jacobian_radius", "unstable_fraction"}
     assert len(s["q"]["bins"]) == len(s["q"]["density"]) + 1
     assert s["homotopy_starts"] == 0  # N = 8: below HOMOTOPY_FROM, off by default
+    assert s["homotopy_outcomes"] == {"reached": 0, "escaped": 0, "stalled": 0, "steps": 0,
+                                      "unfinished": 0}
     assert main(["fixed-points", "scs", "-N", "8", "--search", "--homotopy", "-1"]) == 2

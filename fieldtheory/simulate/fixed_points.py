@@ -19,6 +19,7 @@ starts is spent (then it is a lower bound, and ``complete`` says so).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,8 @@ SAME = 1e-6
 #: multiply their cost (measured: 6× for the test suite's counts at N ≤ 20).
 HOMOTOPY_FROM = 100
 HOMOTOPY_STEPS = 4000
+#: How a homotopy path can end (``FixedPointSystem.homotopy_outcome``).
+HOMOTOPY_OUTCOMES = ("reached", "escaped", "stalled", "steps", "unfinished")
 
 
 class FixedPointSystem:
@@ -66,6 +69,7 @@ class FixedPointSystem:
         self.matrices = [_dense(c.matrices[0]) for c in network.couplings]
         self.leak = np.asarray(network.leak[0], dtype=float)
         self.homotopy_starts = 0  # starts handed to the homotopy so far
+        self.homotopy_outcomes: Counter = Counter()  # how they ended, by outcome
         #: how the last homotopy ended: "reached" (a fixed point), "escaped" (|x| left the
         #: bound), "stalled" (step below its minimum), "steps" (budget spent) or
         #: "unfinished" (Newton from the point at λ = 1 did not converge)
@@ -153,6 +157,7 @@ class FixedPointSystem:
             for k in [k for k, x in enumerate(out) if x is None]:
                 self.homotopy_starts += 1
                 out[k] = self._homotopy(X0[k], homotopy_steps)
+                self.homotopy_outcomes[self.homotopy_outcome] += 1
         return out
 
     def _homotopy(self, a: np.ndarray, steps: int) -> np.ndarray | None:
@@ -335,6 +340,7 @@ class NetworkFixedPoints:
     eigenvalues: list = field(default_factory=list)  # per fixed point
     trajectory: np.ndarray | None = None  # (samples, N) points of the trajectory
     velocity: np.ndarray | None = None  # F at those points
+    homotopy_outcomes: dict = field(default_factory=dict)  # outcome → starts
 
     @property
     def count(self) -> int:
@@ -403,7 +409,7 @@ def search_network(system: FixedPointSystem, rng: np.random.Generator,
     scale = max(scale, 1e-2)
     found: list[np.ndarray] = []
     starts = failures = 0
-    homotopy = system.homotopy_starts
+    homotopy, outcomes = system.homotopy_starts, Counter(system.homotopy_outcomes)
     quiet = 0
     queue = list(trajectory) if trajectory is not None else []
     while starts < budget.max_starts and quiet < budget.patience:
@@ -434,7 +440,8 @@ def search_network(system: FixedPointSystem, rng: np.random.Generator,
     # whose every start failed has not shown that it sees the fixed points)
     return NetworkFixedPoints(points, starts, failures, system.homotopy_starts - homotopy,
                               quiet >= budget.patience and bool(found),
-                              eigenvalues, trajectory, velocity)
+                              eigenvalues, trajectory, velocity,
+                              dict(system.homotopy_outcomes - outcomes))
 
 
 def nearest(points: np.ndarray, trajectory: np.ndarray, velocity: np.ndarray) -> dict:
