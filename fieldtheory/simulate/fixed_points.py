@@ -68,12 +68,17 @@ class FixedPointSystem:
         self.N = network.N
         self.matrices = [_dense(c.matrices[0]) for c in network.couplings]
         self.leak = np.asarray(network.leak[0], dtype=float)
-        self.homotopy_starts = 0  # starts handed to the homotopy so far
-        self.homotopy_outcomes: Counter = Counter()  # how they ended, by outcome
+        self.homotopy_outcomes: Counter = Counter()  # starts handed to the homotopy, by outcome
         #: how the last homotopy ended: "reached" (a fixed point), "escaped" (|x| left the
         #: bound), "stalled" (step below its minimum), "steps" (budget spent) or
         #: "unfinished" (Newton from the point at λ = 1 did not converge)
         self.homotopy_outcome: str | None = None
+
+    @property
+    def homotopy_starts(self) -> int:
+        """Starts handed to the homotopy so far (Newton's phases left them without a
+        fixed point)."""
+        return sum(self.homotopy_outcomes.values())
 
     def F(self, x: np.ndarray) -> np.ndarray:
         """F(x) for one state (N,) or a batch (B, N)."""
@@ -155,7 +160,6 @@ class FixedPointSystem:
                 out[k] = x
         if homotopy_steps > 0:
             for k in [k for k, x in enumerate(out) if x is None]:
-                self.homotopy_starts += 1
                 out[k] = self._homotopy(X0[k], homotopy_steps)
                 self.homotopy_outcomes[self.homotopy_outcome] += 1
         return out
@@ -335,7 +339,6 @@ class NetworkFixedPoints:
     points: np.ndarray  # (count, N)
     starts: int
     failures: int  # starts that converged to no fixed point
-    homotopy_starts: int  # starts that Newton left without a fixed point, retried by homotopy
     complete: bool  # stopped because ``patience`` batches found nothing new
     eigenvalues: list = field(default_factory=list)  # per fixed point
     trajectory: np.ndarray | None = None  # (samples, N) points of the trajectory
@@ -345,6 +348,11 @@ class NetworkFixedPoints:
     @property
     def count(self) -> int:
         return int(self.points.shape[0])
+
+    @property
+    def homotopy_starts(self) -> int:
+        """Starts that Newton left without a fixed point, retried by the homotopy."""
+        return sum(self.homotopy_outcomes.values())
 
     @property
     def q(self) -> np.ndarray:
@@ -409,7 +417,7 @@ def search_network(system: FixedPointSystem, rng: np.random.Generator,
     scale = max(scale, 1e-2)
     found: list[np.ndarray] = []
     starts = failures = 0
-    homotopy, outcomes = system.homotopy_starts, Counter(system.homotopy_outcomes)
+    outcomes = Counter(system.homotopy_outcomes)
     quiet = 0
     queue = list(trajectory) if trajectory is not None else []
     while starts < budget.max_starts and quiet < budget.patience:
@@ -438,8 +446,7 @@ def search_network(system: FixedPointSystem, rng: np.random.Generator,
     eigenvalues = [system.spectrum(x) for x in points] if budget.spectra else []
     # complete: nothing new for ``patience`` batches — and something found at all (a search
     # whose every start failed has not shown that it sees the fixed points)
-    return NetworkFixedPoints(points, starts, failures, system.homotopy_starts - homotopy,
-                              quiet >= budget.patience and bool(found),
+    return NetworkFixedPoints(points, starts, failures, quiet >= budget.patience and bool(found),
                               eigenvalues, trajectory, velocity,
                               dict(system.homotopy_outcomes - outcomes))
 
