@@ -32,6 +32,7 @@ from fieldtheory.ir.model import Model, load_model, require_dynamic
 from fieldtheory.ir.parameters import parameter_values
 from fieldtheory.jsonout import strict
 from fieldtheory.resources import require
+from fieldtheory.transitions import dmft_branches
 
 __all__ = ["RateFunctionResult", "rate_function"]
 
@@ -51,18 +52,29 @@ class RateFunctionResult:
     observables: dict[str, Any]
     stderr: dict[str, Any]
     undefined: dict[str, str] = field(default_factory=dict)
+    #: ``branches`` (per branch: q, static part, kind, replicas, start, errors) and
+    #: ``notes`` of the branch search, when it ran.
+    info: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return strict({"model": self.model, "params": dict(self.params), "N": self.N,
-                       "observables": self.observables, "stderr": self.stderr},
-                      dict(self.undefined))
+        out = {"model": self.model, "params": dict(self.params), "N": self.N,
+               "observables": self.observables, "stderr": self.stderr}
+        if self.info:
+            out["info"] = self.info
+        return strict(out, dict(self.undefined))
 
 
 def rate_function(model: Model | str, params: Mapping[str, float] | None = None, *,
                   window: float = 100.0, N: int | None = None, step: float = 0.1,
                   memory: float = 20.0, samples: int = 4000,
-                  seed: int = 0) -> RateFunctionResult:
+                  seed: int = 0, branches: bool | None = None,
+                  branch_paths: int = 64) -> RateFunctionResult:
     r"""N·Var(q) and the quadratic rate function of q over a window of length ``window``.
+
+    For a site with a nonlinear drift (not Gaussian: the window variance is not built for
+    it) the stable stationary DMFT solutions are searched instead
+    (:func:`~fieldtheory.transitions.dmft_branches`): ``branches`` (their q), ``q_mean``
+    where there is one, ``barrier`` null with the reason where there are two.
 
     Parameters
     ----------
@@ -76,6 +88,12 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
     samples : int
         Monte-Carlo paths for the single-site variance (its standard error is reported).
     seed : int
+    branches : bool, optional
+        Search the stable DMFT solutions: None (default) for a non-Gaussian site only,
+        True for any one-population site (also beside the window variance), False never
+        (a non-Gaussian site is then refused).
+    branch_paths : int
+        Monte-Carlo paths per replica of the branch search.
     """
     require_dynamic(model, "rate-function")
     from fieldtheory.codegen.generate import generate
@@ -109,9 +127,15 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
     registry.runtimes("large_deviations")  # registers the built-in runtimes
     where = f"rate-function of {model.name} at {values}"
     reason = refusal(site)
+    search = bool(branches) or (branches is None and reason is not None
+                                and site.size == 1 and site.has_nonlinear_drift)
+    found = (dmft_branches(model, values, paths=branch_paths, seed=seed)
+             if search else None)
     if reason is not None:
-        raise ParameterError(f"{where}: the window variance needs one Gaussian population: "
-                             f"{reason}")
+        if found is None:
+            raise ParameterError(f"{where}: the window variance needs one Gaussian "
+                                 f"population: {reason}")
+        return _branches_only(model.name, values, N, window, found, reason)
     # twice the grid's lags: the circulant embedding of the paths sees C decay
     theory = solve(model, values, tau_max=2 * n * step, dtau=step)
     o = theory.observables
@@ -124,9 +148,11 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
                        "window": float(window), "rate_function": None}
         undefined["/observables/rate_function"] = (
             "the DMFT is a fixed point (no fluctuations): H is infinite away from q̄")
-        return RateFunctionResult(model.name, values, N, observables,
-                                  {"q_variance_N": 0.0, "q_variance_N_site": 0.0},
-                                  undefined)
+        stderr = {"q_variance_N": 0.0, "q_variance_N_site": 0.0}
+        info = ({} if found is None
+                else _add_branches(observables, stderr, undefined, found))
+        return RateFunctionResult(model.name, values, N, observables, stderr, undefined,
+                                  info)
     try:
         runtime = choose_runtime(site, "auto", "large_deviations")
         raw = runtime.solve(site, None, {"correlation": C, "mean": float(o["mean"]),
@@ -152,4 +178,44 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
     stderr = {"q_variance_N": raw["stderr"]["q_variance_N"],
               "q_variance_N_site": raw["stderr"]["q_variance_N_site"],
               "q_mean_sampled": raw["stderr"]["q_mean"]}
-    return RateFunctionResult(model.name, values, N, observables, stderr, undefined)
+    info = {}
+    if found is not None:
+        info = _add_branches(observables, stderr, undefined, found)
+    return RateFunctionResult(model.name, values, N, observables, stderr, undefined, info)
+
+
+#: Why ``barrier`` is null where two branches coexist.
+BARRIER_REASON = (
+    "not computed: H(μ) = D_KL(μ ‖ μ_η[μ]) vanishes on every stationary DMFT solution, "
+    "the unstable one between the branches included, so ΔH is the action of a "
+    "time-dependent transition path (an instanton of the empirical path measure), which "
+    "needs a non-stationary two-time site (docs/models/large-deviations.md)")
+
+
+def _add_branches(observables: dict, stderr: dict, undefined: dict, found) -> dict:
+    """``branches`` (q of each), their errors, ``barrier`` (null, why); info per branch."""
+    observables["branches"] = [b.q for b in found.branches]
+    stderr["branches"] = [b.q_stderr for b in found.branches]
+    if len(found.branches) > 1:
+        observables["barrier"] = None
+        undefined["/observables/barrier"] = BARRIER_REASON
+    return {"branches": [b.to_json() for b in found.branches], "notes": list(found.notes)}
+
+
+def _branches_only(name, values, N, window, found, reason) -> RateFunctionResult:
+    """A non-Gaussian site: its branches, the window variance null with the reason."""
+    observables: dict[str, Any] = {"window": float(window), "q_variance_N": None,
+                                   "q_variance_N_site": None, "rate_function": None}
+    stderr: dict[str, Any] = {}
+    why = f"the window variance needs a Gaussian site: {reason}"
+    undefined = {f"/observables/{k}": why
+                 for k in ("q_variance_N", "q_variance_N_site", "rate_function")}
+    info = _add_branches(observables, stderr, undefined, found)
+    if len(found.branches) == 1:
+        observables["q_mean"] = found.branches[0].q
+        stderr["q_mean"] = found.branches[0].q_stderr
+    else:
+        observables["q_mean"] = None
+        undefined["/observables/q_mean"] = (
+            f"{len(found.branches)} stable DMFT solutions: q of each in branches")
+    return RateFunctionResult(name, values, N, observables, stderr, undefined, info)

@@ -87,7 +87,7 @@ def test_no_fluctuations_at_a_fixed_point_and_refusals():
     assert quiet.observables["q_variance_N"] == 0.0
     assert quiet.observables["rate_function"] is None and quiet.undefined
     with pytest.raises(ParameterError, match="nonlinear drift"):
-        rate_function("bistable", window=10.0)
+        rate_function("bistable", window=10.0, branches=False)  # (branches: test_transitions)
     with pytest.raises(ParameterError, match="mean coupling"):
         rate_function("scs_erf", {"J0": 0.5}, window=10.0)
     with pytest.raises(ParameterError, match="2 populations"):
@@ -105,8 +105,8 @@ def test_command_line(capsys):
     assert set(out["observables"]) >= {"q_mean", "q_variance_N", "rate_function", "window"}
     assert set(out["observables"]["rate_function"]) >= {"q", "values"}
     assert out["stderr"]["q_variance_N"] > 0
-    assert main(["rate-function", "bistable"]) == 2
-    assert "nonlinear drift" in capsys.readouterr().err
+    assert main(["rate-function", "ei"]) == 2
+    assert "2 populations" in capsys.readouterr().err
 
 
 def test_declared_variant_with_its_own_leak_against_exact_networks():

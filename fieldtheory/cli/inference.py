@@ -127,6 +127,13 @@ def _rate_function_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", type=positive_number, default=20.0,
                         help="how far before the window the grid reaches (default 20)")
     parser.add_argument("--seed", type=nonnegative_integer, default=0)
+    parser.add_argument("--branches", action="store_true",
+                        help="also search the stable DMFT solutions (automatic for a "
+                             "non-Gaussian site): observables branches (their q) and, "
+                             "where two coexist, barrier")
+    parser.add_argument("--paths", type=positive_integer, default=64,
+                        help="Monte-Carlo paths per replica of the branch search (default "
+                             "64)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -139,7 +146,9 @@ def rate_function_command(args: argparse.Namespace) -> int:
     model = model_with_options(args)
     result = rate_function(model, parse_assignments(args.param), window=args.window,
                            N=args.N, step=args.step, memory=args.memory,
-                           samples=args.samples, seed=args.seed)
+                           samples=args.samples, seed=args.seed,
+                           branches=True if args.branches else None,
+                           branch_paths=args.paths)
     data = result.to_json()
     if args.json:
         print(dumps(data))
@@ -147,6 +156,12 @@ def rate_function_command(args: argparse.Namespace) -> int:
     o, e = data["observables"], data["stderr"]
     print(f"model: {result.model}  window T = {o['window']:g}  params: {result.params}")
     print(f"q_mean = {o['q_mean']}")
-    print(f"q_variance_N = {o['q_variance_N']} ± {e['q_variance_N']}  (single site, no "
-          f"feedback: {o['q_variance_N_site']})")
+    if o["q_variance_N"] is not None:
+        print(f"q_variance_N = {o['q_variance_N']} ± {e['q_variance_N']}  (single site, "
+              f"no feedback: {o['q_variance_N_site']})")
+    for branch in data.get("info", {}).get("branches", []):
+        print(f"branch ({branch['kind']}): q = {branch['q']:.6g} ± "
+              f"{branch['stderr']['q']:.2g}, static part {branch['static']:.4g}")
+    for pointer, why in data.get("undefined", {}).items():
+        print(f"{pointer}: {why}")
     return EXIT_OK

@@ -207,6 +207,8 @@ def solve_monte_carlo(
     max_iter: int = 100,
     lyapunov: bool = True,
     statistics: dict | None = None,
+    start: str | tuple = "dynamic",
+    paths_from: str = "random",
 ) -> dict:
     r"""Stationary single-site DMFT of ``spec`` by Monte-Carlo sampling (see the module).
 
@@ -244,6 +246,17 @@ def solve_monte_carlo(
         fluctuation runtime): the result then holds ``site_statistics``, per population the
         per-replica two-point functions and responses of x and these functions on the
         converged paths (:func:`~fieldtheory.solvers.runtime.monte_carlo_site.site_statistics`).
+    start : {"dynamic", "static"} or (means, correlations, responses)
+        The initial guess (:func:`~fieldtheory.solvers.runtime.monte_carlo_site.initial_order`):
+        correlations decaying in τ, flat (all input quenched), or given arrays on the
+        estimation grid (``order_parameters["tau"]``) for every replica. Where the DMFT has
+        several stable solutions each start reaches the one whose basin holds it — each
+        replica on its own (``order_parameters["replicas"]`` tells them apart;
+        :mod:`fieldtheory.transitions` sorts them).
+    paths_from : {"random", "input"}
+        Where each path starts in every sweep: x(0) ~ N(I/a, 1), or (I + η(0))/a — for
+        multistable units the well on the side of the path's input
+        (:func:`~fieldtheory.solvers.runtime.monte_carlo_site.sample_sweep`).
 
     Returns
     -------
@@ -267,7 +280,7 @@ def solve_monte_carlo(
     if not 0 < damping <= 1:
         raise SolverInputError(f"damping = {damping} must lie in (0, 1]")
     grid = sample_grid(spec, tau_max, dtau, dt, t_record, t_burn, window, replicas, paths)
-    order = initial_order(spec, grid)
+    order = initial_order(spec, grid, start)
     accelerator = _Anderson(memory, damping)
     residuals = []
     # the responses ⟨f'y⟩ of the requested functions, accumulated along every sweep (the
@@ -277,8 +290,8 @@ def solve_monte_carlo(
         # frozen noise: the same random numbers every iteration make each replica's
         # iteration a deterministic map, whose convergence is not masked by sampling noise
         rng = np.random.default_rng(seed)
-        record, responses, response_x, c, *response_f = sample_sweep(spec, grid, order, rng,
-                                                                     slopes)
+        record, responses, response_x, c, *response_f = sample_sweep(
+            spec, grid, order, rng, slopes, paths_from)
         clipped = c
         estimate = estimate_order(spec, grid, record, responses)
         if not all(np.all(np.isfinite(part)) for part in estimate.parts()):
@@ -355,6 +368,10 @@ def _result(spec, grid, order, samples, residuals, clipped) -> dict:
                         ("means", "correlations", "responses"), order.astuple(), strict=True
                     )
                 },
+                # each replica's own solution (B, ...): where the DMFT has several stable
+                # solutions, replicas may sit on different ones
+                "replicas": dict(zip(("means", "correlations", "responses"),
+                                     order.astuple(), strict=True)),
             },
         }
     )

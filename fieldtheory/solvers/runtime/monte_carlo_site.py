@@ -123,8 +123,27 @@ def site_centre(spec: SiteSpec) -> np.ndarray:
     return np.where(a > 0, np.asarray(spec.offset, float) / np.where(a > 0, a, 1.0), 0.0)
 
 
-def initial_order(spec: SiteSpec, grid: SampleGrid) -> OrderParameters:
-    r"""Gaussian guess: x ~ N(I/a, 1) with correlation e^{−|τ|}, R_f(τ) = ⟨f'⟩e^{−aτ}."""
+def initial_order(spec: SiteSpec, grid: SampleGrid,
+                  start: str | tuple = "dynamic") -> OrderParameters:
+    r"""Gaussian guess: x ~ N(I/a, 1) with correlation e^{−|τ|}, R_f(τ) = ⟨f'⟩e^{−aτ}.
+
+    ``start="static"``: every correlation flat at its equal-time value ⟨f h⟩ — all of the
+    input quenched (each path a unit with its own constant field), the start from which
+    the iteration reaches a frozen branch where one coexists with a fluctuating one.
+    ``start=(means, correlations, responses)``, arrays of shapes (L,), (K, W + 1),
+    (J, W + 1) on this grid: that guess for every replica (to continue from a solution)."""
+    width, B = grid.window + 1, grid.replicas
+    if not isinstance(start, str):
+        parts = [np.asarray(a, float) for a in start]
+        shapes = [(len(spec.means),), (len(spec.correlations), width),
+                  (len(spec.responses), width)]
+        if len(parts) != 3 or any(a.shape != sh for a, sh in zip(parts, shapes, strict=True)):
+            raise SolverInputError(
+                f"start: arrays of shapes {shapes} expected, got "
+                f"{[a.shape for a in parts]}")
+        return OrderParameters(*(np.tile(a, (B,) + (1,) * a.ndim) for a in parts))
+    if start not in ("dynamic", "static"):
+        raise SolverInputError(f"start = {start!r}: 'dynamic', 'static' or a guess")
     tau = grid.dt * np.arange(grid.window + 1)
     centre = site_centre(spec)
 
@@ -136,13 +155,13 @@ def initial_order(spec: SiteSpec, grid: SampleGrid) -> OrderParameters:
     for t in spec.correlations:
         ef, eh = mean(t.left, t.population), mean(t.right, t.population)
         efh = mean(lambda x, t=t: t.left(x) * t.right(x), t.population)
-        corr.append(ef * eh + (efh - ef * eh) * np.exp(-tau))
+        decay = np.exp(-tau) if start == "dynamic" else np.ones_like(tau)
+        corr.append(ef * eh + (efh - ef * eh) * decay)
     resp = [
         mean(derivative_or_difference(t.left, t.dleft), t.population)
         * np.exp(-float(spec.leak[t.population]) * tau)
         for t in spec.responses
     ]
-    width, B = grid.window + 1, grid.replicas
     return OrderParameters(
         np.tile(means, (B, 1)),
         np.tile(np.reshape(corr, (1, -1, width)), (B, 1, 1)),
@@ -240,15 +259,28 @@ def tangent_step(site, spec, tangent, slopes_h, x, guess, y, k, kick, nonlinear)
     return site.decay * y + site.phi1 * (0.5 * (slope * y + slope_guess * y_guess) + feedback)
 
 
-def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng, slopes=()):
+def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng, slopes=(),
+                 paths_from: str = "random"):
     """One run at fixed order parameters: record (P, B, paths, n), response means, clipped,
     and ⟨f'(x(t)) y(t)⟩ — the response R_f of f(x) — for every f' in ``slopes``
-    (shape (len(slopes), P, window + 1, B, paths))."""
+    (shape (len(slopes), P, window + 1, B, paths)).
+
+    ``paths_from``: each path starts at x(0) ~ N(I/a, 1) (``"random"``) or at
+    (I + η(0))/a, where the leak alone would hold it against its input (``"input"``; I/a
+    where a = 0) — for multistable units, the well on the side of the input, the state
+    the noise would equilibrate to given time (a static input is then followed from the
+    start)."""
     P, B, m = spec.size, grid.replicas, grid.paths
     site = SampledSite(spec, grid, order)
     n = grid.burn + grid.record
     eta, clipped = sample_inputs(spec, grid, order, rng, n)
     x = site_centre(spec)[:, None, None] + rng.standard_normal((P, B, m))
+    if paths_from == "input":
+        a = np.asarray(spec.leak, float)[:, None, None]
+        x = site_centre(spec)[:, None, None] + np.where(a > 0, eta[..., 0]
+                                                         / np.where(a > 0, a, 1.0), 0.0)
+    elif paths_from != "random":
+        raise SolverInputError(f"paths_from = {paths_from!r}: 'random' or 'input'")
     noise = rng.standard_normal((n, P, B, m)) if np.any(site.sigma > 0) else np.zeros(n)
     shape = (P, B, m, n + 1)
     hist = {j: np.zeros(shape) for j, _, _ in site.kernel}
