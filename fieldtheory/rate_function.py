@@ -133,17 +133,21 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
              if search else None)
     if reason is not None:
         if found is None:
-            raise ParameterError(f"{where}: the window variance needs one Gaussian "
-                                 f"population: {reason}")
+            raise ParameterError(f"{where}: the window variance needs Gaussian "
+                                 f"populations: {reason}")
         return _branches_only(model.name, values, N, window, found, reason)
     # twice the grid's lags: the circulant embedding of the paths sees C decay
     theory = solve(model, values, tau_max=2 * n * step, dtau=step)
     o = theory.observables
-    C = np.asarray(o["autocorrelation"]["values"], float)
-    phi_curve = np.asarray(o["autocorrelation_phi"]["values"], float)
-    q_bar = float(phi_curve[0] + o["mean_phi"] ** 2)
+    per = ([o] if site.size == 1 else
+           [o["populations"][name] for name in site.populations])
+    fractions = np.ones(1) if site.size == 1 else np.asarray(site.fractions, float)
+    C = [np.asarray(p["autocorrelation"]["values"], float) for p in per]
+    means = [float(p["mean"]) for p in per]
+    q_bar = float(sum(f * (p["autocorrelation_phi"]["values"][0] + p["mean_phi"] ** 2)
+                      for f, p in zip(fractions, per, strict=True)))
     undefined: dict[str, str] = {}
-    if C[0] <= 1e-12:  # a fixed point: q does not fluctuate at this order
+    if max(c[0] for c in C) <= 1e-12:  # a fixed point: q does not fluctuate at this order
         observables = {"q_mean": q_bar, "q_variance_N": 0.0, "q_variance_N_site": 0.0,
                        "window": float(window), "rate_function": None}
         undefined["/observables/rate_function"] = (
@@ -155,7 +159,8 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
                                   info)
     try:
         runtime = choose_runtime(site, "auto", "large_deviations")
-        raw = runtime.solve(site, None, {"correlation": C, "mean": float(o["mean"]),
+        raw = runtime.solve(site, None, {"correlation": C if site.size > 1 else C[0],
+                                         "mean": means,
                                          "window": float(window), "memory": float(memory),
                                          "step": float(step), "samples": int(samples),
                                          "seed": int(seed)})

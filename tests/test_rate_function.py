@@ -29,18 +29,23 @@ from fieldtheory.solvers.runtime.window_variance import WindowVariance
 G, D, T = 0.5, 1.0, 20.0
 
 
-def exact_network(N: int, seed: int, h: float = 0.05) -> float:
-    """N·Var(q | J) over a window T of one linear network, exactly."""
-    J = np.random.default_rng(seed).standard_normal((N, N)) * G / np.sqrt(N)
-    A = -np.eye(N) + J
-    sigma = scipy.linalg.solve_continuous_lyapunov(A, -D * np.eye(N))
-    step = scipy.linalg.expm(A * h)
-    lags = np.arange(0.0, T + h / 2, h)
-    norms, C = [], sigma
+def exact_variance(A: np.ndarray, noise: float, window: float, h: float = 0.05) -> float:
+    """N·Var(q | J) over a window of the linear network ẋ = Ax + ξ (⟨ξξᵀ⟩ = noise·1),
+    exactly: C(τ) = e^{Aτ}Σ with the Lyapunov Σ, Var q = (4/N²T²)∫(T − τ)‖C(τ)‖²_F."""
+    N = len(A)
+    sigma = scipy.linalg.solve_continuous_lyapunov(A, -noise * np.eye(N))
+    step, C, norms = scipy.linalg.expm(A * h), sigma, []
+    lags = np.arange(0.0, window + h / 2, h)
     for _ in lags:
         norms.append(np.sum(C * C))
         C = step @ C
-    return N * 4 / (N**2 * T**2) * np.trapezoid((T - lags) * np.array(norms), lags)
+    return 4 / (N * window**2) * np.trapezoid((window - lags) * np.array(norms), lags)
+
+
+def exact_network(N: int, seed: int) -> float:
+    """N·Var(q | J) over a window T of one linear network, exactly."""
+    J = np.random.default_rng(seed).standard_normal((N, N)) * G / np.sqrt(N)
+    return exact_variance(-np.eye(N) + J, D, T)
 
 
 def test_linear_network_against_exact_finite_networks():
@@ -90,8 +95,8 @@ def test_no_fluctuations_at_a_fixed_point_and_refusals():
         rate_function("bistable", window=10.0, branches=False)  # (branches: test_transitions)
     with pytest.raises(ParameterError, match="mean coupling"):
         rate_function("scs_erf", {"J0": 0.5}, window=10.0)
-    with pytest.raises(ParameterError, match="2 populations"):
-        rate_function("ei", window=10.0)
+    with pytest.raises(ParameterError, match="mean coupling"):
+        rate_function("ei", window=10.0)  # J0 ≠ 0 by default
     with pytest.raises(ParameterError, match="window"):
         rate_function("scs_erf", window=-1.0)
     with pytest.raises(ParameterError, match="6000"):
@@ -106,7 +111,7 @@ def test_command_line(capsys):
     assert set(out["observables"]["rate_function"]) >= {"q", "values"}
     assert out["stderr"]["q_variance_N"] > 0
     assert main(["rate-function", "ei"]) == 2
-    assert "2 populations" in capsys.readouterr().err
+    assert "mean coupling" in capsys.readouterr().err
 
 
 def test_declared_variant_with_its_own_leak_against_exact_networks():
@@ -121,16 +126,9 @@ def test_declared_variant_with_its_own_leak_against_exact_networks():
     window, gain, leak, noise = 10.0, 0.8 * 1.2, 1.5, 0.49
     result = rate_function(model, window=window, samples=8000)
 
-    def exact(N, seed, h=0.05):
+    def exact(N, seed):
         J_ = np.random.default_rng(seed).standard_normal((N, N)) * gain / np.sqrt(N)
-        A = -leak * np.eye(N) + J_
-        sigma = scipy.linalg.solve_continuous_lyapunov(A, -noise * np.eye(N))
-        step, C, norms = scipy.linalg.expm(A * h), sigma, []
-        lags = np.arange(0.0, window + h / 2, h)
-        for _ in lags:
-            norms.append(np.sum(C * C))
-            C = step @ C
-        return 4 / (N * window**2) * np.trapezoid((window - lags) * np.array(norms), lags)
+        return exact_variance(-leak * np.eye(N) + J_, noise, window)
 
     runs = {N: [exact(N, seed) for seed in range(5)] for N in (150, 300)}
     mean = {N: np.mean(v) for N, v in runs.items()}
@@ -142,3 +140,62 @@ def test_declared_variant_with_its_own_leak_against_exact_networks():
     # ⟨x²⟩ of the linear network: D/(2a) · 1/√(1 − (gc/a)²)
     assert result.observables["q_mean"] == pytest.approx(
         noise / (2 * leak) / np.sqrt(1 - (gain / leak) ** 2), rel=1e-4)
+
+
+def test_two_populations_against_exact_networks():
+    """Two linear populations declared here (fractions 0.6/0.4, leaks 1 and 1.5, four
+    coupling variances, noise D): q = (1/N)Σx² over both. The deterministic part (adjoint
+    and Gaussian quadratic forms per population) exactly against the runtime's Monte
+    Carlo, and the whole against exact finite networks extrapolated in 1/N."""
+    import networkx as nx
+
+    frac, leaks, noise, window = 0.6, {"A": 1.0, "B": 1.5}, 0.8, 10.0
+    gains = {("A", "A"): 0.4, ("A", "B"): 0.7, ("B", "A"): 0.5, ("B", "B"): 0.3}
+    p = ft.parameters(f_A=(frac, (0.01, 0.99)), c_B=(leaks["B"], "positive"),
+                      D=(noise, "positive"),
+                      **{f"g_{a}{b}": (v, "nonnegative") for (a, b), v in gains.items()})
+    sym = {q.name: q.symbol for q in p}
+    graph = nx.DiGraph()
+    graph.add_node("A", fraction=sym["f_A"])
+    graph.add_node("B", fraction=1 - sym["f_A"])
+    for target in "AB":
+        for source in "AB":
+            graph.add_edge(source, target, mean=0, variance=sym[f"g_{target}{source}"] ** 2)
+    x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+    leak = ft.by_population("c", A=1, B=sym["c_B"])
+    model = ft.Model("two_linear", ft.langevin(
+        drift={x: -leak * x(t) + J @ x(t)}, noise={x: sym["D"]},
+        couplings={J: ft.BlockGaussian.from_graph(graph)}, parameters=p), "")
+    result = rate_function(model, window=window, samples=6000)
+    o, se = result.observables, result.stderr
+    # the deterministic part: per population Var[xᵀμx] = tr(μCμC) + tr(μCμᵀC), over f_α
+    h, memory = 0.1, 20.0
+    n = round((window + memory) / h)
+    site = generate(model).spec(**model.parameters.resolve({}))
+    curves = ft.solve(model, tau_max=n * h, dtau=h).observables["populations"]
+    C = [np.asarray(curves[name]["autocorrelation"]["values"]) for name in "AB"]
+    mus = WindowVariance(site, C, [0.0, 0.0], window=window, memory=memory,
+                         step=h).adjoint()
+    k = np.arange(n)
+    theory = 0.0
+    for term, mu in zip(site.correlations, mus, strict=True):
+        Cm = C[term.population][np.abs(k[:, None] - k[None, :])]
+        X = mu @ Cm
+        theory += (np.trace(X @ X) + np.trace(mu @ Cm @ mu.T @ Cm)) / site.fractions[
+            term.population]
+    assert abs(o["q_variance_N"] - theory) <= 3 * se["q_variance_N"], (o, theory)
+    q_exact = sum(f * curves[name]["variance"] for f, name in ((frac, "A"), (1 - frac, "B")))
+    assert o["q_mean"] == pytest.approx(q_exact, rel=1e-9)
+
+    def exact(N, seed):
+        NA = round(frac * N)
+        labels = np.array(["A"] * NA + ["B"] * (N - NA))
+        scale = np.array([[gains[(a, b)] for b in labels] for a in labels])
+        J_ = np.random.default_rng(seed).standard_normal((N, N)) * scale / np.sqrt(N)
+        return exact_variance(-np.diag([leaks[a] for a in labels]) + J_, noise, window)
+
+    runs = {N: [exact(N, seed) for seed in range(5)] for N in (150, 300)}
+    mean = {N: np.mean(v) for N, v in runs.items()}
+    err = {N: np.std(v, ddof=1) / np.sqrt(len(v)) for N, v in runs.items()}
+    limit, limit_se = 2 * mean[300] - mean[150], np.hypot(2 * err[300], err[150])
+    assert abs(theory - limit) <= 3 * limit_se, (theory, limit, limit_se, mean)

@@ -50,126 +50,170 @@ BATCH = 200
 
 
 def applies_window_variance(site) -> bool:
-    """One population of Gaussian sites: linear drift, no response kernels, no mean
-    coupling, one correlation term ⟨f f⟩ (:func:`refusal` says what else)."""
+    """Populations of Gaussian sites: linear drift, no response kernels, no mean coupling,
+    one correlation term ⟨f f⟩ per population (:func:`refusal` says what else)."""
     return refusal(site) is None
 
 
 def refusal(site) -> str | None:
     """Why this runtime cannot take ``site`` (None: it can)."""
-    if site.size != 1:
-        return f"{site.size} populations (one is supported)"
-    if site.nonlinear[0] is not None:
+    if any(r is not None for r in site.nonlinear):
         return ("a nonlinear drift: the site is not Gaussian (its linear response would need "
                 "the Monte-Carlo site)")
     if site.has_kernel:
         return "response kernels (partial symmetry rho ≠ 0)"
     if np.any(np.asarray(site.mean_coupling) != 0):
         return "a mean coupling (J0 ≠ 0: the population mean would fluctuate too)"
-    if len(site.correlations) != 1 or site.correlations[0].right is None:
-        return "not exactly one input-covariance term ⟨f f⟩"
+    populations = sorted(t.population for t in site.correlations)
+    if populations != list(range(site.size)) or any(t.right is None
+                                                    for t in site.correlations):
+        return "not exactly one input-covariance term ⟨f f⟩ per population"
+    if site.size > 1 and site.fractions is None:
+        return f"{site.size} populations without their fractions"
     return None
 
 
 class WindowVariance:
-    r"""The linear response on a two-time grid for one Gaussian population.
+    r"""The linear response on a two-time grid for P Gaussian populations.
 
-    ``correlation``: the DMFT's connected C_x(k·step), k = 0 … ≥ n − 1 (n grid points);
-    ``mean``: m; ``window``, ``memory``, ``step`` in time units.
+    ``correlation``: per population the DMFT's connected C_x(k·step), k = 0 … ≥ n − 1 (n
+    grid points) — one array for one population; ``mean``: m per population; ``window``,
+    ``memory``, ``step`` in time units. Population α holds a fraction f_α of the units;
+    its one correlation term C_k = ⟨f f⟩ enters every population's input through the
+    coupling A_βk. q = Σ_α f_α q_α, so the adjoint's source on C_k is f_α ℓ, and
+    N·Var q = Σ_k Var_site,k[Σ μ_k,ij f(x_i) f(x_j)] / f_α (C_k is an average over f_α N
+    independent units given the others).
     """
 
-    def __init__(self, site, correlation, mean: float, *, window: float, memory: float,
+    def __init__(self, site, correlation, mean, *, window: float, memory: float,
                  step: float) -> None:
-        self.a = float(np.asarray(site.leak)[0])
-        self.A = float(np.asarray(site.correlation_coupling)[0, 0])
-        term = site.correlations[0]
-        self.f, self.df = term.left, term.dleft
+        P = site.size
+        curves = ([correlation] if P == 1 and np.ndim(correlation) == 1 else
+                  list(correlation))
+        means = np.broadcast_to(np.asarray(mean, float), (P,))
+        if len(curves) != P:
+            raise SolverInputError(f"{len(curves)} correlation curves for {P} populations")
         self.h = float(step)
         self.n = round((window + memory) / step)
         self.start = round(memory / step)
-        C = np.asarray(correlation, float)
-        if C.size < self.n:
-            raise SolverInputError(f"the correlation holds {C.size} lags; the grid needs "
-                                   f"{self.n}")
-        self.C = C[: self.n]
-        self.embedding = C  # all lags given: the paths' circulant embedding uses them
-        self.m = float(mean)
         self.window = float(window)
-        self.Fc, self.Fv = self._tables()
-
-    def _tables(self) -> tuple[np.ndarray, np.ndarray]:
-        z, w = np.polynomial.hermite_e.hermegauss(NODES)
-        w = w / w.sum()
-        c0 = self.C[0]
-        r = np.clip(self.C / c0, -1.0, 1.0)
-        s = np.sqrt(c0)
-        u = s * z[:, None]
-        fu, dfu = np.broadcast_to(self.df(self.m + u), u.shape), u * self.df(self.m + u)
-        Fc, Fv = np.empty(self.n), np.empty(self.n)
-        for k in range(self.n):
-            v = self.m + s * (r[k] * z[:, None] + np.sqrt(1.0 - r[k] ** 2) * z[None, :])
-            fv = np.broadcast_to(self.f(v), v.shape)
-            dfv = np.broadcast_to(self.df(v), v.shape)
-            weight = w[:, None] * w[None, :]
-            Fc[k] = np.sum(weight * fu * dfv)
-            stein = np.sum(weight * dfu * fv)  # E[(u − m) f'(u) f(w)]
-            Fv[k] = 0.5 * (stein - self.C[k] * Fc[k]) / c0
-        return Fc, Fv
+        self.A = np.asarray(site.correlation_coupling, float).reshape(P, -1)
+        self.fractions = (np.ones(1) if P == 1 else np.asarray(site.fractions, float))
+        self.terms = []
+        for term in site.correlations:
+            p = term.population
+            C = np.asarray(curves[p], float)
+            if C.size < self.n:
+                raise SolverInputError(f"the correlation of population {p} holds {C.size} "
+                                       f"lags; the grid needs {self.n}")
+            self.terms.append(_Term(p, term.left, term.dleft, float(np.asarray(
+                site.leak)[p]), C[: self.n], C, float(means[p]), self.n))
 
     def _toeplitz(self, values: np.ndarray) -> np.ndarray:
         k = np.arange(self.n)
         return values[np.abs(k[:, None] - k[None, :])]
 
-    def _backward(self, X: np.ndarray, axis: int) -> np.ndarray:
+    def _backward(self, X: np.ndarray, axis: int, a: float) -> np.ndarray:
         """𝐆ᵀ along ``axis``: y_k = Σ_{j≥k} h e^{−a(j−k)h} X_j − (h/2) X_k (trapezoid)."""
-        decay = np.exp(-self.a * self.h)
+        decay = np.exp(-a * self.h)
         flipped = np.flip(X, axis=axis)
         Y = np.flip(lfilter([self.h], [1.0, -decay], flipped, axis=axis), axis=axis)
         return Y - 0.5 * self.h * X
 
-    def adjoint(self, tolerance: float = 1e-10, iterations: int = 500) -> np.ndarray:
-        """μ = ℓ + Lᵀμ by fixed-point iteration (ℓ: h/T on the window's diagonal)."""
-        Fc, Fv = self._toeplitz(self.Fc), self._toeplitz(self.Fv)
+    def adjoint(self, tolerance: float = 1e-10, iterations: int = 500):
+        """μ_k = f_α ℓ + Σ_j A_{α_j k} 𝐆ᵀ D_jᵀ[μ_j] 𝐆 by fixed-point iteration (ℓ: h/T on
+        the window's diagonal): one kernel for one population, else a list per term."""
+        tables = [(self._toeplitz(t.Fc), self._toeplitz(t.Fv)) for t in self.terms]
         ell = np.zeros((self.n, self.n))
         idx = np.arange(self.start, self.n)
         ell[idx, idx] = self.h / self.window
-        mu = ell.copy()
+        source = [self.fractions[t.population] * ell for t in self.terms]
+        mu = [s.copy() for s in source]
         history = []
         for _ in range(iterations):
-            X = Fc * mu
-            weighted = Fv * mu
-            X[np.diag_indices(self.n)] += weighted.sum(axis=1) + weighted.sum(axis=0)
-            new = ell + self.A * self._backward(self._backward(X, 0), 1)
-            change = float(np.max(np.abs(new - mu)) / np.max(np.abs(new)))
+            back = []
+            for t, (Fc, Fv), m in zip(self.terms, tables, mu, strict=True):
+                X = Fc * m
+                weighted = Fv * m
+                X[np.diag_indices(self.n)] += weighted.sum(axis=1) + weighted.sum(axis=0)
+                back.append(self._backward(self._backward(X, 0, t.a), 1, t.a))
+            new = [src + sum(self.A[t.population, k] * b for t, b in zip(self.terms, back,
+                                                                          strict=True))
+                   for k, src in enumerate(source)]
+            change = max(float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
+                         for a, b in zip(new, mu, strict=True))
             history.append(change)
             mu = new
             if not np.isfinite(change) or (len(history) > 20 and change > history[-20]):
                 break
             if change < tolerance:
-                return mu
+                return mu[0] if len(mu) == 1 else mu
         raise ConvergenceError(
             f"the adjoint linear response did not converge in {len(history)} iterations "
             f"(last relative changes {history[-3:]}): the stationary state may be unstable "
             "to collective fluctuations", residuals=tuple(history))
 
-    def variance(self, mu: np.ndarray, samples: int, seed: int):
-        """Var_site of Σ μ_ij f(x_i) f(x_j), and of the window average of f² alone (no
-        feedback), with their standard errors and ⟨q⟩, over ``samples`` paths."""
+    def variance(self, mu, samples: int, seed: int):
+        """N·Var q = Σ_k Var_site,k[Σ μ_k,ij f(x_i) f(x_j)]/f_α, the same without feedback
+        (the window averages of f² alone), with standard errors, and ⟨q⟩, over
+        ``samples`` paths per population."""
+        mus = [mu] if isinstance(mu, np.ndarray) else list(mu)
         rng = np.random.default_rng(seed)
-        values, plain = [], []
         diag = np.zeros(self.n)
         diag[self.start:] = self.h / self.window
-        for begin in range(0, samples, BATCH):
-            count = min(BATCH, samples - begin)
-            paths, clipped = circulant_sample(rng, self.embedding, self.n, count)
-            if clipped > CLIP:
-                raise SolverInputError(f"the DMFT correlation is not a covariance on the "
-                                       f"{self.n}-point grid (clipped weight {clipped:.2g})")
-            x = self.m + paths
-            f = np.broadcast_to(self.f(x), x.shape)
-            values.append(np.sum((f @ mu) * f, axis=1))
-            plain.append((f * f) @ diag)
-        return _moments(np.concatenate(values)), _moments(np.concatenate(plain))
+        total = np.zeros(3)
+        plain_total = np.zeros(3)
+        for t, m in zip(self.terms, mus, strict=True):
+            values, plain = [], []
+            for begin in range(0, samples, BATCH):
+                count = min(BATCH, samples - begin)
+                paths, clipped = circulant_sample(rng, t.embedding, self.n, count)
+                if clipped > CLIP:
+                    raise SolverInputError(
+                        f"the DMFT correlation of population {t.population} is not a "
+                        f"covariance on the {self.n}-point grid (clipped weight "
+                        f"{clipped:.2g})")
+                x = t.m + paths
+                f = np.broadcast_to(t.f(x), x.shape)
+                values.append(np.sum((f @ m) * f, axis=1))
+                plain.append((f * f) @ diag)
+            frac = self.fractions[t.population]
+            _, var, se = _moments(np.concatenate(values))
+            q, pvar, pse = _moments(np.concatenate(plain))
+            total += (0.0, var / frac, (se / frac) ** 2)
+            plain_total += (frac * q, frac * pvar, (frac * pse) ** 2)
+        return ((total[0], total[1], float(np.sqrt(total[2]))),
+                (plain_total[0], plain_total[1], float(np.sqrt(plain_total[2]))))
+
+
+class _Term:
+    """One population's correlation term: its function, leak, DMFT curve and mean, and the
+    Price tables F_c(τ) = E[f'f'], F_v(τ) = ½E[f''(u) f(w)] on the lag grid."""
+
+    def __init__(self, population, f, df, a, C, embedding, m, n):
+        self.population, self.f, self.df, self.a = population, f, df, a
+        self.C, self.embedding, self.m = C, embedding, m
+        self.Fc, self.Fv = _tables(f, df, C, m, n)
+
+
+def _tables(f, df, C, m, n) -> tuple[np.ndarray, np.ndarray]:
+    z, w = np.polynomial.hermite_e.hermegauss(NODES)
+    w = w / w.sum()
+    c0 = C[0]
+    r = np.clip(C / c0, -1.0, 1.0)
+    s = np.sqrt(c0)
+    u = s * z[:, None]
+    fu, dfu = np.broadcast_to(df(m + u), u.shape), u * df(m + u)
+    Fc, Fv = np.empty(n), np.empty(n)
+    for k in range(n):
+        v = m + s * (r[k] * z[:, None] + np.sqrt(1.0 - r[k] ** 2) * z[None, :])
+        fv = np.broadcast_to(f(v), v.shape)
+        dfv = np.broadcast_to(df(v), v.shape)
+        weight = w[:, None] * w[None, :]
+        Fc[k] = np.sum(weight * fu * dfv)
+        stein = np.sum(weight * dfu * fv)  # E[(u − m) f'(u) f(w)]
+        Fv[k] = 0.5 * (stein - C[k] * Fc[k]) / c0
+    return Fc, Fv
 
 
 def _moments(values: np.ndarray) -> tuple[float, float, float]:
@@ -183,13 +227,14 @@ def _moments(values: np.ndarray) -> tuple[float, float, float]:
 @register_runtime("window_variance", applies=applies_window_variance, priority=50,
                   needs=lambda problem: False, kind="large_deviations")
 def solve_window_variance(site, grid=None, options=None) -> dict:
-    """``options``: ``correlation`` (C_x on the lag grid of ``step``), ``mean``,
+    """``options``: ``correlation`` (C_x on the lag grid of ``step``, one per population),
+    ``mean`` (one per population),
     ``window``, ``memory``, ``step``, ``samples``, ``seed``. Returns ``q_mean``,
     ``q_variance_N`` and its ``stderr``, and ``q_variance_N_site`` (no feedback)."""
     options = dict(options or {})
     reason = refusal(site)
     if reason is not None:
-        raise SolverInputError(f"the window variance needs one Gaussian population: {reason}")
+        raise SolverInputError(f"the window variance needs Gaussian populations: {reason}")
     problem = WindowVariance(site, options["correlation"], options["mean"],
                              window=options["window"], memory=options["memory"],
                              step=options["step"])
