@@ -11,8 +11,10 @@ two-time grid, its adjoint, and the single-site variance of a quadratic function
 Monte Carlo). ``rate_function`` {q, values} is H to second order in q − q̄ (the cubic and
 higher terms are not computed: stated as ``approximation: "quadratic"``).
 
-What is quenched and what dynamic: the theory is annealed over the couplings; its
-N·Var(q) falls as 1/T for long windows (H grows ∝ T), with a slow collective mode. For a
+What is quenched and what dynamic: the theory is annealed over the couplings. Without a
+static part of the DMFT (no mean input) its N·Var(q) falls as 1/T for long windows (H
+grows ∝ T), with a slow collective mode; a static part (J0 m or I ≠ 0: quenched fields
+of variance g²m²) adds a T-independent part, the network-to-network spread of ⟨q | J⟩. For a
 linear network it agrees with exact finite networks (E_J Var(q | J)); for φ = erf with
 simulated within-network variances at N = 2000 (smaller N lie 10–35 % below; the
 network-to-network variance is a heavy-tailed small-N excess; docs/models/

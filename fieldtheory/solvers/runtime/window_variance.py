@@ -22,6 +22,12 @@ from E[(u − m) f'(u) f(w)]), 𝐆 the trapezoid rule of the exponential propag
 fixed-point iteration; the variance by Monte Carlo over stationary Gaussian paths
 (circulant embedding): the runtime returns it with its standard error.
 
+With a mean coupling (J0 ≠ 0) the population means m(t) = (1/N)Σ_j f(x_j(t)) fluctuate
+too and shift every unit's mean path by 𝐆 J0 δm: a one-time channel beside the two-time
+one (:meth:`WindowVariance.adjoint`). Where the DMFT has a static part (a mean input with
+J0 or I ≠ 0 makes a quenched field of variance g²m²), the annealed variance includes how
+⟨q | J⟩ differs between networks.
+
 This is the annealed leading order (exact against finite linear networks; for φ = erf
 against simulations, docs/models/large-deviations.md).
 """
@@ -50,8 +56,8 @@ BATCH = 200
 
 
 def applies_window_variance(site) -> bool:
-    """Populations of Gaussian sites: linear drift, no response kernels, no mean coupling,
-    one correlation term ⟨f f⟩ per population (:func:`refusal` says what else)."""
+    """Populations of Gaussian sites: linear drift, no response kernels, one correlation
+    term ⟨f f⟩ per population (:func:`refusal` says what else); mean couplings allowed."""
     return refusal(site) is None
 
 
@@ -62,8 +68,6 @@ def refusal(site) -> str | None:
                 "the Monte-Carlo site)")
     if site.has_kernel:
         return "response kernels (partial symmetry rho ≠ 0)"
-    if np.any(np.asarray(site.mean_coupling) != 0):
-        return "a mean coupling (J0 ≠ 0: the population mean would fluctuate too)"
     populations = sorted(t.population for t in site.correlations)
     if populations != list(range(site.size)) or any(t.right is None
                                                     for t in site.correlations):
@@ -108,6 +112,16 @@ class WindowVariance:
                                        f"lags; the grid needs {self.n}")
             self.terms.append(_Term(p, term.left, term.dleft, float(np.asarray(
                 site.leak)[p]), C[: self.n], C, float(means[p]), self.n))
+        # the mean channel (J0 ≠ 0): the population means m_l(t) fluctuate and feed every
+        # population's input mean through B
+        self.B = np.asarray(site.mean_coupling, float).reshape(P, -1)
+        self.mean_terms = []
+        if np.any(self.B != 0):
+            for term in site.means:
+                p = term.population
+                curve = self.terms[[t.population for t in self.terms].index(p)]
+                self.mean_terms.append(_MeanTerm(p, term.left, term.dleft, curve.a,
+                                                 curve.C[0], curve.m))
 
     def _toeplitz(self, values: np.ndarray) -> np.ndarray:
         k = np.arange(self.n)
@@ -121,32 +135,57 @@ class WindowVariance:
         return Y - 0.5 * self.h * X
 
     def adjoint(self, tolerance: float = 1e-10, iterations: int = 500):
-        """μ_k = f_α ℓ + Σ_j A_{α_j k} 𝐆ᵀ D_jᵀ[μ_j] 𝐆 by fixed-point iteration (ℓ: h/T on
-        the window's diagonal): one kernel for one population, else a list per term."""
-        tables = [(self._toeplitz(t.Fc), self._toeplitz(t.Fv)) for t in self.terms]
+        r"""The adjoint of the linearised self-consistency, by fixed-point iteration.
+
+        Correlations: μ_k = f_α ℓ + Σ_j A_{α_j k} 𝐆ᵀ D_jᵀ[μ_j] 𝐆 + Σ_l A_{α_l k} 𝐆ᵀ
+        diag(h_l ν_l) 𝐆 (ℓ: h/T on the window's diagonal); with a mean coupling B also the
+        means' ν_l = Σ_k B_{α_k l} 𝐆ᵀ[Σ_s G_k(t − s)(μ_k + μ_kᵀ)(t, s)] + Σ_j B_{α_j l}
+        𝐆ᵀ[e_j ν_j], with G_k(τ) = E[f'(x(t)) f(x(t − τ))], e = E[f'], h = ½E[f''] — the
+        fluctuating population means shift every unit's mean path 𝐆 B δm. Returns μ (one
+        kernel for one population without mean channel, else the list over correlation
+        terms) or (μ list, ν list) with a mean channel."""
+        tables = [(self._toeplitz(t.Fc), self._toeplitz(t.Fv), self._toeplitz(t.Gm))
+                  for t in self.terms]
         ell = np.zeros((self.n, self.n))
         idx = np.arange(self.start, self.n)
         ell[idx, idx] = self.h / self.window
         source = [self.fractions[t.population] * ell for t in self.terms]
         mu = [s.copy() for s in source]
+        nu = [np.zeros(self.n) for _ in self.mean_terms]
         history = []
         for _ in range(iterations):
-            back = []
-            for t, (Fc, Fv), m in zip(self.terms, tables, mu, strict=True):
+            back, slopes = [], []
+            for t, (Fc, Fv, Gm), m in zip(self.terms, tables, mu, strict=True):
                 X = Fc * m
                 weighted = Fv * m
                 X[np.diag_indices(self.n)] += weighted.sum(axis=1) + weighted.sum(axis=0)
                 back.append(self._backward(self._backward(X, 0, t.a), 1, t.a))
-            new = [src + sum(self.A[t.population, k] * b for t, b in zip(self.terms, back,
+                if self.mean_terms:
+                    slopes.append(self._backward(np.sum(Gm * (m + m.T), axis=1), 0, t.a))
+            for t, v in zip(self.mean_terms, nu, strict=True):
+                Y = np.diag(t.h * v)
+                back.append(self._backward(self._backward(Y, 0, t.a), 1, t.a))
+            sources = [*self.terms, *self.mean_terms]
+            new = [src + sum(self.A[t.population, k] * b for t, b in zip(sources, back,
                                                                           strict=True))
                    for k, src in enumerate(source)]
+            new_nu = [sum(self.B[t.population, l] * z for t, z in zip(self.terms, slopes,
+                                                                      strict=True))
+                      + sum(self.B[t.population, l] * self._backward(t.e * v, 0, t.a)
+                            for t, v in zip(self.mean_terms, nu, strict=True))
+                      for l in range(len(self.mean_terms))]
             change = max(float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
                          for a, b in zip(new, mu, strict=True))
+            scale = max(float(np.max(np.abs(a))) for a in new)
+            for a, b in zip(new_nu, nu, strict=True):
+                change = max(change, float(np.max(np.abs(a - b))) / scale)
             history.append(change)
-            mu = new
+            mu, nu = new, new_nu
             if not np.isfinite(change) or (len(history) > 20 and change > history[-20]):
                 break
             if change < tolerance:
+                if self.mean_terms:
+                    return mu, nu
                 return mu[0] if len(mu) == 1 else mu
         raise ConvergenceError(
             f"the adjoint linear response did not converge in {len(history)} iterations "
@@ -157,6 +196,9 @@ class WindowVariance:
         """N·Var q = Σ_k Var_site,k[Σ μ_k,ij f(x_i) f(x_j)]/f_α, the same without feedback
         (the window averages of f² alone), with standard errors, and ⟨q⟩, over
         ``samples`` paths per population."""
+        nus: list = []
+        if isinstance(mu, tuple):  # with a mean channel: (μ list, ν list)
+            mu, nus = mu
         mus = [mu] if isinstance(mu, np.ndarray) else list(mu)
         rng = np.random.default_rng(seed)
         diag = np.zeros(self.n)
@@ -175,7 +217,11 @@ class WindowVariance:
                         f"{clipped:.2g})")
                 x = t.m + paths
                 f = np.broadcast_to(t.f(x), x.shape)
-                values.append(np.sum((f @ m) * f, axis=1))
+                value = np.sum((f @ m) * f, axis=1)
+                for mt, v in zip(self.mean_terms, nus, strict=True):
+                    if mt.population == t.population:
+                        value = value + np.broadcast_to(mt.f(x), x.shape) @ v
+                values.append(value)
                 plain.append((f * f) @ diag)
             frac = self.fractions[t.population]
             _, var, se = _moments(np.concatenate(values))
@@ -193,10 +239,25 @@ class _Term:
     def __init__(self, population, f, df, a, C, embedding, m, n):
         self.population, self.f, self.df, self.a = population, f, df, a
         self.C, self.embedding, self.m = C, embedding, m
-        self.Fc, self.Fv = _tables(f, df, C, m, n)
+        self.Fc, self.Fv, self.Gm = _tables(f, df, C, m, n)
 
 
-def _tables(f, df, C, m, n) -> tuple[np.ndarray, np.ndarray]:
+class _MeanTerm:
+    """One population's mean term m = ⟨f⟩: e = E[f'] and h = ½E[f''] (Stein) at the
+    population's Gaussian (mean m, variance c0); its population's leak a."""
+
+    def __init__(self, population, f, df, a, c0, m):
+        self.population, self.f, self.a = population, f, a
+        z, w = np.polynomial.hermite_e.hermegauss(NODES)
+        w = w / w.sum()
+        u = np.sqrt(c0) * z
+        slope = np.broadcast_to(df(m + u), u.shape)
+        self.e = float(np.sum(w * slope))
+        self.h = float(0.5 * np.sum(w * u * slope) / c0)
+
+
+def _tables(f, df, C, m, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """F_c(τ) = E[f'f'], F_v(τ) = ½E[f''(u) f(w)], G(τ) = E[f'(u) f(w)] on the lags."""
     z, w = np.polynomial.hermite_e.hermegauss(NODES)
     w = w / w.sum()
     c0 = C[0]
@@ -204,7 +265,7 @@ def _tables(f, df, C, m, n) -> tuple[np.ndarray, np.ndarray]:
     s = np.sqrt(c0)
     u = s * z[:, None]
     fu, dfu = np.broadcast_to(df(m + u), u.shape), u * df(m + u)
-    Fc, Fv = np.empty(n), np.empty(n)
+    Fc, Fv, Gm = np.empty(n), np.empty(n), np.empty(n)
     for k in range(n):
         v = m + s * (r[k] * z[:, None] + np.sqrt(1.0 - r[k] ** 2) * z[None, :])
         fv = np.broadcast_to(f(v), v.shape)
@@ -213,7 +274,8 @@ def _tables(f, df, C, m, n) -> tuple[np.ndarray, np.ndarray]:
         Fc[k] = np.sum(weight * fu * dfv)
         stein = np.sum(weight * dfu * fv)  # E[(u − m) f'(u) f(w)]
         Fv[k] = 0.5 * (stein - C[k] * Fc[k]) / c0
-    return Fc, Fv
+        Gm[k] = np.sum(weight * fu * fv)
+    return Fc, Fv, Gm
 
 
 def _moments(values: np.ndarray) -> tuple[float, float, float]:
