@@ -184,7 +184,8 @@ def dmft_branches(model: Model | str, params: Mapping[str, float] | None = None,
         A map, several populations, a first correlation order parameter that is not ⟨φφ⟩,
         bad sizes.
     ConvergenceError
-        When a run of the plain iteration does not converge (its residual history).
+        When neither start converges (a start or a polishing run that does not converge
+        is reported in ``notes`` and the search goes on without it).
     """
     from fieldtheory.solvers.runtime import common
 

@@ -85,9 +85,11 @@ def test_branches_of_a_declared_bistable_network_without_noise():
     fluctuating, frozen = found.branches
     assert (fluctuating.kind, frozen.kind) == ("fluctuating", "frozen")
     q = static_branch()
-    assert abs(frozen.q - q) < 4 * frozen.q_stderr + 1e-3, (frozen, q)
-    # without noise the frozen branch is static: its plateau is all of q
-    assert frozen.static == pytest.approx(frozen.q, abs=4 * frozen.static_stderr + 1e-3)
+    assert abs(frozen.q - q) < 4 * frozen.q_stderr, (frozen, q)
+    # without noise the frozen branch is static: its plateau is all of q, up to the
+    # transients left after the burn-in by units near their fold (where U'' → 0 they
+    # relax slowly; measured 7e-8 relative)
+    assert frozen.static == pytest.approx(frozen.q, rel=1e-5)
     assert frozen.q - fluctuating.q > 10 * np.hypot(frozen.q_stderr, fluctuating.q_stderr)
     assert fluctuating.static < 0.5 * fluctuating.q
 
