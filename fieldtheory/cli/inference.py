@@ -155,7 +155,8 @@ def rate_function_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     o, e = data["observables"], data["stderr"]
     print(f"model: {result.model}  window T = {o['window']:g}  params: {result.params}")
-    print(f"q_mean = {o['q_mean']}")
+    if o["q_mean"] is not None:
+        print(f"q_mean = {o['q_mean']}")
     if o["q_variance_N"] is not None:
         print(f"q_variance_N = {o['q_variance_N']} ± {e['q_variance_N']}  (single site, "
               f"no feedback: {o['q_variance_N_site']})")
