@@ -63,6 +63,9 @@ __all__ = ["Branch", "SwitchingResult", "dmft_branches", "simulate_switching"]
 SEPARATION = 6.0
 #: A frozen branch holds more than this share of q in its static part.
 FROZEN_SHARE = 0.5
+#: The fewest paths per replica: with 16 (``bistable``, g = 2, D = 0.05) the replicas'
+#: q spread over both branches and the search merged them into one; 32 resolves them.
+MIN_PATHS = 32
 #: Convergence of the branch search's runs, in standard errors of the replica mean: with
 #: frozen noise a path that changes well when the order parameters move a little makes
 #: the map discontinuous, and the plain iteration may end in a cycle of ≈ 0.6 standard
@@ -193,9 +196,11 @@ def dmft_branches(model: Model | str, params: Mapping[str, float] | None = None,
     model = load_model(model)
     values = model.parameters.resolve(parameter_values(params))
     model.action.validate_values(values)
-    if int(paths) < 8 or int(replicas) < 4:
-        raise ParameterError(f"branches: paths = {paths} (≥ 8) and replicas = {replicas} "
-                             "(≥ 4: a branch needs two replicas that stay on it)")
+    if int(paths) < MIN_PATHS or int(replicas) < 4:
+        raise ParameterError(
+            f"branches: paths = {paths} (≥ {MIN_PATHS}: a replica is a network of that "
+            f"many units, and smaller ones switch branch while iterating) and replicas = "
+            f"{replicas} (≥ 4: a branch needs two replicas that stay on it)")
     site = _site(model, values)
     import fieldtheory.solvers.runtime.monte_carlo  # noqa: F401  (the module, not the name)
 

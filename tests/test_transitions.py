@@ -118,6 +118,8 @@ def test_refusals():
         dmft_branches("map")
     with pytest.raises(ParameterError, match="replicas"):
         dmft_branches("bistable", replicas=2)
+    with pytest.raises(ParameterError, match="paths = 16"):
+        dmft_branches("bistable", paths=16)
     with pytest.raises(ParameterError, match="two branches"):
         simulate_switching("bistable", branches=[0.9], N=20)
     with pytest.raises(ParameterError, match="smoothing"):

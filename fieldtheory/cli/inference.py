@@ -133,7 +133,7 @@ def _rate_function_arguments(parser: argparse.ArgumentParser) -> None:
                              "where two coexist, barrier")
     parser.add_argument("--paths", type=positive_integer, default=64,
                         help="Monte-Carlo paths per replica of the branch search (default "
-                             "64)")
+                             "64, at least 32)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
