@@ -71,14 +71,6 @@ def static_branch() -> float:
     return q
 
 
-def test_static_oracle_is_a_fixed_point():
-    q = static_branch()
-    assert 0.5 < q < 1.0
-    # the outer well's root satisfies the drift's fixed point: a sanity check of the oracle
-    x = brentq(lambda x: C * x - S * np.tanh(x) - 0.3, 1.0, 10.0)
-    assert C * x - S * np.tanh(x) == pytest.approx(0.3, abs=1e-12)
-
-
 def test_branches_of_a_declared_bistable_network_without_noise():
     found = dmft_branches(variant(), {"D": 0.0}, paths=64, replicas=6, window=30.0)
     assert len(found.branches) == 2, found.notes
