@@ -177,3 +177,10 @@ def test_sampled_sites_are_refused_where_the_theory_does_not_reach(linear_rho):
 def test_paths_option_of_the_command_line_is_refused_where_nothing_is_sampled(run):
     code, _, err = run("solve", "scs", "--order", "1/N", "--paths", "8", "--json")
     assert code == 2 and "nothing is sampled" in err
+
+
+def test_mc_window_option_reaches_the_runtime(run):
+    """``solve --mc-window`` is the Monte-Carlo site's estimation window: a runtime without
+    one refuses it by name (the option is passed, not dropped)."""
+    code, _, err = run("solve", "scs", "--mc-window", "50", "--json")
+    assert code == 2 and "window" in err

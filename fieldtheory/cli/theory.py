@@ -84,6 +84,12 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
                              "site (--method monte_carlo, or --order 1/N on a non-Gaussian "
                              "site: ρ ≠ 0 with a nonlinear φ, a nonlinear drift); default 64 "
                              "— its O(1/paths) bias: docs/fluctuations.md")
+    parser.add_argument("--mc-window", type=positive_number, default=None, metavar="T",
+                        help="estimation window of the Monte-Carlo site (default "
+                             "max(tau_max, 30/leak)): beyond it the correlation is taken as "
+                             "its plateau, so it must exceed the correlation time "
+                             "severalfold — slow sites (bistable units) need more: "
+                             "docs/models/large-deviations.md")
 
 
 @command("solve", "solve the mean-field theory (generated numpy solver)",
@@ -109,9 +115,10 @@ def solve_command(args: argparse.Namespace) -> int:
         print(dumps(data) if args.json else format_posterior(data))
         return 0
     with heartbeat(f"solve {model.name}", enabled=sys.stderr.isatty() and not args.no_progress):
-        options = (None if args.paths is None
-                   else {"monte_carlo": {"paths": args.paths}} if args.order
-                   else {"paths": args.paths})
+        sampled = {k: v for k, v in (("paths", args.paths), ("window", args.mc_window))
+                   if v is not None}
+        options = (None if not sampled else {"monte_carlo": sampled} if args.order
+                   else sampled)
         result = solve(model, parse_assignments(args.param), tau_max=args.tau_max,
                        dtau=args.dtau, loops=args.loops, method=args.method,
                        order=args.order, N=args.N, options=options)
