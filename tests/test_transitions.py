@@ -140,3 +140,25 @@ def test_finite_networks_switch_between_the_branches():
     assert low > 30.0 and high > 30.0, (low, high)
     # quenched: the networks differ in the time they spend frozen
     assert run.shares[:, 1].max() - run.shares[:, 1].min() > 0.3
+
+
+def test_dwell_booking_and_the_censored_mean_dwell_exactly():
+    """The hysteresis booking on a constructed Q(t) and τ_b = Σ time / Σ exits, exactly:
+    Q starts in the band (booked nowhere), goes low for 3 samples, crosses the band (still
+    low: hysteresis), high for 4, low for 2."""
+    from fieldtheory.transitions import SwitchingResult, _dwell
+
+    q = np.array([0.5, 0.1, 0.1, 0.1, 0.5, 0.9, 0.9, 0.9, 0.9, 0.1, 0.1])
+    time, exits = _dwell(q, 0.4, 0.6, 0.5)
+    np.testing.assert_allclose(time, [0.5 * 6, 0.5 * 4])
+    np.testing.assert_array_equal(exits, [1, 1])
+    run = SwitchingResult("m", {}, 10, (0.2, 0.8), 5.0,
+                          np.array([[3.0, 2.0], [1.0, 6.0]]), np.array([[1, 1], [1, 0]]))
+    (low, _), (high, _) = run.mean_dwell()
+    assert low == pytest.approx(4.0 / 2) and high == pytest.approx(8.0 / 1)
+    np.testing.assert_array_equal(run.switches, [2, 1])
+    np.testing.assert_allclose(run.shares[1], [1 / 7, 6 / 7])
+    none = SwitchingResult("m", {}, 10, (0.2, 0.8), 5.0, np.array([[3.0, 0.0]] * 2),
+                           np.array([[0, 0]] * 2))
+    assert none.mean_dwell()[0] == (None, None)
+    assert "/observables/mean_dwell/lower" in none.to_json()["undefined"]
