@@ -147,15 +147,7 @@ def kernel_correction(site: LayeredSpec, *, bias: bool = True) -> dict:
     if not bias:
         return out
     # the curvature term: ½ ∂²F_X/∂K_u∂K_v N·Cov(δK_u, δK_v) over X's covariance entries
-    source = drift.copy()
-    for k, term in enumerate(terms):
-        for i, j in pairs:
-            entries = _entries(i, j)
-            rows = np.array([dK[index[e]] for e in entries])
-            if not rows.any():
-                continue  # an input covariance that does not fluctuate (layer 1)
-            H = _curvature(term, full, i, j, entries)
-            source[k * n_pairs + index[(i, j)]] += 0.5 * np.sum(H * (rows @ noise @ rows.T))
+    source = _curvature_source(drift, terms, full, pairs, dK, noise)
     shift = np.zeros((depth, depth, P, P))
     for s_layer, t_layer in itertools.product(range(1, depth + 1), repeat=2):
         for a in range(P):
@@ -169,6 +161,25 @@ def kernel_correction(site: LayeredSpec, *, bias: bool = True) -> dict:
     out["bias"] = np.stack([shift[layer, layer] for layer in range(depth)])
     out["bias_all"] = shift
     return out
+
+
+def _curvature_source(drift: np.ndarray, terms, full: np.ndarray, pairs, dK: np.ndarray,
+                      noise: np.ndarray) -> np.ndarray:
+    """The mean shift's sources: the noise term ``drift`` plus, for every composite k of
+    ``terms`` at every pair, ½ Σ ∂²⟨X⟩/∂K_u∂K_v N·Cov(δK_u, δK_v) over the covariance
+    entries it depends on (rows of ``dK`` over the noises, ``noise`` their N·Cov)."""
+    index = {pair: k for k, pair in enumerate(pairs)}
+    source = drift.copy()
+    for k, term in enumerate(terms):
+        for i, j in pairs:
+            entries = _entries(i, j)
+            rows = np.array([dK[index[e]] for e in entries])
+            if not rows.any():
+                continue  # an input covariance that does not fluctuate (the first layer)
+            H = _curvature(term, full, i, j, entries)
+            source[k * len(pairs) + index[(i, j)]] += 0.5 * np.sum(
+                H * (rows @ noise @ rows.T))
+    return source
 
 
 def _entries(i: int, j: int) -> list[tuple[int, int]]:
