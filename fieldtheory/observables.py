@@ -40,6 +40,10 @@ asked), per population normalised by N_α:
     {``omega``, ``values``}: N·S(ω) of the population average of φ(x).
 ``cross_covariance``
     {``tau``, ``values``}: N·mean_{i≠j} C_ij(τ) of x.
+``mean_shift``
+    {``mean``, ``variance``, ``mean_phi``, ``variance_phi``, ``mean_gain``} (finite-N maps,
+    ``solve(..., order="1/N", N=N)``): N·(E − N→∞ value) of a unit's equal-time averages
+    at one loop (:mod:`fieldtheory.window_solve`).
 ``connectivity``
     Statistics of the coupling matrix the theory reports (random modes: ``effective_rank``
     α·PR_D and ``pr_singular`` = (Σs²)²/(N Σs⁴) of its singular values).
@@ -123,11 +127,12 @@ KEYS = ("mean", "variance", "autocorrelation", "mean_phi", "autocorrelation_phi"
 OPTIONAL_KEYS = ("lyapunov_max", "response", "response_common", "transient", "dimension",
                  "dimension_z", "psi", "population_variance", "population_spectrum_phi",
                  "cross_covariance", "connectivity", "kernel", "kernel_cross",
-                 "kernel_variance", "kernel_correction")
+                 "kernel_variance", "kernel_correction", "mean_shift")
 #: Optional keys holding an array over a named axis ({axis: grid, "values": array}).
 ARRAY_KEYS = {"kernel": "layers", "kernel_cross": "times", "kernel_variance": "layers"}
 #: Optional keys holding a small dict of named numbers ({"pr_x", "pr_phi"}, {"x", "phi"}).
-NAMED_KEYS = ("dimension", "dimension_z", "psi", "population_variance", "connectivity")
+NAMED_KEYS = ("dimension", "dimension_z", "psi", "population_variance", "connectivity",
+              "mean_shift")
 #: Every key, in schema order: the optional ones come before ``populations``.
 ALL_KEYS = (*KEYS[:-1], *OPTIONAL_KEYS, KEYS[-1])
 
@@ -215,6 +220,7 @@ class Observables(Mapping):
     kernel_cross: Mapping[str, Any] | None = None
     kernel_variance: Mapping[str, Any] | None = None
     kernel_correction: Mapping[str, Any] | None = None
+    mean_shift: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kernel_correction is not None:

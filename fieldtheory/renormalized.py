@@ -44,7 +44,8 @@ population's own and, for every pair, that of their joint average (the network's
 there are two), which fix the (symmetric) cross-covariance of the pair.
 
 Scope: any number of populations, continuous time, Gaussian sites of zero mean (what the
-fluctuation runtime takes), mean inputs B_αp m_p of the observed φ.
+fluctuation runtime takes), mean inputs B_αp m_p of the observed φ. Maps go to
+:mod:`fieldtheory.window_solve` (the one-loop shifts on a time window).
 """
 
 from __future__ import annotations
@@ -211,6 +212,10 @@ def solve_renormalized(solve, model: Model | str, params: Mapping[str, float] | 
     values = model.parameters.resolve(params)
     symbols = {p.symbol: sp.Float(values[p.name]) for p in model.parameters}
     derivation = derive(model, order="1/N")
+    if derivation.site_problem().step is not None:  # maps: the window's one-loop shifts
+        from fieldtheory.window_solve import solve_window
+
+        return solve_window(solve, model, values, N, options)
     couplings = _population_couplings(derivation, symbols)
     fractions = np.array([float(sp.sympify(f).xreplace(symbols))
                           for f in derivation.site_problem().fractions])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import fieldtheory as ft
+from fieldtheory.errors import ConvergenceError, ParameterError
 from fieldtheory.solvers.runtime.common import SolverInputError
 from fieldtheory.solvers.runtime.window_loop import window_correction
 
@@ -92,6 +93,37 @@ def test_window_shifts_against_directly_simulated_networks():
     assert np.all(np.abs(B - shift) <= 4 * se), (B, se, shift)
     # the shifts are resolved: the N → ∞ theory alone (shift 0) is refuted by the data
     assert np.any(np.abs(B) > 6 * se), (B, se)
+
+
+def test_finite_n_map_theory_contract():
+    """``solve(map, order="1/N", N=N)`` on a fast-mixing map (δ = 1, g = 1.5, D = 1; against
+    stationary networks in examples/finite_n_map.py): equal-time averages at N = N → ∞ +
+    shift/N with the coefficients under ``mean_shift``, the autocorrelations on the lags
+    the window resolves; near the edge of chaos without noise (g = 2, D = 0) refused by
+    name, with the shifts per time."""
+    N = 50
+    result = ft.solve("map", {"delta": 1.0, "g": 1.5, "D": 1.0}, order="1/N", N=N)
+    obs, lead = result.observables, result.leading_order
+    shift = obs["mean_shift"]
+    assert set(shift) == {"mean", "variance", "mean_phi", "variance_phi", "mean_gain"}
+    for key in ("variance", "mean_gain"):
+        assert obs[key] == pytest.approx(lead[key] + shift[key] / N, rel=1e-12)
+    curve, infinite = obs["autocorrelation"], lead["autocorrelation"]
+    assert list(curve["tau"]) == [0, 1, 2, 3, 4, 5]
+    assert curve["values"][0] == pytest.approx(obs["variance"], rel=1e-12)
+    lags = np.array(result.info["lag_shift"][:6])
+    np.testing.assert_allclose(curve["values"], infinite["values"][:6] + lags / N, atol=1e-9)
+    assert obs["autocorrelation_phi"]["values"][0] == pytest.approx(
+        lead["autocorrelation_phi"]["values"][0] + shift["variance_phi"] / N, rel=1e-9)
+    assert shift["mean_gain"] == pytest.approx(-shift["variance_phi"], rel=1e-6)  # tanh
+    data = result.to_json()
+    assert data["N"] == N and data["renormalization"]["window"] == 10
+    assert data["observables"]["mean_shift"]["variance"] == shift["variance"]
+    # g = 2, D = 0: the equal-time shifts settle by 8 steps, the lag-2 shift does not
+    with pytest.raises(ConvergenceError, match="at lag 2 still moves"):
+        ft.solve("map", {"delta": 1.0}, order="1/N", N=N, options={"window": 8})
+    with pytest.raises(ParameterError, match="unknown options"):
+        ft.solve("map", {"delta": 1.0}, order="1/N", N=N, options={"windows": 4})
 
 
 def test_window_refusals_name_what_is_missing():

@@ -68,8 +68,9 @@ def _solve_command_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-N", type=positive_integer, default=None,
                         help="with --order 1/N: the renormalized theory at this network size "
                              "(finite-N variance, autocorrelation and population keys; the "
-                             "leading order under leading_order); for a layered network the "
-                             "finite-width kernel K + bias/N and kernel_variance")
+                             "leading order under leading_order); for a map the one-loop "
+                             "finite-N statistics of a unit (mean_shift); for a layered "
+                             "network the finite-width kernel K + bias/N and kernel_variance")
     # read when the parser is built (every main); the posterior runtimes for bayes_* models
     methods = ("auto", *registry.methods(), *sorted(registry.runtimes("posterior")),
                *sorted(registry.runtimes("spiking")))
@@ -128,7 +129,7 @@ def solve_command(args: argparse.Namespace) -> int:
     else:
         print(f"branch: {result.branch}")
         size = ("— (one unit, loop expansion)" if result.method == "loops"
-                else f"{result.N} (renormalized theory)" if result.N is not None
+                else f"{result.N} (finite-N theory)" if result.N is not None
                 else "∞ (mean-field theory)")
         print(format_result({**data, "N": size}))
     return 0

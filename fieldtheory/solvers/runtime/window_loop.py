@@ -150,7 +150,8 @@ def window_correction(site: SiteSpec, steps: int, start_variance: float,
         times t = 0 … steps ``values`` (N → ∞), ``shift`` (N·(E − value) at one loop) and
         ``fluctuation`` (N·Var of the population average); ``lagged`` {``values``,
         ``shift``} at the pairs (steps − k, steps), k = 0 … steps (the autocorrelation of
-        the last time).
+        the last time); ``matrix``: the shift at every pair (s, t), s ≤ t (upper
+        triangle; f(x_s) g(x_t)).
     """
     _check(site)
     if not 1 <= steps < MAX_POINTS:
@@ -210,6 +211,9 @@ def window_correction(site: SiteSpec, steps: int, start_variance: float,
         """Equal times (t, t) for every t, and the lags (last − k, last) of the last time."""
         out = {"values": [], "shift": [], "fluctuation": [],
                "lagged": {"values": [], "shift": []}}
+        matrix = np.zeros((n, n))
+        for s_, t_ in pairs:
+            matrix[s_, t_] = float(row_of(index[(s_, t_)]) @ source)
         for t in range(n):
             row = row_of(index[(t, t)])
             out["values"].append(value_of(t, t))
@@ -218,8 +222,10 @@ def window_correction(site: SiteSpec, steps: int, start_variance: float,
             row = row_of(index[(last - t, last)])
             out["lagged"]["values"].append(value_of(last - t, last))
             out["lagged"]["shift"].append(float(row @ source))
-        return {key: ({k: np.array(v) for k, v in value.items()} if isinstance(value, dict)
-                      else np.array(value)) for key, value in out.items()}
+        out = {key: ({k: np.array(v) for k, v in value.items()} if isinstance(value, dict)
+                     else np.array(value)) for key, value in out.items()}
+        out["matrix"] = matrix
+        return out
 
     def own_row(key):
         row = dK[key].copy()
