@@ -198,8 +198,10 @@ def verify(model, params=None, *, theory_params=None, N: int | None = None, tria
     ``order="1/N"``: the theory is the renormalized finite-N theory at the simulated N
     (:mod:`fieldtheory.renormalized`), and the population variances and spectra (of x and
     φ) are compared as well — the theory's spectra through the estimator's window
-    (:func:`windowed_spectrum`), which broadens the narrow line near the magnetic
-    transition.
+    (:func:`windowed_spectrum`, samples dτ apart, a map's every step), which broadens the
+    narrow line near the magnetic transition. For a map the finite-N theory is the
+    window's one loop (:mod:`fieldtheory.window_solve`): its autocorrelations, on fewer
+    lags, are compared on those.
 
     ``theory_params`` (default: ``params``) lets a caller solve the theory elsewhere than
     the simulation, as a negative control. ``N`` and ``dt`` default to
@@ -251,6 +253,9 @@ def verify(model, params=None, *, theory_params=None, N: int | None = None, tria
         # through the Hann-windowed segment periodogram, at the frequencies the run's mean
         # does not touch (j ≥ 2) within the theory's grid
         theory_curves, measured_curves, error_curves = {}, {}, {}
+        # the estimator's samples: dτ apart, a map's every step
+        spacing = (float(evaluate(model.action.time.step, values))
+                   if model.action.time.is_discrete else dtau)
         for key in spectra:
             curve, sim_curve = compared.get(key), measured.get(key)
             if curve is None or sim_curve is None:
@@ -258,13 +263,26 @@ def verify(model, params=None, *, theory_params=None, N: int | None = None, tria
                 continue
             omega = np.asarray(sim_curve["omega"], float)
             keep = (np.arange(omega.size) >= 2) & (omega <= float(np.max(curve["omega"])))
-            expected = windowed_spectrum(curve, omega[keep], 2 * math.pi / (omega[1] * dtau),
-                                         dtau)
+            expected = windowed_spectrum(curve, omega[keep], 2 * math.pi / (omega[1] * spacing),
+                                         spacing)
             theory_curves[key] = {"omega": omega[keep], "values": expected}
             measured_curves[key] = {"omega": omega[keep],
                                     "values": np.asarray(sim_curve["values"])[keep]}
             error_curves[key] = {"omega": omega[keep],
                                  "values": np.asarray(errors[key]["values"])[keep]}
+        # a finite-N theory may give the autocorrelations on fewer lags (a map's window):
+        # compared where it has them
+        for key in ("autocorrelation", "autocorrelation_phi"):
+            curve, sim_curve = compared.get(key), measured.get(key)
+            if curve is None or sim_curve is None:
+                continue
+            tau = np.asarray(sim_curve["tau"], float)
+            keep = tau <= float(np.max(curve["tau"])) + 1e-9
+            if not keep.all():
+                measured_curves[key] = {"tau": tau[keep],
+                                        "values": np.asarray(sim_curve["values"])[keep]}
+                error_curves[key] = {"tau": tau[keep],
+                                     "values": np.asarray(errors[key]["values"])[keep]}
         compared = replace(compared, cross_covariance=None, populations={}, **theory_curves)
         measured = replace(measured, **measured_curves)
         errors = replace(errors, **error_curves)

@@ -96,13 +96,16 @@ def test_window_shifts_against_directly_simulated_networks():
 
 
 def test_finite_n_map_theory_contract():
-    """``solve(map, order="1/N", N=N)`` on a fast-mixing map (δ = 1, g = 1.5, D = 1; against
-    stationary networks in examples/finite_n_map.py): equal-time averages at N = N → ∞ +
+    """``solve(map, order="1/N", N=N)`` (here through ``verify``, which must pass) on a
+    fast-mixing map (δ = 1, g = 1.5, D = 1; against stationary networks in
+    examples/finite_n_map.py): equal-time averages at N = N → ∞ +
     shift/N with the coefficients under ``mean_shift``, the autocorrelations on the lags
     the window resolves; near the edge of chaos without noise (g = 2, D = 0) refused by
     name, with the shifts per time."""
     N = 50
-    result = ft.solve("map", {"delta": 1.0, "g": 1.5, "D": 1.0}, order="1/N", N=N)
+    report, result, _ = ft.verify("map", {"delta": 1.0, "g": 1.5, "D": 1.0}, N=N, trials=8,
+                                  order="1/N", seed=3)
+    assert report.passed, report  # the simulated network at N, lags and spectra included
     obs, lead = result.observables, result.leading_order
     shift = obs["mean_shift"]
     assert set(shift) == {"mean", "variance", "mean_phi", "variance_phi", "mean_gain"}
