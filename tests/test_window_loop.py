@@ -95,6 +95,26 @@ def test_window_shifts_against_directly_simulated_networks():
     assert np.any(np.abs(B) > 6 * se), (B, se)
 
 
+def test_linear_map_shift_is_the_exact_ginibre_term_at_two_steps():
+    """φ(x) = x (declared here, leak δ, noise D, gain g): x(2) = M²x(0) + Mξ(0) + ξ(1) with
+    M = b + J', J' iid of variance A/N (A = δ²g², b = 1 − δ), and by Wick's theorem
+    E tr M²M²ᵀ/N = b⁴ + 4b²A + A² + 2b²A/N + O(N⁻²) (the 1/N from E tr J'² = A: the
+    diagonal), E tr MMᵀ/N = b² + A exactly — so N·δ⟨x(2)²⟩ = 2b²A v₀ and nothing at t = 1."""
+    p = ft.parameters(g=(1.2, "positive"), delta=(0.5, (1e-9, 1)), D=(0.3, "nonnegative"))
+    g, delta, D = p.symbols
+    linear = ft.Model("linear_window_map", ft.langevin(
+        drift={x: (1 - delta) * x(n) + delta * (J @ x(n))}, noise={x: delta * D},
+        couplings={J: ft.Gaussian(mean=0, variance=g**2)}, parameters=p,
+        time=ft.discrete(step=delta)), "a linear map declared in the test")
+    values = {"g": 1.2, "delta": 0.5, "D": 0.3}
+    site = ft.generate(linear).spec(**linear.parameters.resolve(values))
+    v0 = 0.7
+    shift = window_correction(site, 2, v0)["variance"]["shift"]
+    b, A = 1 - values["delta"], values["delta"] ** 2 * values["g"] ** 2
+    assert shift[1] == pytest.approx(0.0, abs=1e-9)
+    assert shift[2] == pytest.approx(2 * b * b * A * v0, rel=1e-6)
+
+
 def test_finite_n_map_theory_contract():
     """``solve(map, order="1/N", N=N)`` (here through ``verify``, which must pass) on a
     fast-mixing map (δ = 1, g = 1.5, D = 1; against stationary networks in
