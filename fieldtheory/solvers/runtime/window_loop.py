@@ -167,6 +167,11 @@ def window_correction(site: SiteSpec, steps: int, start_variance: float,
     terms = [LayeredTermSpec(None, "order_parameter", None, _shifted(t.left, mean),
                              _shifted(t.right, mean)) for t in site.correlations]
     observed = dict(observables or {})
+    reserved = {"times", "kernel", "variance"} | {t.name or f"C_{k}" for k, t in
+                                                  enumerate(site.correlations)}
+    if reserved & set(observed):
+        raise SolverInputError(f"observable names {sorted(reserved & set(observed))} are "
+                               "taken by the runtime's own keys")
     one = lambda y: np.ones_like(y)  # noqa: E731
     extra = [LayeredTermSpec(None, "observable", None, _shifted(f, mean),
                              _shifted(g if g is not None else one, mean))
@@ -209,23 +214,22 @@ def window_correction(site: SiteSpec, steps: int, start_variance: float,
 
     def report(row_of, value_of) -> dict:
         """Equal times (t, t) for every t, and the lags (last − k, last) of the last time."""
-        out = {"values": [], "shift": [], "fluctuation": [],
-               "lagged": {"values": [], "shift": []}}
+        entry = {"values": [], "shift": [], "fluctuation": [],
+                 "lagged": {"values": [], "shift": []}}
         matrix = np.zeros((n, n))
-        for s_, t_ in pairs:
-            matrix[s_, t_] = float(row_of(index[(s_, t_)]) @ source)
+        for s, t in pairs:
+            matrix[s, t] = float(row_of(index[(s, t)]) @ source)
         for t in range(n):
             row = row_of(index[(t, t)])
-            out["values"].append(value_of(t, t))
-            out["shift"].append(float(row @ source))
-            out["fluctuation"].append(float(row @ noise @ row))
-            row = row_of(index[(last - t, last)])
-            out["lagged"]["values"].append(value_of(last - t, last))
-            out["lagged"]["shift"].append(float(row @ source))
-        out = {key: ({k: np.array(v) for k, v in value.items()} if isinstance(value, dict)
-                     else np.array(value)) for key, value in out.items()}
-        out["matrix"] = matrix
-        return out
+            entry["values"].append(value_of(t, t))
+            entry["shift"].append(matrix[t, t])
+            entry["fluctuation"].append(float(row @ noise @ row))
+            entry["lagged"]["values"].append(value_of(last - t, last))
+            entry["lagged"]["shift"].append(matrix[last - t, last])
+        entry = {key: ({k: np.array(v) for k, v in value.items()} if isinstance(value, dict)
+                       else np.array(value)) for key, value in entry.items()}
+        entry["matrix"] = matrix
+        return entry
 
     def own_row(key):
         row = dK[key].copy()
