@@ -9,10 +9,10 @@ J_ij ~ N(0, g²/N) with the diagonal. Two points:
   N·δΔ0, N·δC_φ(0), N·δ⟨φ'⟩ and the lag-2 covariance N·δΔ(2); stationary networks
   (N = 12 … 64, 400 steps after 100, many networks) give N·(average − N → ∞), fitted as
   B + C/N + D/N²: B against the theory.
-* g = 2, D = 0 (g⟨φ'⟩ = 0.94): the theory refuses (its lag shifts grow with the time since
-  the window's start); the networks show why — units' time means m_i with N·E[m²] ≈ 12,
-  stable over the averaging time: a static component that a fixed-time expansion around
-  the symmetric chaotic saddle does not contain.
+* g = 2, D = 0 (g⟨φ'⟩ = 0.94): the theory refuses (its even-lag shifts still converge at
+  the window's end, by g²⟨φ'⟩² = 0.88 per step); the networks carry quenched unit means
+  m_i with N·E[m²] ≈ 12, stable over the averaging time, which the one loop does not
+  reproduce (docs/fluctuations.md).
 
 Prints one JSON object. ``--quick``: fewer and smaller networks. Run alone:
 ``python examples/finite_n_map.py [--quick]``.

@@ -26,14 +26,12 @@ membership in the order parameters: the noise term). Observables o(x(t)) are com
 that do not feed back. Linear sites (L₂ = 0) keep the noise term alone — the self-coupling
 J_ii and the unit's own share of Q (docs/fluctuations.md).
 
-What it is not: the stationary finite-N network's shift. The expansion is at fixed t, and
-the limits t → ∞ and N → ∞ do not commute here: on the δ = 1 tanh map (g = 2) the window's
-equal-time shifts settle by t ≈ 8 (N·δΔ0 = −0.265, N·δC_φ(0) = −0.066 from the stationary
-variance), while its lag-2 shifts grow linearly with the time since the start, and
-stationary simulations (N = 12 … 64, averages over 400 steps after 100) give
-N·δΔ0 ≈ +13 … +17 and N·δC_φ(0) ≈ +1.2 … +1.5 — most of it a static part (units' time
-means; with them subtracted N·δΔ0 is −0.6, +1.3, +3.9 (± 3.4, 4.4, 1.9) at N = 50, 100, 200). See
-docs/fluctuations.md, "Non-enhanced O(1/N) shifts".
+Where it is the stationary network's shift: at the window's end once every shift has
+stopped moving (:mod:`fieldtheory.window_solve` checks). Near the edge of chaos the
+even-lag shifts converge slowly — by g²⟨φ'⟩² per step on the δ = 1 tanh map (0.882 at
+g = 2, to ≈ 15.8 after ≈ 40 steps) — and stationary networks there carry quenched unit
+means (N·E[m²] ≈ 12) that the one loop does not reproduce; see docs/fluctuations.md,
+"Non-enhanced O(1/N) shifts of maps".
 """
 
 from __future__ import annotations
