@@ -10,9 +10,9 @@ J_ij ~ N(0, g²/N) with the diagonal. Two points:
   (N = 12 … 64, 400 steps after 100, many networks) give N·(average − N → ∞), fitted as
   B + C/N + D/N²: B against the theory.
 * g = 2, D = 0 (g⟨φ'⟩ = 0.94): the theory refuses (its even-lag shifts still converge at
-  the window's end, by g²⟨φ'⟩² = 0.88 per step); the networks carry quenched unit means
-  m_i with N·E[m²] ≈ 12, stable over the averaging time, which the one loop does not
-  reproduce (docs/fluctuations.md).
+  the window's end, by g²⟨φ'⟩² = 0.88 per step); the networks' unit time means m_i
+  (N·E[m²] over 400 steps) are printed — heavy-tailed across networks; what they mean is
+  open (docs/fluctuations.md).
 
 Prints one JSON object. ``--quick``: fewer and smaller networks. Run alone:
 ``python examples/finite_n_map.py [--quick]``.

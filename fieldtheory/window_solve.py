@@ -18,8 +18,8 @@ Otherwise a :class:`~fieldtheory.errors.ConvergenceError` with the shifts per ti
 lags matter: near the edge of chaos without noise (the δ = 1 tanh map at g = 2,
 g⟨φ'⟩ = 0.94) the equal-time shifts settle while the even-lag shifts still converge, by
 a factor g²⟨φ'⟩² = 0.88 per step (the off-diagonal order parameter's relaxation) — and
-stationary networks there carry quenched unit means of variance ≈ 12/N
-(docs/fluctuations.md). On a fast-mixing
+stationary networks there show an excess variance (≈ +8 … +15/N, heavy-tailed across
+networks) that the one loop does not (docs/fluctuations.md). On a fast-mixing
 map (δ = 1, g = 1.5, D = 1) the shifts meet stationary simulations.
 
 Returned: ``variance``, ``mean``, ``mean_phi``, ``mean_gain`` at N (N → ∞ value +

@@ -29,9 +29,9 @@ J_ii and the unit's own share of Q (docs/fluctuations.md).
 Where it is the stationary network's shift: at the window's end once every shift has
 stopped moving (:mod:`fieldtheory.window_solve` checks). Near the edge of chaos the
 even-lag shifts converge slowly — by g²⟨φ'⟩² per step on the δ = 1 tanh map (0.882 at
-g = 2, to ≈ 15.8 after ≈ 40 steps) — and stationary networks there carry quenched unit
-means (N·E[m²] ≈ 12) that the one loop does not reproduce; see docs/fluctuations.md,
-"Non-enhanced O(1/N) shifts of maps".
+g = 2, to ≈ 15.8 after ≈ 40 steps) — and stationary networks there show an excess
+variance (≈ +8 … +15/N, heavy-tailed across networks) that the one loop does not; see
+docs/fluctuations.md, "Non-enhanced O(1/N) shifts of maps".
 """
 
 from __future__ import annotations
