@@ -67,9 +67,14 @@ def solve_window(solve, model: Model | str, params: Mapping[str, float] | None, 
         raise ParameterError(f"finite-N map theory: unknown options {sorted(options)} "
                              "(it takes 'window')")
     values = model.parameters.resolve(params)
+    site = generate(model).spec(**values)
+    if site.size != 1:
+        raise ParameterError(f"finite-N map theory ({model.name}): one population; the "
+                             f"model has {site.size} ({', '.join(site.populations)}) — the "
+                             "window runtime takes them (window_correction), the per-"
+                             "population keys of solve are not built")
     leading = solve(model, values, order="1/N")
     obs = leading.observables
-    site = generate(model).spec(**values)
     phi, dphi = site.phi[0], site.dphi[0]
     observed = {"x": (lambda y: y, None), "phi": (phi, None), "phiphi": (phi, phi),
                 "gain": (dphi, None)}

@@ -2,12 +2,14 @@ r"""The O(1/N) mean shifts of a random map network on a time window (one loop).
 
 A discrete-time Gaussian site (:class:`~fieldtheory.solvers.runtime.common.SiteSpec` with
 a ``step``: x(t + 1) = b x(t) + I + η(t) + √D ξ(t), b = 1 − a, η Gaussian with covariance
-Σ_k A_k Q_k(t, s), Q_k(t, s) = ⟨f_k(x(t)) f_k(x(s))⟩, iid couplings without mean) started
-at t = 0 with x_i(0) iid N(μ, v₀), independent of the couplings. Exactly at every N the
-network is the collective-field theory S = N[−Q̃·Q + W(Q, Q̃)] over the window's times
-(W the site's cumulant-generating function of the composites f_k f_k: the couplings'
-average is quadratic in (1/N) Σ_j f(x_j(t)) f(x_j(s)), the unit's own term included), so
-every equal-time average E[(1/N) Σ_i o(x_i(t))] = o_∞(t) + s_o(t)/N + O(1/N²), and s_o is
+Σ_k A_k Q_k(t, s), Q_k(t, s) = ⟨f_k(x(t)) f_k(x(s))⟩, iid couplings without mean; per
+population α with its own b, I, D and A_αk, each Q_k an average over its own population,
+N_β = f_β N units) started at t = 0 with x_i(0) iid N(μ, v₀), independent of the
+couplings. Exactly at every N the network is the collective-field theory
+S = N[−Q̃·Q + W(Q, Q̃)] over the window's times (W the site's cumulant-generating
+function of the composites f_k f_k: the couplings' average is quadratic in
+(1/N) Σ_j f(x_j(t)) f(x_j(s)), the unit's own term included), so every equal-time average
+E[(1/N) Σ_i o(x_i(t))] = o_∞(t) + s_o(t)/N + O(1/N²), and s_o is
 the one-loop tadpole of that action. Its structure is the layered networks' one
 (:mod:`fieldtheory.solvers.runtime.layered_fluctuations`, where it is checked against
 sampled networks), with the leak's memory in the input covariance:
@@ -15,7 +17,8 @@ sampled networks), with the leak's memory in the input covariance:
 .. math:: δK(t, s) = \sum_{u < t,\, v < s} b^{t-1-u} b^{s-1-v} \sum_k A_k\, δQ_k(u, v),
           \qquad δQ_k(u, v) = ξ_k(u, v) + \sum_e \frac{∂⟨f_k f_k⟩}{∂K_e} δK_e,
 
-δ = L ξ with N·Cov ξ = the site's connected four-point functions, and
+δ = L ξ with N·Cov ξ = the site's connected four-point functions (divided by f_β for
+the noises of population β; populations are independent at the saddle), and
 
 .. math:: N⟨δX⟩ = ξ\text{-row}_X \cdot s, \qquad
           s_X = \tfrac12 \sum_{ee'} \frac{∂^2⟨X⟩}{∂K_e ∂K_{e'}} N\,\mathrm{Cov}(δK_e, δK_{e'})
@@ -42,7 +45,7 @@ from fieldtheory.solvers.runtime.common import SiteSpec, SolverInputError
 from fieldtheory.solvers.runtime.layered import LayeredTermSpec, _expectation
 from fieldtheory.solvers.runtime.layered_fluctuations import (
     MAX_POINTS,
-    _curvature_source,
+    _curvature,
     _entries,
     _four_point,
     _slope,
@@ -59,14 +62,14 @@ def _shifted(f, mean: float):
 
 
 def _check(site: SiteSpec) -> None:
-    """The scope: one population, discrete time, a Gaussian site without mean coupling,
-    response kernels or nonlinear drift, correlation terms of one function each."""
+    """The scope: discrete time, a Gaussian site without mean coupling, response kernels
+    or nonlinear drift, correlation terms of one function each, fractions where P > 1."""
     if site.step is None:
         raise SolverInputError("the window one-loop shift is for maps (discrete time); "
                                "this site is in continuous time")
-    if site.size != 1:
-        raise SolverInputError(f"the window one-loop shift takes one population, got "
-                               f"{site.size} ({', '.join(site.populations)})")
+    if site.size > 1 and site.fractions is None:
+        raise SolverInputError("the window one-loop shift needs the populations' fractions "
+                               f"({', '.join(site.populations)})")
     if site.has_nonlinear_drift:
         raise SolverInputError("the window one-loop shift needs a Gaussian site; the "
                                "drift is nonlinear in x")
@@ -83,33 +86,61 @@ def _check(site: SiteSpec) -> None:
                                    "two")
 
 
-def window_kernel(site: SiteSpec, steps: int, start_variance: float) -> np.ndarray:
-    r"""The N → ∞ two-time covariance K(t, s) of x − μ on t, s = 0 … ``steps`` from
-    x(0) ~ N(μ, v₀): K = B v₀ Bᵀ + G (H + D) Gᵀ, B(t) = b^t, G(t, u) = b^{t−1−u} (u < t),
-    H(u, v) = Σ_k A_k ⟨f_k(x_u) f_k(x_v)⟩ filled time by time (causal)."""
+def _shifted(f, mean: float):
+    """f(μ + y): the composites act on the centred x (the mean is deterministic)."""
+    if f is None or mean == 0.0:
+        return f
+    return lambda y: f(mean + y)
+
+
+def _means(site: SiteSpec) -> np.ndarray:
+    """The stationary means I_α/a_α (x(0) starts there, so they stay)."""
+    return np.asarray(site.offset, dtype=float) / np.asarray(site.leak, dtype=float)
+
+
+def _starts(site: SiteSpec, start_variance) -> np.ndarray:
+    """v₀ per population (one number for all, or one each), positive."""
+    v0 = np.broadcast_to(np.asarray(start_variance, dtype=float), (site.size,)).copy()
+    if not np.all(v0 > 0):
+        raise SolverInputError(f"the start variance must be positive; got {start_variance}")
+    return v0
+
+
+def _terms(site: SiteSpec) -> list[tuple[int, LayeredTermSpec]]:
+    """(population, term) of every correlation term, its function on x − μ."""
+    means = _means(site)
+    return [(t.population, LayeredTermSpec(None, "order_parameter", None,
+                                           _shifted(t.left, means[t.population]),
+                                           _shifted(t.right, means[t.population])))
+            for t in site.correlations]
+
+
+def window_kernel(site: SiteSpec, steps: int, start_variance) -> np.ndarray:
+    r"""The N → ∞ two-time covariances K_α(t, s) of x − μ_α on t, s = 0 … ``steps`` from
+    x(0) ~ N(μ_α, v₀): K_α = B v₀ Bᵀ + G_α (H_α + D_α) G_αᵀ, B(t) = b_α^t,
+    G_α(t, u) = b_α^{t−1−u} (u < t), H_α(u, v) = Σ_k A_αk ⟨f_k(x_u) f_k(x_v)⟩ (over the
+    term's population), filled time by time (causal). Shape P × n × n (n = steps + 1)."""
     _check(site)
-    b = 1.0 - float(site.leak[0])
-    mean = _mean(site)
-    D = float(site.noise[0])
-    A = np.asarray(site.correlation_coupling, dtype=float)[0]
-    terms = [LayeredTermSpec(None, "order_parameter", None, _shifted(t.left, mean),
-                             _shifted(t.right, mean)) for t in site.correlations]
-    n = steps + 1
-    K = np.zeros((n, n))
-    H = np.zeros((n, n))
-    K[0, 0] = start_variance
-    G = _propagator(b, n)
+    P, n = site.size, steps + 1
+    v0 = _starts(site, start_variance)
+    b = 1.0 - np.asarray(site.leak, dtype=float)
+    D = np.asarray(site.noise, dtype=float)
+    A = np.asarray(site.correlation_coupling, dtype=float)
+    terms = _terms(site)
+    K = np.zeros((P, n, n))
+    H = np.zeros((P, n, n))
+    K[:, 0, 0] = v0
     for t in range(1, n):
-        # H on the pairs whose later time is t − 1 (they need K up to t − 1)
-        u = t - 1
+        u = t - 1  # H on the pairs whose later time is t − 1 (they need K up to t − 1)
         for v in range(t):
-            H[u, v] = H[v, u] = sum(
-                A[k] * float(_expectation(term, K[[u]][:, [u]], K[[v]][:, [v]],
-                                          K[[u]][:, [v]])[0, 0])
-                for k, term in enumerate(terms))
-        full = np.outer(b ** np.arange(n), b ** np.arange(n)) * start_variance \
-            + G @ (H + D * np.eye(n)) @ G.T
-        K[: t + 1, : t + 1] = full[: t + 1, : t + 1]
+            values = [float(_expectation(term, K[p][[u]][:, [u]], K[p][[v]][:, [v]],
+                                         K[p][[u]][:, [v]])[0, 0]) for p, term in terms]
+            H[:, u, v] = H[:, v, u] = A @ np.array(values) if values else 0.0
+        for a in range(P):
+            G = _propagator(b[a], n)
+            full = (np.outer(b[a] ** np.arange(n), b[a] ** np.arange(n)) * v0[a]
+                    + G @ (H[a] + D[a] * np.eye(n)) @ G.T)
+            K[a, : t + 1, : t + 1] = full[: t + 1, : t + 1]
     return K
 
 
@@ -119,95 +150,124 @@ def _propagator(b: float, n: int) -> np.ndarray:
     return np.where(u < t, b ** np.maximum(t - 1 - u, 0), 0.0)
 
 
-def _mean(site: SiteSpec) -> float:
-    """The stationary mean I/a (x(0) starts there, so it stays)."""
-    return float(site.offset[0]) / float(site.leak[0])
-
-
-def window_correction(site: SiteSpec, steps: int, start_variance: float,
+def window_correction(site: SiteSpec, steps: int, start_variance,
                       observables: dict[str, tuple] | None = None) -> dict:
-    r"""The one-loop O(1/N) shifts of equal-time averages on the window t = 0 … ``steps``.
+    r"""The one-loop O(1/N) shifts of a unit's averages on the window t = 0 … ``steps``.
 
     Parameters
     ----------
     site
-        A one-population map site (see the module docstring for the scope).
+        A map site (see the module docstring for the scope); P populations.
     steps
-        The window's last time; at most ``MAX_POINTS − 1`` (cost: ≈ 0.4 s at 4 steps,
-        ≈ 13 s at 8, ≈ 40 s at 11).
+        The window's last time; points (population, time) at most ``MAX_POINTS`` per
+        population (cost: ≈ 0.4 s at 4 steps, ≈ 13 s at 8, ≈ 40 s at 11, per population).
     start_variance
-        v₀: x_i(0) iid N(μ, v₀), μ = I/a.
+        v₀ (one number, or one per population): x_i(0) iid N(μ_α, v₀), μ_α = I_α/a_α.
     observables
-        {name: (f, g)}: averages of f(x(s)) g(x(t)) (g may be None: 1); functions of x.
+        {name: (f, g)}: averages of f(x(s)) g(x(t)) (g may be None: 1); functions of x,
+        taken in every population.
 
     Returns
     -------
     dict
         ``times``; ``kernel`` (the N → ∞ K(t, s)); per observable name and for
-        ``variance`` ((x − μ)(x − μ)) and each correlation term (its name): at equal
-        times t = 0 … steps ``values`` (N → ∞), ``shift`` (N·(E − value) at one loop) and
-        ``fluctuation`` (N·Var of the population average); ``lagged`` {``values``,
-        ``shift``} at the pairs (steps − k, steps), k = 0 … steps (the autocorrelation of
-        the last time); ``matrix``: the shift at every pair (s, t), s ≤ t (upper
-        triangle; f(x_s) g(x_t)).
+        ``variance`` ((x − μ)(x − μ)) and each correlation term of the population (its
+        name): at equal times t = 0 … steps ``values`` (N → ∞), ``shift`` (N·(E − value)
+        at one loop, N the whole network's size) and ``fluctuation`` (N·Var of the
+        population average); ``lagged`` {``values``, ``shift``} at the pairs
+        (steps − k, steps), k = 0 … steps; ``matrix``: the shift at every pair (s, t),
+        s ≤ t (upper triangle; f(x_s) g(x_t)). With several populations these keys are
+        per population under ``populations`` {name: …}.
     """
     _check(site)
     if not 1 <= steps < MAX_POINTS:
         raise SolverInputError(f"the window holds 1 … {MAX_POINTS - 1} steps; got {steps}")
-    if not start_variance > 0:
-        raise SolverInputError(f"the start variance must be positive; got {start_variance}")
-    b = 1.0 - float(site.leak[0])
-    mean = _mean(site)
-    A = np.asarray(site.correlation_coupling, dtype=float)[0]
-    full = window_kernel(site, steps, start_variance)
-    n = steps + 1
-    G = _propagator(b, n)
-    terms = [LayeredTermSpec(None, "order_parameter", None, _shifted(t.left, mean),
-                             _shifted(t.right, mean)) for t in site.correlations]
+    P, n = site.size, steps + 1
+    means = _means(site)
+    fractions = (np.ones(1) if site.fractions is None
+                 else np.asarray(site.fractions, dtype=float))
+    b = 1.0 - np.asarray(site.leak, dtype=float)
+    A = np.asarray(site.correlation_coupling, dtype=float)
+    K = window_kernel(site, steps, start_variance)
+    terms = _terms(site)
     observed = dict(observables or {})
-    reserved = {"times", "kernel", "variance"} | {t.name or f"C_{k}" for k, t in
-                                                  enumerate(site.correlations)}
+    reserved = {"times", "kernel", "variance", "populations"} | {
+        t.name or f"C_{k}" for k, t in enumerate(site.correlations)}
     if reserved & set(observed):
         raise SolverInputError(f"observable names {sorted(reserved & set(observed))} are "
                                "taken by the runtime's own keys")
     one = lambda y: np.ones_like(y)  # noqa: E731
-    extra = [LayeredTermSpec(None, "observable", None, _shifted(f, mean),
-                             _shifted(g if g is not None else one, mean))
-             for f, g in observed.values()]
-    specs = terms + extra
-    composites = [(s.left, s.right) for s in specs] + [(None, None)]
+    # per population: its composites (its terms, the observables, x x last), a block of
+    # noises (composite × pair) in one global vector, and its points p·n + t
     pairs = [(i, j) for i in range(n) for j in range(i, n)]
     index = {pair: k for k, pair in enumerate(pairs)}
     n_pairs = len(pairs)
-    size = len(composites) * n_pairs
-    own = len(specs) * n_pairs  # the composite x x (the kernel's own sampling noise)
-    dK = np.zeros((n_pairs, size))
-    rows = np.zeros((len(specs), n_pairs, size))  # δX(pair) = ξ_X + slopes · δK
-    for t in range(n):
-        # δK(t, s), s ≤ t, from δQ_k(u, v) at u < t, v < s (rows already built)
-        for s in range(t + 1):
-            row = np.zeros(size)
-            for u in range(t):
-                for v in range(s):
-                    weight = G[t, u] * G[s, v]
-                    if weight == 0.0:
-                        continue
-                    key = index[(min(u, v), max(u, v))]
-                    for k in range(len(terms)):
-                        row += weight * A[k] * rows[k, key]
-            dK[index[(s, t)]] = row
-        for s in range(t + 1):  # the composites on pairs whose later time is t
-            key = index[(s, t)]
-            for k, spec in enumerate(specs):
-                row = np.zeros(size)
-                row[k * n_pairs + key] = 1.0
-                for e in _entries(s, t):
-                    if dK[index[e]].any():
-                        row += _slope(spec, full, s, t, *e) * dK[index[e]]
-                rows[k, key] = row
-    noise, drift = _four_point(full, composites, pairs, dK)
-    source = _curvature_source(drift, specs, full, pairs, dK, noise)
+    blocks = []
+    offset = 0
+    for a in range(P):
+        specs = [(k, term) for k, (p, term) in enumerate(terms) if p == a] + [
+            (None, LayeredTermSpec(None, "observable", None, _shifted(f, means[a]),
+                                   _shifted(g if g is not None else one, means[a])))
+            for f, g in observed.values()]
+        names = [site.correlations[k].name or f"C_{k}" if k is not None else None
+                 for k, _ in specs]
+        names = [name if name is not None else list(observed)[i - sum(
+            k is not None for k, _ in specs)] for i, name in enumerate(names)]
+        blocks.append({"specs": specs, "names": names, "offset": offset})
+        offset += (len(specs) + 1) * n_pairs
+    size = offset
 
+    def noise_index(a: int, c: int, pair: tuple[int, int]) -> int:
+        return blocks[a]["offset"] + c * n_pairs + index[pair]
+
+    term_slot = {k: (a, c) for a, block in enumerate(blocks)
+                 for c, (k, _) in enumerate(block["specs"]) if k is not None}
+    dK = np.zeros((P, n_pairs, size))
+    rows = [np.zeros((len(block["specs"]), n_pairs, size)) for block in blocks]
+    for t in range(n):
+        for a in range(P):  # δK_α(s, t), s ≤ t, from δQ_k(u, v) at u < t, v < s
+            G = _propagator(b[a], n)
+            for s in range(t + 1):
+                row = np.zeros(size)
+                for u in range(t):
+                    for v in range(s):
+                        weight = G[t, u] * G[s, v]
+                        if weight == 0.0:
+                            continue
+                        key = index[(min(u, v), max(u, v))]
+                        for k, (p, c) in term_slot.items():
+                            if A[a, k] != 0.0:
+                                row += weight * A[a, k] * rows[p][c, key]
+                dK[a, index[(s, t)]] = row
+        for a, block in enumerate(blocks):  # the composites on pairs whose later time is t
+            for s in range(t + 1):
+                key = index[(s, t)]
+                for c, (_, spec) in enumerate(block["specs"]):
+                    row = np.zeros(size)
+                    row[noise_index(a, c, (s, t))] = 1.0
+                    for e in _entries(s, t):
+                        if dK[a, index[e]].any():
+                            row += _slope(spec, K[a], s, t, *e) * dK[a, index[e]]
+                    rows[a][c, key] = row
+    noise = np.zeros((size, size))
+    source = np.zeros(size)
+    for a, block in enumerate(blocks):  # populations are independent at the saddle
+        cols = np.arange(block["offset"], block["offset"] + (len(block["specs"]) + 1)
+                         * n_pairs)
+        composites = [(spec.left, spec.right) for _, spec in block["specs"]] + [(None, None)]
+        local, drift = _four_point(K[a], composites, pairs, dK[a][:, cols])
+        noise[np.ix_(cols, cols)] = local / fractions[a]
+        source[cols] = drift / fractions[a]
+    for a, block in enumerate(blocks):  # the curvature sources
+        for c, (_, spec) in enumerate(block["specs"]):
+            for s, t in pairs:
+                entries = _entries(s, t)
+                moved = np.array([dK[a, index[e]] for e in entries])
+                if not moved.any():
+                    continue
+                H = _curvature(spec, K[a], s, t, entries)
+                source[noise_index(a, c, (s, t))] += 0.5 * np.sum(
+                    H * (moved @ noise @ moved.T))
     last = n - 1
 
     def report(row_of, value_of) -> dict:
@@ -229,23 +289,29 @@ def window_correction(site: SiteSpec, steps: int, start_variance: float,
         entry["matrix"] = matrix
         return entry
 
-    def own_row(key):
-        row = dK[key].copy()
-        row[own + key] += 1.0
-        return row
+    per_population = {}
+    for a, block in enumerate(blocks):
+        own = len(block["specs"])
 
-    def average(spec):
-        return lambda s, t: float(_expectation(spec, full[[s]][:, [s]], full[[t]][:, [t]],
-                                               full[[s]][:, [t]])[0, 0])
+        def own_row(key, a=a, own=own):
+            row = dK[a, key].copy()
+            row[noise_index(a, own, pairs[key])] += 1.0
+            return row
 
-    out = {"times": np.arange(n), "kernel": full,
-           "variance": report(own_row, lambda s, t: full[s, t])}
-    for k, spec in enumerate(specs):
-        name = (list(observed)[k - len(terms)] if k >= len(terms)
-                else (site.correlations[k].name or f"C_{k}"))
-        out[name] = report(lambda key, k=k: rows[k, key], average(spec))
-    if not all(np.all(np.isfinite(v["shift"])) and np.all(np.isfinite(v["lagged"]["shift"]))
-               for v in out.values() if isinstance(v, dict)):
+        def average(spec, a=a):
+            return lambda s, t: float(_expectation(spec, K[a][[s]][:, [s]],
+                                                   K[a][[t]][:, [t]], K[a][[s]][:, [t]])[0, 0])
+
+        entry = {"times": np.arange(n), "kernel": K[a],
+                 "variance": report(own_row, lambda s, t, a=a: K[a][s, t])}
+        for c, (_, spec) in enumerate(block["specs"]):
+            entry[block["names"][c]] = report(lambda key, a=a, c=c: rows[a][c, key],
+                                              average(spec))
+        per_population[site.populations[a]] = entry
+    if not all(np.all(np.isfinite(v["matrix"])) for entry in per_population.values()
+               for v in entry.values() if isinstance(v, dict)):
         raise SolverInputError("the window one-loop shift is not finite (a degenerate "
                                "window covariance: zero noise and a silent start?)")
-    return out
+    if P == 1:
+        return next(iter(per_population.values()))
+    return {"times": np.arange(n), "populations": per_population}
