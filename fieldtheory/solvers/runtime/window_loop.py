@@ -197,22 +197,20 @@ def window_correction(site: SiteSpec, steps: int, start_variance,
         raise SolverInputError(f"observable names {sorted(reserved & set(observed))} are "
                                "taken by the runtime's own keys")
     one = lambda y: np.ones_like(y)  # noqa: E731
-    # per population: its composites (its terms, the observables, x x last), a block of
-    # noises (composite × pair) in one global vector, and its points p·n + t
+    # per population: its composites (its terms, the observables, x x last) and their
+    # block of noises (composite × pair of times) in one global vector
     pairs = [(i, j) for i in range(n) for j in range(i, n)]
     index = {pair: k for k, pair in enumerate(pairs)}
     n_pairs = len(pairs)
     blocks = []
     offset = 0
     for a in range(P):
-        specs = [(k, term) for k, (p, term) in enumerate(terms) if p == a] + [
+        own_terms = [(k, term) for k, (p, term) in enumerate(terms) if p == a]
+        specs = own_terms + [
             (None, LayeredTermSpec(None, "observable", None, _shifted(f, means[a]),
                                    _shifted(g if g is not None else one, means[a])))
             for f, g in observed.values()]
-        names = [site.correlations[k].name or f"C_{k}" if k is not None else None
-                 for k, _ in specs]
-        names = [name if name is not None else list(observed)[i - sum(
-            k is not None for k, _ in specs)] for i, name in enumerate(names)]
+        names = [site.correlations[k].name or f"C_{k}" for k, _ in own_terms] + list(observed)
         blocks.append({"specs": specs, "names": names, "offset": offset})
         offset += (len(specs) + 1) * n_pairs
     size = offset
