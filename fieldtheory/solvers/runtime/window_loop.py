@@ -45,7 +45,7 @@ from fieldtheory.solvers.runtime.common import SiteSpec, SolverInputError
 from fieldtheory.solvers.runtime.layered import LayeredTermSpec, _expectation
 from fieldtheory.solvers.runtime.layered_fluctuations import (
     MAX_POINTS,
-    _curvature,
+    _curvature_source,
     _entries,
     _four_point,
     _slope,
@@ -256,16 +256,10 @@ def window_correction(site: SiteSpec, steps: int, start_variance,
         local, drift = _four_point(K[a], composites, pairs, dK[a][:, cols])
         noise[np.ix_(cols, cols)] = local / fractions[a]
         source[cols] = drift / fractions[a]
-    for a, block in enumerate(blocks):  # the curvature sources
-        for c, (_, spec) in enumerate(block["specs"]):
-            for s, t in pairs:
-                entries = _entries(s, t)
-                moved = np.array([dK[a, index[e]] for e in entries])
-                if not moved.any():
-                    continue
-                H = _curvature(spec, K[a], s, t, entries)
-                source[noise_index(a, c, (s, t))] += 0.5 * np.sum(
-                    H * (moved @ noise @ moved.T))
+    for a, block in enumerate(blocks):  # the curvature sources (all noises assembled)
+        cols = slice(block["offset"], block["offset"] + (len(block["specs"]) + 1) * n_pairs)
+        source[cols] = _curvature_source(source[cols], [spec for _, spec in block["specs"]],
+                                         K[a], pairs, dK[a], noise)
     last = n - 1
 
     def report(row_of, value_of) -> dict:
