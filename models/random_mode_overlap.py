@@ -1,9 +1,10 @@
 """Random-mode network with correlated left and right modes (arXiv:2409.01969).
 
 As ``random_mode``, with corr(l_a, r_a) = overlap·σ_a, σ_a iid random signs (so ⟨dρ⟩ = 0).
-The single site gains a self-coupling kernel and non-Gaussian statistics; its averaging
-rule (every order of tr X^k) is not implemented yet, so ``derive`` refuses it by name; it
-simulates.
+The single site gains a self-coupling kernel K(ω) = α⟨d²ρ²R/(1 − d²ρ²R²)⟩ and a dressed
+input — every order of the disorder average, resummed (``ft.ModeDeterminant``,
+fieldtheory/transforms/resummation.py) — and non-Gaussian statistics (the Monte-Carlo
+runtime). Its 1/N fluctuations (the dimension with overlaps) are not built yet.
 """
 
 from fieldtheory.models.random_mode import declare

@@ -268,9 +268,9 @@ def test_derive_json_has_the_promised_keys(run):
 def test_derive_latex_and_refusal(run):
     code, out, _ = run("derive", "linear", "--latex")
     assert code == 0 and "% saddle_point" in out and "\\tilde" in out
-    code, out, err = run("derive", "random_mode_overlap")
+    code, out, err = run("derive", "random_mode_overlap", "--order", "1/N")
     assert code == 2 and not out
-    assert err.count("\n") == 1 and "no averaging rule" in err
+    assert err.count("\n") == 1 and "fluctuations (order 1/N) of correlated modes" in err
 
 
 # ----------------------------------------------------------------------------- solve methods

@@ -119,7 +119,8 @@ def test_two_point_functions_depend_on_the_effective_gain_only(erf_model):
 def test_shipped_model_derives_and_solves_at_order_one_over_n(run):
     """`random_mode` (uncorrelated modes) derives every stage, its single unit is the
     erf network at g = g_eff, and `solve --order 1/N` gives a dimension below the iid one
-    (effective rank α PR_D = 0.33 at α = 1, β = 3); `random_mode_overlap` is refused."""
+    (effective rank α PR_D = 0.33 at α = 1, β = 3); `random_mode_overlap` derives its
+    saddle point (tests/test_random_mode_overlap.py) but its 1/N stage is refused."""
     code, out, _ = run("derive", "random_mode", "--order", "1/N")
     assert code == 0 and "== site ==" in out and "H[δC_x~, δC_x~]" in out
     code, out, _ = run("solve", "random_mode", "--order", "1/N", "--json")
@@ -128,7 +129,7 @@ def test_shipped_model_derives_and_solves_at_order_one_over_n(run):
     iid = ft.solve("scs_erf", {"g": 2.0}, order="1/N").observables
     assert data["observables"]["variance"] == pytest.approx(iid["variance"], rel=1e-10)
     assert data["observables"]["dimension"]["pr_phi"] < 0.5 * iid["dimension"]["pr_phi"]
-    code, out, err = run("derive", "random_mode_overlap")
+    code, out, err = run("derive", "random_mode_overlap", "--order", "1/N")
     assert code == 2 and "correlated modes" in err
 
 

@@ -227,10 +227,8 @@ def test_map_runtime_accepts_parameters_in_noise_and_input():
 # --------------------------------------------------------- every shipped model
 
 
-#: Shipped models without a generated solver, and the named error they get: no dynamics;
-#: random modes with a symbolic overlap (no averaging rule for correlated modes yet).
+#: Shipped models without a generated solver, and the named error they get: no dynamics.
 REFUSED = {"phi4_zero_dim": ft.errors.ActionStructureError,
-           "random_mode_overlap": ft.errors.EnsembleError,
            # static posterior models: their runtimes run in the library, no module yet
            "bayes_linear": ft.errors.CodegenError, "bayes_erf": ft.errors.CodegenError,
            "bayes_relu": ft.errors.CodegenError,

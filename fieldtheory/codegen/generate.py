@@ -252,6 +252,10 @@ def _slots(problem: SiteProblem) -> dict:
                 k += 1
     out["step"] = f"c[{k}]" if problem.step is not None else "None"
     k += problem.step is not None
+    out["dressings"] = []
+    for _ in problem.dressings:  # α, ρ, c² of each resummed correlated-mode term
+        out["dressings"].append((f"c[{k}]", f"c[{k + 1}]", f"c[{k + 2}]"))
+        k += 3
     out["fractions"] = [f"c[{k + a}]" for a in range(P)]
     return out
 
@@ -330,9 +334,21 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names,
         f"        step={slot['step']},",
         f"        fractions={vector('fractions')},",
         f"        phi_strip={_tuple('strip_' + f for f in phis)},",
+        f"        dressings={_dressings_source(problem, functions, where, slot)},",
         "    )",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _dressings_source(problem: SiteProblem, functions, where, slot) -> str:
+    """Source of the SiteSpec's tuple of ModeDressings (resummed correlated modes)."""
+    items = [
+        f"ModeDressing.from_shape({where[d.population]}, {d.correlation}, {d.response}, "
+        f"alpha={alpha}, overlap={overlap}, variance={variance}, shape={functions[d.shape]}_)"
+        for d, (alpha, overlap, variance) in zip(problem.dressings, slot["dressings"],
+                                               strict=True)
+    ]
+    return _tuple(items)
 
 
 def _header(model: Model, derivation, digest: str) -> str:

@@ -29,6 +29,7 @@ import sympy as sp
 
 from fieldtheory.errors import ActionStructureError
 from fieldtheory.ir.action import Action
+from fieldtheory.ir.ensembles.symbols import MODE_POSITION
 from fieldtheory.ir.langevin import read_langevin
 from fieldtheory.ir.quenched import joint_moment, quenched_symbols, split_quenched
 from fieldtheory.ir.symbols import ByPopulation, FieldValue, ResponseValue
@@ -71,6 +72,23 @@ class PopulationSite:
 
 
 @dataclass(frozen=True)
+class SiteDressing:
+    r"""Correlated random modes on population ``population``'s site: the Gaussian input of
+    correlation term ``correlation`` is the dressed S[C_k, R_j] and the kernel of response
+    term ``response`` the resolvent K[R_j] (:mod:`fieldtheory.transforms.resummation`),
+    with mode density ``alpha``, overlap ρ, strengths d = c·s(u), u ∈ (0, 1), α⟨d²⟩ = ``variance``
+    (``shape`` is s as a function of U)."""
+
+    population: str
+    correlation: int
+    response: int
+    alpha: sp.Expr
+    overlap: sp.Expr
+    variance: sp.Expr
+    shape: sp.Expr
+
+
+@dataclass(frozen=True)
 class SiteProblem:
     """Every population's site, the terms they share, and the time (step δ or None)."""
 
@@ -82,6 +100,7 @@ class SiteProblem:
     step: sp.Expr | None
     fractions: tuple[sp.Expr, ...] = (sp.Integer(1),)
     phis: tuple[sp.Expr, ...] = ()  # the observed φ(U) per population (empty: all ``phi``)
+    dressings: tuple[SiteDressing, ...] = ()  # resummed correlated random modes
 
     @property
     def population_phis(self) -> tuple[sp.Expr, ...]:
@@ -103,6 +122,8 @@ class SiteProblem:
             out += [c for _, c in site.response_coefficients]
         if self.step is not None:
             out.append(self.step)
+        for d in self.dressings:
+            out += [d.alpha, d.overlap, d.variance]
         return (*out, *self.fractions)
 
     @property
@@ -118,6 +139,8 @@ class SiteProblem:
         for site in self.sites:
             if site.nonlinear != 0:
                 seen.setdefault(site.nonlinear, None)
+        for d in self.dressings:
+            seen.setdefault(d.shape, None)
         return tuple(seen)
 
     @property
@@ -173,6 +196,9 @@ def lower_site(theory: MeanFieldTheory,
     name (:func:`observed_phis`).
     """
     by_function = {q.function: q for q in theory.order_parameters}
+    # a dressed term (S, K) is read as a term of the order parameter it acts on
+    by_function.update({d.function: d.acts_on for d in theory.dressings})
+    hits: dict[tuple[str, int], set] = {}  # (kind, index) → the functions read into it
     terms: dict[str, dict[tuple, int]] = {"means": {}, "correlations": {}, "responses": {}}
     specs: dict[str, list[TermSpec]] = {"means": [], "correlations": [], "responses": []}
 
@@ -189,7 +215,7 @@ def lower_site(theory: MeanFieldTheory,
             raise ActionStructureError(
                 f"population {process.population}: the single-site solvers take one field "
                 f"per site, the model has {len(process.fields)}")
-        sites.append(_site(process, theory, by_function, register))
+        sites.append(_site(process, theory, by_function, register, hits))
     if theory.collective.action.quenched:
         sites = [_with_moments(site, theory, specs) for site in sites]
         for kind in specs:
@@ -202,10 +228,34 @@ def lower_site(theory: MeanFieldTheory,
             else (sp.sympify(phi),) * len(sites))
     return SiteProblem(tuple(sites), tuple(specs["means"]), tuple(specs["correlations"]),
                        tuple(specs["responses"]), phis[0], step, fractions,
-                       phis if len(set(phis)) > 1 else ())
+                       phis if len(set(phis)) > 1 else (), _dressings(theory, hits))
 
 
-def _site(process: SingleSiteProcess, theory, by_function, register) -> PopulationSite:
+def _dressings(theory: MeanFieldTheory, hits) -> tuple[SiteDressing, ...]:
+    """The lowered dressings: the term indices the dressed S and K were read into, each
+    holding nothing else (a bare term there would be dressed with it)."""
+    where: dict = {}
+    for (kind, index), functions in hits.items():
+        for dressing in theory.dressings:
+            if dressing.function in functions:
+                if len(functions) > 1:
+                    raise ActionStructureError(
+                        f"the site term {kind}[{index}] holds the resummed "
+                        f"{dressing.function.__name__} and another term on the same order "
+                        "parameter; the runtime would dress both")
+                where[dressing] = index
+    out = []
+    for resummation in {d.resummation: None for d in theory.dressings}:
+        noise, kernel = resummation.dressings
+        det = resummation.determinant
+        shape = det.shape.xreplace({MODE_POSITION: U})
+        out.append(SiteDressing(det.population, where[noise], where[kernel], det.alpha,
+                                det.overlap, det.variance, shape))
+    return tuple(out)
+
+
+def _site(process: SingleSiteProcess, theory, by_function, register,
+          hits) -> PopulationSite:
     x = process.fields[0]
     t, s = theory.time.symbol, process.second_time
     value = x(t)
@@ -236,8 +286,8 @@ def _site(process: SingleSiteProcess, theory, by_function, register) -> Populati
         means.append((register("means", spec), coefficient))
         offset = offset - coefficient * op
     offset = sp.expand(offset)
-    noise, correlations = _covariance(process, x, t, s, by_function, register)
-    responses = _kernels(process, x, s, by_function, register)
+    noise, correlations = _covariance(process, x, t, s, by_function, register, hits)
+    responses = _kernels(process, x, s, by_function, register, hits)
     return PopulationSite(process.population, leak, sp.expand(nonlinear), offset, noise,
                           _combined(means), _combined(correlations), _combined(responses))
 
@@ -296,7 +346,7 @@ def _combined(pairs) -> tuple[tuple[int, sp.Expr], ...]:
     return tuple((k, sp.factor(c)) for k, c in sorted(total.items()) if c != 0)
 
 
-def _covariance(process, x, t, s, by_function, register):
+def _covariance(process, x, t, s, by_function, register, hits):
     white = sp.Integer(0)
     out = []
     for term in sp.Add.make_args(sp.expand(process.input_covariance[0, 0])):
@@ -312,7 +362,9 @@ def _covariance(process, x, t, s, by_function, register):
             content = q.content.xreplace(dict(zip(q.times, op.args, strict=True)))
             left, right = _split_times(content, x, t, s)
             spec = TermSpec(q.name, q.population, left, right)
-            out.append((register("correlations", spec), sp.expand(term / op)))
+            index = register("correlations", spec)
+            hits.setdefault(("correlations", index), set()).add(op.func)
+            out.append((index, sp.expand(term / op)))
         else:
             raise ActionStructureError(
                 f"input covariance term {term} of population {process.population} is neither "
@@ -320,7 +372,7 @@ def _covariance(process, x, t, s, by_function, register):
     return sp.expand(white), tuple(out)
 
 
-def _kernels(process, x, s, by_function, register):
+def _kernels(process, x, s, by_function, register, hits):
     out = []
     for term in sp.Add.make_args(sp.expand(process.kernels[0])):
         if term == 0:
@@ -342,7 +394,9 @@ def _kernels(process, x, s, by_function, register):
                         and not f.has(ResponseValue)))
         h = sp.expand(integral.integrand / op)
         spec = TermSpec(q.name, q.population, _at(left, x), _at(h, x))
-        out.append((register("responses", spec), sp.expand(coefficient)))
+        index = register("responses", spec)
+        hits.setdefault(("responses", index), set()).add(op.func)
+        out.append((index, sp.expand(coefficient)))
     return tuple(out)
 
 

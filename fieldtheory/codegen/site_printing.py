@@ -100,7 +100,18 @@ def site_text(problem: SiteProblem) -> str:
                      f"input = {text(site.offset)}, noise = {text(site.noise)}")
         lines += [f"  {label}[{name}] = {value}"
                   for label, name, value in _coefficient_lines(site, problem, text)]
+    lines += [_dressing_text(problem, d) for d in problem.dressings]
     return "\n".join(lines)
+
+
+def _dressing_text(problem: SiteProblem, d) -> str:
+    """A resummed correlated-mode term: which A·C_k and κ·R_j are dressed, and how."""
+    C, R = problem.correlations[d.correlation].name, problem.responses[d.response].name
+    return (f"dressed by correlated random modes [{d.population}] (α = {text(d.alpha)}, "
+            f"ρ = {text(d.overlap)}, d = c·s(u), α⟨d²⟩ = {text(d.variance)}, "
+            f"s(u) = {text(d.shape)}, u ∈ (0, 1)): C_k = {C} enters as "
+            f"α⟨d²(1 + d²ρ²|{R}(ω)|²)/|1 − d²ρ²{R}(ω)²|²⟩ {C}(ω), R_j = {R} as "
+            f"α⟨d²ρ² {R}(ω)/(1 − d²ρ²{R}(ω)²)⟩, both times A_k, κ_j")
 
 
 def _name_latex(name: str) -> str:
@@ -149,4 +160,15 @@ def site_latex(problem: SiteProblem) -> str:
         symbols = {"B": "B", "A": "A", "κ": r"\kappa"}
         lines += [rf"{symbols[label]}_{{{_name_latex(name)}}} = {value}"
                   for label, name, value in _coefficient_lines(site, problem, latex)]
+    for d in problem.dressings:
+        C = _name_latex(problem.correlations[d.correlation].name)
+        R = _name_latex(problem.responses[d.response].name)
+        lines.append(
+            rf"\text{{dressed ({d.population}): }} C \to \alpha\left\langle "
+            rf"\frac{{d^2(1 + d^2\rho^2|{R}(\omega)|^2)}}{{|1 - d^2\rho^2 {R}(\omega)^2|^2}}"
+            rf"\right\rangle {C}(\omega),\ R \to \alpha\left\langle \frac{{d^2\rho^2 {R}(\omega)}}"
+            rf"{{1 - d^2\rho^2 {R}(\omega)^2}}\right\rangle,\ \alpha = {latex(d.alpha)},\ "
+            rf"\rho = {latex(d.overlap)},\ d = c\,s(u),\ "
+            rf"\alpha\langle d^2\rangle = {latex(d.variance)},\ "
+            rf"s(u) = {latex(d.shape)}")
     return " \\\\\n".join(lines)

@@ -33,6 +33,7 @@ from fieldtheory.transforms.nodes import (
     TimeIntegral,
     time_variables,
 )
+from fieldtheory.transforms.resummation import locate
 from fieldtheory.transforms.stages import (
     AveragedAction,
     CollectiveFieldAction,
@@ -105,8 +106,15 @@ def collective_fields(averaged: AveragedAction) -> CollectiveFieldAction:
                         for q in order_parameters if q.population == name)))
         for name, _ in fractions
     )
+    by_coupling = {term.coupling: term for term in averaged.coupling_terms}
+    resummed = tuple(
+        locate(determinant, by_coupling[determinant.coupling], order_parameters,
+               site_observable, discrete, taken)
+        for determinant in averaged.resummed
+    )
     return CollectiveFieldAction(averaged, order_parameters, fractions, conjugate_terms,
-                                 bilinear_terms, log_z_terms, local_lagrangians, sources)
+                                 bilinear_terms, log_z_terms, local_lagrangians, sources,
+                                 resummed)
 
 
 def _combine(terms) -> tuple[sp.Expr, ...]:

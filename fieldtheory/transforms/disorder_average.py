@@ -22,12 +22,12 @@ from collections import defaultdict
 
 import sympy as sp
 
-from fieldtheory.errors import EnsembleError, NonlinearCouplingError
+from fieldtheory.errors import ActionStructureError, EnsembleError, NonlinearCouplingError
 from fieldtheory.ir.action import Action
-from fieldtheory.ir.ensembles import Ensemble
+from fieldtheory.ir.ensembles import Ensemble, ModeDeterminant
 from fieldtheory.ir.layered import Layer
 from fieldtheory.ir.quenched import quenched_symbols
-from fieldtheory.ir.symbols import ByPopulation, Coupling, CouplingSum
+from fieldtheory.ir.symbols import ByPopulation, Coupling, CouplingSum, ResponseValue
 from fieldtheory.transforms.nodes import time_variables
 from fieldtheory.transforms.stages import AveragedAction, CouplingTerm, Cumulant, PairTerm
 
@@ -46,10 +46,31 @@ def disorder_average(action: Action) -> AveragedAction:
     for term in coupling_terms:
         by_coupling[term.coupling].append(term)
     pair_terms: list[PairTerm] = []
+    resummed = []
     for cumulant in cumulants:
+        if isinstance(cumulant, ModeDeterminant):
+            # kept whole for the saddle point; its second order, expanded like any
+            # cumulant, makes the pair terms in which the collective fields find its
+            # order parameters
+            resummed.append(_checked_determinant(cumulant, by_coupling))
+            for term in cumulant.leading():
+                pair_terms += expand_cumulant(term, by_coupling, action)
+            continue
         pair_terms += expand_cumulant(cumulant, by_coupling, action)
     return AveragedAction(action, local, coupling_terms, tuple(cumulants),
-                          _merge(pair_terms))
+                          _merge(pair_terms), tuple(resummed))
+
+
+def _checked_determinant(determinant: ModeDeterminant, by_coupling) -> ModeDeterminant:
+    """The determinant, if its coupling enters once, as x̃_i Σ_j J_ij B_j (its cycles are
+    then response functions of B); a named error otherwise."""
+    terms = by_coupling.get(determinant.coupling, [])
+    if len(terms) != 1 or not isinstance(terms[0].target, ResponseValue):
+        raise ActionStructureError(
+            f"coupling {determinant.coupling} (correlated random modes) must enter the "
+            "action once, as x̃_i(t) Σ_j J_ij B(x_j(t)) (a drift term of one field); it enters "
+            f"as {', '.join(str(t) for t in terms) or 'nothing'}")
+    return determinant
 
 
 def check_averageable(action: Action) -> tuple[tuple[tuple[Coupling, ...], Ensemble], ...]:

@@ -32,6 +32,7 @@ from fieldtheory.transforms.nodes import (
     expectation,
     time_variables,
 )
+from fieldtheory.transforms.resummation import resummed_conjugates
 from fieldtheory.transforms.stages import (
     CollectiveFieldAction,
     MeanFieldTheory,
@@ -69,6 +70,10 @@ def saddle_point(collective: CollectiveFieldAction) -> MeanFieldTheory:
     zero = {q.function for q in order_parameters if q.vanishes}
     conjugates = {q: canonical_arguments(_vanish(solution, zero), order_parameters)
                   for q, solution in conjugates.items()}
+    dressings = []
+    for resummation in collective.resummed:  # every order of a resummed term
+        conjugates = resummed_conjugates(resummation, conjugates)
+        dressings += resummation.dressings
     processes = tuple(
         _single_site(collective, name, sources[name], conjugates)
         for name, _ in collective.fractions
@@ -79,6 +84,7 @@ def saddle_point(collective: CollectiveFieldAction) -> MeanFieldTheory:
         tuple(vanishing),
         tuple(sp.Eq(q.conjugate(), conjugates[q], evaluate=False) for q in order_parameters),
         processes,
+        tuple(dressings),
     )
 
 

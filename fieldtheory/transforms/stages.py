@@ -122,15 +122,23 @@ class AveragedAction:
     coupling_terms: tuple[CouplingTerm, ...]
     cumulants: tuple[Cumulant, ...]
     pair_terms: tuple[PairTerm, ...]
+    #: cumulant terms kept whole (every order enters the saddle point): their second
+    #: order is among ``pair_terms``, the rest is resummed by the saddle point
+    resummed: tuple = ()
 
     def __str__(self) -> str:
         lines = [_local_action_text(self.action, self.local_lagrangian, False)]
         lines += [f"  + {term.text()}" for term in self.pair_terms]
+        for term in self.resummed:
+            lines.append(f"  + [all orders, resummed at the saddle point: {term}; "
+                         "its second order is written above]")
         return "\n".join(lines)
 
     def latex(self) -> str:
         lines = [_local_action_text(self.action, self.local_lagrangian, True)]
         lines += [rf"+ {term.latex()}" for term in self.pair_terms]
+        lines += [rf"+ \left[{term.latex()}\right]_{{\text{{orders}} > 2}}"
+                  for term in self.resummed]
         return " \\\\\n".join(lines)
 
     def _repr_latex_(self) -> str:
@@ -220,6 +228,9 @@ class CollectiveFieldAction:
     log_z_terms: tuple[sp.Expr, ...]
     local_lagrangians: tuple[tuple[str, sp.Expr], ...]
     sources: tuple[tuple[str, sp.Expr], ...]
+    #: resummed terms in the order parameters (:mod:`fieldtheory.transforms.resummation`):
+    #: every order of them beyond the second, which ``bilinear_terms`` hold
+    resummed: tuple = ()
 
     @property
     def action(self) -> Action:
@@ -241,6 +252,7 @@ class CollectiveFieldAction:
         lines += [f"  {q.definition_text()}" for q in self.order_parameters]
         lines.append("S = N*S[Q, Q̃],  S[Q, Q̃] =")
         lines += [f"    {line}" for line in signed_lines(self.terms, text)]
+        lines += [f"    + {term}" for term in self.resummed]
         tau = self.action.time.symbol
         for population, local in self.local_lagrangians:
             source = dict(self.sources)[population]
@@ -257,7 +269,8 @@ class CollectiveFieldAction:
 
         lines = [q.definition_latex() for q in self.order_parameters]
         lines.append(rf"S = N\,S[Q, \tilde{{Q}}], \quad S[Q, \tilde{{Q}}] = "
-                     f"{signed_terms(self.terms, latex)}")
+                     f"{signed_terms(self.terms, latex)}"
+                     + "".join(f" + {term.latex()}" for term in self.resummed))
         tau = self.action.time.symbol
         for population, local in self.local_lagrangians:
             source = dict(self.sources)[population]
@@ -396,6 +409,9 @@ class MeanFieldTheory:
     vanishing: tuple[sp.Eq, ...]
     conjugates: tuple[sp.Eq, ...]
     processes: tuple[SingleSiteProcess, ...]
+    #: resolvent functionals of the order parameters that the site uses (correlated
+    #: random modes: the dressed noise S and kernel K; :mod:`~fieldtheory.transforms.resummation`)
+    dressings: tuple = ()
 
     @property
     def order_parameters(self) -> tuple[OrderParameter, ...]:
@@ -438,6 +454,10 @@ class MeanFieldTheory:
         if self.conjugates:
             lines.append("conjugate fields:")
             lines += [f"  {text(eq)}" for eq in self.conjugates]
+        if self.dressings:
+            lines.append("resummed (products of kernels are time convolutions; "
+                         "d = c·s(u), ⟨·⟩ over u ∈ (0, 1) and σ = ±1):")
+            lines += [f"  {d.definition_text()}" for d in self.dressings]
         for p in self.processes:
             where = "" if p.population == ONE else f" of population {p.population}"
             kind = "Gaussian" if p.is_gaussian else "non-Gaussian"
@@ -451,6 +471,7 @@ class MeanFieldTheory:
     def latex(self) -> str:
         lines = [latex(eq) for eq in (*self.self_consistency, *self.vanishing,
                                       *self.conjugates)]
+        lines += [d.definition_latex() for d in self.dressings]
         for p in self.processes:
             if p.population != ONE:
                 lines.append(rf"\text{{single-site process of population }} {p.population}:")

@@ -16,6 +16,7 @@ from fieldtheory.ir.ensembles.cumulants import (
     AVERAGING_RULES,
     Cumulant,
     GaussianBlock,
+    ModeDeterminant,
     TraceCumulant,
     register_averaging_rule,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "PerLayer",
     "JointGaussian",
     "RandomMode",
+    "ModeDeterminant",
     "TraceCumulant",
     "register_averaging_rule",
     "register_ensemble",

@@ -35,6 +35,7 @@ __all__ = [
     "AveragingRule",
     "Cumulant",
     "GaussianBlock",
+    "ModeDeterminant",
     "TraceCumulant",
     "averaging_rule_for",
     "block_cumulants",
@@ -139,6 +140,72 @@ class TraceCumulant:
         scale = latex(self.coefficient / N ** (2 * self.power - 1))
         return (rf"{scale} \operatorname{{tr}}\left[\left(X^{{{c}}} X^{{{c}\top}}\right)"
                 rf"^{{{self.power}}}\right]")
+
+
+@dataclass(frozen=True)
+class ModeDeterminant:
+    r"""W = −½ Σ_a ln det(1 − d_a Σ_a K[X]): random modes with correlated l_a, r_a, resummed.
+
+    J = Σ_a d_a l_a r_aᵀ with (l_ai, r_ai) iid pairs of covariance (1/N)[[1, ρσ_a],
+    [ρσ_a, 1]] (ρ = ``overlap``, σ_a = ±1 iid signs, so ⟨dρσ⟩ = 0). Averaging
+    exp(d lᵀ X r) over the Gaussian vector z = (l, r) with covariance Σ_a gives
+    det(1 − Σ_a K)^{−1/2}, K = d[[0, X], [Xᵀ, 0]]:
+
+    .. math::  W[X] = -\tfrac12 \sum_a \ln\det\Big(1 - \frac{d_a}{N}
+               \begin{pmatrix} \rho\sigma_a X^\top & X \\ X^\top & \rho\sigma_a X
+               \end{pmatrix}\Big).
+
+    Expanded, every word in X and Xᵀ appears; those with ρ carry cycles X_{i₁i₂}X_{i₂i₃}⋯
+    whose site sums are products of response functions R — each O(N), so *every* order
+    stays in the saddle point (Clark, Marschall, van Meegen & Litwin-Kumar,
+    arXiv:2409.01969, correlated modes). The term is kept whole; :meth:`leading` is its
+    second order (a Gaussian ensemble of variance α r₂ and partial symmetry ρ², which the
+    disorder average expands into pair terms so that the collective fields find the
+    order parameters), and the saddle point resums the rest
+    (:mod:`fieldtheory.transforms.resummation`). Mode strengths d = c·s(u), u ∈ (0, 1)
+    the position in the spectrum (:data:`~fieldtheory.ir.ensembles.symbols.MODE_POSITION`),
+    c fixed by α⟨d²⟩ = ``variance``; mode averages are ⟨f(d)⟩ = ∫₀¹ f(c s(u)) du and
+    Σ_a = αN⟨·⟩.
+    """
+
+    coupling: Coupling
+    alpha: sp.Expr
+    overlap: sp.Expr
+    shape: sp.Expr
+    variance: sp.Expr  # α c² ⟨s²⟩, the second order's variance (g_eff²)
+    population: str = ONE
+
+    @property
+    def order(self) -> int:
+        """Its degree in X as the averaging rules count it: it *starts* at order 2."""
+        return 2
+
+    def leading(self) -> tuple[Cumulant, ...]:
+        r"""The second order: (α r₂/2N)[Σ X_ij² + ρ² Σ X_ij X_ji] (the random signs cancel
+        the first order α⟨dρσ⟩ Σ_i X_ii)."""
+        block = GaussianBlock(self.population, self.population, sp.S.Zero, self.variance,
+                              self.overlap**2)
+        return block_cumulants(self.coupling, (block,))
+
+    def _words(self, for_latex: bool) -> str:
+        c = self.coupling.name
+        if for_latex:
+            return (rf"-\tfrac12 \sum_a \ln\det\left(1 - \frac{{d_a}}{{N}}\begin{{pmatrix}}"
+                    rf"\rho\sigma_a {c}^\top & {c} \\ {c}^\top & \rho\sigma_a {c}\end{{pmatrix}}"
+                    r"\right)")
+        return f"−½ Σ_a ln det(1 − (d_a/N)·[[ρσ_a X^{c}ᵀ, X^{c}], [X^{c}ᵀ, ρσ_a X^{c}]])"
+
+    def __str__(self) -> str:
+        return (f"{self._words(False)}, ρ = {text(self.overlap)}, σ_a = ±1, "
+                f"d_a = c·s(a/M), (1/N)Σ_a d_a² = {text(self.variance)}, "
+                f"s(u) = {text(self.shape)}, "
+                f"M = ({text(self.alpha)})·N")
+
+    def latex(self) -> str:
+        return (rf"{self._words(True)}, \quad \rho = {latex(self.overlap)}, \quad "
+                rf"d_a = c\, s(a/M), \quad "
+                rf"\frac{{1}}{{N}}\sum_a d_a^2 = {latex(self.variance)}, \quad "
+                rf"s(u) = {latex(self.shape)}")
 
 
 # ---------------------------------------------------------------------- named rules

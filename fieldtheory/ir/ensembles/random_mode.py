@@ -22,8 +22,12 @@ from fieldtheory.ir.ensembles.base import (
     expression_text,
     register_ensemble,
 )
-from fieldtheory.ir.ensembles.cumulants import TraceCumulant, variance_cumulants
-from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX
+from fieldtheory.ir.ensembles.cumulants import (
+    ModeDeterminant,
+    TraceCumulant,
+    variance_cumulants,
+)
+from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX, MODE_POSITION
 from fieldtheory.ir.parameters import POSITIVE, evaluate
 
 __all__ = ["MODE_COUNT", "MODE_INDEX", "RandomMode", "load_spectrum", "with_spectrum"]
@@ -71,9 +75,11 @@ class RandomMode(Ensemble):
     with the shape s (``spectrum``) read at a = uM, ⟨sⁿ⟩ = ∫₀¹ s(u)ⁿ du, and
     α r_{2k} = α⟨s^{2k}⟩ without ``gain``, α (gain²/(α⟨s²⟩))^k ⟨s^{2k}⟩ with it.
 
-    Correlated modes (overlap ≠ 0) add det-terms in X + Xᵀ, tr[X^{2k}] of every order,
-    which stay in the saddle point (they are response functions, not response-field
-    correlations); they are refused by name rather than truncated.
+    Correlated modes (overlap ≠ 0) add words in X and Xᵀ of every order — cycles whose site
+    sums are response functions, not response-field correlations — which all stay in the
+    saddle point: the average is then the whole :class:`ModeDeterminant`, resummed by the
+    saddle point (:mod:`fieldtheory.transforms.resummation`); its fluctuations are not
+    built (refused by name).
     """
 
     alpha: sp.Expr
@@ -113,11 +119,9 @@ class RandomMode(Ensemble):
 
     # ------------------------------------------------------------------ averaging
 
-    def shape_moment(self, n: int) -> sp.Expr:
-        r"""⟨sⁿ⟩ = lim_{M→∞} (1/M) Σ_a s_aⁿ = ∫₀¹ s(u)ⁿ du of the spectral shape s."""
-        u = sp.Dummy("u", positive=True)
-        if isinstance(self.spectrum, tuple):
-            return _interpolant_moment(self.spectrum, n, u)
+    def shape_function(self, u: sp.Symbol = MODE_POSITION) -> sp.Expr:
+        r"""The spectral shape s(u) = lim_{M→∞} d_{uM} of an expression spectrum (before
+        the ``gain`` normalisation); named :class:`EnsembleError` when there is none."""
         at_u = self.spectrum.subs(MODE_INDEX, u * MODE_COUNT)
         shape = sp.limit(at_u, MODE_COUNT, sp.oo) if at_u.has(MODE_COUNT) else at_u
         if shape.has(sp.oo, -sp.oo, sp.zoo, sp.nan, sp.Limit, MODE_COUNT):
@@ -125,7 +129,14 @@ class RandomMode(Ensemble):
                 f"random-mode spectrum {self.spectrum} has no shape s(a/M) as M → ∞ "
                 f"(at a = u·M it tends to {shape}); its moments are undefined"
             )
-        return sp.integrate(shape**n, (u, 0, 1))
+        return shape
+
+    def shape_moment(self, n: int) -> sp.Expr:
+        r"""⟨sⁿ⟩ = lim_{M→∞} (1/M) Σ_a s_aⁿ = ∫₀¹ s(u)ⁿ du of the spectral shape s."""
+        u = sp.Dummy("u", positive=True)
+        if isinstance(self.spectrum, tuple):
+            return _interpolant_moment(self.spectrum, n, u)
+        return sp.integrate(self.shape_function(u) ** n, (u, 0, 1))
 
     def mode_moment(self, k: int) -> sp.Expr:
         r"""α r_{2k} = (1/N) Σ_a d_a^{2k} as N → ∞ (the gain normalisation included)."""
@@ -137,19 +148,33 @@ class RandomMode(Ensemble):
         return self.gain ** (2 * k) / self.alpha ** (k - 1) * ratio
 
     def cumulants(self, couplings, populations, order: int = 2) -> tuple:
-        """Σ_k (α r_{2k}/2k) tr[(X Xᵀ)^k]/N^{2k−1} for 2k ≤ ``order`` (overlap 0 only)."""
+        """Σ_k (α r_{2k}/2k) tr[(X Xᵀ)^k]/N^{2k−1} for 2k ≤ ``order`` (overlap 0); with an
+        overlap, the whole resummed :class:`ModeDeterminant` (saddle point only)."""
         (coupling,) = couplings
         if self.overlap != 0:
-            raise EnsembleError(
-                f"coupling {coupling} cannot be disorder-averaged: its ensemble "
-                f"{type(self).__name__} ({self.kind}) has no averaging rule for correlated "
-                f"modes (overlap {self.overlap}, not 0): corr(l_a, r_a) adds tr(X^(2k)) "
-                "terms of every order k to the saddle point"
-            )
+            return self._determinant(coupling, populations, order)
         out = variance_cumulants(coupling, self.mode_moment(1), populations) if order >= 2 else ()
         for k in range(2, order // 2 + 1):
             out += (TraceCumulant(self.mode_moment(k) / (2 * k), coupling, k),)
         return out
+
+    def _determinant(self, coupling, populations, order: int) -> tuple:
+        """The correlated modes' W, kept whole (every order enters the saddle point)."""
+        why = None
+        if order > 2:
+            why = ("the Gaussian fluctuations (order 1/N) of correlated modes are not built: "
+                   "the Hessian of the resummed determinant is not derived yet")
+        elif len(populations) != 1:
+            why = f"correlated modes are written for one population, not {len(populations)}"
+        elif isinstance(self.spectrum, tuple):
+            why = ("correlated modes take a spectrum given as an expression of the mode "
+                   "index; an array spectrum (--spectrum FILE) is not resummed yet")
+        if why is not None:
+            raise EnsembleError(f"coupling {coupling} (random modes, overlap {self.overlap}): "
+                                f"{why}")
+        return (ModeDeterminant(coupling, self.alpha, self.overlap,
+                                self.shape_function(), self.mode_moment(1),
+                                populations[0].name),)
 
     def statistics(self, values) -> dict[str, float]:
         r"""Connectivity statistics at ``values``: the effective rank α·PR_D

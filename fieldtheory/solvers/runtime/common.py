@@ -18,6 +18,7 @@ __all__ = [
     "RUNTIMES",
     "ConvergenceError",
     "Grid",
+    "ModeDressing",
     "Runtime",
     "SiteSpec",
     "SiteTerm",
@@ -81,6 +82,96 @@ class SiteTerm:
     single: Callable | None = None
 
 
+#: Gauss–Legendre nodes over the spectrum's positions u ∈ (0, 1) for the mode averages
+#: of a dressing (a smooth shape such as e^{−βu} is exact to ~1e-12 with 48).
+MODE_NODES = 48
+#: |1 − d²ρ²R(ω)²| below this: a mode's self-feedback reaches 1 (an unstable outlier).
+MODE_MARGIN = 1e-3
+
+
+@dataclass(frozen=True)
+class ModeDressing:
+    r"""Correlated random modes, resummed (Clark, Marschall, van Meegen & Litwin-Kumar,
+    arXiv:2409.01969): on population ``population``'s site the Gaussian input of
+    correlation term ``correlation`` and the kernel of response term ``response`` are
+
+    .. math::
+        K(\omega) = \alpha\Big\langle \frac{d^2\rho^2 R(\omega)}{1 - d^2\rho^2 R(\omega)^2}
+        \Big\rangle_d, \qquad
+        S(\omega) = \alpha\Big\langle \frac{d^2\,(1 + d^2\rho^2 |R(\omega)|^2)}
+        {|1 - d^2\rho^2 R(\omega)^2|^2}\Big\rangle_d\, C(\omega)
+
+    (the resummed determinant's variations, :mod:`fieldtheory.transforms.resummation`),
+    R(ω) = ∫₀^∞ R(τ) e^{−iωτ} dτ; the mode average is Σ_q ``weights``_q f(``strengths``_q)
+    (α times Gauss–Legendre weights over u, d = c·s(u)). Both act on the runtime's lag
+    grid: :meth:`kernel` maps the trapezoidal weights r_l = dt w_l R(l dt) of the
+    memory sum to those of K (discrete convolution powers = the trapezoidal rule for the
+    continuous ones, up to O(dt²)), :meth:`noise` maps C(l dt) to S(l dt): its decaying
+    part through the filter on a symmetric FFT grid, its plateau (the static part) times
+    the filter at ω = 0.
+    """
+
+    population: int
+    correlation: int
+    response: int
+    strengths: np.ndarray
+    weights: np.ndarray
+    overlap: float
+
+    @classmethod
+    def from_shape(cls, population: int, correlation: int, response: int, *, alpha: float,
+                   overlap: float, variance: float, shape: Callable,
+                   nodes: int = MODE_NODES) -> "ModeDressing":
+        """Strengths d = c·s(u) at Gauss–Legendre nodes u ∈ (0, 1), weights α w, c fixed by
+        the second moment α⟨d²⟩ = ``variance`` (g_eff²) on the nodes themselves."""
+        u, w = np.polynomial.legendre.leggauss(nodes)
+        u, w = (u + 1) / 2, w / 2
+        s = np.broadcast_to(np.asarray(shape(u), float), u.shape)
+        second = alpha * float(np.sum(w * s**2))
+        if not second > 0:
+            raise SolverInputError("correlated random modes: the spectral shape s(u) is zero")
+        d = math.sqrt(variance / second) * s
+        return cls(population, correlation, response, d, alpha * w, float(overlap))
+
+    def _spectrum(self, r: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """R(ω) on the n-point FFT grid and a² = d²ρ² per node; refuses |1 − a²R²| ≈ 0."""
+        response = np.fft.fft(r, n)
+        a2 = (self.strengths * self.overlap) ** 2
+        gap = np.abs(1 - a2[:, None] * response[None, :] ** 2).min()
+        if gap < MODE_MARGIN:
+            raise ConvergenceError(
+                f"correlated random modes: a mode's self-feedback d²ρ²R(ω)² reaches 1 "
+                f"(min |1 − d²ρ²R²| = {gap:.2e}): an unstable outlier mode, no stationary "
+                "DMFT solution with these parameters")
+        return response, a2
+
+    @staticmethod
+    def _size(L: int) -> int:
+        return 1 << math.ceil(math.log2(8 * (L + 1)))
+
+    def kernel(self, r: np.ndarray) -> np.ndarray:
+        """The memory weights of K from those of R, r_l = dt w_l R(l dt) (last axis)."""
+        L = r.shape[-1] - 1
+        n = self._size(L)
+        response, a2 = self._spectrum(r, n)
+        K = (self.weights * a2) @ (response[None, :] / (1 - a2[:, None] * response[None, :] ** 2))
+        return np.fft.ifft(K).real[: L + 1]
+
+    def noise(self, c: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """S(l dt) from C(l dt) (plateau C(L dt)) and the memory weights r of R."""
+        L = c.shape[-1] - 1
+        n = self._size(L)
+        response, a2 = self._spectrum(r, n)
+        power = np.abs(response) ** 2
+        filt = (self.weights * self.strengths**2) @ (
+            (1 + a2[:, None] * power[None, :]) / np.abs(1 - a2[:, None] * response ** 2) ** 2)
+        plateau = c[-1]
+        even = np.zeros(n)
+        even[: L + 1] = c - plateau
+        even[n - L :] = (c - plateau)[1:][::-1]
+        return np.fft.ifft(filt * np.fft.fft(even)).real[: L + 1] + filt[0] * plateau
+
+
 @dataclass(frozen=True)
 class SiteSpec:
     r"""The numeric single-site problem every solver runtime takes (P populations).
@@ -104,7 +195,9 @@ class SiteSpec:
     ``phi``/``dphi`` per population are the observed φ (observables ``mean_phi``, …);
     ``fractions`` the populations' shares of the network (None: not given); ``phi_strip``
     per population the strip of analyticity of φ and φ' (see :class:`SiteTerm`; None:
-    not given).
+    not given); ``dressings`` the resummed correlated-mode terms (:class:`ModeDressing`:
+    their C_k and R_j enter dressed; only runtimes registered with ``dressings=True``
+    take them).
     """
 
     populations: tuple[str, ...]
@@ -124,6 +217,7 @@ class SiteSpec:
     step: float | None = None
     fractions: np.ndarray | None = None
     phi_strip: tuple[float, ...] | None = None
+    dressings: tuple[ModeDressing, ...] = ()
 
     @property
     def size(self) -> int:
@@ -230,6 +324,7 @@ class Runtime:
     priority: int
     needs: Callable | None = None
     kind: str = "stationary"
+    dressings: bool = False  # whether it takes a SiteSpec with ``dressings``
 
 
 #: Every registered runtime by name, in registration order (filled at import: each runtime
@@ -244,7 +339,8 @@ RUNTIME_KINDS = ("stationary", "transient", "fluctuations", "layered", "fixed_po
 
 
 def register_runtime(name: str, *, applies: Callable, priority: int,
-                     needs: Callable | None = None, kind: str = "stationary"):
+                     needs: Callable | None = None, kind: str = "stationary",
+                     dressings: bool = False):
     """Decorator registering ``solve(site, grid, options)`` as the runtime ``name``.
 
     A second registration under the same name from another function is refused (the same
@@ -259,7 +355,7 @@ def register_runtime(name: str, *, applies: Callable, priority: int,
         if old is not None and (old.solve.__module__, old.solve.__qualname__) != where:
             raise ValueError(f"a solver runtime named {name!r} is already registered "
                              f"({old.solve.__module__}.{old.solve.__qualname__})")
-        RUNTIMES[name] = Runtime(name, solve, applies, int(priority), needs, kind)
+        RUNTIMES[name] = Runtime(name, solve, applies, int(priority), needs, kind, dressings)
         return solve
 
     return decorate
@@ -274,8 +370,13 @@ def choose_runtime(site, method: str = "auto", kind: str = "stationary") -> Runt
         if method not in runtimes:
             raise SolverInputError(f"method {method!r} is not available for this model; it has "
                              f"{sorted(runtimes)}")
+        if getattr(site, "dressings", ()) and not runtimes[method].dressings:
+            raise SolverInputError(
+                f"method {method!r} does not take resummed correlated-mode terms; those that "
+                f"do: {sorted(n for n, r in runtimes.items() if r.dressings)}")
         return runtimes[method]
-    candidates = [r for r in runtimes.values() if r.applies(site)]
+    dressed = bool(getattr(site, "dressings", ()))
+    candidates = [r for r in runtimes.values() if r.applies(site) and (r.dressings or not dressed)]
     if not candidates:
         raise SolverInputError(f"no registered solver runtime applies to this single site "
                          f"({site.size} population(s), discrete time: {site.step is not None});"

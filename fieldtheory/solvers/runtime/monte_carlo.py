@@ -313,8 +313,12 @@ def solve_monte_carlo(
                 result["site_statistics"] = site_statistics(
                     spec, grid, record, response_x, response_f[0] if response_f else None,
                     statistics)
-            exponents, note = (network_lyapunov(spec, grid, order, record, seed)
-                               if lyapunov else (None, "not requested (lyapunov=False)"))
+            if lyapunov and spec.dressings:
+                exponents, note = None, ("not computed for resummed correlated modes (the "
+                                         "perturbation input would be dressed as well)")
+            else:
+                exponents, note = (network_lyapunov(spec, grid, order, record, seed)
+                                   if lyapunov else (None, "not requested (lyapunov=False)"))
             return _with_exponent(spec, result, exponents, note)
         if iteration > 2 and residuals[-1] > residuals[-2]:
             accelerator.restart()  # safeguard: a growing residual discards the secant history
@@ -417,7 +421,9 @@ def applies_monte_carlo(site) -> bool:
 
 
 @register_runtime("monte_carlo", applies=applies_monte_carlo, priority=10,
-                  needs=lambda problem: not problem.discrete and not problem.is_gaussian)
+                  needs=lambda problem: not problem.discrete and (
+                      not problem.is_gaussian or bool(getattr(problem, "dressings", ()))),
+                  dressings=True)
 def solve_site_monte_carlo(site, grid, options) -> dict:
     """:func:`solve_monte_carlo`, the top level the whole network for several populations."""
     out = solve_monte_carlo(site, tau_max=grid.tau_max, dtau=grid.dtau, **options)

@@ -191,13 +191,11 @@ class SampledSite:
         ]
         self.before_y = 0.0  # the tangent's memory at the previous step (Adams–Bashforth)
         kappa = np.asarray(spec.response_coupling, float).reshape(spec.size, -1)
-        weights = np.ones(grid.window + 1)
-        weights[[0, -1]] = 0.5
         self.kernel = [
             (
                 j,
                 kappa[:, j][:, None, None],
-                np.ascontiguousarray((h * weights * order.responses[:, j])[:, ::-1, None]),
+                np.ascontiguousarray(kernel_weights(spec, grid, order, j)[:, ::-1, None]),
             )
             for j in range(kappa.shape[1])
             if np.any(kappa[:, j] != 0)
@@ -226,6 +224,38 @@ class SampledSite:
         return total
 
 
+def memory_weights(grid: SampleGrid, responses: np.ndarray) -> np.ndarray:
+    """Trapezoidal weights dt·w_l·R(l dt) of the memory sum over the window (last axis)."""
+    weights = np.ones(grid.window + 1)
+    weights[[0, -1]] = 0.5
+    return grid.dt * weights * responses
+
+
+def kernel_weights(spec: SiteSpec, grid: SampleGrid, order: OrderParameters,
+                   j: int) -> np.ndarray:
+    """(B, W + 1) memory weights of response term j's kernel: R_j's own, or the resolvent
+    K[R_j] where a correlated-mode dressing acts on it (:class:`ModeDressing`)."""
+    weights = memory_weights(grid, order.responses[:, j])
+    for dressing in spec.dressings:
+        if dressing.response == j:
+            return np.array([dressing.kernel(row) for row in weights])
+    return weights
+
+
+def input_covariances(spec: SiteSpec, grid: SampleGrid, order: OrderParameters,
+                      b: int) -> np.ndarray:
+    """Replica b's correlation curves (K, W + 1) as the input sees them: dressed where a
+    correlated-mode dressing acts (S[C_k, R_j], :class:`ModeDressing`)."""
+    curves = order.correlations[b]
+    if not spec.dressings:
+        return curves
+    curves = curves.copy()
+    for d in spec.dressings:
+        weights = memory_weights(grid, order.responses[b, d.response])
+        curves[d.correlation] = d.noise(order.correlations[b, d.correlation], weights)
+    return curves
+
+
 def sample_inputs(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng, n: int):
     """η (P, B, paths, n + 1) per replica's covariance Σ_k A_αk C_k, and the clipped weight."""
     P, B = spec.size, grid.replicas
@@ -236,7 +266,8 @@ def sample_inputs(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng,
         for b in range(B):
             if spec.correlations and np.any(coupling[p] != 0):
                 eta[p, b], c = circulant_sample(
-                    rng, coupling[p] @ order.correlations[b], n + 1, grid.paths
+                    rng, coupling[p] @ input_covariances(spec, grid, order, b), n + 1,
+                    grid.paths
                 )
                 clipped = max(clipped, c)
     return eta, clipped
