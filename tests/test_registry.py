@@ -92,7 +92,8 @@ def test_a_taken_name_is_refused_and_unknown_methods_list_the_registered():
         with pytest.raises(ValueError, match="already registered"):
             register_runtime("stationary", applies=lambda site: True, priority=0)(
                 lambda site, grid, options: {})
-    with pytest.raises(ParameterError, match="registered: auto, kernel, map, monte_carlo"):
+    with pytest.raises(ParameterError,
+                       match="registered: auto, kernel, map, maps_multi, monte_carlo"):
         ft.solve("scs", {"g": 2.0}, method="no_such_runtime")
 
 

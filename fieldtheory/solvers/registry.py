@@ -30,7 +30,8 @@ __all__ = ["BUILTIN", "methods", "modules_for", "runtime_module", "runtimes", "s
            "signature"]
 
 #: The runtime modules shipped with fieldtheory, imported (hence registered) on first use.
-BUILTIN = ("stationary", "two_time", "maps", "multi", "kernel", "monte_carlo", "fluctuations",
+BUILTIN = ("stationary", "two_time", "maps", "maps_multi", "multi", "kernel", "monte_carlo",
+           "fluctuations",
            "fluctuations_sampled",
            "layered", "kac_rice", "window_variance", "posterior",
            "posterior_sampled", "spiking", "spiking_shot", "spiking_colored")

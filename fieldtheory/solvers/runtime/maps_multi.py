@@ -1,0 +1,120 @@
+r"""Stationary dynamic mean-field theory of maps with P Gaussian populations.
+
+Self-contained runtime (numpy, scipy, the standard library and the ``multi`` runtime's
+modules, which the code generator inlines). The site of population α in discrete time
+(``SiteSpec.step`` set; leak a_α per step, b_α = 1 − a_α) is
+
+.. math::
+    x(n+1) = b_\alpha x(n) + \mu_\alpha + \eta_\alpha(n), \qquad
+    \langle\eta_\alpha(n)\eta_\alpha(m)\rangle = D_\alpha\delta_{nm}
+        + \sum_k A_{\alpha k} C_k(n - m),
+
+μ_α = I_α + Σ_l B_αl m_l, C_k the full second moments of its terms (means included), as
+in :mod:`multi`. The mean is M_α = μ_α/a_α and, multiplying the equations at n + k and n,
+the autocovariance Δ_α(k) about it obeys the lag equation (the one-population form is
+derived in :mod:`maps`)
+
+.. math::
+    (1 + b_\alpha^2)\Delta_\alpha(k) - b_\alpha[\Delta_\alpha(k+1) + \Delta_\alpha(k-1)]
+    = D_\alpha\delta_{k0} + \sum_k A_{\alpha k} C_k(k).
+
+Divided by b_α > 0 this is the continuous-time multi-population lattice equation
+(a² + (2 − S − S⁻¹)/h²)Δ = Dδ_{k0}/h + Σ A C on the lattice of lags with h = 1 — exactly,
+not as an approximation — with a_α → (1 − b_α)/√b_α, D_α → D_α/b_α, A_α· → A_α·/b_α and
+μ_α → μ_α/√b_α (so that the mean (1 − b_α)M_α = μ_α is kept). So the ``multi`` runtime's
+Newton solver on its lattice (fixed point when stable, else the fluctuating solution) is
+this runtime's solver, with the lattice step set to one lag. Its fixed-point stability
+criterion carries over: ρ(A E[f'h']/(1 − b)²) < 1 is the map's (the bulk of
+b + δJφ'(x*) reaches the unit circle first at z = 1 for b ≥ 0).
+
+Scope: Gaussian sites (linear drift, no response kernel), every b_α ∈ (0, 1) (δ = 1,
+b = 0, makes the lag equation algebraic lag by lag: refused by name). λ_max is not computed
+(``lyapunov_note``): the ``multi`` runtime's tangent problem is that of continuous time.
+Lags: the output grid is every ``per`` = max(1, round(dτ/step)) lags up to τ_max, in the
+model's time (τ = k·step).
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
+    SiteSpec,
+    SolverInputError,
+    register_runtime,
+)
+from fieldtheory.solvers.runtime.multi import solve_multi  # inlined by the code generator
+
+__all__ = ["applies_maps_multi", "continuous_equivalent", "solve_maps_multi"]
+
+
+def continuous_equivalent(spec: SiteSpec) -> SiteSpec:
+    """The continuous-time SiteSpec whose lattice equation (step 1) is the map's lag
+    equation (module docstring); SolverInputError where the map is out of scope."""
+    if spec.step is None:
+        raise SolverInputError("maps_multi takes a map (SiteSpec.step set)")
+    if spec.has_nonlinear_drift or spec.has_kernel:
+        raise SolverInputError("maps_multi takes Gaussian map sites: no nonlinear drift, no "
+                               "response kernel")
+    P = spec.size
+    b = 1.0 - np.asarray(spec.leak, dtype=float).reshape(P)
+    if np.any(b <= 0) or np.any(b >= 1):
+        raise SolverInputError(
+            f"maps_multi needs every 1 − leak in (0, 1); got {b.tolist()} (δ = 1 makes the "
+            "lag equation algebraic lag by lag, not solved here)")
+    root = np.sqrt(b)
+    return dataclasses.replace(
+        spec,
+        step=None,
+        leak=(1.0 - b) / root,
+        noise=np.asarray(spec.noise, dtype=float).reshape(P) / b,
+        offset=np.asarray(spec.offset, dtype=float).reshape(P) / root,
+        mean_coupling=np.asarray(spec.mean_coupling, dtype=float).reshape(P, -1) / root[:, None],
+        correlation_coupling=(np.asarray(spec.correlation_coupling, dtype=float).reshape(P, -1)
+                              / b[:, None]),
+    )
+
+
+def solve_maps_multi(spec: SiteSpec, *, tau_max: float = 20.0, dtau: float = 0.25,
+                     box: float | None = None, branch: str = "auto", mean_guess=None,
+                     fractions=None, strip: float | None = None, max_iter: int = 60) -> dict:
+    """Stationary DMFT of a P-population Gaussian map (module docstring): the observables
+    dict of :func:`~fieldtheory.solvers.runtime.multi.solve_multi` with lags in the model's
+    time (τ = k·step), ``lyapunov_max`` None. ``box`` is in the model's time too."""
+    step = float(spec.step) if spec.step is not None else math.nan
+    equivalent = continuous_equivalent(spec)
+    per = max(1, round(dtau / step))
+    lags = max(1, round(tau_max / (per * step))) * per
+    out = solve_multi(equivalent, tau_max=float(lags), dtau=float(per), step_max=1.0,
+                      box=None if box is None else box / step, branch=branch,
+                      mean_guess=mean_guess, fractions=fractions, strip=strip,
+                      max_iter=max_iter)
+    for part in (out, *out.get("populations", {}).values()):
+        for key in ("autocorrelation", "autocorrelation_phi"):
+            curve = part[key]
+            part[key] = {"tau": np.asarray(curve["tau"], dtype=float) * step,
+                         "values": curve["values"]}
+    out["lyapunov_max"] = None
+    out["lyapunov_note"] = ("λ_max of maps with several populations is not computed (the "
+                            "multi runtime's tangent problem is that of continuous time)")
+    return out
+
+
+def applies_maps_multi(site) -> bool:
+    """Gaussian map sites with every leak in (0, 1): any number of populations and terms."""
+    if site.step is None or site.has_nonlinear_drift or site.has_kernel:
+        return False
+    b = 1.0 - np.asarray(site.leak, dtype=float)
+    return bool(np.all((b > 0) & (b < 1)))
+
+
+# below the one-population ``map`` runtime (priority 100), which takes one-φ maps; inlined
+# into generated modules of maps with several populations only (it brings ``multi`` along)
+@register_runtime("maps_multi", applies=applies_maps_multi, priority=30,
+                  needs=lambda problem: problem.discrete and problem.linear_drift
+                  and not problem.has_responses and len(problem.sites) > 1)
+def solve_site_maps_multi(site, grid, options) -> dict:
+    """:func:`solve_maps_multi`; with the fractions the top level is the whole network."""
+    return solve_maps_multi(site, tau_max=grid.tau_max, dtau=grid.dtau,
+                            fractions=site.fractions, **options)
