@@ -6,7 +6,7 @@ Checks, each independent of that mapping:
 
 * one population: the one-population map runtime (its own held iteration and Newton
   solve in the DCT basis) — equal to 1e-8 with a mean coupling and an input, on the
-  noise-driven, chaotic and fixed-point branches;
+  noise-driven, chaotic and fixed-point branches, at δ < 1 and δ = 1 (memoryless);
 * a linear E/I map declared here (four block variances, fractions, noise): the exact
   N → ∞ spectra S_α(θ) = (Σ_β A_αβ S_β(θ) + D_α)/|1 − b e^{−iθ}|² (a 2 × 2 system per
   θ), and exact covariances of sampled networks (discrete Lyapunov equation);
@@ -44,7 +44,12 @@ def one_population_map() -> ft.Model:
     {"delta": 0.6, "g": 1.8, "D": 0.3, "J0": 0.5, "I": 0.2},  # noise-driven, with means
     {"delta": 0.4, "g": 2.0, "D": 0.0, "J0": 0.0, "I": 0.0},  # chaotic
     {"delta": 0.5, "g": 0.7, "D": 0.0, "J0": 0.3, "I": 0.4},  # a stable fixed point
-], ids=["noise", "chaos", "fixed-point"])
+    # memoryless (δ = 1): the lag equation is algebraic, solved lag by lag
+    {"delta": 1.0, "g": 1.5, "D": 1.0, "J0": 0.5, "I": 0.2},
+    {"delta": 1.0, "g": 1.6, "D": 0.0, "J0": 0.0, "I": 0.3},  # static part q∞ > 0
+    {"delta": 1.0, "g": 0.7, "D": 0.0, "J0": 0.3, "I": 0.4},
+], ids=["noise", "chaos", "fixed-point", "memoryless-noise", "memoryless-chaos",
+        "memoryless-fixed-point"])
 def test_one_population_equals_the_map_runtime(values):
     """The runtime called on the one-population site (generated modules of one-population
     maps do not inline it: ``map`` solves them) against ``map``'s solution."""

@@ -231,9 +231,29 @@ def test_finite_n_map_theory_contract():
         ft.solve("map", {"delta": 1.0}, order="1/N", N=N, options={"windows": 4})
 
 
+def test_finite_n_map_theory_with_two_populations():
+    """``solve -N`` for an E/I map (stationary N → ∞ state from ``maps_multi``): with equal
+    blocks every population, and the network-wide mixture, carry the one-population map's
+    values at N and ``mean_shift`` (here δ = 1, g = 0.9, D = 1, whose memory a window of 6
+    steps holds). The shifts per population against simulated E/I networks:
+    ``test_two_populations_against_directly_simulated_networks`` (the runtime)."""
+    values, N, window = {"g": 0.9, "D": 1.0, "delta": 1.0}, 50, {"window": 6}
+    one = ft.solve("map", values, order="1/N", N=N, options=window)
+    two = ft.solve(_two_populations(1.0), values, order="1/N", N=N, options=window)
+    assert two.N == N and set(two.observables["populations"]) == {"E", "I"}
+    reference = one.observables
+    for obs in (two.observables, *two.observables["populations"].values()):
+        for key in ("variance", "mean", "mean_phi", "mean_gain"):
+            assert obs[key] == pytest.approx(reference[key], rel=1e-9, abs=1e-12), key
+        for key, value in reference["mean_shift"].items():
+            assert obs["mean_shift"][key] == pytest.approx(value, rel=1e-8, abs=1e-12), key
+        for key in ("autocorrelation", "autocorrelation_phi"):
+            np.testing.assert_allclose(obs[key]["values"], reference[key]["values"],
+                                       rtol=1e-9, atol=1e-12)
+    assert set(two.info["shifts"]) == {"E", "I"}
+
+
 def test_window_refusals_name_what_is_missing():
-    with pytest.raises(ParameterError, match="one population"):
-        ft.solve(_two_populations(0.5), order="1/N", N=100)
     scs = ft.load_model("scs")
     with pytest.raises(SolverInputError, match="maps"):
         window_correction(ft.generate(scs).spec(**scs.parameters.resolve({})), 3, 1.0)

@@ -27,9 +27,17 @@ this runtime's solver, with the lattice step set to one lag. Its fixed-point sta
 criterion carries over: ρ(A E[f'h']/(1 − b)²) < 1 is the map's (the bulk of
 b + δJφ'(x*) reaches the unit circle first at z = 1 for b ≥ 0).
 
-Scope: Gaussian sites (linear drift, no response kernel), every b_α ∈ (0, 1) (δ = 1,
-b = 0, makes the lag equation algebraic lag by lag: refused by name). λ_max is not computed
-(``lyapunov_note``): the ``multi`` runtime's tangent problem is that of continuous time.
+Memoryless maps (every b_α = 0, δ = 1): the lag equation is algebraic, lag by lag. Then
+x(n+1) = μ + η(n) + ξ(n) and Δ_α(0) = D_α + Σ_k A_αk E[f_k h_k] at variances Δ(0) (with
+the means: the static equations of ``multi`` with a = 1 and the white noise counted as a
+static variance D), and every lag k ≥ 1 has the same covariance q, the stable root of
+q_α = Σ_k A_αk C_k(q) — the smallest, reached by iteration from q = 0 (C increasing in q
+for A ≥ 0); with D = 0 and a stable fixed point (ρ(A E[f'h']) < 1) the fixed point,
+q = Δ(0) (:func:`memoryless`).
+
+Scope: Gaussian sites (linear drift, no response kernel), every b_α ∈ (0, 1), or every
+b_α = 0. λ_max is not computed (``lyapunov_note``): the ``multi`` runtime's tangent
+problem is that of continuous time.
 Lags: the output grid is every ``per`` = max(1, round(dτ/step)) lags up to τ_max, in the
 model's time (τ = k·step).
 """
@@ -40,13 +48,27 @@ import math
 import numpy as np
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
+    ConvergenceError,
     SiteSpec,
     SolverInputError,
     register_runtime,
 )
-from fieldtheory.solvers.runtime.multi import solve_multi  # inlined by the code generator
+from fieldtheory.solvers.runtime.multi import (  # inlined by the code generator
+    _finish,
+    solve_multi,
+)
+from fieldtheory.solvers.runtime.multi_problem import (  # inlined by the code generator
+    _kernel_matrix,
+    _multi_fixed_point,
+    _Problem,
+    _stability_matrix,
+)
 
-__all__ = ["applies_maps_multi", "continuous_equivalent", "solve_maps_multi"]
+__all__ = ["applies_maps_multi", "continuous_equivalent", "memoryless", "solve_maps_multi"]
+
+#: Iterations of the lag covariance q ← Σ A C(q) of a memoryless map (geometric, by the
+#: slope Σ A E[f'h'] at the root: slow only at the edge of chaos).
+MEMORYLESS_ITERATIONS = 20_000
 
 
 def continuous_equivalent(spec: SiteSpec) -> SiteSpec:
@@ -83,13 +105,16 @@ def solve_maps_multi(spec: SiteSpec, *, tau_max: float = 20.0, dtau: float = 0.2
     dict of :func:`~fieldtheory.solvers.runtime.multi.solve_multi` with lags in the model's
     time (τ = k·step), ``lyapunov_max`` None. ``box`` is in the model's time too."""
     step = float(spec.step) if spec.step is not None else math.nan
-    equivalent = continuous_equivalent(spec)
     per = max(1, round(dtau / step))
     lags = max(1, round(tau_max / (per * step))) * per
-    out = solve_multi(equivalent, tau_max=float(lags), dtau=float(per), step_max=1.0,
-                      box=None if box is None else box / step, branch=branch,
-                      mean_guess=mean_guess, fractions=fractions, strip=strip,
-                      max_iter=max_iter)
+    if spec.step is not None and np.all(np.asarray(spec.leak, dtype=float) == 1.0):
+        out = memoryless(spec, lags, per, fractions=fractions, strip=strip,
+                         mean_guess=mean_guess, branch=branch)
+    else:
+        out = solve_multi(continuous_equivalent(spec), tau_max=float(lags), dtau=float(per),
+                          step_max=1.0, box=None if box is None else box / step,
+                          branch=branch, mean_guess=mean_guess, fractions=fractions,
+                          strip=strip, max_iter=max_iter)
     for part in (out, *out.get("populations", {}).values()):
         for key in ("autocorrelation", "autocorrelation_phi"):
             curve = part[key]
@@ -101,12 +126,49 @@ def solve_maps_multi(spec: SiteSpec, *, tau_max: float = 20.0, dtau: float = 0.2
     return out
 
 
+def memoryless(spec: SiteSpec, lags: int, per: int, *, fractions=None, strip=None,
+               mean_guess=None, branch: str = "auto") -> dict:
+    """The stationary state of a map with every leak 1 (δ = 1; module docstring): lags
+    0 … ``lags`` in steps, output every ``per``; the observables dict (lags in steps)."""
+    problem = _Problem(dataclasses.replace(spec, step=None), strip)
+    P, residuals = problem.P, []
+    seed = problem.I if mean_guess is None else np.asarray(mean_guess, dtype=float)
+    noisy = bool(np.any(problem.D > 0))
+    # a = 1: the static equations q = white + Σ A E[f h](q), M = μ(M, q), white = D/(2a)
+    variance, M = _multi_fixed_point(problem, seed, residuals,
+                                     noise=2 * problem.D if noisy else None)
+    stability = _stability_matrix(problem, variance, M)
+    stable = float(np.abs(np.linalg.eigvals(stability)).max()) < 1.0 if P else True
+    if not noisy and (branch == "fixed_point" or (branch == "auto" and stable)):
+        name, q = "fixed_point", variance.copy()
+    else:
+        name, q = ("noise_driven" if noisy else "chaotic"), np.zeros(P)
+        for _ in range(MEMORYLESS_ITERATIONS):
+            C = np.array([problem.correlation(k, q[t.population], variance[t.population],
+                                              M[t.population])
+                          for k, t in enumerate(problem.terms)]).reshape(-1)
+            new = _kernel_matrix(problem, C).sum(axis=1) if problem.terms else np.zeros(P)
+            change = float(np.abs(new - q).max())
+            q = np.minimum(new, variance)
+            if change <= 1e-13 * max(float(variance.max()), 1e-300):
+                break
+        else:
+            raise ConvergenceError(
+                f"memoryless map: the lag covariance q = Σ A C(q) did not converge in "
+                f"{MEMORYLESS_ITERATIONS} iterations (the edge of chaos?)", residuals)
+    delta = np.repeat(q[:, None], lags + 1, axis=1)
+    delta[:, 0] = variance
+    return _finish(problem, name, 1.0, per, lags, delta, M, stability, residuals,
+                   lags // per).observables(fractions) | {"residuals": tuple(residuals)}
+
+
 def applies_maps_multi(site) -> bool:
-    """Gaussian map sites with every leak in (0, 1): any number of populations and terms."""
+    """Gaussian map sites with every leak in (0, 1), or every leak 1 (memoryless): any
+    number of populations and terms."""
     if site.step is None or site.has_nonlinear_drift or site.has_kernel:
         return False
     b = 1.0 - np.asarray(site.leak, dtype=float)
-    return bool(np.all((b > 0) & (b < 1)))
+    return bool(np.all((b > 0) & (b < 1)) or np.all(b == 0))
 
 
 # below the one-population ``map`` runtime (priority 100), which takes one-φ maps; inlined
