@@ -4,8 +4,9 @@ r"""Finite-N maps: the one-loop O(1/N) shifts of a single unit's statistics (iss
 MODEL --order 1/N -N N``), one population or several (Gaussian populations observing one
 φ; the stationary N → ∞ state of several from the ``maps_multi`` runtime). Without mean
 coupling nothing is enhanced, and the O(1/N) change of a unit's statistics is a one-loop
-effect of the collective fields: the unit's own share of the order parameters (its self-coupling J_ii among them), the sampling
-fluctuations of Q and the curvature of the site's averages in its input covariance.
+effect of the collective fields: the unit's own share of the order parameters (its
+self-coupling J_ii among them), the sampling fluctuations of Q and the curvature of the
+site's averages in its input covariance.
 :mod:`fieldtheory.solvers.runtime.window_loop` computes it on a window of times started at
 the stationary variance (x_i(0) iid, independent of J). Its end is the stationary
 network's only if the window has forgotten its start, at O(1/N) as at N → ∞ — checked:
