@@ -133,6 +133,32 @@ def test_linear_ei_map_is_exact():
         assert abs(values.mean() - exact[name][0]) < 4 * se + 2 / N * exact[name][0], name
 
 
+def test_order_one_over_n_of_equal_populations_is_the_one_population_map():
+    """The N → ∞ 1/N layer runs on the maps_multi saddle point: two identical populations
+    (every block the same variance) give the one-population map's dimension, ψ, population
+    variances and spectrum."""
+    p = ft.parameters(g=(1.8, "positive"), D=(0.3, "nonnegative"), delta=(0.6, (1e-9, 1)))
+    g, D, delta = p.symbols
+    graph = nx.DiGraph()
+    for name, fraction in (("E", 0.6), ("I", 0.4)):
+        graph.add_node(name, fraction=fraction)
+    for source in "EI":
+        for target in "EI":
+            graph.add_edge(source, target, mean=0, variance=g**2)
+    equal = ft.Model("equal_map", ft.langevin(
+        drift={x: (1 - delta) * x(n) + delta * (J @ ft.tanh(x(n)))}, noise={x: delta * D},
+        couplings={J: ft.BlockGaussian.from_graph(graph)}, parameters=p,
+        time=ft.discrete(step=delta)), "two identical populations")
+    values = {"g": 1.8, "D": 0.3, "delta": 0.6}
+    two = ft.solve(equal, values, order="1/N").observables
+    one = ft.solve("map", values, order="1/N").observables
+    for key in ("dimension", "psi", "population_variance"):
+        for part, value in one[key].items():
+            assert two[key][part] == pytest.approx(value, rel=1e-9), (key, part)
+    np.testing.assert_allclose(two["population_spectrum"]["values"],
+                               one["population_spectrum"]["values"], rtol=1e-9)
+
+
 def test_nonlinear_ei_map_against_simulation():
     model = ei_map(ft.tanh)
     values = {"g": 1.6, "D": 0.2, "delta": 0.5}

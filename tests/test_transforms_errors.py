@@ -65,9 +65,14 @@ def test_ensemble_without_averaging_rule_is_named_before_any_transformation(ense
         disorder_average(action)
 
 
-def test_correlated_random_modes_have_no_averaging_rule_yet(no_algebra):
-    with pytest.raises(EnsembleError, match=r"coupling J .*RandomMode \(random_mode\)"):
-        derive("random_mode_overlap")
+def test_correlated_random_modes_refuse_what_they_cannot_resum_before_any_algebra(no_algebra):
+    """Correlated modes are averaged (the resummed determinant); an array spectrum with an
+    overlap is not, and says so before the action is transformed."""
+    modes = ft.RandomMode(alpha=1, spectrum=(1.0, 0.5), gain=g, overlap=sp.Rational(1, 2))
+    action = ft.langevin(drift={x: -x(t) + J @ x(t)}, couplings={J: modes}, parameters=P)
+    with pytest.raises(EnsembleError, match=r"coupling J \(random modes, overlap 1/2\): .*"
+                                            "array spectrum"):
+        derive(action)
 
 
 def test_a_later_coupling_without_rule_is_caught_too(no_algebra):

@@ -253,7 +253,7 @@ def _slots(problem: SiteProblem) -> dict:
     out["step"] = f"c[{k}]" if problem.step is not None else "None"
     k += problem.step is not None
     out["dressings"] = []
-    for _ in problem.dressings:  # α, ρ, c² of each resummed correlated-mode term
+    for _ in problem.dressings:  # α, ρ, α⟨d²⟩ of each resummed correlated-mode term
         out["dressings"].append((f"c[{k}]", f"c[{k + 1}]", f"c[{k + 2}]"))
         k += 3
     out["fractions"] = [f"c[{k + a}]" for a in range(P)]
