@@ -89,8 +89,7 @@ def solve_window(solve, model: Model | str, params: Mapping[str, float] | None, 
                 "gain": (dphi, None)}
     start = np.array([float(o["variance"]) for o in per_population])
     try:
-        out = window_correction(site, steps, start if site.size > 1 else float(start[0]),
-                                observed)
+        out = window_correction(site, steps, start, observed)
     except SolverInputError as error:
         raise ParameterError(f"finite-N map theory ({model.name}): {error}") from None
     outs = [out] if site.size == 1 else [out["populations"][name] for name in names]

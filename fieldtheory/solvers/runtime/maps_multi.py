@@ -66,6 +66,11 @@ from fieldtheory.solvers.runtime.multi_problem import (  # inlined by the code g
 
 __all__ = ["applies_maps_multi", "continuous_equivalent", "memoryless", "solve_maps_multi"]
 
+#: Why λ_max is absent (``lyapunov_note``): the multi runtime's tangent problem would be
+#: that of continuous time, so it is not computed at all.
+NO_EXPONENT = ("λ_max of maps with several populations is not computed (the multi "
+               "runtime's tangent problem is that of continuous time)")
+
 #: Iterations of the lag covariance q ← Σ A C(q) of a memoryless map (geometric, by the
 #: slope Σ A E[f'h'] at the root: slow only at the edge of chaos).
 MEMORYLESS_ITERATIONS = 20_000
@@ -114,15 +119,12 @@ def solve_maps_multi(spec: SiteSpec, *, tau_max: float = 20.0, dtau: float = 0.2
         out = solve_multi(continuous_equivalent(spec), tau_max=float(lags), dtau=float(per),
                           step_max=1.0, box=None if box is None else box / step,
                           branch=branch, mean_guess=mean_guess, fractions=fractions,
-                          strip=strip, max_iter=max_iter)
+                          strip=strip, max_iter=max_iter, no_exponent=NO_EXPONENT)
     for part in (out, *out.get("populations", {}).values()):
         for key in ("autocorrelation", "autocorrelation_phi"):
             curve = part[key]
             part[key] = {"tau": np.asarray(curve["tau"], dtype=float) * step,
                          "values": curve["values"]}
-    out["lyapunov_max"] = None
-    out["lyapunov_note"] = ("λ_max of maps with several populations is not computed (the "
-                            "multi runtime's tangent problem is that of continuous time)")
     return out
 
 
@@ -159,7 +161,8 @@ def memoryless(spec: SiteSpec, lags: int, per: int, *, fractions=None, strip=Non
     delta = np.repeat(q[:, None], lags + 1, axis=1)
     delta[:, 0] = variance
     return _finish(problem, name, 1.0, per, lags, delta, M, stability, residuals,
-                   lags // per).observables(fractions) | {"residuals": tuple(residuals)}
+                   lags // per, NO_EXPONENT).observables(fractions) | {
+                       "residuals": tuple(residuals)}
 
 
 def applies_maps_multi(site) -> bool:

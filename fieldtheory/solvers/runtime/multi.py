@@ -202,6 +202,7 @@ def solve_multi(
     strip: float | None = None,
     max_iter: int = 60,
     extra_covariance=None,
+    no_exponent: str | None = None,
 ) -> dict[str, Any]:
     r"""Stationary DMFT of the P Gaussian populations of ``spec``: the observables dict.
 
@@ -232,6 +233,9 @@ def solve_multi(
         lag equation — the population-mode feedback of the renormalized finite-N theory
         (:mod:`fieldtheory.renormalized`). The lattice then covers at least its last lag;
         no fixed point and no λ_max (``lyapunov_note`` says why).
+    no_exponent : str, optional
+        The caller's reason not to compute λ_max (it becomes ``lyapunov_note``): the maps
+        runtime solves its lag equation here, but its tangent problem is not this one.
 
     Returns
     -------
@@ -310,7 +314,8 @@ def solve_multi(
                           1e-9 if extra_covariance is None else 1e-6)
         name = "noise_driven" if noisy else "chaotic"
     return _finish(
-        problem, name, step, per, n, delta, M, stability, residuals, round(tau_max / dtau)
+        problem, name, step, per, n, delta, M, stability, residuals, round(tau_max / dtau),
+        no_exponent,
     ).observables(fractions) | {"residuals": tuple(residuals)}
 
 
@@ -326,7 +331,8 @@ def _check_covariance(delta, step, residuals, floor: float = 1e-9) -> None:
 
 
 def _finish(
-    problem: _Problem, name, step, per, n, delta, M, stability, residuals, out
+    problem: _Problem, name, step, per, n, delta, M, stability, residuals, out,
+    no_exponent: str | None = None,
 ) -> MultiSolution:
     P = problem.P
     d0 = delta[:, 0]
@@ -346,7 +352,9 @@ def _finish(
     finite = [delta, np.asarray(M), c_phi, phi_mean, gain]
     if not all(np.all(np.isfinite(x)) for x in finite):
         raise ConvergenceError("the solution is not finite (an expectation overflowed)", residuals)
-    if getattr(problem, "extra", None) is not None:
+    if no_exponent is not None:
+        lyapunov, note = None, no_exponent
+    elif getattr(problem, "extra", None) is not None:
         lyapunov, note = None, ("λ_max is not defined with an external input covariance "
                                 "(the renormalized theory's population feedback)")
     else:
