@@ -120,7 +120,8 @@ def test_shipped_model_derives_and_solves_at_order_one_over_n(run):
     """`random_mode` (uncorrelated modes) derives every stage, its single unit is the
     erf network at g = g_eff, and `solve --order 1/N` gives a dimension below the iid one
     (effective rank α PR_D = 0.33 at α = 1, β = 3); `random_mode_overlap` derives its
-    saddle point (tests/test_random_mode_overlap.py) but its 1/N stage is refused."""
+    1/N stage with the resummed determinant's Hessian
+    (tests/test_random_mode_overlap_dimension.py)."""
     code, out, _ = run("derive", "random_mode", "--order", "1/N")
     assert code == 0 and "== site ==" in out and "H[δC_x~, δC_x~]" in out
     code, out, _ = run("solve", "random_mode", "--order", "1/N", "--json")
@@ -129,8 +130,8 @@ def test_shipped_model_derives_and_solves_at_order_one_over_n(run):
     iid = ft.solve("scs_erf", {"g": 2.0}, order="1/N").observables
     assert data["observables"]["variance"] == pytest.approx(iid["variance"], rel=1e-10)
     assert data["observables"]["dimension"]["pr_phi"] < 0.5 * iid["dimension"]["pr_phi"]
-    code, out, err = run("derive", "random_mode_overlap", "--order", "1/N")
-    assert code == 2 and "correlated modes" in err
+    code, out, _ = run("derive", "random_mode_overlap", "--order", "1/N")
+    assert code == 0 and "correlated random modes, every order" in out
 
 
 def test_connectivity_statistics_and_pr_singular_against_sampled_singular_values():

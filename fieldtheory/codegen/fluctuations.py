@@ -12,6 +12,7 @@ response field and a function at one time, is refused by name.
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from fieldtheory.codegen.site import SiteProblem, U
@@ -28,6 +29,7 @@ from fieldtheory.solvers.runtime.fluctuations import (
     FieldSpec,
     FluctuationSpec,
     Kernel,
+    ModeEntry,
     SiteEntry,
     pair_moment,
 )
@@ -224,8 +226,46 @@ def lower_fluctuations(gaussian: GaussianFluctuations, site: SiteProblem,
     phis = tuple(function_factor(sp.sympify(p).xreplace(values)) for p in site.population_phis)
     step = None if site.step is None else _number(site.step, values, "time step")
     outputs = _output_powers(action, populations)
+    modes = _mode_entries(gaussian, values, index, kernels_of)
     return FluctuationSpec(tuple(specs), tuple(explicit), tuple(site_entries), populations,
-                           fractions, phis, step, outputs, moments)
+                           fractions, phis, step, outputs, moments, modes)
+
+
+def _mode_entries(gaussian: GaussianFluctuations, values: dict, index: dict,
+                  kernels_of: dict) -> tuple[ModeEntry, ...]:
+    """The resummed correlated-mode entries (upper triangle) with their mode nodes: the
+    saddle point's own (:meth:`ModeDressing.from_shape`), both signs σ = ±1."""
+    from fieldtheory.ir.ensembles.symbols import MODE_POSITION
+    from fieldtheory.solvers.runtime.common import ModeDressing
+    from fieldtheory.transforms.fluctuations import FluctuationField
+    from fieldtheory.transforms.resummation import MODE_SIGN, MODE_STRENGTH
+
+    out, nodes = [], {}
+    for entry in gaussian.resummed:
+        row = index[FluctuationField(entry.row, False)]
+        column = index[FluctuationField(entry.column, False)]
+        if row > column:  # the runtime adds the transposes of the upper triangle
+            continue
+        r = entry.resummation
+        where = f"the resummed entry H[δ{entry.row.name}, δ{entry.column.name}]"
+        if r not in nodes:
+            det = r.determinant
+            shape = sp.lambdify(MODE_POSITION, sp.sympify(det.shape).xreplace(values), "numpy")
+            dressing = ModeDressing.from_shape(
+                0, 0, 0, alpha=_number(det.alpha, values, where),
+                overlap=_number(det.overlap, values, where),
+                variance=_number(det.variance, values, where), shape=shape)
+            signs = np.repeat([1.0, -1.0], dressing.strengths.size)
+            d = np.tile(dressing.strengths, 2)
+            nodes[r] = (d, signs, np.tile(dressing.weights, 2) / 2, dressing.overlap)
+        d, signs, weights, rho = nodes[r]
+        weight = sp.lambdify((MODE_STRENGTH, MODE_SIGN),
+                             sp.sympify(entry.weight).xreplace(values), "numpy")
+        coefficients = weights * np.broadcast_to(np.asarray(weight(d, signs), float), d.shape)
+        out.append(ModeEntry(row, column, entry.pattern, entry.kernels, coefficients,
+                             d * rho * signs, d, kernels_of[r.response.function],
+                             kernels_of[r.correlation.function]))
+    return tuple(out)
 
 
 #: A composite without coefficient or quenched factors (the neutral partner of pair_moment).

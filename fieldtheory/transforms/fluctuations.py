@@ -16,7 +16,9 @@ every population. The Hessian has two parts:
   single-site cumulant of the site factors the conjugates couple to,
   δ² ln Z_α / δQ̃_k δQ̃_l = ⟨O_k; O_l⟩_α, at the saddle point (evaluated by solvers later).
 
-Both are read off the stage objects: nothing here knows which model it expands.
+Both are read off the stage objects: nothing here knows which model it expands. A
+resummed term (correlated random modes, :mod:`fieldtheory.transforms.resummation`) adds
+its own entries, α⟨weight·k₀·k₁⟩_(d,σ) with resolvent kernels (``resummed``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from fieldtheory.transforms.nodes import (
     time_variables,
 )
 from fieldtheory.transforms.printing import ONE, latex, signed_lines, signed_terms, text
+from fieldtheory.transforms.resummation import ResolventEntry, resummed_hessian
 from fieldtheory.transforms.saddle_point import distribute, functional_derivative
 from fieldtheory.transforms.stages import CollectiveFieldAction, MeanFieldTheory, OrderParameter
 
@@ -143,6 +146,8 @@ class GaussianFluctuations:
     blocks: tuple[HessianBlock, ...]
     explicit_form: tuple[sp.Expr, ...]
     log_z_variations: tuple[tuple[str, sp.Expr, tuple[sp.Expr, ...]], ...]
+    #: entries of resummed terms (every order of correlated random modes), both triangles
+    resummed: tuple[ResolventEntry, ...] = ()
 
     @property
     def quadratic_form(self) -> sp.Expr:
@@ -196,6 +201,10 @@ class GaussianFluctuations:
         lines.append("⟨A; B⟩_c = ⟨A*B⟩ - ⟨A⟩*⟨B⟩ over the single-site process at the saddle point")
         lines.append("Hessian blocks, S2 = (1/2) Σ_ab ∫ δQ_a*H_ab*δQ_b (H_ba: times swapped):")
         lines += [f"  {block}" for block in self.blocks]
+        if self.resummed:
+            lines.append(_RESUMMED_HEADER)
+            times = sp.symbols("t s t3 t4")
+            lines += [f"  {entry.text(times)}" for entry in self.resummed]
         return "\n".join(lines)
 
     def latex(self) -> str:
@@ -208,6 +217,11 @@ class GaussianFluctuations:
         lines += [rf"\delta^2 {_log_z(p, True)}[\delta\tilde{{Q}}] = {signed_terms(terms, latex)}"
                   for p, _, terms in self.log_z_variations]
         lines += [block.latex() for block in self.blocks]
+        if self.resummed:
+            lines.append(r"\text{correlated modes: } S_2 \supset \frac{\alpha}{4}\left\langle "
+                         r"d^2\left[\operatorname{tr}(G\,\delta M)^2 - \operatorname{tr}"
+                         r"(\delta M)^2\right]\right\rangle_{d,\sigma},\ G = \begin{pmatrix}"
+                         r"B^\top & 0 \\ \Gamma & B\end{pmatrix}")
         return " \\\\\n".join(lines)
 
     def _repr_latex_(self) -> str:
@@ -219,7 +233,15 @@ class GaussianFluctuations:
             "fields": [{"name": f.name, "population": f.population, "conjugate": f.conjugate}
                        for f in self.fields],
             "blocks": [b.to_json() for b in self.blocks],
+            "resummed": [entry.text(sp.symbols("t s t3 t4")) for entry in self.resummed],
         }
+
+
+_RESUMMED_HEADER = (
+    "correlated random modes, every order: S2 ⊃ (α/4)⟨d²[tr((G·δM)²) − tr(δM²)]⟩_(d,σ), "
+    "δM = [[ρσ δRᵀ, δC_x̃], [δC_B, ρσ δR]], G = [[Bᵀ, 0], [Γ, B]], B = (1 − dρσ R)⁻¹, "
+    "Γ = d·B·C_B·Bᵀ (kernels of the time difference; their second order, tr(δM²), is in "
+    "the blocks above), entries:")
 
 
 def _weight(weight: sp.Expr, printer) -> str:
@@ -285,8 +307,10 @@ def fluctuations(collective: CollectiveFieldAction, mean_field: MeanFieldTheory,
         if (terms := tuple(_log_z_term(b) for b in blocks
                            if b.single_site != 0 and b.row.population == name))
     )
+    resummed = tuple(entry for resummation in collective.resummed
+                     for entry in resummed_hessian(resummation))
     return GaussianFluctuations(collective, mean_field, fields, tuple(blocks), form,
-                                variations)
+                                variations, resummed)
 
 
 def _at_saddle(expr: sp.Expr, vanishing: set) -> sp.Expr:

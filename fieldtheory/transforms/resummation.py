@@ -31,6 +31,20 @@ K(ω) = α⟨d²ρ²R(ω)/(1 − d²ρ²R(ω)²)⟩_d and
 S(ω) = α⟨d²(1 + d²ρ²|R(ω)|²)/|1 − d²ρ²R(ω)²|²⟩_d C_B(ω) (the σ average done). The
 second order of the expansion, S = α r₂ C_B and K = α r₂ ρ² R, is what the generic saddle
 point finds from the pair terms; :func:`resummed_conjugates` checks that and replaces it.
+
+**Fluctuations (order 1/N).** Around the saddle point, with G = (1 − dM*)⁻¹ =
+[[Bᵀ, 0], [Γ, B]], B = (1 − dρσR)⁻¹ (causal), Γ = d B C_B Bᵀ, the determinant's second
+order in δM = [[ρσ δRᵀ, δC_x̃], [δC_B, ρσ δR]] is
+
+.. math::  N S_2 \supset \frac{\alpha N}{4}\Big\langle d^2 \big[\operatorname{tr}(G\,\delta M)^2
+           - \operatorname{tr}(\delta M)^2\big]\Big\rangle_{d,\sigma}
+
+(δ²ln det(1 − dM) = −d² tr(GδMGδM); its second order, tr(δM)², is already in the pair
+terms). :func:`resummed_hessian` expands the traces of the block matrices
+(noncommutative letters) and reads every word tr(K₁ δP K₂ δQ) = ∫K₁(t₁,t₂)δP(t₂,t₃)
+K₂(t₃,t₄)δQ(t₄,t₁) as a Hessian entry whose two kernels each pair a time of δP with
+one of δQ. At overlap 0 (B = 1, Γ = dC_B) it is the fourth cumulant's
+(α r₄/2) C_B C_B on δC_x̃ δC_x̃ (:mod:`~fieldtheory.transforms.trace_cumulants`).
 """
 
 from __future__ import annotations
@@ -46,7 +60,11 @@ from fieldtheory.ir.ensembles.cumulants import ModeDeterminant
 from fieldtheory.transforms.nodes import OrderParameterValue, time_variables
 from fieldtheory.transforms.printing import latex, text
 
-__all__ = ["Dressing", "ModeResummation", "locate", "resummed_conjugates"]
+__all__ = ["Dressing", "ModeResummation", "ResolventEntry", "locate", "resummed_conjugates",
+           "resummed_hessian"]
+
+#: The mode strength d and the random sign σ inside a mode average ⟨·⟩_(d,σ).
+MODE_STRENGTH, MODE_SIGN = sp.Symbol("d", positive=True), sp.Symbol("sigma")
 
 
 @dataclass(frozen=True)
@@ -176,3 +194,111 @@ def resummed_conjugates(resummation: ModeResummation, conjugates: dict) -> dict:
     out[cx] = noise.function(t, s) / 2
     out[R] = kernel.function(*R.times[::-1])
     return out
+
+
+# ----------------------------------------------------------------- the Hessian (order 1/N)
+
+#: Slot kernels of a resummed Hessian entry, as functions of (row time − column time):
+#: "1" the δ, "B" the causal resolvent b(τ) = (1 − dρσR)⁻¹(τ), "Γ" γ(τ) = (d B C_B Bᵀ)(τ);
+#: a trailing "~" is the reversed kernel k(−τ).
+KERNELS = ("1", "B", "B~", "Γ", "Γ~")
+
+
+def reversed_kernel(name: str) -> str:
+    """k(−τ) of the slot kernel k(τ) named ``name``."""
+    if name == "1":
+        return name
+    return name[:-1] if name.endswith("~") else name + "~"
+
+
+@dataclass(frozen=True)
+class ResolventEntry:
+    r"""H[δrow, δcolumn](t, s; t₃, t₄) ⊃ α⟨weight(d, σ)·k₀(t − t_a)·k₁(s − t_b)⟩_(d,σ):
+    ``pattern`` "straight" pairs (t, s) with (t₃, t₄), "crossed" with (t₄, t₃); the slot
+    kernels ``kernels`` (of row time − column time, :data:`KERNELS`) depend on d and σ
+    through the resolvent B. ``weight`` is a polynomial in d, σ and the overlap."""
+
+    row: object  # OrderParameter
+    column: object  # OrderParameter
+    pattern: str
+    kernels: tuple[str, str]
+    weight: sp.Expr
+    resummation: ModeResummation | None = None
+
+    def _kernel(self, name: str, row_time, column_time, printer) -> str:
+        if name == "1":
+            return f"δ({printer(row_time - column_time)})"
+        base = name.rstrip("~")
+        difference = column_time - row_time if name.endswith("~") else row_time - column_time
+        return f"{base}({printer(difference)})"
+
+    def text(self, times) -> str:
+        t, s, t3, t4 = times
+        columns = (t3, t4) if self.pattern == "straight" else (t4, t3)
+        kernels = "·".join(self._kernel(k, r, c, text)
+                           for k, r, c in zip(self.kernels, (t, s), columns, strict=True))
+        return (f"H[δ{self.row.name}, δ{self.column.name}]({t}, {s}; {t3}, {t4}) ⊃ "
+                f"α⟨{text(self.weight)}·{kernels}⟩_(d,σ)")
+
+
+def _letters():
+    names = ("B", "Bt", "Gamma", "One", "dR", "dRt", "dX", "dC")
+    return dict(zip(names, sp.symbols(" ".join(names), commutative=False), strict=True))
+
+
+def _product(a, b):
+    """The 2 × 2 block product of nested lists of noncommutative expressions."""
+    return [[sp.expand(a[i][0] * b[0][j] + a[i][1] * b[1][j]) for j in range(2)]
+            for i in range(2)]
+
+
+def _trace_square(g, m) -> sp.Expr:
+    p = _product(g, m)
+    return sp.expand(sum(p[i][k] * p[k][i] for i in range(2) for k in range(2)))
+
+
+def resummed_hessian(resummation: ModeResummation) -> tuple[ResolventEntry, ...]:
+    r"""The Hessian entries of (α/4)⟨d²[tr(GδM)² − tr(δM)²]⟩ (module docstring): every
+    ordered pair of the order parameters (R, C_x̃, C_B) it couples, both triangles."""
+    L = _letters()
+    rho, sigma, d = resummation.determinant.overlap, MODE_SIGN, MODE_STRENGTH
+    delta_m = [[rho * sigma * L["dRt"], L["dX"]], [L["dC"], rho * sigma * L["dR"]]]
+    full = [[L["Bt"], 0], [L["Gamma"], L["B"]]]
+    bare = [[L["One"], 0], [0, L["One"]]]
+    words = sp.expand(_trace_square(full, delta_m) - _trace_square(bare, delta_m))
+    r = resummation
+    fields = {L["dR"]: (r.response, False), L["dRt"]: (r.response, True),
+              L["dX"]: (r.response_correlation, False), L["dC"]: (r.correlation, False)}
+    kernels = {L["B"]: "B", L["Bt"]: "B~", L["Gamma"]: "Γ", L["One"]: "1"}
+    entries: dict = {}
+    for word in sp.Add.make_args(words):
+        commutative, letters = word.args_cnc()
+        weight = sp.expand(sp.Mul(*commutative) * d**2 / 4).subs(sigma**2, 1)
+        if len(letters) != 4 or letters[0] not in kernels:
+            raise ActionStructureError(  # pragma: no cover - a bug guard
+                f"the resummed Hessian's word {word} is not tr(K δP K δQ)")
+        k1, p, k2, q = letters
+        # both readings of the cyclic word: δP as the row, and δQ as the row
+        for (first, row), (second, column) in (((k1, p), (k2, q)), ((k2, q), (k1, p))):
+            key, weight_ = _entry(first, row, second, column, fields, kernels)
+            entries[key] = entries.get(key, 0) + weight * weight_
+    out = []
+    for (row, column, pattern, slots), weight in entries.items():
+        weight = sp.factor(sp.expand(weight))
+        if weight != 0:
+            out.append(ResolventEntry(row, column, pattern, slots, weight, resummation))
+    return tuple(out)
+
+
+def _entry(k1, p, k2, q, fields, kernels):
+    r"""The entry of tr(K₁ δP K₂ δQ) = ∫K₁(t₁,t₂)δP(t₂,t₃)K₂(t₃,t₄)δQ(t₄,t₁) at δP(row
+    times), δQ(column times): K₁ pairs t₂ (row) with t₁ (column), K₂ t₃ (row) with t₄."""
+    (row, row_t), (column, column_t) = fields[p], fields[q]
+    # slots of t₂, t₃ among the row times, of t₄, t₁ among the column times (a transposed
+    # letter δRᵀ(t₂, t₃) = δR(t₃, t₂) swaps them)
+    t2, t3 = (1, 0) if row_t else (0, 1)
+    t4, t1 = (1, 0) if column_t else (0, 1)
+    # as functions of (row time − column time): K₁(t₁, t₂) = k₁(column − row) is reversed
+    slot = {t2: (reversed_kernel(kernels[k1]), t1), t3: (kernels[k2], t4)}
+    pattern = "straight" if slot[0][1] == 0 else "crossed"
+    return (row, column, pattern, (slot[0][0], slot[1][0])), sp.S.One

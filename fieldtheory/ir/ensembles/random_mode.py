@@ -149,7 +149,7 @@ class RandomMode(Ensemble):
 
     def cumulants(self, couplings, populations, order: int = 2) -> tuple:
         """Σ_k (α r_{2k}/2k) tr[(X Xᵀ)^k]/N^{2k−1} for 2k ≤ ``order`` (overlap 0); with an
-        overlap, the whole resummed :class:`ModeDeterminant` (saddle point only)."""
+        overlap, the whole resummed :class:`ModeDeterminant` (at every order)."""
         (coupling,) = couplings
         if self.overlap != 0:
             return self._determinant(coupling, populations, order)
@@ -159,12 +159,10 @@ class RandomMode(Ensemble):
         return out
 
     def _determinant(self, coupling, populations, order: int) -> tuple:
-        """The correlated modes' W, kept whole (every order enters the saddle point)."""
+        """The correlated modes' W, kept whole (every order enters the saddle point; its
+        Hessian, at ``order`` 4, :func:`fieldtheory.transforms.resummation.resummed_hessian`)."""
         why = None
-        if order > 2:
-            why = ("the Gaussian fluctuations (order 1/N) of correlated modes are not built: "
-                   "the Hessian of the resummed determinant is not derived yet")
-        elif len(populations) != 1:
+        if len(populations) != 1:
             why = f"correlated modes are written for one population, not {len(populations)}"
         elif isinstance(self.spectrum, tuple):
             why = ("correlated modes take a spectrum given as an expression of the mode "

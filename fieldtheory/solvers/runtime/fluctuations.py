@@ -157,6 +157,50 @@ class ExplicitEntry:
     kernels: tuple = (None, None)
 
 
+#: Slot kernels of a :class:`ModeEntry` and their reversal k(τ) → k(−τ).
+_REVERSED = {"1": "1", "B": "B~", "B~": "B", "Γ": "Γ~", "Γ~": "Γ"}
+
+
+@dataclass(frozen=True, eq=False)
+class ModeEntry:
+    r"""H[row, column] ⊃ Σ_k c_k k₀(t − ·)k₁(s − ·) over the mode nodes k (strength d_k,
+    sign σ_k): a resummed correlated-mode term (:mod:`fieldtheory.transforms.resummation`).
+    ``pattern`` as for :class:`ExplicitEntry`; the slot kernels (of row − column time) are
+    "1" (δ), "B" b̂ = 1/(1 − dρσR̂(ω)), "Γ" γ̂ = d Ĉ(ω) b̂(ω) b̂(−ω), "~" reversed (ω → −ω);
+    R̂ and Ĉ are the site spectra of ``response`` (⟨B(t+τ) x̃(t)⟩) and ``correlation``
+    (⟨B B⟩). ``coefficients`` c_k already hold the mode weights (α w, ½ per sign)."""
+
+    row: int
+    column: int
+    pattern: str
+    kernels: tuple[str, str]
+    coefficients: np.ndarray
+    feedback: np.ndarray  # d_k ρ σ_k
+    strengths: np.ndarray  # d_k
+    response: Kernel
+    correlation: Kernel
+
+    def transposed(self) -> ModeEntry:
+        first, second = (_REVERSED[k] for k in self.kernels)
+        kernels = (second, first) if self.pattern == "crossed" else (first, second)
+        return ModeEntry(self.column, self.row, self.pattern, kernels, self.coefficients,
+                         self.feedback, self.strengths, self.response, self.correlation)
+
+    def spectra(self, spectra, name: str, omega: np.ndarray) -> np.ndarray:
+        """The slot kernel ``name`` at every node and frequency, (nodes, len omega)."""
+        if name == "1":
+            return np.ones((self.feedback.size, omega.size), dtype=complex)
+        reverse = name.endswith("~")
+        w = -omega if reverse else omega
+        b = 1.0 / (1.0 - self.feedback[:, None] * _kernel_spectrum(spectra, self.response, w))
+        if name.startswith("B"):
+            return b
+        back = 1.0 / (1.0 - self.feedback[:, None] * _kernel_spectrum(spectra, self.response,
+                                                                        -w))
+        c = _kernel_spectrum(spectra, self.correlation, w)
+        return self.strengths[:, None] * c[None, :] * b * back
+
+
 @dataclass(frozen=True)
 class SiteEntry:
     """H[row, column] ⊃ weight × ⟨left; right⟩_c (conjugate fields of one population)."""
@@ -184,6 +228,7 @@ class FluctuationSpec:
     step: float | None = None
     outputs: tuple[tuple[tuple[str, int], ...], ...] = ()
     moments: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    modes: tuple[ModeEntry, ...] = ()  # resummed correlated-mode entries (upper triangle)
 
 
 @dataclass(frozen=True)
@@ -379,6 +424,8 @@ def _pruned(spec: FluctuationSpec) -> list[int]:
             partners = {e.column if e.row == i else e.row for e in spec.explicit
                         if i in (e.row, e.column) and e.coefficient != 0
                         and {e.row, e.column} <= alive}
+            partners |= {e.column if e.row == i else e.row for e in spec.modes
+                         if i in (e.row, e.column) and {e.row, e.column} <= alive}
             if partners <= {f.partner}:
                 alive -= {i, f.partner}
                 changed = True
@@ -405,6 +452,8 @@ def _transposed(entry):
     exchanged."""
     if isinstance(entry, SiteEntry):
         return SiteEntry(entry.column, entry.row, entry.weight, entry.right, entry.left)
+    if isinstance(entry, ModeEntry):
+        return entry.transposed()
     first, second = (k.reversed if k is not None else None for k in entry.kernels)
     kernels = (second, first) if entry.pattern == "crossed" else (first, second)
     return ExplicitEntry(entry.column, entry.row, entry.coefficient, entry.pattern, kernels)
@@ -414,7 +463,7 @@ def _entries(spec: FluctuationSpec, keep: list[int], arity: int):
     """Both triangles of the entries among the kept fields of one arity."""
     index = {f: k for k, f in enumerate(i for i in keep if spec.fields[i].arity == arity)}
     out = []
-    for entry in (*spec.explicit, *spec.site):
+    for entry in (*spec.explicit, *spec.site, *spec.modes):
         if entry.row in index and entry.column in index:
             out.append(entry)
             if entry.row != entry.column:
@@ -431,6 +480,18 @@ def _hessian_two_time(spectra, index, entries, w1, w2) -> np.ndarray:
         if isinstance(e, SiteEntry):
             h[..., r:r + 2, c:c + 2] += e.weight * _site_symbol2(
                 spectra[e.left.population], e.left, e.right, w1, w2)
+            continue
+        if isinstance(e, ModeEntry):  # Σ_k c_k k₀(ω)k₁(ω') over the mode nodes
+            a1, a2, b1, b2 = (e.spectra(spectra, name, w) for name in e.kernels
+                              for w in (w1, w2))
+            first = np.einsum("ki,k,kj->ij", a1, e.coefficients, b2)
+            second = np.einsum("ki,k,kj->ij", b1, e.coefficients, a2)
+            if e.pattern == "straight":
+                h[..., r, c] += first
+                h[..., r + 1, c + 1] += second
+            else:
+                h[..., r, c + 1] += first
+                h[..., r + 1, c] += second
             continue
         # slot kernels â (row time t), b̂ (row time s); a δ is 1
         a1, a2, b1, b2 = (_kernel_spectrum(spectra, k, w) for k in e.kernels
