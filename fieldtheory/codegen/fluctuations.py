@@ -250,18 +250,19 @@ def _mode_entries(gaussian: GaussianFluctuations, values: dict, index: dict,
         where = f"the resummed entry H[δ{entry.row.name}, δ{entry.column.name}]"
         if r not in nodes:
             det = r.determinant
-            shape = sp.lambdify(MODE_POSITION, sp.sympify(det.shape).xreplace(values), "numpy")
+            shape, overlap = (sp.lambdify(MODE_POSITION, sp.sympify(e).xreplace(values),
+                                          "numpy") for e in (det.shape, det.overlap))
             dressing = ModeDressing.from_shape(
-                0, 0, 0, alpha=_number(det.alpha, values, where),
-                overlap=_number(det.overlap, values, where),
+                0, 0, 0, alpha=_number(det.alpha, values, where), overlap=overlap,
                 variance=_number(det.variance, values, where), shape=shape)
-            signs = np.repeat([1.0, -1.0], dressing.strengths.size)
-            d = np.tile(dressing.strengths, 2)
-            nodes[r] = (d, signs, np.tile(dressing.weights, 2) / 2, dressing.overlap)
-        d, signs, weights, rho = nodes[r]
-        weight = sp.lambdify((MODE_STRENGTH, MODE_SIGN),
+            nodes[r] = tuple(np.tile(a, 2) for a in (dressing.strengths, dressing.overlaps,
+                                                      dressing.positions, dressing.weights / 2))
+            nodes[r] += (np.repeat([1.0, -1.0], dressing.strengths.size),)
+        d, rho, u, weights, signs = nodes[r]
+        weight = sp.lambdify((MODE_STRENGTH, MODE_SIGN, MODE_POSITION),
                              sp.sympify(entry.weight).xreplace(values), "numpy")
-        coefficients = weights * np.broadcast_to(np.asarray(weight(d, signs), float), d.shape)
+        coefficients = weights * np.broadcast_to(np.asarray(weight(d, signs, u), float),
+                                                 d.shape)
         out.append(ModeEntry(row, column, entry.pattern, entry.kernels, coefficients,
                              d * rho * signs, d, kernels_of[r.response.function],
                              kernels_of[r.correlation.function]))

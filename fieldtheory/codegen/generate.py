@@ -44,7 +44,7 @@ from fieldtheory.solvers.runtime import common
 __all__ = ["CODEGEN_VERSION", "generate", "module_source", "runtime_source", "runtimes_for"]
 
 #: Bumped whenever the template changes, so cached modules are regenerated.
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 
 
 def generate(model: Model | str) -> GeneratedModule:
@@ -253,9 +253,9 @@ def _slots(problem: SiteProblem) -> dict:
     out["step"] = f"c[{k}]" if problem.step is not None else "None"
     k += problem.step is not None
     out["dressings"] = []
-    for _ in problem.dressings:  # α, ρ, α⟨d²⟩ of each resummed correlated-mode term
-        out["dressings"].append((f"c[{k}]", f"c[{k + 1}]", f"c[{k + 2}]"))
-        k += 3
+    for _ in problem.dressings:  # α, α⟨d²⟩ of each resummed correlated-mode term
+        out["dressings"].append((f"c[{k}]", f"c[{k + 1}]"))
+        k += 2
     out["fractions"] = [f"c[{k + a}]" for a in range(P)]
     return out
 
@@ -344,9 +344,9 @@ def _dressings_source(problem: SiteProblem, functions, where, slot) -> str:
     """Source of the SiteSpec's tuple of ModeDressings (resummed correlated modes)."""
     items = [
         f"ModeDressing.from_shape({where[d.population]}, {d.correlation}, {d.response}, "
-        f"alpha={alpha}, overlap={overlap}, variance={variance}, shape={functions[d.shape]}_)"
-        for d, (alpha, overlap, variance) in zip(problem.dressings, slot["dressings"],
-                                               strict=True)
+        f"alpha={alpha}, overlap={functions[d.overlap]}_, variance={variance}, "
+        f"shape={functions[d.shape]}_)"
+        for d, (alpha, variance) in zip(problem.dressings, slot["dressings"], strict=True)
     ]
     return _tuple(items)
 

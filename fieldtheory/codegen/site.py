@@ -76,8 +76,8 @@ class SiteDressing:
     r"""Correlated random modes on population ``population``'s site: the Gaussian input of
     correlation term ``correlation`` is the dressed S[C_k, R_j] and the kernel of response
     term ``response`` the resolvent K[R_j] (:mod:`fieldtheory.transforms.resummation`),
-    with mode density ``alpha``, overlap ρ, strengths d = c·s(u), u ∈ (0, 1), α⟨d²⟩ = ``variance``
-    (``shape`` is s as a function of U)."""
+    with mode density ``alpha``, overlap ρ(u), strengths d = c·s(u), u ∈ (0, 1),
+    α⟨d²⟩ = ``variance`` (``shape`` s and ``overlap`` ρ as functions of U)."""
 
     population: str
     correlation: int
@@ -123,7 +123,7 @@ class SiteProblem:
         if self.step is not None:
             out.append(self.step)
         for d in self.dressings:
-            out += [d.alpha, d.overlap, d.variance]
+            out += [d.alpha, d.variance]
         return (*out, *self.fractions)
 
     @property
@@ -141,6 +141,7 @@ class SiteProblem:
                 seen.setdefault(site.nonlinear, None)
         for d in self.dressings:
             seen.setdefault(d.shape, None)
+            seen.setdefault(d.overlap, None)
         return tuple(seen)
 
     @property
@@ -248,9 +249,9 @@ def _dressings(theory: MeanFieldTheory, hits) -> tuple[SiteDressing, ...]:
     for resummation in {d.resummation: None for d in theory.dressings}:
         noise, kernel = resummation.dressings
         det = resummation.determinant
-        shape = det.shape.xreplace({MODE_POSITION: U})
+        shape, overlap = (e.xreplace({MODE_POSITION: U}) for e in (det.shape, det.overlap))
         out.append(SiteDressing(det.population, where[noise], where[kernel], det.alpha,
-                                det.overlap, det.variance, shape))
+                                overlap, det.variance, shape))
     return tuple(out)
 
 

@@ -178,9 +178,9 @@ def locate(determinant: ModeDeterminant, coupling_term, order_parameters, observ
 
 def resummed_conjugates(resummation: ModeResummation, conjugates: dict) -> dict:
     r"""``conjugates`` with C̃_x̃ = S/2 and R̃(t, s) = K(s, t), after checking that the
-    generic saddle point found their second order, α r₂ C_B/2 and α r₂ ρ² R(s, t)."""
+    generic saddle point found their second order, α r₂ C_B/2 and α⟨d²ρ²⟩ R(s, t)."""
     r = resummation
-    variance, rho2 = r.determinant.variance, r.determinant.overlap**2
+    variance, rho2 = r.determinant.variance, r.determinant.symmetry
     cx, cb, R = r.response_correlation, r.correlation, r.response
     t, s = cx.times
     noise, kernel = r.dressings

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from fieldtheory.errors import EnsembleError
+from fieldtheory.ir.ensembles.symbols import MODE_POSITION
 from fieldtheory.ir.populations import ONE_POPULATION, Population
 from fieldtheory.ir.symbols import Coupling
 from fieldtheory.printing import latex, text
@@ -180,11 +181,21 @@ class ModeDeterminant:
         """Its degree in X as the averaging rules count it: it *starts* at order 2."""
         return 2
 
+    @property
+    def symmetry(self) -> sp.Expr:
+        r"""The second order's partial symmetry ⟨d²ρ²⟩/⟨d²⟩: ρ² for one overlap, the
+        strength-weighted ∫s²ρ²du/∫s²du for a profile ρ(u)."""
+        if not self.overlap.has(MODE_POSITION):
+            return self.overlap**2
+        u = MODE_POSITION
+        return (sp.integrate(self.shape**2 * self.overlap**2, (u, 0, 1))
+                / sp.integrate(self.shape**2, (u, 0, 1)))
+
     def leading(self) -> tuple[Cumulant, ...]:
-        r"""The second order: (α r₂/2N)[Σ X_ij² + ρ² Σ X_ij X_ji] (the random signs cancel
-        the first order α⟨dρσ⟩ Σ_i X_ii)."""
+        r"""The second order: (α r₂/2N)[Σ X_ij² + ⟨d²ρ²⟩/⟨d²⟩ Σ X_ij X_ji] (the random
+        signs cancel the first order α⟨dρσ⟩ Σ_i X_ii)."""
         block = GaussianBlock(self.population, self.population, sp.S.Zero, self.variance,
-                              self.overlap**2)
+                              self.symmetry)
         return block_cumulants(self.coupling, (block,))
 
     def _words(self, for_latex: bool) -> str:
@@ -196,7 +207,8 @@ class ModeDeterminant:
         return f"−½ Σ_a ln det(1 − (d_a/N)·[[ρσ_a X^{c}ᵀ, X^{c}], [X^{c}ᵀ, ρσ_a X^{c}]])"
 
     def __str__(self) -> str:
-        return (f"{self._words(False)}, ρ = {text(self.overlap)}, σ_a = ±1, "
+        rho = "ρ(u)" if self.overlap.has(MODE_POSITION) else "ρ"
+        return (f"{self._words(False)}, {rho} = {text(self.overlap)}, σ_a = ±1, "
                 f"d_a = c·s(a/M), (1/N)Σ_a d_a² = {text(self.variance)}, "
                 f"s(u) = {text(self.shape)}, "
                 f"M = ({text(self.alpha)})·N")

@@ -30,6 +30,9 @@ from fieldtheory.ir.ensembles.cumulants import (
 from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX, MODE_POSITION
 from fieldtheory.ir.parameters import POSITIVE, evaluate
 
+#: Mode positions at which an overlap profile is checked (|ρ(u)| ≤ 1).
+OVERLAP_CHECKS = 1024
+
 __all__ = ["MODE_COUNT", "MODE_INDEX", "RandomMode", "load_spectrum", "with_spectrum"]
 
 
@@ -54,7 +57,10 @@ class RandomMode(Ensemble):
         If given, d is rescaled by a constant c so that (1/N) Σ_a d_a² = gain² exactly:
         the effective gain g_eff = √(α r₂) of the paper.
     overlap : expr
-        Correlation of left and right modes.
+        Correlation of left and right modes: a number or parameter, or — structured
+        overlaps — an expression of the mode index ``a`` and ``M`` like ``spectrum``
+        (a profile ρ(a/M), so that d and ρ have a joint distribution over the modes;
+        |ρ| ≤ 1 is checked on every mode).
 
     Notes
     -----
@@ -78,8 +84,8 @@ class RandomMode(Ensemble):
     Correlated modes (overlap ≠ 0) add words in X and Xᵀ of every order — cycles whose site
     sums are response functions, not response-field correlations — which all stay in the
     saddle point: the average is then the whole :class:`ModeDeterminant`, resummed by the
-    saddle point (:mod:`fieldtheory.transforms.resummation`); its fluctuations are not
-    built (refused by name).
+    saddle point (:mod:`fieldtheory.transforms.resummation`), whose Hessian gives the
+    fluctuations. With a profile ρ(u) the random signs still make ⟨dρσ⟩ = 0.
     """
 
     alpha: sp.Expr
@@ -111,22 +117,61 @@ class RandomMode(Ensemble):
     def free_symbols(self) -> set[sp.Symbol]:
         return super().free_symbols - {MODE_INDEX, MODE_COUNT}
 
+    @property
+    def overlap_profile(self) -> bool:
+        """Whether the overlap depends on the mode (an expression of ``a`` or ``M``)."""
+        return self.overlap.has(MODE_INDEX, MODE_COUNT)
+
     def constraints(self) -> tuple[Constraint, ...]:
-        return (
-            Constraint("mode density", self.alpha, POSITIVE),
-            Constraint("mode overlap", self.overlap, UNIT_INTERVAL),
-        )
+        out = (Constraint("mode density", self.alpha, POSITIVE),)
+        if not self.overlap_profile:  # a profile is checked mode by mode (validate)
+            out += (Constraint("mode overlap", self.overlap, UNIT_INTERVAL),)
+        return out
+
+    def validate(self, values: Mapping[str, float]) -> None:
+        super().validate(values)
+        if self.overlap_profile:
+            u = (np.arange(OVERLAP_CHECKS) + 0.5) / OVERLAP_CHECKS
+            self.mode_overlaps(u, values, "u")
+
+    def mode_overlaps(self, positions: np.ndarray, values: Mapping[str, float],
+                      where: str = "a/M") -> np.ndarray:
+        """ρ at mode positions u ∈ (0, 1) (the profile's N → ∞ form ρ(u)); a value with
+        |ρ| > 1 or not finite is a named :class:`ParameterError`."""
+        profile = self.overlap_function()
+        free = sorted(profile.free_symbols - {MODE_POSITION}, key=str)
+        fn = sp.lambdify((MODE_POSITION, *free), profile, "numpy")
+        with np.errstate(all="ignore"):
+            rho = np.broadcast_to(np.asarray(
+                fn(positions, *[evaluate(f, values) for f in free]), dtype=float),
+                positions.shape).copy()
+        bad = np.flatnonzero(~(np.abs(rho) <= 1))
+        if bad.size:
+            k = bad[0]
+            raise ParameterError(
+                f"{self._name()}: mode overlap {self.overlap} = {rho[k]:g} at {where} = "
+                f"{positions[k]:.4g} must lie in [-1, 1] on every mode")
+        return rho
+
+    def overlap_function(self, u: sp.Symbol = MODE_POSITION) -> sp.Expr:
+        """The overlap as a function of the mode position u (a constant without profile)."""
+        return self._at_position(self.overlap, u, "overlap")
 
     # ------------------------------------------------------------------ averaging
 
     def shape_function(self, u: sp.Symbol = MODE_POSITION) -> sp.Expr:
         r"""The spectral shape s(u) = lim_{M→∞} d_{uM} of an expression spectrum (before
         the ``gain`` normalisation); named :class:`EnsembleError` when there is none."""
-        at_u = self.spectrum.subs(MODE_INDEX, u * MODE_COUNT)
+        return self._at_position(self.spectrum, u, "spectrum")
+
+    @staticmethod
+    def _at_position(expr: sp.Expr, u: sp.Symbol, what: str) -> sp.Expr:
+        """lim_{M→∞} expr(a = uM, M): a function of the mode position."""
+        at_u = expr.subs(MODE_INDEX, u * MODE_COUNT)
         shape = sp.limit(at_u, MODE_COUNT, sp.oo) if at_u.has(MODE_COUNT) else at_u
         if shape.has(sp.oo, -sp.oo, sp.zoo, sp.nan, sp.Limit, MODE_COUNT):
             raise EnsembleError(
-                f"random-mode spectrum {self.spectrum} has no shape s(a/M) as M → ∞ "
+                f"random-mode {what} {expr} has no shape s(a/M) as M → ∞ "
                 f"(at a = u·M it tends to {shape}); its moments are undefined"
             )
         return shape
@@ -170,7 +215,7 @@ class RandomMode(Ensemble):
         if why is not None:
             raise EnsembleError(f"coupling {coupling} (random modes, overlap {self.overlap}): "
                                 f"{why}")
-        return (ModeDeterminant(coupling, self.alpha, self.overlap,
+        return (ModeDeterminant(coupling, self.alpha, self.overlap_function(),
                                 self.shape_function(), self.mode_moment(1),
                                 populations[0].name),)
 
@@ -198,12 +243,7 @@ class RandomMode(Ensemble):
             grid = (np.arange(shape.size) + 0.5) / shape.size
             d = np.interp((np.arange(M) + 0.5) / M, grid, shape)
         else:
-            a, m = sp.Symbol("_a"), sp.Symbol("_M")
-            expr = self.spectrum.subs({MODE_INDEX: a, MODE_COUNT: m})
-            names = sorted(values)
-            fn = sp.lambdify((a, m, *[sp.Symbol(k, real=True) for k in names]), expr, "numpy")
-            raw = fn(np.arange(1, M + 1, dtype=float), float(M), *[values[k] for k in names])
-            d = np.broadcast_to(np.asarray(raw, dtype=float), (M,)).copy()
+            d = _per_mode(self.spectrum, M, values)
         if self.gain is not None:
             gain = evaluate(self.gain, values)
             norm = math.sqrt(float(np.sum(d**2)) / N)
@@ -216,12 +256,19 @@ class RandomMode(Ensemble):
         N = int(sum(sizes))
         d = self.modes(N, values)
         M = d.size
-        overlap = evaluate(self.overlap, values)
+        overlap = evaluate(self.overlap, values) if not self.overlap_profile else None
+        if overlap is None:  # a profile: ρ_a at every mode index, |ρ_a| ≤ 1 checked
+            overlap = _per_mode(self.overlap, M, values)
+            bad = np.flatnonzero(~(np.abs(overlap) <= 1))
+            if bad.size:
+                raise ParameterError(
+                    f"{self._name()}: mode overlap {self.overlap} = {overlap[bad[0]]:g} at "
+                    f"a = {bad[0] + 1} (M = {M}) must lie in [-1, 1]")
         left = rng.standard_normal((N, M)) / math.sqrt(N)
         right = rng.standard_normal((N, M)) / math.sqrt(N)
-        if overlap != 0:
+        if np.any(overlap != 0):
             signs = rng.choice([-1.0, 1.0], size=M)
-            right = overlap * signs * left + math.sqrt(1 - overlap**2) * right
+            right = overlap * signs * left + np.sqrt(1 - np.square(overlap)) * right
         factors = LowRankCoupling(left.astype(dtype), d.astype(dtype), right.astype(dtype))
         # O(N·M) work per product only pays while M < N/2
         return factors if M < N / 2 else DenseCoupling(factors.dense())
@@ -267,6 +314,16 @@ class RandomMode(Ensemble):
             out += (rf", \quad \operatorname{{corr}}(l_a, r_a) = "
                     rf"\left({expression_latex(self.overlap)}\right) \sigma_a")
         return out
+
+
+def _per_mode(expr: sp.Expr, M: int, values: Mapping[str, float]) -> np.ndarray:
+    """An expression of the mode index a and M at a = 1..M (parameters at ``values``)."""
+    a, m = sp.Symbol("_a"), sp.Symbol("_M")
+    expr = expr.subs({MODE_INDEX: a, MODE_COUNT: m})
+    names = sorted(values)
+    fn = sp.lambdify((a, m, *[sp.Symbol(k, real=True) for k in names]), expr, "numpy")
+    raw = fn(np.arange(1, M + 1, dtype=float), float(M), *[values[k] for k in names])
+    return np.broadcast_to(np.asarray(raw, dtype=float), (M,)).copy()
 
 
 def _interpolant_moment(shape: tuple, n: int, u: sp.Symbol) -> sp.Expr:

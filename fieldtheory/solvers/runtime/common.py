@@ -102,8 +102,9 @@ class ModeDressing:
         {|1 - d^2\rho^2 R(\omega)^2|^2}\Big\rangle_d\, C(\omega)
 
     (the resummed determinant's variations, :mod:`fieldtheory.transforms.resummation`),
-    R(ω) = ∫₀^∞ R(τ) e^{−iωτ} dτ; the mode average is Σ_q ``weights``_q f(``strengths``_q)
-    (α times Gauss–Legendre weights over u, d = c·s(u)). Both act on the runtime's lag
+    R(ω) = ∫₀^∞ R(τ) e^{−iωτ} dτ; the mode average is Σ_q ``weights``_q f(``strengths``_q,
+    ``overlaps``_q) (α times Gauss–Legendre weights over the mode positions u =
+    ``positions``, d = c·s(u), ρ = ρ(u): one overlap, or a profile). Both act on the runtime's lag
     grid: :meth:`kernel` maps the trapezoidal weights r_l = dt w_l R(l dt) of the
     memory sum to those of K (discrete convolution powers = the trapezoidal rule for the
     continuous ones, up to O(dt²)), :meth:`noise` maps C(l dt) to S(l dt): its decaying
@@ -116,14 +117,16 @@ class ModeDressing:
     response: int
     strengths: np.ndarray
     weights: np.ndarray
-    overlap: float
+    overlaps: np.ndarray
+    positions: np.ndarray
 
     @classmethod
     def from_shape(cls, population: int, correlation: int, response: int, *, alpha: float,
-                   overlap: float, variance: float, shape: Callable,
+                   overlap: float | Callable, variance: float, shape: Callable,
                    nodes: int = MODE_NODES) -> "ModeDressing":
         """Strengths d = c·s(u) at Gauss–Legendre nodes u ∈ (0, 1), weights α w, c fixed by
-        the second moment α⟨d²⟩ = ``variance`` (g_eff²) on the nodes themselves."""
+        the second moment α⟨d²⟩ = ``variance`` (g_eff²) on the nodes themselves; the
+        overlap a number or a profile ρ(u) (|ρ| ≤ 1 at every node)."""
         u, w = np.polynomial.legendre.leggauss(nodes)
         u, w = (u + 1) / 2, w / 2
         s = np.broadcast_to(np.asarray(shape(u), float), u.shape)
@@ -131,12 +134,17 @@ class ModeDressing:
         if not second > 0:
             raise SolverInputError("correlated random modes: the spectral shape s(u) is zero")
         d = math.sqrt(variance / second) * s
-        return cls(population, correlation, response, d, alpha * w, float(overlap))
+        rho = overlap(u) if callable(overlap) else overlap
+        rho = np.broadcast_to(np.asarray(rho, float), u.shape).copy()
+        if not np.all(np.abs(rho) <= 1):
+            raise SolverInputError(f"correlated random modes: the overlap must lie in [-1, 1] "
+                                   f"on every mode, got {rho[~(np.abs(rho) <= 1)][0]:g}")
+        return cls(population, correlation, response, d, alpha * w, rho, u)
 
     def _spectrum(self, r: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """R(ω) on the n-point FFT grid and a² = d²ρ² per node; refuses |1 − a²R²| ≈ 0."""
         response = np.fft.fft(r, n)
-        a2 = (self.strengths * self.overlap) ** 2
+        a2 = (self.strengths * self.overlaps) ** 2
         gap = np.abs(1 - a2[:, None] * response[None, :] ** 2).min()
         if gap < MODE_MARGIN:
             raise ConvergenceError(
