@@ -76,10 +76,15 @@ class ExactSite:
     F = α⟨d²(1 + d²ρ²|R|²)/|1 − d²ρ²R²|²⟩ (the mode average by 64-node Gauss–Legendre;
     ρ(u) = ρ e^{−κu} where ``kappa`` is given)."""
 
-    def __init__(self, v: dict):
-        u, w = np.polynomial.legendre.leggauss(64)
-        u, w = (u + 1) / 2, w / 2
-        shape = np.exp(-v["beta"] * u)
+    def __init__(self, v: dict, array: tuple | None = None):
+        if array is None:
+            u, w = np.polynomial.legendre.leggauss(64)
+            u, w = (u + 1) / 2, w / 2
+            shape = np.exp(-v["beta"] * u)
+        else:  # an array spectrum: its clamped interpolant, midpoint rule on 4000 cells
+            u, w = (np.arange(4000) + 0.5) / 4000, np.full(4000, 1 / 4000)
+            grid = (np.arange(len(array)) + 0.5) / len(array)
+            shape = np.interp(u, grid, array)
         self.d = shape * math.sqrt(v["g"] ** 2 / (v["alpha"] * np.sum(w * shape**2)))
         rho = v["rho"] * np.exp(-v.get("kappa", 0.0) * u)
         self.weights, self.a2 = v["alpha"] * w, (self.d * rho) ** 2
@@ -130,14 +135,14 @@ class ExactSite:
         return self._cache[key]
 
 
-def exact_dimension(model: ft.Model, v: dict) -> float:
+def exact_dimension(model: ft.Model, v: dict, array: tuple | None = None) -> float:
     """PR_x/N of the derived, lowered Hessian evaluated on the exact spectra."""
     derivation = ft.derive(model, order="1/N")
     symbols = {p.symbol: sp.Float(v[p.name]) for p in model.parameters}
     spec = lower_fluctuations(derivation.fluctuations, derivation.site_problem(), symbols)
     (population,) = spec.populations
     out = evaluate_fluctuations(FluctuationProblem(spec, {population: None}),
-                                {population: ExactSite(v)}, {"order": 8})
+                                {population: ExactSite(v, array)}, {"order": 8})
     return out["dimension"]["pr_x"]
 
 
@@ -217,6 +222,41 @@ def test_structured_overlaps_against_exact_networks():
         ft.solve(model, {**v, "rho": 0.9, "kappa": -0.5})
     with pytest.raises(ft.errors.ParameterError, match=r"mode overlap .* must lie in"):
         ensemble.sample(rng, (50,), {**v, "rho": 0.9, "kappa": -0.5})
+
+
+ARRAY = (1.0, 0.7, 0.5, 0.2, 0.1)
+
+
+def test_array_spectrum_with_correlated_modes_against_exact_networks():
+    """A spectrum given as an array (``--spectrum FILE``), read as its clamped linear
+    interpolant s(u) (``ModeInterpolant``; the mode quadrature panelled at its kinks),
+    with overlap 0.3: the generated module's Monte-Carlo saddle point and the dimension
+    (exact spectra, the test's own midpoint rule over the interpolant) against sampled
+    networks (N = 800, 8 of them, Lyapunov; measured PR/N 0.658 ± 0.009 against 0.667,
+    0.778 without overlap; variance 0.4146 ± 0.0028 against 0.4129)."""
+    lam, D, alpha, _, g, rho = PARAMETERS.symbols
+    ensemble = ft.RandomMode(alpha=alpha, spectrum=ARRAY, gain=g, overlap=rho)
+    action = ft.langevin(drift={x: -lam * x(t) + J @ x(t)}, noise={x: D},
+                         couplings={J: ensemble}, parameters=PARAMETERS)
+    model = ft.Model("linear_overlap_array", action, "array spectrum", "test")
+    v = {**PARAMETERS.defaults(), "rho": 0.3}
+    site = ExactSite(v, ARRAY)
+    theory = exact_dimension(model, v, ARRAY)
+    rng = np.random.default_rng(6)
+    prs, variances = [], []
+    for _ in range(8):
+        a = ensemble.sample(rng, (800,), v).dense() - v["lam"] * np.eye(800)
+        c = scipy.linalg.solve_continuous_lyapunov(a, -v["D"] * np.eye(800))
+        prs.append(np.trace(c) ** 2 / (800 * np.sum(c * c)))
+        variances.append(np.trace(c) / 800)
+    for value, sample in ((theory, np.array(prs)), (site.c0, np.array(variances))):
+        error = sample.std(ddof=1) / math.sqrt(sample.size)
+        assert abs(sample.mean() - value) < 4 * error + 4 / (v["alpha"] * 800)
+    uncorrelated = exact_dimension(model, {**v, "rho": 0.0}, ARRAY)
+    assert abs(np.mean(prs) - uncorrelated) > 4 * np.std(prs, ddof=1) / math.sqrt(8) + 0.005
+    saddle = ft.solve(model, v, options={"paths": 64, "replicas": 4, "seed": 2})
+    assert abs(saddle.observables["variance"] - site.c0) < 4 * saddle.stderr["variance"]
+    assert "s(u) = interp(u; 5 values)" in ft.derive(model).stage("site").text
 
 
 def test_the_derivation_prints_the_determinant_hessian():

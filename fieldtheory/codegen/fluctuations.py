@@ -235,6 +235,7 @@ def _mode_entries(gaussian: GaussianFluctuations, values: dict, index: dict,
                   kernels_of: dict) -> tuple[ModeEntry, ...]:
     """The resummed correlated-mode entries (upper triangle) with their mode nodes: the
     saddle point's own (:meth:`ModeDressing.from_shape`), both signs σ = ±1."""
+    from fieldtheory.ir.ensembles.interpolant import breaks_of
     from fieldtheory.ir.ensembles.symbols import MODE_POSITION
     from fieldtheory.solvers.runtime.common import ModeDressing
     from fieldtheory.transforms.fluctuations import FluctuationField
@@ -254,7 +255,8 @@ def _mode_entries(gaussian: GaussianFluctuations, values: dict, index: dict,
                                           "numpy") for e in (det.shape, det.overlap))
             dressing = ModeDressing.from_shape(
                 0, 0, 0, alpha=_number(det.alpha, values, where), overlap=overlap,
-                variance=_number(det.variance, values, where), shape=shape)
+                variance=_number(det.variance, values, where), shape=shape,
+                breaks=breaks_of(det.shape))
             nodes[r] = tuple(np.tile(a, 2) for a in (dressing.strengths, dressing.overlaps,
                                                       dressing.positions, dressing.weights / 2))
             nodes[r] += (np.repeat([1.0, -1.0], dressing.strengths.size),)

@@ -36,6 +36,7 @@ from fieldtheory.codegen.site import SiteProblem, U
 from fieldtheory.errors import CodegenError
 from fieldtheory.gaussian.closed_forms import closed_form
 from fieldtheory.gaussian.strips import strip_of, strip_reason
+from fieldtheory.ir.ensembles.interpolant import breaks_of
 from fieldtheory.ir.model import Model, load_model
 from fieldtheory.printing import text
 from fieldtheory.solvers import registry
@@ -345,7 +346,7 @@ def _dressings_source(problem: SiteProblem, functions, where, slot) -> str:
     items = [
         f"ModeDressing.from_shape({where[d.population]}, {d.correlation}, {d.response}, "
         f"alpha={alpha}, overlap={functions[d.overlap]}_, variance={variance}, "
-        f"shape={functions[d.shape]}_)"
+        f"shape={functions[d.shape]}_, breaks={breaks_of(d.shape)!r})"
         for d, (alpha, variance) in zip(problem.dressings, slot["dressings"], strict=True)
     ]
     return _tuple(items)

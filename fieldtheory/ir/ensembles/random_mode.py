@@ -27,6 +27,7 @@ from fieldtheory.ir.ensembles.cumulants import (
     TraceCumulant,
     variance_cumulants,
 )
+from fieldtheory.ir.ensembles.interpolant import ModeInterpolant
 from fieldtheory.ir.ensembles.symbols import MODE_COUNT, MODE_INDEX, MODE_POSITION
 from fieldtheory.ir.parameters import POSITIVE, evaluate
 
@@ -162,6 +163,8 @@ class RandomMode(Ensemble):
     def shape_function(self, u: sp.Symbol = MODE_POSITION) -> sp.Expr:
         r"""The spectral shape s(u) = lim_{M→∞} d_{uM} of an expression spectrum (before
         the ``gain`` normalisation); named :class:`EnsembleError` when there is none."""
+        if isinstance(self.spectrum, tuple):  # an array: its clamped linear interpolant
+            return ModeInterpolant(u, sp.Tuple(*self.spectrum))
         return self._at_position(self.spectrum, u, "spectrum")
 
     @staticmethod
@@ -209,9 +212,12 @@ class RandomMode(Ensemble):
         why = None
         if len(populations) != 1:
             why = f"correlated modes are written for one population, not {len(populations)}"
-        elif isinstance(self.spectrum, tuple):
-            why = ("correlated modes take a spectrum given as an expression of the mode "
-                   "index; an array spectrum (--spectrum FILE) is not resummed yet")
+        elif isinstance(self.spectrum, tuple) and self.overlap_profile:
+            why = ("an array spectrum (--spectrum FILE) takes one overlap, not a profile "
+                   "(the second order's ⟨d²ρ²⟩ of the interpolant is not written)")
+        elif isinstance(self.spectrum, tuple) and not all(v.is_number
+                                                          for v in self.spectrum):
+            why = "an array spectrum resummed with correlated modes must hold numbers"
         if why is not None:
             raise EnsembleError(f"coupling {coupling} (random modes, overlap {self.overlap}): "
                                 f"{why}")

@@ -8,6 +8,7 @@ runtimes' ``from fieldtheory.solvers.runtime.common import`` lines, so generated
 still import nothing from fieldtheory.
 """
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +90,21 @@ MODE_NODES = 48
 MODE_MARGIN = 1e-3
 
 
+def _mode_nodes(nodes: int, breaks: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre positions and weights on (0, 1), panelled at ``breaks``."""
+    edges = sorted({0.0, 1.0, *(float(b) for b in breaks if 0.0 < float(b) < 1.0)})
+    panels = len(edges) - 1
+    if panels == 1 or panels > nodes:
+        x, w = np.polynomial.legendre.leggauss(nodes if panels == 1 else 2 * nodes)
+        return (x + 1) / 2, w / 2
+    x, w = np.polynomial.legendre.leggauss(max(4, math.ceil(nodes / panels)))
+    us, ws = [], []
+    for lo, hi in itertools.pairwise(edges):
+        us.append(lo + (hi - lo) * (x + 1) / 2)
+        ws.append((hi - lo) * w / 2)
+    return np.concatenate(us), np.concatenate(ws)
+
+
 @dataclass(frozen=True)
 class ModeDressing:
     r"""Correlated random modes, resummed (Clark, Marschall, van Meegen & Litwin-Kumar,
@@ -123,12 +139,14 @@ class ModeDressing:
     @classmethod
     def from_shape(cls, population: int, correlation: int, response: int, *, alpha: float,
                    overlap: float | Callable, variance: float, shape: Callable,
-                   nodes: int = MODE_NODES) -> "ModeDressing":
+                   nodes: int = MODE_NODES, breaks: tuple = ()) -> "ModeDressing":
         """Strengths d = c·s(u) at Gauss–Legendre nodes u ∈ (0, 1), weights α w, c fixed by
         the second moment α⟨d²⟩ = ``variance`` (g_eff²) on the nodes themselves; the
-        overlap a number or a profile ρ(u) (|ρ| ≤ 1 at every node)."""
-        u, w = np.polynomial.legendre.leggauss(nodes)
-        u, w = (u + 1) / 2, w / 2
+        overlap a number or a profile ρ(u) (|ρ| ≤ 1 at every node). ``breaks``: kinks of
+        s in (0, 1) (an array spectrum's interpolation nodes): Gauss–Legendre on each
+        panel between them (at least 4 nodes each) while there are fewer panels than
+        ``nodes``, else 2·``nodes`` over (0, 1)."""
+        u, w = _mode_nodes(nodes, breaks)
         s = np.broadcast_to(np.asarray(shape(u), float), u.shape)
         second = alpha * float(np.sum(w * s**2))
         if not second > 0:
