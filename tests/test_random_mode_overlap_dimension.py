@@ -153,16 +153,19 @@ def test_at_overlap_zero_the_determinant_hessian_is_the_fourth_cumulant():
         uncorrelated.observables["dimension"]["pr_x"], rel=1e-8)
 
 
-def _networks(v: dict, N: int, count: int, seed: int) -> np.ndarray:
-    """PR/N of x per sampled network: the exact stationary covariance (Lyapunov)."""
-    (_, ensemble), = _model(True).action.couplings
+def _networks(model: ft.Model, v: dict, seed: int, N: int = 800,
+              count: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """(PR/N, variance) of x per sampled network: the exact stationary covariance of
+    ∂_t x = (J − λ)x + ξ (Lyapunov equation)."""
+    (_, ensemble), = model.action.couplings
     rng = np.random.default_rng(seed)
-    out = []
+    prs, variances = [], []
     for _ in range(count):
         a = ensemble.sample(rng, (N,), v).dense() - v["lam"] * np.eye(N)
         c = scipy.linalg.solve_continuous_lyapunov(a, -v["D"] * np.eye(N))
-        out.append(np.trace(c) ** 2 / (N * np.sum(c * c)))
-    return np.array(out)
+        prs.append(np.trace(c) ** 2 / (N * np.sum(c * c)))
+        variances.append(np.trace(c) / N)
+    return np.array(prs), np.array(variances)
 
 
 def test_dimension_with_correlated_modes_against_exact_networks():
@@ -177,7 +180,7 @@ def test_dimension_with_correlated_modes_against_exact_networks():
     # ρ enters through d²ρ² and the random signs σ: −ρ is the same network ensemble
     assert exact_dimension(_model(True), {**v, "rho": -v["rho"]}) == pytest.approx(
         theory, rel=1e-10)
-    networks = _networks(v, 800, 8, seed=2)
+    networks, _ = _networks(_model(True), v, seed=2)
     error = networks.std(ddof=1) / math.sqrt(networks.size)
     allowance = 4 / (v["alpha"] * 800)
     assert abs(networks.mean() - theory) < 4 * error + allowance
@@ -204,13 +207,7 @@ def test_structured_overlaps_against_exact_networks():
     site = ExactSite(v)
     (_, ensemble), = model.action.couplings
     rng = np.random.default_rng(4)
-    prs, variances = [], []
-    for _ in range(8):
-        a = ensemble.sample(rng, (800,), v).dense() - v["lam"] * np.eye(800)
-        c = scipy.linalg.solve_continuous_lyapunov(a, -v["D"] * np.eye(800))
-        prs.append(np.trace(c) ** 2 / (800 * np.sum(c * c)))
-        variances.append(np.trace(c) / 800)
-    prs, variances = np.array(prs), np.array(variances)
+    prs, variances = _networks(model, v, seed=4)
     for value, sample in ((theory, prs), (site.c0, variances)):
         error = sample.std(ddof=1) / math.sqrt(sample.size)
         assert abs(sample.mean() - value) < 4 * error + 4 / (v["alpha"] * 800)
@@ -242,14 +239,8 @@ def test_array_spectrum_with_correlated_modes_against_exact_networks():
     v = {**PARAMETERS.defaults(), "rho": 0.3}
     site = ExactSite(v, ARRAY)
     theory = exact_dimension(model, v, ARRAY)
-    rng = np.random.default_rng(6)
-    prs, variances = [], []
-    for _ in range(8):
-        a = ensemble.sample(rng, (800,), v).dense() - v["lam"] * np.eye(800)
-        c = scipy.linalg.solve_continuous_lyapunov(a, -v["D"] * np.eye(800))
-        prs.append(np.trace(c) ** 2 / (800 * np.sum(c * c)))
-        variances.append(np.trace(c) / 800)
-    for value, sample in ((theory, np.array(prs)), (site.c0, np.array(variances))):
+    prs, variances = _networks(model, v, seed=6)
+    for value, sample in ((theory, prs), (site.c0, variances)):
         error = sample.std(ddof=1) / math.sqrt(sample.size)
         assert abs(sample.mean() - value) < 4 * error + 4 / (v["alpha"] * 800)
     uncorrelated = exact_dimension(model, {**v, "rho": 0.0}, ARRAY)
