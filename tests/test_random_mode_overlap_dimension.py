@@ -255,3 +255,32 @@ def test_the_derivation_prints_the_determinant_hessian():
     assert "correlated random modes, every order" in stage.text
     assert "H[δR_x, δR_x](t, s; t3, t4) ⊃ α⟨d**2*rho**2·B(-t + t4)·B(s - t3)⟩" in stage.text
     assert "Γ(-t + t4)·Γ(s - t3)" in stage.text and "B^\\top" in stage.latex
+
+
+NOISY = ft.parameters(c=(0.1, "nonnegative"), D=(1.0, "nonnegative"), alpha=(1.0, "positive"),
+                      beta=(0.5, "nonnegative"), g=(1.2, "positive"), rho=(0.3, (-1, 1)))
+
+
+def test_nonlinear_network_dimension_against_simulation():
+    """A non-Gaussian network declared here (drift −x − c x³, φ = erf, noise, correlated
+    modes; every kind of term has a parameter): PR/N of the resummed theory (Monte-Carlo
+    saddle point, sampled spectra) against simulated networks (N = 600, 4 networks,
+    t = 200) within 4 combined errors and the allowance 4/(αN); the value without overlap
+    (0.50 against 0.31) is ruled out. (N = 2000: examples/random_mode_overlap_dimension.py.)"""
+    c, D, alpha, beta, g, rho = NOISY.symbols
+    modes = ft.RandomMode(alpha=alpha, spectrum=sp.exp(-beta * A_ / M_), gain=g, overlap=rho)
+    action = ft.langevin(drift={x: -x(t) - c * x(t) ** 3 + J @ ft.erf_sqrtpi(x(t))},
+                         noise={x: D}, couplings={J: modes}, parameters=NOISY)
+    model = ft.Model("noisy_overlap", action, "declared in the test", "test")
+    v = NOISY.defaults()
+    settings = {"monte_carlo": {"paths": 128, "replicas": 4, "seed": 1}}
+    theory = ft.solve(model, v, order="1/N", options=settings)
+    bare = ft.solve(model, {**v, "rho": 0.0}, order="1/N", options=settings)
+    sim = ft.simulate(model, v, N=600, trials=4, t_max=200.0, t_burn=50.0, tau_max=10.0,
+                      blocks=8, seed=7, observe=("dimension",))
+    for key in ("pr_x", "pr_phi"):
+        value, error = theory.observables["dimension"][key], theory.stderr["dimension"][key]
+        s_value, s_error = sim.observables["dimension"][key], sim.stderr["dimension"][key]
+        band = 4 * math.hypot(error, s_error) + 4 / (v["alpha"] * 600)
+        assert abs(value - s_value) < band, key
+        assert abs(bare.observables["dimension"][key] - s_value) > band, key
