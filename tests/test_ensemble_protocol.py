@@ -274,10 +274,11 @@ def test_random_mode_fourth_cumulant_of_entries_is_r4_over_N_cubed():
     assert abs(per_matrix.mean() - exact) <= 4 * stderr
 
 
-def test_correlated_modes_are_averaged_whole_and_their_fluctuations_refused():
+def test_correlated_modes_are_averaged_whole_at_every_order():
     """The determinant is kept (every order enters the saddle point); its second order is
     the Gaussian ensemble of variance α r₂ = g² and partial symmetry ρ² (the signs σ_a
-    cancel the first order), written as pair terms; the 1/N stage is refused by name."""
+    cancel the first order), written as pair terms; the 1/N stage asks for order 4 and
+    gets the same determinant (its Hessian is derived from it, not from a truncation)."""
     ensemble, _, _ = exponential_modes(overlap=sp.Rational(1, 2))
     averaged = disorder_average(linear_action(ensemble))
     (determinant,) = averaged.resummed
@@ -287,8 +288,6 @@ def test_correlated_modes_are_averaged_whole_and_their_fluctuations_refused():
         Cumulant(g**2 / 8, (J, J), (False, True)),
     }
     assert "ln det" in str(averaged) and len(averaged.pair_terms) == 2
-    with pytest.raises(EnsembleError, match=r"coupling J \(random modes, overlap 1/2\): the "
-                                            "Gaussian fluctuations .* are not built"):
-        ensemble.cumulants((J,), ft.ir.ONE_POPULATION, order=4)
+    assert ensemble.cumulants((J,), ft.ir.ONE_POPULATION, order=4) == (determinant,)
 
 
