@@ -275,7 +275,8 @@ def test_nonlinear_network_dimension_against_simulation():
     v = NOISY.defaults()
     settings = {"monte_carlo": {"paths": 128, "replicas": 4, "seed": 1}}
     theory = ft.solve(model, v, order="1/N", options=settings)
-    bare = ft.solve(model, {**v, "rho": 0.0}, order="1/N", options=settings)
+    bare = ft.solve(model, {**v, "rho": 0.0}, order="1/N",
+                    options={"monte_carlo": {"paths": 64, "replicas": 4, "seed": 1}})
     sim = ft.simulate(model, v, N=600, trials=4, t_max=200.0, t_burn=50.0, tau_max=10.0,
                       blocks=8, seed=7, observe=("dimension",))
     for key in ("pr_x", "pr_phi"):

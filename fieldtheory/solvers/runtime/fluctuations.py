@@ -484,8 +484,9 @@ def _hessian_two_time(spectra, index, entries, w1, w2) -> np.ndarray:
         if isinstance(e, ModeEntry):  # Σ_k c_k k₀(ω)k₁(ω') over the mode nodes
             a1, a2, b1, b2 = (e.spectra(spectra, name, w) for name in e.kernels
                               for w in (w1, w2))
-            first = np.einsum("ki,k,kj->ij", a1, e.coefficients, b2)
-            second = np.einsum("ki,k,kj->ij", b1, e.coefficients, a2)
+            # Σ_k c_k a_k(ω₁) b_k(ω₂) as one matrix product (BLAS)
+            first = (a1 * e.coefficients[:, None]).T @ b2
+            second = (b1 * e.coefficients[:, None]).T @ a2
             if e.pattern == "straight":
                 h[..., r, c] += first
                 h[..., r + 1, c + 1] += second
