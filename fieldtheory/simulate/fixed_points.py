@@ -89,15 +89,14 @@ class FixedPointSystem:
         fields, bs = [X], self.network.site_values
         sums = []
         for term, matrix in zip(self.network.compiled.sums, self.matrices, strict=True):
-            pre = np.broadcast_to(np.asarray(term.presynaptic(*fields, *bs), dtype=float),
-                                  X.shape)
+            pre = _as_shape(term.presynaptic(*fields, *bs), X.shape)
             sums.append(pre @ matrix.T)
         return fields, sums
 
     def _F(self, X: np.ndarray) -> np.ndarray:
         fields, sums = self._sums(X)
         rest = self.network.compiled.rest[0](*fields, *sums, *self.network.site_values)
-        return np.broadcast_to(np.asarray(rest, dtype=float), X.shape) - self.leak * X
+        return _as_shape(rest, X.shape) - self.leak * X
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """∂F/∂x for one state (N, N) or a batch (B, N, N)."""
@@ -110,7 +109,7 @@ class FixedPointSystem:
         args = (*fields, *sums, *bs)
 
         def value(fn, arguments):
-            return np.broadcast_to(np.asarray(fn(*arguments), dtype=float), X.shape)
+            return _as_shape(fn(*arguments), X.shape)
 
         diag = np.broadcast_to(-self.leak, X.shape).copy()
         if t.field_terms[0][0] is not None:
@@ -267,7 +266,7 @@ class FixedPointSystem:
         with np.errstate(all="ignore"):
             for _ in range(iterations):
                 Fx = self._F(X)
-                norm = np.linalg.norm(Fx, axis=1) / scale
+                norm = _row_norms(Fx) / scale
                 done = norm < RESIDUAL
                 for k in np.nonzero(done)[0]:
                     out[active[k]] = X[k].copy()
@@ -276,7 +275,7 @@ class FixedPointSystem:
                 if active.size == 0:
                     break
                 step = self._newton_steps(X, Fx)
-                length = np.linalg.norm(step, axis=1) / scale
+                length = _row_norms(step) / scale
                 X = X - np.minimum(1.0, radius / np.maximum(length, 1e-300))[:, None] * step
         return out
 
@@ -287,7 +286,7 @@ class FixedPointSystem:
         active = np.arange(X.shape[0])
         with np.errstate(all="ignore"):
             Fx = self._F(X)
-            norm = np.linalg.norm(Fx, axis=1)
+            norm = _row_norms(Fx)
             for _ in range(iterations + 8):
                 done = norm / scale < RESIDUAL
                 for k in np.nonzero(done)[0]:
@@ -303,7 +302,7 @@ class FixedPointSystem:
                 for _ in range(30):
                     trial = X[pending] - length[pending, None] * step[pending]
                     ft = self._F(trial)
-                    nt = np.linalg.norm(ft, axis=1)
+                    nt = _row_norms(ft)
                     ok = nt < norm[pending] * (1 - 1e-4 * length[pending])
                     hit = pending[ok]
                     newX[hit], newF[hit], newN[hit] = trial[ok], ft[ok], nt[ok]
@@ -322,6 +321,18 @@ class FixedPointSystem:
     def spectrum(self, x: np.ndarray) -> np.ndarray:
         """Eigenvalues of the Jacobian at ``x``."""
         return np.linalg.eigvals(self.jacobian(x))
+
+
+def _as_shape(value, shape: tuple) -> np.ndarray:
+    """``value`` as a float array of ``shape`` (broadcast only where it is not already)."""
+    value = np.asarray(value, dtype=float)
+    return value if value.shape == shape else np.broadcast_to(value, shape)
+
+
+def _row_norms(a: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows of ``a`` (B, N) (``np.linalg.norm(a, axis=1)`` without
+    its per-call overhead, which dominates the small batches of the searches)."""
+    return np.sqrt(np.einsum("ij,ij->i", a, a))
 
 
 def _dense(matrix) -> np.ndarray:

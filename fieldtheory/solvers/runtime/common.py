@@ -12,6 +12,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -90,14 +91,24 @@ MODE_NODES = 48
 MODE_MARGIN = 1e-3
 
 
+@lru_cache(maxsize=64)
+def gauss_legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [−1, 1] (read-only arrays, computed once per
+    order: ``numpy.polynomial.legendre.leggauss`` costs ~1 ms, which inner quadratures
+    called thousands of times paid on every call)."""
+    x, w = np.polynomial.legendre.leggauss(order)
+    x.flags.writeable = w.flags.writeable = False
+    return x, w
+
+
 def _mode_nodes(nodes: int, breaks: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre positions and weights on (0, 1), panelled at ``breaks``."""
     edges = sorted({0.0, 1.0, *(float(b) for b in breaks if 0.0 < float(b) < 1.0)})
     panels = len(edges) - 1
     if panels == 1 or panels > nodes:
-        x, w = np.polynomial.legendre.leggauss(nodes if panels == 1 else 2 * nodes)
+        x, w = gauss_legendre(nodes if panels == 1 else 2 * nodes)
         return (x + 1) / 2, w / 2
-    x, w = np.polynomial.legendre.leggauss(max(4, math.ceil(nodes / panels)))
+    x, w = gauss_legendre(max(4, math.ceil(nodes / panels)))
     us, ws = [], []
     for lo, hi in itertools.pairwise(edges):
         us.append(lo + (hi - lo) * (x + 1) / 2)

@@ -48,7 +48,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fieldtheory.solvers.runtime.common import ConvergenceError, SolverInputError, register_runtime
+from fieldtheory.solvers.runtime.common import (
+    ConvergenceError,
+    SolverInputError,
+    gauss_legendre,
+    register_runtime,
+)
 from fieldtheory.solvers.runtime.quadrature import gaussian_mean, pair_table
 
 # ------------------------------------------------------------------------ the lowered stage
@@ -278,7 +283,7 @@ def graded_nodes(width: float, finest: float, order: int = 12) -> tuple[np.ndarr
         edges.append(edge)
         edge *= 2.0
     edges.append(width)
-    x, w = np.polynomial.legendre.leggauss(order)
+    x, w = gauss_legendre(order)
     nodes, weights = [], []
     for lo, hi in itertools.pairwise(edges):
         half = (hi - lo) / 2

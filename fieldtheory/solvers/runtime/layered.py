@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fieldtheory.solvers.runtime.common import SolverInputError, register_runtime
+from fieldtheory.solvers.runtime.common import SolverInputError, gauss_legendre, register_runtime
 
 __all__ = ["LayeredSpec", "LayeredTermSpec", "layer_blocks", "layer_kernels"]
 
@@ -134,7 +134,7 @@ def _quadrature(f, g, var_u, var_v, cov) -> np.ndarray:
     on [−W, W] split where an argument crosses 0 — z₁ = 0 for u, and for each z₁ the z₂
     where v = 0 — so that functions with a kink or step at 0 (ReLU, Θ) are integrated to
     spectral accuracy like smooth ones. In blocks of pairs."""
-    x, weights = np.polynomial.legendre.leggauss(LEGENDRE_NODES)
+    x, weights = gauss_legendre(LEGENDRE_NODES)
     W = RULE_WIDTH
 
     def halves(lo, hi):

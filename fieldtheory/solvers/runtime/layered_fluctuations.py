@@ -266,21 +266,25 @@ def _four_point(full: np.ndarray, composites, pairs, response: np.ndarray | None
             cache[points] = out
         return out
 
-    def evaluate(composite, column):
-        f, g = composite
-        if f is None:
-            return column[0] * column[1]
-        return f(column[0]) * g(column[1])
-
     labelled = list(itertools.product(composites, pairs))
     values: dict[tuple, np.ndarray] = {}  # (noise index, point set) → values on its grid
+    # point set → {(function, point): the function of h_point on the set's grid}: each
+    # function is evaluated once per column, not once per noise that uses it
+    columns: dict[tuple, dict] = {}
+
+    def column(fn, points: tuple[int, ...], p: int) -> np.ndarray:
+        known = columns.setdefault(points, {})
+        if (fn, p) not in known:
+            h = grid(points)[0][:, points.index(p)]
+            known[fn, p] = h if fn is None else fn(h)
+        return known[fn, p]
 
     def on(X: int, points: tuple[int, ...]) -> np.ndarray:
         if (X, points) not in values:
-            composite, (i, j) = labelled[X]
-            h, _ = grid(points)
-            values[X, points] = evaluate(composite,
-                                         [h[:, points.index(i)], h[:, points.index(j)]])
+            (f, g), (i, j) = labelled[X]
+            if f is None:  # the product of the fields themselves
+                f = g = None
+            values[X, points] = column(f, points, i) * column(g, points, j)
         return values[X, points]
 
     for X, (_, (i, j)) in enumerate(labelled):
@@ -306,6 +310,7 @@ def _four_point(full: np.ndarray, composites, pairs, response: np.ndarray | None
             values.pop((X, points), None)  # this grid is done
         if len(points) > 2:
             del cache[points]
+            columns.pop(points, None)
     return out, drift
 
 

@@ -40,7 +40,10 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial import chebyshev
 
-from fieldtheory.solvers.runtime.common import SolverInputError  # inlined by the code generator
+from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
+    SolverInputError,
+    gauss_legendre,
+)
 
 __all__ = [
     "BIVARIATE_METHODS",
@@ -339,7 +342,7 @@ def _panel_rule(features: np.ndarray, scales: np.ndarray, levels: int):
                              _HALF_WIDTH))
     half = (points[..., 1:] - points[..., :-1]) / 2
     middle = (points[..., 1:] + points[..., :-1]) / 2
-    t, w = np.polynomial.legendre.leggauss(_PANEL_NODES)
+    t, w = gauss_legendre(_PANEL_NODES)
     nodes = (middle[..., None] + half[..., None] * t).reshape(*half.shape[:-1], -1)
     weights = (half[..., None] * w).reshape(nodes.shape)
     weights = weights * np.exp(-(nodes**2) / 2) / math.sqrt(2 * math.pi)
