@@ -307,7 +307,11 @@ def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau
                     else {spec.populations[0]: errors})
     sites = {}
     for population, stats in zip(spec.populations, statistics, strict=True):
-        mean, error = float(named[population]["mean"]), float(named_errors[population]["mean"])
+        # the replicas' scatter, or the paths' sampling error where it is larger (with
+        # frozen noise the replicas' means can scatter far less than their paths allow:
+        # monte_carlo_site.site_statistics)
+        mean = float(named[population]["mean"])
+        error = max(float(named_errors[population]["mean"]), stats["mean_sampling_stderr"])
         if abs(mean) > 4 * error:
             raise ParameterError(
                 f"{where}: population {population} has the sampled site mean {mean:.3g} ± "

@@ -174,6 +174,24 @@ def test_sampled_sites_are_refused_where_the_theory_does_not_reach(linear_rho):
                  options={"sampled": True, "monte_carlo": {"colour": 1}})
 
 
+def test_a_sampled_site_with_a_mean_is_refused_and_a_symmetric_one_is_not():
+    """The fluctuation runtimes take sites of zero mean: a cubic site with an input I
+    (mean ≈ 0.5) is refused by name; the check's error is the larger of the replicas'
+    scatter and the paths' sampling error (frozen noise lets the replicas' means agree
+    far better than their paths allow — a symmetric correlated-mode site at seed 4 had
+    −0.0050 ± 0.00053 and was refused: tests/test_random_mode_overlap_dimension.py)."""
+    p = ft.parameters(c=(0.2, "nonnegative"), I=(0.8, "real"), g=(0.8, "positive"))
+    c, I, g = p.symbols
+    model = ft.Model("cubic_input", ft.langevin(
+        {x: -x(t) - c * x(t) ** 3 + J @ ft.tanh(x(t)) + I}, {x: 1.0},
+        {J: ft.Gaussian(0, g**2)}, p), "cubic drift with an input")
+    options = {"monte_carlo": {"window": 6.0, "paths": 16, "replicas": 2, "t_record": 30.0}}
+    with pytest.raises(ParameterError, match=r"sampled site mean .* symmetric phase"):
+        ft.solve(model, {}, order="1/N", tau_max=6.0, options=options)
+    solved = ft.solve(model, {"I": 0.0}, order="1/N", tau_max=6.0, options=options)
+    assert 0 < solved.observables["dimension"]["pr_x"] <= 1
+
+
 def test_paths_option_of_the_command_line_is_refused_where_nothing_is_sampled(run):
     code, _, err = run("solve", "scs", "--order", "1/N", "--paths", "8", "--json")
     assert code == 2 and "nothing is sampled" in err
