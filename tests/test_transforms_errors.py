@@ -66,13 +66,13 @@ def test_ensemble_without_averaging_rule_is_named_before_any_transformation(ense
 
 
 def test_correlated_random_modes_refuse_what_they_cannot_resum_before_any_algebra(no_algebra):
-    """Correlated modes are averaged (the resummed determinant); an array spectrum with an
-    overlap profile is not, and says so before the action is transformed."""
+    """Correlated modes are averaged (the resummed determinant); an array spectrum whose
+    entries are not numbers is not, and says so before the action is transformed."""
     profile = sp.Rational(1, 2) * ft.MODE_INDEX / ft.MODE_COUNT
-    modes = ft.RandomMode(alpha=1, spectrum=(1.0, 0.5), gain=g, overlap=profile)
+    modes = ft.RandomMode(alpha=1, spectrum=(1.0, g), gain=g, overlap=profile)
     action = ft.langevin(drift={x: -x(t) + J @ x(t)}, couplings={J: modes}, parameters=P)
     with pytest.raises(EnsembleError, match=r"coupling J \(random modes, overlap a/\(2\*M\)\): "
-                                            ".*array spectrum .* takes one overlap"):
+                                            ".*array spectrum .* must hold numbers"):
         derive(action)
 
 

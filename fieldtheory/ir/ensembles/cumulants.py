@@ -18,12 +18,14 @@ ensemble's own ``gaussian_blocks(populations)``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
 
 from fieldtheory.errors import EnsembleError
+from fieldtheory.ir.ensembles.interpolant import ModeInterpolant, weighted_square_integral
 from fieldtheory.ir.ensembles.symbols import MODE_POSITION
 from fieldtheory.ir.populations import ONE_POPULATION, Population
 from fieldtheory.ir.symbols import Coupling
@@ -187,9 +189,7 @@ class ModeDeterminant:
         strength-weighted ∫s²ρ²du/∫s²du for a profile ρ(u)."""
         if not self.overlap.has(MODE_POSITION):
             return self.overlap**2
-        u = MODE_POSITION
-        return (sp.integrate(self.shape**2 * self.overlap**2, (u, 0, 1))
-                / sp.integrate(self.shape**2, (u, 0, 1)))
+        return _profile_symmetry(self.coupling, self.shape, self.overlap)
 
     def leading(self) -> tuple[Cumulant, ...]:
         r"""The second order: (α r₂/2N)[Σ X_ij² + ⟨d²ρ²⟩/⟨d²⟩ Σ X_ij X_ji] (the random
@@ -218,6 +218,22 @@ class ModeDeterminant:
                 rf"d_a = c\, s(a/M), \quad "
                 rf"\frac{{1}}{{N}}\sum_a d_a^2 = {latex(self.variance)}, \quad "
                 rf"s(u) = {latex(self.shape)}")
+
+
+@functools.lru_cache(maxsize=64)
+def _profile_symmetry(coupling: Coupling, shape: sp.Expr, overlap: sp.Expr) -> sp.Expr:
+    """∫s²ρ²du/∫s²du over the mode positions (computed once per term: the stages ask for
+    it many times)."""
+    u = MODE_POSITION
+    if isinstance(shape, ModeInterpolant):  # an array spectrum: panel by panel
+        weighted = weighted_square_integral(shape, overlap**2, u)
+        if weighted is None:
+            raise EnsembleError(
+                f"coupling {coupling} (random modes): the overlap profile {overlap} has no "
+                f"antiderivative (times 1, u, u²) that sympy finds; the second order "
+                f"⟨d²ρ²⟩ over the array spectrum needs one")
+        return weighted / weighted_square_integral(shape, sp.S.One, u)
+    return sp.integrate(shape**2 * overlap**2, (u, 0, 1)) / sp.integrate(shape**2, (u, 0, 1))
 
 
 # ---------------------------------------------------------------------- named rules

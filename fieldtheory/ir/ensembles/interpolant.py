@@ -16,13 +16,43 @@ import itertools
 
 import sympy as sp
 
-__all__ = ["ModeInterpolant", "ModeInterpolantSlope", "breaks_of"]
+__all__ = ["ModeInterpolant", "ModeInterpolantSlope", "breaks_of", "weighted_square_integral"]
 
 
 def breaks_of(expr: sp.Expr) -> tuple[float, ...]:
     """The kinks of every :class:`ModeInterpolant` in ``expr`` (sorted; () for none)."""
     return tuple(sorted({b for f in sp.sympify(expr).atoms(ModeInterpolant)
                          for b in f.breaks}))
+
+
+def weighted_square_integral(shape: ModeInterpolant, weight: sp.Expr, u: sp.Symbol) -> sp.Expr:
+    r"""∫₀¹ s(u)² w(u) du for the interpolant s = ``shape`` (of the position ``u``) and a
+    weight w(u) (e.g. an overlap profile squared, which may hold parameters).
+
+    On each panel s² is a quadratic A + Bu + Cu² in u, so the integral is a sum of the
+    antiderivatives Fₙ(u) = ∫uⁿw(u)du (n = 0, 1, 2), found once by sympy and evaluated at
+    the panel ends. Returns None where sympy finds no antiderivative."""
+    values = [sp.nsimplify(v) for v in shape.args[1]]
+    K = len(values)
+    antiderivatives = []
+    for n in range(3):
+        F = sp.integrate(u**n * weight, u)
+        if F.has(sp.Integral):
+            return None
+        antiderivatives.append(F)
+
+    def between(a, b, coefficients) -> sp.Expr:
+        return sum(c * (F.subs(u, b) - F.subs(u, a))
+                   for c, F in zip(coefficients, antiderivatives, strict=True) if c != 0)
+
+    nodes = [sp.Rational(2 * k + 1, 2 * K) for k in range(K)]
+    total = between(0, nodes[0], (values[0] ** 2, 0, 0))
+    total += between(nodes[-1], 1, (values[-1] ** 2, 0, 0))
+    for k in range(K - 1):
+        slope = (values[k + 1] - values[k]) * K  # s = values[k] + slope·(u − nodes[k])
+        offset = values[k] - slope * nodes[k]
+        total += between(nodes[k], nodes[k + 1], (offset**2, 2 * offset * slope, slope**2))
+    return total
 
 
 def _grid(values) -> list[float]:

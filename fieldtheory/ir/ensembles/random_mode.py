@@ -212,9 +212,6 @@ class RandomMode(Ensemble):
         why = None
         if len(populations) != 1:
             why = f"correlated modes are written for one population, not {len(populations)}"
-        elif isinstance(self.spectrum, tuple) and self.overlap_profile:
-            why = ("an array spectrum (--spectrum FILE) takes one overlap, not a profile "
-                   "(the second order's ⟨d²ρ²⟩ of the interpolant is not written)")
         elif isinstance(self.spectrum, tuple) and not all(v.is_number
                                                           for v in self.spectrum):
             why = "an array spectrum resummed with correlated modes must hold numbers"
