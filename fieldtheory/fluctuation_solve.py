@@ -307,8 +307,8 @@ def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau
                     else {spec.populations[0]: errors})
     sites = {}
     for population, stats in zip(spec.populations, statistics, strict=True):
-        # the replicas' scatter, or the paths' sampling error where it is larger (with
-        # frozen noise the replicas' means can scatter far less than their paths allow:
+        # the replicas' scatter, or the paths' sampling error where it is larger (a
+        # scatter of few replicas can fall far below the error it estimates:
         # monte_carlo_site.site_statistics)
         mean = float(named[population]["mean"])
         error = max(float(named_errors[population]["mean"]), stats["mean_sampling_stderr"])
