@@ -10,7 +10,10 @@ Checks, each independent of that mapping:
 * a linear E/I map declared here (four block variances, fractions, noise): the exact
   N → ∞ spectra S_α(θ) = (Σ_β A_αβ S_β(θ) + D_α)/|1 − b e^{−iθ}|² (a 2 × 2 system per
   θ), and exact covariances of sampled networks (discrete Lyapunov equation);
-* a nonlinear E/I map against simulated networks (``verify``).
+* a nonlinear E/I map against simulated networks (``verify``);
+* a memoryless population beside a leaky one (b_E = 0, b_I > 0; the lattice equation
+  without Laplacian for E): a linear map against its exact spectra, a tanh map against
+  simulated networks.
 """
 
 from __future__ import annotations
@@ -170,3 +173,49 @@ def test_nonlinear_ei_map_against_simulation():
     assert report.passed, report
     pops = result.observables["populations"]
     assert pops["E"]["variance"] != pytest.approx(pops["I"]["variance"], rel=1e-3)
+
+
+def mixed_map(phi=None) -> ft.Model:
+    """x(n+1) = b_α x(n) + Σ_j J_ij φ(x_j(n)) + noise D, with a memoryless E population
+    (b_E = 0) and a leaky I one (b_I a parameter); the block variances of ``ei_map``."""
+    p = ft.parameters(g=(0.8, "positive"), D=(0.5, "nonnegative"), bI=(0.6, (0, 0.99)))
+    g, D, bI = p.symbols
+    graph = nx.DiGraph()
+    for name, fraction in FRACTION.items():
+        graph.add_node(name, fraction=fraction)
+    for (source, target), sigma2 in SIGMA.items():
+        graph.add_edge(source, target, mean=0, variance=sigma2 * g**2)
+    out = (lambda u: u) if phi is None else phi
+    return ft.Model("mixed_map", ft.langevin(
+        drift={x: ft.by_population("b", E=0, I=bI) * x(n) + J @ out(x(n))}, noise={x: D},
+        couplings={J: ft.BlockGaussian.from_graph(graph)}, parameters=p,
+        time=ft.discrete(step=1)), "memoryless E, leaky I")
+
+
+def test_memoryless_population_beside_a_leaky_one():
+    """Linear: S_α(θ) = (Σ_β A_αβ S_β + D)/|1 − b_α e^{−iθ}|² solved per θ (2 × 2) against
+    the runtime to 1e-12; tanh (g = 1.6, D = 0.2, b_I = 0.5): ``verify`` against 16
+    simulated networks of N = 500 (both populations, every lag compared), the two
+    populations' variances distinct."""
+    model = mixed_map()
+    v = model.parameters.defaults()
+    result = ft.solve(model, v, tau_max=10.0, dtau=1.0)
+    assert result.method == "maps_multi"
+    names, b = ("E", "I"), {"E": 0.0, "I": v["bI"]}
+    A = np.array([[v["g"] ** 2 * SIGMA[(s, t)] * FRACTION[s] for s in names] for t in names])
+    theta = 2 * math.pi * np.arange(4096) / 4096
+    S = np.array([np.linalg.solve(np.diag([1 + b[t] ** 2 - 2 * b[t] * np.cos(th)
+                                           for t in names]) - A, np.full(2, v["D"]))
+                  for th in theta])
+    exact = np.fft.ifft(S, axis=0).real[:11]
+    for k, name in enumerate(names):
+        curve = result.observables["populations"][name]["autocorrelation"]["values"]
+        np.testing.assert_allclose(curve, exact[:, k], rtol=1e-12, atol=1e-12)
+    values = {"g": 1.6, "D": 0.2, "bI": 0.5}
+    report, result, _ = ft.verify(mixed_map(ft.tanh), values, N=500, trials=16, t_max=400.0,
+                                  t_burn=50.0, seed=4)
+    assert result.method == "maps_multi"
+    assert report.passed, report
+    assert {"E/variance", "I/autocorrelation"} <= {c.observable for c in report.comparisons}
+    pops = result.observables["populations"]
+    assert pops["E"]["variance"] != pytest.approx(pops["I"]["variance"], rel=1e-2)

@@ -35,9 +35,14 @@ q_α = Σ_k A_αk C_k(q) — the smallest, reached by iteration from q = 0 (C in
 for A ≥ 0); with D = 0 and a stable fixed point (ρ(A E[f'h']) < 1) the fixed point,
 q = Δ(0) (:func:`memoryless`).
 
-Scope: Gaussian sites (linear drift, no response kernel), every b_α ∈ (0, 1), or every
-b_α = 0. λ_max is not computed (``lyapunov_note``): the ``multi`` runtime's tangent
-problem is that of continuous time.
+Memoryless populations beside leaky ones (some b_α = 0, the rest in (0, 1)): such a
+population's lag equation is algebraic, Δ_α(k) = D_α δ_k0 + Σ_k A_αk C_k(k); it is the
+lattice equation with leak 1, its numbers undivided and no lattice Laplacian (the
+``multi`` runtime's ``lattice_weight`` 0), solved jointly with the leaky ones.
+
+Scope: Gaussian sites (linear drift, no response kernel), every b_α ∈ [0, 1). λ_max is
+not computed (``lyapunov_note``): the ``multi`` runtime's tangent problem is that of
+continuous time.
 Lags: the output grid is every ``per`` = max(1, round(dτ/step)) lags up to τ_max, in the
 model's time (τ = k·step).
 """
@@ -64,7 +69,8 @@ from fieldtheory.solvers.runtime.multi_problem import (  # inlined by the code g
     _stability_matrix,
 )
 
-__all__ = ["applies_maps_multi", "continuous_equivalent", "memoryless", "solve_maps_multi"]
+__all__ = ["applies_maps_multi", "continuous_equivalent", "lattice_weights", "memoryless",
+           "solve_maps_multi"]
 
 #: Why λ_max is absent (``lyapunov_note``): the multi runtime's tangent problem would be
 #: that of continuous time, so it is not computed at all.
@@ -86,21 +92,32 @@ def continuous_equivalent(spec: SiteSpec) -> SiteSpec:
                                "response kernel")
     P = spec.size
     b = 1.0 - np.asarray(spec.leak, dtype=float).reshape(P)
-    if np.any(b <= 0) or np.any(b >= 1):
+    if np.any(b < 0) or np.any(b >= 1):
         raise SolverInputError(
-            f"maps_multi needs every 1 − leak in (0, 1); got {b.tolist()} (δ = 1 makes the "
-            "lag equation algebraic lag by lag, not solved here)")
-    root = np.sqrt(b)
+            f"maps_multi needs every 1 − leak in [0, 1); got {b.tolist()}")
+    # a memoryless population (b = 0) keeps its numbers: its lag equation is algebraic,
+    # Δ(k) = Dδ_k0 + Σ A C(k), the lattice equation with leak 1 and no Laplacian
+    # (lattice_weights)
+    leaky = b > 0
+    root = np.where(leaky, np.sqrt(np.where(leaky, b, 1.0)), 1.0)
+    scale = np.where(leaky, b, 1.0)
     return dataclasses.replace(
         spec,
         step=None,
-        leak=(1.0 - b) / root,
-        noise=np.asarray(spec.noise, dtype=float).reshape(P) / b,
+        leak=np.where(leaky, (1.0 - b) / root, 1.0),
+        noise=np.asarray(spec.noise, dtype=float).reshape(P) / scale,
         offset=np.asarray(spec.offset, dtype=float).reshape(P) / root,
         mean_coupling=np.asarray(spec.mean_coupling, dtype=float).reshape(P, -1) / root[:, None],
         correlation_coupling=(np.asarray(spec.correlation_coupling, dtype=float).reshape(P, -1)
-                              / b[:, None]),
+                              / scale[:, None]),
     )
+
+
+def lattice_weights(spec: SiteSpec) -> np.ndarray:
+    """The Laplacian's weight per population in :func:`continuous_equivalent`'s lattice
+    equation: 1 for a leaky population (b > 0), 0 for a memoryless one (b = 0)."""
+    b = 1.0 - np.asarray(spec.leak, dtype=float).reshape(spec.size)
+    return (b > 0).astype(float)
 
 
 def solve_maps_multi(spec: SiteSpec, *, tau_max: float = 20.0, dtau: float = 0.25,
@@ -119,7 +136,8 @@ def solve_maps_multi(spec: SiteSpec, *, tau_max: float = 20.0, dtau: float = 0.2
         out = solve_multi(continuous_equivalent(spec), tau_max=float(lags), dtau=float(per),
                           step_max=1.0, box=None if box is None else box / step,
                           branch=branch, mean_guess=mean_guess, fractions=fractions,
-                          strip=strip, max_iter=max_iter, no_exponent=NO_EXPONENT)
+                          strip=strip, max_iter=max_iter, no_exponent=NO_EXPONENT,
+                          lattice_weight=lattice_weights(spec))
     for part in (out, *out.get("populations", {}).values()):
         for key in ("autocorrelation", "autocorrelation_phi"):
             curve = part[key]
@@ -166,12 +184,12 @@ def memoryless(spec: SiteSpec, lags: int, per: int, *, fractions=None, strip=Non
 
 
 def applies_maps_multi(site) -> bool:
-    """Gaussian map sites with every leak in (0, 1), or every leak 1 (memoryless): any
-    number of populations and terms."""
+    """Gaussian map sites with every leak in (0, 1] (memoryless populations, leak 1, beside
+    leaky ones or alone): any number of populations and terms."""
     if site.step is None or site.has_nonlinear_drift or site.has_kernel:
         return False
     b = 1.0 - np.asarray(site.leak, dtype=float)
-    return bool(np.all((b > 0) & (b < 1)) or np.all(b == 0))
+    return bool(np.all((b >= 0) & (b < 1)))
 
 
 # below the one-population ``map`` runtime (priority 100), which takes one-φ maps; inlined

@@ -203,6 +203,7 @@ def solve_multi(
     max_iter: int = 60,
     extra_covariance=None,
     no_exponent: str | None = None,
+    lattice_weight=None,
 ) -> dict[str, Any]:
     r"""Stationary DMFT of the P Gaussian populations of ``spec``: the observables dict.
 
@@ -236,6 +237,10 @@ def solve_multi(
     no_exponent : str, optional
         The caller's reason not to compute λ_max (it becomes ``lyapunov_note``): the maps
         runtime solves its lag equation here, but its tangent problem is not this one.
+    lattice_weight : array_like, optional
+        The weight w_α ∈ {0, 1} of the lag Laplacian per population (default 1): w_α = 0
+        makes population α's lag equation algebraic, a²Δ(τ) = Dδ_{τ0}/step + Σ A C(τ) — a
+        memoryless map population beside leaky ones (``maps_multi``, lattice step 1).
 
     Returns
     -------
@@ -257,6 +262,8 @@ def solve_multi(
         raise SolverInputError(f"unknown branch {branch!r}: use auto, fixed_point or chaotic")
     problem = _Problem(spec, strip)
     P, a = problem.P, problem.a
+    if lattice_weight is not None:
+        problem.lattice_weight = np.asarray(lattice_weight, dtype=float).reshape(P)
     if extra_covariance is not None:
         extra_covariance = tuple(extra_covariance)
         if len(extra_covariance) != P:

@@ -34,7 +34,8 @@ class _Lattice:
         upper[0] = lower[-1] = -2.0 / step**2  # reflecting ends: Δ_{−1} = Δ_1, Δ_{n+1} = Δ_{n−1}
         laplace = sparse.diags([lower, main, upper], [-1, 0, 1], format="csr")
         self.operator = sparse.block_diag(
-            [laplace + problem.a[al] ** 2 * sparse.identity(n1) for al in range(P)], format="csr"
+            [problem.lattice_weight[al] * laplace + problem.a[al] ** 2 * sparse.identity(n1)
+             for al in range(P)], format="csr"
         )
         self.n1 = n1
 
@@ -258,6 +259,9 @@ def _multi_initial_guess(problem: _Problem, n: int, step: float, noise, M, resid
     )
     delta = np.empty((problem.P, n + 1))
     for al in range(problem.P):
+        if problem.lattice_weight[al] == 0:  # memoryless: its noise at lag 0 only
+            delta[al] = plateau[al] + (q[al] - plateau[al]) * (tau == 0)
+            continue
         white = noise[al] / (2 * a[al])
         amplitude = max(q[al] - white - plateau[al], 0.0)
         delta[al] = (

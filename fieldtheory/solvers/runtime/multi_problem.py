@@ -46,6 +46,10 @@ class _Problem:
         # each term's own strip of analyticity (a number ``strip`` overrides them all)
         self.P, self.names, self.override = P, tuple(spec.populations), strip
         self.a = np.asarray(spec.leak, dtype=float).reshape(P)
+        # the weight of the lag Laplacian per population: 1 in continuous time; 0 for a
+        # memoryless map population beside leaky ones (``maps_multi``), whose lag equation
+        # is then algebraic, a²Δ(k) = Dδ_k0 + Σ A C(k)
+        self.lattice_weight = np.ones(P)
         self.D = np.asarray(spec.noise, dtype=float).reshape(P)
         self.I = np.asarray(spec.offset, dtype=float).reshape(P)
         self.B = np.asarray(spec.mean_coupling, dtype=float).reshape(P, len(spec.means))
