@@ -30,7 +30,7 @@ import scipy.linalg
 import sympy as sp
 
 import fieldtheory as ft
-from fieldtheory.errors import ActionStructureError, EnsembleError
+from fieldtheory.errors import ActionStructureError
 from fieldtheory.solvers.runtime.common import ModeDressing
 
 x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
@@ -214,14 +214,6 @@ def test_the_derivation_prints_the_resummed_saddle_point():
 
 def test_correlated_modes_refuse_what_they_cannot_resum():
     lam, _, _, alpha, _, g, rho = PARAMETERS.symbols
-    # an array spectrum with an overlap profile needs the profile's antiderivatives (the
-    # second order's ⟨d²ρ²⟩ panel by panel): one that sympy cannot integrate is named
-    profile = rho * sp.exp(-sp.exp((A_ / M_) ** 2))
-    arrays = ft.RandomMode(alpha=alpha, spectrum=(1.0, 0.5, 0.2), gain=g, overlap=profile)
-    action = ft.langevin(drift={x: -x(t) + J @ x(t)}, couplings={J: arrays},
-                         parameters=PARAMETERS)
-    with pytest.raises(EnsembleError, match=r"overlap profile .* has no antiderivative"):
-        ft.derive(action)
     ensemble = ft.RandomMode(alpha=alpha, spectrum=sp.Integer(1), gain=g, overlap=rho)
     scaled = ft.langevin(drift={x: -x(t) + lam * (J @ ft.tanh(x(t)))}, couplings={J: ensemble},
                          parameters=PARAMETERS)

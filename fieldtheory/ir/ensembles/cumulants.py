@@ -225,14 +225,9 @@ def _profile_symmetry(coupling: Coupling, shape: sp.Expr, overlap: sp.Expr) -> s
     """∫s²ρ²du/∫s²du over the mode positions (computed once per term: the stages ask for
     it many times)."""
     u = MODE_POSITION
-    if isinstance(shape, ModeInterpolant):  # an array spectrum: panel by panel
-        weighted = weighted_square_integral(shape, overlap**2, u)
-        if weighted is None:
-            raise EnsembleError(
-                f"coupling {coupling} (random modes): the overlap profile {overlap} has no "
-                f"antiderivative (times 1, u, u²) that sympy finds; the second order "
-                f"⟨d²ρ²⟩ over the array spectrum needs one")
-        return weighted / weighted_square_integral(shape, sp.S.One, u)
+    if isinstance(shape, ModeInterpolant):  # an array spectrum: a quadrature node
+        return (weighted_square_integral(shape, overlap**2, u)
+                / weighted_square_integral(shape, sp.S.One, u))
     return sp.integrate(shape**2 * overlap**2, (u, 0, 1)) / sp.integrate(shape**2, (u, 0, 1))
 
 

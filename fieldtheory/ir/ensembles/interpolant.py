@@ -16,7 +16,8 @@ import itertools
 
 import sympy as sp
 
-__all__ = ["ModeInterpolant", "ModeInterpolantSlope", "breaks_of", "weighted_square_integral"]
+__all__ = ["InterpolantSquareMoment", "ModeInterpolant", "ModeInterpolantSlope", "breaks_of",
+           "weighted_square_integral"]
 
 
 def breaks_of(expr: sp.Expr) -> tuple[float, ...]:
@@ -25,34 +26,99 @@ def breaks_of(expr: sp.Expr) -> tuple[float, ...]:
                          for b in f.breaks}))
 
 
+#: The integration variable of :class:`InterpolantSquareMoment` (bound: a fixed symbol, so
+#: that equal moments are equal expressions).
+BOUND = sp.Symbol("u_mode", real=True)
+#: Gauss–Legendre nodes per panel of :class:`InterpolantSquareMoment` (s² is a quadratic on
+#: each panel; a smooth weight such as e^{−2κu} is integrated to round-off).
+MOMENT_NODES = 16
+
+
 def weighted_square_integral(shape: ModeInterpolant, weight: sp.Expr, u: sp.Symbol) -> sp.Expr:
     r"""∫₀¹ s(u)² w(u) du for the interpolant s = ``shape`` (of the position ``u``) and a
-    weight w(u) (e.g. an overlap profile squared, which may hold parameters).
+    weight w(u) (e.g. an overlap profile squared, which may hold parameters): an
+    :class:`InterpolantSquareMoment` node (a number where w holds no parameters)."""
+    return InterpolantSquareMoment(sp.Lambda(BOUND, sp.sympify(weight).xreplace({u: BOUND})),
+                                   shape.args[1])
 
-    On each panel s² is a quadratic A + Bu + Cu² in u, so the integral is a sum of the
-    antiderivatives Fₙ(u) = ∫uⁿw(u)du (n = 0, 1, 2), found once by sympy and evaluated at
-    the panel ends. Returns None where sympy finds no antiderivative."""
-    values = [sp.nsimplify(v) for v in shape.args[1]]
-    K = len(values)
-    antiderivatives = []
-    for n in range(3):
-        F = sp.integrate(u**n * weight, u)
-        if F.has(sp.Integral):
-            return None
-        antiderivatives.append(F)
 
-    def between(a, b, coefficients) -> sp.Expr:
-        return sum(c * (F.subs(u, b) - F.subs(u, a))
-                   for c, F in zip(coefficients, antiderivatives, strict=True) if c != 0)
+def _moment_rule(values) -> tuple[list[float], list[float]]:
+    """Nodes on (0, 1) and weights × s(node)² of the panelled rule for ∫s²w du."""
+    import numpy as np
 
-    nodes = [sp.Rational(2 * k + 1, 2 * K) for k in range(K)]
-    total = between(0, nodes[0], (values[0] ** 2, 0, 0))
-    total += between(nodes[-1], 1, (values[-1] ** 2, 0, 0))
-    for k in range(K - 1):
-        slope = (values[k + 1] - values[k]) * K  # s = values[k] + slope·(u − nodes[k])
-        offset = values[k] - slope * nodes[k]
-        total += between(nodes[k], nodes[k + 1], (offset**2, 2 * offset * slope, slope**2))
-    return total
+    grid = _grid(values)
+    edges = [0.0, *grid, 1.0]
+    z, wz = np.polynomial.legendre.leggauss(MOMENT_NODES)
+    nodes, weights = [], []
+    for lo, hi in itertools.pairwise(edges):
+        if hi > lo:
+            nodes.extend(lo + (hi - lo) * (z + 1) / 2)
+            weights.extend((hi - lo) * wz / 2)
+    nodes = np.asarray(nodes)
+    square = np.interp(nodes, grid, [float(v) for v in values]) ** 2
+    return nodes.tolist(), (np.asarray(weights) * square).tolist()
+
+
+class _ModeNodes(sp.Symbol):
+    """The rule's nodes as one symbol, printed as the array of them (inside a moment's
+    weight, so that the weight evaluates at every node in one numpy expression)."""
+
+    def __new__(cls, nodes: tuple[float, ...]):
+        obj = super().__new__(cls, f"_mode_nodes_{len(nodes)}_{abs(hash(nodes)) % 10**8}",
+                              real=True)
+        obj._nodes = nodes
+        return obj
+
+    def _numpycode(self, printer) -> str:
+        return f"{printer._module_format('numpy.asarray')}({list(self._nodes)!r})"
+
+
+class InterpolantSquareMoment(sp.Function):
+    r"""∫₀¹ s(u)² w(u) du for the interpolant through (k + ½)/K ↦ s_k:
+    ``InterpolantSquareMoment(Lambda(v, w(v)), Tuple(s_0, …))``. Evaluated (to a Float) as
+    soon as w holds no parameters, by Gauss–Legendre with :data:`MOMENT_NODES` nodes on each
+    panel between the interpolant's kinks; printed compactly, and into numpy code as one
+    dot product of that rule with w at its nodes."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, weight, values):
+        if isinstance(weight, sp.Lambda) and not weight.expr.free_symbols - set(
+                weight.variables):
+            return sp.Float(cls._numeric(weight, values))
+        return None
+
+    @staticmethod
+    def _numeric(weight, values) -> float:
+        import numpy as np
+
+        nodes, coefficients = _moment_rule(values)
+        f = sp.lambdify(weight.variables, weight.expr, "numpy")
+        body = np.broadcast_to(np.asarray(f(np.asarray(nodes)), dtype=float), (len(nodes),))
+        return float(np.dot(coefficients, body))
+
+    def _sympystr(self, printer) -> str:
+        weight = self.args[0]
+        (v,) = weight.variables
+        return (f"∫interp({printer._print(v)}; {len(self.args[1])} values)²·"
+                f"({printer._print(weight.expr)}) d{printer._print(v)}")
+
+    def _latex(self, printer) -> str:
+        weight = self.args[0]
+        (v,) = weight.variables
+        return (rf"\int_0^1 \operatorname{{interp}}_{{{len(self.args[1])}}}"
+                rf"\left({printer._print(v)}\right)^2 \left({printer._print(weight.expr)}\right)"
+                rf"\, d{printer._print(v)}")
+
+    def _numpycode(self, printer) -> str:
+        weight = self.args[0]
+        (v,) = weight.variables
+        nodes, coefficients = _moment_rule(self.args[1])
+        body = printer._print(weight.expr.xreplace({v: _ModeNodes(tuple(nodes))}))
+        np_ = printer._module_format("numpy")
+        return (f"{np_}.dot({coefficients!r}, {np_}.broadcast_to({body}, "
+                f"({len(nodes)},)))")
 
 
 def _grid(values) -> list[float]:
