@@ -75,20 +75,25 @@ SIGMA = {("E", "E"): 1.0, ("E", "I"): 0.5, ("I", "E"): 0.8, ("I", "I"): 0.3}  # 
 FRACTION = {"E": 0.7, "I": 0.3}
 
 
-def ei_map(phi=None) -> ft.Model:
-    """E/I map declared here: Var J_ij = g²σ²_{βα}/N for a source in β and a target in α,
-    leak δ per step, noise δD, φ linear (default) or given."""
-    p = ft.parameters(g=(0.8, "positive"), D=(0.5, "nonnegative"), delta=(0.3, (1e-9, 1)))
-    g, D, delta = p.symbols
+def ei_blocks(g) -> ft.BlockGaussian:
+    """The E/I ensemble of these tests: Var J_ij = g²σ²_{βα}/N, fractions ``FRACTION``."""
     graph = nx.DiGraph()
     for name, fraction in FRACTION.items():
         graph.add_node(name, fraction=fraction)
     for (source, target), sigma2 in SIGMA.items():
         graph.add_edge(source, target, mean=0, variance=sigma2 * g**2)
+    return ft.BlockGaussian.from_graph(graph)
+
+
+def ei_map(phi=None) -> ft.Model:
+    """E/I map declared here: Var J_ij = g²σ²_{βα}/N for a source in β and a target in α,
+    leak δ per step, noise δD, φ linear (default) or given."""
+    p = ft.parameters(g=(0.8, "positive"), D=(0.5, "nonnegative"), delta=(0.3, (1e-9, 1)))
+    g, D, delta = p.symbols
     out = (lambda u: u) if phi is None else phi
     return ft.Model("ei_map", ft.langevin(
         drift={x: (1 - delta) * x(n) + delta * (J @ out(x(n)))}, noise={x: delta * D},
-        couplings={J: ft.BlockGaussian.from_graph(graph)}, parameters=p,
+        couplings={J: ei_blocks(g)}, parameters=p,
         time=ft.discrete(step=delta)), "an E/I map declared in the test")
 
 
@@ -180,15 +185,10 @@ def mixed_map(phi=None) -> ft.Model:
     (b_E = 0) and a leaky I one (b_I a parameter); the block variances of ``ei_map``."""
     p = ft.parameters(g=(0.8, "positive"), D=(0.5, "nonnegative"), bI=(0.6, (0, 0.99)))
     g, D, bI = p.symbols
-    graph = nx.DiGraph()
-    for name, fraction in FRACTION.items():
-        graph.add_node(name, fraction=fraction)
-    for (source, target), sigma2 in SIGMA.items():
-        graph.add_edge(source, target, mean=0, variance=sigma2 * g**2)
     out = (lambda u: u) if phi is None else phi
     return ft.Model("mixed_map", ft.langevin(
         drift={x: ft.by_population("b", E=0, I=bI) * x(n) + J @ out(x(n))}, noise={x: D},
-        couplings={J: ft.BlockGaussian.from_graph(graph)}, parameters=p,
+        couplings={J: ei_blocks(g)}, parameters=p,
         time=ft.discrete(step=1)), "memoryless E, leaky I")
 
 
