@@ -307,11 +307,10 @@ def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau
                     else {spec.populations[0]: errors})
     sites = {}
     for population, stats in zip(spec.populations, statistics, strict=True):
-        # the replicas' scatter, or the paths' sampling error where it is larger (a
+        # the runtime's error of a mean has the paths' sampling error as its floor (a
         # scatter of few replicas can fall far below the error it estimates:
-        # monte_carlo_site.site_statistics)
-        mean = float(named[population]["mean"])
-        error = max(float(named_errors[population]["mean"]), stats["mean_sampling_stderr"])
+        # monte_carlo_site.path_floors)
+        mean, error = float(named[population]["mean"]), float(named_errors[population]["mean"])
         if abs(mean) > 4 * error:
             raise ParameterError(
                 f"{where}: population {population} has the sampled site mean {mean:.3g} ± "

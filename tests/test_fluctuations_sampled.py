@@ -176,8 +176,8 @@ def test_sampled_sites_are_refused_where_the_theory_does_not_reach(linear_rho):
 
 def test_a_sampled_site_with_a_mean_is_refused_and_a_symmetric_one_is_not():
     """The fluctuation runtimes take sites of zero mean: a cubic site with an input I
-    (mean ≈ 0.5) is refused by name; the check's error is the larger of the replicas'
-    scatter and the paths' sampling error (a scatter of few replicas can be far too small:
+    (mean ≈ 0.5) is refused by name; the check's error has the paths' sampling error as its
+    floor (the scatter of few replicas alone can be far too small:
     a symmetric correlated-mode site at seed 4 had −0.0050 ± 0.00053 and was refused,
     tests/test_random_mode_overlap_dimension.py)."""
     p = ft.parameters(c=(0.2, "nonnegative"), I=(0.8, "real"), g=(0.8, "positive"))

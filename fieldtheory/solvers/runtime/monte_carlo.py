@@ -18,7 +18,9 @@ Ostojic, PRE 97, 062314 (2018)).
 
 The estimate is the mean of B = ``replicas`` independent self-consistent solutions, each
 from its own ``paths`` sampled paths (units) per population, run side by side; its
-standard error is their scatter over √B. Why replicas: the self-consistency amplifies the
+standard error is their scatter over √B — for the path means (``mean``, ``mean_phi``,
+``mean_gain``) at least the paths' own sampling error (:func:`path_floors`: a scatter of
+few replicas has a long tail towards small values). Why replicas: the self-consistency amplifies the
 sampling noise of one pass by (1 − F')⁻¹ (F the map Q ↦ Q̂ of the order parameters; its
 slow mode contracts by ≈ 0.8 per step for chaotic rate networks, an amplification ≈ 5),
 which a batch error of one pass would miss. The price is a bias O(1/paths) of each
@@ -119,6 +121,7 @@ from fieldtheory.solvers.runtime.monte_carlo_site import (  # inlined by the cod
     derivative_or_difference,
     estimate_order,
     initial_order,
+    path_floors,
     sample_grid,
     sample_sweep,
     sampled_observables,
@@ -308,6 +311,7 @@ def solve_monte_carlo(
                 sampled_observables(spec, grid, record, response_x),
                 residuals,
                 clipped,
+                path_floors(spec, record),
             )
             if statistics is not None:
                 result["site_statistics"] = site_statistics(
@@ -330,18 +334,21 @@ def solve_monte_carlo(
     )
 
 
-def _summary(samples: list[dict], tau: np.ndarray):
-    """Replica means and their standard errors."""
+def _summary(samples: list[dict], tau: np.ndarray, floors: dict):
+    """Replica means and their standard errors: the replicas' scatter, for the path means
+    at least the paths' sampling error (``floors``, :func:`path_floors`)."""
     values = {key: s.mean(axis=0) for key, s in samples.items()}
     errors = {key: s.std(axis=0, ddof=1) / math.sqrt(s.shape[0]) for key, s in samples.items()}
+    for key, floor in floors.items():
+        errors[key] = np.maximum(errors[key], floor)
     return _schema(values, tau), _schema(errors, tau)
 
 
-def _result(spec, grid, order, samples, residuals, clipped) -> dict:
+def _result(spec, grid, order, samples, residuals, clipped, floors) -> dict:
     tau = grid.dt * grid.per * np.arange(grid.outputs + 1)
     values, errors = {}, {}
-    for name, sample in zip(spec.populations, samples, strict=True):
-        values[name], errors[name] = _summary(sample, tau)
+    for name, sample, floor in zip(spec.populations, samples, floors, strict=True):
+        values[name], errors[name] = _summary(sample, tau, floor)
     result = dict(values[spec.populations[0]])
     stderr = dict(errors[spec.populations[0]])
     if spec.size > 1:
