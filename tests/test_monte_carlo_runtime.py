@@ -168,7 +168,8 @@ def test_gaussian_site_agrees_with_stationary_solver(D):
     inputs = np.tile(theory.autocorrelation_phi[: grid.window + 1], (4, 1, 1))
     order = mcs.OrderParameters(np.zeros((4, 0)), inputs, np.zeros((4, 0, grid.window + 1)))
     record, _, response_x, _ = mcs.sample_sweep(spec, grid, order, np.random.default_rng(3))
-    one_pass = mcs.sampled_observables(spec, grid, record, response_x)[0]["variance"]
+    observables, _ = mcs.sampled_observables(spec, grid, record, response_x)
+    one_pass = observables[0]["variance"]
     amplification = max(
         result["stderr"]["variance"] / (one_pass.std(ddof=1) / math.sqrt(one_pass.size)), 1.0
     )

@@ -99,8 +99,8 @@ def continuous_equivalent(spec: SiteSpec) -> SiteSpec:
     # Δ(k) = Dδ_k0 + Σ A C(k), the lattice equation with leak 1 and no Laplacian
     # (lattice_weights)
     leaky = b > 0
-    root = np.where(leaky, np.sqrt(np.where(leaky, b, 1.0)), 1.0)
     scale = np.where(leaky, b, 1.0)
+    root = np.sqrt(scale)
     return dataclasses.replace(
         spec,
         step=None,

@@ -121,7 +121,6 @@ from fieldtheory.solvers.runtime.monte_carlo_site import (  # inlined by the cod
     derivative_or_difference,
     estimate_order,
     initial_order,
-    path_floors,
     sample_grid,
     sample_sweep,
     sampled_observables,
@@ -308,10 +307,9 @@ def solve_monte_carlo(
                 spec,
                 grid,
                 estimate,
-                sampled_observables(spec, grid, record, response_x),
+                *sampled_observables(spec, grid, record, response_x),
                 residuals,
                 clipped,
-                path_floors(spec, record),
             )
             if statistics is not None:
                 result["site_statistics"] = site_statistics(
@@ -344,7 +342,7 @@ def _summary(samples: list[dict], tau: np.ndarray, floors: dict):
     return _schema(values, tau), _schema(errors, tau)
 
 
-def _result(spec, grid, order, samples, residuals, clipped, floors) -> dict:
+def _result(spec, grid, order, samples, floors, residuals, clipped) -> dict:
     tau = grid.dt * grid.per * np.arange(grid.outputs + 1)
     values, errors = {}, {}
     for name, sample, floor in zip(spec.populations, samples, floors, strict=True):

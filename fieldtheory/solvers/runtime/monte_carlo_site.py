@@ -387,14 +387,9 @@ def estimate_order(spec: SiteSpec, grid: SampleGrid, record, responses) -> Order
     )
 
 
-#: Observables that are means over paths of path time averages, and the functions of x
-#: they average (None: x itself): their sampling error has a floor (:func:`path_floors`).
-PATH_MEANS = {"mean": None, "mean_phi": "phi", "mean_gain": "dphi"}
-
-
-def path_floors(spec: SiteSpec, record) -> list[dict]:
-    r"""Per population, the sampling error of each :data:`PATH_MEANS` observable's replica
-    mean from the scatter of the paths' time averages: √(mean_b Var_b / (B · paths)).
+def path_floors(averages: dict) -> dict:
+    r"""The sampling error of each replica-mean observable from the scatter of the paths'
+    time averages, ``averages`` {key: (B, paths)}: √(mean_b Var_b / (B · paths)).
 
     The replicas' scatter (B − 1 degrees of freedom) is the error that includes the
     self-consistency's amplification, but with few replicas it is very uncertain, with a
@@ -402,29 +397,24 @@ def path_floors(spec: SiteSpec, record) -> list[dict]:
     amplification) is a floor without that tail. Measured on a linear site of mean 0, 64
     paths × 4 replicas: over 12 seeds the means scatter by 0.0069 and the replicas'
     errors are 0.0058 in rms, but seed 4 gave −0.0050 ± 0.00053 (its paths: ± 0.006)."""
-    out = []
-    for p in range(spec.size):
-        x = record[p]
-        floors = {}
-        for key, name in PATH_MEANS.items():
-            values = x if name is None else getattr(spec, name)[p](x)
-            averages = np.broadcast_to(values, x.shape).mean(axis=-1)  # (B, paths)
-            floors[key] = float(np.sqrt(averages.var(axis=-1, ddof=1).mean()
-                                        / averages.size))
-        out.append(floors)
-    return out
+    return {key: float(np.sqrt(a.var(axis=-1, ddof=1).mean() / a.size))
+            for key, a in averages.items()}
 
 
-def sampled_observables(spec: SiteSpec, grid: SampleGrid, record, response_x) -> list[dict]:
-    """Per-replica estimates (B, ...) of the schema observables, one dict per population."""
-    out = []
+def sampled_observables(spec: SiteSpec, grid: SampleGrid, record,
+                        response_x) -> tuple[list[dict], list[dict]]:
+    """Per-replica estimates (B, ...) of the schema observables, one dict per population,
+    and per population the floors of the path means' errors (:func:`path_floors`)."""
+    out, floors = [], []
     every = slice(0, grid.outputs * grid.per + 1, grid.per)
     lags = grid.outputs * grid.per
     for p in range(spec.size):
         x = record[p]
-        phi = spec.phi[p](x)
-        m = x.mean(axis=(-1, -2), keepdims=True)
-        m_phi = phi.mean(axis=(-1, -2), keepdims=True)
+        phi = np.broadcast_to(spec.phi[p](x), x.shape)
+        averages = {"mean": x.mean(axis=-1), "mean_phi": phi.mean(axis=-1),
+                    "mean_gain": np.broadcast_to(spec.dphi[p](x), x.shape).mean(axis=-1)}
+        m = averages["mean"].mean(axis=-1)[:, None, None]
+        m_phi = averages["mean_phi"].mean(axis=-1)[:, None, None]
         auto = lag_products(x - m, x - m, lags)[..., every].mean(axis=1)
         auto_phi = lag_products(phi - m_phi, phi - m_phi, lags)[..., every].mean(axis=1)
         out.append(
@@ -434,11 +424,12 @@ def sampled_observables(spec: SiteSpec, grid: SampleGrid, record, response_x) ->
                 "autocorrelation": auto,
                 "mean_phi": m_phi[:, 0, 0],
                 "autocorrelation_phi": auto_phi,
-                "mean_gain": spec.dphi[p](x).mean(axis=(-1, -2)),
+                "mean_gain": averages["mean_gain"].mean(axis=-1),
                 "response": response_x[p].mean(axis=-1).T[:, every],
             }
         )
-    return out
+        floors.append(path_floors(averages))
+    return out, floors
 
 
 def site_statistics(spec: SiteSpec, grid: SampleGrid, record, response_x, response_f,
