@@ -111,6 +111,41 @@ def test_lag_products_match_direct_sums():
         np.testing.assert_allclose(out[:, lag], direct, rtol=1e-12, atol=1e-12)
 
 
+def test_path_floors_of_an_ornstein_uhlenbeck_site_are_its_exact_sampling_errors():
+    """dx = −x dt + √D dW alone (no coupling): the lattice scheme is exact, C(τ) = (D/2)e^{−τ}.
+    The floor of each replica-mean observable is the scatter of the per-path time averages
+    over √(B·paths), which for a Gaussian process over a record of length T is known:
+    Var[(1/T)∫x] = (1/T)∫C = D/T and Var[(1/T)∫x(t)x(t+τ)] = (1/T)∫[C(u)² + C(u+τ)C(u−τ)]du
+    = (D/2)²(1 + (1 + 2τ)e^{−2τ})/T. Tolerance: the estimated scatter of B·paths − B
+    degrees of freedom has relative error 1/√(2·252) (4σ: 18 %), the finite record's
+    correction is O(window/T) (2 %)."""
+    D, B, paths = 2.0, 4, 64
+    spec = SiteSpec(**{**site(1.0, D).__dict__, "correlations": (),
+                       "correlation_coupling": np.zeros((1, 0))})
+    grid = mcs.sample_grid(spec, 2.0, 0.5, 0.05, 100.0, 20.0, 4.0, B, paths)
+    empty = np.zeros((B, 0, grid.window + 1))
+    order = mcs.OrderParameters(np.zeros((B, 0)), empty, empty)
+    record, _, response_x, _ = mcs.sample_sweep(spec, grid, order, np.random.default_rng(5))
+    _, (floors,) = mcs.sampled_observables(spec, grid, record, response_x)
+    T, units, c0 = grid.record * grid.dt, B * paths, D / 2
+    tau = np.arange(grid.outputs + 1) * grid.dt * grid.per
+    exact = {"mean": math.sqrt(D / T / units),
+             "variance": math.sqrt(2 * c0**2 / T / units),
+             "autocorrelation": np.sqrt(c0**2 * (1 + (1 + 2 * tau) * np.exp(-2 * tau))
+                                        / T / units)}
+    tolerance = 4 / math.sqrt(2 * (units - B)) + 0.02
+    for key, value in exact.items():
+        np.testing.assert_allclose(floors[key], value, rtol=tolerance, err_msg=key)
+    # a linear site's tangent is deterministic: its response has no sampling error
+    np.testing.assert_allclose(floors["response"], 0.0, atol=1e-12)
+    # and the runtime reports at least the floor
+    result = mc.solve_monte_carlo(spec, tau_max=2.0, dtau=0.5, paths=paths, replicas=B,
+                                  dt=0.05, window=4.0, t_record=100.0, t_burn=20.0, seed=5,
+                                  lyapunov=False)
+    assert np.all(result["stderr"]["autocorrelation"]["values"]
+                  >= 0.8 * exact["autocorrelation"])
+
+
 def test_bad_input_and_non_convergence():
     with pytest.raises(ValueError, match="discrete-time"):
         mc.solve_monte_carlo(

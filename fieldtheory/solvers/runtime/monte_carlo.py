@@ -18,9 +18,10 @@ Ostojic, PRE 97, 062314 (2018)).
 
 The estimate is the mean of B = ``replicas`` independent self-consistent solutions, each
 from its own ``paths`` sampled paths (units) per population, run side by side; its
-standard error is their scatter over √B — for the path means (``mean``, ``mean_phi``,
-``mean_gain``) at least the paths' own sampling error (:func:`path_floors`: a scatter of
-few replicas has a long tail towards small values). Why replicas: the self-consistency amplifies the
+standard error is their scatter over √B, and at least the paths' own sampling error
+(:func:`path_floors`, for the path means, the variance, both autocorrelations and the
+response: the scatter of the per-path estimates over B·paths units; a scatter of few
+replicas has a long tail towards small values). Why replicas: the self-consistency amplifies the
 sampling noise of one pass by (1 − F')⁻¹ (F the map Q ↦ Q̂ of the order parameters; its
 slow mode contracts by ≈ 0.8 per step for chaotic rate networks, an amplification ≈ 5),
 which a batch error of one pass would miss. The price is a bias O(1/paths) of each
@@ -333,8 +334,8 @@ def solve_monte_carlo(
 
 
 def _summary(samples: list[dict], tau: np.ndarray, floors: dict):
-    """Replica means and their standard errors: the replicas' scatter, for the path means
-    at least the paths' sampling error (``floors``, :func:`path_floors`)."""
+    """Replica means and their standard errors: the replicas' scatter, at least the
+    paths' sampling error (``floors``, :func:`path_floors`; per lag for curves)."""
     values = {key: s.mean(axis=0) for key, s in samples.items()}
     errors = {key: s.std(axis=0, ddof=1) / math.sqrt(s.shape[0]) for key, s in samples.items()}
     for key, floor in floors.items():

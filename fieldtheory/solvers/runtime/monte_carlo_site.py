@@ -387,48 +387,55 @@ def estimate_order(spec: SiteSpec, grid: SampleGrid, record, responses) -> Order
     )
 
 
-def path_floors(averages: dict) -> dict:
-    r"""The sampling error of each replica-mean observable from the scatter of the paths'
-    time averages, ``averages`` {key: (B, paths)}: √(mean_b Var_b / (B · paths)).
+def path_floors(estimates: dict) -> dict:
+    r"""The sampling error of each replica-mean observable from the scatter of its per-path
+    estimates, ``estimates`` {key: (B, paths, ...)}: √(mean_b Var_b / (B · paths)), per
+    component of the trailing axes (a curve's lags).
 
-    The replicas' scatter (B − 1 degrees of freedom) is the error that includes the
-    self-consistency's amplification, but with few replicas it is very uncertain, with a
-    long tail towards small values; the paths' error (B·paths − 1 degrees of freedom, no
-    amplification) is a floor without that tail. Measured on a linear site of mean 0, 64
-    paths × 4 replicas: over 12 seeds the means scatter by 0.0069 and the replicas'
-    errors are 0.0058 in rms, but seed 4 gave −0.0050 ± 0.00053 (its paths: ± 0.006)."""
-    return {key: float(np.sqrt(a.var(axis=-1, ddof=1).mean() / a.size))
-            for key, a in averages.items()}
+    The paths of a sweep are independent units given the order parameters (their inputs
+    are independent draws of one covariance), so a path's time average — of x, of a lag
+    product, of the tangent after its kicks — is one independent sample, and the scatter
+    over B·paths − 1 degrees of freedom is the error of their mean without any model of
+    the time correlations along a path. The replicas' scatter (B − 1 degrees of freedom)
+    is the error that includes the self-consistency's amplification, but with few
+    replicas it is very uncertain, with a long tail towards small values; the paths'
+    error (no amplification) is a floor without that tail. Measured on a linear site of
+    mean 0, 64 paths × 4 replicas: over 12 seeds the means scatter by 0.0069 and the
+    replicas' errors are 0.0058 in rms, but seed 4 gave −0.0050 ± 0.00053 (its paths:
+    ± 0.006)."""
+    out = {}
+    for key, a in estimates.items():
+        a = np.asarray(a, dtype=float)
+        spread = np.sqrt(a.var(axis=1, ddof=1).mean(axis=0) / (a.shape[0] * a.shape[1]))
+        out[key] = float(spread) if spread.ndim == 0 else spread
+    return out
 
 
 def sampled_observables(spec: SiteSpec, grid: SampleGrid, record,
                         response_x) -> tuple[list[dict], list[dict]]:
     """Per-replica estimates (B, ...) of the schema observables, one dict per population,
-    and per population the floors of the path means' errors (:func:`path_floors`)."""
+    and per population the floors of their errors from the per-path estimates
+    (:func:`path_floors`: the path means, the variance, both autocorrelations and the
+    response)."""
     out, floors = [], []
     every = slice(0, grid.outputs * grid.per + 1, grid.per)
     lags = grid.outputs * grid.per
     for p in range(spec.size):
         x = record[p]
         phi = np.broadcast_to(spec.phi[p](x), x.shape)
-        averages = {"mean": x.mean(axis=-1), "mean_phi": phi.mean(axis=-1),
+        per_path = {"mean": x.mean(axis=-1), "mean_phi": phi.mean(axis=-1),
                     "mean_gain": np.broadcast_to(spec.dphi[p](x), x.shape).mean(axis=-1)}
-        m = averages["mean"].mean(axis=-1)[:, None, None]
-        m_phi = averages["mean_phi"].mean(axis=-1)[:, None, None]
-        auto = lag_products(x - m, x - m, lags)[..., every].mean(axis=1)
-        auto_phi = lag_products(phi - m_phi, phi - m_phi, lags)[..., every].mean(axis=1)
-        out.append(
-            {
-                "mean": m[:, 0, 0],
-                "variance": auto[:, 0],
-                "autocorrelation": auto,
-                "mean_phi": m_phi[:, 0, 0],
-                "autocorrelation_phi": auto_phi,
-                "mean_gain": averages["mean_gain"].mean(axis=-1),
-                "response": response_x[p].mean(axis=-1).T[:, every],
-            }
-        )
-        floors.append(path_floors(averages))
+        m = per_path["mean"].mean(axis=-1)[:, None, None]
+        m_phi = per_path["mean_phi"].mean(axis=-1)[:, None, None]
+        per_path["autocorrelation"] = lag_products(x - m, x - m, lags)[..., every]
+        per_path["autocorrelation_phi"] = lag_products(phi - m_phi, phi - m_phi,
+                                                       lags)[..., every]
+        per_path["variance"] = per_path["autocorrelation"][..., 0]
+        per_path["response"] = np.moveaxis(response_x[p], 0, -1)[..., every]  # (B, paths, τ)
+        out.append({key: per_path[key].mean(axis=1) for key in
+                    ("mean", "variance", "autocorrelation", "mean_phi",
+                     "autocorrelation_phi", "mean_gain", "response")})
+        floors.append(path_floors(per_path))
     return out, floors
 
 
