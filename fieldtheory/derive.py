@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fieldtheory.codegen.layered import lower_layered
-from fieldtheory.codegen.site import SiteProblem, lower_site, observed_phis
+from fieldtheory.codegen.site import SiteProblem, lower_site, mixture_refusal, observed_phis
 from fieldtheory.codegen.site_printing import site_latex, site_text
 from fieldtheory.errors import ActionStructureError, ParameterError
 from fieldtheory.ir.action import Action
@@ -81,10 +81,16 @@ class Derivation:
     site_refusal: str | None = None
     fluctuations: GaussianFluctuations | None = None
 
-    def site_problem(self) -> SiteProblem:
-        """The lowered single-site problem; ``ActionStructureError`` when there is none."""
+    def site_problem(self, mixtures: bool = False) -> SiteProblem:
+        """The lowered single-site problem; ``ActionStructureError`` when there is none, and
+        for a mixture of sites (quenched variables in a unit's own dynamics) unless
+        ``mixtures`` (only the stationary solve takes one: its generated module)."""
         if self.site is None:
             raise ActionStructureError(self.site_refusal or "no single-site problem")
+        if getattr(self.site, "groups", ()) and not mixtures:
+            raise ActionStructureError(mixture_refusal(
+                self.site, f"{self.name} beyond the stationary solve (the 1/N layer, "
+                "Kac–Rice fixed points, inference)"))
         return self.site
 
     def stage(self, name: str) -> DerivationStage:

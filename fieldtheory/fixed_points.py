@@ -77,10 +77,12 @@ class FixedPointResult:
 
 def _site(model: Model, values: dict[str, float]):
     """The lowered site at parameter values (a SiteSpec) from the generated module."""
-    from fieldtheory.codegen.generate import generate
+    from fieldtheory.codegen.generate import generate, refuse_mixture
 
     module = generate(model)
-    return module, module.spec(**values)
+    site = module.spec(**values)
+    refuse_mixture(site, f"fixed points of {model.name}")
+    return module, site
 
 
 def _values(model: Model, params: Mapping[str, float] | None) -> dict[str, float]:

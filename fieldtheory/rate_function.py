@@ -98,7 +98,7 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
         Monte-Carlo paths per replica of the branch search.
     """
     require_dynamic(model, "rate-function")
-    from fieldtheory.codegen.generate import generate
+    from fieldtheory.codegen.generate import generate, refuse_mixture
     from fieldtheory.solve import solve
     from fieldtheory.solvers import registry
     from fieldtheory.solvers.runtime import common
@@ -128,6 +128,7 @@ def rate_function(model: Model | str, params: Mapping[str, float] | None = None,
     site = generate(model).spec(**values)
     registry.runtimes("large_deviations")  # registers the built-in runtimes
     where = f"rate-function of {model.name} at {values}"
+    refuse_mixture(site, where)
     reason = refusal(site)
     search = bool(branches) or (branches is None and reason is not None
                                 and site.size == 1 and site.has_nonlinear_drift)

@@ -108,9 +108,10 @@ class BranchSearch:
 
 
 def _site(model: Model, values: dict):
-    from fieldtheory.codegen.generate import generate
+    from fieldtheory.codegen.generate import generate, refuse_mixture
 
     site = generate(model).spec(**values)
+    refuse_mixture(site, f"branches of {model.name}")
     if site.step is not None:
         raise ParameterError(f"branches of {model.name}: a map (discrete time); the search "
                              "runs the continuous-time Monte-Carlo site")

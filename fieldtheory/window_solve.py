@@ -63,7 +63,7 @@ def solve_window(solve, model: Model | str, params: Mapping[str, float] | None, 
     """The finite-N statistics of a single unit of a map (module docstring); with several
     populations per population under ``populations`` (the top level their mixture).
     ``solve`` is :func:`fieldtheory.solve.solve`; ``options`` may set ``window`` (steps)."""
-    from fieldtheory.codegen.generate import generate
+    from fieldtheory.codegen.generate import generate, refuse_mixture
     from fieldtheory.solvers.runtime.common import SolverInputError
     from fieldtheory.solvers.runtime.window_loop import window_correction
 
@@ -75,6 +75,7 @@ def solve_window(solve, model: Model | str, params: Mapping[str, float] | None, 
                              "(it takes 'window')")
     values = model.parameters.resolve(params)
     site = generate(model).spec(**values)
+    refuse_mixture(site, f"finite-N map theory ({model.name})")
     if any(phi is not site.phi[0] for phi in site.phi):
         raise ParameterError(f"finite-N map theory ({model.name}): the populations observe "
                              "different φ; the window runtime's observables are one set of "

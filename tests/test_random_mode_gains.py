@@ -155,17 +155,21 @@ def test_cli_reports_the_z_scored_dimension(run):
 
 
 @pytest.mark.parametrize("where", ["leak", "input"])
-def test_gains_in_the_units_own_dynamics_are_refused_by_name(where):
+def test_gains_in_the_units_own_dynamics_make_a_mixture_of_sites(where):
     """G in the leak, or multiplying the unit's own input (G_i Σ_j J_ij φ_j: its input
-    covariance is G_i² g² C), makes the site a mixture over G."""
+    covariance is G_i² g² C), makes the site a mixture over G: the stationary solve takes
+    it as sub-populations (tests/test_quenched_mixture.py), the 1/N layer refuses it by
+    name."""
     p = ft.parameters(g=(0.5, "positive"), pr=(0.5, (0, 1)))
     drift = (-G * x(t) + J @ ft.tanh(x(t)) if where == "leak"
              else -x(t) + G * (J @ ft.tanh(x(t))))
     action = ft.langevin({x: drift}, None,
                          {J: ft.Gaussian(variance=p.g**2)}, p,
                          quenched={G: ft.LogNormalGain(pr=p.pr)})
-    with pytest.raises(ActionStructureError, match="quenched"):
-        ft.solve(ft.Model("own_gain", action, "gain in the leak"), {})
+    model = ft.Model("own_gain", action, "gain in the leak")
+    assert "mixture of sites" in ft.derive(model).stage("site").text
+    with pytest.raises(ActionStructureError, match="mixture of sites"):
+        ft.solve(model, {}, order="1/N")
 
 
 def test_bad_gain_declarations_are_named_errors():

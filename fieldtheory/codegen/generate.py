@@ -45,7 +45,7 @@ from fieldtheory.solvers.runtime import common
 __all__ = ["CODEGEN_VERSION", "generate", "module_source", "runtime_source", "runtimes_for"]
 
 #: Bumped whenever the template changes, so cached modules are regenerated.
-CODEGEN_VERSION = "5"
+CODEGEN_VERSION = "6"
 
 
 def generate(model: Model | str) -> GeneratedModule:
@@ -71,7 +71,8 @@ def _generate(model: Model, runtimes: tuple) -> GeneratedModule:
     if model.action.time.is_layered:  # deep and recurrent networks: the kernel recursion
         return _generate_layered(model, runtimes)
     derivation = derive(model)
-    problem = derivation.site_problem()  # the lowered stage of the derivation, not lowered again
+    # the lowered stage of the derivation, not lowered again (a mixture of sites included)
+    problem = derivation.site_problem(mixtures=True)
     modules = runtimes_for(problem)
     # everything the source is made of: the derivation, the parameters, the template,
     # the registered runtimes and the sources it inlines
@@ -100,6 +101,19 @@ def _generate_layered(model: Model, runtimes: tuple) -> GeneratedModule:
     return load_source(model.name, digest, source)
 
 
+def refuse_mixture(site, where: str) -> None:
+    """A named :class:`ParameterError` when the generated module's ``SiteSpec`` is a
+    mixture of sites (``groups`` set): for the layers beside the stationary solve, which
+    would read its sub-populations as populations of fixed fractions."""
+    if getattr(site, "groups", None):
+        from fieldtheory.errors import ParameterError
+
+        raise ParameterError(
+            f"{where}: the units of population(s) {sorted(set(site.groups))} have quenched "
+            "variables in their own dynamics (a mixture of sites); only the stationary "
+            "solve takes it")
+
+
 def runtimes_for(problem: SiteProblem) -> tuple[ModuleType, ...]:
     """The registered runtime modules a problem may need, by its structure (kernels may
     vanish at solve time, so a model with a symbolic kernel carries both kinds of
@@ -111,14 +125,15 @@ def module_source(model: Model, derivation, problem: SiteProblem, modules,
                   digest: str) -> str:
     """The text of the generated module."""
     parameters = list(model.parameters)
-    names = [p.name for p in parameters]
-    symbols = [sp.Symbol(n, real=True) for n in names]
+    symbols = [sp.Symbol(p.name, real=True) for p in parameters]
+    # the site functions may also hold derived values (a mixture's node values G_k)
+    names = [p.name for p in parameters] + [s.name for s, _ in problem.derived]
     functions = _function_names(problem)
     pieces = [
         _header(model, derivation, digest),
         runtime_source(*modules),
         "\n# ---------------------------------------------------------------- the model\n",
-        f"PARAMETERS = {dict(zip(names, (p.default for p in parameters), strict=True))!r}\n",
+        f"PARAMETERS = {dict((p.name, p.default) for p in parameters)!r}\n",
         f"DOMAINS = {_domains(parameters)}\n",
         f"POPULATIONS = {problem.populations!r}\n",
         "METHODS = tuple(sorted(RUNTIMES))\n",
@@ -316,6 +331,8 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names,
         '    """The single-site problem (a SiteSpec) at these parameter values."""',
         "    v = resolve_values(PARAMETERS, values)",
         "    c = [float(x) for x in coefficients(**v)]",
+        *(f"    v[{s.name!r}] = c[{len(problem.coefficients) - len(problem.derived) + k}]"
+          f"  # {text(e)}" for k, (s, e) in enumerate(problem.derived)),
         *_bindings(functions, names),
         "    return SiteSpec(",
         "        populations=POPULATIONS,",
@@ -336,6 +353,7 @@ def _spec_source(problem: SiteProblem, functions: dict[sp.Expr, str], names,
         f"        fractions={vector('fractions')},",
         f"        phi_strip={_tuple('strip_' + f for f in phis)},",
         f"        dressings={_dressings_source(problem, functions, where, slot)},",
+        f"        groups={problem.groups or None!r},",
         "    )",
     ]
     return "\n".join(lines) + "\n"
@@ -466,6 +484,7 @@ def solve(tau_max=20.0, dtau=0.25, step_max=0.02, method="auto", options=None, *
     site = spec(**params)
     runtime = choose_runtime(site, method)
     out = runtime.solve(site, Grid(tau_max, dtau, step_max), dict(options or {}))
+    out = merge_groups(site, out)  # a mixture of sites: per parent population
     out["method"] = runtime.name
     return out
 

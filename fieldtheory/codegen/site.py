@@ -27,17 +27,17 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from fieldtheory.errors import ActionStructureError
+from fieldtheory.errors import ActionStructureError, DeclarationError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.ensembles.symbols import MODE_POSITION
 from fieldtheory.ir.langevin import read_langevin
-from fieldtheory.ir.quenched import joint_moment, quenched_symbols, split_quenched
+from fieldtheory.ir.quenched import Quenched, joint_moment, quenched_symbols, split_quenched
 from fieldtheory.ir.symbols import ByPopulation, FieldValue, ResponseValue
 from fieldtheory.transforms.nodes import OrderParameterValue, TimeIntegral
 from fieldtheory.transforms.stages import MeanFieldTheory, OrderParameter, SingleSiteProcess
 
-__all__ = ["PopulationSite", "SiteProblem", "TermSpec", "lower_site", "observed_phi",
-           "observed_phis"]
+__all__ = ["PopulationSite", "SiteProblem", "TermSpec", "lower_site", "mixture_refusal",
+           "observed_phi", "observed_phis"]
 
 #: The one variable of every function of a lowered problem.
 U = sp.Symbol("u", real=True)
@@ -101,6 +101,12 @@ class SiteProblem:
     fractions: tuple[sp.Expr, ...] = (sp.Integer(1),)
     phis: tuple[sp.Expr, ...] = ()  # the observed φ(U) per population (empty: all ``phi``)
     dressings: tuple[SiteDressing, ...] = ()  # resummed correlated random modes
+    #: a mixture of sites: the parent population of each site (empty: no mixture), and
+    #: one line per mixed population saying how its distribution was discretised
+    groups: tuple[str, ...] = ()
+    mixtures: tuple[str, ...] = ()
+    #: (symbol, expression of the parameters) of each node value inside a site function
+    derived: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
 
     @property
     def population_phis(self) -> tuple[sp.Expr, ...]:
@@ -124,7 +130,7 @@ class SiteProblem:
             out.append(self.step)
         for d in self.dressings:
             out += [d.alpha, d.variance]
-        return (*out, *self.fractions)
+        return (*out, *self.fractions, *(e for _, e in self.derived))
 
     @property
     def functions(self) -> tuple[sp.Expr, ...]:
@@ -217,19 +223,183 @@ def lower_site(theory: MeanFieldTheory,
                 f"population {process.population}: the single-site solvers take one field "
                 f"per site, the model has {len(process.fields)}")
         sites.append(_site(process, theory, by_function, register, hits))
-    if theory.collective.action.quenched:
-        sites = [_with_moments(site, theory, specs) for site in sites]
-        for kind in specs:
-            specs[kind] = [_without_quenched(spec) for spec in specs[kind]]
     step = theory.time.step if theory.time.is_discrete else None
     fraction = dict(theory.collective.fractions)
     fractions = tuple(sp.sympify(fraction.get(site.population, 1)) for site in sites)
     names = [site.population for site in sites]
     phis = (tuple(sp.sympify(phi[name]) for name in names) if isinstance(phi, Mapping)
             else (sp.sympify(phi),) * len(sites))
+    distributions = dict(theory.collective.action.quenched)
+    own = {site.population: _own_quenched(site, specs) for site in sites}
+    for kind in specs:  # a variable inside a function of the averages (tanh(G x)): nodes
+        for spec in specs[kind]:
+            if spec.population in own:
+                own[spec.population] |= _inside_functions(spec)
+    groups, mixtures, derived = (), (), ()
+    if any(own.values()):  # a mixture of sites: one sub-population per quadrature node
+        if theory.dressings:
+            raise ActionStructureError(
+                "correlated random modes on units whose own dynamics depend on the quenched "
+                f"variable(s) {sorted(str(v) for vs in own.values() for v in vs)}: the "
+                "dressing of a mixture of sites is not built")
+        sites, specs, fractions, phis, groups, mixtures, derived = _mixture_nodes(
+            sites, specs, fractions, phis, own, distributions)
+    elif distributions:
+        sites = [_with_moments(site, theory, specs) for site in sites]
+        for kind in specs:
+            specs[kind] = [_without_quenched(spec) for spec in specs[kind]]
     return SiteProblem(tuple(sites), tuple(specs["means"]), tuple(specs["correlations"]),
                        tuple(specs["responses"]), phis[0], step, fractions,
-                       phis if len(set(phis)) > 1 else (), _dressings(theory, hits))
+                       phis if len(set(phis)) > 1 else (), _dressings(theory, hits),
+                       groups, mixtures, derived)
+
+
+#: Quadrature nodes per quenched variable of a mixture of sites (tensor products for
+#: several variables, at most :data:`MAX_MIXTURE_SITES` sub-populations per population).
+MIXTURE_NODES = 6
+MAX_MIXTURE_SITES = 64
+
+
+def _own_quenched(site: PopulationSite, specs) -> set:
+    """The quenched variables a unit's own dynamics depend on: its leak, drift, input,
+    noise, the coefficients of its input, and the function h of its own state that its
+    response kernels act on."""
+    out: set = set()
+    coefficients = [c for pairs in (site.mean_coefficients, site.correlation_coefficients,
+                                    site.response_coefficients) for _, c in pairs]
+    for part in (site.leak, site.nonlinear, site.offset, site.noise, *coefficients):
+        out |= quenched_symbols(part)
+    for k, _ in site.response_coefficients:
+        out |= quenched_symbols(specs["responses"][k].right)
+    return out
+
+
+def _inside_functions(spec: TermSpec) -> set:
+    """Quenched variables of a term other than as a power multiplying the rest."""
+    out: set = set()
+    for function in (spec.left, spec.right):
+        for factor in sp.Mul.make_args(sp.sympify(function if function is not None else 1)):
+            base, exponent = factor.as_base_exp()
+            if not (isinstance(base, Quenched) and exponent.is_Integer and exponent > 0):
+                out |= quenched_symbols(factor)
+    return out
+
+
+def _quadrature(variables, distributions) -> list[tuple[dict, sp.Expr]]:
+    """The tensor-product nodes ({G: G_k, …}, weight) of independent quenched variables."""
+    nodes: list[tuple[dict, sp.Expr]] = [({}, sp.S.One)]
+    for variable in sorted(variables, key=str):
+        if variable not in distributions:
+            raise DeclarationError(f"quenched variable {variable} has no distribution")
+        rule = distributions[variable].nodes(MIXTURE_NODES)
+        nodes = [({**sub, variable: g}, w * v) for sub, w in nodes for g, v in rule]
+    if len(nodes) > MAX_MIXTURE_SITES:
+        raise ActionStructureError(
+            f"the quenched variables {sorted(map(str, variables))} of a unit's own dynamics "
+            f"make {len(nodes)} sub-populations (at most {MAX_MIXTURE_SITES})")
+    return nodes
+
+
+def _mixture_nodes(sites, specs, fractions, phis, own, distributions):
+    r"""A mixture of sites as sub-populations. A population whose units' own dynamics
+    depend on a quenched variable G is a continuum of sites, one per value of G; its order
+    parameters are averages over G and the paths, Q = ⟨f(G, x)⟩ = ∫dP(G) ⟨f(G, x)⟩_G. The
+    distribution's quadrature (G_k, w_k) (``nodes`` of the distribution; log-normal:
+    Gauss–Hermite in log G) turns it into sub-populations ``P[k]`` of fraction f_P w_k with
+    G = G_k in their dynamics, and every average over P into Σ_k w_k ⟨·⟩_{P[k]} — the
+    weight joins the coefficient of each sub-term. Quenched variables left in a term
+    (outputs only, e.g. a gain beside a heterogeneous leak) are averaged by their moments
+    as in a homogeneous population."""
+    nodes = {name: _quadrature(variables, distributions)
+             for name, variables in own.items() if variables}
+    # inside site functions a node value is a symbol G_k (its expression is a coefficient
+    # of the generated module: symbolic strips and closed forms stay those of tanh(G_k u))
+    symbols, derived = {}, []
+    for name, rule in nodes.items():
+        for k, (sub, _) in enumerate(rule):
+            for variable, value in sub.items():
+                tag = f"{variable.name}_{k + 1}" if len(nodes) == 1 else \
+                    f"{variable.name}_{name}_{k + 1}"
+                symbol = (sp.Symbol(tag, positive=True) if value.is_positive
+                          else sp.Symbol(tag, real=True))
+                symbols[name, k, variable] = symbol
+                derived.append((symbol, value))
+
+    def named(name, k, sub):
+        return {v: symbols[name, k, v] for v in sub}
+
+    def label(name, k):
+        return f"{name}[{k + 1}]"
+
+    def moment_of(spec):
+        powers = split_quenched(spec.left)[0]
+        if spec.right is not None:
+            powers = _add_powers(powers, split_quenched(spec.right)[0])
+        return joint_moment(powers, distributions)
+
+    new_specs: dict[str, list[TermSpec]] = {kind: [] for kind in specs}
+    where: dict[str, dict[int, list]] = {kind: {} for kind in specs}
+    for kind, terms in specs.items():
+        for i, spec in enumerate(terms):
+            copies = ([(spec.population, spec.name, {}, sp.S.One)]
+                      if spec.population not in nodes else
+                      [(label(spec.population, k), label(spec.name, k),
+                        named(spec.population, k, sub), w)
+                       for k, (sub, w) in enumerate(nodes[spec.population])])
+            where[kind][i] = []
+            for population, name, sub, weight in copies:
+                at = TermSpec(name, population, spec.left.xreplace(sub),
+                              None if spec.right is None else spec.right.xreplace(sub))
+                where[kind][i].append((len(new_specs[kind]), weight * moment_of(at)))
+                new_specs[kind].append(_without_quenched(at))
+
+    def coefficients(pairs, kind, sub):
+        return _combined([(j, c.xreplace(sub) * w) for i, c in pairs for j, w in where[kind][i]])
+
+    out_sites, out_fractions, out_phis, groups = [], [], [], []
+    for site, fraction, phi in zip(sites, fractions, phis, strict=True):
+        copies = ([(site.population, {}, sp.S.One)] if site.population not in nodes else
+                  [(label(site.population, k), sub, w)
+                   for k, (sub, w) in enumerate(nodes[site.population])])
+        for k, (name, sub, weight) in enumerate(copies):
+            functions = named(site.population, k, sub)  # node symbols inside functions of U
+            out_sites.append(PopulationSite(
+                name, site.leak.xreplace(sub), site.nonlinear.xreplace(functions),
+                site.offset.xreplace(sub), site.noise.xreplace(sub),
+                coefficients(site.mean_coefficients, "means", sub),
+                coefficients(site.correlation_coefficients, "correlations", sub),
+                coefficients(site.response_coefficients, "responses", sub)))
+            out_fractions.append(fraction * weight)
+            out_phis.append(phi.xreplace(functions))
+            groups.append(site.population)
+    for name, site in zip(groups, out_sites, strict=True):
+        if quenched_symbols(site.leak + site.nonlinear + site.offset + site.noise):
+            raise ActionStructureError(  # pragma: no cover - every own variable is a node
+                f"population {name}: quenched variables left in its dynamics")
+    mixtures = tuple(
+        f"population {name}: its units' own dynamics depend on "
+        f"{', '.join(f'{v} ({distributions[v].text()})' for v in sorted(own[name], key=str))}"
+        f" — a mixture of sites, {len(rule)} sub-populations {label(name, 0)} … "
+        f"{label(name, len(rule) - 1)} at the quadrature nodes of the distribution "
+        f"(fractions × weights {', '.join(text_number(w) for _, w in rule)}; "
+        + "; ".join(f"{symbols[name, k, v]} = {text_number(value)}"
+                    for k, (sub, _) in enumerate(rule) for v, value in sub.items()) + ")"
+        for name, rule in nodes.items())
+    return (out_sites, new_specs, tuple(out_fractions), tuple(out_phis), tuple(groups),
+            mixtures, tuple(derived))
+
+
+def text_number(value: sp.Expr) -> str:
+    """A quadrature weight or node, short: 4 significant digits where it is a number."""
+    return f"{float(value):.4g}" if value.is_number else str(value)
+
+
+def mixture_refusal(problem: SiteProblem, what: str) -> str:
+    """The named refusal of a mixture of sites by ``what`` (all but the stationary solve)."""
+    parents = sorted(set(problem.groups) - set(problem.populations))
+    return (f"{what}: the units of population(s) {parents} have quenched variables in their "
+            "own dynamics (a mixture of sites); only the stationary solve (saddle point) takes "
+            "such a site, as one sub-population per quadrature node")
 
 
 def _dressings(theory: MeanFieldTheory, hits) -> tuple[SiteDressing, ...]:

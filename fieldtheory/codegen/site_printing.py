@@ -101,6 +101,7 @@ def site_text(problem: SiteProblem) -> str:
         lines += [f"  {label}[{name}] = {value}"
                   for label, name, value in _coefficient_lines(site, problem, text)]
     lines += [_dressing_text(problem, d) for d in problem.dressings]
+    lines += [f"mixture of sites: {line}" for line in problem.mixtures]
     return "\n".join(lines)
 
 
@@ -171,4 +172,5 @@ def site_latex(problem: SiteProblem) -> str:
             rf"\rho = {latex(d.overlap)},\ d = c\,s(u),\ "
             rf"\alpha\langle d^2\rangle = {latex(d.variance)},\ "
             rf"s(u) = {latex(d.shape)}")
+    lines += [rf"\text{{mixture of sites: {line}}}" for line in problem.mixtures]
     return " \\\\\n".join(lines)

@@ -19,6 +19,10 @@ Distribution protocol (a frozen dataclass per family):
 ``validate(values)``        parameter values → :class:`ParameterError` naming the value
 ``sample(rng, size, v)``    ``size`` independent draws (numpy array)
 ``expressions()``           the sympy expressions it depends on (symbol checks)
+``nodes(order)``            a quadrature of the distribution: ((G_k, w_k), …), sympy
+                            expressions of the parameters with Σ w_k = 1 (a site whose
+                            own dynamics depend on G is a mixture of sites, solved as one
+                            sub-population per node: :mod:`fieldtheory.codegen.site`)
 ``text()``, ``latex()``     one line describing the distribution
 ==========================  ==========================================================
 """
@@ -101,6 +105,16 @@ class QuenchedDistribution:
                values: Mapping[str, float]) -> np.ndarray:  # pragma: no cover - protocol
         raise NotImplementedError
 
+    def nodes(self, order: int) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
+        """A quadrature ((G_k, w_k), …) of the distribution (Σ w_k = 1)."""
+        raise DeclarationError(f"the quenched distribution {type(self).__name__} has no "
+                               "quadrature; a unit whose own dynamics depend on it cannot be "
+                               "solved as a mixture of sites")
+
+
+#: Distinct given values (:class:`GainArray`) a mixture of sites takes as its nodes.
+MAX_GIVEN_NODES = 64
+
 
 @dataclass(frozen=True)
 class LogNormalGain(QuenchedDistribution):
@@ -137,6 +151,15 @@ class LogNormalGain(QuenchedDistribution):
         sigma2 = -math.log(self._pr(values)) / 4
         return np.exp(math.sqrt(sigma2) * rng.standard_normal(size) - sigma2 / 2)
 
+    def nodes(self, order: int) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
+        r"""Gauss–Hermite in log G: G_k = exp(√2 σ z_k − σ²/2), w_k = ω_k/√π with the
+        ``order``-point rule (z_k, ω_k) of weight e^{−z²} and σ² = −ln(PR_G)/4; exact
+        for ⟨f(G)⟩ with f(e^y) a polynomial of degree < 2·order in y."""
+        z, w = np.polynomial.hermite.hermgauss(order)
+        sigma = sp.sqrt(-sp.log(self.pr) / 4)
+        return tuple((sp.exp(sp.sqrt(2) * sigma * sp.Float(zk) - sigma**2 / 2),
+                      sp.Float(wk / math.sqrt(math.pi))) for zk, wk in zip(z, w, strict=True))
+
     def text(self) -> str:
         return f"log-normal, mean 1, PR_G = q2²/q4 = {self.pr}"
 
@@ -169,6 +192,19 @@ class GainArray(QuenchedDistribution):
             raise ParameterError(f"GainArray: {len(self.values)} gains were given for a "
                                  f"population of {size} units")
         return np.array(self.values)
+
+    def nodes(self, order: int) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
+        """The distinct given values, weighted by their counts (exact: the empirical
+        distribution); at most :data:`MAX_GIVEN_NODES` of them."""
+        distinct, counts = np.unique(np.asarray(self.values), return_counts=True)
+        if distinct.size > MAX_GIVEN_NODES:
+            raise DeclarationError(
+                f"GainArray: {distinct.size} distinct given values enter a unit's own "
+                f"dynamics; a mixture of sites takes at most {MAX_GIVEN_NODES} (one "
+                "sub-population each): round them to fewer levels")
+        total = int(counts.sum())
+        return tuple((sp.Float(float(v)), sp.Rational(int(c), total))
+                     for v, c in zip(distinct, counts, strict=True))
 
     def text(self) -> str:
         return f"{len(self.values)} given gains"

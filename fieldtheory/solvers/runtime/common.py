@@ -28,6 +28,7 @@ __all__ = [
     "backtrack",
     "choose_runtime",
     "command_line",
+    "merge_groups",
     "mixture",
     "network_level",
     "register_runtime",
@@ -234,7 +235,9 @@ class SiteSpec:
     per population the strip of analyticity of φ and φ' (see :class:`SiteTerm`; None:
     not given); ``dressings`` the resummed correlated-mode terms (:class:`ModeDressing`:
     their C_k and R_j enter dressed; only runtimes registered with ``dressings=True``
-    take them).
+    take them). ``groups``: for a mixture of sites (units whose own dynamics depend on a
+    quenched variable, one sub-population per quadrature node of its distribution) the
+    parent population of each population, None otherwise (:func:`merge_groups`).
     """
 
     populations: tuple[str, ...]
@@ -255,6 +258,7 @@ class SiteSpec:
     fractions: np.ndarray | None = None
     phi_strip: tuple[float, ...] | None = None
     dressings: tuple[ModeDressing, ...] = ()
+    groups: tuple[str, ...] | None = None
 
     @property
     def size(self) -> int:
@@ -306,6 +310,60 @@ def mixture(populations, fractions, errors=None):
         out[curve] = {"tau": tau, "values": np.sqrt(square)}
     out["variance"] = float(out["autocorrelation"]["values"][0])
     return values, out
+
+
+def merge_groups(site, out: dict) -> dict:
+    r"""A mixture of sites (``site.groups``) reported per parent population: its
+    sub-populations' observables merged with their relative fractions (:func:`mixture`:
+    Δ_P(τ) = Σ_k w_k [Δ_k(τ) + (M_k − M_P)²] — the spread of the sub-populations' means is
+    static variance of the units; other curves and scalars, such as the response, average
+    linearly), errors likewise; ``populations`` then holds the parents (none for one), the
+    top level the whole network as before."""
+    if not getattr(site, "groups", None):
+        return out
+    names, fractions = list(site.populations), np.asarray(site.fractions, dtype=float)
+    nodes = out.pop("populations")
+    stderr = out.get("stderr") if isinstance(out.get("stderr"), dict) else None
+    node_errors = stderr.pop("populations", None) if stderr is not None else None
+    parents, parent_errors = {}, {}
+    for parent in dict.fromkeys(site.groups):
+        members = [k for k, g in enumerate(site.groups) if g == parent]
+        weight = fractions[members] / fractions[members].sum()
+        rows = [nodes[names[k]] for k in members]
+        errors = [node_errors[names[k]] for k in members] if node_errors else None
+        values, sigma = mixture(rows, weight, errors)
+        for key in set(rows[0]) - set(values):
+            _linear_merge(key, rows, errors, weight, values, sigma)
+        parents[parent], parent_errors[parent] = values, sigma
+    if len(parents) > 1:
+        out["populations"] = parents
+        if node_errors:
+            stderr["populations"] = parent_errors
+    else:
+        (parent,) = parents
+        out.update(parents[parent])
+        if node_errors:
+            stderr.update(parent_errors[parent])
+    return out
+
+
+def _linear_merge(key, rows, errors, weight, values, sigma) -> None:
+    """Σ_k w_k X_k of a curve or scalar X of the sub-populations (errors in quadrature)."""
+    first = rows[0][key]
+    with_error = errors is not None and key in errors[0]
+    if isinstance(first, dict) and "values" in first:
+        values[key] = {"tau": first["tau"], "values": sum(
+            w * np.asarray(r[key]["values"], dtype=float)
+            for w, r in zip(weight, rows, strict=True))}
+        if with_error:
+            sigma[key] = {"tau": first["tau"], "values": np.sqrt(sum(
+                (w * np.asarray(e[key]["values"], dtype=float)) ** 2
+                for w, e in zip(weight, errors, strict=True)))}
+    elif isinstance(first, (int, float)) and not isinstance(first, bool):
+        values[key] = float(sum(w * float(r[key]) for w, r in zip(weight, rows, strict=True)))
+        if with_error:
+            sigma[key] = float(np.sqrt(sum((w * float(e[key])) ** 2
+                                           for w, e in zip(weight, errors, strict=True))))
 
 
 def backtrack(x, update, norm: float, residual, residuals, halvings: int = 12,
@@ -403,6 +461,11 @@ def choose_runtime(site, method: str = "auto", kind: str = "stationary") -> Runt
     (``method`` = "auto"), or the one named ``method``. ValueError names the registered
     methods when none applies or the name is unknown."""
     runtimes = {name: r for name, r in RUNTIMES.items() if r.kind == kind}
+    if getattr(site, "groups", None) and kind != "stationary":
+        raise SolverInputError(
+            f"the units of population(s) {sorted(set(site.groups))} have quenched variables "
+            "in their own dynamics (a mixture of sites, one sub-population per quadrature "
+            f"node); the {kind} runtimes do not take it, only the stationary solve")
     if method != "auto":
         if method not in runtimes:
             raise SolverInputError(f"method {method!r} is not available for this model; it has "

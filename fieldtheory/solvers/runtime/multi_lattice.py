@@ -264,8 +264,9 @@ def _multi_initial_guess(problem: _Problem, n: int, step: float, noise, M, resid
             continue
         white = noise[al] / (2 * a[al])
         amplitude = max(q[al] - white - plateau[al], 0.0)
+        decay = np.exp(-0.5 * a[al] * tau)  # 1/cosh(a τ/2) without overflow at large a τ
         delta[al] = (
-            plateau[al] + amplitude / np.cosh(0.5 * a[al] * tau) + white * np.exp(-a[al] * tau)
+            plateau[al] + 2 * amplitude * decay / (1 + decay**2) + white * np.exp(-a[al] * tau)
         )
     return np.concatenate([delta.ravel(), M])
 
