@@ -13,6 +13,8 @@ Nothing here is written per model. Checks:
   quadrature over the leak density (C(ω) = D M(ω)/(1 − g² M(ω)), M(ω) = ⟨1/(G² + ω²)⟩);
 * units with two given strengths of a bistable drift and no coupling against the exact
   Fokker–Planck densities (the Monte-Carlo runtime on two sub-populations);
+* partial symmetry with output gains: the response kernel acts on the unit's own G x,
+  against a frequency-domain oracle;
 * a gain inside the output function, tanh(G x), against simulated networks, with the
   homogeneous network as a negative control;
 * the layers that do not take a mixture refuse it by name.
@@ -123,6 +125,55 @@ def test_bistable_units_with_two_given_strengths_against_fokker_planck():
         bias = abs(runs[0.1].observables[key] - got)
         assert abs(got - value) <= 4 * error + bias, (key, got, error, value)
 
+
+def _symmetric_output(om: float, g: float, rho: float, D: float, pr: float,
+                      own: bool = True, nodes: int = 60) -> float:
+    """⟨|x(ω)|²⟩ of the linear network ẋ = −x + J(G x) + ξ with corr(J_ij, J_ji) = ρ:
+    per unit χ_G = 1/(1 + iω − g²ρ R̄ h_G), R̄ = ⟨G χ_G⟩ (the kernel acts on the unit's
+    own output h_G = G x; ``own=False``: on x, the negative control), C_Gx = D M/(1 − g²M)
+    with M = ⟨G²|χ_G|²⟩; the G average by a ``nodes``-point Gauss–Hermite rule in log G."""
+    z, w = np.polynomial.hermite.hermgauss(nodes)
+    w = w / math.sqrt(math.pi)
+    s2 = -math.log(pr) / 4
+    gains = np.exp(math.sqrt(2 * s2) * z - s2 / 2)
+    h = gains if own else np.ones_like(gains)
+    mean = np.sum(w * gains) / (1 + 1j * om)
+    for _ in range(2000):
+        new = np.sum(w * gains / (1 + 1j * om - g * g * rho * h * mean))
+        if abs(new - mean) < 1e-15:
+            break
+        mean = 0.5 * (mean + new)
+    chi2 = 1 / np.abs(1 + 1j * om - g * g * rho * h * mean) ** 2
+    M = np.sum(w * gains**2 * chi2)
+    return float(np.sum(w * chi2) * (D + g * g * D * M / (1 - g * g * M)))
+
+
+def test_a_response_kernel_acts_on_the_units_own_gain():
+    """Partial symmetry ρ with output gains, ẋ = −x + J(G x) + √D ξ: the kernel
+    g²ρ ∫R̄ h acts on the unit's own G x, so every sub-population's kernel term carries its
+    own node value (and R̄ sums over the nodes). g = 0.5, ρ = 0.3, D = 1, PR_G = 0.5: the
+    variance against the frequency-domain oracle with the lowering's node rule (the kernel
+    runtime is exact for it: 1e-7 measured, 1e-6 asserted) and with a 60-node rule (the
+    6-node discretisation of the log-normal: 1.6e-5 relative here, 1e-4 asserted); the
+    kernel acting on x alone (0.64067 against 0.65029) is ruled out. Measured separately:
+    6 sampled networks of N = 400 (exact Lyapunov covariances) give 0.648 ± 0.006."""
+    p = ft.parameters(g=(0.5, "positive"), rho=(0.3, (-1, 1)), D=(1.0, "nonnegative"),
+                      pr=(0.5, (0, 1)))
+    g, rho, D, pr = p.symbols
+    action = ft.langevin({x: -x(t) + J @ (G * x(t))}, {x: D},
+                         {J: ft.Gaussian(variance=g**2, rho=rho)}, p,
+                         quenched={G: ft.LogNormalGain(pr=pr)})
+    module = ft.generate(ft.Model("symmetric_gains", action, "ρ with output gains"))
+    solved = module.solve(g=0.5, rho=0.3, D=1.0, pr=0.5)["variance"]
+
+    def oracle(own=True, rule=60):
+        return integrate.quad(lambda om: _symmetric_output(om, 0.5, 0.3, 1.0, 0.5, own, rule),
+                              0, np.inf, limit=400)[0] / math.pi
+
+    same_rule = oracle(rule=ft.codegen.site.MIXTURE_NODES)
+    assert abs(solved - same_rule) <= 1e-6, (solved, same_rule)
+    assert solved == pytest.approx(oracle(), rel=1e-4)
+    assert abs(solved - oracle(own=False)) > 100 * abs(solved - oracle())
 
 def _tanh_gain(name: str = "gain_inside"):
     """ẋ_i = −x_i + Σ_j J_ij tanh(G_j x_j) + √D ξ_i: the gain inside the output function."""

@@ -338,23 +338,37 @@ def _mixture_nodes(sites, specs, fractions, phis, own, distributions):
         return joint_moment(powers, distributions)
 
     new_specs: dict[str, list[TermSpec]] = {kind: [] for kind in specs}
-    where: dict[str, dict[int, list]] = {kind: {} for kind in specs}
-    for kind, terms in specs.items():
-        for i, spec in enumerate(terms):
-            copies = ([(spec.population, spec.name, {}, sp.S.One)]
-                      if spec.population not in nodes else
-                      [(label(spec.population, k), label(spec.name, k),
-                        named(spec.population, k, sub), w)
-                       for k, (sub, w) in enumerate(nodes[spec.population])])
-            where[kind][i] = []
-            for population, name, sub, weight in copies:
-                at = TermSpec(name, population, spec.left.xreplace(sub),
-                              None if spec.right is None else spec.right.xreplace(sub))
-                where[kind][i].append((len(new_specs[kind]), weight * moment_of(at)))
-                new_specs[kind].append(_without_quenched(at))
+    index: dict[str, dict[tuple, int]] = {kind: {} for kind in specs}
 
-    def coefficients(pairs, kind, sub):
-        return _combined([(j, c.xreplace(sub) * w) for i, c in pairs for j, w in where[kind][i]])
+    def register(kind, spec):
+        key = (spec.name, spec.population, spec.left, spec.right)
+        if key not in index[kind]:
+            index[kind][key] = len(new_specs[kind])
+            new_specs[kind].append(spec)
+        return index[kind][key]
+
+    def term_copies(spec):
+        """(population, name, node symbols, weight) of each node of the term's population."""
+        if spec.population not in nodes:
+            return [(spec.population, spec.name, {}, sp.S.One)]
+        return [(label(spec.population, k), label(spec.name, k),
+                 named(spec.population, k, sub), w)
+                for k, (sub, w) in enumerate(nodes[spec.population])]
+
+    def coefficients(pairs, kind, sub, own):
+        """The site's coefficient pairs over the node terms: f and (for correlations) h of
+        a term at the term's node; the h of a response kernel is the site's own function,
+        at the site's own node (``own``)."""
+        out = []
+        for i, c in pairs:
+            spec = specs[kind][i]
+            for population, name, at_node, weight in term_copies(spec):
+                right = (None if spec.right is None else
+                         spec.right.xreplace(own if kind == "responses" else at_node))
+                at = TermSpec(name, population, spec.left.xreplace(at_node), right)
+                out.append((register(kind, _without_quenched(at)),
+                            c.xreplace(sub) * weight * moment_of(at)))
+        return _combined(out)
 
     out_sites, out_fractions, out_phis, groups = [], [], [], []
     for site, fraction, phi in zip(sites, fractions, phis, strict=True):
@@ -366,9 +380,9 @@ def _mixture_nodes(sites, specs, fractions, phis, own, distributions):
             out_sites.append(PopulationSite(
                 name, site.leak.xreplace(sub), site.nonlinear.xreplace(functions),
                 site.offset.xreplace(sub), site.noise.xreplace(sub),
-                coefficients(site.mean_coefficients, "means", sub),
-                coefficients(site.correlation_coefficients, "correlations", sub),
-                coefficients(site.response_coefficients, "responses", sub)))
+                coefficients(site.mean_coefficients, "means", sub, functions),
+                coefficients(site.correlation_coefficients, "correlations", sub, functions),
+                coefficients(site.response_coefficients, "responses", sub, functions)))
             out_fractions.append(fraction * weight)
             out_phis.append(phi.xreplace(functions))
             groups.append(site.population)
