@@ -216,3 +216,36 @@ def test_layers_that_take_no_mixture_refuse_it_by_name():
         derive_fixed_points(model)
     with pytest.raises(ParameterError, match="mixture of sites"):
         rate_function(model, {})
+
+
+def test_one_mixed_population_beside_a_homogeneous_one():
+    """E/I network, heterogeneous leaks in I only (−a_α x with a_E = 1, a_I = G as a
+    by-population value holding the quenched variable), φ = tanh, g = 1.2 in every block,
+    D = 0.5: per population the variance against 8 simulated networks of N = 500 (4
+    standard errors plus a relative 1/N); PR_G = 1 (homogeneous leaks) is ruled out for I.
+    The simulator expands by-population values that hold a quenched variable per unit."""
+    import networkx as nx
+
+    p = ft.parameters(f_E=(0.8, (0.01, 0.99)), g=(1.2, "nonnegative"),
+                      D=(0.5, "nonnegative"), pr=(0.5, (0, 1)))
+    s = {q.name: q.symbol for q in p}
+    graph = nx.DiGraph()
+    graph.add_node("E", fraction=s["f_E"])
+    graph.add_node("I", fraction=1 - s["f_E"])
+    for target in "EI":
+        for source in "EI":
+            graph.add_edge(source, target, mean=0, variance=s["g"] ** 2)
+    action = ft.langevin({x: -ft.by_population("a", E=1, I=G) * x(t) + J @ ft.tanh(x(t))},
+                         {x: s["D"]}, {J: ft.BlockGaussian.from_graph(graph)}, p,
+                         quenched={G: ft.LogNormalGain(pr=s["pr"])})
+    model, N = ft.Model("ei_mixed_leak", action, "E/I, heterogeneous leaks in I"), 500
+    theory = ft.solve(model, {}, options=NO_EXPONENT).observables["populations"]
+    homogeneous = ft.solve(model, {"pr": 1.0}, options=NO_EXPONENT).observables["populations"]
+    sim = ft.simulate(model, {}, N=N, t_max=60.0, t_burn=30.0, trials=8, seed=1)
+    for name in ("E", "I"):
+        simulated = sim.observables["populations"][name]["variance"]
+        error = sim.stderr["populations"][name]["variance"]
+        allowance = 4 * error + theory[name]["variance"] / N
+        assert abs(theory[name]["variance"] - simulated) <= allowance, (name, simulated)
+    assert abs(homogeneous["I"]["variance"] - sim.observables["populations"]["I"]["variance"]
+               ) > 4 * sim.stderr["populations"]["I"]["variance"]

@@ -361,8 +361,10 @@ class _Lowering:
                 self.table = np.vstack([self.table, row])
 
     def _driven(self, node: ByPopulation) -> bool:
-        return any(s.name in self.input_map for s in node.free_symbols
-                   if isinstance(s, sp.Symbol))
+        """Whether the by-population values hold an input or a quenched variable: then
+        they are expanded into Σ_α e_α value_α (indicators), not tabulated as numbers."""
+        return any(s.name in self.input_map or s in self.quenched_map
+                   for s in node.free_symbols if isinstance(s, sp.Symbol))
 
     def _indicators(self) -> list[sp.Dummy]:
         """e_α (one by-population row per population, 1 on α's sites), made once."""
@@ -379,10 +381,10 @@ class _Lowering:
         """Placeholders for sums, ByPopulation atoms, fields and time-dependent parameters;
         numbers for the other parameters."""
         expr = expr.xreplace(dict(zip(self.sums, self.cs, strict=True)))
+        if self.expanded:  # before the quenched map: an expanded atom may hold G
+            expr = expr.xreplace(self.expanded)
         if self.quenched_map:
             expr = expr.xreplace(self.quenched_map)
-        if self.expanded:
-            expr = expr.xreplace(self.expanded)
         # indicators may sit between the atoms' placeholders in bs: pair them by position
         atoms_bs = [b for b in self.bs if b not in self.indicators]
         expr = expr.xreplace(dict(zip(self.atoms, atoms_bs, strict=True)))
