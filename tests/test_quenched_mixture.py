@@ -224,20 +224,14 @@ def test_one_mixed_population_beside_a_homogeneous_one():
     D = 0.5: per population the variance against 8 simulated networks of N = 500 (4
     standard errors plus a relative 1/N); PR_G = 1 (homogeneous leaks) is ruled out for I.
     The simulator expands by-population values that hold a quenched variable per unit."""
-    import networkx as nx
+    from support.ei_graph import ei_ensemble
 
     p = ft.parameters(f_E=(0.8, (0.01, 0.99)), g=(1.2, "nonnegative"),
                       D=(0.5, "nonnegative"), pr=(0.5, (0, 1)))
-    s = {q.name: q.symbol for q in p}
-    graph = nx.DiGraph()
-    graph.add_node("E", fraction=s["f_E"])
-    graph.add_node("I", fraction=1 - s["f_E"])
-    for target in "EI":
-        for source in "EI":
-            graph.add_edge(source, target, mean=0, variance=s["g"] ** 2)
+    f_E, g, D, pr = p.symbols
+    ensemble = ei_ensemble(f_E, lambda *_: 0, lambda *_: g**2)
     action = ft.langevin({x: -ft.by_population("a", E=1, I=G) * x(t) + J @ ft.tanh(x(t))},
-                         {x: s["D"]}, {J: ft.BlockGaussian.from_graph(graph)}, p,
-                         quenched={G: ft.LogNormalGain(pr=s["pr"])})
+                         {x: D}, {J: ensemble}, p, quenched={G: ft.LogNormalGain(pr=pr)})
     model, N = ft.Model("ei_mixed_leak", action, "E/I, heterogeneous leaks in I"), 500
     theory = ft.solve(model, {}, options=NO_EXPONENT).observables["populations"]
     homogeneous = ft.solve(model, {"pr": 1.0}, options=NO_EXPONENT).observables["populations"]
