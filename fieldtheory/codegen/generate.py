@@ -45,7 +45,7 @@ from fieldtheory.solvers.runtime import common
 __all__ = ["CODEGEN_VERSION", "generate", "module_source", "runtime_source", "runtimes_for"]
 
 #: Bumped whenever the template changes, so cached modules are regenerated.
-CODEGEN_VERSION = "6"
+CODEGEN_VERSION = "7"
 
 
 def generate(model: Model | str) -> GeneratedModule:
@@ -364,10 +364,20 @@ def _dressings_source(problem: SiteProblem, functions, where, slot) -> str:
     items = [
         f"ModeDressing.from_shape({where[d.population]}, {d.correlation}, {d.response}, "
         f"alpha={alpha}, overlap={functions[d.overlap]}_, variance={variance}, "
-        f"shape={functions[d.shape]}_, breaks={breaks_of(d.shape)!r})"
+        f"shape={functions[d.shape]}_, breaks={breaks_of(d.shape)!r}"
+        f"{_mixed_source(d.mixed)})"
         for d, (alpha, variance) in zip(problem.dressings, slot["dressings"], strict=True)
     ]
     return _tuple(items)
+
+
+def _mixed_source(mixed) -> str:
+    """``, mixed=(...)`` of a dressing on a mixture of sites (node weights are numbers)."""
+    if mixed is None:
+        return ""
+    correlations, responses, noise, kernel = mixed
+    pairs = [tuple((int(j), float(w)) for j, w in part) for part in (correlations, responses)]
+    return f", mixed=({pairs[0]!r}, {pairs[1]!r}, {tuple(noise)!r}, {tuple(kernel)!r})"
 
 
 def _header(model: Model, derivation, digest: str) -> str:

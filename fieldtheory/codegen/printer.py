@@ -67,7 +67,7 @@ def function_source(name: str, arguments: Sequence[sp.Symbol], expr: sp.Expr,
     """
     args = ", ".join(str(a) for a in arguments)
     body = numpy_code(expr)
-    if elementwise and not sp.sympify(expr).has(*arguments):
+    if elementwise and not sp.sympify(expr).has(arguments[0]):  # parameters do not count
         body = f"numpy.full(numpy.shape({arguments[0]}), {body}, dtype=float)"
     doc_line = f'    """{doc}"""\n' if doc else ""
     return f"def {name}({args}):\n{doc_line}    return {body}\n"

@@ -86,6 +86,10 @@ class SiteDressing:
     overlap: sp.Expr
     variance: sp.Expr
     shape: sp.Expr
+    #: on a mixture of sites: ((index, weight), …) of the correlation and of the response
+    #: the modes see (the nodes' terms), and the correlation and response terms that take
+    #: S and K (every node's); None otherwise
+    mixed: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -236,22 +240,47 @@ def lower_site(theory: MeanFieldTheory,
             if spec.population in own:
                 own[spec.population] |= _inside_functions(spec)
     groups, mixtures, derived = (), (), ()
+    dressings = _dressings(theory, hits)
     if any(own.values()):  # a mixture of sites: one sub-population per quadrature node
-        if theory.dressings:
-            raise ActionStructureError(
-                "correlated random modes on units whose own dynamics depend on the quenched "
-                f"variable(s) {sorted(str(v) for vs in own.values() for v in vs)}: the "
-                "dressing of a mixture of sites is not built")
-        sites, specs, fractions, phis, groups, mixtures, derived = _mixture_nodes(
+        sites, specs, fractions, phis, groups, mixtures, derived, moved = _mixture_nodes(
             sites, specs, fractions, phis, own, distributions)
+        dressings = tuple(_mixed_dressing(d, moved) for d in dressings)
     elif distributions:
         sites = [_with_moments(site, theory, specs) for site in sites]
         for kind in specs:
             specs[kind] = [_without_quenched(spec) for spec in specs[kind]]
     return SiteProblem(tuple(sites), tuple(specs["means"]), tuple(specs["correlations"]),
                        tuple(specs["responses"]), phis[0], step, fractions,
-                       phis if len(set(phis)) > 1 else (), _dressings(theory, hits),
+                       phis if len(set(phis)) > 1 else (), dressings,
                        groups, mixtures, derived)
+
+
+def _mixed_dressing(dressing: SiteDressing, moved) -> SiteDressing:
+    """A dressing on a mixture of sites: the modes see Σ_k w_k C_k and Σ_k w_k R_k of the
+    dressed terms' nodes, and every node term (of every referencing sub-population) takes
+    the dressed S or K. ``moved[kind][index]``: (new index, node, weight) of each copy."""
+    def seen(copies):
+        first: dict = {}
+        for j, node, weight in copies:
+            first.setdefault(node, (j, weight))
+        return tuple(first.values())
+
+    for kind, index in (("correlations", dressing.correlation),
+                        ("responses", dressing.response)):
+        if any(m != 1 for _, _, _, m in moved.get(("moments", kind), {}).get(index, ())):
+            raise ActionStructureError(  # pragma: no cover - no shipped model has it
+                "correlated random modes on a mixture of sites whose dressed terms hold "
+                "another quenched variable by its moments: not built")
+
+    correlations = moved["correlations"][dressing.correlation]
+    responses = moved["responses"][dressing.response]
+    population = correlations[0][1]  # the first node's: the sub-population it sits on
+    return SiteDressing(
+        population, correlations[0][0], responses[0][0], dressing.alpha, dressing.overlap,
+        dressing.variance, dressing.shape,
+        (tuple((j, w) for j, w in seen(correlations)),
+         tuple((j, w) for j, w in seen(responses)),
+         tuple(j for j, _, _ in correlations), tuple(j for j, _, _ in responses)))
 
 
 #: Quadrature nodes per quenched variable of a mixture of sites (tensor products for
@@ -355,6 +384,8 @@ def _mixture_nodes(sites, specs, fractions, phis, own, distributions):
                  named(spec.population, k, sub), w)
                 for k, (sub, w) in enumerate(nodes[spec.population])]
 
+    moved: dict[str, dict[int, list]] = {kind: {} for kind in specs}
+
     def coefficients(pairs, kind, sub, own):
         """The site's coefficient pairs over the node terms: f and (for correlations) h of
         a term at the term's node; the h of a response kernel is the site's own function,
@@ -366,8 +397,13 @@ def _mixture_nodes(sites, specs, fractions, phis, own, distributions):
                 right = (None if spec.right is None else
                          spec.right.xreplace(own if kind == "responses" else at_node))
                 at = TermSpec(name, population, spec.left.xreplace(at_node), right)
-                out.append((register(kind, _without_quenched(at)),
-                            c.xreplace(sub) * weight * moment_of(at)))
+                j, moment = register(kind, _without_quenched(at)), moment_of(at)
+                copies = moved[kind].setdefault(i, [])
+                if all(j != k for k, _, _ in copies):
+                    copies.append((j, population, weight))
+                    moved.setdefault(("moments", kind), {}).setdefault(i, []).append(
+                        (j, population, weight, moment))
+                out.append((j, c.xreplace(sub) * weight * moment))
         return _combined(out)
 
     out_sites, out_fractions, out_phis, groups = [], [], [], []
@@ -400,7 +436,7 @@ def _mixture_nodes(sites, specs, fractions, phis, own, distributions):
                     for k, (sub, _) in enumerate(rule) for v, value in sub.items()) + ")"
         for name, rule in nodes.items())
     return (out_sites, new_specs, tuple(out_fractions), tuple(out_phis), tuple(groups),
-            mixtures, tuple(derived))
+            mixtures, tuple(derived), moved)
 
 
 def text_number(value: sp.Expr) -> str:

@@ -108,6 +108,11 @@ def site_text(problem: SiteProblem) -> str:
 def _dressing_text(problem: SiteProblem, d) -> str:
     """A resummed correlated-mode term: which A·C_k and κ·R_j are dressed, and how."""
     C, R = problem.correlations[d.correlation].name, problem.responses[d.response].name
+    if d.mixed is not None:  # a mixture of sites: the modes see the nodes' weighted sums
+        C, R = (" + ".join(f"{float(w):.4g}·{terms[j].name}" for j, w in part)
+                for part, terms in zip(d.mixed[:2], (problem.correlations, problem.responses),
+                                       strict=True))
+        C, R = f"({C})", f"({R})"
     return (f"dressed by correlated random modes [{d.population}] (α = {text(d.alpha)}, "
             f"ρ = {text(d.overlap)}, d = c·s(u), α⟨d²⟩ = {text(d.variance)}, "
             f"s(u) = {text(d.shape)}, u ∈ (0, 1)): C_k = {C} enters as "

@@ -138,6 +138,11 @@ class ModeDressing:
     continuous ones, up to O(dt²)), :meth:`noise` maps C(l dt) to S(l dt): its decaying
     part through the filter on a symmetric FFT grid, its plateau (the static part) times
     the filter at ω = 0.
+
+    On a mixture of sites (``SiteSpec.groups``: one sub-population per quadrature node of
+    a quenched variable) the modes see the mixture's C = Σ_k w_k C_k and R = Σ_k w_k R_k:
+    ``mixed`` = (correlations, responses, noise targets, kernel targets), the first two
+    ((term index, weight), …), the last two the terms that take S and K (every node's).
     """
 
     population: int
@@ -147,11 +152,27 @@ class ModeDressing:
     weights: np.ndarray
     overlaps: np.ndarray
     positions: np.ndarray
+    mixed: tuple | None = None
+
+    @property
+    def sums(self) -> tuple[tuple, tuple]:
+        """((index, weight), …) of the correlation and of the response the modes see."""
+        if self.mixed is None:
+            return ((self.correlation, 1.0),), ((self.response, 1.0),)
+        return self.mixed[0], self.mixed[1]
+
+    @property
+    def targets(self) -> tuple[tuple, tuple]:
+        """The correlation terms that take S and the response terms that take K."""
+        if self.mixed is None:
+            return (self.correlation,), (self.response,)
+        return self.mixed[2], self.mixed[3]
 
     @classmethod
     def from_shape(cls, population: int, correlation: int, response: int, *, alpha: float,
                    overlap: float | Callable, variance: float, shape: Callable,
-                   nodes: int = MODE_NODES, breaks: tuple = ()) -> "ModeDressing":
+                   nodes: int = MODE_NODES, breaks: tuple = (),
+                   mixed: tuple | None = None) -> "ModeDressing":
         """Strengths d = c·s(u) at Gauss–Legendre nodes u ∈ (0, 1), weights α w, c fixed by
         the second moment α⟨d²⟩ = ``variance`` (g_eff²) on the nodes themselves; the
         overlap a number or a profile ρ(u) (|ρ| ≤ 1 at every node). ``breaks``: kinks of
@@ -169,7 +190,7 @@ class ModeDressing:
         if not np.all(np.abs(rho) <= 1):
             raise SolverInputError(f"correlated random modes: the overlap must lie in [-1, 1] "
                                    f"on every mode, got {rho[~(np.abs(rho) <= 1)][0]:g}")
-        return cls(population, correlation, response, d, alpha * w, rho, u)
+        return cls(population, correlation, response, d, alpha * w, rho, u, mixed)
 
     def _spectrum(self, r: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """R(ω) on the n-point FFT grid and a² = d²ρ² per node; refuses |1 − a²R²| ≈ 0."""

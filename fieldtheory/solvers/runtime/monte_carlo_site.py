@@ -236,11 +236,17 @@ def kernel_weights(spec: SiteSpec, grid: SampleGrid, order: OrderParameters,
                    j: int) -> np.ndarray:
     """(B, W + 1) memory weights of response term j's kernel: R_j's own, or the resolvent
     K[R_j] where a correlated-mode dressing acts on it (:class:`ModeDressing`)."""
-    weights = memory_weights(grid, order.responses[:, j])
     for dressing in spec.dressings:
-        if dressing.response == j:
-            return np.array([dressing.kernel(row) for row in weights])
-    return weights
+        if j in dressing.targets[1]:
+            mixed = _dressed_response(grid, order.responses, dressing)
+            return np.array([dressing.kernel(row) for row in mixed])
+    return memory_weights(grid, order.responses[:, j])
+
+
+def _dressed_response(grid: SampleGrid, responses: np.ndarray, dressing) -> np.ndarray:
+    """The memory weights of the response the modes see, Σ w R_j (one term, or a mixture
+    of sites' node terms), per replica: (B, W + 1) for ``responses`` (B, J, W + 1)."""
+    return sum(w * memory_weights(grid, responses[:, j]) for j, w in dressing.sums[1])
 
 
 def input_covariances(spec: SiteSpec, grid: SampleGrid, order: OrderParameters,
@@ -252,8 +258,11 @@ def input_covariances(spec: SiteSpec, grid: SampleGrid, order: OrderParameters,
         return curves
     curves = curves.copy()
     for d in spec.dressings:
-        weights = memory_weights(grid, order.responses[b, d.response])
-        curves[d.correlation] = d.noise(order.correlations[b, d.correlation], weights)
+        weights = _dressed_response(grid, order.responses[b : b + 1], d)[0]
+        seen = sum(w * order.correlations[b, k] for k, w in d.sums[0])
+        dressed = d.noise(seen, weights)
+        for k in d.targets[0]:
+            curves[k] = dressed
     return curves
 
 
