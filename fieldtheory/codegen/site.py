@@ -258,29 +258,28 @@ def lower_site(theory: MeanFieldTheory,
 def _mixed_dressing(dressing: SiteDressing, moved) -> SiteDressing:
     """A dressing on a mixture of sites: the modes see Σ_k w_k C_k and Σ_k w_k R_k of the
     dressed terms' nodes, and every node term (of every referencing sub-population) takes
-    the dressed S or K. ``moved[kind][index]``: (new index, node, weight) of each copy."""
+    the dressed S or K. ``moved[kind][index]``: (new index, node, weight, moment) of each
+    copy of the term."""
+    correlations = moved["correlations"][dressing.correlation]
+    responses = moved["responses"][dressing.response]
+    if any(moment != 1 for *_, moment in (*correlations, *responses)):
+        raise ActionStructureError(  # pragma: no cover - no shipped model has it
+            "correlated random modes on a mixture of sites whose dressed terms hold "
+            "another quenched variable by its moments: not built")
+
     def seen(copies):
+        """One term per node (a response term has a copy per referencing node)."""
         first: dict = {}
-        for j, node, weight in copies:
+        for j, node, weight, _ in copies:
             first.setdefault(node, (j, weight))
         return tuple(first.values())
 
-    for kind, index in (("correlations", dressing.correlation),
-                        ("responses", dressing.response)):
-        if any(m != 1 for _, _, _, m in moved.get(("moments", kind), {}).get(index, ())):
-            raise ActionStructureError(  # pragma: no cover - no shipped model has it
-                "correlated random modes on a mixture of sites whose dressed terms hold "
-                "another quenched variable by its moments: not built")
-
-    correlations = moved["correlations"][dressing.correlation]
-    responses = moved["responses"][dressing.response]
     population = correlations[0][1]  # the first node's: the sub-population it sits on
     return SiteDressing(
         population, correlations[0][0], responses[0][0], dressing.alpha, dressing.overlap,
         dressing.variance, dressing.shape,
-        (tuple((j, w) for j, w in seen(correlations)),
-         tuple((j, w) for j, w in seen(responses)),
-         tuple(j for j, _, _ in correlations), tuple(j for j, _, _ in responses)))
+        (seen(correlations), seen(responses), tuple(c[0] for c in correlations),
+         tuple(c[0] for c in responses)))
 
 
 #: Quadrature nodes per quenched variable of a mixture of sites (tensor products for
@@ -386,23 +385,21 @@ def _mixture_nodes(sites, specs, fractions, phis, own, distributions):
 
     moved: dict[str, dict[int, list]] = {kind: {} for kind in specs}
 
-    def coefficients(pairs, kind, sub, own):
+    def coefficients(pairs, kind, sub, at_site):
         """The site's coefficient pairs over the node terms: f and (for correlations) h of
         a term at the term's node; the h of a response kernel is the site's own function,
-        at the site's own node (``own``)."""
+        at the site's own node (``at_site``)."""
         out = []
         for i, c in pairs:
             spec = specs[kind][i]
             for population, name, at_node, weight in term_copies(spec):
                 right = (None if spec.right is None else
-                         spec.right.xreplace(own if kind == "responses" else at_node))
+                         spec.right.xreplace(at_site if kind == "responses" else at_node))
                 at = TermSpec(name, population, spec.left.xreplace(at_node), right)
                 j, moment = register(kind, _without_quenched(at)), moment_of(at)
                 copies = moved[kind].setdefault(i, [])
-                if all(j != k for k, _, _ in copies):
-                    copies.append((j, population, weight))
-                    moved.setdefault(("moments", kind), {}).setdefault(i, []).append(
-                        (j, population, weight, moment))
+                if all(j != copy[0] for copy in copies):
+                    copies.append((j, population, weight, moment))
                 out.append((j, c.xreplace(sub) * weight * moment))
         return _combined(out)
 
