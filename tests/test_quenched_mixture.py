@@ -94,6 +94,18 @@ def test_heterogeneous_leaks_against_the_exact_mixture():
     assert abs(homogeneous["variance"] - fine["variance"]) > 100 * bound
 
 
+def test_given_leaks_of_one_level_are_the_homogeneous_network():
+    """Given leaks all equal to a = 1.3 (one node): the linear network's exact variance
+    D/(2√(a² − g²)) (C(ω) = D/(a² + ω² − g²))."""
+    p = ft.parameters(g=(0.6, "positive"), D=(1.0, "nonnegative"))
+    g, D = p.symbols
+    action = ft.langevin({x: -G * x(t) + J @ x(t)}, {x: D}, {J: ft.Gaussian(variance=g**2)},
+                         p, quenched={G: ft.GainArray((1.3,) * 10)})
+    result = ft.solve(ft.Model("one_level", action, "equal given leaks"), {})
+    assert result.observables["variance"] == pytest.approx(1 / (2 * math.sqrt(1.3**2 - 0.36)),
+                                                           rel=1e-4)
+
+
 def test_bistable_units_with_two_given_strengths_against_fokker_planck():
     """ẋ = −x + G·s tanh x + g J tanh x + √D ξ with g = 0 and given G ∈ {0.5, 1.5} (two
     sub-populations of the Monte-Carlo runtime, weights 1/4 and 3/4): each unit's exact

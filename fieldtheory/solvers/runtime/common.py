@@ -342,6 +342,8 @@ def merge_groups(site, out: dict) -> dict:
     top level the whole network as before."""
     if not getattr(site, "groups", None):
         return out
+    if "populations" not in out:  # one node (given gains of one level): it is the parent
+        return out
     names, fractions = list(site.populations), np.asarray(site.fractions, dtype=float)
     nodes = out.pop("populations")
     stderr = out.get("stderr") if isinstance(out.get("stderr"), dict) else None
