@@ -17,6 +17,10 @@ Nothing here is written per model. Checks:
   against a frequency-domain oracle;
 * a gain inside the output function, tanh(G x), against simulated networks, with the
   homogeneous network as a negative control;
+* one mixed population beside a homogeneous one (E/I, leaks heterogeneous in I only)
+  against simulated networks; given values of one level against the homogeneous network;
+* correlated random modes with given gains (the modes see the nodes' weighted C and R)
+  against a resolvent oracle;
 * the layers that do not take a mixture refuse it by name.
 """
 
@@ -63,12 +67,12 @@ def _exact_leaky(g: float, D: float, I: float, pr: float):
     spectrum = lambda w: D * M(w) / (1 - g * g * M(w))  # noqa: E731
     fluctuating = integrate.quad(spectrum, 0, np.inf, epsabs=1e-12, epsrel=1e-10,
                                  limit=400)[0] / math.pi
-    # static part: m_i = (I + J·m)_i / G_i; the network mean M solves M = ⟨1/G⟩ I/(1 − 0)
-    # (the mean coupling is 0), and the units' static spread is I²Var(1/G) plus the
-    # quenched input g²⟨m²⟩ M(0)/(1 − g² M(0)) fed back through the linear response
+    # static part: a unit's time average is m_i = (I + z_i)/G_i with z_i its quenched input,
+    # of variance g²q, q = ⟨m_i²⟩ = (I² + g²q)⟨1/G²⟩; the network mean is I⟨1/G⟩ (no mean
+    # coupling), and the static spread of the units q − mean² joins the variance
     inverse, inverse2 = average(lambda a: 1 / a), average(lambda a: 1 / (a * a))
     mean = inverse * I
-    q = (I * I * inverse2) / (1 - g * g * inverse2)  # ⟨m_i²⟩ = I²⟨1/G²⟩ + g²⟨1/G²⟩⟨m²⟩
+    q = (I * I * inverse2) / (1 - g * g * inverse2)
     return fluctuating + q - mean**2, mean
 
 
