@@ -120,15 +120,23 @@ MAX_GIVEN_NODES = 64
 class LogNormalGain(QuenchedDistribution):
     r"""G = exp(σ z − σ²/2), z ~ N(0, 1) (mean 1), parametrised by its participation ratio
     PR_G = q₂²/q₄ = exp(−4σ²) ∈ (0, 1]; q_n = exp(n(n−1)σ²/2) = PR_G^{−n(n−1)/8}.
-    PR_G = 1 is the homogeneous network (G ≡ 1)."""
+    PR_G = 1 is the homogeneous network (G ≡ 1). ``nodes``: the order of the Gauss–Hermite
+    rule where G enters a unit's own dynamics (a mixture of sites, one sub-population per
+    node); None takes the lowering's default (:data:`fieldtheory.codegen.site.MIXTURE_NODES`)."""
 
     pr: sp.Expr
+    nodes_order: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pr", sp.sympify(self.pr))
         if self.pr.is_number and not 0 < float(self.pr) <= 1:
             raise DeclarationError(f"LogNormalGain: the gain participation ratio {self.pr} "
                                    "must lie in (0, 1]")
+        order = self.nodes_order
+        if order is not None and (isinstance(order, bool) or not isinstance(order, int)
+                                  or not 1 <= order <= 64):
+            raise DeclarationError(f"LogNormalGain: nodes_order = {order!r} must be an "
+                                   "integer from 1 to 64")
 
     def moment(self, k: int) -> sp.Expr:
         return self.pr ** sp.Rational(-k * (k - 1), 8)
@@ -153,9 +161,10 @@ class LogNormalGain(QuenchedDistribution):
 
     def nodes(self, order: int) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
         r"""Gauss–Hermite in log G: G_k = exp(√2 σ z_k − σ²/2), w_k = ω_k/√π with the
-        ``order``-point rule (z_k, ω_k) of weight e^{−z²} and σ² = −ln(PR_G)/4; exact
-        for ⟨f(G)⟩ with f(e^y) a polynomial of degree < 2·order in y."""
-        z, w = np.polynomial.hermite.hermgauss(order)
+        ``order``-point rule (``nodes_order`` where declared) (z_k, ω_k) of weight e^{−z²}
+        and σ² = −ln(PR_G)/4; exact for ⟨f(G)⟩ with f(e^y) a polynomial of degree
+        < 2·order in y."""
+        z, w = np.polynomial.hermite.hermgauss(self.nodes_order or order)
         sigma = sp.sqrt(-sp.log(self.pr) / 4)
         return tuple((sp.exp(sp.sqrt(2) * sigma * sp.Float(zk) - sigma**2 / 2),
                       sp.Float(wk / math.sqrt(math.pi))) for zk, wk in zip(z, w, strict=True))
