@@ -238,6 +238,12 @@ def test_layers_that_take_no_mixture_refuse_it_by_name():
         derive_fixed_points(model)
     with pytest.raises(ParameterError, match="mixture of sites"):
         rate_function(model, {})
+    # given values with too many levels for sub-populations: the derivation records why
+    p = ft.parameters(g=(0.5, "positive"))
+    many = ft.langevin({x: -G * x(t) + J @ x(t)}, None, {J: ft.Gaussian(variance=p.g**2)},
+                       p, quenched={G: ft.GainArray(tuple(1 + 0.01 * k for k in range(65)))})
+    derivation = ft.derive(ft.Model("many_levels", many, "65 distinct leaks"))
+    assert derivation.site is None and "65 distinct" in derivation.site_refusal
 
 
 def test_one_mixed_population_beside_a_homogeneous_one():

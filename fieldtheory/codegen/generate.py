@@ -33,7 +33,7 @@ from fieldtheory._version import __version__
 from fieldtheory.codegen.module import GeneratedModule, content_hash, load_source
 from fieldtheory.codegen.printer import function_source, numpy_code
 from fieldtheory.codegen.site import SiteProblem, U
-from fieldtheory.errors import CodegenError
+from fieldtheory.errors import CodegenError, ParameterError
 from fieldtheory.gaussian.closed_forms import closed_form
 from fieldtheory.gaussian.strips import strip_of, strip_reason
 from fieldtheory.ir.ensembles.interpolant import breaks_of
@@ -106,8 +106,6 @@ def refuse_mixture(site, where: str) -> None:
     mixture of sites (``groups`` set): for the layers beside the stationary solve, which
     would read its sub-populations as populations of fixed fractions."""
     if getattr(site, "groups", None):
-        from fieldtheory.errors import ParameterError
-
         raise ParameterError(
             f"{where}: the units of population(s) {sorted(set(site.groups))} have quenched "
             "variables in their own dynamics (a mixture of sites); only the stationary "

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from fieldtheory.errors import ActionStructureError, DeclarationError
+from fieldtheory.errors import ActionStructureError
 from fieldtheory.ir.action import Action
 from fieldtheory.ir.ensembles.symbols import MODE_POSITION
 from fieldtheory.ir.langevin import read_langevin
@@ -317,8 +317,8 @@ def _quadrature(variables, distributions) -> list[tuple[dict, sp.Expr]]:
     """The tensor-product nodes ({G: G_k, …}, weight) of independent quenched variables."""
     nodes: list[tuple[dict, sp.Expr]] = [({}, sp.S.One)]
     for variable in sorted(variables, key=str):
-        if variable not in distributions:
-            raise DeclarationError(f"quenched variable {variable} has no distribution")
+        if variable not in distributions:  # pragma: no cover - langevin() refuses it first
+            raise ActionStructureError(f"quenched variable {variable} has no distribution")
         rule = distributions[variable].nodes(MIXTURE_NODES)
         nodes = [({**sub, variable: g}, w * v) for sub, w in nodes for g, v in rule]
     if len(nodes) > MAX_MIXTURE_SITES:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from fieldtheory.errors import DeclarationError, ParameterError
+from fieldtheory.errors import ActionStructureError, DeclarationError, ParameterError
 from fieldtheory.ir.parameters import evaluate
 
 __all__ = ["GainArray", "LogNormalGain", "Quenched", "QuenchedDistribution", "joint_moment",
@@ -107,22 +107,24 @@ class QuenchedDistribution:
 
     def nodes(self, order: int) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
         """A quadrature ((G_k, w_k), …) of the distribution (Σ w_k = 1)."""
-        raise DeclarationError(f"the quenched distribution {type(self).__name__} has no "
-                               "quadrature; a unit whose own dynamics depend on it cannot be "
-                               "solved as a mixture of sites")
+        raise ActionStructureError(f"the quenched distribution {type(self).__name__} has "
+                                   "no quadrature; a unit whose own dynamics depend on it "
+                                   "cannot be solved as a mixture of sites")
 
 
-#: Distinct given values (:class:`GainArray`) a mixture of sites takes as its nodes.
-MAX_GIVEN_NODES = 64
+#: The most nodes of one quenched variable in a mixture of sites (a declared Gauss–Hermite
+#: order, or the distinct levels of given values).
+MAX_NODES = 64
 
 
 @dataclass(frozen=True)
 class LogNormalGain(QuenchedDistribution):
     r"""G = exp(σ z − σ²/2), z ~ N(0, 1) (mean 1), parametrised by its participation ratio
     PR_G = q₂²/q₄ = exp(−4σ²) ∈ (0, 1]; q_n = exp(n(n−1)σ²/2) = PR_G^{−n(n−1)/8}.
-    PR_G = 1 is the homogeneous network (G ≡ 1). ``nodes``: the order of the Gauss–Hermite
-    rule where G enters a unit's own dynamics (a mixture of sites, one sub-population per
-    node); None takes the lowering's default (:data:`fieldtheory.codegen.site.MIXTURE_NODES`)."""
+    PR_G = 1 is the homogeneous network (G ≡ 1). ``nodes_order``: the Gauss–Hermite order
+    where G enters a unit's own dynamics (a mixture of sites, one sub-population per node;
+    at most :data:`MAX_NODES`); None takes the lowering's default
+    (:data:`fieldtheory.codegen.site.MIXTURE_NODES`)."""
 
     pr: sp.Expr
     nodes_order: int | None = None
@@ -134,9 +136,9 @@ class LogNormalGain(QuenchedDistribution):
                                    "must lie in (0, 1]")
         order = self.nodes_order
         if order is not None and (isinstance(order, bool) or not isinstance(order, int)
-                                  or not 1 <= order <= 64):
+                                  or not 1 <= order <= MAX_NODES):
             raise DeclarationError(f"LogNormalGain: nodes_order = {order!r} must be an "
-                                   "integer from 1 to 64")
+                                   f"integer from 1 to {MAX_NODES}")
 
     def moment(self, k: int) -> sp.Expr:
         return self.pr ** sp.Rational(-k * (k - 1), 8)
@@ -204,12 +206,12 @@ class GainArray(QuenchedDistribution):
 
     def nodes(self, order: int) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
         """The distinct given values, weighted by their counts (exact: the empirical
-        distribution); at most :data:`MAX_GIVEN_NODES` of them."""
+        distribution); at most :data:`MAX_NODES` of them."""
         distinct, counts = np.unique(np.asarray(self.values), return_counts=True)
-        if distinct.size > MAX_GIVEN_NODES:
-            raise DeclarationError(
+        if distinct.size > MAX_NODES:
+            raise ActionStructureError(
                 f"GainArray: {distinct.size} distinct given values enter a unit's own "
-                f"dynamics; a mixture of sites takes at most {MAX_GIVEN_NODES} (one "
+                f"dynamics; a mixture of sites takes at most {MAX_NODES} (one "
                 "sub-population each): round them to fewer levels")
         total = int(counts.sum())
         return tuple((sp.Float(float(v)), sp.Rational(int(c), total))
