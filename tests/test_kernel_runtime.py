@@ -128,6 +128,23 @@ def finite_network(N: int, g: float, rho: float, D: float, I: float, taus, rng):
     return np.array(fluctuating) + fixed.var(), fixed.mean()
 
 
+def assert_within_finite_size_bound(expected, network, sizes=None):
+    """The N → ∞ values ``expected`` against exact finite networks: ``network(N, rng)``
+    drawn 2 times at N = 400 and 4 times at N = 200; the scatter (∝ 1/√N) pooled as
+    N·variance over both sizes, bound: the O(1/N) shift estimated from the two sizes plus
+    Z standard errors (module docstring)."""
+    sizes = sizes or {400: 2, 200: 4}
+    rng = np.random.default_rng(17)
+    runs = {N: np.array([network(N, rng) for _ in range(k)]) for N, k in sizes.items()}
+    dof = sum(k - 1 for k in sizes.values())
+    pooled = sum(N * ((r - r.mean(axis=0)) ** 2).sum(axis=0) for N, r in runs.items()) / dof
+    m_big, m_small = (runs[N].mean(axis=0) for N in sizes)
+    s_big, s_small = (np.sqrt(pooled / (N * k)) for N, k in sizes.items())
+    shift = np.abs(m_small - m_big)  # the O(1/N) shift of the larger networks' average
+    bound = shift + Z * np.sqrt(2 * s_big**2 + s_small**2)
+    assert np.all(np.abs(m_big - expected) <= bound), (m_big, expected, bound)
+
+
 @pytest.mark.parametrize("rho", [0.5, -0.5])
 def test_linear_network_against_finite_size_lyapunov_solution(rho):
     g, D, I = 0.6, 1.0, 0.5
@@ -135,20 +152,8 @@ def test_linear_network_against_finite_size_lyapunov_solution(rho):
     theory = solve_kernel(linear_site(g, rho, D, I), tau_max=4.0, dtau=0.5)
     index = np.round(taus / 0.5).astype(int)
     expected = np.append(theory["autocorrelation"]["values"][index], theory["mean"])
-    rng = np.random.default_rng(17)
-    sizes = {400: 2, 200: 4}
-    runs = {
-        N: np.array([np.append(*finite_network(N, g, rho, D, I, taus, rng)) for _ in range(k)])
-        for N, k in sizes.items()
-    }
-    # sample-to-sample scatter ∝ 1/√N (self-averaging): pool N·var over both sizes
-    dof = sum(k - 1 for k in sizes.values())
-    pooled = sum(N * ((r - r.mean(axis=0)) ** 2).sum(axis=0) for N, r in runs.items()) / dof
-    m400, m200 = runs[400].mean(axis=0), runs[200].mean(axis=0)
-    s400, s200 = (np.sqrt(pooled / (N * k)) for N, k in sizes.items())
-    shift = np.abs(m200 - m400)  # the O(1/N) shift of the N = 400 average (see module)
-    bound = shift + Z * np.sqrt(2 * s400**2 + s200**2)
-    assert np.all(np.abs(m400 - expected) <= bound), (m400, expected, bound)
+    assert_within_finite_size_bound(
+        expected, lambda N, rng: np.append(*finite_network(N, g, rho, D, I, taus, rng)))
     # the mean input is amplified by the static susceptibility: M = I·G(1)
     assert theory["mean"] == pytest.approx(I * elliptic_resolvent(1.0, g, rho), rel=1e-12)
 
@@ -231,3 +236,95 @@ def test_refusals():
     with pytest.raises(ConvergenceError, match="unstable"):
         solve_kernel(linear_site(1.2, 0.0, 1.0))
     assert affine_coefficients(lambda x: 2 - 3 * np.asarray(x), "f") == (2.0, -3.0)
+
+
+# ------------------------------------------------------------------------------- maps
+
+
+def map_site(g: float, rho: float, D: float, delta: float = 0.5, I: float = 0.0,
+             theta: float = 0.0) -> SiteSpec:
+    """The lowered site of x(n+1) = (1 − δ)x + δ(Jx + I) + √(δD)ξ, J_ij ~ N(θ/N, g²/N),
+    corr(J_ij, J_ji) = ρ: leak δ per step, A = δ²g², κ = δ²g²ρ, B = δθ, noise δD."""
+    site = linear_site(delta * g, rho, delta * D, delta * I, phi=identity, dphi=ones)
+    return SiteSpec(**{**site.__dict__, "leak": np.array([delta]), "step": delta,
+                       "mean_coupling": np.array([[delta * theta]])})
+
+
+def finite_map(N: int, g: float, rho: float, D: float, delta: float, I: float, theta: float,
+               lags: int, rng) -> np.ndarray:
+    """C(k) = tr(W^k Σ)/N + static spread (k < lags) and the mean of one network (exact:
+    Σ = WΣWᵀ + δD·1 by the discrete Lyapunov equation, W = (1 − δ) + δ(J + θ/N))."""
+    W = (1 - delta) * np.eye(N) + delta * (elliptic_matrix(N, g, rho, rng) + theta / N)
+    sigma = linalg.solve_discrete_lyapunov(W, delta * D * np.eye(N))
+    fixed = np.linalg.solve(np.eye(N) - W, np.full(N, delta * I))
+    curve, power = [], np.eye(N)
+    for _ in range(lags):
+        curve.append(np.sum(power * sigma.T) / N)
+        power = power @ W
+    return np.append(np.array(curve) + fixed.var(), fixed.mean())
+
+
+@pytest.mark.parametrize(("g", "rho"), [(0.6, 0.5), (0.8, -0.5)])
+def test_map_against_finite_size_discrete_lyapunov_solution(g, rho):
+    """A linear map with partial symmetry, input and mean coupling: C(k), k = 0…3, and the
+    mean against exact finite networks (module docstring's bound)."""
+    D, delta, I, theta = 0.3, 0.5, 0.4, 0.3
+    theory = solve_kernel(map_site(g, rho, D, delta, I, theta), tau_max=1.5, dtau=0.5)
+    assert np.allclose(theory["autocorrelation"]["tau"], delta * np.arange(4))
+    expected = np.append(theory["autocorrelation"]["values"], theory["mean"])
+    assert_within_finite_size_bound(
+        expected, lambda N, rng: finite_map(N, g, rho, D, delta, I, theta, 4, rng))
+
+
+def test_map_series_are_exact():
+    """ρ = 0: Δ(k) = A r^k (module docstring of the map runtime); ρ ≠ 0: the response is
+    the series of the elliptic resolvent at z = e^{iθ} − b, χ = Σ_n Cat_n κⁿ z^{−(2n+1)},
+    i.e. R(m) = Σ_n Cat_n κⁿ C(m − 1, 2n) b^{m−1−2n} (R(0) = 0, R(1) = 1)."""
+    g, D, delta = 0.8, 0.3, 0.5
+    b = 1 - delta
+    iid = solve_kernel(map_site(g, 0.0, D), tau_max=10.0, dtau=0.5)
+    c = 1 + b * b - (delta * g) ** 2
+    r, root = (c - math.sqrt(c * c - 4 * b * b)) / (2 * b), math.sqrt(c * c - 4 * b * b)
+    k = np.arange(21)
+    np.testing.assert_allclose(iid["autocorrelation"]["values"], delta * D / root * r**k,
+                               rtol=1e-12)
+    kappa = (delta * g) ** 2 * -0.5
+    partial = solve_kernel(map_site(g, -0.5, D), tau_max=10.0, dtau=0.5)
+    catalan = [math.comb(2 * n, n) // (n + 1) for n in range(11)]
+    exact = [sum(catalan[n] * kappa**n * math.comb(m - 1, 2 * n) * b ** (m - 1 - 2 * n)
+                 for n in range(m // 2 + 1)) if m else 0.0 for m in k]
+    np.testing.assert_allclose(partial["response"]["values"], exact, atol=1e-14)
+    assert partial["response"]["values"][3] != pytest.approx(b * b)  # the kernel acts
+
+
+@pytest.mark.parametrize(("g", "rho", "theta"), [(0.8, -0.5, 0.0), (0.6, 0.5, 0.0),
+                                                 (0.5, -0.5, 0.8)])
+def test_map_lyapunov_exponent_is_the_spectral_radius_of_finite_matrices(g, rho, theta):
+    """λ_max = log Λ/δ, Λ the spectral radius of (1 − δ) + δ(J + θ/N): for ρ = −0.5 the
+    farthest point of the shifted ellipse is off the real axis (Λ = 0.8008 at g = 0.8,
+    against 0.7 at the real end, ruled out), then the bulk's real end, then a
+    mean-coupling outlier. Bound: the continuous-time test's edge bound for δJ, over Λδ."""
+    delta = 0.5
+    theory = solve_kernel(map_site(g, rho, 0.0, delta, 0.0, theta), tau_max=1.0, dtau=0.5)
+    N = 1000
+    W = (1 - delta) * np.eye(N) + delta * (elliptic_matrix(N, g, rho, np.random.default_rng(5))
+                                           + theta / N)
+    radius = float(np.abs(np.linalg.eigvals(W)).max())
+    s = delta * g * (1 + abs(rho))
+    gamma = math.log(N / (2 * math.pi)) - 2 * math.log(math.log(N))
+    bound = (s * math.sqrt(gamma / (4 * N)) + Z * s / math.sqrt(N)) / (radius * delta)
+    assert abs(math.log(radius) / delta - theory["lyapunov_max"]) <= bound
+    if theta == 0 and rho < 0:
+        real_end = math.log(1 - delta + delta * g * (1 + rho)) / delta
+        assert theory["lyapunov_max"] == pytest.approx(math.log(0.80078) / delta, abs=1e-4)
+        assert abs(math.log(radius) / delta - real_end) > bound
+    if theta:
+        outlier = 1 - delta + delta * (theta + g * g * rho / theta)
+        assert theory["lyapunov_max"] == pytest.approx(math.log(outlier) / delta, rel=1e-12)
+
+
+def test_unstable_maps_are_refused():
+    with pytest.raises(ConvergenceError, match="unstable"):
+        solve_kernel(map_site(0.8, 0.5, 0.3))  # Λ = 0.5 + 0.4·1.5 = 1.1
+    with pytest.raises(ValueError, match=r"\(0, 2\)"):
+        solve_kernel(SiteSpec(**{**map_site(0.5, 0.5, 0.3).__dict__, "leak": np.array([2.5])}))

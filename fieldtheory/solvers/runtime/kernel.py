@@ -68,6 +68,27 @@ outliers of the mean couplings are points of the complex plane, not of the real 
 Numerics: Δ(τ) and R_x(τ) = χ(τ) by FFT on a fine periodic grid, after subtracting the
 tails known in closed form, D/(a² + ω²) ↔ D e^{−a|τ|}/(2a) and 1/(a + iω) ↔ e^{−aτ}Θ(τ),
 so that the remainders decay like ω⁻⁴ and ω⁻³ (small aliasing error).
+
+**Maps** (``step`` set; issue 12). The lowered site of a map is
+u(n+1) − u(n) = −a u(n) + μ + η(n) + ξ(n) + Σ_j κ_j Σ_m R_j(n, m) h_j(u(m)), with
+R(n, m) = ∂⟨u(n)⟩/∂j(m) for a source j(m) added to the step that makes u(m + 1) (so
+R(m + 1, m) = 1 for the bare site, R(n, m) = 0 for n ≤ m) and ⟨ξ(n)ξ(m)⟩ = D δ_nm. With
+F(θ) = Σ_k F(k) e^{−ikθ} the shift u(n+1) is e^{iθ}u, so every equation above holds with
+
+.. math::  z_\alpha(\theta) = e^{i\theta} - 1 + a_\alpha = e^{i\theta} - b_\alpha
+
+in place of a + iω: the susceptibility's quadratic kχ² − zχ + 1 = 0 (for the network
+x(n+1) = b x + δJx + √(δD)ξ, k = δ²g²ρ, χ the elliptic resolvent of δJ at e^{iθ} − b), the
+spectra S(θ) = |χ|²[D + A f₁h₁ S], and at θ = 0 (z = a) the same means and plateaus.
+Δ(k) = Δ∞ + (1/2π)∫_{−π}^{π} dθ e^{ikθ}S(θ) and R(k) = (1/2π)∫dθ e^{ikθ}χ(θ) are Fourier
+series: an FFT on n equally spaced θ is exact up to aliasing of order |Λ|ⁿ (no tails
+needed). Bare site: χ = e^{−iθ}/(1 − b e^{−iθ}), R(k) = b^{k−1} (k ≥ 1). λ_max (one
+population) is log Λ per step, Λ the spectral radius of b + M, M the coupling matrix
+seen by the tangent dynamics: its elliptic bulk has real semi-axis A = √c + k/√c and
+imaginary semi-axis B = |√c − k/√c|, so Λ² = max over u = cos t ∈ [−1, 1] of
+b² + B² + 2bAu + (A² − B²)u² (the far end of the real axis, or for B > A — ρ < 0 — a
+point off it), and a mean-coupling outlier θ + k/θ (|θ| > √c) is the point b + θ + k/θ.
+Λ ≥ 1 leaves no stationary state (refused). Lags in model time τ = k·step.
 """
 
 import math
@@ -109,15 +130,19 @@ def affine_coefficients(f, name: str) -> tuple[float, float]:
 
 
 def susceptibility(
-    leak, kappa, populations, omega, max_iter: int = 100_000, tol: float = 1e-13
+    leak, kappa, populations, omega, max_iter: int = 100_000, tol: float = 1e-13,
+    discrete: bool = False,
 ) -> np.ndarray:
-    r"""χ_α(ω) (P, n): the physical solution of χ_α = 1/(a_α + iω − Σ_j k_αj χ_{p_j}).
+    r"""χ_α(ω) (P, n): the physical solution of χ_α = 1/(z_α − Σ_j k_αj χ_{p_j}), with
+    z_α = a_α + iω in continuous time and z_α = e^{iθ} − 1 + a_α for a map (``discrete``;
+    ``omega`` is then θ, the frequency per step).
 
     ``kappa`` (P, J) holds k_αj = κ_αj f₁ⱼ h₁ⱼ and ``populations`` the p_j. One population:
     the root of kχ² − zχ + 1 = 0 with |kχ²| < 1 (closed form). Several: the fixed-point
     iteration from χ = 1/z (it contracts with factor |kχ²| at the physical root).
     """
-    z = np.asarray(leak, float)[:, None] + 1j * np.asarray(omega, float)[None, :]
+    omega = np.asarray(omega, float)[None, :]
+    z = np.asarray(leak, float)[:, None] + (np.expm1(1j * omega) if discrete else 1j * omega)
     P = z.shape[0]
     k = np.zeros((P, P))
     for j, p in enumerate(populations):
@@ -161,8 +186,6 @@ def _coefficients(spec: SiteSpec):
 
 
 def _kernel_check(spec: SiteSpec):
-    if spec.step is not None:
-        raise SolverInputError("kernel runtime: discrete-time sites (step set) are not supported")
     if spec.has_nonlinear_drift:
         raise SolverInputError(
             "kernel runtime: the drift must be linear (a Gaussian site); use "
@@ -170,6 +193,9 @@ def _kernel_check(spec: SiteSpec):
         )
     if np.any(np.asarray(spec.leak, float) <= 0):
         raise SolverInputError(f"kernel runtime: leaks {spec.leak} must be positive")
+    if spec.step is not None and np.any(np.asarray(spec.leak, float) >= 2):
+        raise SolverInputError(f"kernel runtime: the leaks per step {spec.leak} of a map must "
+                               f"lie in (0, 2) (|1 − a| < 1: an isolated unit decays)")
     if np.any(np.asarray(spec.noise, float) < 0):
         raise SolverInputError(f"kernel runtime: noise {spec.noise} must be nonnegative")
 
@@ -244,10 +270,25 @@ def kernel_lyapunov(spec: SiteSpec, means, corr, resp):
         return None, (f"no random couplings in the tangent dynamics (A f₁h₁ = {c:g}): "
                       "the spectrum's bulk is not the elliptic law")
     a = float(spec.leak[0])
+    if spec.step is not None:
+        return _map_lyapunov(1.0 - a, c, k, theta) / float(spec.step), None
     edge = -a + math.sqrt(c) + k / math.sqrt(c)
     if theta > math.sqrt(c):
         return max(edge, -a + theta + k / theta), None
     return edge, None
+
+
+def _map_lyapunov(b: float, c: float, k: float, theta: float) -> float:
+    """log Λ per step: Λ the spectral radius of b + M, M with the elliptic bulk (c, k) and
+    the mean-coupling outlier θ + k/θ where |θ| > √c (module docstring, Maps)."""
+    A, B = math.sqrt(c) + k / math.sqrt(c), abs(math.sqrt(c) - k / math.sqrt(c))
+    candidates = [-1.0, 1.0]
+    if A * A != B * B:
+        candidates.append(min(max(-b * A / (A * A - B * B), -1.0), 1.0))
+    radius2 = max(b * b + B * B + 2 * b * A * u + (A * A - B * B) * u * u for u in candidates)
+    if abs(theta) > math.sqrt(c):
+        radius2 = max(radius2, (b + theta + k / theta) ** 2)
+    return 0.5 * math.log(radius2)
 
 
 def _kernel_grid(tau_max: float, dtau: float, step_max: float, box: float | None, a_min: float):
@@ -271,6 +312,48 @@ def _to_time(spec, chi, S, omega, step, n):
     causal = np.where(tau >= 0, np.exp(-a * np.maximum(tau, 0.0)), 0.0)
     response = fft.ifft(chi - lead, axis=-1).real / step + causal
     return delta[:, : n // 2], response[:, : n // 2]
+
+
+def _check_spectra(S, plateau):
+    if np.any(S < 0) or np.any(plateau < 0):
+        raise ConvergenceError(
+            "kernel runtime: negative spectrum or plateau (the linear network is unstable)"
+        )
+
+
+#: Largest θ grid of a map (2²² points); the grid doubles from the first guess until the
+#: series' values at the half period fall below MAP_ALIASING of their largest.
+MAP_GRID_MAX = 1 << 22
+MAP_ALIASING = 1e-13
+
+
+def _map_series(spec, a, kappa, populations, corr, exponent, last: int, box):
+    """(χ(θ), S(θ), θ, Δ(k) − Δ∞, R(k), n) of a map on n equally spaced θ: the Fourier
+    series of the module docstring (Maps) by FFT, n doubled until both series have decayed
+    by MAP_ALIASING at the half period (a refusal at MAP_GRID_MAX)."""
+    if box is not None:
+        lags = box / float(spec.step)
+    elif exponent is not None:  # the slowest decay per step is Λ = e^{λ step}
+        lags = 37.0 / max(-exponent * float(spec.step), 1e-6)
+    else:
+        lags = 200.0 / float(np.min(a))
+    n = 1 << max(6, math.ceil(math.log2(2 * max(last + 1, lags))))
+    while True:
+        theta = 2 * np.pi * fft.fftfreq(n)
+        chi = susceptibility(a, kappa, populations, theta, discrete=True)
+        S = _spectra(spec, chi, corr)
+        _check_spectra(S, np.zeros(1))
+        delta, response = fft.ifft(S, axis=-1).real, fft.ifft(chi, axis=-1).real
+        tail = max(float(np.max(np.abs(v[:, n // 2 - 1 : n // 2 + 1]))
+                         / max(float(np.max(np.abs(v))), 1e-300)) for v in (delta, response))
+        if tail <= MAP_ALIASING:
+            return chi, S, theta, delta[:, : n // 2], response[:, : n // 2], n
+        if n >= MAP_GRID_MAX:
+            raise ConvergenceError(
+                f"kernel runtime: the map's correlations have not decayed over {n // 2} lags "
+                f"(relative size {tail:.2g} at the half period): the network is too close to "
+                f"its instability for this grid")
+        n *= 2
 
 
 def _kernel_observables(spec, p, M, plateau, delta, response, out) -> dict:
@@ -306,29 +389,35 @@ def solve_kernel(
     spec : SiteSpec
         Linear drift; affine correlation, response and mean functions.
     tau_max, dtau : float
-        Output lags τ = 0, dτ, …, tau_max.
+        Output lags τ = 0, dτ, …, tau_max (maps: multiples of the step, every
+        round(dτ/step)-th lag up to tau_max).
     step_max : float
-        Largest step of the FFT grid (dividing dτ); aliasing errors ~step³.
+        Largest step of the FFT grid (dividing dτ); aliasing errors ~step³. Not used for
+        maps (their lags are the steps).
     box : float, optional
         Half-period of the FFT grid (default max(tau_max, 60/a_min)); it must exceed the
-        correlation time severalfold (wrap-around error ~e^{−box/τ_c}).
+        correlation time severalfold (wrap-around error ~e^{−box/τ_c}). Maps: the first
+        half-period tried (default from λ_max); the θ grid doubles until the series have
+        decayed (``MAP_ALIASING``).
 
     Returns
     -------
     dict
         The observables schema (top level: population 0; ``populations`` when P > 1),
-        ``response`` R_x(τ) = χ(τ) (R_x(0⁺) = 1), ``response_frequency`` {``omega``,
-        ``values``} χ(ω) for ω ≥ 0, ``lyapunov_max`` (:func:`kernel_lyapunov`; None with
+        ``response`` R_x(τ) = χ(τ) (R_x(0⁺) = 1; maps: R(k) = ∂u(n + k)/∂j(n), R(0) = 0,
+        R(1) = 1), ``response_frequency`` {``omega``, ``values``} χ(ω) for ω ≥ 0 (maps:
+        ω = θ/step up to π/step), ``lyapunov_max`` (:func:`kernel_lyapunov`; None with
         ``lyapunov_note`` for several populations) and ``branch``: ``"noise_driven"`` with
         noise, else ``"fixed_point"`` (a stable linear network without noise rests).
 
     Raises
     ------
-    ValueError
-        A nonlinear drift or non-affine site function, discrete time, bad parameters.
+    SolverInputError
+        A nonlinear drift or non-affine site function, bad parameters (a map's leak per
+        step outside (0, 2)).
     ConvergenceError
-        When the linear network has no stationary state (1 − A f₁h₁|χ|² ≤ 0, or the
-        mean-coupling outlier at λ ≥ 0).
+        When the linear network has no stationary state (1 − A f₁h₁|χ|² ≤ 0, λ_max ≥ 0 —
+        for a map a spectral radius ≥ 1 —, or the mean-coupling outlier at λ ≥ 0).
     """
     _kernel_check(spec)
     if tau_max <= 0 or dtau <= 0 or step_max <= 0:
@@ -337,8 +426,6 @@ def solve_kernel(
         )
     means, corr, resp = _coefficients(spec)
     a = np.asarray(spec.leak, float)
-    step, per, n = _kernel_grid(tau_max, dtau, step_max, box, float(a.min()))
-    omega = 2 * np.pi * fft.fftfreq(n, d=step)
     P = spec.size
     kappa = np.asarray(spec.response_coupling, float).reshape(P, -1).copy()
     for j, ((_, f1), (_, h1)) in enumerate(resp):
@@ -348,17 +435,24 @@ def solve_kernel(
     if exponent is not None and exponent >= 0:
         raise ConvergenceError(f"kernel runtime: the linear network is unstable (λ_max = "
                                f"{exponent:.6g} ≥ 0: no stationary state)")
-    chi = susceptibility(a, kappa, populations, omega)
-    chi0 = susceptibility(a, kappa, populations, np.zeros(1))[:, 0].real
+    discrete = spec.step is not None
+    chi0 = susceptibility(a, kappa, populations, np.zeros(1), discrete=discrete)[:, 0].real
     M = _means(spec, a, chi0, means, resp)
     plateau = _static(spec, chi0, M, corr)
-    S = _spectra(spec, chi, corr)
-    if np.any(S < 0) or np.any(plateau < 0):
-        raise ConvergenceError(
-            "kernel runtime: negative spectrum or plateau (the linear network is unstable)"
-        )
-    delta, response = _to_time(spec, chi, S, omega, step, n)
-    out = slice(0, round(tau_max / dtau) * per + 1, per)
+    if discrete:
+        step = float(spec.step)
+        per, last = max(1, round(dtau / step)), math.floor(tau_max / step + 1e-9)
+        chi, S, omega, delta, response, n = _map_series(spec, a, kappa, populations, corr,
+                                                        exponent, last, box)
+    else:
+        step, per, n = _kernel_grid(tau_max, dtau, step_max, box, float(a.min()))
+        omega = 2 * np.pi * fft.fftfreq(n, d=step)
+        chi = susceptibility(a, kappa, populations, omega)
+        S = _spectra(spec, chi, corr)
+        delta, response = _to_time(spec, chi, S, omega, step, n)
+        last = round(tau_max / dtau) * per
+    _check_spectra(S, plateau)
+    out = slice(0, last + 1, per)
     tau = step * np.arange(n // 2)[out]
     obs = [_kernel_observables(spec, p, M, plateau, delta, response, out) for p in range(P)]
     for o in obs:
@@ -368,7 +462,9 @@ def solve_kernel(
     if P > 1:
         result["populations"] = dict(zip(spec.populations, obs, strict=True))
     positive = slice(0, n // 2)
-    result["response_frequency"] = {"omega": omega[positive], "values": chi[0, positive]}
+    # maps: θ per step is ω = θ/step per unit of the model's time
+    result["response_frequency"] = {"omega": omega[positive] / (step if discrete else 1.0),
+                                    "values": chi[0, positive]}
     result["lyapunov_max"] = exponent
     if note is not None:
         result["lyapunov_note"] = note
@@ -381,9 +477,9 @@ def solve_kernel(
 
 
 def applies_kernel(site) -> bool:
-    """A linear site in continuous time with a response kernel, every site function affine
-    (partial symmetry of linear networks)."""
-    if site.step is not None or site.has_nonlinear_drift or not site.has_kernel:
+    """A linear site with a response kernel, every site function affine (partial symmetry
+    of linear networks), in continuous time or a map."""
+    if site.has_nonlinear_drift or not site.has_kernel:
         return False
     try:
         _coefficients(site)
@@ -393,8 +489,7 @@ def applies_kernel(site) -> bool:
 
 
 @register_runtime("kernel", applies=applies_kernel, priority=80,
-                  needs=lambda problem: (not problem.discrete and problem.has_responses
-                                         and problem.is_gaussian))
+                  needs=lambda problem: problem.has_responses and problem.is_gaussian)
 def solve_site_kernel(site, grid, options) -> dict:
     """:func:`solve_kernel`, the top level the whole network for several populations."""
     options = {"step_max": grid.step_max, **options}
