@@ -268,10 +268,9 @@ def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau
 
     site = derivation.site_problem()
     where = f"{model.name} at {values}, order 1/N"
-    if site.step is not None:
-        raise ParameterError(f"{where}: the site is not Gaussian (a nonlinear drift, or ρ ≠ 0 "
-                             f"with a nonlinear φ) and its two-point functions are sampled "
-                             f"by the Monte-Carlo runtime, which is continuous-time only")
+    step = None if site.step is None else float(sp.sympify(site.step).xreplace(symbols))
+    if step is not None:
+        dtau = step * max(1, round(dtau / step))
     if fine_lags:
         raise ParameterError(f"{where}: the renormalized finite-N theory needs a Gaussian "
                              f"site; this one (a nonlinear drift, or ρ ≠ 0 with a nonlinear "
@@ -318,18 +317,18 @@ def _sampled_parts(model: Model, values: dict, symbols: dict, derivation, *, tau
                 f"symmetric phase) only")
         sites[population] = SampledSiteStatistics(
             0.0, stats["step"], stats["correlations"], stats["responses"],
-            stats["slope_products"], stats["noise"], stats["leak"])
+            stats["slope_products"], stats["noise"], stats["leak"], stats["discrete"])
     problem = FluctuationProblem(spec, sites)
     registry.runtimes()
     try:
         runtime = choose_runtime(problem, "auto", kind="fluctuations")
-        raw = runtime.solve(problem, None, {"tau": np.arange(0.0, tau_max + dtau / 2, dtau),
-                                            **options})
+        lags = np.arange(0.0, tau_max + dtau / 2, dtau) / (step or 1.0)  # maps: in steps
+        raw = runtime.solve(problem, None, {"tau": lags, **options})
     except SolverInputError as error:
         raise ParameterError(f"{where}: {error}") from None
     except RuntimeConvergence as error:
         raise ConvergenceError(f"{where}: {error}", history=error.residuals) from None
-    return saddle, raw, None, runtime.name
+    return saddle, raw, step, runtime.name
 
 
 def _curve(curve: Mapping, axis: str, scale: float = 1.0) -> dict:

@@ -147,10 +147,10 @@ def test_path_floors_of_an_ornstein_uhlenbeck_site_are_its_exact_sampling_errors
 
 
 def test_bad_input_and_non_convergence():
-    with pytest.raises(ValueError, match="discrete-time"):
+    with pytest.raises(ValueError, match="white-noise"):
         mc.solve_monte_carlo(
-            SiteSpec(**{**site(2.0, 0.5).__dict__, "step": 0.1}), tau_max=1.0, dtau=0.5
-        )
+            SiteSpec(**{**site(2.0, 0.5).__dict__, "step": 0.1, "noise": np.array([-1.0])}),
+            tau_max=1.0, dtau=0.5)
     with pytest.raises(ValueError, match="damping"):
         mc.solve_monte_carlo(site(2.0, 0.5), tau_max=1.0, dtau=0.5, damping=0.0)
     with pytest.raises(ConvergenceError) as error:
@@ -158,6 +158,7 @@ def test_bad_input_and_non_convergence():
             site(2.0, 0.5), tau_max=1.0, dtau=0.5, paths=8, t_record=10.0, window=4.0, max_iter=2
         )
     assert len(error.value.residuals) == 2
+    assert "damping=0.5" in str(error.value)  # Anderson mixing: the damped iteration's hint
 
 
 # --------------------------------------------------------------------------- Gaussian site

@@ -64,9 +64,17 @@ def function_factor(expr: sp.Expr) -> Factor:
         parity = 1
     else:
         parity = 0
-    modules = ["numpy", {"erf": _erf}]
-    return Factor("function", sp.sstr(expr), sp.lambdify(U, expr, modules),
-                  sp.lambdify(U, sp.diff(expr, U), modules), parity)
+    return Factor("function", sp.sstr(expr), _elementwise(expr),
+                  _elementwise(sp.diff(expr, U)), parity)
+
+
+def _elementwise(expr: sp.Expr):
+    """numpy f(u) with u's shape even where ``expr`` is constant in u (the derivative of
+    a linear function s·u: a bare lambdify would return the scalar s)."""
+    f = sp.lambdify(U, expr, ["numpy", {"erf": _erf}])
+    if expr.has(U):
+        return f
+    return lambda u: np.full(np.shape(u), f(u), dtype=float)
 
 
 def _erf(x):

@@ -24,10 +24,13 @@ computed by Gaussian quadrature: the Monte-Carlo runtime's converged paths give 
 slope at 0, transform −4iσω/(1 + ω²)²) by the trapezoid rule on the sampled lags, for
 |ω| ≤ π/(2 dt); beyond, the subtracted models alone (the tails 1/ω² are then exact).
 R̂_P(ω) = ∫₀^∞ dτ e^{−iωτ}R_P(τ) likewise with r₀e^{−τ} + r₁τe^{−τ} taken out
-(r₀ = R_P(0) = ⟨P'⟩, r₁ the rest's slope). Beyond the window W the curves are taken as
-zero: the site must mix within it — |C_x(τ)|/C_x(0) over the window's last tenth must stay
-below ``tail`` (option, default 5 %), else the problem is refused by name (chaotic tanh
-networks with ρ = +0.5 relax slowly: C_x(30)/C_x(0) ≈ 0.3–0.5 at g = 1.5–3, D ≤ 1).
+(r₀ = R_P(0) = ⟨P'⟩, r₁ the rest's slope). **Maps** (lags in steps, θ per step): the
+Fourier series over the window, Ĝ(θ) = Σ_{|k|≤W} G(k)e^{−ikθ} and R̂(θ) = Σ_k R(k)e^{−ikθ}
+(R(0) = 0, R_P(1) = ⟨P'⟩), with no kink to model (a map's noise makes none). Beyond the
+window W the curves are taken as zero: the site must mix within it — |C_x(τ)|/C_x(0)
+over the window's last tenth must stay below ``tail`` (option, default 5 %), else the
+problem is refused by name (chaotic tanh networks with ρ = +0.5 relax slowly:
+C_x(30)/C_x(0) ≈ 0.3–0.5 at g = 1.5–3, D ≤ 1).
 
 **Errors.** The Monte-Carlo runtime runs B independent self-consistent replicas. The
 observables are evaluated on the replica-mean curves, and again on the B leave-one-out
@@ -73,6 +76,7 @@ class SampledSiteStatistics:
     slope_products: dict
     noise: float
     leak: float
+    discrete: bool = False
 
     @property
     def replicas(self) -> int:
@@ -95,7 +99,8 @@ class SampledSiteStatistics:
         return SampledSiteStatistics(
             self.mean, self.step, {k: take(v) for k, v in self.correlations.items()},
             {k: take(v) for k, v in self.responses.items()},
-            {k: take(v) for k, v in self.slope_products.items()}, self.noise, self.leak)
+            {k: take(v) for k, v in self.slope_products.items()}, self.noise, self.leak,
+            self.discrete)
 
 
 def _label(factor) -> str:
@@ -119,8 +124,9 @@ class SampledSpectra:
         return table[key][0]
 
     def gain(self, factor) -> float:
-        """⟨f'⟩ = R_f(0) (1 for x)."""
-        return float(self._need(self.site.responses, _label(factor), "response")[0])
+        """⟨f'⟩ = R_f(0) (1 for x); a map's R_f(1) (its kick acts one step later)."""
+        lag = 1 if self.site.discrete else 0
+        return float(self._need(self.site.responses, _label(factor), "response")[lag])
 
     def pair_covariance(self, f, g) -> np.ndarray:
         """The even part of G_fg at the lags τ ≥ 0."""
@@ -154,6 +160,11 @@ class SampledSpectra:
         middle = lags.size - 1
         forward, backward = curve[middle:], curve[middle::-1]
         even, odd = 0.5 * (forward + backward), 0.5 * (forward - backward)
+        if self.site.discrete:  # a map: the Fourier series over the window's lags itself
+            weights = np.full(lags.shape, 2.0)
+            weights[0] = 1.0
+            return (cosine_sum(weights * even, 1.0, omega)
+                    - 1j * (np.sin(np.outer(omega, lags)) @ (weights * odd)))
         kappa = 0.5 * self.site.noise * float(
             self._need(self.site.slope_products, (_label(p), _label(q)), "slope product"))
         sigma = (8 * odd[1] - odd[2]) / (6 * h) if lags.size > 2 else 0.0
@@ -175,6 +186,8 @@ class SampledSpectra:
         """R̂_p(ω) = ∫₀^∞ R_p(τ)e^{−iωτ}dτ (module docstring)."""
         h, lags = self.site.step, self.lags
         curve = self._need(self.site.responses, _label(p), "response")
+        if self.site.discrete:  # a map: Σ_k R(k) e^{−iωk} over the window (R(0) = 0)
+            return np.exp(-1j * np.outer(omega, lags)) @ curve
         r0 = float(curve[0])
         rest = curve - r0 * np.exp(-lags)
         r1 = (4 * rest[1] - rest[2]) / (2 * h) if lags.size > 2 else 0.0

@@ -58,7 +58,15 @@ One iteration, at fixed order parameters (m, C, R) per replica:
 4. **Estimates** per replica: m_l (path means), C_k(τ) (FFT cross-correlation of f_k(x),
    h_k(x) per path, unbiased 1/(n − l) normalisation, symmetrised in τ as the covariance
    of η must be), R_j(τ).
-5. **Update** by Anderson acceleration (``memory`` > 0, restarted when the residual
+5. **Maps** (``step`` set; the lowered site u(n+1) − u(n) = −a u + r(u) + μ + η(n) +
+   ξ(n) + Σ_j κ_j Σ_m R_j(n, m) h_j(u(m)), ⟨ξ(n)ξ(m)⟩ = D δ_nm): the map itself is the
+   scheme, x_{n+1} = (1 − a)x_n + r(x_n) + μ + η_n + K_n + √D ξ_n with
+   K_n = Σ_j κ_j Σ_{l=1}^{L} R_j(l) h_j(x_{n−l}) (η sampled at the integer lags, no
+   quadrature, no bias). R(n, m) is the response to a source j(m) added to the step that
+   makes x(m + 1), so the tangent starts at y(m) = 0 with the unit source in that step:
+   y_{n+1} = (1 − a + r'(x_n))y_n + Σ_j κ_j Σ_l R_j(l) h_j'(x_{n−l}) y_{n−l} + δ_{nm},
+   R(0) = 0, R_x(1) = 1 — the exact derivative of the map. λ_max is not computed.
+6. **Update** by Anderson acceleration (``memory`` > 0, restarted when the residual
    grows) or the damped iteration Q ← (1 − α)Q + αQ̂.
 
 Frozen noise: every iteration reuses the same random numbers (the generator is reseeded),
@@ -218,14 +226,15 @@ def solve_monte_carlo(
     Parameters
     ----------
     spec : SiteSpec
-        The single-site problem (continuous time); P populations are run side by side.
+        The single-site problem (continuous time or a map); P populations are run side
+        by side.
     tau_max, dtau : float
         Output lags τ = 0, dτ, …, tau_max.
     paths, replicas : int
         ``replicas`` independent self-consistent solutions of ``paths`` sampled paths
         (units) each, per population; errors come from their scatter.
     dt : float
-        Largest integration step; the step used divides ``dtau``.
+        Largest integration step; the step used divides ``dtau`` (a map: its own step).
     t_record, t_burn : float
         Recorded length of each path, and the discarded burn-in (default
         max(10/a_min, window)).
@@ -274,8 +283,8 @@ def solve_monte_carlo(
     Raises
     ------
     ValueError
-        For a discrete-time spec, negative leak or noise, a zero leak without ``window``
-        and ``t_burn``, bad sizes.
+        For a map with correlated random modes, negative leak or noise, a zero leak
+        without ``window`` and ``t_burn``, bad sizes.
     ConvergenceError
         When the criterion is not met within ``max_iter`` iterations.
     """
@@ -319,6 +328,9 @@ def solve_monte_carlo(
             if lyapunov and spec.dressings:
                 exponents, note = None, ("not computed for resummed correlated modes (the "
                                          "perturbation input would be dressed as well)")
+            elif lyapunov and grid.discrete:
+                exponents, note = None, ("not computed for a sampled map (the sampled "
+                                         "tangent dynamics is continuous-time only)")
             else:
                 exponents, note = (network_lyapunov(spec, grid, order, record, seed)
                                    if lyapunov else (None, "not requested (lyapunov=False)"))
@@ -326,9 +338,11 @@ def solve_monte_carlo(
         if iteration > 2 and residuals[-1] > residuals[-2]:
             accelerator.restart()  # safeguard: a growing residual discards the secant history
         order = accelerator.step(order, estimate) if iteration > 1 else estimate
+    hint = (" (Anderson mixing: the damped iteration, memory=0 with damping=0.5, may "
+            "converge where it does not)" if memory > 0 else "")
     raise ConvergenceError(
         f"Monte-Carlo DMFT: the order parameters still change by more than {tol} standard "
-        f"errors (rms) after {max_iter} iterations",
+        f"errors (rms) after {max_iter} iterations{hint}",
         residuals,
     )
 
@@ -420,14 +434,14 @@ def sampled_branch(spec: SiteSpec, result: dict) -> str:
 
 
 def applies_monte_carlo(site) -> bool:
-    """Any site in continuous time (the general, sampled solver: lowest priority, so it
-    runs where no deterministic runtime applies — nonlinear drifts, kernels on nonlinear
-    functions)."""
-    return site.step is None
+    """Any site, in continuous time or a map (the general, sampled solver: lowest
+    priority, so it runs where no deterministic runtime applies — nonlinear drifts, kernels
+    on nonlinear functions)."""
+    return True
 
 
 @register_runtime("monte_carlo", applies=applies_monte_carlo, priority=10,
-                  needs=lambda problem: not problem.discrete and (
+                  needs=lambda problem: (
                       not problem.is_gaussian or bool(getattr(problem, "dressings", ()))),
                   dressings=True)
 def solve_site_monte_carlo(site, grid, options) -> dict:

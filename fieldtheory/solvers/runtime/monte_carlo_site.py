@@ -45,7 +45,8 @@ from fieldtheory.solvers.runtime.quadrature import (  # inlined by the code gene
 @dataclass(frozen=True)
 class SampleGrid:
     """Time grid: step ``dt``, ``per`` steps per output lag, ``window`` estimation lags;
-    ``replicas`` independent solutions of ``paths`` paths each."""
+    ``replicas`` independent solutions of ``paths`` paths each. ``discrete``: a map, whose
+    steps are the model's (``dt`` its step)."""
 
     dt: float
     per: int
@@ -55,6 +56,7 @@ class SampleGrid:
     record: int
     replicas: int
     paths: int
+    discrete: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,10 @@ def derivative_or_difference(f, df):
 
 
 def check_monte_carlo(spec: SiteSpec, tau_max: float, dtau: float, paths: int, replicas: int):
-    if spec.step is not None:
+    if spec.step is not None and spec.dressings:
         raise SolverInputError(
-            "monte_carlo runtime: discrete-time sites (step set) are not supported")
+            "monte_carlo runtime: correlated random modes (a resummed dressing) are "
+            "continuous-time only; this site is a map")
     if tau_max <= 0 or dtau <= 0:
         raise SolverInputError(f"tau_max = {tau_max} and dtau = {dtau} must be positive")
     if replicas < 2 or paths < 2:
@@ -104,18 +107,26 @@ def check_monte_carlo(spec: SiteSpec, tau_max: float, dtau: float, paths: int, r
 
 
 def sample_grid(spec, tau_max, dtau, dt, t_record, t_burn, window, replicas, paths) -> SampleGrid:
-    per = max(math.ceil(dtau / dt - 1e-9), 1)
-    step = dtau / per
+    """The grid in the model's time: continuous time, a step ≤ ``dt`` dividing ``dtau``; a
+    map, its own step (``dt`` unused), every round(dtau/step)-th lag an output."""
+    if spec.step is None:
+        per = max(math.ceil(dtau / dt - 1e-9), 1)
+        step = dtau / per
+        outputs = round(tau_max / dtau)
+    else:
+        step = float(spec.step)
+        per = max(1, round(dtau / step))
+        outputs = math.floor(tau_max / step + 1e-9) // per
     if float(np.min(spec.leak)) == 0 and (window is None or t_burn is None):
         raise SolverInputError("with a zero leak give window and t_burn (no time scale to infer)")
-    slowest = 1.0 / max(float(np.min(spec.leak)), 1e-300)
+    # the slowest relaxation time of an isolated unit, in model time (a map's leak is per step)
+    slowest = (1.0 if spec.step is None else step) / max(float(np.min(spec.leak)), 1e-300)
     window = max(tau_max, 30.0 * slowest) if window is None else max(window, tau_max)
     lags = round(window / step)
     t_burn = max(10.0 * slowest, window) if t_burn is None else t_burn
     record = max(round(t_record / step), 2 * lags)
-    return SampleGrid(
-        step, per, round(tau_max / dtau), lags, round(t_burn / step), record, replicas, paths
-    )
+    return SampleGrid(step, per, outputs, lags, round(t_burn / step), record, replicas, paths,
+                      spec.step is not None)
 
 
 def site_centre(spec: SiteSpec) -> np.ndarray:
@@ -158,9 +169,14 @@ def initial_order(spec: SiteSpec, grid: SampleGrid,
         efh = mean(lambda x, t=t: t.left(x) * t.right(x), t.population)
         decay = np.exp(-tau) if start == "dynamic" else np.ones_like(tau)
         corr.append(ef * eh + (efh - ef * eh) * decay)
+    if grid.discrete:  # R(0) = 0, R(l) = ⟨f'⟩ b^{l−1}: the isolated map's response
+        lag = np.arange(grid.window + 1)
+        decay = [np.where(lag > 0, (1.0 - float(a)) ** np.maximum(lag - 1, 0), 0.0)
+                 for a in spec.leak]
+    else:
+        decay = [np.exp(-float(a) * tau) for a in spec.leak]
     resp = [
-        mean(derivative_or_difference(t.left, t.dleft), t.population)
-        * np.exp(-float(spec.leak[t.population]) * tau)
+        mean(derivative_or_difference(t.left, t.dleft), t.population) * decay[t.population]
         for t in spec.responses
     ]
     return OrderParameters(
@@ -180,10 +196,14 @@ class SampledSite:
         a = np.asarray(spec.leak, dtype=float)[:, None, None]
         D = np.asarray(spec.noise, dtype=float)[:, None, None]
         h = grid.dt
-        self.decay = np.exp(-a * h)
-        safe = np.where(a > 0, a, 1.0)  # a → 0: φ₁ → h, variance → D h
-        self.phi1 = np.where(a > 0, -np.expm1(-a * h) / safe, h)
-        self.sigma = np.sqrt(D * np.where(a > 0, -np.expm1(-2 * a * h) / (2 * safe), h))
+        self.discrete = grid.discrete
+        if grid.discrete:  # the map itself: x(n+1) = (1 − a)x + r(x) + F + √D ξ
+            self.decay, self.phi1, self.sigma = 1.0 - a, np.ones_like(a), np.sqrt(D)
+        else:
+            self.decay = np.exp(-a * h)
+            safe = np.where(a > 0, a, 1.0)  # a → 0: φ₁ → h, variance → D h
+            self.phi1 = np.where(a > 0, -np.expm1(-a * h) / safe, h)
+            self.sigma = np.sqrt(D * np.where(a > 0, -np.expm1(-2 * a * h) / (2 * safe), h))
         coupling = np.asarray(spec.mean_coupling, float).reshape(spec.size, -1)
         self.mu = (np.asarray(spec.offset, float)[:, None] + coupling @ order.means.T)[:, :, None]
         self.slopes = [
@@ -213,20 +233,24 @@ class SampledSite:
 
     def memory(self, history, k: int, start: int) -> np.ndarray:
         """Σ_j κ_j ∫ R_j(t_k − s) H_j(s) ds over max(t_k − L dt, t_start) ≤ s ≤ t_k, by the
-        trapezoidal rule (half weights at both ends; zero for k = start)."""
+        trapezoidal rule (half weights at both ends; zero for k = start). A map: the sum
+        Σ_j κ_j Σ_l R_j(l) H_j(k − l) over the same range (R_j(0) = 0)."""
         total = 0.0
         for j, kappa, reverse in self.kernel:
             L = reverse.shape[1] - 1
             lo = max(start, k - L)
             part = (history[j][..., lo : k + 1] @ reverse[:, L - (k - lo) :])[..., 0]
-            if k - start < L:  # the lower end is the kick (start): half weight there
+            if k - start < L and not self.discrete:  # the lower end is the kick: half weight
                 part = part - 0.5 * reverse[:, L - (k - start), 0][:, None] * history[j][..., start]
             total = total + kappa * part
         return total
 
 
 def memory_weights(grid: SampleGrid, responses: np.ndarray) -> np.ndarray:
-    """Trapezoidal weights dt·w_l·R(l dt) of the memory sum over the window (last axis)."""
+    """Trapezoidal weights dt·w_l·R(l dt) of the memory sum over the window (last axis);
+    a map's sum has the weights R(l) themselves."""
+    if grid.discrete:
+        return np.array(responses, dtype=float)
     weights = np.ones(grid.window + 1)
     weights[[0, -1]] = 0.5
     return grid.dt * weights * responses
@@ -284,15 +308,20 @@ def sample_inputs(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng,
 
 
 def tangent_step(site, spec, tangent, slopes_h, x, guess, y, k, kick, nonlinear):
-    """y_{k+1} = ∂x_{k+1}/∂x_kick: the exact derivative of the Heun step (memory by AB2)."""
+    """y_{k+1} = ∂x_{k+1}/∂x_kick: the exact derivative of the Heun step (memory by AB2).
+    A map: y_{k+1} = ∂x_{k+1}/∂j_kick, the derivative of the map with the unit source of
+    the kick's step (y_kick = 0)."""
     for j in tangent:
         tangent[j][..., k] = site.apply(slopes_h[j], x) * y
     feedback = 0.0
     if site.kernel:
         now = site.memory(tangent, k, kick)
-        feedback = 1.5 * now - 0.5 * site.before_y if k > kick else now
+        feedback = 1.5 * now - 0.5 * site.before_y if k > kick and not site.discrete else now
         site.before_y = now
     slope = site.apply(site.slopes, x)
+    if site.discrete:
+        source = 1.0 if k == kick else 0.0
+        return site.decay * y + slope * y + feedback + source
     if not nonlinear:
         return site.decay * y + site.phi1 * feedback
     y_guess = site.decay * y + site.phi1 * (slope * y + feedback)
@@ -344,8 +373,8 @@ def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng, 
     for k in range(n + 1):
         if k >= grid.burn:
             record[..., k - grid.burn] = x
-            if (k - grid.burn) % span == 0:
-                y[:], kick = 1.0, k
+            if (k - grid.burn) % span == 0:  # a map's kick is a source in this step
+                y[:], kick = (0.0 if site.discrete else 1.0), k
             counts[k - kick] += 1
             resp_x[:, k - kick] += y
             for e, slope in enumerate(slopes):
@@ -354,14 +383,21 @@ def sample_sweep(spec: SiteSpec, grid: SampleGrid, order: OrderParameters, rng, 
                 resp[j, k - kick] += gains[j](x[term.population]) * y[term.population]
         if k == n:
             break
-        drift = site.mu + 0.5 * (eta[..., k] + eta[..., k + 1])
+        drift = site.mu + (eta[..., k] if site.discrete else 0.5 * (eta[..., k] + eta[..., k + 1]))
         for j in hist:
             hist[j][..., k] = site.apply(rights[j], x)
         if site.kernel:
-            # Adams–Bashforth 2 for the memory over [t_k, t_k+1]: second order in dt
+            # Adams–Bashforth 2 for the memory over [t_k, t_k+1]: second order in dt (a map
+            # takes the sum at k itself)
             now = site.memory(hist, k, 0)
-            drift = drift + (1.5 * now - 0.5 * before if k > 0 else now)
+            drift = drift + (1.5 * now - 0.5 * before if k > 0 and not site.discrete else now)
             before = now
+        if site.discrete:  # the map: x(n+1) = (1 − a)x + r(x) + F + √D ξ
+            if k >= grid.burn:
+                y = tangent_step(site, spec, tangent, slopes_h, x, x, y, k, kick, nonlinear)
+            x = (site.decay * x + site.apply(spec.nonlinear, x) + drift
+                 + site.sigma * noise[k])
+            continue
         # Heun for r (predictor x̃, same noise): weak order 2 for additive noise
         base = site.decay * x + site.sigma * noise[k]
         force = site.apply(spec.nonlinear, x)
@@ -461,7 +497,8 @@ def site_statistics(spec: SiteSpec, grid: SampleGrid, record, response_x, respon
     ``responses`` {P: (B, W + 1)} R_P(τ) = ⟨P'(x(t + τ)) y(t + τ)⟩ after a kick at t;
     ``slope_products`` {(P, Q): (B,)} ⟨P'Q'⟩, which fixes the kink of G_PQ at τ = 0 that a
     white noise D puts there (its even part has slope −D⟨P'Q'⟩/2 at 0⁺); ``means``
-    {P: (B,)}; ``step`` dt, ``noise`` D, ``leak`` a.
+    {P: (B,)}; ``step`` dt (a map: 1, its lags counted in steps), ``discrete``, ``noise``
+    D, ``leak`` a.
     """
     labels = ["x", *functions]
     W = grid.window
@@ -485,7 +522,8 @@ def site_statistics(spec: SiteSpec, grid: SampleGrid, record, response_x, respon
         products = {(a, b): (slopes[a] * slopes[b]).mean(axis=(-1, -2))
                     for a in labels for b in labels}
         out.append({"correlations": correlations, "responses": responses,
-                    "slope_products": products, "means": means, "step": grid.dt,
+                    "slope_products": products, "means": means,
+                    "step": 1.0 if grid.discrete else grid.dt, "discrete": grid.discrete,
                     "noise": float(np.asarray(spec.noise, float)[p]),
                     "leak": float(np.asarray(spec.leak, float)[p])})
     return out
