@@ -65,7 +65,8 @@ One iteration, at fixed order parameters (m, C, R) per replica:
    quadrature, no bias). R(n, m) is the response to a source j(m) added to the step that
    makes x(m + 1), so the tangent starts at y(m) = 0 with the unit source in that step:
    y_{n+1} = (1 − a + r'(x_n))y_n + Σ_j κ_j Σ_l R_j(l) h_j'(x_{n−l}) y_{n−l} + δ_{nm},
-   R(0) = 0, R_x(1) = 1 — the exact derivative of the map. λ_max is not computed.
+   R(0) = 0, R_x(1) = 1 — the exact derivative of the map. λ_max from the tangent map
+   with δx(n) = Λⁿy(n) (:mod:`~fieldtheory.solvers.runtime.monte_carlo_lyapunov`).
 6. **Update** by Anderson acceleration (``memory`` > 0, restarted when the residual
    grows) or the damped iteration Q ← (1 − α)Q + αQ̂.
 
@@ -328,9 +329,6 @@ def solve_monte_carlo(
             if lyapunov and spec.dressings:
                 exponents, note = None, ("not computed for resummed correlated modes (the "
                                          "perturbation input would be dressed as well)")
-            elif lyapunov and grid.discrete:
-                exponents, note = None, ("not computed for a sampled map (the sampled "
-                                         "tangent dynamics is continuous-time only)")
             else:
                 exponents, note = (network_lyapunov(spec, grid, order, record, seed)
                                    if lyapunov else (None, "not requested (lyapunov=False)"))

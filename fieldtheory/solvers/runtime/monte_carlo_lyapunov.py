@@ -36,6 +36,10 @@ stationary runtime, λ_max = −1 + √(1 − E0) (Sompolinsky, Crisanti & Somme
 (1988)); it is the network exponent, not the conditional exponent of one unit driven by a
 fixed input (which omits ξ).
 
+A map (``grid.discrete``): with δx(n) = Λⁿy(n), Λ = e^{λ·step}, the same construction with
+y(n+1) = [(1 − a + r'(x(n)))y(n) + ξ(n) + Σ_j κ_j Σ_l R_j(l)Λ^{−l}h_j'(x(n − l))y(n − l)]/Λ
+(the tangent map of the lowered site; for ρ = 0 the lag problem of the `map` runtime).
+
 Numerics, per replica b, along that replica's recorded self-consistent paths x:
 T_λ is applied by sampling ξ from the current Y (circulant embedding, as the site's
 input), integrating y along every path with the scheme of the site (leak and λ exactly,
@@ -80,8 +84,9 @@ class TangentPaths:
     def __init__(self, spec: SiteSpec, grid, record: np.ndarray):
         self.spec, self.grid = spec, grid
         self.steps = record.shape[-1] - 1
-        a_min = float(np.min(spec.leak))
-        relax = self.steps // 4 if a_min <= 0 else round(10.0 / (a_min * grid.dt))
+        a_min = float(np.min(spec.leak))  # a map's leak is per step
+        relax = self.steps // 4 if a_min <= 0 else round(
+            10.0 / (a_min * (1.0 if grid.discrete else grid.dt)))
         self.burn = min(self.steps // 4, relax)
         slopes = [derivative_or_difference(r, dr) if r is not None else None
                   for r, dr in zip(spec.nonlinear, spec.dnonlinear, strict=True)]
@@ -107,6 +112,8 @@ class TangentPaths:
 
     def integrate(self, lam: np.ndarray, drive: np.ndarray, order: OrderParameters):
         """y (P, B, paths, n + 1) from y = 0 along the paths, at exponents ``lam`` (B,)."""
+        if self.grid.discrete:
+            return self._iterate(lam, drive, order)
         spec, h = self.spec, self.grid.dt
         rate = np.asarray(spec.leak, float)[:, None, None] + lam[None, :, None]
         decay = np.exp(-rate * h)
@@ -132,6 +139,25 @@ class TangentPaths:
                 pulled = self.slope[k] * y
                 guess = decay * y + phi1 * (pulled + total)
                 y = decay * y + phi1 * (0.5 * (pulled + self.slope[k + 1] * guess) + total)
+            out[..., k + 1] = y
+        return out
+
+    def _iterate(self, lam: np.ndarray, drive: np.ndarray, order: OrderParameters):
+        """A map's y: with δx(n) = Λⁿy(n), Λ = e^{λ·step},
+        y(n+1) = [(1 − a + r'(x(n)))y(n) + ξ(n) + Σ_j κ_j Σ_l R_j(l)Λ^{−l}h_j'(x(n−l))y(n−l)]/Λ."""
+        shrink = np.exp(-lam * self.grid.dt)[None, :, None]
+        b = 1.0 - np.asarray(self.spec.leak, float)[:, None, None]
+        site = self._kernel_site(lam, order)
+        history = {j: np.zeros(drive.shape) for j, _, _ in site.kernel}
+        y = np.zeros(drive.shape[:-1])
+        out = np.zeros(drive.shape)
+        for k in range(self.steps):
+            total = drive[..., k] + (b if self.slope is None else b + self.slope[k]) * y
+            if site.kernel:
+                for j in history:
+                    history[j][..., k] = self.kernel_slopes[j][..., k] * y
+                total = total + site.memory(history, k, 0)
+            y = shrink * total
             out[..., k + 1] = y
         return out
 
@@ -221,8 +247,9 @@ def network_lyapunov(spec: SiteSpec, grid, order: OrderParameters, record: np.nd
     Y = np.moveaxis(gains[:, :, None] * np.exp(-tau), 0, 1)  # (B, K, W+1)
     Y = Y / np.abs(_drive_norm(spec, Y))[:, None, None]
     # the rate scale of y: the leak less the mean local slope of r, at least 1 % of the leak
+    # (a map's per step, so per unit of its time over the step)
     rate = max(float(np.mean(spec.leak)) - _mean_slope(paths), 0.01 * float(np.mean(spec.leak)),
-               1e-3)
+               1e-3) / (grid.dt if grid.discrete else 1.0)
     search = _ExponentSearch(B, rate)
     changes = []
     for step in range(max_iter):
