@@ -53,16 +53,18 @@ def _linear_coefficient(expr) -> float | None:
     return float(c)
 
 
-def _response_kernels(derivation, values: dict) -> dict[str, float] | None:
-    """K_α = Σ_j κ_αj c_j c'_j per population; None where a site is not Gaussian — a
-    nonlinear drift, or a response kernel on a nonlinear function (partial symmetry ρ
-    with a nonlinear φ) —, whose two-point functions must then be sampled."""
+def _response_kernels(derivation, values: dict) -> dict[str, dict[str, float]] | None:
+    """K_αβ = Σ_j κ_αj c_j c'_j per population α, over the response terms j of each
+    source population β (R_j = c_j R_x of β, acting on h_j = c'_j x of α's own unit);
+    None where a site is not Gaussian — a nonlinear drift, or a response kernel on a
+    nonlinear function (partial symmetry ρ with a nonlinear φ) —, whose two-point
+    functions must then be sampled."""
     site = derivation.site_problem()
     kernels = {}
     for population in site.sites:
         if population.nonlinear != 0:
             return None
-        total = 0.0
+        row: dict[str, float] = {}
         for index, coefficient in population.response_coefficients:
             kappa = sp.sympify(coefficient).xreplace(values)
             if kappa == 0:
@@ -72,9 +74,23 @@ def _response_kernels(derivation, values: dict) -> dict[str, float] | None:
             right = _linear_coefficient(term.right if term.right is not None else term.left)
             if left is None or right is None:
                 return None
-            total += float(kappa) * left * right
-        kernels[population.population] = total
+            row[term.population] = row.get(term.population, 0.0) + float(kappa) * left * right
+        kernels[population.population] = row
     return kernels
+
+
+def _site_kernels(kernels: dict[str, dict[str, float]], leaks: dict[str, float]) -> dict:
+    """Per population the ``kernel`` and ``network`` of its :class:`SiteStatistics`: K_αα
+    alone where every kernel acts within its population (the closed-form elliptic
+    resolvent), else the whole network's (leaks, K) for the joint susceptibility
+    χ_α = 1/(b_α − Σ_β K_αβ χ_β) (block partial symmetry across populations)."""
+    names = list(kernels)
+    crossed = any(K != 0 for a in names for b, K in kernels[a].items() if b != a)
+    if not crossed:
+        return {a: {"kernel": kernels[a].get(a, 0.0)} for a in names}
+    matrix = np.array([[kernels[a].get(b, 0.0) for b in names] for a in names])
+    leak = np.array([leaks[a] for a in names])
+    return {a: {"network": (leak, matrix, k)} for k, a in enumerate(names)}
 
 
 def _symmetric_and_fluctuating(observables) -> None:
@@ -200,15 +216,17 @@ def fluctuation_parts(solve, model: Model, params: Mapping[str, float] | None = 
     by_population = (dict(observables.populations) if len(spec.populations) > 1
                      else {spec.populations[0]: observables})
     sites = {}
-    for population, lowered in zip(spec.populations, site.sites, strict=True):
+    leaks = {population: float(sp.sympify(lowered.leak).xreplace(symbols))
+             for population, lowered in zip(spec.populations, site.sites, strict=True)}
+    responses = _site_kernels(kernels, leaks)
+    for population in spec.populations:
         o = by_population[population]
         tau = np.asarray(o["autocorrelation"]["tau"], dtype=float)
         lags = tau if step is None else np.round(tau / step)
-        leak = float(sp.sympify(lowered.leak).xreplace(symbols))
         sites[population] = SiteStatistics(float(o["mean"]), lags,
                                            np.asarray(o["autocorrelation"]["values"],
-                                                      dtype=float), leak,
-                                           kernels[population])
+                                                      dtype=float), leaks[population],
+                                           **responses[population])
     problem = FluctuationProblem(spec, sites)
     registry.runtimes()  # the built-in runtimes registered
     where = f"{model.name} at {values}, order 1/N"

@@ -54,6 +54,7 @@ from fieldtheory.solvers.runtime.common import (
     gauss_legendre,
     register_runtime,
 )
+from fieldtheory.solvers.runtime.kernel import susceptibility
 from fieldtheory.solvers.runtime.quadrature import gaussian_mean, pair_table
 
 # ------------------------------------------------------------------------ the lowered stage
@@ -245,7 +246,10 @@ class SiteStatistics:
     ``kernel``: K = Σ_j κ_j c_j c'_j of response terms κ_j ∫R_j(t,s) h_j(x(s)) whose
     functions are linear, R_j = c_j R_x and h_j = c'_j x (partial symmetry of a linear
     network: the site stays Gaussian, with the self-consistent response of
-    :func:`response_spectrum`).
+    :func:`response_spectrum`). ``network``: (leaks (P,), K (P, P), own index α) where
+    kernels couple populations (block partial symmetry, K_αβ over the responses of β): the
+    response is then the α-th of the joint χ_α = 1/(b_α − Σ_β K_αβ χ_β)
+    (:func:`network_response`), and ``kernel`` is unused.
     """
 
     mean: float
@@ -253,6 +257,7 @@ class SiteStatistics:
     covariance: np.ndarray
     leak: float
     kernel: float = 0.0
+    network: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -356,6 +361,16 @@ def response_spectrum(leak: float, omega: np.ndarray, discrete: bool,
     return b * (1 - np.sqrt(1 - 4 * kernel / b**2)) / (2 * kernel)
 
 
+def network_response(network: tuple, omega: np.ndarray, discrete: bool) -> np.ndarray:
+    r"""R̂_α(ω) of population α when response kernels couple populations: the physical
+    (causal) solution of χ_β = 1/(b_β − Σ_γ K_βγ χ_γ) for every β, b as in
+    :func:`response_spectrum`, by the contracting iteration from χ = 1/b (the kernel
+    runtime's :func:`~fieldtheory.solvers.runtime.kernel.susceptibility`)."""
+    leaks, matrix, own = network
+    P = len(leaks)
+    return susceptibility(leaks, matrix, list(range(P)), omega, discrete=discrete)[own]
+
+
 class _Spectra:
     """The site two-point spectra Ĝ_PQ(ω) = Σ_τ e^{−iωτ}⟨P(t+τ)Q(t)⟩_c of one population,
     for factors x, x̃ and functions of x (a Gaussian site: Stein's lemma
@@ -377,6 +392,12 @@ class _Spectra:
         if f.label not in self._gain:
             self._gain[f.label] = float(gaussian_mean(f.derivative, self.site.mean, self.c0))
         return self._gain[f.label]
+
+    def _response(self, omega: np.ndarray) -> np.ndarray:
+        s = self.site
+        if s.network is not None:
+            return network_response(s.network, omega, self.discrete)
+        return response_spectrum(s.leak, omega, self.discrete, s.kernel)
 
     def pair_covariance(self, f: Factor, g: Factor) -> np.ndarray:
         """⟨f(x(t+τ)) g(x(t))⟩ − ⟨f⟩⟨g⟩ at the lags."""
@@ -401,9 +422,9 @@ class _Spectra:
         if p.kind == "response" and q.kind == "response":
             return np.zeros(omega.shape, dtype=complex)
         if q.kind == "response":
-            return self.gain(p) * response_spectrum(s.leak, omega, self.discrete, s.kernel)
+            return self.gain(p) * self._response(omega)
         if p.kind == "response":
-            return self.gain(q) * response_spectrum(s.leak, -omega, self.discrete, s.kernel)
+            return self.gain(q) * self._response(-omega)
         if p.kind == "x" or q.kind == "x":
             other = q if p.kind == "x" else p
             values = self.gain(other) * s.covariance
