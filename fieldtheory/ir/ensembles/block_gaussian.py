@@ -147,7 +147,8 @@ class BlockGaussian(Ensemble):
             out.append(GaussianBlock(b.target, b.source, b.mean, b.variance, rho))
         return tuple(out)
 
-    def _matrices(self, values) -> tuple[np.ndarray, np.ndarray]:
+    def _matrices(self, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Means, variances and pair correlations ρ of the blocks (P × P, target first)."""
         self.validate(values)
         index = {p.name: k for k, p in enumerate(self.population_list)}
         P = len(index)
@@ -166,19 +167,20 @@ class BlockGaussian(Ensemble):
         J = np.zeros((N, N), dtype=dtype)
         for a in range(len(sizes)):
             for c in range(len(sizes)):
-                if means[a, c] == 0 and variances[a, c] == 0:
-                    continue
                 rows = slice(edges[a], edges[a + 1])
                 cols = slice(edges[c], edges[c + 1])
-                if a == c or rhos[a, c] == 0:
-                    J[rows, cols] = gaussian_block(rng, sizes[a], sizes[c], means[a, c] / N,
-                                                   variances[a, c] / N, rhos[a, c], dtype)
-                elif a < c:  # the pair (a, c), (c, a) jointly: corr(J_ij, J_ji) = ρ
-                    z, w = rng.standard_normal((2, sizes[a], sizes[c]))
-                    r = rhos[a, c]
-                    J[rows, cols] = means[a, c] / N + math.sqrt(variances[a, c] / N) * z
-                    J[cols, rows] = (means[c, a] / N + math.sqrt(variances[c, a] / N)
-                                     * (r * z + math.sqrt(1 - r * r) * w).T)
+                if a != c and rhos[a, c] != 0:
+                    if a < c:  # the pair (a, c), (c, a) jointly: corr(J_ij, J_ji) = ρ
+                        z, w = rng.standard_normal((2, sizes[a], sizes[c]))
+                        r = rhos[a, c]
+                        J[rows, cols] = means[a, c] / N + math.sqrt(variances[a, c] / N) * z
+                        J[cols, rows] = (means[c, a] / N + math.sqrt(variances[c, a] / N)
+                                         * (r * z + math.sqrt(1 - r * r) * w).T)
+                    continue
+                if means[a, c] == 0 and variances[a, c] == 0:
+                    continue
+                J[rows, cols] = gaussian_block(rng, sizes[a], sizes[c], means[a, c] / N,
+                                               variances[a, c] / N, rhos[a, c], dtype)
         return DenseCoupling(J)
 
     def spectral_radius_bound(self, values) -> float:
