@@ -104,17 +104,34 @@ def test_derived_kernels_are_the_pair_covariances():
     assert float(shares["E", "I"]) == float(shares["I", "E"]) == pytest.approx(-0.3)
 
 
-def _exact(ensemble, values, N: int, seeds: int):
-    """PR/N and the per-population variances of ∂_t x = (−L + J)x + ξ (Lyapunov)."""
+def _exact(ensemble, values, N: int, seeds: int, rates, discrete: bool = False):
+    """PR/N and the per-population variances of finite networks with halves E and I at
+    ``rates`` (r_E, r_I): ∂_t x = (−r + J)x + ξ (continuous Lyapunov equation), or the map
+    x(n+1) = (1 − r)x + r Jx + √(r D)ξ (``discrete``: Σ = WΣWᵀ + diag(r D))."""
     out = []
     half = N // 2
-    leaks = np.r_[np.ones(half), np.full(half, values["aI"])]
+    r = np.r_[np.full(half, rates[0]), np.full(half, rates[1])]
     for seed in range(seeds):
         J_ = ensemble.sample(np.random.default_rng(seed), [half, half], values).dense()
-        S = linalg.solve_continuous_lyapunov(J_ - np.diag(leaks), -values["D"] * np.eye(N))
+        if discrete:
+            S = linalg.solve_discrete_lyapunov(np.diag(1 - r) + r[:, None] * J_,
+                                               np.diag(r * values["D"]))
+        else:
+            S = linalg.solve_continuous_lyapunov(J_ - np.diag(r), -values["D"] * np.eye(N))
         d = np.diag(S)
         out.append((np.trace(S) ** 2 / (N * np.sum(S * S)), d[:half].mean(), d[half:].mean()))
     return np.array(out)
+
+
+def _assert_exact(predicted, ensemble, values, rates, discrete: bool = False):
+    """``predicted`` (PR/N, variance E, variance I) against 3 networks of N = 800, within
+    4 standard errors of their mean plus the N = 400 → 800 shift (O(1/N)); returns the
+    N = 800 mean and the bound."""
+    big, small = (_exact(ensemble, values, N, 3, rates, discrete) for N in (800, 400))
+    mean, error = big.mean(axis=0), big.std(axis=0, ddof=1) / math.sqrt(len(big))
+    bound = 4 * error + np.abs(small.mean(axis=0) - mean)
+    assert np.all(np.abs(np.array(predicted) - mean) < bound), (predicted, mean, bound)
+    return mean, bound
 
 
 def test_reciprocal_ei_network_against_exact_covariances():
@@ -127,13 +144,9 @@ def test_reciprocal_ei_network_against_exact_covariances():
     theory = ft.solve(model, order="1/N", options={"order": 6, "spectral_floor": 1e-3})
     assert theory.method == "kernel+gaussian_fluctuations"
     o = theory.observables
-    big, small = _exact(ensemble, values, 800, 3), _exact(ensemble, values, 400, 3)
-    mean, error = big.mean(axis=0), big.std(axis=0, ddof=1) / math.sqrt(len(big))
-    shift = np.abs(small.mean(axis=0) - mean)
     predicted = [o["dimension"]["pr_x"], o["populations"]["E"]["variance"],
                  o["populations"]["I"]["variance"]]
-    bound = 4 * error + shift
-    assert np.all(np.abs(np.array(predicted) - mean) < bound), (predicted, mean, bound)
+    mean, bound = _assert_exact(predicted, ensemble, values, (1.0, values["aI"]))
     # the per-population resolvent with K_E = Σ_β K_Eβ (χ_I taken as χ_E) gave 0.643735
     assert abs(0.643735 - mean[0]) > 10 * bound[0]
 
@@ -162,25 +175,9 @@ def test_reciprocal_ei_map_against_exact_covariances():
     assert theory.method == "kernel+gaussian_fluctuations"
     o = theory.observables
     values = model.parameters.resolve({})
-
-    def exact(N: int, seeds: int):
-        half, out = N // 2, []
-        steps = np.r_[np.full(half, 0.5), np.full(half, values["dI"])]
-        for seed in range(seeds):
-            J_ = ensemble.sample(np.random.default_rng(seed), [half, half], values).dense()
-            W = np.diag(1 - steps) + steps[:, None] * J_
-            S = linalg.solve_discrete_lyapunov(W, np.diag(steps * values["D"]))
-            d = np.diag(S)
-            out.append((np.trace(S) ** 2 / (N * np.sum(S * S)), d[:half].mean(),
-                        d[half:].mean()))
-        return np.array(out)
-
-    big, small = exact(800, 3), exact(400, 3)
-    mean, error = big.mean(axis=0), big.std(axis=0, ddof=1) / math.sqrt(len(big))
-    bound = 4 * error + np.abs(small.mean(axis=0) - mean)
     predicted = [o["dimension"]["pr_x"], o["populations"]["E"]["variance"],
                  o["populations"]["I"]["variance"]]
-    assert np.all(np.abs(np.array(predicted) - mean) < bound), (predicted, mean, bound)
+    _assert_exact(predicted, ensemble, values, (0.5, values["dI"]), discrete=True)
 
 
 def test_nonlinear_ei_map_with_block_symmetry_against_simulation():
