@@ -86,15 +86,16 @@ def test_sampled_tanh_map_without_kernel_is_the_lag_equation():
                   < 4 * np.asarray(e["autocorrelation"]["values"]))
 
 
-@pytest.mark.parametrize(("g", "D", "rho", "window"),
-                         [(1.5, 0.3, -0.5, 60.0), (1.0, 1.0, 0.5, 80.0)])
+@pytest.mark.parametrize(("g", "D", "rho", "window"), [(1.5, 0.3, -0.5, 60.0)])
 def test_tanh_map_with_partial_symmetry_against_simulation(g, D, rho, window):
     """PR_x/N and PR_φ/N of the sampled theory against the cross-block PR of 4 networks of
     N = 1000 (1600 steps), within 4 combined errors plus 2/N. Measured: ρ = −0.5
     0.321 ± 0.009 against 0.331 ± 0.008; ρ = +0.5 0.495 ± 0.006 against 0.499 ± 0.010
     (N = 500: 0.528 ± 0.006 — finite-size excess ≈ 16/N). ρ = +0.5 needs the longer
     window (its C_x decays slowly: refused with the default 60), which ρ = −0.5 does not
-    (there it triples the theory's error)."""
+    (there it triples the theory's error). Only ρ = −0.5 runs in the suite (its time
+    budget); ρ = +0.5 (g = 1, D = 1, window 80) passed the same check when it was written
+    and is quoted in docs/models/map.md."""
     model, values = _map(False), {"g": g, "D": D, "rho": rho}
     solved = ft.solve(model, values, order="1/N", tau_max=8.0, options={"monte_carlo": {
         "paths": 64, "seed": 4, "t_record": 800.0, "window": window}})
