@@ -70,8 +70,8 @@ def main(argv=None) -> int:
         print(dumps(strict(out)))
         return 0
     q = [b.q for b in search.branches]
-    sizes = (30, 50) if quick else (30, 40, 50, 60, 80, 100)
-    networks, t_max = (3, 1500.0) if quick else (12, 5000.0)
+    sizes = (30,) if quick else (30, 40, 50, 60, 80, 100)
+    networks, t_max = (2, 800.0) if quick else (12, 5000.0)
     traces = {}
     for N in sizes:
         run = simulate_switching("bistable", PARAMS, branches=q, N=N, networks=networks,

@@ -97,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.quick:
-        dimension_rows((300,), trials=2, t_max=200.0)
-        population_rows(300, trials=2, t_max=200.0, couplings=(0.0, 1.0))
-        partial_symmetry_rows((300,), trials=2, t_max=300.0, paths=64,
+        dimension_rows((300,), trials=2, t_max=80.0)
+        population_rows(300, trials=2, t_max=80.0, couplings=(0.0, 1.0))
+        partial_symmetry_rows((300,), trials=2, t_max=100.0, paths=32,
                               points=((PARTIAL_SYMMETRY[1][0], 10.0),))
     else:
         dimension_rows((500, 1000, 2000), trials=2, t_max=500.0)

@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     sizes = [12, 24] if args.quick else [12, 16, 24, 32, 48, 64]
-    budget, steps = (2e6, 100) if args.quick else (2.4e7, 400)
+    budget, steps = (1e6, 100) if args.quick else (2.4e7, 400)
     out = {}
     # the fast-mixing point: theory against stationary networks
     g, D = (0.9, 1.0) if args.quick else (1.5, 1.0)

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     model = ft.load_model("random_mode")
     pr_d = math.tanh(BETA) / BETA
-    curve_alphas = np.geomspace(0.01, 100.0, 6 if args.quick else 25)
+    curve_alphas = np.geomspace(0.01, 100.0, 3 if args.quick else 25)
     print(f"random-mode network, g_eff = {GAIN}, β = {BETA} (PR_D = {pr_d:.4f}), φ = erf")
     print(f"{'alpha':>9} {'alpha*PR_D':>11} {'PR_x/N':>9} {'PR_phi/N':>9}")
     curve = []
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{alpha:9.4g} {alpha * pr_d:11.4g} {d['pr_x']:9.5f} {d['pr_phi']:9.5f}")
     iid = ft.solve("scs_erf", {"g": GAIN}, order="1/N").observables["dimension"]
     print(f"{'iid':>9} {'∞':>11} {iid['pr_x']:9.5f} {iid['pr_phi']:9.5f}")
-    n, trials, t_max = (400, 2, 200.0) if args.quick else (2000, 3, 600.0)
+    n, trials, t_max = (400, 2, 100.0) if args.quick else (2000, 3, 600.0)
     sim_alphas = (0.5,) if args.quick else (0.1, 0.5, 2.0)
     print(f"\nsimulation, N = {n}, {trials} networks, t_max = {t_max:g}")
     print(f"{'alpha':>9} {'theory φ':>9} {'sim φ':>9} {'± se':>7}")

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     # make its convergence test (changes below 0.1 standard errors) too strict to be met
     # by the accelerated iteration at small overlaps
     options = {"paths": 48, "replicas": 4, "t_record": 60.0} if args.quick else {}
-    n, trials, t_max = (400, 2, 80.0) if args.quick else (2000, 4, 200.0)
+    n, trials, t_max = (400, 2, 50.0) if args.quick else (2000, 4, 200.0)
     lags = {"tau_max": 5.0, "dtau": 0.5}
     print(f"random modes, α = 1, flat spectrum, g = {BASE['g']}, φ = erf; "
           f"simulations N = {n}, {trials} networks, t_max = {t_max:g}")

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     # the sampled route's defaults (256 paths for a dressed site) for the full run
     options = ({"monte_carlo": {"paths": 64, "replicas": 4, "seed": 1}}
                if args.quick else {"monte_carlo": {"replicas": 4, "seed": 1}})
-    n, trials, t_max = (300, 2, 120.0) if args.quick else (2000, 4, 300.0)
+    n, trials, t_max = (300, 2, 60.0) if args.quick else (2000, 4, 300.0)
     print(f"noisy erf network, random modes α = 1, β = 0.5, g = 1.2; simulations N = {n}, "
           f"{trials} networks, t_max = {t_max:g}")
     print(f"{'overlap':>7} {'PR_x/N theory':>18} {'simulation':>18} "
