@@ -6,9 +6,10 @@ Prints one JSON object:
   d = P dimensions (``--quick``: 30, 300), each as seconds and as a ratio to one Cholesky
   factorisation of the P × P input kernel in the same process (its floor), and with the
   N·Var of one test prediction for P ≤ 300;
-* the sampled single-neuron saddle point (``bayes_erf``, ``bayes_relu``) at P = 30 and 90
-  (three classes of unequal sizes, orthogonal inputs), as seconds and as a ratio to the
-  linear closed form at the same P; a failure is reported with its message;
+* the nonlinear single-neuron saddle point (``bayes_erf``, ``bayes_relu``) at P = 30 and 90
+  (three classes of unequal sizes, orthogonal inputs) by each of its runtimes, the readout
+  quadrature and the tempered SMC, as seconds and as a ratio to the linear closed form at
+  the same P; a failure is reported with its message;
 * the collapsed-HMC sampler at N = 512 (P = d = 30, three outputs, ``bayes_linear`` and
   ``bayes_erf``, 4 chains × 400 samples, 16 leapfrog steps): effective samples of the
   kernel trace per second, the split R̂ and the acceptance.
@@ -60,14 +61,16 @@ def main(argv=None) -> dict:
             model = with_data(ft.load_model(name), x, y)
             linear, _ = timed(lambda x=x, y=y: solve_posterior(
                 with_data(ft.load_model("bayes_linear"), x, y)), repeat=2)
-            try:
-                seconds, result = timed(lambda m=model: solve_posterior(m))
-                entry = {"solve_s": seconds, "over_linear": seconds / linear,
-                         "scheme": result.observables["scheme"],
-                         "iterations": result.info["iterations"]}
-            except ft.errors.FieldTheoryError as error:
-                entry = {"error": str(error)}
-            out["nonlinear"][f"{name}_P{P}"] = entry
+            for method in ("posterior_quadrature", "posterior_sampled"):
+                try:
+                    seconds, result = timed(lambda m=model, k=method: solve_posterior(
+                        m, method=k))
+                    entry = {"solve_s": seconds, "over_linear": seconds / linear,
+                             "scheme": result.observables["scheme"],
+                             "iterations": result.info["iterations"]}
+                except ft.errors.FieldTheoryError as error:
+                    entry = {"error": str(error)}
+                out["nonlinear"][f"{name}_P{P}_{method}"] = entry
     from fieldtheory.simulate.posterior_sampler import sample_posterior
 
     x, y = data(30)

@@ -146,17 +146,30 @@ def solve_posterior(model, params: Mapping[str, float] | None = None, *, test=No
             raise ParameterError(
                 f"solve {model.name}: no registered posterior runtime applies to this "
                 f"readout at γ = {spec.gamma:g} (registered: {sorted(available)})")
-        runtime = max(candidates, key=lambda r: r.priority)
-    try:
-        raw = runtime.solve(spec, None, dict(options or {}))
-    except common.SolverInputError as error:
-        raise ParameterError(f"solve {model.name}: {error}") from None
-    except common.ConvergenceError as error:
-        raise ConvergenceError(f"solve {model.name}: {error}", history=error.residuals) from None
+    candidates = ([runtime] if method != "auto"
+                  else sorted(candidates, key=lambda r: -r.priority))
+    failed = []
+    for runtime in candidates:
+        try:
+            raw = runtime.solve(spec, None, dict(options or {}))
+            break
+        except common.SolverInputError as error:
+            raise ParameterError(f"solve {model.name}: {error}") from None
+        except common.ConvergenceError as error:
+            # method "auto": the next applicable runtime, the failure kept in info
+            failed.append((runtime.name, error))
+    else:
+        error = failed[0][1]
+        others = "".join(f"; then {n}: {e}" for n, e in failed[1:])
+        raise ConvergenceError(f"solve {model.name}: {error}{others}",
+                               history=error.residuals) from None
     observables = {k: raw[k] for k in ("readout_second_moment", "kernel_posterior",
                                        "prediction", "codes", "scheme") if k in raw}
+    info = dict(raw.get("info", {}))
+    if failed:
+        info["fallback"] = [{"method": n, "error": str(e)} for n, e in failed]
     return PosteriorResult(model.name, values, observables, runtime.name,
-                           stderr=raw.get("stderr"), info=raw.get("info", {}))
+                           stderr=raw.get("stderr"), info=info)
 
 
 def simulate_posterior(model, params: Mapping[str, float] | None = None, *, N: int = 512,

@@ -34,7 +34,8 @@ BUILTIN = ("stationary", "two_time", "maps", "maps_multi", "multi", "kernel", "m
            "fluctuations",
            "fluctuations_sampled",
            "layered", "kac_rice", "window_variance", "posterior",
-           "posterior_sampled", "spiking", "spiking_shot", "spiking_colored")
+           "posterior_sampled", "posterior_quadrature", "spiking", "spiking_shot",
+           "spiking_colored")
 
 _PACKAGE = common.__package__
 

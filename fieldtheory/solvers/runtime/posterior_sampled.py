@@ -37,7 +37,8 @@ from fieldtheory.solvers.runtime.common import (
     register_runtime,
 )
 
-__all__ = ["SingleNeuron", "classes_of", "codes_of", "solve_posterior_sampled"]
+__all__ = ["SingleNeuron", "classes_of", "codes_of", "combine_replicas",
+           "solve_posterior_sampled"]
 
 #: tempering levels after which a tilt counts as not normalisable
 MAX_LEVELS = 400
@@ -338,33 +339,44 @@ def _sampled_observables(spec, neuron, V, seed, classes, odd) -> dict:
 
 
 def _sampled_combine(runs: list[dict]) -> tuple[dict, dict]:
-    """Replica means and standard errors (spread / √R); codes over the union of patterns,
-    the scheme by majority; the saddle-point residual as a z-score."""
-    R = len(runs)
-
-    def stat(values):
-        values = np.asarray(values, dtype=float)
-        return values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(R)
-
-    out, err = {}, {}
+    """Replica means and standard errors (spread / √R) of A and the kernel, then the codes,
+    scheme and prediction (:func:`combine_replicas`); the saddle-point residual as a
+    z-score."""
+    out, err = combine_replicas(runs)
     for key in ("readout_second_moment", "kernel_posterior"):
-        out[key], err[key] = stat([r[key] for r in runs])
+        out[key], err[key] = _replica_stat([r[key] for r in runs])
+    g, g_err = _replica_stat([r["residual"] for r in runs])
+    out["residual_z"] = float(np.max(np.abs(g) / np.maximum(g_err, 1e-300)))
+    return out, err
+
+
+def _replica_stat(values):
+    """Mean and standard error (spread / √R; 0 for one replica) over replicas."""
+    values = np.asarray(values, dtype=float)
+    R = values.shape[0]
+    spread = values.std(axis=0, ddof=1) / np.sqrt(R) if R > 1 else np.zeros_like(values[0])
+    return values.mean(axis=0), spread
+
+
+def combine_replicas(runs: list[dict]) -> tuple[dict, dict]:
+    """Codes over the union of the replicas' patterns (mean fractions, ordered by
+    fraction), the scheme by majority and, where present, the prediction's mean and
+    variance — each with its standard error across the replicas."""
+    out, err = {}, {}
     if "prediction" in runs[0]:
         out["prediction"], err["prediction"] = {}, {}
         for key in ("mean", "variance"):
-            out["prediction"][key], err["prediction"][key] = stat(
+            out["prediction"][key], err["prediction"][key] = _replica_stat(
                 [r["prediction"][key] for r in runs])
     patterns = sorted({p for r in runs for p in r["codes"]})
     table = np.array([[r["codes"].get(p, 0.0) for p in patterns] for r in runs])
-    frac, frac_err = stat(table)
+    frac, frac_err = _replica_stat(table)
     order = sorted(range(len(patterns)), key=lambda k: (-frac[k], tuple(-np.array(patterns[k]))))
     out["codes"] = {"patterns": [list(patterns[k]) for k in order],
                     "fractions": [float(frac[k]) for k in order]}
     err["codes"] = {"fractions": [float(frac_err[k]) for k in order]}
     schemes = [r["scheme"] for r in runs]
     out["scheme"] = max(set(schemes), key=schemes.count)
-    g, g_err = stat([r["residual"] for r in runs])
-    out["residual_z"] = float(np.max(np.abs(g) / np.maximum(g_err, 1e-300)))
     return out, err
 
 
