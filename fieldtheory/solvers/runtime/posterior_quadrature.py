@@ -23,7 +23,7 @@ computed without sampling: the tilted moments by composite Gauss–Legendre quad
 (breakpoint at h = 0, where ReLU-like α have their kink) tabulated on a fine grid of t and
 interpolated by cubic splines; the a-integral by the trapezoidal rule on a box that is
 grown until the density on its faces is e^{−36} of its peak and refined until halving the
-grid changes Z, A and ⟨ψ⟩ by less than ``GRID_TOLERANCE`` (the trapezoidal rule converges
+grid changes Z, A and ⟨ψ⟩ by less than ``READOUT_GRID_TOLERANCE`` (the trapezoidal rule converges
 geometrically for such smooth, rapidly decaying integrands, so the full grid's error is far
 below that). The multimodality of p_v(a) — the codes, the broken symmetry — is no
 difficulty for a grid, and the heavy tails of a positively homogeneous α near the
@@ -70,23 +70,23 @@ MAX_READOUTS = 3
 
 #: relative change of Z, A and ⟨ψ⟩ between the grid and its every-other-point subgrid
 #: below which the grid is accepted
-GRID_TOLERANCE = 1e-5
+READOUT_GRID_TOLERANCE = 1e-5
 
 #: the most grid points over a
-MAX_POINTS = 129**3
+READOUT_MAX_POINTS = 129**3
 
 #: the log-density on the box's faces, below its peak, that ends the box's growth
-FACE_DROP = 36.0
+READOUT_FACE_DROP = 36.0
 
 #: how far (in prior standard deviations σ_a) the box may grow before the density counts
 #: as not normalisable
-MAX_BOX = 1e4
+READOUT_MAX_BOX = 1e4
 
 #: Newton steps damped below 1/32 in a row after which the solve counts as stalled
-STALL = 4
+READOUT_STALL = 4
 
 #: off-diagonal entries of K relative to its diagonal that still count as zero
-ORTHOGONAL = 1e-12
+ORTHOGONAL_TOLERANCE = 1e-12
 
 
 def diagonal_kernel(spec) -> np.ndarray | None:
@@ -94,7 +94,7 @@ def diagonal_kernel(spec) -> np.ndarray | None:
     K = spec.kernel
     kappa = np.diag(K).copy()
     off = K - np.diag(kappa)
-    if np.min(kappa) <= 0 or np.max(np.abs(off)) > ORTHOGONAL * np.max(kappa):
+    if np.min(kappa) <= 0 or np.max(np.abs(off)) > ORTHOGONAL_TOLERANCE * np.max(kappa):
         return None
     return kappa
 
@@ -285,7 +285,7 @@ class ReadoutQuadrature:
         return s * np.sinh(u), np.sum(np.log(s * np.cosh(u)), axis=1)
 
     def _box(self, V: np.ndarray):
-        """A box in u (a = σ_a sinh u) on whose faces the density is below e^{−FACE_DROP}
+        """A box in u (a = σ_a sinh u) on whose faces the density is below e^{−READOUT_FACE_DROP}
         of its peak: grown from |a| ≤ 6σ_a, then shrunk to where the mass is."""
         lo, hi = -np.arcsinh(6.0) * np.ones(self.m), np.arcsinh(6.0) * np.ones(self.m)
         size = 33
@@ -298,22 +298,22 @@ class ReadoutQuadrature:
             for k in range(self.m):
                 low = np.take(ell, 0, axis=k).max()
                 high = np.take(ell, size - 1, axis=k).max()
-                if low > peak - FACE_DROP:
+                if low > peak - READOUT_FACE_DROP:
                     lo[k] -= 0.25 * (hi[k] - lo[k])
                     grown = True
-                if high > peak - FACE_DROP:
+                if high > peak - READOUT_FACE_DROP:
                     hi[k] += 0.25 * (hi[k] - lo[k])
                     grown = True
             if not grown:
                 break
-            if np.max(np.abs(np.concatenate([lo, hi]))) > np.arcsinh(MAX_BOX):
+            if np.max(np.abs(np.concatenate([lo, hi]))) > np.arcsinh(READOUT_MAX_BOX):
                 raise ConvergenceError("the single-neuron measure is not normalisable (or "
-                                       f"its readout reaches beyond {MAX_BOX:g} σ_a): "
+                                       f"its readout reaches beyond {READOUT_MAX_BOX:g} σ_a): "
                                        "σ_a²‖Vᵀα(h)‖² ≥ hᵀK⁻¹h along some direction")
         else:
             raise ConvergenceError("the box of the readout quadrature did not settle")
         # shrink each face to the last slab that holds mass
-        keep = ell > peak - FACE_DROP
+        keep = ell > peak - READOUT_FACE_DROP
         for k in range(self.m):
             other = tuple(j for j in range(self.m) if j != k)
             rows = np.flatnonzero(np.any(keep, axis=other))
@@ -325,20 +325,21 @@ class ReadoutQuadrature:
     def integrate(self, V: np.ndarray) -> dict:
         """Z, ⟨ψ⟩ per group, the moments the solver needs, the weights on the grid."""
         lo, hi = self._box(V)
-        size, last = 33, None
+        size = 33
         while True:
             axes = self._axes(lo, hi, size)
             points, jacobian = self._points(axes)
             result = self._moments(points, jacobian, axes, V)
-            if last is not None and _agree(result, last):
+            change = _readout_grid_change(result)
+            if change < READOUT_GRID_TOLERANCE:
                 break
-            if (2 * size - 1) ** self.m > MAX_POINTS:
+            if (2 * size - 1) ** self.m > READOUT_MAX_POINTS:
                 raise ConvergenceError(
                     "the readout quadrature did not converge within "
-                    f"{MAX_POINTS} points (m = {self.m}): the single-neuron measure is too "
-                    "sharply peaked for a grid", residuals=[_change(result, last)])
-            last, size = result, 2 * size - 1
-        result["error"] = _change(result, last)
+                    f"{READOUT_MAX_POINTS} points (m = {self.m}): the single-neuron measure "
+                    "is too sharply peaked for a grid", residuals=[change])
+            size = 2 * size - 1
+        result["error"] = change
         result["points"] = points
         result["size"] = size
         return result
@@ -372,10 +373,10 @@ class ReadoutQuadrature:
         return {"lnZ": lnZ, "A": A, "mean": mean, "cross": cross, "own": own,
                 "hh": hh, "h2": h2, "weights": w, "t": t,
                 "check": np.concatenate([[lnZ], A.ravel(), mean.ravel()]),
-                "sub": _subgrid_check(logw, w, points, D1, sub)}
+                "sub": _readout_subgrid(logw, w, points, D1, sub)}
 
 
-def _subgrid_check(logw, w, points, D1, sub):
+def _readout_subgrid(logw, w, points, D1, sub):
     """lnZ, A and ⟨ψ⟩ from every other point (step 2h): the grid's convergence check."""
     lw = logw[sub.ravel()] + points.shape[1] * np.log(2.0)
     lnZ = float(logsumexp(lw))
@@ -386,34 +387,26 @@ def _subgrid_check(logw, w, points, D1, sub):
     return np.concatenate([[lnZ], A.ravel(), mean.ravel()])
 
 
-def _change(result, last) -> float:
-    """The larger of: the change from the last grid, and the subgrid's difference."""
+def _readout_grid_change(result) -> float:
+    """The largest relative difference of ln Z, A and ⟨ψ⟩ between the grid and its
+    every-other-point subgrid (the grid of half the resolution in the same box)."""
     scale = np.maximum(np.abs(result["check"]), 1.0)
-    diff = np.max(np.abs(result["check"] - result["sub"]) / scale)
-    if last is not None:
-        diff = max(diff, float(np.max(np.abs(result["check"] - last["check"]) / scale)))
-    return float(diff)
+    return float(np.max(np.abs(result["check"] - result["sub"]) / scale))
 
 
-def _agree(result, last) -> bool:
-    scale = np.maximum(np.abs(result["check"]), 1.0)
-    return bool(np.max(np.abs(result["check"] - result["sub"]) / scale) < GRID_TOLERANCE
-                and np.max(np.abs(result["check"] - last["check"]) / scale) < GRID_TOLERANCE)
-
-
-def _groups(kappa: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _exchangeable_groups(kappa: np.ndarray, y: np.ndarray) -> np.ndarray:
     """A label per pattern: patterns with equal κ and target row share one."""
     keys = np.column_stack([kappa, y])
     _, labels = np.unique(keys, axis=0, return_inverse=True)
     return labels.ravel()
 
 
-def _objective(quad: ReadoutQuadrature, V, Yg, T, result) -> float:
+def _readout_objective(quad: ReadoutQuadrature, V, Yg, T, result) -> float:
     n = quad.n[:, None]
     return float(np.sum(n * (0.5 * T * V**2 - V * Yg)) + result["lnZ"])
 
 
-def _gradient_hessian(quad: ReadoutQuadrature, V, Yg, T, r):
+def _readout_gradient_hessian(quad: ReadoutQuadrature, V, Yg, T, r):
     """∂F/∂v_g = n_g (T v_g − y_g + ⟨ψ⟩_g) and the Hessian T n_g δ + Cov(Σ_{μ∈g} ψ_μ)."""
     n = quad.n
     G, m = V.shape
@@ -446,7 +439,7 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
                                f"readouts (a grid over a in m dimensions); this network has "
                                f"{m}")
     classes = classes_of(Y)
-    labels = _groups(kappa, Y)
+    labels = _exchangeable_groups(kappa, Y)
     quad = ReadoutQuadrature(spec, kappa, labels)
     G = labels.max() + 1
     Yg = np.array([Y[labels == g][0] for g in range(G)])
@@ -467,10 +460,10 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         V = V / 2
     else:
         raise ConvergenceError("no normalisable start for the readout quadrature")
-    F = _objective(quad, V, Yg, T, r)
+    F = _readout_objective(quad, V, Yg, T, r)
     history, damped = [], []
     for _ in range(int(options.get("iterations", 60))):
-        grad, H = _gradient_hessian(quad, V, Yg, T, r)
+        grad, H = _readout_gradient_hessian(quad, V, Yg, T, r)
         residual = float(np.max(np.abs(grad / quad.n[:, None])))
         history.append(residual)
         if residual < tolerance:
@@ -484,7 +477,7 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
             try:
                 trial = V - damping * step
                 r_new = quad.integrate(trial)
-                F_new = _objective(quad, trial, Yg, T, r_new)
+                F_new = _readout_objective(quad, trial, Yg, T, r_new)
                 if F_new <= F + 1e-4 * damping * slope or (damping < 1e-3 and F_new <= F):
                     break
             except ConvergenceError:
@@ -495,9 +488,9 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
                                    f"(residual {residual:.3g})", residuals=history)
         V, r, F = trial, r_new, F_new
         damped.append(damping)
-        if len(damped) >= STALL and max(damped[-STALL:]) < 1 / 32:
+        if len(damped) >= READOUT_STALL and max(damped[-READOUT_STALL:]) < 1 / 32:
             raise ConvergenceError(
-                f"the readout quadrature's Newton steps stall ({STALL} steps damped below "
+                f"the readout quadrature's Newton steps stall ({READOUT_STALL} steps damped below "
                 f"1/32, residual {residual:.3g}): the saddle point lies close to where the "
                 "single-neuron measure stops being normalisable, whose heavy tails a grid "
                 "over the readout does not resolve", residuals=history)
@@ -505,10 +498,10 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         raise ConvergenceError(f"the readout quadrature's Newton iteration did not reach the "
                                f"residual {tolerance:g} (last {history[-1]:.3g})",
                                residuals=history)
-    return _observables(spec, quad, V, r, labels, classes, history, options)
+    return _readout_observables(spec, quad, V, r, labels, classes, history, options)
 
 
-def _full(quad, V, r, labels):
+def _readout_full_moments(quad, V, r, labels):
     """⟨ψ⟩ (P × m) and Cov ψ ((P m) × (P m)) on every pattern from the group moments."""
     mean = r["mean"][labels]
     P, m = mean.shape
@@ -519,10 +512,10 @@ def _full(quad, V, r, labels):
     return mean, second.reshape(P * m, P * m) - np.outer(flat, flat)
 
 
-def _observables(spec, quad, V_groups, r, labels, classes, history, options) -> dict:
+def _readout_observables(spec, quad, V_groups, r, labels, classes, history, options) -> dict:
     m = V_groups.shape[1]
     V = V_groups[labels]
-    mean, cov = _full(quad, V_groups, r, labels)
+    mean, cov = _readout_full_moments(quad, V_groups, r, labels)
     S = r["hh"][labels][:, labels].copy()
     np.fill_diagonal(S, r["h2"][labels])
     exact = {"readout_second_moment": r["A"], "kernel_posterior": S}
@@ -547,7 +540,7 @@ def _observables(spec, quad, V_groups, r, labels, classes, history, options) -> 
         run = {"codes": dict(zip(map(tuple, patterns), fractions, strict=True)),
                "scheme": scheme}
         if spec.test is not None:
-            run["prediction"] = _sampled_prediction(spec, _Neuron(quad), h, V, mean, cov)
+            run["prediction"] = _sampled_prediction(spec, _ReadoutNeuron(quad), h, V, mean, cov)
         runs.append(run)
     out, err = combine_replicas(runs)
     out.update(exact)
@@ -564,7 +557,7 @@ def _observables(spec, quad, V_groups, r, labels, classes, history, options) -> 
     return out
 
 
-class _Neuron:
+class _ReadoutNeuron:
     """What the shared prediction code reads of a single neuron: α and σ_a²."""
 
     def __init__(self, quad):
