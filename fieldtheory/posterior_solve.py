@@ -127,7 +127,10 @@ def solve_posterior(model, params: Mapping[str, float] | None = None, *, test=No
                     method: str = "auto", options: Mapping[str, Any] | None = None
                     ) -> PosteriorResult:
     """The N → ∞ theory of the posterior (module docstring); ``options`` go to the
-    runtime (the sampled one: ``particles``, ``replicas``, ``seed``, …)."""
+    runtime (the sampled one: ``particles``, ``replicas``, ``seed``, …). With
+    ``method="auto"`` the applicable runtimes are tried by priority: one that raises
+    ``ConvergenceError`` hands over to the next, and its message is kept in
+    ``info["fallback"]`` ([{"method", "error"}, …]); a named method does not fall back."""
     model = _as_posterior_model(model)
     spec, values = posterior_spec(model, params, test)
     P, m = spec.y.shape

@@ -19,16 +19,19 @@ So every moment the saddle point needs is an m-dimensional integral over a of th
 one-dimensional tilted moments D1 = E[α | t], D2 = E[α² | t], H1 = E[h | t], H2 = E[h² | t]:
 ⟨ψ_k(μ)⟩ = E_a[a_k D1_μ], ⟨ψ_k(μ) ψ_l(ν)⟩ = E_a[a_k a_l D1_μ D1_ν] (μ ≠ ν) and
 E_a[a_k a_l D2_μ] (μ = ν), A = E_a[a aᵀ], ⟨h_μ h_ν⟩ = E_a[H1_μ H1_ν] and E_a[H2_μ]. These are
-computed without sampling: the tilted moments by composite Gauss–Legendre quadrature in h
+computed without sampling: the tilted moments in closed form for a positively homogeneous
+α (:class:`HomogeneousTilt`), otherwise by composite Gauss–Legendre quadrature in h
 (breakpoint at h = 0, where ReLU-like α have their kink) tabulated on a fine grid of t and
-interpolated by cubic splines; the a-integral by the trapezoidal rule on a box that is
-grown until the density on its faces is e^{−36} of its peak and refined until halving the
-grid changes Z, A and ⟨ψ⟩ by less than ``READOUT_GRID_TOLERANCE`` (the trapezoidal rule converges
-geometrically for such smooth, rapidly decaying integrands, so the full grid's error is far
-below that). The multimodality of p_v(a) — the codes, the broken symmetry — is no
-difficulty for a grid, and the heavy tails of a positively homogeneous α near the
-normalisability boundary (where tempered Monte Carlo under-resolved the ReLU network's A
-by ≈ 30 % at P = 30) are integrated, not sampled.
+interpolated by cubic splines (:class:`TiltTable`); the a-integral by the trapezoidal rule
+on a grid uniform in u, a = σ_a sinh u, whose box is grown until the density on its faces
+is e^{−36} of its peak and which is refined until its every-other-point subgrid gives Z,
+A and ⟨ψ⟩ within ``READOUT_GRID_TOLERANCE`` (for smooth, rapidly decaying integrands the
+trapezoidal rule converges geometrically, so the full grid's error is far below that).
+The multimodality of p_v(a) — the codes, the broken symmetry — is no difficulty for a
+grid. What a grid does not resolve is a saddle point close to the normalisability
+boundary of a positively homogeneous α (ReLU at P = 30 on the benchmark's data): the far
+tails then carry sharp ridges along the planes t_μ = 0; Newton stalls there and raises
+``ConvergenceError`` (``solve`` then falls back to the tempered SMC).
 
 v solves the convex problem min F(v) = T/2‖v‖² − Σ v y + ln Z₁(v) (gradient
 ⟨ψ⟩ − (y − T v), Hessian T + Cov ψ). Patterns with the same κ_μ and target row are
