@@ -124,3 +124,33 @@ def test_quadrature_refuses_what_it_cannot_take():
     spec, _ = posterior_spec(four)
     with pytest.raises(Exception, match="at most 3 readouts"):
         pq.solve_posterior_quadrature(spec)
+
+
+def test_declared_network_with_parameters_in_every_term():
+    """A posterior declared in the test (tests/test_posterior.py's ``declared``: readout
+    c·a·tanh(h), prior σ_a = s·q, input variance sw², temperature T = 0.2) on orthogonal
+    inputs of unequal norms (three κ, so tables per κ and exchangeable groups that mix
+    classes): moving the gain c into the prior — (c, s) = (1.5, 0.8) and (1, 1.2) — is one
+    network, so c²A and the kernel agree to the grid's accuracy; and the quadrature meets
+    the tempered SMC on it (Student's t, 7 degrees of freedom)."""
+    import sympy as sp
+    from test_posterior import declared
+
+    x = np.eye(7)[:5] * np.array([2.0, 2.5, 3.0, 2.0, 2.5])[:, None]
+    model = declared(lambda a, h, c: c * a * sp.tanh(h), x=x)
+    one = solve_posterior(model, {"c": 1.5, "s": 0.8, "T": 0.2})
+    two = solve_posterior(model, {"c": 1.0, "s": 1.2, "T": 0.2})
+    assert one.method == two.method == "posterior_quadrature"
+    assert one.info["groups"] == 3
+    np.testing.assert_allclose(1.5**2 * np.asarray(one.observables["readout_second_moment"]),
+                               two.observables["readout_second_moment"], rtol=1e-5,
+                               atol=1e-10)
+    np.testing.assert_allclose(one.observables["kernel_posterior"],
+                               two.observables["kernel_posterior"], rtol=1e-5, atol=1e-8)
+    smc = solve_posterior(model, {"c": 1.0, "s": 1.2, "T": 0.2}, method="posterior_sampled",
+                          options={"replicas": 8})
+    bound = student.ppf(1 - 0.5e-3, 7)
+    for key in ("readout_second_moment", "kernel_posterior"):
+        z = ((np.diag(two.observables[key]) - np.diag(smc.observables[key]))
+             / np.diag(smc.stderr[key]))
+        assert np.all(np.abs(z) < bound), (key, z)
