@@ -247,7 +247,6 @@ class ReadoutQuadrature:
     def __init__(self, spec, kappa: np.ndarray, labels: np.ndarray):
         self.alpha = spec.alpha
         self.s2 = spec.weight_variance
-        self.labels = labels
         G = labels.max() + 1
         self.n = np.bincount(labels, minlength=G).astype(float)
         self.kappa = np.array([kappa[labels == g][0] for g in range(G)])
@@ -374,7 +373,7 @@ class ReadoutQuadrature:
             index[k] = slice(1, None, 2)
             sub[tuple(index)] = False
         return {"lnZ": lnZ, "A": A, "mean": mean, "cross": cross, "own": own,
-                "hh": hh, "h2": h2, "weights": w, "t": t,
+                "hh": hh, "h2": h2, "weights": w,
                 "check": np.concatenate([[lnZ], A.ravel(), mean.ravel()]),
                 "sub": _readout_subgrid(logw, w, points, D1, sub)}
 
