@@ -142,15 +142,14 @@ def solve_posterior(model, params: Mapping[str, float] | None = None, *, test=No
         if method not in available:
             raise ParameterError(f"solve {model.name}: method {method!r} is not a posterior "
                                  f"runtime; registered: {sorted(available)}")
-        runtime = available[method]
+        candidates = [available[method]]
     else:
-        candidates = [r for r in available.values() if r.applies(spec)]
+        candidates = sorted((r for r in available.values() if r.applies(spec)),
+                            key=lambda r: -r.priority)
         if not candidates:
             raise ParameterError(
                 f"solve {model.name}: no registered posterior runtime applies to this "
                 f"readout at γ = {spec.gamma:g} (registered: {sorted(available)})")
-    candidates = ([runtime] if method != "auto"
-                  else sorted(candidates, key=lambda r: -r.priority))
     failed = []
     for runtime in candidates:
         try:

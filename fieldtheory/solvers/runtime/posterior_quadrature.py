@@ -240,8 +240,8 @@ class HomogeneousTilt:
 class ReadoutQuadrature:
     """The readout's marginal p_v(a) on a grid, for the pattern groups of one spec.
 
-    ``groups``: label per pattern (patterns of one group share κ and are exchangeable);
-    ``V`` holds one row per group.
+    ``labels``: a group per pattern (patterns of one group share κ and are
+    exchangeable); ``V`` holds one row per group.
     """
 
     def __init__(self, spec, kappa: np.ndarray, labels: np.ndarray):
@@ -375,10 +375,10 @@ class ReadoutQuadrature:
         return {"lnZ": lnZ, "A": A, "mean": mean, "cross": cross, "own": own,
                 "hh": hh, "h2": h2, "weights": w,
                 "check": np.concatenate([[lnZ], A.ravel(), mean.ravel()]),
-                "sub": _readout_subgrid(logw, w, points, D1, sub)}
+                "sub": _readout_subgrid(logw, points, D1, sub)}
 
 
-def _readout_subgrid(logw, w, points, D1, sub):
+def _readout_subgrid(logw, points, D1, sub):
     """lnZ, A and ⟨ψ⟩ from every other point (step 2h): the grid's convergence check."""
     lw = logw[sub.ravel()] + points.shape[1] * np.log(2.0)
     lnZ = float(logsumexp(lw))
