@@ -13,7 +13,7 @@ from scipy.stats import t as student
 
 from fieldtheory.posterior_solve import solve_posterior
 from fieldtheory.solvers.runtime import posterior_quadrature as pq
-from fieldtheory.solvers.runtime.common import ConvergenceError
+from fieldtheory.solvers.runtime.common import ConvergenceError, SolverInputError
 
 
 @pytest.mark.parametrize("kappa", [0.7, 1.6])
@@ -92,12 +92,12 @@ def test_quadrature_refuses_what_it_cannot_take():
     x = np.random.default_rng(0).standard_normal((6, 8))
     model = with_data(load_model("bayes_erf"), x, np.eye(3)[[0, 0, 0, 1, 1, 2]])
     spec, _ = posterior_spec(model)
-    with pytest.raises(Exception, match="orthogonal training inputs"):
+    with pytest.raises(SolverInputError, match="orthogonal training inputs"):
         pq.solve_posterior_quadrature(spec)
     four = with_data(load_model("bayes_erf"), np.sqrt(8) * np.eye(8)[:6],
                      np.eye(4)[[0, 0, 1, 1, 2, 3]])
     spec, _ = posterior_spec(four)
-    with pytest.raises(Exception, match="at most 3 readouts"):
+    with pytest.raises(SolverInputError, match="at most 3 readouts"):
         pq.solve_posterior_quadrature(spec)
 
 
