@@ -484,3 +484,57 @@ def test_zero_leak_double_well_against_fokker_planck():
     ]
     bias = abs(runs[1]["variance"] - runs[0]["variance"])
     assert abs(z_scores(runs[0]["variance"], runs[0]["stderr"]["variance"], exact, bias)) <= Z
+
+
+def _quiescent_model():
+    r"""dx = [−a x + s tanh x − c x³ + I + J tanh(b x)] dt + σ dW, J Gaussian with
+    variance g²/N and partial symmetry ρ (declared here: parameters in the nonlinear drift,
+    the input, the noise and the ensemble)."""
+    p = ft.parameters(a=(1.0, "positive"), s=(0.3, "real"), c=(0.2, "nonnegative"),
+                      I=(0.0, "real"), sigma=(0.0, "nonnegative"), b=(1.2, "positive"),
+                      g=(1.0, "positive"), rho=(-0.5, (-1, 1)))
+    a, s, c, I, sigma, b, g, r = p.symbols
+    x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
+    action = ft.langevin(
+        drift={x: -a * x(t) + s * ft.tanh(x(t)) - c * x(t) ** 3 + I + J @ ft.tanh(b * x(t))},
+        noise={x: sigma**2},
+        couplings={J: ft.Gaussian(mean=0, variance=g**2, rho=r)},
+        parameters=p,
+    )
+    return ft.Model("quiescent_rho", action, "a noiseless site with a quiescent state", "test")
+
+
+def test_stable_quiescent_state_is_exact_and_an_unstable_or_driven_one_is_sampled():
+    r"""x ≡ 0 solves the DMFT of a noiseless site without input. Linearised, the site is
+    the partially symmetric linear network with leak a − s and couplings of variance
+    (g b)²: stable when λ = −a + s + g b (1 + ρ) < 0. Then the runtime returns it exactly
+    (not by sampling, whose iteration only creeps towards C = 0: scs at g = 1.5,
+    ρ = −0.5 ran out of iterations): C ≡ 0, ⟨φ'⟩ = b, λ_max = λ, and the response of the
+    linear network, R(τ) = e^{−(a − s)τ} J₁(2√|k| τ)/(√|k| τ) with k = ρ g² b² < 0 (the
+    inverse Laplace transform of the elliptic resolvent (z − √(z² − 4k))/(2k))."""
+    from scipy.special import j1
+
+    from fieldtheory.codegen.generate import generate
+
+    model = _quiescent_model()
+    a, s, b, g, rho = 1.0, 0.3, 1.2, 1.0, -0.5
+    result = ft.solve(model, {}, tau_max=6.0, dtau=0.5)
+    o = result.observables
+    assert result.method == "monte_carlo" and result.branch.value == "fixed_point"
+    assert o.variance == 0.0 and o.mean == 0.0 and o.mean_phi == 0.0
+    assert o.mean_gain == pytest.approx(b, rel=1e-6)  # φ' at 0 by the generated derivative
+    assert o.lyapunov_max == pytest.approx(-a + s + g * b * (1 + rho), rel=1e-9)
+    tau = np.asarray(o.response["tau"])
+    root = math.sqrt(-rho) * g * b
+    exact = np.exp(-(a - s) * tau) * np.where(tau > 0, j1(2 * root * tau) / (root * tau
+                                                                              + 1e-300), 1.0)
+    np.testing.assert_allclose(o.response["values"], exact, atol=1e-5)
+    # the same site with ρ = +0.5 is unstable at 0 (λ = 0.5), with noise or an input it is
+    # driven: none is returned as quiescent (the first is sampled, the others are not even
+    # candidates)
+    module = generate(model)
+    values = {"a": a, "s": s, "c": 0.2, "I": 0.0, "sigma": 0.0, "b": b, "g": g}
+    assert mc.quiescent_site(module.spec(**values, rho=0.5)) is not None
+    assert mc.solve_quiescent(module.spec(**values, rho=0.5), 6.0, 0.5) is None
+    assert mc.quiescent_site(module.spec(**{**values, "sigma": 0.1}, rho=rho)) is None
+    assert mc.quiescent_site(module.spec(**{**values, "I": 0.1}, rho=rho)) is None

@@ -44,6 +44,9 @@ def test_fixed_point_below_the_transition_and_unknown_parameters():
     with pytest.raises(ParameterError, match="options"):
         solve("scs", {"g": 2.0}, options={"no_such_option": 1})
     with pytest.raises(ParameterError, match="not available"):
+        solve("scs", {"g": 2.0}, method="map")
+    # inlined (the Monte-Carlo runtime uses it for quiescent states), refused for this site
+    with pytest.raises(ParameterError, match="affine site functions"):
         solve("scs", {"g": 2.0}, method="kernel")
 
 

@@ -98,6 +98,7 @@ grid, order parameters, one sweep, estimates), :mod:`monte_carlo_lyapunov`, and 
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -108,15 +109,18 @@ __all__ = [
     "circulant_sample",
     "lag_products",
     "solve_monte_carlo",
+    "quiescent_site",
 ]
 
 from fieldtheory.solvers.runtime.common import (  # inlined by the code generator
     ConvergenceError,
     SiteSpec,
+    SiteTerm,
     SolverInputError,
     network_level,
     register_runtime,
 )
+from fieldtheory.solvers.runtime.kernel import solve_kernel  # inlined by the code generator
 from fieldtheory.solvers.runtime.monte_carlo_lyapunov import (  # inlined by the code generator
     MC_CHAOS_SIGMAS,
     network_lyapunov,
@@ -428,6 +432,98 @@ def sampled_branch(spec: SiteSpec, result: dict) -> str:
     return "chaotic" if chaotic else "fixed_point"
 
 
+# ----------------------------------------------------------------- the quiescent state
+
+
+def _affine_at_zero(f, df):
+    """(f(0), f'(0)) of an elementwise site function (f' by a central difference when
+    ``df`` is None)."""
+    zero = np.zeros(1)
+    return (float(np.asarray(f(zero), dtype=float)[0]),
+            float(np.asarray(derivative_or_difference(f, df)(zero), dtype=float)[0]))
+
+
+def _tangent(f0: float, f1: float):
+    """The affine function f(0) + f'(0)·x and its constant derivative."""
+    return (lambda x: f0 + f1 * np.asarray(x, dtype=float),
+            lambda x: np.full_like(np.asarray(x, dtype=float), f1))
+
+
+def quiescent_site(spec: SiteSpec) -> SiteSpec | None:
+    r"""The site linearised about x ≡ 0 when x ≡ 0 solves its DMFT exactly, else None.
+
+    x ≡ 0 is a solution when nothing drives the site there: no noise (D = 0), no offset
+    (I = 0), r(0) = 0, and every coupled site function vanishes at 0 — f_l(0) = 0 for the
+    means with B ≠ 0 (so μ = 0), f_k(0) = h_k(0) = 0 for the correlations with A ≠ 0 (so
+    η ≡ 0), h_j(0) = 0 for the responses with κ ≠ 0 (no static kernel input). About it the
+    tangent dynamics is the linear site with leak a − r'(0) and every function replaced by
+    f(0) + f'(0)x; the quiescent state is a stable fixed point of the network when that
+    linear network's spectrum lies left of the imaginary axis (λ_max < 0: the elliptic
+    law's right edge −a + r'(0) + √c + k/√c with c = Σ_k A_k f_k'h_k', k = Σ_j κ_j f_j'h_j',
+    or the mean-coupling outlier; :func:`~fieldtheory.solvers.runtime.kernel.kernel_lyapunov`).
+    One population, no correlated-mode dressings, no mixture (else None: not decided here).
+    """
+    if spec.size != 1 or spec.dressings or spec.groups is not None:
+        return None
+    if np.any(np.asarray(spec.noise, float) != 0) or np.any(np.asarray(spec.offset, float) != 0):
+        return None
+    tiny = 1e-12
+
+    def linear(term: SiteTerm, coupled: bool, sides: tuple[str, ...]):
+        left = _affine_at_zero(term.left, term.dleft)
+        right = _affine_at_zero(term.right, term.dright) if term.right is not None else None
+        values = {"left": left, "right": right}
+        if coupled and any(abs(values[side][0]) > tiny for side in sides):
+            return None
+        f, df = _tangent(*left)
+        h, dh = _tangent(*right) if right is not None else (None, None)
+        return replace(term, left=f, dleft=df, right=h, dright=dh, pair=None, single=None,
+                       strip=None)
+
+    def terms(group, coupling, sides):
+        weights = np.asarray(coupling, float).reshape(1, -1)[0]
+        out = tuple(linear(t, bool(weights[i] != 0), sides) for i, t in enumerate(group))
+        return None if any(t is None for t in out) else out
+
+    means = terms(spec.means, spec.mean_coupling, ("left",))
+    correlations = terms(spec.correlations, spec.correlation_coupling, ("left", "right"))
+    responses = terms(spec.responses, spec.response_coupling, ("right",))
+    if means is None or correlations is None or responses is None:
+        return None
+    leak = np.asarray(spec.leak, float).copy()
+    drift = spec.nonlinear[0]
+    if drift is not None:
+        r0, r1 = _affine_at_zero(drift, spec.dnonlinear[0])
+        if abs(r0) > tiny:
+            return None
+        leak = leak - r1
+    phi, dphi = _tangent(*_affine_at_zero(spec.phi[0], spec.dphi[0]))
+    return replace(spec, leak=leak, nonlinear=(None,), dnonlinear=(None,), means=means,
+                   correlations=correlations, responses=responses, phi=(phi,),
+                   dphi=(dphi,), phi_strip=None)
+
+
+def solve_quiescent(spec: SiteSpec, tau_max: float, dtau: float) -> dict | None:
+    r"""The quiescent solution x ≡ 0 of ``spec`` when it is exact and linearly stable
+    (:func:`quiescent_site`), else None: the kernel runtime's exact solution of the
+    linearised site — C ≡ 0, ⟨φ'⟩ = φ'(0), the response and λ_max < 0 of the linear
+    network. Why not sample it: the Monte-Carlo iteration only approaches C = 0
+    geometrically, by the slow mode's factor per step, and its convergence criterion is
+    relative to a sampling error that shrinks with C (scs with g = 1.5, ρ = −0.5 ran out of
+    iterations)."""
+    linear = quiescent_site(spec)
+    if linear is None or np.any(linear.leak <= 0):
+        return None
+    if linear.step is not None and np.any(linear.leak >= 2):
+        return None
+    try:
+        out = solve_kernel(linear, tau_max=tau_max, dtau=dtau)
+    except ConvergenceError:
+        return None  # unstable (λ_max ≥ 0): the network leaves x ≡ 0
+    out["quiescent"] = True
+    return out
+
+
 # ----------------------------------------------------------------- registration
 
 
@@ -443,6 +539,17 @@ def applies_monte_carlo(site) -> bool:
                       not problem.is_gaussian or bool(getattr(problem, "dressings", ()))),
                   dressings=True)
 def solve_site_monte_carlo(site, grid, options) -> dict:
-    """:func:`solve_monte_carlo`, the top level the whole network for several populations."""
+    """:func:`solve_monte_carlo`, the top level the whole network for several populations.
+
+    With the default start, an exact and linearly stable quiescent state is returned
+    without sampling (:func:`solve_quiescent`; ``quiescent``: True in the result; option
+    ``quiescent=False`` samples anyway). Active states that coexist with it are found from
+    other starts (``start``, :mod:`fieldtheory.transitions`)."""
+    options = dict(options)
+    check = options.pop("quiescent", True)
+    if check and not {"start", "statistics", "paths_from"} & options.keys():
+        out = solve_quiescent(site, grid.tau_max, grid.dtau)
+        if out is not None:
+            return network_level(site, out)
     out = solve_monte_carlo(site, tau_max=grid.tau_max, dtau=grid.dtau, **options)
     return network_level(site, out)
