@@ -281,9 +281,9 @@ def test_derive_latex_and_refusal(run):
 def test_solve_method_is_forced_or_refused_in_one_line(run):
     status, out, err = run("solve", "map", "-p", "delta=1", "--method", "map", "--json")
     assert status == 0 and strict_loads(out)["method"] == "map"
-    status, out, err = run("solve", "scs", "--method", "kernel")
+    status, out, err = run("solve", "scs", "--method", "map")
     assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
-    assert "kernel" in err and "not available" in err
+    assert "map" in err and "not available" in err
 
 
 def test_loop_solution_is_not_labelled_mean_field(run):

@@ -22,6 +22,7 @@ nothing is self-consistent). On top of them:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -538,3 +539,22 @@ def test_stable_quiescent_state_is_exact_and_an_unstable_or_driven_one_is_sample
     assert mc.solve_quiescent(module.spec(**values, rho=0.5), 6.0, 0.5) is None
     assert mc.quiescent_site(module.spec(**{**values, "sigma": 0.1}, rho=rho)) is None
     assert mc.quiescent_site(module.spec(**{**values, "I": 0.1}, rho=rho)) is None
+
+
+def test_a_window_shorter_than_the_correlation_time_is_refused():
+    r"""A linear site with leak a = 0.1 fed back by g = 0.05 has C(τ) ∝ e^{−λτ},
+    λ = √(a² − g²) = 0.0866 (correlation time 11.5). Over a window of 10 it still falls at
+    the window's end — between the means over its third and last quarter by
+    e^{−0.75λW}(1 − e^{−0.25λW})/(1 − e^{−λW}) ≈ 17 % of its decay, above the 5 % limit —
+    and is refused, naming the window; over a window of 80 the share is ≈ 0.5 % and the
+    solution stands, with the exact variance D/(2λ)."""
+    a, g, D = 0.1, 0.05, 0.02
+    spec = replace(site(g, D, linear=True), leak=np.array([a]))
+    options = dict(tau_max=5.0, dtau=0.5, dt=0.1, paths=32, replicas=4, lyapunov=False)
+    with pytest.raises(ConvergenceError, match="estimation window"):
+        mc.solve_monte_carlo(spec, window=10.0, t_record=200.0, **options)
+    solved = mc.solve_monte_carlo(spec, window=80.0, t_record=400.0, **options)
+    lam = math.sqrt(a * a - g * g)
+    # the leak and the noise are integrated exactly; the Heun step of the fed-back input
+    # is second order (dt²/τ_c² ≈ 1e-4 relative)
+    assert abs(solved["variance"] - D / (2 * lam)) <= Z * solved["stderr"]["variance"]

@@ -72,7 +72,9 @@ def static_branch() -> float:
 
 
 def test_branches_of_a_declared_bistable_network_without_noise():
-    found = dmft_branches(variant(), {"D": 0.0}, paths=64, replicas=6, window=30.0)
+    # (a window of 30 is refused for the fluctuating branch: its correlations still fall
+    # there by 9 % of their decay — slow hopping)
+    found = dmft_branches(variant(), {"D": 0.0}, paths=64, replicas=6, window=60.0)
     assert len(found.branches) == 2, found.notes
     fluctuating, frozen = found.branches
     assert (fluctuating.kind, frozen.kind) == ("fluctuating", "frozen")

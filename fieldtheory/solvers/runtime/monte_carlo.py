@@ -158,6 +158,59 @@ def _change(order: OrderParameters, estimate: OrderParameters) -> float:
     return worst
 
 
+#: The window is too short when a correlation still falls, between the means over the
+#: third and the last quarter of the estimation window, by more than this share of its
+#: decaying part C(0) − C(window) …
+MC_WINDOW_DECAY = 0.05
+#: … and by more than this many standard errors (the replicas' scatter) of that drop.
+MC_WINDOW_SIGMAS = 4.0
+
+
+def _check_window(spec: SiteSpec, grid, estimate: OrderParameters, residuals) -> None:
+    r"""Refuse a solution whose fed-back correlations have not settled within the
+    estimation window.
+
+    Beyond the window every C_k is continued by its plateau (the mean of the last quarter:
+    the quenched part). That is right for a curve that has decayed to its plateau, wrong for
+    one that still falls there: the dynamics is slower than the window, and the continued
+    plateau turns part of the slow decay into a spurious static input. The test, for every
+    C_k that enters an input covariance (A_αk ≠ 0): the drop d between the means of C
+    (replica mean) over the window's third and last quarter, against its decaying part
+    C(0) − C(window) (:data:`MC_WINDOW_DECAY`) and against the replicas' scatter of d
+    (:data:`MC_WINDOW_SIGMAS`; a tail that has decayed carries sampling noise of 5–10 % of
+    the decay with few paths). An exponential decay passes when the window exceeds about
+    4 correlation times; oscillations average out over a quarter; the spurious static part
+    is then about the drop's share of the decaying variance.
+
+    Not caught: replicas that reach different states (scs at ρ = 0.5, D = 0: some frozen,
+    some decaying over ≫ 30 — C_x(0) = 5.44 with the default window, 5.85 with 60), whose
+    scatter hides the drop."""
+    W = estimate.correlations.shape[-1] - 1
+    B = estimate.correlations.shape[0]
+    if B < 2:
+        return
+    third, last = slice(W // 2, 3 * W // 4), slice(3 * W // 4, W + 1)
+    curves = estimate.correlations  # (B, K, W + 1)
+    drop = curves[..., third].mean(axis=-1) - curves[..., last].mean(axis=-1)  # (B, K)
+    coupled = np.any(np.asarray(spec.correlation_coupling, float).reshape(spec.size, -1) != 0,
+                     axis=0)
+    for k, term in enumerate(spec.correlations):
+        if not coupled[k]:
+            continue  # estimated, but fed back nowhere
+        d = float(drop[:, k].mean())
+        se = float(drop[:, k].std(ddof=1) / math.sqrt(B))
+        decay = float(np.mean(curves[:, k, 0] - curves[:, k, -1]))
+        if abs(d) > MC_WINDOW_DECAY * abs(decay) and abs(d) > MC_WINDOW_SIGMAS * se:
+            window = W * grid.dt
+            raise ConvergenceError(
+                f"Monte-Carlo DMFT: the correlation {term.name or k} still changes at the end "
+                f"of the estimation window ({window:g}): between the window's third and last "
+                f"quarter it falls by {d:.4g} ± {se:.2g}, {abs(d / decay):.0%} of its decay "
+                f"C(0) − C({window:g}) = {decay:.4g}; the dynamics is slower than the window "
+                "(a longer one: option window=…, with t_record several windows long; or "
+                "check_window=False)", residuals)
+
+
 def _schema(v: dict, tau: np.ndarray) -> dict:
     out = {key: float(v[key]) for key in _OBSERVABLE_SCALARS}
     for key in _OBSERVABLE_CURVES:
@@ -225,6 +278,7 @@ def solve_monte_carlo(
     statistics: dict | None = None,
     start: str | tuple = "dynamic",
     paths_from: str = "random",
+    check_window: bool = True,
 ) -> dict:
     r"""Stationary single-site DMFT of ``spec`` by Monte-Carlo sampling (see the module).
 
@@ -274,6 +328,9 @@ def solve_monte_carlo(
         Where each path starts in every sweep: x(0) ~ N(I/a, 1), or (I + η(0))/a — for
         multistable units the well on the side of the path's input
         (:func:`~fieldtheory.solvers.runtime.monte_carlo_site.sample_sweep`).
+    check_window : bool
+        Refuse (``ConvergenceError``) a solution whose fed-back correlations still fall at
+        the end of the estimation window (:func:`_check_window`); False skips the check.
 
     Returns
     -------
@@ -291,7 +348,8 @@ def solve_monte_carlo(
         For a map with correlated random modes, negative leak or noise, a zero leak
         without ``window`` and ``t_burn``, bad sizes.
     ConvergenceError
-        When the criterion is not met within ``max_iter`` iterations.
+        When the criterion is not met within ``max_iter`` iterations, or the fed-back
+        correlations have not settled within the estimation window.
     """
     check_monte_carlo(spec, tau_max, dtau, paths, replicas)
     if not 0 < damping <= 1:
@@ -318,6 +376,8 @@ def solve_monte_carlo(
                 "paths, e.g. log(x) at x ≤ 0)", residuals)
         residuals.append(_change(order, estimate))
         if residuals[-1] <= tol and iteration > 1:
+            if check_window:
+                _check_window(spec, grid, estimate, residuals)
             result = _result(
                 spec,
                 grid,
