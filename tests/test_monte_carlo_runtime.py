@@ -493,13 +493,13 @@ def _quiescent_model():
     the input, the noise and the ensemble)."""
     p = ft.parameters(a=(1.0, "positive"), s=(0.3, "real"), c=(0.2, "nonnegative"),
                       I=(0.0, "real"), sigma=(0.0, "nonnegative"), b=(1.2, "positive"),
-                      g=(1.0, "positive"), rho=(-0.5, (-1, 1)))
-    a, s, c, I, sigma, b, g, r = p.symbols
+                      J0=(0.0, "real"), g=(1.0, "nonnegative"), rho=(-0.5, (-1, 1)))
+    a, s, c, I, sigma, b, J0, g, r = p.symbols
     x, J, t = ft.Field("x"), ft.Coupling("J"), ft.t
     action = ft.langevin(
         drift={x: -a * x(t) + s * ft.tanh(x(t)) - c * x(t) ** 3 + I + J @ ft.tanh(b * x(t))},
         noise={x: sigma**2},
-        couplings={J: ft.Gaussian(mean=0, variance=g**2, rho=r)},
+        couplings={J: ft.Gaussian(mean=J0, variance=g**2, rho=r)},
         parameters=p,
     )
     return ft.Model("quiescent_rho", action, "a noiseless site with a quiescent state", "test")
@@ -534,11 +534,18 @@ def test_stable_quiescent_state_is_exact_and_an_unstable_or_driven_one_is_sample
     # driven: none is returned as quiescent (the first is sampled, the others are not even
     # candidates)
     module = generate(model)
-    values = {"a": a, "s": s, "c": 0.2, "I": 0.0, "sigma": 0.0, "b": b, "g": g}
+    values = {"a": a, "s": s, "c": 0.2, "I": 0.0, "sigma": 0.0, "b": b, "J0": 0.0, "g": g}
     assert mc.quiescent_site(module.spec(**values, rho=0.5)) is not None
     assert mc.solve_quiescent(module.spec(**values, rho=0.5), 6.0, 0.5) is None
     assert mc.quiescent_site(module.spec(**{**values, "sigma": 0.1}, rho=rho)) is None
     assert mc.quiescent_site(module.spec(**{**values, "I": 0.1}, rho=rho)) is None
+    # a mean coupling: its outlier −a + s + θ + k/θ (θ = J0 b = 1.2, k = ρ g² b²: ≈ 0.55)
+    # makes x ≡ 0 unstable at g = 0.3, where the bulk edge −0.7 + 0.36·1.5 is negative ...
+    assert mc.solve_quiescent(module.spec(**{**values, "J0": 1.0, "g": 0.3}, rho=0.5), 6.0,
+                              0.5) is None
+    # ... and without random couplings stability is not decided here: sampled
+    assert mc.solve_quiescent(module.spec(**{**values, "J0": 0.2, "g": 0.0}, rho=0.0), 6.0,
+                              0.5) is None
 
 
 def test_a_window_shorter_than_the_correlation_time_is_refused():

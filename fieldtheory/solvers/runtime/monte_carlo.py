@@ -580,6 +580,8 @@ def solve_quiescent(spec: SiteSpec, tau_max: float, dtau: float) -> dict | None:
         out = solve_kernel(linear, tau_max=tau_max, dtau=dtau)
     except ConvergenceError:
         return None  # unstable (λ_max ≥ 0): the network leaves x ≡ 0
+    if out.get("lyapunov_max") is None:
+        return None  # stability not decided (no random couplings): sample
     out["quiescent"] = True
     return out
 
