@@ -160,6 +160,8 @@ def test_bad_input_and_non_convergence():
         )
     assert len(error.value.residuals) == 2
     assert "damping=0.5" in str(error.value)  # Anderson mixing: the damped iteration's hint
+    # the diagnostic: the replicas' range of C(0) and of C(window)/C(0)
+    assert "over the replicas C_phi: C(0)" in str(error.value)
 
 
 # --------------------------------------------------------------------------- Gaussian site

@@ -404,9 +404,27 @@ def solve_monte_carlo(
             "converge where it does not)" if memory > 0 else "")
     raise ConvergenceError(
         f"Monte-Carlo DMFT: the order parameters still change by more than {tol} standard "
-        f"errors (rms) after {max_iter} iterations{hint}",
+        f"errors (rms) after {max_iter} iterations{hint}{_replica_states(spec, estimate)}",
         residuals,
     )
+
+
+def _replica_states(spec: SiteSpec, estimate: OrderParameters) -> str:
+    """A diagnostic for a failed solve: per fed-back correlation, the range over the
+    replicas of C(0) and of C(window)/C(0) — replicas far apart in either sit on different
+    states (some frozen, C flat, others decaying: scs at ρ = 0.5, D = 0), or decay more
+    slowly than the window."""
+    coupled = np.any(np.asarray(spec.correlation_coupling, float).reshape(spec.size, -1) != 0,
+                     axis=0)
+    parts = []
+    for k, term in enumerate(spec.correlations):
+        if not coupled[k]:
+            continue
+        c0, end = estimate.correlations[:, k, 0], estimate.correlations[:, k, -1]
+        ratio = end / np.where(c0 != 0, c0, np.inf)
+        parts.append(f"{term.name or k}: C(0) {c0.min():.3g} … {c0.max():.3g}, "
+                     f"C(window)/C(0) {ratio.min():.2f} … {ratio.max():.2f}")
+    return f"; over the replicas {'; '.join(parts)}" if parts else ""
 
 
 def _summary(samples: list[dict], tau: np.ndarray, floors: dict):
