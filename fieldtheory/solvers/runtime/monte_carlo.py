@@ -166,6 +166,12 @@ MC_WINDOW_DECAY = 0.05
 MC_WINDOW_SIGMAS = 4.0
 
 
+def _fed_back(spec: SiteSpec) -> np.ndarray:
+    """Which correlations C_k enter some population's input covariance (A_αk ≠ 0)."""
+    return np.any(np.asarray(spec.correlation_coupling, float).reshape(spec.size, -1) != 0,
+                  axis=0)
+
+
 def _check_window(spec: SiteSpec, grid, estimate: OrderParameters, residuals) -> None:
     r"""Refuse a solution whose fed-back correlations have not settled within the
     estimation window.
@@ -192,8 +198,7 @@ def _check_window(spec: SiteSpec, grid, estimate: OrderParameters, residuals) ->
     third, last = slice(W // 2, 3 * W // 4), slice(3 * W // 4, W + 1)
     curves = estimate.correlations  # (B, K, W + 1)
     drop = curves[..., third].mean(axis=-1) - curves[..., last].mean(axis=-1)  # (B, K)
-    coupled = np.any(np.asarray(spec.correlation_coupling, float).reshape(spec.size, -1) != 0,
-                     axis=0)
+    coupled = _fed_back(spec)
     for k, term in enumerate(spec.correlations):
         if not coupled[k]:
             continue  # estimated, but fed back nowhere
@@ -414,8 +419,7 @@ def _replica_states(spec: SiteSpec, estimate: OrderParameters) -> str:
     replicas of C(0) and of C(window)/C(0) — replicas far apart in either sit on different
     states (some frozen, C flat, others decaying: scs at ρ = 0.5, D = 0), or decay more
     slowly than the window."""
-    coupled = np.any(np.asarray(spec.correlation_coupling, float).reshape(spec.size, -1) != 0,
-                     axis=0)
+    coupled = _fed_back(spec)
     parts = []
     for k, term in enumerate(spec.correlations):
         if not coupled[k]:
