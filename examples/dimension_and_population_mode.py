@@ -23,13 +23,16 @@ import time
 import fieldtheory as ft
 from fieldtheory.simulate import simulate
 
+#: The dimension's rows: (model, g).
+DIMENSION_POINTS = (("scs", 2.0), ("scs", 3.0), ("scs_erf", 2.0))
 
-def dimension_rows(sizes, trials: int, t_max: float):
+
+def dimension_rows(sizes, trials: int, t_max: float, points=DIMENSION_POINTS):
     print("participation ratio PR/N: theory (N → ∞) and simulation (cross-block, "
           f"{trials} networks)")
     print(f"{'model':>8} {'g':>4} {'N':>6} {'theory x':>9} {'sim x':>9} {'± se':>7} "
           f"{'theory φ':>9} {'sim φ':>9} {'± se':>7}")
-    for model, g in (("scs", 2.0), ("scs", 3.0), ("scs_erf", 2.0)):
+    for model, g in points:
         theory = ft.solve(model, {"g": g}, order="1/N").observables["dimension"]
         for n in sizes:
             result = simulate(model, {"g": g}, N=n, t_max=t_max, t_burn=50.0, dtau=0.5,
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.quick:
-        dimension_rows((300,), trials=2, t_max=80.0)
+        dimension_rows((300,), trials=2, t_max=80.0, points=DIMENSION_POINTS[:1])
         population_rows(300, trials=2, t_max=80.0, couplings=(0.0, 1.0))
         partial_symmetry_rows((300,), trials=2, t_max=100.0, paths=32,
                               points=((PARTIAL_SYMMETRY[1][0], 10.0),))
