@@ -54,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    n, networks, t_max, j0 = (300, 2, 100.0, 1.5) if args.quick else (1000, 12, 2000.0, 1.9)
+    n, networks, t_max, j0 = (300, 2, 100.0, 1.0) if args.quick else (1000, 12, 2000.0, 1.9)
     model = ft.load_model("scs")
     values = model.parameters.resolve({"g": 2.0, "J0": j0})
     print(f"scs, g = 2, D = 0, J0 = {j0}, N = {n}, T = {t_max:g}, {networks} networks; "
