@@ -548,6 +548,10 @@ def test_stable_quiescent_state_is_exact_and_an_unstable_or_driven_one_is_sample
     # ... and without random couplings stability is not decided here: sampled
     assert mc.solve_quiescent(module.spec(**{**values, "J0": 0.2, "g": 0.0}, rho=0.0), 6.0,
                               0.5) is None
+    # at the transition itself (λ = −a + s + g b (1 + ρ) = 0: g = 7/6) the refusal is
+    # immediate — sampling would creep towards C = 0 for minutes and fail
+    with pytest.raises(ft.errors.ConvergenceError, match="at its transition"):
+        ft.solve(model, {"g": 7 / 6}, tau_max=6.0, dtau=0.5)
 
 
 def test_a_window_shorter_than_the_correlation_time_is_refused():

@@ -120,7 +120,11 @@ from fieldtheory.solvers.runtime.common import (  # inlined by the code generato
     network_level,
     register_runtime,
 )
-from fieldtheory.solvers.runtime.kernel import solve_kernel  # inlined by the code generator
+from fieldtheory.solvers.runtime.kernel import (  # inlined by the code generator
+    _coefficients,
+    kernel_lyapunov,
+    solve_kernel,
+)
 from fieldtheory.solvers.runtime.monte_carlo_lyapunov import (  # inlined by the code generator
     MC_CHAOS_SIGMAS,
     network_lyapunov,
@@ -585,6 +589,11 @@ def quiescent_site(spec: SiteSpec) -> SiteSpec | None:
                    dphi=(dphi,), phi_strip=None)
 
 
+#: |λ_max| of the linearised quiescent state below which the site counts as at its
+#: transition (refused at once instead of sampled for minutes without converging)
+QUIESCENT_MARGIN = 1e-9
+
+
 def solve_quiescent(spec: SiteSpec, tau_max: float, dtau: float) -> dict | None:
     r"""The quiescent solution x ≡ 0 of ``spec`` when it is exact and linearly stable
     (:func:`quiescent_site`), else None: the kernel runtime's exact solution of the
@@ -592,7 +601,8 @@ def solve_quiescent(spec: SiteSpec, tau_max: float, dtau: float) -> dict | None:
     network. Why not sample it: the Monte-Carlo iteration only approaches C = 0
     geometrically, by the slow mode's factor per step, and its convergence criterion is
     relative to a sampling error that shrinks with C (scs with g = 1.5, ρ = −0.5 ran out of
-    iterations)."""
+    iterations). At the transition itself (|λ_max| ≤ :data:`QUIESCENT_MARGIN`) a
+    ``ConvergenceError`` says so at once: sampling would creep for minutes and fail."""
     linear = quiescent_site(spec)
     if linear is None or np.any(linear.leak <= 0):
         return None
@@ -601,7 +611,15 @@ def solve_quiescent(spec: SiteSpec, tau_max: float, dtau: float) -> dict | None:
     try:
         out = solve_kernel(linear, tau_max=tau_max, dtau=dtau)
     except ConvergenceError:
-        return None  # unstable (λ_max ≥ 0): the network leaves x ≡ 0
+        exponent, _ = kernel_lyapunov(linear, *_coefficients(linear))
+        if exponent is not None and abs(exponent) <= QUIESCENT_MARGIN:
+            raise ConvergenceError(
+                f"Monte-Carlo DMFT: the site sits at its transition — the quiescent state "
+                f"x ≡ 0 is marginal (λ_max = {exponent:.3g} of the network linearised about "
+                "it, e.g. g(1 + ρ) = 1 for tanh units): the approach to it is critically "
+                "slow and no sampled solution converges; move the parameters off the "
+                "transition") from None
+        return None  # unstable (λ_max > 0): the network leaves x ≡ 0
     if out.get("lyapunov_max") is None:
         return None  # stability not decided (no random couplings): sample
     out["quiescent"] = True
