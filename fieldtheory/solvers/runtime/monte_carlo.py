@@ -608,20 +608,22 @@ def solve_quiescent(spec: SiteSpec, tau_max: float, dtau: float) -> dict | None:
         return None
     if linear.step is not None and np.any(linear.leak >= 2):
         return None
+    exponent, _ = kernel_lyapunov(linear, *_coefficients(linear))
+    if exponent is None:
+        return None  # stability not decided (no random couplings): sample
+    if abs(exponent) <= QUIESCENT_MARGIN:
+        raise ConvergenceError(
+            f"Monte-Carlo DMFT: the site sits at its transition — the quiescent state "
+            f"x ≡ 0 is marginal (λ_max = {exponent:.3g} of the network linearised about "
+            "it, e.g. g(1 + ρ) = 1 for tanh units): the approach to it is critically "
+            "slow and no sampled solution converges; move the parameters off the "
+            "transition")
+    if exponent > 0:
+        return None  # unstable: the network leaves x ≡ 0
     try:
         out = solve_kernel(linear, tau_max=tau_max, dtau=dtau)
     except ConvergenceError:
-        exponent, _ = kernel_lyapunov(linear, *_coefficients(linear))
-        if exponent is not None and abs(exponent) <= QUIESCENT_MARGIN:
-            raise ConvergenceError(
-                f"Monte-Carlo DMFT: the site sits at its transition — the quiescent state "
-                f"x ≡ 0 is marginal (λ_max = {exponent:.3g} of the network linearised about "
-                "it, e.g. g(1 + ρ) = 1 for tanh units): the approach to it is critically "
-                "slow and no sampled solution converges; move the parameters off the "
-                "transition") from None
-        return None  # unstable (λ_max > 0): the network leaves x ≡ 0
-    if out.get("lyapunov_max") is None:
-        return None  # stability not decided (no random couplings): sample
+        return None  # no stationary linear solution after all: sample
     out["quiescent"] = True
     return out
 
