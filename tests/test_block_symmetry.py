@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from scipy import linalg
+from support.lyapunov import stationary_covariance
 
 import fieldtheory as ft
 from fieldtheory.errors import EnsembleError
@@ -117,7 +118,7 @@ def _exact(ensemble, values, N: int, seeds: int, rates, discrete: bool = False):
             S = linalg.solve_discrete_lyapunov(np.diag(1 - r) + r[:, None] * J_,
                                                np.diag(r * values["D"]))
         else:
-            S = linalg.solve_continuous_lyapunov(J_ - np.diag(r), -values["D"] * np.eye(N))
+            S = stationary_covariance(J_ - np.diag(r), values["D"] * np.eye(N))
         d = np.diag(S)
         out.append((np.trace(S) ** 2 / (N * np.sum(S * S)), d[:half].mean(), d[half:].mean()))
     return np.array(out)

@@ -46,6 +46,21 @@ def _root(v, w, c) -> float:
     return _p_root(v, w, c)
 
 
+def test_batched_roots_are_the_bracketed_ones():
+    # the unstable fraction's nodes solved at once (Newton from 0 on a convex, decreasing
+    # h) against the bracketed root per row; rows with ⟨v/c⟩ ≤ 1 give 0
+    from fieldtheory.solvers.runtime.kac_rice import _p_roots
+
+    rng = np.random.default_rng(5)
+    v = rng.exponential(1.0, 40) * np.r_[np.ones(39), 0.0]
+    w = rng.uniform(0.5, 1.0, 40)
+    w /= w.sum()
+    c = np.outer(np.geomspace(1e-4, 3.0, 25), rng.uniform(0.5, 2.0, 40))
+    roots = _p_roots(v, w, c)
+    assert roots[-1] == 0.0 and roots[0] > 0.5
+    assert roots == pytest.approx([_root(v, w, row) for row in c], rel=1e-12, abs=1e-14)
+
+
 def radial_fraction(v, w, s: float) -> float:
     """F(s) = ⟨s²/(p v + s²)⟩: eigenvalues of J D within |z| < s."""
     p = _root(v, w, np.full_like(v, s * s))

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 from support.ei_graph import ei_ensemble
+from support.lyapunov import stationary_covariance
 
 import fieldtheory as ft
 from fieldtheory.errors import ParameterError
@@ -175,7 +176,7 @@ def _lyapunov(n: int, g: float, j0: float, seeds: int, d: float = 1.0, rho: floa
                     + math.sqrt((1 - rho) / 2) * antisymmetric)
         a = -np.eye(n) + coupling * g / math.sqrt(n) + j0 / n
         if delta is None:
-            c = scipy.linalg.solve_continuous_lyapunov(a, -d * np.eye(n))
+            c = stationary_covariance(a, d * np.eye(n))
         else:
             c = scipy.linalg.solve_discrete_lyapunov(np.eye(n) + delta * a, delta * d * np.eye(n))
         total = one @ c @ one

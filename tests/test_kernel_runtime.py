@@ -26,6 +26,7 @@ import math
 import numpy as np
 import pytest
 from scipy import linalg
+from support.lyapunov import stationary_covariance
 
 from fieldtheory.solvers.runtime.common import ConvergenceError, SiteSpec, SiteTerm
 from fieldtheory.solvers.runtime.kernel import affine_coefficients, solve_kernel, susceptibility
@@ -118,7 +119,7 @@ def finite_network(N: int, g: float, rho: float, D: float, I: float, taus, rng):
     J += math.sqrt((1 - rho) / 2) * (b - b.T) / math.sqrt(2)
     J *= g / math.sqrt(N)
     A = J - np.eye(N)
-    sigma = linalg.solve_continuous_lyapunov(A, -D * np.eye(N))
+    sigma = stationary_covariance(A, D * np.eye(N))
     # taus = 0, h, 2h, 4h, 8h: e^{Ah} once, then repeated squaring
     propagator, fluctuating = linalg.expm(A * taus[1]), [np.trace(sigma) / N]
     for _ in taus[1:]:

@@ -22,9 +22,9 @@ import math
 
 import numpy as np
 import pytest
-import scipy.linalg
 import sympy as sp
 from scipy.optimize import brentq
+from support.lyapunov import stationary_covariance
 
 import fieldtheory as ft
 from fieldtheory.errors import ActionStructureError
@@ -114,8 +114,7 @@ def _lyapunov(ensemble, action, values, n: int, seeds: int) -> dict:
     for _ in range(seeds):
         coupling = ensemble.sample(rng, (n,), values).dense()
         gains = distribution.sample(rng, n, values)
-        c = scipy.linalg.solve_continuous_lyapunov(-np.eye(n) + coupling * gains,
-                                                   -values["D"] * np.eye(n))
+        c = stationary_covariance(-np.eye(n) + coupling * gains, values["D"] * np.eye(n))
         c_phi = c * np.outer(gains, gains)
         std = np.sqrt(np.diag(c_phi))
         for key, cov in (("x", c), ("phi", c_phi), ("z", c_phi / np.outer(std, std))):

@@ -28,6 +28,7 @@ import pytest
 import scipy.integrate
 import scipy.linalg
 import sympy as sp
+from support.lyapunov import stationary_covariance
 
 import fieldtheory as ft
 from fieldtheory.errors import ActionStructureError
@@ -165,7 +166,7 @@ def _networks(v: dict, N: int, count: int, seed: int) -> tuple[np.ndarray, np.nd
         A = coupling - v["lam"] * np.eye(N)
         assert np.linalg.eigvals(A).real.max() < 0
         mu = np.linalg.solve(-A, np.full(N, v["I"]))
-        sigma = scipy.linalg.solve_continuous_lyapunov(A, -v["D"] * np.eye(N))
+        sigma = stationary_covariance(A, v["D"] * np.eye(N))
         means.append(mu.mean())
         variances.append(np.trace(sigma) / N + mu.var())
     return np.array(means), np.array(variances)

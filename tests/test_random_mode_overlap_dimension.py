@@ -26,8 +26,8 @@ import math
 
 import numpy as np
 import pytest
-import scipy.linalg
 import sympy as sp
+from support.lyapunov import stationary_covariance
 
 import fieldtheory as ft
 from fieldtheory.codegen.fluctuations import lower_fluctuations
@@ -172,7 +172,7 @@ def _networks(model: ft.Model, v: dict, seed: int, N: int = 800,
     prs, variances = [], []
     for _ in range(count):
         a = ensemble.sample(rng, (N,), v).dense() - v["lam"] * np.eye(N)
-        c = scipy.linalg.solve_continuous_lyapunov(a, -v["D"] * np.eye(N))
+        c = stationary_covariance(a, v["D"] * np.eye(N))
         prs.append(np.trace(c) ** 2 / (N * np.sum(c * c)))
         variances.append(np.trace(c) / N)
     return np.array(prs), np.array(variances)

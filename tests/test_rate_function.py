@@ -18,6 +18,7 @@ import json
 import numpy as np
 import pytest
 import scipy.linalg
+from support.lyapunov import stationary_covariance
 
 import fieldtheory as ft
 from fieldtheory.cli import main
@@ -33,7 +34,7 @@ def exact_variance(A: np.ndarray, noise: float, window: float, h: float = 0.05) 
     """N·Var(q | J) over a window of the linear network ẋ = Ax + ξ (⟨ξξᵀ⟩ = noise·1),
     exactly: C(τ) = e^{Aτ}Σ with the Lyapunov Σ, Var q = (4/N²T²)∫(T − τ)‖C(τ)‖²_F."""
     N = len(A)
-    sigma = scipy.linalg.solve_continuous_lyapunov(A, -noise * np.eye(N))
+    sigma = stationary_covariance(A, noise * np.eye(N))
     step, C, norms = scipy.linalg.expm(A * h), sigma, []
     lags = np.arange(0.0, window + h / 2, h)
     for _ in lags:
@@ -48,7 +49,7 @@ def exact_variance_with_mean(A: np.ndarray, inputs: np.ndarray, noise: float,
     Cov(x_i², x_j²) = 2C_ij² + 4M_iM_jC_ij, so Var q = (2/N²T²)∫(T − τ)(2‖C‖² + 4MᵀCM)."""
     N = len(A)
     M = -np.linalg.solve(A, inputs)
-    sigma = scipy.linalg.solve_continuous_lyapunov(A, -noise * np.eye(N))
+    sigma = stationary_covariance(A, noise * np.eye(N))
     step, C, values = scipy.linalg.expm(A * h), sigma, []
     lags = np.arange(0.0, window + h / 2, h)
     for _ in lags:
@@ -92,7 +93,7 @@ def annealed_exact(network, noise: float, window: float):
         for seed in range(150):
             A, inputs = network(N, 10**6 + seed)
             M = -np.linalg.solve(A, inputs)
-            sigma = scipy.linalg.solve_continuous_lyapunov(A, -noise * np.eye(N))
+            sigma = stationary_covariance(A, noise * np.eye(N))
             values.append((M @ M + np.trace(sigma)) / N)
         var = N * np.var(values, ddof=1)
         between[N] = (var, var * np.sqrt(2 / (len(values) - 1)))

@@ -151,6 +151,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, optimize, special
 from scipy.integrate import solve_ivp
+from support.lyapunov import stationary_covariance
 
 PHIS = ("tanh", "erf", "linear")
 
@@ -618,7 +619,7 @@ def linear_network_covariance(J, D, delta=None):
     C = M C Mᵀ + δD·1 (M = (1−δ)1 + δJ)."""
     N = len(J)
     if delta is None:
-        return linalg.solve_continuous_lyapunov(J - np.eye(N), -D * np.eye(N))
+        return stationary_covariance(J - np.eye(N), D * np.eye(N))
     Mm = (1 - delta) * np.eye(N) + delta * J
     return linalg.solve_discrete_lyapunov(Mm, delta * D * np.eye(N), method="bilinear")
 
@@ -925,7 +926,7 @@ class LinearSurrogate:
         A = np.block([[-one, J], [np.zeros((N, N)), (self.a * J - one) / self.tau]])
         BB = np.block([[(self.s2**2 + self.s3**2) * one, self.s2 * self.s1 / self.tau * one],
                        [self.s2 * self.s1 / self.tau * one, (self.s1 / self.tau) ** 2 * one]])
-        S = linalg.solve_continuous_lyapunov(A, -BB)
+        S = stationary_covariance(A, BB)
         return S[:N, :N], S[N:, N:]
 
 

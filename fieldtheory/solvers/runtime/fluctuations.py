@@ -832,13 +832,18 @@ def evaluate_fluctuations(problem: FluctuationProblem, spectra: dict, options: d
         """ψ(0, 0) = ∬dω₁dω₂/(2π)² [N·Cov(X, X) − its i = j part] of every observed kind
         (one factorisation of H for all of them)."""
         nodes, weights = graded_nodes(width, finest, nodes_order)
+        # the symbols are transforms of real functions, S(−ω) = S(ω)*, so the integrand at
+        # (−ω₁, −ω₂) is the conjugate of that at (ω₁, ω₂): the half plane ω₁ > 0 (the grid
+        # is symmetric, no node at 0) gives the real part, at half the work
+        half = nodes.size // 2
+        positive, upper = nodes[half:], weights[half:]
         observables = [{a: o.composite(a, 2) for a in spec.populations}
                        for o in every.values()]
-        covs = _composite_covariance(spec, spectra, keep, observables, scope, nodes, nodes)
+        covs = _composite_covariance(spec, spectra, keep, observables, scope, positive, nodes)
         out = {}
         for key, cov in zip(every, covs, strict=True):
-            excess = cov - _diagonal(scope, spectra, every[key], nodes, nodes)
-            out[key] = float(np.real(weights @ excess @ weights)) / (2 * math.pi) ** 2
+            excess = cov - _diagonal(scope, spectra, every[key], positive, nodes)
+            out[key] = 2.0 * float(np.real(upper @ excess @ weights)) / (2 * math.pi) ** 2
         return out
 
     result: dict = {}

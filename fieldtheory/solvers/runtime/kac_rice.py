@@ -472,8 +472,18 @@ class KacRiceSite:
                 hi *= 2.0
             Y = optimize.brentq(rho, 0.0, hi, xtol=1e-14, rtol=1e-13)
         inner = 0.0
-        if Y > 0:
-            t, tw = np.polynomial.legendre.leggauss(nodes)
+        t, tw = np.polynomial.legendre.leggauss(nodes)
+        v0 = self.A[0, 0] * self.slope(0, grids[0][0]) if self.P == self.K == 1 else None
+        if Y > 0 and v0 is not None and np.all(v0 >= 0):
+            # one population, one correlation: B = p v with p(y) the root of
+            # ⟨v/(p v + Λ² + y²)⟩ = 1, all nodes at once (what solve_determinant finds per y)
+            x, w = grids[0]
+            y = 0.5 * Y * (t + 1)
+            tau = lam2[0][None, :] + y[:, None] ** 2
+            p = _p_roots(v0, w, tau)
+            per_node = (lam[0][None, :] / (p[:, None] * v0[None, :] + tau)) @ w
+            inner = 0.5 * Y * self.f[0] * float(np.dot(tw, per_node))
+        elif Y > 0:
             for y, weight in sorted(zip(0.5 * Y * (t + 1), tw, strict=True)):
                 tau = [l2 + y * y for l2 in lam2]
                 v = self.solve_determinant(grids, tau, start)
@@ -546,6 +556,22 @@ def _p_root(v, w, c) -> float:
     while h(hi) > 0:
         hi *= 4.0
     return optimize.brentq(h, 0.0, hi, xtol=1e-14, rtol=1e-13)
+
+
+def _p_roots(v, w, c) -> np.ndarray:
+    """:func:`_p_root` for every row of ``c`` (rows, grid) at once, for v ≥ 0: h(p) =
+    ⟨v/(p v + c)⟩ − 1 is convex and decreasing, so Newton's iterates from p = 0 rise
+    monotonically to the root (quadratically near it)."""
+    p = np.zeros(c.shape[0])
+    for _ in range(200):
+        ratio = v[None, :] / (p[:, None] * v[None, :] + c)
+        h = ratio @ w - 1.0
+        step = h / np.maximum((ratio * ratio) @ w, 1e-300)
+        p = np.where(h > 0, p + step, p)
+        if np.all((h <= 0) | (step <= 1e-15 * np.maximum(p, 1.0))):
+            return p
+    raise ConvergenceError("Kac–Rice: the Jacobian's self-energy root did not converge",
+                           [float(np.max(step))])
 
 
 def _kac_rice_not_inlined(problem) -> bool:

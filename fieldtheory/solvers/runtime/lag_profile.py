@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 from numpy.polynomial import chebyshev
-from scipy import fft, interpolate, linalg, signal
+from scipy import fft, interpolate, linalg
 
 from fieldtheory.solvers.runtime.static_conditions import (  # inlined by the code generator
     power_series,
@@ -39,10 +39,12 @@ _PHI_MAX_SQUARED = 50.0
 
 def _deflate(coefficients: np.ndarray, root: float) -> np.ndarray:
     """q with p(R) − p(root) = (R − root) q(R), coefficients ascending (synthetic division)."""
-    if root == 0.0:
-        return coefficients[1:].copy()
-    reverse = coefficients[::-1][:-1]
-    return signal.lfilter([1.0], [1.0, -root], reverse)[::-1]
+    quotient = np.empty(len(coefficients) - 1)
+    carry = 0.0
+    for k in range(len(coefficients) - 1, 0, -1):  # q_{k-1} = c_k + root q_k
+        carry = coefficients[k] + root * carry
+        quotient[k - 1] = carry
+    return quotient
 
 
 class LagProfile:
