@@ -296,20 +296,29 @@ class FixedPointSystem:
                     break
                 X, Fx, norm, active = X[keep], Fx[keep], norm[keep], active[keep]
                 step = self._newton_steps(X, Fx)
-                length = np.ones(X.shape[0])
                 pending = np.arange(X.shape[0])
                 newX, newF, newN = X.copy(), Fx.copy(), norm.copy()
-                for _ in range(30):
-                    trial = X[pending] - length[pending, None] * step[pending]
-                    ft = self._F(trial)
-                    nt = _row_norms(ft)
-                    ok = nt < norm[pending] * (1 - 1e-4 * length[pending])
-                    hit = pending[ok]
-                    newX[hit], newF[hit], newN[hit] = trial[ok], ft[ok], nt[ok]
-                    pending = pending[~ok]
+                # backtracking over the lengths 1, ½, …, 2⁻²⁹: the first that decreases
+                # |F| enough, LINE_SEARCH_BATCH lengths per evaluation (one call to F
+                # for the batch instead of one per halving: the small systems of the
+                # searches are dominated by the per-call overhead)
+                for exponents in _LENGTH_CHUNKS:
+                    length = 0.5 ** exponents                               # (m,)
+                    n, m = pending.size, length.size
+                    trial = (X[pending][:, None, :]
+                             - length[None, :, None] * step[pending][:, None, :])
+                    ft = self._F(trial.reshape(n * m, -1)).reshape(n, m, -1)
+                    nt = np.sqrt(np.einsum("ijk,ijk->ij", ft, ft))
+                    ok = nt < norm[pending][:, None] * (1 - 1e-4 * length[None, :])
+                    first = np.argmax(ok, axis=1)
+                    found = ok[np.arange(n), first]
+                    rows, at = np.nonzero(found)[0], first[found]
+                    hit = pending[rows]
+                    newX[hit], newF[hit], newN[hit] = (trial[rows, at], ft[rows, at],
+                                                       nt[rows, at])
+                    pending = pending[~found]
                     if pending.size == 0:
                         break
-                    length[pending] *= 0.5
                 stuck = np.zeros(X.shape[0], dtype=bool)
                 stuck[pending] = True
                 X, Fx, norm = newX[~stuck], newF[~stuck], newN[~stuck]
@@ -321,6 +330,11 @@ class FixedPointSystem:
     def spectrum(self, x: np.ndarray) -> np.ndarray:
         """Eigenvalues of the Jacobian at ``x``."""
         return np.linalg.eigvals(self.jacobian(x))
+
+
+#: Step lengths 2⁻ʲ tried per evaluation of F in the backtracking of the monotone phase.
+LINE_SEARCH_BATCH = 4
+_LENGTH_CHUNKS = np.array_split(np.arange(30), range(LINE_SEARCH_BATCH, 30, LINE_SEARCH_BATCH))
 
 
 def _as_shape(value, shape: tuple) -> np.ndarray:
