@@ -4,7 +4,8 @@ Through the eigenvectors of A (A = V Λ V⁻¹): Σ = V Y Vᴴ with
 Y_ij = −(V⁻¹ Q V⁻ᴴ)_ij / (λ_i + λ̄_j) — about half the time of the Bartels–Stewart solver
 (``scipy.linalg.solve_continuous_lyapunov``) on the dense random matrices of the tests.
 The residual is checked; where V is ill-conditioned (a nearly defective A) the result
-falls back to Bartels–Stewart, so the oracle is exact either way.
+falls back to Bartels–Stewart, so the oracle is exact either way (at the cost of both:
+where the matrices are known to be far from normal, call Bartels–Stewart directly).
 """
 
 from __future__ import annotations
