@@ -539,23 +539,32 @@ def test_finite_width_kernels_at_a_given_n():
 
 
 def test_shared_weights_are_sampled_only_where_they_act():
-    """The recurrent sampler's W: the same vector twice gives the same image, a linear
-    combination the same combination of images, and the images of orthonormal vectors
-    have variance σ²/N per entry."""
+    """The recurrent sampler's W (three trials at once, each its own W): the same vector
+    twice gives the same image, a linear combination the same combination of images, and
+    the images of orthonormal vectors have variance σ²/N per entry; a vector new in one
+    trial only (zero in the others) adds a direction there and a zero row elsewhere."""
     from fieldtheory.simulate.layered import _Sequential
 
     rng = np.random.default_rng(0)
-    N = 4000
+    N, B = 4000, 3
     W = _Sequential(0.0, 2.0)
-    F = rng.standard_normal((2, N))
+    F = rng.standard_normal((B, 2, N))
     first = W.times(F, rng)
-    again = W.times(np.vstack([F[0], 3 * F[0] - F[1], F[1]]), rng)
-    np.testing.assert_allclose(again, np.vstack([first[0], 3 * first[0] - first[1],
-                                                 first[1]]), atol=1e-9)
-    assert W.basis.shape == (2, N)  # nothing new was drawn
-    np.testing.assert_allclose(W.basis @ W.basis.T, np.eye(2), atol=1e-12)
-    z = W.image.ravel() / np.sqrt(2.0 / N)  # 2N standard normals
+    again = W.times(np.stack([F[:, 0], 3 * F[:, 0] - F[:, 1], F[:, 1]], axis=1), rng)
+    np.testing.assert_allclose(again, np.stack([first[:, 0], 3 * first[:, 0] - first[:, 1],
+                                                first[:, 1]], axis=1), atol=1e-9)
+    assert W.basis.shape == (B, 2, N)  # nothing new was drawn
+    for k in range(B):
+        np.testing.assert_allclose(W.basis[k] @ W.basis[k].T, np.eye(2), atol=1e-12)
+    z = W.image.ravel() / np.sqrt(2.0 / N)  # 2BN standard normals
     assert abs(z.var() - 1) < 4 * np.sqrt(2 / z.size)
+    assert not np.allclose(first[0], first[1])  # the trials' W are independent
+    third = np.zeros((B, 1, N))
+    third[1, 0] = rng.standard_normal(N)
+    image = W.times(third, rng)
+    assert W.basis.shape == (B, 3, N) and not W.basis[[0, 2], 2].any()
+    assert not image[[0, 2]].any() and np.linalg.norm(image[1]) > 0
+    np.testing.assert_allclose(W.basis[1] @ W.basis[1].T, np.eye(3), atol=1e-12)
 
 
 def test_large_kernels_go_to_an_npz_file(tmp_path, capsys):

@@ -18,7 +18,9 @@ O(N·P·depth) per trial. The kernels are
 Reported: ``kernel`` (the mean of K̂ over trials at equal layers), ``kernel_cross`` (every
 pair of layers) and ``kernel_variance`` (N·Var of K̂ at equal layers across trials), each
 with its standard error (of the mean: sd/√trials; of the variance: the spread of the
-squared deviations). Trial k draws from ``default_rng([seed, k])``.
+squared deviations). Trials run in blocks of up to ``BLOCK_ELEMENTS`` numbers (state,
+couplings and kernels of every trial of the block at once: one array operation per layer
+and block, not per trial); block b draws from ``default_rng([seed, b])``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ from fieldtheory.progress import progress_bar
 from fieldtheory.resources import require
 
 __all__ = ["simulate_layered"]
+
+#: Numbers (per trial: the layers' states, dense couplings, kernels) held for one block
+#: of trials simulated together, about 32 MB.
+BLOCK_ELEMENTS = 2**22
 
 
 def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *, N: int,
@@ -68,36 +74,41 @@ def simulate_layered(model: Model, params: Mapping[str, float] | None = None, *,
     sequential = {c: spec for c, spec in sequential.items() if spec is not None}
     dense = sum(1 for c, e in ensembles.items() if c not in direct and c not in sequential
                 and not isinstance(e, InputWeights))
-    require(8 * (depth * depth * P * P * 3 + dense * N * N + 2 * depth * P * N
-                 + 2 * len(sequential) * depth * P * N),
+    # trials run in blocks (a leading axis on every array: one call per layer and block
+    # instead of per trial); power sums about the first trial's kernels (no
+    # cancellation): mean and its error for every pair of layers, variance and its error
+    # (from the fourth moment) at equal ones
+    per_trial = (depth * P * N * 3 + dense * N * N + N * d + 2 * len(sequential) * depth * P * N
+                 + 2 * depth * depth * P * P)
+    block = max(1, min(trials, BLOCK_ELEMENTS // per_trial))
+    require(8 * (block * per_trial + 4 * depth * depth * P * P),
             f"simulate {model.name}: N = {N}, {P} patterns, depth {depth}")
-    # power sums about the first trial's kernels (no cancellation): mean and its error for
-    # every pair of layers, variance and its error (from the fourth moment) at equal ones
     shift = None
     power = [np.zeros((depth, depth, P, P)) for _ in range(4)]
     bar = progress_bar(trials, enabled=progress, description=f"simulate {model.name}")
-    for k in range(trials):
-        rng = np.random.default_rng([seed, k])
+    for b, first in enumerate(range(0, trials, block)):
+        B = min(block, trials - first)
+        rng = np.random.default_rng([seed, b])
         shared = {c: _Sequential(*sequential[c]) if c in sequential
-                  else _draw(e, rng, N, d, values) for c, e in ensembles.items()
+                  else _draw(e, rng, B, N, d, values) for c, e in ensembles.items()
                   if not getattr(e, "per_layer", False)}
-        h = np.zeros((P, N))
+        h = np.zeros((B, P, N))
         layers = []
         for step in range(depth):
             couplings = dict(shared)
-            couplings.update({c: direct.get(c) or _draw(e, rng, N, d, values)
+            couplings.update({c: direct.get(c) or _draw(e, rng, B, N, d, values)
                               for c, e in ensembles.items()
                               if getattr(e, "per_layer", False)})
             h = steps[step](h, X, couplings, rng)
             layers.append(h)
-        H = np.stack(layers)  # (depth, P, N)
-        K = np.einsum("sai,tbi->stab", H, H) / N
+        H = np.stack(layers, axis=1).reshape(B, depth * P, N)
+        K = (H @ H.transpose(0, 2, 1) / N).reshape(B, depth, P, depth, P).transpose(0, 1, 3, 2, 4)
         if shift is None:
-            shift = K.copy()
+            shift = K[0].copy()
         y = K - shift
         for m in range(4):
-            power[m] += y ** (m + 1)
-        bar.update(1)
+            power[m] += np.sum(y ** (m + 1), axis=0)
+        bar.update(B)
     bar.close()
     T = trials
     m1 = power[0] / T
@@ -130,10 +141,12 @@ class _Direct:
         self.mean, self.variance = mean, variance
 
     def times(self, F: np.ndarray, rng) -> np.ndarray:
-        P, N = F.shape
-        values, vectors = np.linalg.eigh(self.variance / N * (F @ F.T))
-        root = vectors * np.sqrt(np.maximum(values, 0.0))
-        return root @ rng.standard_normal((P, N)) + self.mean / N * F.sum(1, keepdims=True)
+        """W F_a for every trial and pattern: F (B, P, N) → (B, P, N)."""
+        B, P, N = F.shape
+        values, vectors = np.linalg.eigh(self.variance / N * (F @ F.transpose(0, 2, 1)))
+        root = vectors * np.sqrt(np.maximum(values, 0.0))[:, None, :]
+        return (root @ rng.standard_normal((B, P, N))
+                + self.mean / N * F.sum(2, keepdims=True))
 
 
 class _Sequential:
@@ -141,44 +154,41 @@ class _Sequential:
     trial, sampled only where it acts: W on an orthonormal basis e_1 … e_k of the
     presynaptic vectors seen so far is k iid N(0, variance/N) columns, and its action on
     a new direction orthogonal to them is independent of those — so each step draws W
-    only on the part of its presynaptic vectors outside the span so far (Gram–Schmidt),
-    O(N · P · depth) per trial instead of N². Exact in distribution."""
+    only on the part of its presynaptic vectors outside the span so far (Gram–Schmidt,
+    classical, applied twice), O(N · P · depth) per trial instead of N². Exact in
+    distribution. Every array has a leading axis of B trials, each its own W: a direction
+    new in some trials only is a zero row (and a zero image) in the others."""
 
     #: Relative norm below which a presynaptic vector is taken to lie in the span so far.
     TOLERANCE = 1e-10
 
     def __init__(self, mean: float, variance: float) -> None:
         self.mean, self.variance = mean, variance
-        self.basis = None  # (k, N) orthonormal rows
-        self.image = None  # (k, N): row m is W e_m
+        self.basis = None  # (B, k, N): orthonormal rows, or zero
+        self.image = None  # (B, k, N): row m is W e_m
 
     def times(self, F: np.ndarray, rng) -> np.ndarray:
-        """F Wᵀ (P × N): row a is W F_a."""
-        N = F.shape[1]
-        rows, images = [], []
-        known = list(self.basis) if self.basis is not None else []
-        for vector in F:
-            scale = np.linalg.norm(vector)
-            residual = vector.astype(float).copy()
+        """W F_a for every trial and pattern: F (B, P, N) → (B, P, N)."""
+        B, P, N = F.shape
+        if self.basis is None:
+            self.basis, self.image = np.zeros((B, 0, N)), np.zeros((B, 0, N))
+        for a in range(P):
+            vector = F[:, a, :].astype(float)
+            scale = np.linalg.norm(vector, axis=1)
+            residual = vector.copy()
             for _ in range(2):  # twice is enough (Kahan–Parlett)
-                for e in known:
-                    residual -= (e @ residual) * e
-            norm = np.linalg.norm(residual)
-            if norm > self.TOLERANCE * max(scale, 1e-300):
-                rows.append(residual / norm)
-                known.append(rows[-1])
-                images.append(rng.standard_normal(N) * np.sqrt(self.variance / N))
-        if rows:
-            new_basis, new_image = np.array(rows), np.array(images)
-            if self.basis is None:
-                self.basis, self.image = new_basis, new_image
-            else:
-                self.basis = np.vstack([self.basis, new_basis])
-                self.image = np.vstack([self.image, new_image])
-        if self.basis is None:  # every presynaptic vector is zero
-            return np.zeros_like(F, dtype=float)
-        coefficients = F @ self.basis.T  # (P, k): F = coefficients · basis exactly now
-        return coefficients @ self.image + self.mean / N * F.sum(1, keepdims=True)
+                overlap = np.einsum("bkn,bn->bk", self.basis, residual)
+                residual -= np.einsum("bk,bkn->bn", overlap, self.basis)
+            norm = np.linalg.norm(residual, axis=1)
+            new = norm > self.TOLERANCE * np.maximum(scale, 1e-300)
+            if not np.any(new):
+                continue
+            row = np.where(new[:, None], residual / np.where(new, norm, 1.0)[:, None], 0.0)
+            image = rng.standard_normal((B, N)) * np.sqrt(self.variance / N) * new[:, None]
+            self.basis = np.concatenate([self.basis, row[:, None, :]], axis=1)
+            self.image = np.concatenate([self.image, image[:, None, :]], axis=1)
+        coefficients = F @ self.basis.transpose(0, 2, 1)  # F = coefficients · basis now
+        return coefficients @ self.image + self.mean / N * F.sum(2, keepdims=True)
 
 
 def _gaussian(ensemble, values) -> tuple[float, float] | None:
@@ -201,17 +211,18 @@ def _direct(ensemble, values) -> _Direct | None:
     return _Direct(*spec) if spec is not None else None
 
 
-def _draw(ensemble, rng, N: int, d: int, values):
-    """One realisation as a dense array: N × d input weights, else N × N."""
+def _draw(ensemble, rng, B: int, N: int, d: int, values):
+    """B realisations as a dense array: B × N × d input weights (iid rows: one draw of
+    B·N rows), else B × N × N."""
     if isinstance(ensemble, InputWeights):
-        return ensemble.sample_inputs(rng, N, d, values)
-    return ensemble.sample(rng, [N], values).dense()
+        return ensemble.sample_inputs(rng, B * N, d, values).reshape(B, N, d)
+    return np.stack([ensemble.sample(rng, [N], values).dense() for _ in range(B)])
 
 
 def _compile(model: Model, values: Mapping[str, float], depth: int):
     """The update h(n + 1) = F(n) at every step l = 0 … depth − 1 (the declared update may
     depend on the layer in any way, not only through δ_{l,0}), as functions
-    (h (P × N), X (P × d), couplings) → h(n + 1) (P × N)."""
+    (h (B × P × N), X (P × d), couplings) → h(n + 1) (B × P × N)."""
     from fieldtheory.codegen.printer import SolverPrinter
 
     action = model.action
@@ -257,11 +268,12 @@ def _step(combine, presynaptic):
         values = []
         for coupling, kind, f in presynaptic:
             matrix = couplings[coupling]
-            source = X if kind == "inputs" else f(h) * np.ones_like(h)
+            source = (np.broadcast_to(X, (h.shape[0], *X.shape)) if kind == "inputs"
+                      else f(h) * np.ones_like(h))
             if isinstance(matrix, (_Direct, _Sequential)):
                 values.append(matrix.times(source, rng))
-            else:
-                values.append(source @ matrix.T)  # Σ_j C_ij s_j(a), (P × N)
+            else:  # Σ_j C_ij s_j(a) per trial, (B × P × N)
+                values.append(source @ matrix.transpose(0, 2, 1))
         return combine(h, *values) * np.ones_like(h)
 
     return step

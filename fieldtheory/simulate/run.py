@@ -388,7 +388,8 @@ def simulate(
     trials : int, optional
         Independent realisations (couplings, initial condition, noise) run side by side;
         trial k uses ``np.random.default_rng([seed, k])``. Default 1 (a layered network:
-        :data:`LAYERED_TRIALS` sampled networks).
+        :data:`LAYERED_TRIALS` sampled networks, run in blocks, block b drawing from
+        ``default_rng([seed, b])``).
     seed : int
         Any non-negative integer, of any size (each its own stream); a float only below
         2**53, where it is exact.
