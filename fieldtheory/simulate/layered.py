@@ -173,9 +173,8 @@ class _Sequential:
         if self.basis is None:
             self.basis, self.image = np.zeros((B, 0, N)), np.zeros((B, 0, N))
         for a in range(P):
-            vector = F[:, a, :].astype(float)
-            scale = np.linalg.norm(vector, axis=1)
-            residual = vector.copy()
+            residual = F[:, a, :].astype(float)  # a copy
+            scale = np.linalg.norm(residual, axis=1)
             for _ in range(2):  # twice is enough (Kahan–Parlett)
                 overlap = np.einsum("bkn,bn->bk", self.basis, residual)
                 residual -= np.einsum("bk,bkn->bn", overlap, self.basis)

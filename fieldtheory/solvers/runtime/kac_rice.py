@@ -477,7 +477,7 @@ class KacRiceSite:
         if Y > 0 and v0 is not None and np.all(v0 >= 0):
             # one population, one correlation: B = p v with p(y) the root of
             # ⟨v/(p v + Λ² + y²)⟩ = 1, all nodes at once (what solve_determinant finds per y)
-            x, w = grids[0]
+            w = grids[0][1]
             y = 0.5 * Y * (t + 1)
             tau = lam2[0][None, :] + y[:, None] ** 2
             p = _p_roots(v0, w, tau)
