@@ -308,7 +308,7 @@ class FixedPointSystem:
                     trial = (X[pending][:, None, :]
                              - length[None, :, None] * step[pending][:, None, :])
                     ft = self._F(trial.reshape(n * m, -1)).reshape(n, m, -1)
-                    nt = np.sqrt(np.einsum("ijk,ijk->ij", ft, ft))
+                    nt = _row_norms(ft)
                     ok = nt < norm[pending][:, None] * (1 - 1e-4 * length[None, :])
                     first = np.argmax(ok, axis=1)
                     found = ok[np.arange(n), first]
@@ -344,9 +344,9 @@ def _as_shape(value, shape: tuple) -> np.ndarray:
 
 
 def _row_norms(a: np.ndarray) -> np.ndarray:
-    """Euclidean norms of the rows of ``a`` (B, N) (``np.linalg.norm(a, axis=1)`` without
+    """Euclidean norms along the last axis of ``a`` (``np.linalg.norm(a, axis=-1)`` without
     its per-call overhead, which dominates the small batches of the searches)."""
-    return np.sqrt(np.einsum("ij,ij->i", a, a))
+    return np.sqrt(np.einsum("...i,...i->...", a, a))
 
 
 def _dense(matrix) -> np.ndarray:
