@@ -129,3 +129,93 @@ def test_declared_network_with_parameters_in_every_term():
         z = ((np.diag(two.observables[key]) - np.diag(smc.observables[key]))
              / np.diag(smc.stderr[key]))
         assert np.all(np.abs(z) < bound), (key, z)
+
+
+def test_polar_readout_of_the_linear_network_is_the_closed_form():
+    """The polar integration of the readout (radial integrals per direction, adaptive
+    cubature over the sphere; three readouts) forced on the linear network: A and the
+    posterior kernel equal the Gaussian closed form within the cubature's tolerance
+    (READOUT_GRID_TOLERANCE, relative)."""
+    exact = solve_posterior("bayes_linear")
+    polar = solve_posterior("bayes_linear", method="posterior_quadrature",
+                            options={"readout": "polar", "samples": 2000, "replicas": 2})
+    assert polar.info["grid"]["integration"] == "polar"
+    for key in ("readout_second_moment", "kernel_posterior"):
+        np.testing.assert_allclose(polar.observables[key], exact.observables[key],
+                                   rtol=pq.READOUT_GRID_TOLERANCE,
+                                   atol=pq.READOUT_GRID_TOLERANCE)
+
+
+def test_polar_and_grid_readouts_agree_on_a_relu_network():
+    """ReLU on orthogonal inputs of three norms, two classes (two readouts: the circle of
+    directions): the polar integration and the sinh-mapped grid are independent
+    quadratures of the same m-dimensional integrals — A and the kernel agree within their
+    tolerances; a non-homogeneous α is refused by the polar route by name."""
+    from fieldtheory.ir.model import load_model
+    from fieldtheory.ir.posterior import with_data
+
+    x = np.eye(6)[:5] * np.array([2.0, 2.5, 3.0, 2.0, 2.5])[:, None]
+    y = np.eye(2)[[0, 0, 1, 1, 1]]
+    model = with_data(load_model("bayes_relu"), x, y)
+    runs = {ro: solve_posterior(model, method="posterior_quadrature",
+                                options={"readout": ro, "samples": 2000, "replicas": 2})
+            for ro in ("grid", "polar")}
+    for key in ("readout_second_moment", "kernel_posterior"):
+        np.testing.assert_allclose(runs["polar"].observables[key],
+                                   runs["grid"].observables[key],
+                                   rtol=2 * pq.READOUT_GRID_TOLERANCE,
+                                   atol=2 * pq.READOUT_GRID_TOLERANCE)
+    from fieldtheory.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="positively homogeneous"):
+        solve_posterior(with_data(load_model("bayes_erf"), x, y),
+                        method="posterior_quadrature", options={"readout": "polar"})
+
+
+@pytest.mark.parametrize("slopes", [(1.0, 0.0), (1.3, 0.0), (1.0, 1.0), (1.3, 0.4)])
+def test_direction_margin_of_mutually_obtuse_groups(slopes):
+    """ReLU-like α (c₋ = 0) with the groups' rows v_g pairwise obtuse: the densest direction
+    of the readout is one group's v̂_g alone, so min_â σ_a²q(â) = 1 − σ_a² c₊² max_g
+    n_g κ_g |v_g|²; linear α: every group grows on both sides, 1 − σ_a² λ_max(Σ n κ v vᵀ).
+    A leaky ReLU (both sides grow, other groups switch on along −v̂_g) against the densest
+    of 400 000 random directions (which can only be less dense than the true maximum; at
+    their spacing, ≈ 0.006 rad, by ≲ 1e-4 relative — the bound allows 1e-3)."""
+    from fieldtheory.solvers.runtime.readout_polar import _growth, direction_margin
+
+    V = np.array([[0.3, -0.1, -0.05], [-0.1, 0.25, -0.08], [-0.12, -0.06, 0.2]])
+    n, kappa, s2 = np.array([5.0, 10.0, 15.0]), np.array([1.0, 0.8, 1.2]), 1.3
+    cp, cm = slopes
+    q, peaks = direction_margin(V, n, kappa, s2, slopes)
+    assert np.allclose(np.linalg.norm(peaks, axis=1), 1.0)
+    if cm == 0:
+        expected = 1 - s2 * cp**2 * np.max(n * kappa * np.sum(V**2, axis=1))
+        assert q == pytest.approx(expected, rel=1e-8, abs=1e-10)
+    elif cp == cm:
+        expected = 1 - s2 * np.max(np.linalg.eigvalsh((V.T * n * kappa) @ V))
+        assert q == pytest.approx(expected, rel=1e-8, abs=1e-10)
+    else:
+        u = np.random.default_rng(5).standard_normal((400_000, 3))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        brute = 1 - s2 * float(np.max(_growth(u @ V.T, slopes) @ (n * kappa)))
+        assert brute - 1e-3 * abs(brute) <= q <= brute + 1e-12
+
+
+def test_a_stall_near_the_boundary_names_the_needles():
+    """The polar route's stall message names the densest directions and the groups that
+    drive them (mutually obtuse rows: one group each, ReLU)."""
+    from fieldtheory.ir.model import load_model
+    from fieldtheory.ir.posterior import with_data
+    from fieldtheory.posterior_solve import posterior_spec
+
+    x = np.sqrt(6) * np.eye(6)
+    y = np.eye(3)[[0, 0, 0, 1, 1, 2]]
+    spec, _ = posterior_spec(with_data(load_model("bayes_relu"), x, y))
+    kappa = pq.diagonal_kernel(spec)
+    labels = pq._exchangeable_groups(kappa, spec.y)
+    quad = pq.ReadoutQuadrature(spec, kappa, labels, "polar")
+    V = np.diag([0.5, 0.4, 0.3]) - 0.05 * (1 - np.eye(3))
+    text = quad.needle_text(V)
+    n = quad.n
+    assert all(f"groups [{g}] (patterns {int(n[g])})" in text for g in range(3)), text
+    q = 1 - spec.weight_variance * np.max(n * kappa[0] * np.sum(V**2, axis=1))
+    assert f"{q:.3g}" in text

@@ -65,6 +65,11 @@ from fieldtheory.solvers.runtime.posterior_sampled import (
     codes_of,
     combine_replicas,
 )
+from fieldtheory.solvers.runtime.readout_polar import (
+    PolarIntegrator,
+    _slopes,
+    direction_margin,
+)
 
 __all__ = ["ReadoutQuadrature", "diagonal_kernel", "solve_posterior_quadrature"]
 
@@ -244,7 +249,7 @@ class ReadoutQuadrature:
     exchangeable); ``V`` holds one row per group.
     """
 
-    def __init__(self, spec, kappa: np.ndarray, labels: np.ndarray):
+    def __init__(self, spec, kappa: np.ndarray, labels: np.ndarray, readout: str = "grid"):
         self.alpha = spec.alpha
         self.s2 = spec.weight_variance
         G = labels.max() + 1
@@ -253,6 +258,37 @@ class ReadoutQuadrature:
         self.m = spec.y.shape[1]
         self.tables: dict[float, TiltTable | HomogeneousTilt] = {}
         self.homogeneous = _is_homogeneous(self.alpha)
+        if readout not in ("grid", "polar"):
+            raise SolverInputError(f"readout integration {readout!r}: 'grid' or 'polar'")
+        if readout == "polar" and not self.homogeneous:
+            raise SolverInputError("the polar readout integration needs a positively "
+                                   "homogeneous α (linear, ReLU)")
+        self.polar = None
+        if readout == "polar":
+            tables = [self._table(k, 1.0) for k in self.kappa]
+            self.polar = PolarIntegrator(tables, self.n, self.kappa, self.s2, self.m,
+                                         _slopes(self.alpha), READOUT_GRID_TOLERANCE)
+
+    def needle_text(self, V: np.ndarray) -> str:
+        """Where p_v is close to not being normalisable: the margin and, per needle (a
+        local maximum of the direction density), the groups that drive it."""
+        q, peaks = direction_margin(V, self.n, self.kappa, self.s2, _slopes(self.alpha))
+        parts = []
+        for p in peaks[:3]:
+            c = V @ p
+            on = [g for g in range(V.shape[0]) if _slopes(self.alpha)[0] * c[g] > 0]
+            parts.append(f"groups {on} (patterns {int(sum(self.n[on]))})")
+        return (f"direction margin min σ_a²q = {q:.3g}; the densest directions are driven "
+                f"by {', '.join(parts)} — a needle of directions near the normalisability "
+                "boundary whose small mass carries a large share of ⟨ψ⟩ "
+                "(docs/models/bayesian.md, 'ReLU at P = 30')")
+
+    def margin(self, V: np.ndarray) -> float | None:
+        """The direction margin min_â q(â) σ_a² of the polar integration (None on the
+        grid): how far p_v is from not being normalisable."""
+        if self.polar is None:
+            return None
+        return direction_margin(V, self.n, self.kappa, self.s2, _slopes(self.alpha))[0]
 
     def _table(self, kappa: float, t_max: float):
         table = self.tables.get(kappa)
@@ -325,7 +361,10 @@ class ReadoutQuadrature:
         return lo, hi
 
     def integrate(self, V: np.ndarray) -> dict:
-        """Z, ⟨ψ⟩ per group, the moments the solver needs, the weights on the grid."""
+        """Z, ⟨ψ⟩ per group, the moments the solver needs, a sampler of a (``sample``):
+        in polar coordinates for a homogeneous α, else on the grid."""
+        if self.polar is not None:
+            return self.polar.integrate(V)
         lo, hi = self._box(V)
         size = 33
         while True:
@@ -342,8 +381,9 @@ class ReadoutQuadrature:
                     "is too sharply peaked for a grid", residuals=[change])
             size = 2 * size - 1
         result["error"] = change
-        result["points"] = points
         result["size"] = size
+        weights = result.pop("weights")
+        result["sample"] = lambda rng, n: points[rng.choice(weights.size, size=n, p=weights)]
         return result
 
     def _moments(self, points, jacobian, axes, V) -> dict:
@@ -442,7 +482,7 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
                                f"{m}")
     classes = classes_of(Y)
     labels = _exchangeable_groups(kappa, Y)
-    quad = ReadoutQuadrature(spec, kappa, labels)
+    quad = ReadoutQuadrature(spec, kappa, labels, str(options.get("readout", "grid")))
     G = labels.max() + 1
     Yg = np.array([Y[labels == g][0] for g in range(G)])
     tolerance = float(options.get("tolerance", 1e-9))
@@ -475,9 +515,16 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         # backtracking starts at 4× the last accepted damping: near the normalisability
         # boundary the long steps fail again, and each failed grid costs seconds
         damping = min(1.0, 4.0 * damped[-1]) if damped else 1.0
+        margin = quad.margin(V)
         for _backtrack in range(40):
             try:
                 trial = V - damping * step
+                # fraction to the boundary: a step may bring the direction margin
+                # (polar integration) at most 4× closer to where p_v stops being
+                # normalisable — the barrier ln Z ~ −½ ln q is far from its quadratic model
+                if margin is not None and quad.margin(trial) < margin / 4:
+                    damping /= 2
+                    continue
                 r_new = quad.integrate(trial)
                 F_new = _readout_objective(quad, trial, Yg, T, r_new)
                 if F_new <= F + 1e-4 * damping * slope or (damping < 1e-3 and F_new <= F):
@@ -490,7 +537,14 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
                                    f"(residual {residual:.3g})", residuals=history)
         V, r, F = trial, r_new, F_new
         damped.append(damping)
-        if len(damped) >= READOUT_STALL and max(damped[-READOUT_STALL:]) < 1 / 32:
+        if margin is not None and len(history) > 2 * READOUT_STALL and (
+                history[-1] > 0.9 * history[-1 - 2 * READOUT_STALL]):
+            raise ConvergenceError(
+                f"the readout quadrature's Newton steps stall (polar integration; residual "
+                f"{residual:.3g}, {0.9:g}× of it not reached in {2 * READOUT_STALL} steps): "
+                f"{quad.needle_text(V)}", residuals=history)
+        if (margin is None and len(damped) >= READOUT_STALL
+                and max(damped[-READOUT_STALL:]) < 1 / 32):
             raise ConvergenceError(
                 f"the readout quadrature's Newton steps stall ({READOUT_STALL} steps damped below "
                 f"1/32, residual {residual:.3g}): the saddle point lies close to where the "
@@ -528,8 +582,7 @@ def _readout_observables(spec, quad, V_groups, r, labels, classes, history, opti
     runs = []
     for k in range(replicas):
         rng = np.random.default_rng(seed + 7919 * k)
-        pick = rng.choice(r["weights"].size, size=samples, p=r["weights"])
-        a = r["points"][pick]
+        a = r["sample"](rng, samples)
         t = a @ V.T                                               # samples × P
         h = np.empty_like(t)
         for g in range(V_groups.shape[0]):
@@ -550,6 +603,7 @@ def _readout_observables(spec, quad, V_groups, r, labels, classes, history, opti
     out["stderr"] = err
     out["info"] = {"iterations": len(history), "residual": history[-1],
                    "grid": {"size": int(r["size"]), "readouts": m,
+                            "integration": "grid" if quad.polar is None else "polar",
                             "quadrature_change": r["error"]},
                    "groups": int(V_groups.shape[0]), "samples": samples, "replicas": len(runs),
                    "exact": ["readout_second_moment", "kernel_posterior"],
