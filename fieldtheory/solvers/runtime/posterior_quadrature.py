@@ -31,7 +31,10 @@ The multimodality of p_v(a) — the codes, the broken symmetry — is no difficu
 grid. What a grid does not resolve is a saddle point close to the normalisability
 boundary of a positively homogeneous α (ReLU at P = 30 on the benchmark's data): the far
 tails then carry sharp ridges along the planes t_μ = 0; Newton stalls there and raises
-``ConvergenceError`` (``solve`` then falls back to the tempered SMC).
+``ConvergenceError`` (``solve`` then falls back to the tempered SMC). For such α the option
+``readout="polar"`` integrates in polar coordinates instead
+(:mod:`~fieldtheory.solvers.runtime.readout_polar`: exact there, but Newton still stalls
+at P = 30 — docs/models/bayesian.md).
 
 v solves the convex problem min F(v) = T/2‖v‖² − Σ v y + ln Z₁(v) (gradient
 ⟨ψ⟩ − (y − T v), Hessian T + Cov ψ). Patterns with the same κ_μ and target row are
@@ -67,6 +70,7 @@ from fieldtheory.solvers.runtime.posterior_sampled import (
 )
 from fieldtheory.solvers.runtime.readout_polar import (
     PolarIntegrator,
+    _growth,
     _slopes,
     direction_margin,
 )
@@ -276,7 +280,7 @@ class ReadoutQuadrature:
         parts = []
         for p in peaks[:3]:
             c = V @ p
-            on = [g for g in range(V.shape[0]) if _slopes(self.alpha)[0] * c[g] > 0]
+            on = [int(g) for g in np.flatnonzero(_growth(c, _slopes(self.alpha)) > 0)]
             parts.append(f"groups {on} (patterns {int(sum(self.n[on]))})")
         return (f"direction margin min σ_a²q = {q:.3g}; the densest directions are driven "
                 f"by {', '.join(parts)} — a needle of directions near the normalisability "
@@ -540,8 +544,9 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         if margin is not None and len(history) > 2 * READOUT_STALL and (
                 history[-1] > 0.9 * history[-1 - 2 * READOUT_STALL]):
             raise ConvergenceError(
-                f"the readout quadrature's Newton steps stall (polar integration; residual "
-                f"{residual:.3g}, {0.9:g}× of it not reached in {2 * READOUT_STALL} steps): "
+                f"the readout quadrature's Newton steps stall (polar integration: the "
+                f"residual {residual:.3g} is not below 0.9× its value {2 * READOUT_STALL} "
+                f"steps earlier): "
                 f"{quad.needle_text(V)}", residuals=history)
         if (margin is None and len(damped) >= READOUT_STALL
                 and max(damped[-READOUT_STALL:]) < 1 / 32):

@@ -179,7 +179,6 @@ class PolarIntegrator:
     def _moments(self, U, rays):
         """The moment vector per direction: Z-normalised A, ⟨ψ⟩ and pattern moments."""
         d = U.shape[0]
-        G = rays["rD1"].shape[1]
         outer = U[:, :, None] * U[:, None, :]                          # d × m × m
         parts = [
             np.ones((d, 1)),
@@ -190,8 +189,7 @@ class PolarIntegrator:
             rays["H1H1"].reshape(d, -1),
             rays["H2"],
         ]
-        self._layout = [p.shape[1] for p in parts]
-        return np.concatenate(parts, axis=1), G
+        return np.concatenate(parts, axis=1)
 
     # ------------------------------------------------------------------ directions
     def _faces(self):
@@ -221,23 +219,16 @@ class PolarIntegrator:
         w = (wgrid[None, :] * half[:, None] ** d / norm**self.m).ravel()
         return U, w
 
-    def _evaluate(self, cells, V):
-        """Integrals of the moment vector over each cell (ln scale, vector) and the nodes'
-        per-direction data (for sampling)."""
-        out_scale, out_vec, nodes = [], [], []
-        for face_index, centre, half in cells:
-            face = self._faces()[face_index]
-            U, w = self._cell_nodes(face, centre, half)
-            lnZ, rays, _ = self._rays(U, V)
-            vec, _ = self._moments(U, rays)
-            per = U.shape[0] // centre.shape[0]
-            lz = (lnZ + np.log(w)).reshape(-1, per)
-            scale = lz.max(axis=1)
-            weight = np.exp(lz - scale[:, None])
-            out_scale.append(scale)
-            out_vec.append(np.einsum("cn,cnk->ck", weight, vec.reshape(-1, per, vec.shape[1])))
-            nodes.append((U, lnZ + np.log(w)))
-        return out_scale, out_vec, nodes
+    def _evaluate(self, face_index, centre, half, V):
+        """ln scale and integral of the moment vector over each cell of one face."""
+        U, w = self._cell_nodes(self._faces()[face_index], centre, half)
+        lnZ, rays, _ = self._rays(U, V)
+        vec = self._moments(U, rays)
+        per = U.shape[0] // centre.shape[0]
+        lz = (lnZ + np.log(w)).reshape(-1, per)
+        scale = lz.max(axis=1)
+        weight = np.exp(lz - scale[:, None])
+        return scale, np.einsum("cn,cnk->ck", weight, vec.reshape(-1, per, vec.shape[1]))
 
     def integrate(self, V: np.ndarray) -> dict:
         """The integrals ``solve_posterior_quadrature`` reads (``lnZ``, ``A``, ``mean``,
@@ -334,10 +325,10 @@ class PolarIntegrator:
                 part = idx[start:start + chunk]
                 centre = np.array([cells[i][1] for i in part]).reshape(len(part), -1)
                 half = np.array([cells[i][2] for i in part], dtype=float)
-                s, v, _ = self._evaluate([(f, centre, half)], V)
+                s, v = self._evaluate(f, centre, half, V)
                 if vec is None:
-                    vec = np.empty((len(cells), v[0].shape[1]))
-                scale[part], vec[part] = s[0], v[0]
+                    vec = np.empty((len(cells), v.shape[1]))
+                scale[part], vec[part] = s, v
         return scale, vec
 
     def _norms(self, total):
@@ -353,29 +344,30 @@ class PolarIntegrator:
         lnZ = scale0 + np.log(Z) - 0.5 * self.m * np.log(2 * np.pi * self.s2)
         mom = total / Z
         G, m = V.shape
-        sizes = self._layout
+        # the layout of _moments: Z, A, ⟨ψ⟩, cross, own, hh, h2
+        sizes = [1, m * m, G * m, G * m * G * m, G * m * m, G * G, G]
         cuts = np.cumsum(sizes)[:-1]
         _, A, mean, cross, own, hh, h2 = np.split(mom, cuts)
-        self._leaves, self._V = leaves, V
         return {"lnZ": float(lnZ), "A": A.reshape(m, m), "mean": mean.reshape(G, m),
                 "cross": cross.reshape(G, m, G, m), "own": own.reshape(G, m, m),
                 "hh": hh.reshape(G, G), "h2": h2,
                 "error": float(np.sum(errors[np.isfinite(errors)])),
                 "size": int(len(leaves) * POLAR_CELL_NODES ** (m - 1)),
-                "sample": self.sample}
+                "sample": lambda rng, size: self._sample(leaves, V, rng, size)}
 
-    def sample(self, rng, size: int) -> np.ndarray:
-        """Readouts a drawn from the cubature's nodes: a direction node by its weight
-        (solid angle × radial integral), then a radial node by its weight on that ray."""
+    def _sample(self, leaves, V, rng, size: int) -> np.ndarray:
+        """Readouts a drawn from the cubature's nodes on ``leaves`` at V: a direction node
+        by its weight (solid angle × radial integral), then a radial node by its weight on
+        that ray."""
         by_face: dict[int, list[int]] = {}
-        for i, (f, _, _) in enumerate(self._leaves):
+        for i, (f, _, _) in enumerate(leaves):
             by_face.setdefault(f, []).append(i)
         U_all, lw_all = [], []
         for f, idx in by_face.items():
-            centre = np.array([self._leaves[i][1] for i in idx]).reshape(len(idx), -1)
-            half = np.array([self._leaves[i][2] for i in idx], dtype=float)
+            centre = np.array([leaves[i][1] for i in idx]).reshape(len(idx), -1)
+            half = np.array([leaves[i][2] for i in idx], dtype=float)
             U, w = self._cell_nodes(self._faces()[f], centre, half)
-            lnZ, _, _ = self._rays(U, self._V)
+            lnZ, _, _ = self._rays(U, V)
             U_all.append(U)
             lw_all.append(lnZ + np.log(w))
         U = np.concatenate(U_all)
@@ -383,7 +375,7 @@ class PolarIntegrator:
         p = np.exp(lw - logsumexp(lw))
         pick = rng.choice(U.shape[0], size=size, p=p)
         dirs, inverse = np.unique(pick, return_inverse=True)
-        _, _, (r, w) = self._rays(U[dirs], self._V)
+        _, _, (r, w) = self._rays(U[dirs], V)
         cdf = np.cumsum(w, axis=1)
         u = rng.random(size)
         k = np.minimum((cdf[inverse] < u[:, None]).sum(axis=1), r.shape[1] - 1)
