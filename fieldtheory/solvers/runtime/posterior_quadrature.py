@@ -31,10 +31,12 @@ The multimodality of p_v(a) — the codes, the broken symmetry — is no difficu
 grid. What a grid does not resolve is a saddle point close to the normalisability
 boundary of a positively homogeneous α (ReLU at P = 30 on the benchmark's data): the far
 tails then carry sharp ridges along the planes t_μ = 0; Newton stalls there and raises
-``ConvergenceError`` (``solve`` then falls back to the tempered SMC). For such α the option
-``readout="polar"`` integrates in polar coordinates instead
-(:mod:`~fieldtheory.solvers.runtime.readout_polar`: exact there, but Newton still stalls
-at P = 30 — docs/models/bayesian.md).
+``ConvergenceError``. So for such α the integration switches to polar coordinates once
+the direction margin min σ_a²q falls below ``READOUT_POLAR_SWITCH``
+(:mod:`~fieldtheory.solvers.runtime.readout_polar`: radial integrals per direction,
+adaptive cubature over the directions), and Newton continues in radial coordinates in which
+each class's normalisability bound is smooth (``RadialCoordinates``) — ReLU at P = 30
+converges there (docs/models/bayesian.md).
 
 v solves the convex problem min F(v) = T/2‖v‖² − Σ v y + ln Z₁(v) (gradient
 ⟨ψ⟩ − (y − T v), Hessian T + Cov ψ). Patterns with the same κ_μ and target row are
@@ -70,6 +72,7 @@ from fieldtheory.solvers.runtime.posterior_sampled import (
 )
 from fieldtheory.solvers.runtime.readout_polar import (
     PolarIntegrator,
+    RadialCoordinates,
     _growth,
     _slopes,
     direction_margin,
@@ -96,6 +99,10 @@ READOUT_MAX_BOX = 1e4
 
 #: Newton steps damped below 1/32 in a row after which the solve counts as stalled
 READOUT_STALL = 4
+
+#: the direction margin min σ_a²q below which a homogeneous α's readout integration
+#: switches from the grid to polar coordinates (``readout="auto"``)
+READOUT_POLAR_SWITCH = 1e-2
 
 #: off-diagonal entries of K relative to its diagonal that still count as zero
 ORTHOGONAL_TOLERANCE = 1e-12
@@ -253,7 +260,7 @@ class ReadoutQuadrature:
     exchangeable); ``V`` holds one row per group.
     """
 
-    def __init__(self, spec, kappa: np.ndarray, labels: np.ndarray, readout: str = "grid"):
+    def __init__(self, spec, kappa: np.ndarray, labels: np.ndarray, readout: str = "auto"):
         self.alpha = spec.alpha
         self.s2 = spec.weight_variance
         G = labels.max() + 1
@@ -262,16 +269,23 @@ class ReadoutQuadrature:
         self.m = spec.y.shape[1]
         self.tables: dict[float, TiltTable | HomogeneousTilt] = {}
         self.homogeneous = _is_homogeneous(self.alpha)
-        if readout not in ("grid", "polar"):
-            raise SolverInputError(f"readout integration {readout!r}: 'grid' or 'polar'")
+        if readout not in ("auto", "grid", "polar"):
+            raise SolverInputError(f"readout integration {readout!r}: 'auto', 'grid' or "
+                                   "'polar'")
         if readout == "polar" and not self.homogeneous:
             raise SolverInputError("the polar readout integration needs a positively "
                                    "homogeneous α (linear, ReLU)")
+        #: may the integration switch to polar near the normalisability boundary
+        self.switches = readout == "auto" and self.homogeneous
         self.polar = None
         if readout == "polar":
-            tables = [self._table(k, 1.0) for k in self.kappa]
-            self.polar = PolarIntegrator(tables, self.n, self.kappa, self.s2, self.m,
-                                         _slopes(self.alpha), READOUT_GRID_TOLERANCE)
+            self.use_polar()
+
+    def use_polar(self) -> None:
+        """Integrate in polar coordinates from now on (homogeneous α)."""
+        tables = [self._table(k, 1.0) for k in self.kappa]
+        self.polar = PolarIntegrator(tables, self.n, self.kappa, self.s2, self.m,
+                                     _slopes(self.alpha), READOUT_GRID_TOLERANCE)
 
     def needle_text(self, V: np.ndarray) -> str:
         """Where p_v is close to not being normalisable: the margin and, per needle (a
@@ -287,10 +301,16 @@ class ReadoutQuadrature:
                 "boundary whose small mass carries a large share of ⟨ψ⟩ "
                 "(docs/models/bayesian.md, 'ReLU at P = 30')")
 
-    def margin(self, V: np.ndarray) -> float | None:
-        """The direction margin min_â q(â) σ_a² of the polar integration (None on the
-        grid): how far p_v is from not being normalisable."""
+    def coordinates(self) -> RadialCoordinates | None:
+        """The Newton coordinates of the polar integration (None on the grid: v itself)."""
         if self.polar is None:
+            return None
+        return RadialCoordinates(self.n, self.kappa, self.s2, _slopes(self.alpha))
+
+    def margin(self, V: np.ndarray) -> float | None:
+        """The direction margin min_â q(â) σ_a² (how far p_v is from not being
+        normalisable) for a homogeneous α, else None."""
+        if not self.homogeneous:
             return None
         return direction_margin(V, self.n, self.kappa, self.s2, _slopes(self.alpha))[0]
 
@@ -469,7 +489,9 @@ def _readout_gradient_hessian(quad: ReadoutQuadrature, V, Yg, T, r):
 def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
     """``options``: ``iterations`` (60 Newton steps at most), ``tolerance`` (1e-9: the
     saddle-point residual max|⟨ψ⟩ − y + T v| that ends Newton), ``samples`` (20000 draws of
-    (a, h) per replica for the codes and the prediction), ``replicas`` (4), ``seed``.
+    (a, h) per replica for the codes and the prediction), ``replicas`` (4), ``seed``,
+    ``readout`` ("auto": the grid, polar near the normalisability boundary of a homogeneous
+    α; "grid"; "polar").
     Returns the observables, ``codes``, ``scheme``, ``stderr`` and ``info``."""
     options = dict(options or {})
     kappa = diagonal_kernel(spec)
@@ -486,7 +508,7 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
                                f"{m}")
     classes = classes_of(Y)
     labels = _exchangeable_groups(kappa, Y)
-    quad = ReadoutQuadrature(spec, kappa, labels, str(options.get("readout", "grid")))
+    quad = ReadoutQuadrature(spec, kappa, labels, str(options.get("readout", "auto")))
     G = labels.max() + 1
     Yg = np.array([Y[labels == g][0] for g in range(G)])
     tolerance = float(options.get("tolerance", 1e-9))
@@ -508,21 +530,36 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         raise ConvergenceError("no normalisable start for the readout quadrature")
     F = _readout_objective(quad, V, Yg, T, r)
     history, damped = [], []
+    # polar integration: Newton in the radial coordinates w (the barrier at each group's
+    # bound smoothed); F is not convex in w, so the Hessian's eigenvalues enter by modulus
+    coords = quad.coordinates()
+    W = None if coords is None else coords.to_w(V)
+    switched = None
+    if quad.polar is None and quad.switches and quad.margin(V) < READOUT_POLAR_SWITCH:
+        r, F, coords, W = _switch_to_polar(quad, V, Yg, T)
+        switched = 0
     for _ in range(int(options.get("iterations", 60))):
         grad, H = _readout_gradient_hessian(quad, V, Yg, T, r)
         residual = float(np.max(np.abs(grad / quad.n[:, None])))
         history.append(residual)
         if residual < tolerance:
             break
-        step = linalg.lstsq(H, grad.ravel())[0].reshape(V.shape)
+        if coords is None:
+            step = linalg.lstsq(H, grad.ravel())[0].reshape(V.shape)
+        else:
+            grad, H = coords.newton_system(W, grad, H)
+            lam, U = linalg.eigh(H)
+            lam = np.maximum(np.abs(lam), 1e-12 * np.max(np.abs(lam)))
+            step = (U @ ((U.T @ grad.ravel()) / lam)).reshape(V.shape)
         slope = -float(grad.ravel() @ step.ravel())
         # backtracking starts at 4× the last accepted damping: near the normalisability
         # boundary the long steps fail again, and each failed grid costs seconds
         damping = min(1.0, 4.0 * damped[-1]) if damped else 1.0
-        margin = quad.margin(V)
+        margin = None if quad.polar is None else quad.margin(V)
         for _backtrack in range(40):
             try:
-                trial = V - damping * step
+                trial = V - damping * step if coords is None else coords.to_v(
+                    W - damping * step)
                 # fraction to the boundary: a step may bring the direction margin
                 # (polar integration) at most 4× closer to where p_v stops being
                 # normalisable — the barrier ln Z ~ −½ ln q is far from its quadratic model
@@ -539,8 +576,13 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         else:
             raise ConvergenceError("the readout quadrature's Newton step found no descent "
                                    f"(residual {residual:.3g})", residuals=history)
+        if coords is not None:
+            W = W - damping * step
         V, r, F = trial, r_new, F_new
         damped.append(damping)
+        if quad.polar is None and quad.switches and quad.margin(V) < READOUT_POLAR_SWITCH:
+            r, F, coords, W = _switch_to_polar(quad, V, Yg, T)
+            switched = len(history)
         if margin is not None and len(history) > 2 * READOUT_STALL and (
                 history[-1] > 0.9 * history[-1 - 2 * READOUT_STALL]):
             raise ConvergenceError(
@@ -559,7 +601,19 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         raise ConvergenceError(f"the readout quadrature's Newton iteration did not reach the "
                                f"residual {tolerance:g} (last {history[-1]:.3g})",
                                residuals=history)
-    return _readout_observables(spec, quad, V, r, labels, classes, history, options)
+    out = _readout_observables(spec, quad, V, r, labels, classes, history, options)
+    out["info"]["grid"]["switched_to_polar"] = switched
+    return out
+
+
+def _switch_to_polar(quad, V, Yg, T):
+    """Close to the normalisability boundary a grid over a stops resolving p_v: the
+    integration continues in polar coordinates from V (the same integrals, so F and the
+    residual carry on), and Newton in the radial coordinates."""
+    quad.use_polar()
+    r = quad.integrate(V)
+    coords = quad.coordinates()
+    return r, _readout_objective(quad, V, Yg, T, r), coords, coords.to_w(V)
 
 
 def _readout_full_moments(quad, V, r, labels):
