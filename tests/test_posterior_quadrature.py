@@ -344,3 +344,34 @@ def test_radial_coordinates_gradient_and_hessian_by_finite_differences():
         assert fd == pytest.approx(grad.ravel()[k], rel=1e-7, abs=1e-9)
         column = (system(W + e)[0] - system(W - e)[0]).ravel() / (2 * eps)
         np.testing.assert_allclose(column, H[:, k], rtol=1e-6, atol=1e-7 * np.abs(H).max())
+
+
+def test_declared_relu_network_by_polar_integration():
+    """A posterior declared in the test (tests/test_posterior.py's ``declared``: readout
+    c·a·ReLU(h), σ_a = s·q, input variance sw², temperature T = 0.2) on orthogonal inputs of
+    three norms: the polar integration forced from the start against the grid (independent
+    quadratures of the same integrals), and the gain c moved into the prior — (c, s) =
+    (1.5, 0.8) and (1, 1.2) are one network — leaves c²A and the kernel unchanged."""
+    from test_posterior import declared
+
+    import fieldtheory as ft
+
+    x = np.eye(7)[:5] * np.array([2.0, 2.5, 3.0, 2.0, 2.5])[:, None]
+    model = declared(lambda a, h, c: c * a * ft.relu(h), x=x)
+    options = {"samples": 2000, "replicas": 2}
+    runs = {(ro, c): solve_posterior(model, {"c": c, "s": s, "T": 0.2},
+                                     method="posterior_quadrature",
+                                     options={**options, "readout": ro})
+            for ro in ("grid", "polar") for c, s in ((1.5, 0.8), (1.0, 1.2))}
+    assert runs["polar", 1.0].info["grid"]["integration"] == "polar"
+    for key in ("readout_second_moment", "kernel_posterior"):
+        for c in (1.5, 1.0):
+            np.testing.assert_allclose(runs["polar", c].observables[key],
+                                       runs["grid", c].observables[key],
+                                       rtol=2 * pq.READOUT_GRID_TOLERANCE,
+                                       atol=2 * pq.READOUT_GRID_TOLERANCE)
+        scale = 1.5**2 if key == "readout_second_moment" else 1.0
+        np.testing.assert_allclose(scale * np.asarray(runs["polar", 1.5].observables[key]),
+                                   runs["polar", 1.0].observables[key],
+                                   rtol=2 * pq.READOUT_GRID_TOLERANCE,
+                                   atol=2 * pq.READOUT_GRID_TOLERANCE)

@@ -318,8 +318,7 @@ class ReadoutQuadrature:
         table = self.tables.get(kappa)
         if table is None or not table.covers(t_max):
             if self.homogeneous:
-                one = self.alpha(np.array([1.0, -1.0]))
-                table = HomogeneousTilt(one[0], -one[1], kappa)
+                table = HomogeneousTilt(*_slopes(self.alpha), kappa)
             else:
                 table = TiltTable(self.alpha, kappa, max(1.5 * t_max, 1.0))
             self.tables[kappa] = table
