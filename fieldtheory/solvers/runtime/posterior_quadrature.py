@@ -218,10 +218,17 @@ class HomogeneousTilt:
         s = np.sqrt(self.kappa)
         out = []
         for sign, c in zip((1.0, -1.0), self.c, strict=True):
+            if c == 0.0:
+                # a flat side (ReLU's h < 0): the untilted half normal, the same at every t
+                flat = np.ones(np.shape(t))
+                out.append((np.log(0.5) * flat, sign * s * np.sqrt(2 / np.pi) * flat,
+                            self.kappa * flat, c))
+                continue
             mu = self.kappa * c * t                       # the tilted Gaussian's centre
             z = sign * mu / s                             # mass Φ(z) on this side
-            logmass = 0.5 * mu * mu / self.kappa + log_ndtr(z)
-            ratio = np.exp(-0.5 * z * z - 0.5 * np.log(2 * np.pi) - log_ndtr(z))  # φ/Φ
+            log_cdf = log_ndtr(z)
+            logmass = 0.5 * mu * mu / self.kappa + log_cdf
+            ratio = np.exp(-0.5 * z * z - 0.5 * np.log(2 * np.pi) - log_cdf)  # φ/Φ
             h1 = mu + sign * s * ratio
             h2 = mu * mu + self.kappa + sign * mu * s * ratio
             out.append((logmass, h1, h2, c))
