@@ -17,8 +17,9 @@ falls like −q(â) r²/2 with the *direction curvature*
 
 The measure is normalisable iff min_â q > 0 (``direction_margin``), and the saddle point
 of ReLU networks on larger data sets lies close to that boundary (P = 30, three classes:
-min q ≈ 0.007 σ_a^{-2} after a few Newton steps): a thin needle of directions whose radial
-extent is 1/√q ≫ σ_a, with ridges along the great circles v_g·â = 0 — what a product grid
+min q = 3e-6 σ_a^{-2} at the solution, one needle per class, each driven by that class
+alone): thin needles of directions whose radial extent is 1/√q ≫ σ_a, with ridges along
+the great circles v_g·â = 0 — what a product grid
 in a does not resolve. Here the radius is integrated per direction (composite
 Gauss–Legendre in u with r = σ_a sinh(βu), out to where the density has fallen by e^{−40}
 of its peak on the ray: the core at r ~ σ_a and the far tail alike) and the directions by
