@@ -589,14 +589,16 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         if quad.polar is None and quad.switches and quad.margin(V) < READOUT_POLAR_SWITCH:
             r, F, coords, W = _switch_to_polar(quad, V, Yg, T)
             switched = len(history)
-        if margin is not None and len(history) > 2 * READOUT_STALL and (
+            damped = []         # the grid's damped steps do not count towards a stall
+        polar_steps = len(history) - (switched or 0)
+        if quad.polar is not None and polar_steps > 2 * READOUT_STALL and (
                 history[-1] > 0.9 * history[-1 - 2 * READOUT_STALL]):
             raise ConvergenceError(
                 f"the readout quadrature's Newton steps stall (polar integration: the "
                 f"residual {residual:.3g} is not below 0.9× its value {2 * READOUT_STALL} "
                 f"steps earlier): "
                 f"{quad.needle_text(V)}", residuals=history)
-        if (margin is None and len(damped) >= READOUT_STALL
+        if (quad.polar is None and len(damped) >= READOUT_STALL
                 and max(damped[-READOUT_STALL:]) < 1 / 32):
             raise ConvergenceError(
                 f"the readout quadrature's Newton steps stall ({READOUT_STALL} steps damped below "
