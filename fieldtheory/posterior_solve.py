@@ -166,7 +166,8 @@ def solve_posterior(model, params: Mapping[str, float] | None = None, *, test=No
         raise ConvergenceError(f"solve {model.name}: {error}{others}",
                                history=error.residuals) from None
     observables = {k: raw[k] for k in ("readout_second_moment", "kernel_posterior",
-                                       "prediction", "codes", "scheme") if k in raw}
+                                       "prediction", "codes", "scheme",
+                                       "coding_participation") if k in raw}
     info = dict(raw.get("info", {}))
     if failed:
         info["fallback"] = [{"method": n, "error": str(e)} for n, e in failed]
@@ -192,21 +193,30 @@ def simulate_posterior(model, params: Mapping[str, float] | None = None, *, N: i
         test=spec.test, seed=seed, progress=progress)
     observables, stderr = dict(result.observables), dict(result.stderr)
     if spec.slope is None:  # a nonlinear network: the codes of its neurons
-        observables["codes"], stderr["codes"], observables["scheme"] = _sampled_codes(
-            spec, result.last)
+        (observables["codes"], stderr["codes"], observables["scheme"],
+         observables["coding_participation"], stderr["coding_participation"]) = \
+            _sampled_codes(spec, result.last)
     return PosteriorResult(model.name, values, observables, "hmc", N=N, stderr=stderr,
                            info=dict(result.diagnostics), networks=tuple(result.last))
 
 
-def _sampled_codes(spec, last) -> tuple[dict, dict, str]:
+def _sampled_codes(spec, last) -> tuple[dict, dict, str, float, float]:
     """Codes and fractions of the neurons of each chain's final network (the rule of
-    :mod:`fieldtheory.solvers.runtime.posterior_sampled`); errors across chains."""
-    from fieldtheory.solvers.runtime.posterior_sampled import _is_odd, classes_of, codes_of
+    :mod:`fieldtheory.solvers.runtime.posterior_sampled`), the scheme by majority, the
+    coding participation over each network's neurons; errors across chains. At finite N
+    the participation of a sparse code is at least ≈ (neurons carrying it)/N: it falls
+    towards the N → ∞ value as N grows."""
+    from fieldtheory.solvers.runtime.posterior_sampled import (
+        _is_odd,
+        classes_of,
+        codes_of,
+        participation,
+    )
 
     classes = classes_of(spec.y)
     odd = _is_odd(spec.alpha)
     m = spec.y.shape[1]
-    tables, schemes = [], []
+    tables, schemes, rhos = [], [], []
     for chain in last:
         h = chain["W"] @ spec.x.T / np.sqrt(spec.x.shape[1])       # neurons × patterns
         al = spec.alpha(h)
@@ -214,6 +224,7 @@ def _sampled_codes(spec, last) -> tuple[dict, dict, str]:
         patterns, fractions, scheme = codes_of(responses, odd)
         tables.append(dict(zip(map(tuple, patterns), fractions, strict=True)))
         schemes.append(scheme)
+        rhos.append(participation(responses))
     union = sorted({p for t in tables for p in t})
     values = np.array([[t.get(p, 0.0) for p in union] for t in tables])
     mean = values.mean(axis=0)
@@ -222,8 +233,10 @@ def _sampled_codes(spec, last) -> tuple[dict, dict, str]:
     order = sorted(range(len(union)), key=lambda k: (-mean[k], tuple(-np.array(union[k]))))
     codes = {"patterns": [list(union[k]) for k in order],
              "fractions": [float(mean[k]) for k in order]}
-    return codes, {"fractions": [float(err[k]) for k in order]}, max(set(schemes),
-                                                                   key=schemes.count)
+    rho_err = (float(np.std(rhos, ddof=1) / np.sqrt(len(rhos))) if len(rhos) > 1
+               else float("nan"))
+    return (codes, {"fractions": [float(err[k]) for k in order]},
+            max(set(schemes), key=schemes.count), float(np.mean(rhos)), rho_err)
 
 
 def _derivative(model: Model, values: Mapping[str, float]):

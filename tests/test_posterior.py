@@ -213,12 +213,22 @@ def test_linear_network_against_the_sampler_in_both_scalings():
 @pytest.mark.parametrize(("name", "scheme"), [("bayes_erf", "redundant"),
                                               ("bayes_relu", "sparse")])
 def test_codes_of_nonlinear_networks_against_the_sampler(name, scheme):
-    """The theory's code fractions (tempered SMC, replicas) against the codes of the
-    neurons of sampled networks (N = 512, across chains); the scheme is the paper's."""
+    """The theory's codes (readout quadrature) against the codes of the neurons of sampled
+    networks (N = 256, across chains), two classes of 18 and 6 orthogonal patterns; the
+    scheme is the paper's (its glossary: sparse — only a small subset of neurons exhibit
+    codes; redundant — codes shared by large subsets). erf: the exact coding participation
+    (a quadrature of the response energy's second moment) meets the sampled networks'.
+    ReLU: the theory's participation is ≈ 7e-4 — the response energy lives in the far tail
+    of the single-neuron measure, which N neurons sample only down to ≈ (a few tens)/N —
+    so the sampler's is larger, and both lie below the sparse threshold."""
     from fieldtheory.posterior_solve import simulate_posterior
+    from fieldtheory.solvers.runtime.posterior_sampled import sparse_threshold
 
-    theory = solve_posterior(name, options={"replicas": CHAINS})
-    sampled = simulate_posterior(name, N=512, samples=150, chains=CHAINS, seed=5)
+    P = 24
+    x, y = np.sqrt(P) * np.eye(P), np.eye(2)[np.repeat([0, 1], [18, 6])]
+    model = with_data(ft.load_model(name), x, y)
+    theory = solve_posterior(model, options={"replicas": CHAINS})
+    sampled = simulate_posterior(model, N=256, samples=SAMPLES_CODES, chains=CHAINS, seed=5)
     assert theory.observables["scheme"] == sampled.observables["scheme"] == scheme
     th = dict(zip(map(tuple, theory.observables["codes"]["patterns"]),
                   zip(theory.observables["codes"]["fractions"],
@@ -226,11 +236,20 @@ def test_codes_of_nonlinear_networks_against_the_sampler(name, scheme):
     sm = dict(zip(map(tuple, sampled.observables["codes"]["patterns"]),
                   zip(sampled.observables["codes"]["fractions"],
                       sampled.stderr["codes"]["fractions"], strict=True), strict=True))
-    for pattern in theory.observables["codes"]["patterns"][:4]:  # the leading codes
+    for pattern in theory.observables["codes"]["patterns"][:3]:  # the leading codes
         (f1, e1), (f2, e2) = th[tuple(pattern)], sm.get(tuple(pattern), (0.0, 0.0))
         assert abs(f1 - f2) < _bound() * np.hypot(e1, e2), (pattern, f1, f2, e1, e2)
-    if scheme == "sparse":  # ReLU: the leading codes select one class each
-        assert all(sum(map(abs, p)) == 1 for p in theory.observables["codes"]["patterns"][:3])
+    rho, rho_sampled = (r.observables["coding_participation"] for r in (theory, sampled))
+    rho_err = sampled.stderr["coding_participation"]
+    if scheme == "sparse":
+        assert rho < 0.1 * sparse_threshold(2) and rho < rho_sampled < sparse_threshold(2)
+    else:
+        assert rho > sparse_threshold(2)
+        assert abs(rho - rho_sampled) < _bound() * rho_err, (rho, rho_sampled, rho_err)
+
+
+#: samples per chain of the codes test (enough for split R̂ < 1.05 at N = 256)
+SAMPLES_CODES = 300
 
 
 def test_command_line_contract(run, tmp_path):

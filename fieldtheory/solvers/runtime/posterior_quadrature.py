@@ -63,12 +63,14 @@ from fieldtheory.solvers.runtime.common import (
     register_runtime,
 )
 from fieldtheory.solvers.runtime.posterior_sampled import (
+    CODE_RULE,
     _is_homogeneous,
     _is_odd,
     _sampled_prediction,
     classes_of,
     codes_of,
     combine_replicas,
+    response_energy,
 )
 from fieldtheory.solvers.runtime.readout_polar import (
     PolarIntegrator,
@@ -122,7 +124,8 @@ class TiltTable:
     """The tilted moments of h ~ N(0, κ) under e^{tα(h)} on a grid of t (cubic splines),
     and its inverse CDFs for sampling.
 
-    ln M(t) = ln E e^{tα(h)}; D1 = E[α|t], D2 = E[α²|t], H1 = E[h|t], H2 = E[h²|t].
+    ln M(t) = ln E e^{tα(h)}; D1 = E[α|t], D2 = E[α²|t], H1 = E[h|t], H2 = E[h²|t];
+    and E[α³|t], E[α⁴|t] for the response energy (``alpha_moments``).
     """
 
     #: Gauss–Legendre nodes per panel; panels of width √κ/2
@@ -166,6 +169,7 @@ class TiltTable:
         lnM = np.log(Z) + top[:, 0] - 0.5 * np.log(2 * np.pi * self.kappa)
         moments = [f @ q / Z for q in (a, a * a, self.h, self.h**2)]
         self.splines = [CubicSpline(self.t, y) for y in (lnM, *moments)]
+        self._higher = [CubicSpline(self.t, f @ q / Z) for q in (a**3, a**4)]
         # the normalisation is checked where it is known: t = 0
         if abs(float(self.splines[0](0.0))) > 1e-10:
             raise ConvergenceError(f"the h-quadrature of the tilted single neuron is off at "
@@ -180,6 +184,10 @@ class TiltTable:
 
     def log_m(self, t: np.ndarray) -> np.ndarray:
         return self.splines[0](t)
+
+    def alpha_moments(self, t: np.ndarray) -> list[np.ndarray]:
+        """E[α^k | t] for k = 1 … 4."""
+        return [self.splines[1](t), self.splines[2](t), *(s(t) for s in self._higher)]
 
     def sample(self, t: np.ndarray, rng) -> np.ndarray:
         """h drawn from the tilted densities at t (nearest tabulated t, inverse CDF)."""
@@ -246,6 +254,25 @@ class HomogeneousTilt:
         w1, w2 = np.exp(l1 - lnM), np.exp(l2 - lnM)
         return [lnM, w1 * c1 * m1 + w2 * c2 * m2, w1 * c1**2 * s1 + w2 * c2**2 * s2,
                 w1 * m1 + w2 * m2, w1 * s1 + w2 * s2]
+
+    def alpha_moments(self, t: np.ndarray) -> list[np.ndarray]:
+        """E[α^k | t] for k = 1 … 4: on each side c^k times the truncated normal's moments,
+        M_k = μM_{k−1} + (k − 1)κM_{k−2} (the boundary term vanishes at h = 0 for k ≥ 2)."""
+        t = np.asarray(t, dtype=float)
+        sides = self._sides(t)
+        lnM = np.logaddexp(sides[0][0], sides[1][0])
+        out = [np.zeros_like(t) for _ in range(4)]
+        for logmass, h1, h2, c in sides:
+            if c == 0.0:
+                continue
+            mu = self.kappa * c * t
+            M = [np.ones_like(t), h1, h2]
+            for k in (3, 4):
+                M.append(mu * M[k - 1] + (k - 1) * self.kappa * M[k - 2])
+            w = np.exp(logmass - lnM)
+            for k in range(1, 5):
+                out[k - 1] = out[k - 1] + w * c**k * M[k]
+        return out
 
     def sample(self, t: np.ndarray, rng) -> np.ndarray:
         """h drawn from the tilted densities at t (the side, then its truncated normal)."""
@@ -390,17 +417,20 @@ class ReadoutQuadrature:
             lo[k], hi[k] = ax[first], ax[last]
         return lo, hi
 
-    def integrate(self, V: np.ndarray) -> dict:
+    def integrate(self, V: np.ndarray, responses: np.ndarray | None = None) -> dict:
         """Z, ⟨ψ⟩ per group, the moments the solver needs, a sampler of a (``sample``):
-        in polar coordinates for a homogeneous α, else on the grid."""
+        in polar coordinates for a homogeneous α, else on the grid. ``responses``: the
+        class of each group — then also E[s] and E[s²] of the response energy
+        (``response_s``, ``response_s2``; :func:`~.posterior_sampled.response_energy`),
+        and the integration converges on them too."""
         if self.polar is not None:
-            return self.polar.integrate(V)
+            return self.polar.integrate(V, responses)
         lo, hi = self._box(V)
         size = 33
         while True:
             axes = self._axes(lo, hi, size)
             points, jacobian = self._points(axes)
-            result = self._moments(points, jacobian, axes, V)
+            result = self._moments(points, jacobian, axes, V, responses)
             change = _readout_grid_change(result)
             if change < READOUT_GRID_TOLERANCE:
                 break
@@ -416,7 +446,7 @@ class ReadoutQuadrature:
         result["sample"] = lambda rng, n: points[rng.choice(weights.size, size=n, p=weights)]
         return result
 
-    def _moments(self, points, jacobian, axes, V) -> dict:
+    def _moments(self, points, jacobian, axes, V, responses=None) -> dict:
         ell = self._log_density(points, V) + jacobian
         cell = np.prod([ax[1] - ax[0] for ax in axes])
         logw = ell + np.log(cell) - 0.5 * self.m * np.log(2 * np.pi * self.s2)
@@ -442,21 +472,33 @@ class ReadoutQuadrature:
             index = [slice(None)] * self.m
             index[k] = slice(1, None, 2)
             sub[tuple(index)] = False
-        return {"lnZ": lnZ, "A": A, "mean": mean, "cross": cross, "own": own,
-                "hh": hh, "h2": h2, "weights": w,
-                "check": np.concatenate([[lnZ], A.ravel(), mean.ravel()]),
-                "sub": _readout_subgrid(logw, points, D1, sub)}
+        out = {"lnZ": lnZ, "A": A, "mean": mean, "cross": cross, "own": own,
+               "hh": hh, "h2": h2, "weights": w}
+        energy = None
+        if responses is not None:
+            alpha_moments = np.stack([np.stack(self._table(
+                self.kappa[g], float(np.max(np.abs(t[:, g])))).alpha_moments(t[:, g]))
+                for g in range(G)], axis=1)                    # 4 × groups × n
+            energy = np.stack(response_energy(alpha_moments, self.n, responses, self.m),
+                              axis=1)                           # n × 2
+            out["response_s"], out["response_s2"] = w @ energy
+        extra = [] if energy is None else [w @ energy]
+        out["check"] = np.concatenate([[lnZ], A.ravel(), mean.ravel(), *extra])
+        out["sub"] = _readout_subgrid(logw, points, D1, sub, energy)
+        return out
 
 
-def _readout_subgrid(logw, points, D1, sub):
-    """lnZ, A and ⟨ψ⟩ from every other point (step 2h): the grid's convergence check."""
+def _readout_subgrid(logw, points, D1, sub, energy=None):
+    """lnZ, A and ⟨ψ⟩ (and E s, E s² where given) from every other point (step 2h): the
+    grid's convergence check."""
     lw = logw[sub.ravel()] + points.shape[1] * np.log(2.0)
     lnZ = float(logsumexp(lw))
     ws = np.exp(lw - lnZ)
     p = points[sub.ravel()]
     A = p.T @ (ws[:, None] * p)
     mean = D1[sub.ravel()].T @ (ws[:, None] * p)
-    return np.concatenate([[lnZ], A.ravel(), mean.ravel()])
+    extra = [] if energy is None else [ws @ energy[sub.ravel()]]
+    return np.concatenate([[lnZ], A.ravel(), mean.ravel(), *extra])
 
 
 def _readout_grid_change(result) -> float:
@@ -641,7 +683,14 @@ def _readout_observables(spec, quad, V_groups, r, labels, classes, history, opti
     mean, cov = _readout_full_moments(quad, V_groups, r, labels)
     S = r["hh"][labels][:, labels].copy()
     np.fill_diagonal(S, r["h2"][labels])
-    exact = {"readout_second_moment": r["A"], "kernel_posterior": S}
+    # the coding participation ρ = (E s)²/E s² exactly: one more integration at the
+    # solution that also converges on the response energy (its far tail is where a sparse
+    # code lives, which draws of a would rarely reach)
+    group_class = np.array([classes[labels == g][0] for g in range(V_groups.shape[0])])
+    energy = quad.integrate(V_groups, responses=group_class)
+    rho = float(energy["response_s"] ** 2 / energy["response_s2"])
+    exact = {"readout_second_moment": r["A"], "kernel_posterior": S,
+             "coding_participation": rho}
     odd = _is_odd(quad.alpha)
     seed = int(options.get("seed", spec.seed))
     samples = int(options.get("samples", 20000))
@@ -658,7 +707,7 @@ def _readout_observables(spec, quad, V_groups, r, labels, classes, history, opti
                                      ).sample(t[:, cols], rng)
         al = quad.alpha(h)
         responses = np.stack([al[:, classes == c].mean(axis=1) for c in range(m)], axis=1)
-        patterns, fractions, scheme = codes_of(responses, odd)
+        patterns, fractions, scheme = codes_of(responses, odd, rho)
         run = {"codes": dict(zip(map(tuple, patterns), fractions, strict=True)),
                "scheme": scheme}
         if spec.test is not None:
@@ -666,17 +715,17 @@ def _readout_observables(spec, quad, V_groups, r, labels, classes, history, opti
         runs.append(run)
     out, err = combine_replicas(runs)
     out.update(exact)
-    err.update({key: np.zeros_like(value) for key, value in exact.items()})
+    err.update({key: np.zeros_like(value) if np.ndim(value) else 0.0
+                for key, value in exact.items()})
     out["stderr"] = err
     out["info"] = {"iterations": len(history), "residual": history[-1],
                    "grid": {"size": int(r["size"]), "readouts": m,
                             "integration": "grid" if quad.polar is None else "polar",
                             "quadrature_change": r["error"]},
                    "groups": int(V_groups.shape[0]), "samples": samples, "replicas": len(runs),
-                   "exact": ["readout_second_moment", "kernel_posterior"],
-                   "rule": "code entry sign(r_c) where |r_c| > max|r|/2 (r_c: mean α(h) "
-                           "over class c); odd α: c ≡ −c; scheme by Sarle's bimodality "
-                           "coefficient (> 5/9) and the mean code size (≤ 1.5: sparse)"}
+                   "exact": ["readout_second_moment", "kernel_posterior",
+                             "coding_participation"],
+                   "rule": CODE_RULE}
     return out
 
 

@@ -21,9 +21,17 @@ Codes (the stated rule): a neuron's class response r_c = mean over the patterns 
 c of α(h_μ); entry c of its code is sign(r_c) where |r_c| > ½ max_c' |r_c'| and 0
 otherwise; for an odd α the codes c and −c are one (the symmetry (a, h) → (−a, −h)),
 written with a positive first nonzero entry. Codes are ordered by fraction (descending).
-The scheme: ``analog`` when no class response is bimodal (Sarle's coefficient
-b = (skew² + 1)/kurtosis ≤ 5/9, a Gaussian's is 1/3); otherwise ``sparse`` when the mean
-number of nonzero entries per neuron's code is at most 1.5, else ``redundant``.
+The scheme follows the paper's glossary (its Table 1): *sparse* — only a small subset of
+neurons exhibit codes; *analog* — all neurons respond to all classes with different
+strengths; *redundant* — every code is shared by a large subset of neurons. Stated rule:
+the **coding participation** ρ = (E s)²/E[s²] of the response energy s = Σ_c r_c² is the
+fraction of neurons that effectively carry the responses (Treves–Rolls population
+sparseness of s; 1 when every neuron responds equally, m/(m + 2) for Gaussian responses
+of equal variance in every neuron and class, → 0 when a vanishing fraction carries them).
+``sparse`` when ρ < ⅓ · m/(m + 2) (fewer than a third of the neurons of a Gaussian
+population effectively respond); otherwise ``analog`` when no class response is bimodal
+(Sarle's coefficient b = (skew² + 1)/kurtosis ≤ 5/9, a Gaussian's is 1/3), else
+``redundant``.
 """
 
 from __future__ import annotations
@@ -37,14 +45,24 @@ from fieldtheory.solvers.runtime.common import (
     register_runtime,
 )
 
-__all__ = ["SingleNeuron", "classes_of", "codes_of", "combine_replicas",
-           "solve_posterior_sampled"]
+__all__ = ["SingleNeuron", "classes_of", "codes_of", "combine_replicas", "participation",
+           "response_energy", "solve_posterior_sampled"]
 
 #: tempering levels after which a tilt counts as not normalisable
 MAX_LEVELS = 400
 
 #: Sarle's bimodality coefficient above which a class response counts as bimodal
 BIMODAL = 5.0 / 9.0
+
+#: the scheme is sparse where the coding participation is below this share of a
+#: Gaussian population's, m/(m + 2)
+SPARSE_SHARE = 1.0 / 3.0
+
+#: the stated rule, as the results' ``info`` quote it
+CODE_RULE = ("code entry sign(r_c) where |r_c| > max|r|/2 (r_c: mean α(h) over class c); "
+             "odd α: c ≡ −c; scheme: sparse where the coding participation "
+             "ρ = (E s)²/E s² of s = Σ_c r_c² is below ⅓·m/(m + 2), else analog where no "
+             "class response is bimodal (Sarle's coefficient ≤ 5/9), else redundant")
 
 
 def classes_of(y: np.ndarray) -> np.ndarray:
@@ -188,9 +206,59 @@ class SingleNeuron:
         return mean, second - np.outer(flat, flat)
 
 
-def codes_of(responses: np.ndarray, odd: bool) -> tuple[list[list[int]], list[float], str]:
+def participation(responses: np.ndarray) -> float:
+    """The coding participation ρ = (E s)²/E[s²] of the response energy s = Σ_c r_c² over
+    neurons (rows of ``responses``, neurons × classes); the module docstring."""
+    s = np.sum(np.asarray(responses, dtype=float) ** 2, axis=1)
+    second = float(np.mean(s * s))
+    return float(np.mean(s) ** 2 / second) if second > 0 else 1.0
+
+
+def sparse_threshold(m: int) -> float:
+    """The participation below which m classes count as sparsely coded: ⅓ of the
+    participation m/(m + 2) of Gaussian responses of equal variance."""
+    return SPARSE_SHARE * m / (m + 2.0)
+
+
+def response_energy(moments, n, group_class, m: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""E[s | a] and E[s² | a] of the response energy s = Σ_c r_c², r_c the mean of α(h_μ)
+    over the patterns of class c, given the readout a: the h_μ are then independent, and
+    ``moments`` = (m₁, m₂, m₃, m₄), each groups × nodes, are the raw moments E[α^k | t_g]
+    of one pattern of each group (``n`` patterns of group g, all of class
+    ``group_class[g]``). With the cumulants κ_j of one pattern, those of r_c are
+    K_j = Σ_{g∈c} n_g κ_j(g)/n_c^j, and
+
+    .. math:: E r_c^2 = K_2 + K_1^2,\quad
+              E r_c^4 = K_4 + 4K_3K_1 + 3K_2^2 + 6K_2K_1^2 + K_1^4,\quad
+              E[s^2] = (\textstyle\sum_c E r_c^2)^2 - \sum_c (E r_c^2)^2 + \sum_c E r_c^4.
+    """
+    m1, m2, m3, m4 = (np.asarray(x, dtype=float) for x in moments)
+    k1, k2 = m1, m2 - m1 * m1
+    k3 = m3 - 3 * m2 * m1 + 2 * m1**3
+    k4 = m4 - 4 * m3 * m1 - 3 * m2 * m2 + 12 * m2 * m1 * m1 - 6 * m1**4
+    n = np.asarray(n, dtype=float)
+    group_class = np.asarray(group_class)
+    second, fourth = [], []
+    for c in range(m):
+        sel = group_class == c
+        nc = float(n[sel].sum())
+        if nc == 0:  # a class without patterns has no response
+            continue
+        w = n[sel].reshape((-1,) + (1,) * (m1.ndim - 1))
+        K1, K2, K3, K4 = (np.sum(w * k[sel], axis=0) / nc**j
+                          for j, k in enumerate((k1, k2, k3, k4), start=1))
+        second.append(K2 + K1 * K1)
+        fourth.append(K4 + 4 * K3 * K1 + 3 * K2 * K2 + 6 * K2 * K1 * K1 + K1**4)
+    es = sum(second)
+    es2 = es * es - sum(x * x for x in second) + sum(fourth)
+    return es, es2
+
+
+def codes_of(responses: np.ndarray, odd: bool, rho: float | None = None
+             ) -> tuple[list[list[int]], list[float], str]:
     """Codes, their fractions and the scheme from class responses (neurons × classes),
-    by the rule of the module docstring."""
+    by the rule of the module docstring; ``rho``: the coding participation where it is
+    known better than from these rows (the theory's exact integral)."""
     r = np.asarray(responses, dtype=float)
     top = np.max(np.abs(r), axis=1, keepdims=True)
     code = np.where(np.abs(r) > 0.5 * top, np.sign(r), 0.0).astype(int)
@@ -201,16 +269,18 @@ def codes_of(responses: np.ndarray, odd: bool) -> tuple[list[list[int]], list[fl
     order = sorted(range(len(counts)), key=lambda k: (-counts[k], tuple(-patterns[k])))
     fractions = [float(counts[k] / code.shape[0]) for k in order]
     patterns = [[int(v) for v in patterns[k]] for k in order]
+    if rho is None:
+        rho = participation(r)
     centred = r - r.mean(axis=0)
     var = np.mean(centred**2, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         skew = np.mean(centred**3, axis=0) / var**1.5
         kurt = np.mean(centred**4, axis=0) / var**2
         b = (skew**2 + 1) / kurt
-    if not np.any(np.nan_to_num(b) > BIMODAL):
-        scheme = "analog"
-    elif np.mean(np.sum(code != 0, axis=1)) <= 1.5:
+    if rho < sparse_threshold(r.shape[1]):
         scheme = "sparse"
+    elif not np.any(np.nan_to_num(b) > BIMODAL):
+        scheme = "analog"
     else:
         scheme = "redundant"
     return patterns, fractions, scheme
@@ -281,9 +351,7 @@ def solve_posterior_sampled(spec, grid=None, options=None) -> dict:
     out, stderr = _sampled_combine(runs)
     out["info"] = {"iterations": len(history), "residual": out.pop("residual_z"),
                    "particles": neuron.n, "replicas": len(runs),
-                   "rule": "code entry sign(r_c) where |r_c| > max|r|/2 (r_c: mean α(h) "
-                           "over class c); odd α: c ≡ −c; scheme by Sarle's bimodality "
-                           "coefficient (> 5/9) and the mean code size (≤ 1.5: sparse)"}
+                   "rule": CODE_RULE}
     out["stderr"] = stderr
     return out
 
@@ -331,6 +399,7 @@ def _sampled_observables(spec, neuron, V, seed, classes, odd) -> dict:
     out = {"readout_second_moment": neuron.s2 * np.eye(m) + neuron.s2**2 * B.T @ B / h.shape[0],
            "kernel_posterior": h.T @ h / h.shape[0],
            "codes": dict(zip(map(tuple, patterns), fractions, strict=True)),
+           "coding_participation": participation(responses),
            "scheme": scheme,
            "residual": spec.temperature * V - spec.y + mean}
     if spec.test is not None:
@@ -377,6 +446,9 @@ def combine_replicas(runs: list[dict]) -> tuple[dict, dict]:
     err["codes"] = {"fractions": [float(frac_err[k]) for k in order]}
     schemes = [r["scheme"] for r in runs]
     out["scheme"] = max(set(schemes), key=schemes.count)
+    if "coding_participation" in runs[0]:
+        mean, spread = _replica_stat([r["coding_participation"] for r in runs])
+        out["coding_participation"], err["coding_participation"] = float(mean), float(spread)
     return out, err
 
 

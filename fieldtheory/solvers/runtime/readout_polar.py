@@ -37,6 +37,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from fieldtheory.solvers.runtime.common import ConvergenceError
+from fieldtheory.solvers.runtime.posterior_sampled import response_energy
 
 __all__ = ["PolarIntegrator", "direction_margin"]
 
@@ -132,6 +133,8 @@ class PolarIntegrator:
         # overestimated by at most that factor, which the sinh-mapped nodes absorb)
         self._scan = np.sqrt(self.s2) * np.geomspace(1e-3, POLAR_MAX_RADIUS, 61)
         self._cell_x, self._cell_w = np.polynomial.legendre.leggauss(POLAR_CELL_NODES)
+        #: the class of each group while the response energy is integrated, else None
+        self._responses = None
 
     # ------------------------------------------------------------------ along a ray
     def _log_ray(self, r: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -164,12 +167,17 @@ class PolarIntegrator:
         r = s * np.sinh(beta * self._u[None, :])                       # dirs × k
         G = V.shape[0]
         D1, D2, H1, H2 = (np.empty((G, *r.shape)) for _ in range(4))
+        energy = None
         # the density along the ray from the same tilts as the moments (one evaluation)
         logw = (-0.5 * r * r / self.s2 + (self.m - 1) * np.log(r) + np.log(self._wu)[None, :]
                 + np.log(s * beta * np.cosh(beta * self._u[None, :])))
         for g, table in enumerate(self.tables):
             lnM, D1[g], D2[g], H1[g], H2[g] = table.values(r * c[:, g:g + 1])
             logw += self.n[g] * lnM
+        if self._responses is not None:
+            moments = np.stack([np.stack(table.alpha_moments(r * c[:, g:g + 1]))
+                                for g, table in enumerate(self.tables)], axis=1)
+            energy = response_energy(moments, self.n, self._responses, self.m)
         lnZ = logsumexp(logw, axis=1)
         w = np.exp(logw - lnZ[:, None])
         r2w = r * r * w
@@ -181,6 +189,9 @@ class PolarIntegrator:
             "H1H1": np.einsum("dk,gdk,hdk->dgh", w, H1, H1),
             "H2": np.einsum("dk,gdk->dg", w, H2),
         }
+        if energy is not None:
+            out["s"] = (w * energy[0]).sum(axis=1)
+            out["s2"] = (w * energy[1]).sum(axis=1)
         return lnZ, out, (r, w)
 
     def _moments(self, U, rays):
@@ -196,6 +207,8 @@ class PolarIntegrator:
             rays["H1H1"].reshape(d, -1),
             rays["H2"],
         ]
+        if "s" in rays:
+            parts += [rays["s"][:, None], rays["s2"][:, None]]
         return np.concatenate(parts, axis=1)
 
     # ------------------------------------------------------------------ directions
@@ -237,9 +250,19 @@ class PolarIntegrator:
         weight = np.exp(lz - scale[:, None])
         return scale, np.einsum("cn,cnk->ck", weight, vec.reshape(-1, per, vec.shape[1]))
 
-    def integrate(self, V: np.ndarray) -> dict:
+    def integrate(self, V: np.ndarray, responses: np.ndarray | None = None) -> dict:
         """The integrals ``solve_posterior_quadrature`` reads (``lnZ``, ``A``, ``mean``,
-        ``cross``, ``own``, ``hh``, ``h2``, ``error``, ``size``) and a sampler of a."""
+        ``cross``, ``own``, ``hh``, ``h2``, ``error``, ``size``) and a sampler of a;
+        with ``responses`` (the class of each group) also ``response_s`` and
+        ``response_s2``, E s and E s² of the response energy, on which the cubature then
+        converges too."""
+        self._responses = responses
+        try:
+            return self._integrate(V)
+        finally:
+            self._responses = None
+
+    def _integrate(self, V: np.ndarray) -> dict:
         q, peaks = direction_margin(V, self.n, self.kappa, self.s2, self.slopes)
         if q <= 0:
             raise ConvergenceError(
@@ -353,9 +376,11 @@ class PolarIntegrator:
         G, m = V.shape
         # the layout of _moments: Z, A, ⟨ψ⟩, cross, own, hh, h2
         sizes = [1, m * m, G * m, G * m * G * m, G * m * m, G * G, G]
-        cuts = np.cumsum(sizes)[:-1]
-        _, A, mean, cross, own, hh, h2 = np.split(mom, cuts)
-        return {"lnZ": float(lnZ), "A": A.reshape(m, m), "mean": mean.reshape(G, m),
+        cuts = np.cumsum(sizes)
+        _, A, mean, cross, own, hh, h2 = np.split(mom[:cuts[-1]], cuts[:-1])
+        extra = {} if mom.size == cuts[-1] else {"response_s": float(mom[cuts[-1]]),
+                                                 "response_s2": float(mom[cuts[-1] + 1])}
+        return {**extra, "lnZ": float(lnZ), "A": A.reshape(m, m), "mean": mean.reshape(G, m),
                 "cross": cross.reshape(G, m, G, m), "own": own.reshape(G, m, m),
                 "hh": hh.reshape(G, G), "h2": h2,
                 "error": float(np.sum(errors[np.isfinite(errors)])),
