@@ -125,6 +125,11 @@ def format_posterior(data: Mapping[str, Any], rows: int = 6) -> str:
                    (err.get("prediction") or {}).get(key))
     if "codes" in obs:
         lines.append(f"scheme: {obs['scheme']}")
+        if "coding_participation" in obs:
+            rho_err = err.get("coding_participation")
+            extra = f" ± {rho_err:.2g}" if rho_err else ""
+            lines.append(f"coding participation (E s)²/E s²: "
+                         f"{obs['coding_participation']:.4g}{extra}")
         fractions_err = (err.get("codes") or {}).get("fractions")
         for k, (pattern, fraction) in enumerate(zip(obs["codes"]["patterns"],
                                                     obs["codes"]["fractions"], strict=True)):
