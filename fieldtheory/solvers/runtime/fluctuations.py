@@ -433,6 +433,24 @@ class _Spectra:
         return cosine_transform(values, s.lags, omega, self.discrete).astype(complex)
 
 
+class _OnGrid:
+    """A site's spectra read on subsets of one frequency grid (sorted): each spectrum is
+    transformed once on the whole grid and indexed; anything else is the site's own."""
+
+    def __init__(self, inner, grid: np.ndarray):
+        self._inner, self._grid = inner, grid
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def __call__(self, p, q, omega: np.ndarray) -> np.ndarray:
+        omega = np.asarray(omega, dtype=float)
+        index = np.minimum(np.searchsorted(self._grid, omega), self._grid.size - 1)
+        if np.array_equal(self._grid[index], omega):
+            return self._inner(p, q, self._grid)[index]
+        return self._inner(p, q, omega)
+
+
 # --------------------------------------------------------------------------- the symbols
 
 
@@ -596,11 +614,14 @@ class _Scope:
         return sum(self.diagonal_weight(a) * values[a] for a in self.members)
 
 
-def _composite_covariance(spec, spectra, keep, observables, scope: _Scope, w1, w2=None):
+def _composite_covariance(spec, spectra, keep, observables, scope: _Scope, w1, w2=None,
+                          both: bool = False):
     r"""The straight symbols of N·Cov(X, X), one per entry of ``observables`` (each a
     composite per population), of the scope's X: on ω ∈ ``w1`` for one-time X, on
     ω₁ ∈ ``w1`` × ω₂ ∈ ``w2`` for two-time X. N·Cov = Σ_α f_α s_α² K_α − b H⁻¹ bᵀ
-    (module docstring); H is factorised once for all of them."""
+    (module docstring); H is factorised once for all of them. ``both`` (two-time): the
+    pair of diagonal entries [0, 0], [1, 1] of each 2 × 2 block — the second is the
+    straight symbol at (ω₂, ω₁)."""
     arity = 1 if w2 is None else 2
     index, entries = _entries(spec, keep, arity)
     n = len(index)
@@ -640,7 +661,10 @@ def _composite_covariance(spec, spectra, keep, observables, scope: _Scope, w1, w
     out = []
     for m in range(count):
         cov = kxx[m] - br[m] @ solved[..., size * m:size * (m + 1)]
-        out.append(scope.scale * cov[..., 0, 0])
+        if both:
+            out.append((scope.scale * cov[..., 0, 0], scope.scale * cov[..., 1, 1]))
+        else:
+            out.append(scope.scale * cov[..., 0, 0])
     return out
 
 
@@ -830,20 +854,40 @@ def evaluate_fluctuations(problem: FluctuationProblem, spectra: dict, options: d
 
     def psi(scope: _Scope, nodes_order: int) -> dict:
         """ψ(0, 0) = ∬dω₁dω₂/(2π)² [N·Cov(X, X) − its i = j part] of every observed kind
-        (one factorisation of H for all of them)."""
+        (one factorisation of H for all of them).
+
+        Two symmetries quarter the plane. The symbols are transforms of real functions,
+        S(−ω) = S(ω)*, so the integrand at (−ω₁, −ω₂) is the conjugate of that at
+        (ω₁, ω₂): the half plane ω₁ > 0 (the grid is symmetric, no node at 0) gives the
+        real part. And the 2 × 2 block of N·Cov on the basis (q(ω₁,ω₂), q(ω₂,ω₁)) at
+        (ω₂, ω₁) is the one at (ω₁, ω₂) with the basis swapped, so its [1, 1] entry at
+        (ω₁, ω₂) is the integrand at (ω₂, ω₁) — and, with the first symmetry, the real
+        part of the integrand at (−ω₂, −ω₁). So per positive panel i only the panels
+        |j| ≥ i of ω₂ are solved: a block (i, ±i) holds every pair with its partner, a
+        block with |j| > i adds its [1, 1] entries for the blocks not solved."""
         nodes, weights = graded_nodes(width, finest, nodes_order)
-        # the symbols are transforms of real functions, S(−ω) = S(ω)*, so the integrand at
-        # (−ω₁, −ω₂) is the conjugate of that at (ω₁, ω₂): the half plane ω₁ > 0 (the grid
-        # is symmetric, no node at 0) gives the real part, at half the work
         half = nodes.size // 2
         positive, upper = nodes[half:], weights[half:]
         observables = [{a: o.composite(a, 2) for a in spec.populations}
                        for o in every.values()]
-        covs = _composite_covariance(spec, spectra, keep, observables, scope, positive, nodes)
-        out = {}
-        for key, cov in zip(every, covs, strict=True):
-            excess = cov - _diagonal(scope, spectra, every[key], positive, nodes)
-            out[key] = 2.0 * float(np.real(upper @ excess @ weights)) / (2 * math.pi) ** 2
+        # every block reads the spectra on a subset of the nodes: transformed once
+        on_nodes = {a: _OnGrid(sp_, nodes) for a, sp_ in spectra.items()}
+        out = dict.fromkeys(every, 0.0)
+        for start in range(0, positive.size, nodes_order):
+            rows = slice(start, start + nodes_order)
+            right, wright = positive[start:], upper[start:]
+            w2 = np.concatenate([-right[::-1], right])
+            weight2 = np.concatenate([wright[::-1], wright])
+            # the [1, 1] entries count where ω₂'s panel is not panel i itself (either side)
+            partner = np.ones(w2.size)
+            partner[right.size - nodes_order:right.size + nodes_order] = 0.0
+            covs = _composite_covariance(spec, on_nodes, keep, observables, scope,
+                                         positive[rows], w2, both=True)
+            for key, (straight, swapped) in zip(every, covs, strict=True):
+                diagonal = _diagonal(scope, on_nodes, every[key], positive[rows], w2)
+                excess = (straight - diagonal) + partner * (swapped - diagonal)
+                out[key] += 2.0 * float(np.real(upper[rows] @ excess @ weight2)) / (
+                    2 * math.pi) ** 2
         return out
 
     result: dict = {}
