@@ -437,3 +437,25 @@ def test_declared_relu_network_by_polar_integration():
                                    runs["polar", 1.0].observables[key],
                                    rtol=2 * pq.READOUT_GRID_TOLERANCE,
                                    atol=2 * pq.READOUT_GRID_TOLERANCE)
+
+
+def test_a_failed_participation_integral_keeps_the_saddle_point(monkeypatch):
+    """The extra integration for the coding participation failing does not discard a
+    converged saddle point: ρ then comes from the draws (with its replicas' error), and
+    ``info`` says so; A and the kernel are those of the exact run."""
+    exact = solve_posterior("bayes_relu", options={"samples": 4000, "replicas": 3})
+    original = pq.ReadoutQuadrature.integrate
+
+    def failing(self, V, responses=None):
+        if responses is not None:
+            raise ConvergenceError("test: the response energy did not converge")
+        return original(self, V, responses)
+
+    monkeypatch.setattr(pq.ReadoutQuadrature, "integrate", failing)
+    drawn = solve_posterior("bayes_relu", options={"samples": 4000, "replicas": 3})
+    assert "from the draws" in drawn.info["coding_participation"]
+    assert exact.info["coding_participation"] == "exact"
+    for key in ("readout_second_moment", "kernel_posterior"):
+        np.testing.assert_allclose(drawn.observables[key], exact.observables[key])
+    rho, err = drawn.observables["coding_participation"], drawn.stderr["coding_participation"]
+    assert 0 < err and abs(rho - exact.observables["coding_participation"]) < 5 * err
