@@ -351,6 +351,9 @@ def solve_posterior_sampled(spec, grid=None, options=None) -> dict:
     out, stderr = _sampled_combine(runs)
     out["info"] = {"iterations": len(history), "residual": out.pop("residual_z"),
                    "particles": neuron.n, "replicas": len(runs),
+                   "coding_participation": "from the particles, whose far tail is "
+                                           "under-resolved: an upper bound in effect (a sparse "
+                                           "code lives there; docs/models/bayesian.md)",
                    "rule": CODE_RULE}
     out["stderr"] = stderr
     return out
