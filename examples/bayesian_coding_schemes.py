@@ -36,7 +36,7 @@ import fieldtheory as ft
 from fieldtheory.ir.posterior import with_data
 from fieldtheory.jsonout import dumps, strict
 from fieldtheory.posterior_solve import simulate_posterior, solve_posterior
-from fieldtheory.solvers.runtime.posterior_sampled import codes_of
+from fieldtheory.solvers.runtime.posterior_sampled import codes_of, participation
 
 MODELS = ("bayes_linear", "bayes_erf", "bayes_relu")
 
@@ -114,10 +114,8 @@ def main(argv=None) -> int:
             else:  # the linear network: its neurons by the same rule
                 r = responses(model, sampler.networks, x, y)
                 patterns, fractions, scheme = codes_of(r, odd=True)
-                s = np.sum(r**2, axis=1)
                 entry["sampler"] |= {"codes": patterns[:4], "fractions": fractions[:4],
-                                     "coding_participation": float(np.mean(s) ** 2
-                                                                   / np.mean(s * s)),
+                                     "coding_participation": participation(r),
                                      "scheme": scheme}
             sampled_last[name] = (model, sampler)
         report["networks"][name] = entry

@@ -188,6 +188,12 @@ def test_declared_network_with_parameters_in_every_term():
         z = ((np.diag(two.observables[key]) - np.diag(smc.observables[key]))
              / np.diag(smc.stderr[key]))
         assert np.all(np.abs(z) < bound), (key, z)
+    # the coding participation: scale-free, so the gain moved into the prior leaves it
+    # alone; tanh has no far tail, so the SMC's particles see all of it
+    rho = two.observables["coding_participation"]
+    assert one.observables["coding_participation"] == pytest.approx(rho, rel=1e-5)
+    z = (rho - smc.observables["coding_participation"]) / smc.stderr["coding_participation"]
+    assert abs(z) < bound, z
 
 
 def test_polar_readout_of_the_linear_network_is_the_closed_form():
@@ -412,8 +418,9 @@ def test_declared_relu_network_by_polar_integration():
     """A posterior declared in the test (tests/test_posterior.py's ``declared``: readout
     c·a·ReLU(h), σ_a = s·q, input variance sw², temperature T = 0.2) on orthogonal inputs of
     three norms: the polar integration forced from the start against the grid (independent
-    quadratures of the same integrals), and the gain c moved into the prior — (c, s) =
-    (1.5, 0.8) and (1, 1.2) are one network — leaves c²A and the kernel unchanged."""
+    quadratures of the same integrals; A, the kernel and the coding participation), and the
+    gain c moved into the prior — (c, s) = (1.5, 0.8) and (1, 1.2) are one network — leaves
+    c²A, the kernel and the (scale-free) participation unchanged."""
     from test_posterior import declared
 
     import fieldtheory as ft
@@ -426,7 +433,7 @@ def test_declared_relu_network_by_polar_integration():
                                      options={**options, "readout": ro})
             for ro in ("grid", "polar") for c, s in ((1.5, 0.8), (1.0, 1.2))}
     assert runs["polar", 1.0].info["grid"]["integration"] == "polar"
-    for key in ("readout_second_moment", "kernel_posterior"):
+    for key in ("readout_second_moment", "kernel_posterior", "coding_participation"):
         for c in (1.5, 1.0):
             np.testing.assert_allclose(runs["polar", c].observables[key],
                                        runs["grid", c].observables[key],
