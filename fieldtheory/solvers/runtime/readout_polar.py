@@ -133,8 +133,6 @@ class PolarIntegrator:
         # overestimated by at most that factor, which the sinh-mapped nodes absorb)
         self._scan = np.sqrt(self.s2) * np.geomspace(1e-3, POLAR_MAX_RADIUS, 61)
         self._cell_x, self._cell_w = np.polynomial.legendre.leggauss(POLAR_CELL_NODES)
-        #: the class of each group while the response energy is integrated, else None
-        self._responses = None
 
     # ------------------------------------------------------------------ along a ray
     def _log_ray(self, r: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -145,7 +143,7 @@ class PolarIntegrator:
             ell = ell + self.n[g] * table.log_m(r * c[:, g:g + 1])
         return ell
 
-    def _rays(self, U: np.ndarray, V: np.ndarray):
+    def _rays(self, U: np.ndarray, V: np.ndarray, responses=None):
         """Per direction (rows of U): ln of the radial integral ∫ r^{m−1} ρ(rU) dr and the
         radial expectations E[r²], E[r D1_g], E[r² D1_g D1_h], E[r² D2_g], E[H1_g H1_h],
         E[H2_g] under it."""
@@ -174,10 +172,10 @@ class PolarIntegrator:
         for g, table in enumerate(self.tables):
             lnM, D1[g], D2[g], H1[g], H2[g] = table.values(r * c[:, g:g + 1])
             logw += self.n[g] * lnM
-        if self._responses is not None:
+        if responses is not None:
             moments = np.stack([np.stack(table.alpha_moments(r * c[:, g:g + 1]))
                                 for g, table in enumerate(self.tables)], axis=1)
-            energy = response_energy(moments, self.n, self._responses, self.m)
+            energy = response_energy(moments, self.n, responses, self.m)
         lnZ = logsumexp(logw, axis=1)
         w = np.exp(logw - lnZ[:, None])
         r2w = r * r * w
@@ -239,10 +237,10 @@ class PolarIntegrator:
         w = (wgrid[None, :] * half[:, None] ** d / norm**self.m).ravel()
         return U, w
 
-    def _evaluate(self, face_index, centre, half, V):
+    def _evaluate(self, face_index, centre, half, V, responses=None):
         """ln scale and integral of the moment vector over each cell of one face."""
         U, w = self._cell_nodes(self._faces()[face_index], centre, half)
-        lnZ, rays, _ = self._rays(U, V)
+        lnZ, rays, _ = self._rays(U, V, responses)
         vec = self._moments(U, rays)
         per = U.shape[0] // centre.shape[0]
         lz = (lnZ + np.log(w)).reshape(-1, per)
@@ -256,13 +254,6 @@ class PolarIntegrator:
         with ``responses`` (the class of each group) also ``response_s`` and
         ``response_s2``, E s and E s² of the response energy, on which the cubature then
         converges too."""
-        self._responses = responses
-        try:
-            return self._integrate(V)
-        finally:
-            self._responses = None
-
-    def _integrate(self, V: np.ndarray) -> dict:
         q, peaks = direction_margin(V, self.n, self.kappa, self.s2, self.slopes)
         if q <= 0:
             raise ConvergenceError(
@@ -271,7 +262,7 @@ class PolarIntegrator:
         d = self.m - 1
         if d == 0:
             leaves = [(f, np.zeros(0), 1.0) for f in range(len(self._faces()))]
-            scale, vec = self._cell_values(leaves, V)
+            scale, vec = self._cell_values(leaves, V, responses)
             return self._result(leaves, (scale, vec), np.zeros(len(leaves)), V)
         # initial cells: 4^d per face; cells around the needles split to their width
         ticks = np.array([-0.75, -0.25, 0.25, 0.75])
@@ -281,7 +272,7 @@ class PolarIntegrator:
         for p in peaks:
             if 1.0 - self.s2 * float(_growth(p @ V.T, self.slopes) @ weight) <= 0.1:
                 leaves = self._split_towards(leaves, p, np.sqrt(max(q, 1e-14)))
-        scale, vec = self._cell_values(leaves, V)
+        scale, vec = self._cell_values(leaves, V, responses)
         errors = np.full(len(leaves), np.nan)        # nan: not yet checked by a split
         for _pass in range(2 * POLAR_MAX_DEPTH):
             unchecked = np.flatnonzero(np.isnan(errors))
@@ -294,7 +285,7 @@ class PolarIntegrator:
             top = float(np.max(scale))
             norm = self._norms(np.exp(scale - top) @ vec)
             kids = [child for i in unchecked for child in self._children(leaves[i])]
-            kscale, kvec = self._cell_values(kids, V)
+            kscale, kvec = self._cell_values(kids, V, responses)
             per = 2**d
             split = np.zeros(len(leaves), dtype=bool)
             for j, i in enumerate(unchecked):
@@ -341,7 +332,7 @@ class PolarIntegrator:
             out.append((f, c + corner * h, h / 2))
         return out
 
-    def _cell_values(self, cells, V):
+    def _cell_values(self, cells, V, responses=None):
         """ln scale and moment vector of each cell, evaluated in chunks per face."""
         scale = np.empty(len(cells))
         vec = None
@@ -355,7 +346,7 @@ class PolarIntegrator:
                 part = idx[start:start + chunk]
                 centre = np.array([cells[i][1] for i in part]).reshape(len(part), -1)
                 half = np.array([cells[i][2] for i in part], dtype=float)
-                s, v = self._evaluate(f, centre, half, V)
+                s, v = self._evaluate(f, centre, half, V, responses)
                 if vec is None:
                     vec = np.empty((len(cells), v.shape[1]))
                 scale[part], vec[part] = s, v
