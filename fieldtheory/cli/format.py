@@ -121,6 +121,10 @@ def format_posterior(data: Mapping[str, Any], rows: int = 6) -> str:
     matrix("kernel_posterior", obs["kernel_posterior"], err.get("kernel_posterior"))
     if "prediction" in obs:
         for key in ("mean", "variance"):
+            if key not in obs["prediction"]:
+                lines.append(f"prediction.{key}: not derived — "
+                             f"{(data.get('info') or {}).get('prediction', '')}")
+                continue
             matrix(f"prediction.{key}", obs["prediction"][key],
                    (err.get("prediction") or {}).get(key))
     if "codes" in obs:

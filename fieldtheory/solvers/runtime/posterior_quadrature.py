@@ -67,12 +67,14 @@ from fieldtheory.solvers.runtime.posterior_sampled import (
     _is_homogeneous,
     _is_odd,
     _sampled_prediction,
+    alpha_at_test_inputs,
     classes_of,
     codes_of,
     combine_replicas,
     participation,
     response_energy,
 )
+from fieldtheory.solvers.runtime.readout_condensate import solve_condensate
 from fieldtheory.solvers.runtime.readout_polar import (
     PolarIntegrator,
     RadialCoordinates,
@@ -304,14 +306,20 @@ class ReadoutQuadrature:
         self.m = spec.y.shape[1]
         self.tables: dict[float, TiltTable | HomogeneousTilt] = {}
         self.homogeneous = _is_homogeneous(self.alpha)
-        if readout not in ("auto", "grid", "polar"):
-            raise SolverInputError(f"readout integration {readout!r}: 'auto', 'grid' or "
-                                   "'polar'")
-        if readout == "polar" and not self.homogeneous:
-            raise SolverInputError("the polar readout integration needs a positively "
+        if readout not in ("auto", "grid", "polar", "condensate"):
+            raise SolverInputError(f"readout integration {readout!r}: 'auto', 'grid', "
+                                   "'polar' or 'condensate'")
+        if readout in ("polar", "condensate") and not self.homogeneous:
+            raise SolverInputError(f"the {readout} readout integration needs a positively "
                                    "homogeneous α (linear, ReLU)")
+        if readout == "condensate" and _slopes(self.alpha).count(0.0) != 1:
+            raise SolverInputError(
+                "the condensate readout needs a one-sided homogeneous α (ReLU: one slope "
+                f"zero); this α has slopes {_slopes(self.alpha)}")
         #: may the integration switch to polar near the normalisability boundary
-        self.switches = readout == "auto" and self.homogeneous
+        self.switches = readout in ("auto", "condensate") and self.homogeneous
+        #: the condensate limit: at the switch ("condensate") or on a polar stall ("auto")
+        self.readout = readout
         self.polar = None
         if readout == "polar":
             self.use_polar()
@@ -585,6 +593,9 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
     W = None if coords is None else coords.to_w(V)
     switched = None
     if quad.polar is None and quad.switches and quad.margin(V) < READOUT_POLAR_SWITCH:
+        if quad.readout == "condensate":
+            return _condensate(spec, quad, V, Yg, T, labels, classes, history, options,
+                               tolerance, switched=0)
         r, F, coords, W = _switch_to_polar(quad, V, Yg, T)
         switched = 0
     for _ in range(int(options.get("iterations", 60))):
@@ -630,17 +641,29 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         V, r, F = trial, r_new, F_new
         damped.append(damping)
         if quad.polar is None and quad.switches and quad.margin(V) < READOUT_POLAR_SWITCH:
+            if quad.readout == "condensate":
+                return _condensate(spec, quad, V, Yg, T, labels, classes, history, options,
+                                   tolerance, switched=len(history))
             r, F, coords, W = _switch_to_polar(quad, V, Yg, T)
             switched = len(history)
             damped = []         # the grid's damped steps do not count towards a stall
         polar_steps = len(history) - (switched or 0)
         if quad.polar is not None and polar_steps > 2 * READOUT_STALL and (
                 history[-1] > 0.9 * history[-1 - 2 * READOUT_STALL]):
-            raise ConvergenceError(
+            stall = ConvergenceError(
                 f"the readout quadrature's Newton steps stall (polar integration: the "
                 f"residual {residual:.3g} is not below 0.9× its value {2 * READOUT_STALL} "
                 f"steps earlier): "
                 f"{quad.needle_text(V)}", residuals=history)
+            if quad.readout != "auto" or _slopes(quad.alpha).count(0.0) != 1:
+                raise stall
+            # the needles condense (docs/models/bayesian.md): their limit, from here
+            try:
+                return _condensate(spec, quad, V, Yg, T, labels, classes, history,
+                                   options, tolerance, switched=switched, stall=str(stall))
+            except ConvergenceError as error:
+                raise ConvergenceError(f"{stall}; then the condensate limit: {error}",
+                                       residuals=history) from None
         if (quad.polar is None and len(damped) >= READOUT_STALL
                 and max(damped[-READOUT_STALL:]) < 1 / 32):
             raise ConvergenceError(
@@ -654,6 +677,25 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
                                residuals=history)
     out = _readout_observables(spec, quad, V, r, labels, classes, history, options)
     out["info"]["grid"]["switched_to_polar"] = switched
+    return out
+
+
+def _condensate(spec, quad, V, Yg, T, labels, classes, history, options, tolerance,
+                switched, stall=None):
+    """The saddle point in the condensate limit from V (:mod:`.readout_condensate`) and
+    its observables."""
+    V, W, pinned, r, steps, cond = solve_condensate(quad, V, Yg, T, tolerance,
+                                                    READOUT_GRID_TOLERANCE)
+    history = list(history) + steps
+    out = _readout_observables(spec, quad, V, r, labels, classes, history, options,
+                               condensate=(cond, V, W, pinned))
+    out["info"]["grid"]["switched_to_polar"] = switched
+    margins = cond.implied_margin(W, r["lnZ"])
+    out["info"]["condensate"] = {
+        "weights": W.tolist(), "pinned": pinned.tolist(), "cap": cond.cap,
+        "implied_margin": [float(q) if p and np.isfinite(q) else None
+                           for q, p in zip(margins, pinned, strict=True)],
+        "newton_steps": len(steps), "after": stall}
     return out
 
 
@@ -678,7 +720,8 @@ def _readout_full_moments(quad, V, r, labels):
     return mean, second.reshape(P * m, P * m) - np.outer(flat, flat)
 
 
-def _readout_observables(spec, quad, V_groups, r, labels, classes, history, options) -> dict:
+def _readout_observables(spec, quad, V_groups, r, labels, classes, history, options,
+                         condensate=None) -> dict:
     m = V_groups.shape[1]
     V = V_groups[labels]
     mean, cov = _readout_full_moments(quad, V_groups, r, labels)
@@ -690,10 +733,17 @@ def _readout_observables(spec, quad, V_groups, r, labels, classes, history, opti
     group_class = np.array([classes[labels == g][0] for g in range(V_groups.shape[0])])
     exact = {"readout_second_moment": r["A"], "kernel_posterior": S}
     try:
-        energy = quad.integrate(V_groups, responses=group_class)
-        rho = float(energy["response_s"] ** 2 / energy["response_s2"])
+        if condensate is not None and np.any(condensate[2] > 0):
+            # the condensate carries response energy on no mass: E s² = ∞
+            rho, rho_source = 0.0, ("exact: 0 in the condensate limit (a vanishing "
+                                    "fraction of neurons carries a finite E s, E s² = ∞)")
+        else:
+            energy = (quad.integrate(V_groups, responses=group_class) if condensate is None
+                      else condensate[0].core.integrate(V_groups, group_class,
+                                                        condensate[3]))
+            rho = float(energy["response_s"] ** 2 / energy["response_s2"])
+            rho_source = "exact"
         exact["coding_participation"] = rho
-        rho_source = "exact"
     except ConvergenceError as error:
         # a converged saddle point is not thrown away for its sparseness measure: ρ from
         # the draws below (which miss a far tail: an upper bound in effect), said so
@@ -717,8 +767,14 @@ def _readout_observables(spec, quad, V_groups, r, labels, classes, history, opti
         patterns, fractions, scheme = codes_of(responses, odd, rho)
         run = {"codes": dict(zip(map(tuple, patterns), fractions, strict=True)),
                "scheme": scheme, "coding_participation": participation(responses)}
-        if spec.test is not None:
+        if spec.test is not None and condensate is None:
             run["prediction"] = _sampled_prediction(spec, _ReadoutNeuron(quad), h, V, mean, cov)
+        elif spec.test is not None:
+            # the core's share from the drawn a themselves: E[a | h] of the uncapped
+            # Gaussian would count the needle beyond the cap, which is the condensate's
+            core = alpha_at_test_inputs(spec, quad.alpha, h)[0].T @ a / a.shape[0]
+            run["prediction"] = {"mean": core + _condensate_prediction(
+                spec, quad, labels, *condensate)}
         runs.append(run)
     out, err = combine_replicas(runs)
     out.update(exact)
@@ -732,7 +788,28 @@ def _readout_observables(spec, quad, V_groups, r, labels, classes, history, opti
                    "groups": int(V_groups.shape[0]), "samples": samples, "replicas": len(runs),
                    "exact": list(exact), "coding_participation": rho_source,
                    "rule": CODE_RULE}
+    if condensate is not None:
+        out["info"]["grid"]["integration"] = "condensate"
+        if spec.test is not None:
+            out["info"]["prediction"] = (
+                "mean only: the condensate's share of the mean is exact, N·Var is not "
+                "derived in the condensate limit (docs/models/bayesian.md)")
     return out
+
+
+def _condensate_prediction(spec, quad, labels, cond, V, W, pinned) -> np.ndarray:
+    """The condensate's share of the mean prediction, Σ_g W_g s û_g α(s κ_g c ρ_g π_g*):
+    on needle g the own patterns' h_μ ≈ s κ_g c ρ_g r and h* ≈ Σ_μ (k*ᵀK⁺)_μ h_μ, so
+    a α(h*) = s r û α(s κ c ρ π r) grows like r² (α homogeneous; s the needle's side)."""
+    cp, cm = _slopes(quad.alpha)
+    c, side = (cp, np.sign(cp)) if cp != 0.0 else (cm, -np.sign(cm))
+    kstar, _ = spec.test_kernels()
+    proj = kstar @ linalg.pinvh(spec.kernel)                    # P* × P
+    G = V.shape[0]
+    U = V / np.linalg.norm(V, axis=1, keepdims=True)
+    pi = np.stack([proj[:, labels == g].sum(axis=1) for g in range(G)], axis=1)  # P* × G
+    arg = side * quad.kappa[None, :] * c * cond.rho[None, :] * pi
+    return side * np.einsum("g,pg,gk->pk", W, quad.alpha(arg), U)
 
 
 class _ReadoutNeuron:

@@ -60,6 +60,10 @@ POLAR_MAX_DEPTH = 18
 #: the most directions in one integration
 POLAR_MAX_DIRECTIONS = 400_000
 
+#: with a radial cap, the direction margin (σ_a²q) down to which the measure counts as on
+#: its boundary rather than beyond it (rounding of v pinned on its bound)
+CAPPED_MARGIN_SLACK = 1e-9
+
 
 def _slopes(alpha) -> tuple[float, float]:
     """(c₊, c₋) of a positively homogeneous α: α(1) and −α(−1)."""
@@ -121,9 +125,14 @@ class PolarIntegrator:
     ``tables``: one exact tilt per group (``HomogeneousTilt``), ``n`` the patterns per
     group, ``s2`` = σ_a², ``m`` the readouts, ``slopes`` (c₊, c₋)."""
 
-    def __init__(self, tables, n, kappa, s2: float, m: int, slopes, tolerance: float):
+    def __init__(self, tables, n, kappa, s2: float, m: int, slopes, tolerance: float,
+                 cap: float | None = None):
         self.tables, self.n, self.kappa = tables, np.asarray(n, float), np.asarray(kappa, float)
         self.s2, self.m, self.slopes, self.tolerance = float(s2), int(m), slopes, tolerance
+        #: the radial cap (in σ_a) of the condensate formulation: the rays nearest a
+        #: pinned group's needle (``pinned``) end there — the needle beyond is the
+        #: condensate (:mod:`.readout_condensate`)
+        self.cap = None if cap is None else float(cap)
         x, w = np.polynomial.legendre.leggauss(POLAR_RADIAL_NODES)
         edges = np.linspace(0.0, 1.0, POLAR_RADIAL_PANELS + 1)
         left, width = edges[:-1], np.diff(edges)
@@ -143,23 +152,42 @@ class PolarIntegrator:
             ell = ell + self.n[g] * table.log_m(r * c[:, g:g + 1])
         return ell
 
-    def _rays(self, U: np.ndarray, V: np.ndarray, responses=None):
+    def _capped(self, U: np.ndarray, V: np.ndarray, pinned) -> np.ndarray:
+        """Which directions end at the cap: those whose nearest needle (the side of α's
+        growth along ±v̂_g) belongs to a pinned group."""
+        if pinned is None or not np.any(pinned):
+            return np.zeros(U.shape[0], dtype=bool)
+        cp, cm = self.slopes
+        side = np.sign(cp) if cp != 0.0 else -np.sign(cm)
+        needles = side * V / np.linalg.norm(V, axis=1, keepdims=True)
+        cosine = U @ needles.T
+        nearest = np.argmax(cosine, axis=1)
+        return np.asarray(pinned)[nearest] & (cosine[np.arange(U.shape[0]), nearest] > 0)
+
+    def _rays(self, U: np.ndarray, V: np.ndarray, responses=None, pinned=None):
         """Per direction (rows of U): ln of the radial integral ∫ r^{m−1} ρ(rU) dr and the
         radial expectations E[r²], E[r D1_g], E[r² D1_g D1_h], E[r² D2_g], E[H1_g H1_h],
-        E[H2_g] under it."""
+        E[H2_g] under it; rays nearest a ``pinned`` group's needle end at the cap."""
         c = U @ V.T
+        capped = self._capped(U, V, pinned)
         scan = np.broadcast_to(self._scan, (U.shape[0], self._scan.size))
+        if np.any(capped):
+            fraction = np.linspace(0.0, 1.0, self._scan.size)[None, :]
+            reach = np.where(capped, self.cap, POLAR_MAX_RADIUS)[:, None]
+            scan = np.sqrt(self.s2) * 1e-3 * (reach / 1e-3) ** fraction
         ell = self._log_ray(scan, c)
         peak = np.argmax(ell, axis=1)
         top = ell[np.arange(ell.shape[0]), peak]
-        if np.any(ell[:, -1] > top - POLAR_RADIAL_DROP):
+        if np.any((ell[:, -1] > top - POLAR_RADIAL_DROP) & ~capped):
             raise ConvergenceError(
                 "the single-neuron measure is not normalisable (or its readout reaches "
                 f"beyond {POLAR_MAX_RADIUS:g} σ_a): σ_a²‖Vᵀα(h)‖² ≥ hᵀK⁻¹h along some "
                 "direction")
         below = ell < top[:, None] - POLAR_RADIAL_DROP
         below &= np.arange(ell.shape[1])[None, :] > peak[:, None]
-        r_hi = self._scan[np.argmax(below, axis=1)]
+        # capped (condensate formulation): a ray still dense at the cap ends there
+        r_hi = scan[np.arange(scan.shape[0]),
+                    np.where(below.any(axis=1), np.argmax(below, axis=1), -1)]
         s = np.sqrt(self.s2)
         beta = np.arcsinh(r_hi / s)[:, None]
         r = s * np.sinh(beta * self._u[None, :])                       # dirs × k
@@ -237,10 +265,10 @@ class PolarIntegrator:
         w = (wgrid[None, :] * half[:, None] ** d / norm**self.m).ravel()
         return U, w
 
-    def _evaluate(self, face_index, centre, half, V, responses=None):
+    def _evaluate(self, face_index, centre, half, V, responses=None, pinned=None):
         """ln scale and integral of the moment vector over each cell of one face."""
         U, w = self._cell_nodes(self._faces()[face_index], centre, half)
-        lnZ, rays, _ = self._rays(U, V, responses)
+        lnZ, rays, _ = self._rays(U, V, responses, pinned)
         vec = self._moments(U, rays)
         per = U.shape[0] // centre.shape[0]
         lz = (lnZ + np.log(w)).reshape(-1, per)
@@ -248,31 +276,41 @@ class PolarIntegrator:
         weight = np.exp(lz - scale[:, None])
         return scale, np.einsum("cn,cnk->ck", weight, vec.reshape(-1, per, vec.shape[1]))
 
-    def integrate(self, V: np.ndarray, responses: np.ndarray | None = None) -> dict:
+    def integrate(self, V: np.ndarray, responses: np.ndarray | None = None,
+                  pinned: np.ndarray | None = None) -> dict:
         """The integrals ``solve_posterior_quadrature`` reads (``lnZ``, ``A``, ``mean``,
         ``cross``, ``own``, ``hh``, ``h2``, ``error``, ``size``) and a sampler of a;
         with ``responses`` (the class of each group) also ``response_s`` and
         ``response_s2``, E s and E s² of the response energy, on which the cubature then
-        converges too."""
+        converges too; with ``pinned`` (a flag per group, the condensate formulation)
+        the rays nearest a pinned group's needle end at the cap, and a margin 0 (that
+        group on its bound) is integrable."""
+        capping = pinned is not None and bool(np.any(pinned))
         q, peaks = direction_margin(V, self.n, self.kappa, self.s2, self.slopes)
-        if q <= 0:
+        if q <= (-CAPPED_MARGIN_SLACK if capping else 0.0):
             raise ConvergenceError(
                 "the single-neuron measure is not normalisable: σ_a²‖Vᵀα(h)‖² ≥ hᵀK⁻¹h "
                 f"along some direction (direction margin {q:.3g})")
         d = self.m - 1
         if d == 0:
             leaves = [(f, np.zeros(0), 1.0) for f in range(len(self._faces()))]
-            scale, vec = self._cell_values(leaves, V, responses)
-            return self._result(leaves, (scale, vec), np.zeros(len(leaves)), V)
+            scale, vec = self._cell_values(leaves, V, responses, pinned)
+            return self._result(leaves, (scale, vec), np.zeros(len(leaves)), V, pinned)
         # initial cells: 4^d per face; cells around the needles split to their width
         ticks = np.array([-0.75, -0.25, 0.25, 0.75])
         centres = np.array(np.meshgrid(*([ticks] * d), indexing="ij")).reshape(d, -1).T
         leaves = [(f, c, 0.25) for f in range(len(self._faces())) for c in centres]
         weight = self.n * self.kappa
         for p in peaks:
-            if 1.0 - self.s2 * float(_growth(p @ V.T, self.slopes) @ weight) <= 0.1:
-                leaves = self._split_towards(leaves, p, np.sqrt(max(q, 1e-14)))
-        scale, vec = self._cell_values(leaves, V, responses)
+            q_p = 1.0 - self.s2 * float(_growth(p @ V.T, self.slopes) @ weight)
+            if q_p <= 0.1:
+                # the needle's angular width: √q, or where the cap ends its rays
+                # (q·cap² ~ 1) for a pinned group's needle
+                width = np.sqrt(max(q_p, 1e-14))
+                if self._capped(p[None, :], V, pinned)[0]:
+                    width = max(np.sqrt(max(q_p, 0.0)), 1.0 / self.cap)
+                leaves = self._split_towards(leaves, p, width)
+        scale, vec = self._cell_values(leaves, V, responses, pinned)
         errors = np.full(len(leaves), np.nan)        # nan: not yet checked by a split
         for _pass in range(2 * POLAR_MAX_DEPTH):
             unchecked = np.flatnonzero(np.isnan(errors))
@@ -285,7 +323,7 @@ class PolarIntegrator:
             top = float(np.max(scale))
             norm = self._norms(np.exp(scale - top) @ vec)
             kids = [child for i in unchecked for child in self._children(leaves[i])]
-            kscale, kvec = self._cell_values(kids, V, responses)
+            kscale, kvec = self._cell_values(kids, V, responses, pinned)
             per = 2**d
             split = np.zeros(len(leaves), dtype=bool)
             for j, i in enumerate(unchecked):
@@ -305,7 +343,7 @@ class PolarIntegrator:
             errors = np.concatenate([errors[keep], np.full(int(chosen.sum()), np.nan)])
         else:
             raise ConvergenceError("the readout's direction cubature did not settle")
-        return self._result(leaves, (scale, vec), errors, V)
+        return self._result(leaves, (scale, vec), errors, V, pinned)
 
     def _split_towards(self, leaves, p, width):
         """Split the cells containing the direction p until their half-width is below
@@ -332,7 +370,7 @@ class PolarIntegrator:
             out.append((f, c + corner * h, h / 2))
         return out
 
-    def _cell_values(self, cells, V, responses=None):
+    def _cell_values(self, cells, V, responses=None, pinned=None):
         """ln scale and moment vector of each cell, evaluated in chunks per face."""
         scale = np.empty(len(cells))
         vec = None
@@ -346,7 +384,7 @@ class PolarIntegrator:
                 part = idx[start:start + chunk]
                 centre = np.array([cells[i][1] for i in part]).reshape(len(part), -1)
                 half = np.array([cells[i][2] for i in part], dtype=float)
-                s, v = self._evaluate(f, centre, half, V, responses)
+                s, v = self._evaluate(f, centre, half, V, responses, pinned)
                 if vec is None:
                     vec = np.empty((len(cells), v.shape[1]))
                 scale[part], vec[part] = s, v
@@ -358,7 +396,7 @@ class PolarIntegrator:
         Z = total[0]
         return Z * np.maximum(np.abs(total / Z), 1.0)
 
-    def _result(self, leaves, values, errors, V):
+    def _result(self, leaves, values, errors, V, pinned=None):
         scale0 = float(np.max(values[0]))
         total = np.exp(values[0] - scale0) @ values[1]
         Z = total[0]
@@ -376,9 +414,9 @@ class PolarIntegrator:
                 "hh": hh.reshape(G, G), "h2": h2,
                 "error": float(np.sum(errors[np.isfinite(errors)])),
                 "size": int(len(leaves) * POLAR_CELL_NODES ** (m - 1)),
-                "sample": lambda rng, size: self._sample(leaves, V, rng, size)}
+                "sample": lambda rng, size: self._sample(leaves, V, rng, size, pinned)}
 
-    def _sample(self, leaves, V, rng, size: int) -> np.ndarray:
+    def _sample(self, leaves, V, rng, size: int, pinned=None) -> np.ndarray:
         """Readouts a drawn from the cubature's nodes on ``leaves`` at V: a direction node
         by its weight (solid angle × radial integral), then a radial node by its weight on
         that ray."""
@@ -390,7 +428,7 @@ class PolarIntegrator:
             centre = np.array([leaves[i][1] for i in idx]).reshape(len(idx), -1)
             half = np.array([leaves[i][2] for i in idx], dtype=float)
             U, w = self._cell_nodes(self._faces()[f], centre, half)
-            lnZ, _, _ = self._rays(U, V)
+            lnZ, _, _ = self._rays(U, V, pinned=pinned)
             U_all.append(U)
             lw_all.append(lnZ + np.log(w))
         U = np.concatenate(U_all)
@@ -398,7 +436,7 @@ class PolarIntegrator:
         p = np.exp(lw - logsumexp(lw))
         pick = rng.choice(U.shape[0], size=size, p=p)
         dirs, inverse = np.unique(pick, return_inverse=True)
-        _, _, (r, w) = self._rays(U[dirs], V)
+        _, _, (r, w) = self._rays(U[dirs], V, pinned=pinned)
         cdf = np.cumsum(w, axis=1)
         u = rng.random(size)
         k = np.minimum((cdf[inverse] < u[:, None]).sum(axis=1), r.shape[1] - 1)
