@@ -159,7 +159,7 @@ class PolarIntegrator:
             return np.zeros(U.shape[0], dtype=bool)
         cp, cm = self.slopes
         side = np.sign(cp) if cp != 0.0 else -np.sign(cm)
-        needles = side * V / np.linalg.norm(V, axis=1, keepdims=True)
+        needles = side * V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-300)
         cosine = U @ needles.T
         nearest = np.argmax(cosine, axis=1)
         return np.asarray(pinned)[nearest] & (cosine[np.arange(U.shape[0]), nearest] > 0)
