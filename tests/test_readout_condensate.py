@@ -30,8 +30,9 @@ def test_condensate_limit_meets_the_exact_polar_saddle_point():
     """Two classes of 16 and 12 orthogonal patterns: the polar integration converges to
     the exact saddle point with the 12-pattern class's needle at a margin ~1e-4; the
     condensate formulation pins that class on its bound (the other stays free: an active
-    set) and must meet the exact solution to the limit's stated order √q, with q its
-    implied margin (measured: A to 2e-4 relative, √q = 1.1e-2). The codes' fractions are
+    set) and must meet the exact solution to the limit's stated orders — q for A, √q for
+    the kernel — with q its implied margin (measured: A to 2e-4 relative, q = 1.1e-4,
+    the kernel to 7e-3 against √q·max K = 1.4e-2). The codes' fractions are
     the core's (draws: within their Monte-Carlo error of the exact run's), the coding
     participation is 0 — the paper's sparse code."""
     model = with_data(ft.load_model("bayes_relu"), *_classes([16, 12]))
@@ -43,12 +44,14 @@ def test_condensate_limit_meets_the_exact_polar_saddle_point():
     assert cond["pinned"] == [True, False] and cond["weights"][0] > 0
     assert cond["weights"][1] == 0 and cond["implied_margin"][1] is None
     assert limit.info["residual"] < 1e-9
-    root_q = np.sqrt(cond["implied_margin"][0])
-    for key in ("readout_second_moment", "kernel_posterior"):
-        a, b = (np.asarray(r.observables[key]) for r in (limit, exact))
-        np.testing.assert_allclose(a, b, rtol=0, atol=root_q * np.max(np.abs(b)))
+    q = cond["implied_margin"][0]
+    root_q = np.sqrt(q)
+    # the kernel's entries across classes miss O(√q) terms; A's share of the needle is
+    # exact up to its O(1/r²) = O(q) ratio corrections (stated prefactor 10)
+    K, K_exact = (np.asarray(r.observables["kernel_posterior"]) for r in (limit, exact))
+    np.testing.assert_allclose(K, K_exact, rtol=0, atol=root_q * np.max(np.abs(K_exact)))
     A, A_exact = (np.asarray(r.observables["readout_second_moment"]) for r in (limit, exact))
-    assert np.max(np.abs(A - A_exact)) < 1e-3 * np.max(np.abs(A_exact))  # far inside √q
+    np.testing.assert_allclose(A, A_exact, rtol=0, atol=10 * q * np.max(np.abs(A_exact)))
     assert limit.observables["coding_participation"] == 0.0
     assert limit.observables["scheme"] == exact.observables["scheme"] == "sparse"
     codes = {tuple(p): f for p, f in zip(*limit.observables["codes"].values(), strict=True)}
