@@ -465,9 +465,12 @@ def alpha_at_test_inputs(spec, alpha, h) -> tuple[np.ndarray, np.ndarray]:
     cond_var = np.maximum(kss - np.sum(proj * kstar, axis=1), 0.0)
     nodes, weights = np.polynomial.hermite_e.hermegauss(40)
     weights = weights / weights.sum()
-    u = (h @ proj.T)[:, :, None] + np.sqrt(cond_var)[None, :, None] * nodes
-    values = alpha(u)
-    return values @ weights, values**2 @ weights
+    first = np.empty((h.shape[0], kstar.shape[0]))
+    second = np.empty_like(first)
+    for p in range(kstar.shape[0]):     # one test input at a time: draws × nodes in memory
+        values = alpha((h @ proj[p])[:, None] + np.sqrt(cond_var[p]) * nodes[None, :])
+        first[:, p], second[:, p] = values @ weights, values**2 @ weights
+    return first, second
 
 
 def _sampled_prediction(spec, neuron, h, V, mean, cov) -> dict:
