@@ -11,6 +11,7 @@ import pytest
 import fieldtheory as ft
 from fieldtheory.ir.posterior import with_data
 from fieldtheory.posterior_solve import solve_posterior
+from fieldtheory.solvers.runtime import posterior_quadrature as pq
 
 
 def _classes(sizes):
@@ -104,3 +105,35 @@ def test_condensate_refusals():
         with pytest.raises((SolverInputError, ft.errors.FieldTheoryError),
                            match=r"condensate|homogeneous"):
             _solve(model, "condensate")
+
+
+def test_declared_network_in_the_condensate_limit():
+    """A posterior declared in the test (tests/test_posterior.py's ``declared``: readout
+    c·a·ReLU(h), σ_a = s·q, input variance sw², T = 0.002) on two classes of 16 and 12
+    orthogonal inputs of different norms (κ differs between the classes): the 12-pattern
+    class condenses (the polar Newton stalls on this network — measured, margin 0.06).
+    The gain moved into the prior — (c, s) = (1.5, 0.8) and (1, 1.2) are one network —
+    must leave c²A, the kernel and c²W unchanged, and the saddle point must hold."""
+    from test_posterior import declared
+
+    P = 28
+    norms = np.where(np.arange(P) < 16, 1.0, 1.15) * np.sqrt(P)
+    y = np.eye(2)[np.repeat([0, 1], [16, 12])]
+    model = declared(lambda a, h, c: c * a * ft.relu(h), x=np.eye(P) * norms[:, None], y=y)
+    runs = {c: solve_posterior(model, {"c": c, "s": s, "T": 0.002},
+                               method="posterior_quadrature",
+                               options={"readout": "condensate", "samples": 2000,
+                                        "replicas": 2})
+            for c, s in ((1.5, 0.8), (1.0, 1.2))}
+    for c, run in runs.items():
+        assert run.info["grid"]["integration"] == "condensate", c
+        assert run.info["residual"] < 1e-9
+        assert run.info["condensate"]["pinned"] == [False, True]
+    tol = 2 * pq.READOUT_GRID_TOLERANCE     # the cubature's tolerance, twice
+    np.testing.assert_allclose(
+        1.5**2 * np.asarray(runs[1.5].observables["readout_second_moment"]),
+        runs[1.0].observables["readout_second_moment"], rtol=tol, atol=tol)
+    np.testing.assert_allclose(runs[1.5].observables["kernel_posterior"],
+                               runs[1.0].observables["kernel_posterior"], rtol=tol, atol=tol)
+    W = {c: np.asarray(r.info["condensate"]["weights"]) for c, r in runs.items()}
+    np.testing.assert_allclose(1.5**2 * W[1.5], W[1.0], rtol=tol, atol=tol)

@@ -591,11 +591,14 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
     # bound smoothed); F is not convex in w, so the Hessian's eigenvalues enter by modulus
     coords = quad.coordinates()
     W = None if coords is None else coords.to_w(V)
-    switched = None
+    switched, refused = None, None
     if quad.polar is None and quad.switches and quad.margin(V) < READOUT_POLAR_SWITCH:
         if quad.readout == "condensate":
-            return _condensate(spec, quad, V, Yg, T, labels, classes, history, options,
-                               tolerance, switched=0)
+            try:
+                return _condensate(spec, quad, V, Yg, T, labels, classes, history,
+                                   options, tolerance, switched=0)
+            except ConvergenceError as error:   # not condensed here: the polar route
+                refused = str(error)
         r, F, coords, W = _switch_to_polar(quad, V, Yg, T)
         switched = 0
     for _ in range(int(options.get("iterations", 60))):
@@ -642,8 +645,11 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         damped.append(damping)
         if quad.polar is None and quad.switches and quad.margin(V) < READOUT_POLAR_SWITCH:
             if quad.readout == "condensate":
-                return _condensate(spec, quad, V, Yg, T, labels, classes, history, options,
-                                   tolerance, switched=len(history))
+                try:
+                    return _condensate(spec, quad, V, Yg, T, labels, classes, history,
+                                       options, tolerance, switched=len(history))
+                except ConvergenceError as error:   # not condensed here: the polar route
+                    refused = str(error)
             r, F, coords, W = _switch_to_polar(quad, V, Yg, T)
             switched = len(history)
             damped = []         # the grid's damped steps do not count towards a stall
@@ -677,6 +683,8 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
                                residuals=history)
     out = _readout_observables(spec, quad, V, r, labels, classes, history, options)
     out["info"]["grid"]["switched_to_polar"] = switched
+    if refused is not None:
+        out["info"]["condensate"] = {"refused": refused}
     return out
 
 

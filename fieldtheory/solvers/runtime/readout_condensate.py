@@ -203,9 +203,21 @@ def solve_condensate(quad, V: np.ndarray, Yg: np.ndarray, T: float, tolerance: f
     G = V.shape[0]
     pinned = np.ones(G, dtype=bool)
     V = cond.rho[:, None] * V / norms[:, None]
+    # the formulation pins needles driven by one group alone: every other row must lie
+    # on α's flat side of each needle (one class in two input norms shares a needle)
+    cp, cm = _slopes(quad.alpha)
+    side = np.sign(cp) if cp != 0.0 else -np.sign(cm)
+    U = V / cond.rho[:, None]
+    shared = [(g, h) for g in range(G) for h in range(G)
+              if h != g and side * float(V[h] @ U[g]) > 0]
+    if shared:
+        raise ConvergenceError(
+            "the condensate formulation takes needles driven by one group alone; here the "
+            f"rows of groups {sorted({tuple(sorted(p)) for p in shared})} grow along each "
+            "other's needles (patterns of one class with different input norms share a "
+            "needle: not built)")
     zero = np.zeros(G)
     R0 = cond.integrate(V, zero, pinned)["mean"] - Yg + T * V
-    U = V / cond.rho[:, None]
     W = np.maximum(-np.sum(R0 * U, axis=1) / cond.coef, 0.0)
     history: list[float] = []
     for _round in range(G + 1):
