@@ -81,6 +81,7 @@ from fieldtheory.solvers.runtime.readout_polar import (
     _growth,
     _slopes,
     direction_margin,
+    readout_gradient_hessian,
 )
 
 __all__ = ["ReadoutQuadrature", "diagonal_kernel", "solve_posterior_quadrature"]
@@ -529,20 +530,6 @@ def _readout_objective(quad: ReadoutQuadrature, V, Yg, T, result) -> float:
     return float(np.sum(n * (0.5 * T * V**2 - V * Yg)) + result["lnZ"])
 
 
-def _readout_gradient_hessian(quad: ReadoutQuadrature, V, Yg, T, r):
-    """∂F/∂v_g = n_g (T v_g − y_g + ⟨ψ⟩_g) and the Hessian T n_g δ + Cov(Σ_{μ∈g} ψ_μ)."""
-    n = quad.n
-    G, m = V.shape
-    grad = n[:, None] * (T * V - Yg + r["mean"])
-    H = np.einsum("g,h,gkhl->gkhl", n, n, r["cross"])
-    for g in range(G):
-        H[g, :, g, :] += n[g] * (r["own"][g] - r["cross"][g, :, g, :])
-    flat = (n[:, None] * r["mean"]).ravel()
-    H = H.reshape(G * m, G * m) - np.outer(flat, flat)
-    H += T * np.diag(np.repeat(n, m))
-    return grad, H
-
-
 def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
     """``options``: ``iterations`` (60 Newton steps at most), ``tolerance`` (1e-9: the
     saddle-point residual max|⟨ψ⟩ − y + T v| that ends Newton), ``samples`` (20000 draws of
@@ -602,7 +589,7 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
         r, F, coords, W = _switch_to_polar(quad, V, Yg, T)
         switched = 0
     for _ in range(int(options.get("iterations", 60))):
-        grad, H = _readout_gradient_hessian(quad, V, Yg, T, r)
+        grad, H = readout_gradient_hessian(quad.n, V, Yg, T, r)
         residual = float(np.max(np.abs(grad / quad.n[:, None])))
         history.append(residual)
         if residual < tolerance:

@@ -49,7 +49,11 @@ import numpy as np
 from scipy import linalg
 
 from fieldtheory.solvers.runtime.common import ConvergenceError, SolverInputError
-from fieldtheory.solvers.runtime.readout_polar import PolarIntegrator, _slopes
+from fieldtheory.solvers.runtime.readout_polar import (
+    PolarIntegrator,
+    _slopes,
+    readout_gradient_hessian,
+)
 
 __all__ = ["CondensateReadout", "solve_condensate"]
 
@@ -115,10 +119,8 @@ class CondensateReadout:
     def jacobian(self, V, W, pinned, T, r, bases) -> np.ndarray:
         """∂R/∂(the unknowns): rows (g, k); columns per group m — a pinned group's m − 1
         tangent offsets of û_g then W_g, a free group's v_g."""
-        from fieldtheory.solvers.runtime.posterior_quadrature import _readout_gradient_hessian
-
         G, m = V.shape
-        _, H = _readout_gradient_hessian(self.quad, V, np.zeros_like(V), 0.0, r["core"])
+        _, H = readout_gradient_hessian(self.n, V, np.zeros_like(V), 0.0, r["core"])
         dmean = H.reshape(G, m, G, m) / self.n[:, None, None, None]   # ∂⟨ψ_g⟩/∂v_h
         J = np.zeros((G, m, G, m))
         for h in range(G):
@@ -146,7 +148,7 @@ class CondensateReadout:
         return V, W
 
 
-def _tangent_bases(V: np.ndarray) -> list[np.ndarray]:
+def _condensate_tangent_bases(V: np.ndarray) -> list[np.ndarray]:
     """An orthonormal basis of each row's tangent plane (m × (m − 1))."""
     out = []
     for u in V / np.linalg.norm(V, axis=1, keepdims=True):
@@ -155,7 +157,7 @@ def _tangent_bases(V: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _newton(cond, V, W, pinned, Yg, T, tolerance, iterations, history):
+def _condensate_newton(cond, V, W, pinned, Yg, T, tolerance, iterations, history):
     """Newton on the residual ⟨ψ⟩ − y + T v at fixed pinned flags (backtracking on ‖R‖)."""
     r = cond.integrate(V, W, pinned)
     R = r["mean"] - Yg + T * V
@@ -164,7 +166,7 @@ def _newton(cond, V, W, pinned, Yg, T, tolerance, iterations, history):
         history.append(res)
         if res < tolerance:
             return V, W, r
-        bases = _tangent_bases(V)
+        bases = _condensate_tangent_bases(V)
         J = cond.jacobian(V, W, pinned, T, r, bases)
         step = linalg.lstsq(J, -R.ravel())[0].reshape(V.shape)
         damping = 1.0
@@ -221,7 +223,7 @@ def solve_condensate(quad, V: np.ndarray, Yg: np.ndarray, T: float, tolerance: f
     W = np.maximum(-np.sum(R0 * U, axis=1) / cond.coef, 0.0)
     history: list[float] = []
     for _round in range(G + 1):
-        V, W, r = _newton(cond, V, W, pinned, Yg, T, tolerance, iterations, history)
+        V, W, r = _condensate_newton(cond, V, W, pinned, Yg, T, tolerance, iterations, history)
         negative = np.flatnonzero(pinned & (W < 0))
         if negative.size == 0:
             break

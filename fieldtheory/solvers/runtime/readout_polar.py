@@ -39,7 +39,7 @@ from scipy.special import logsumexp
 from fieldtheory.solvers.runtime.common import ConvergenceError
 from fieldtheory.solvers.runtime.posterior_sampled import response_energy
 
-__all__ = ["PolarIntegrator", "direction_margin"]
+__all__ = ["PolarIntegrator", "direction_margin", "readout_gradient_hessian"]
 
 #: radial Gauss–Legendre panels × nodes per direction
 POLAR_RADIAL_PANELS = 16
@@ -117,6 +117,19 @@ def direction_margin(V: np.ndarray, n: np.ndarray, kappa: np.ndarray, s2: float,
             break
     q = 1.0 - s2 * float(values[order[0]])
     return q, np.array(peaks)
+
+
+def readout_gradient_hessian(n, V, Yg, T, r):
+    """∂F/∂v_g = n_g (T v_g − y_g + ⟨ψ⟩_g) and the Hessian T n_g δ + Cov(Σ_{μ∈g} ψ_μ)."""
+    G, m = V.shape
+    grad = n[:, None] * (T * V - Yg + r["mean"])
+    H = np.einsum("g,h,gkhl->gkhl", n, n, r["cross"])
+    for g in range(G):
+        H[g, :, g, :] += n[g] * (r["own"][g] - r["cross"][g, :, g, :])
+    flat = (n[:, None] * r["mean"]).ravel()
+    H = H.reshape(G * m, G * m) - np.outer(flat, flat)
+    H += T * np.diag(np.repeat(n, m))
+    return grad, H
 
 
 class PolarIntegrator:
