@@ -74,7 +74,7 @@ from fieldtheory.solvers.runtime.posterior_sampled import (
     participation,
     response_energy,
 )
-from fieldtheory.solvers.runtime.readout_condensate import solve_condensate
+from fieldtheory.solvers.runtime.readout_condensate import one_sided, solve_condensate
 from fieldtheory.solvers.runtime.readout_polar import (
     PolarIntegrator,
     RadialCoordinates,
@@ -313,7 +313,7 @@ class ReadoutQuadrature:
         if readout in ("polar", "condensate") and not self.homogeneous:
             raise SolverInputError(f"the {readout} readout integration needs a positively "
                                    "homogeneous α (linear, ReLU)")
-        if readout == "condensate" and _slopes(self.alpha).count(0.0) != 1:
+        if readout == "condensate" and not one_sided(self.alpha):
             raise SolverInputError(
                 "the condensate readout needs a one-sided homogeneous α (ReLU: one slope "
                 f"zero); this α has slopes {_slopes(self.alpha)}")
@@ -648,7 +648,7 @@ def solve_posterior_quadrature(spec, grid=None, options=None) -> dict:
                 f"residual {residual:.3g} is not below 0.9× its value {2 * READOUT_STALL} "
                 f"steps earlier): "
                 f"{quad.needle_text(V)}", residuals=history)
-            if quad.readout != "auto" or _slopes(quad.alpha).count(0.0) != 1:
+            if quad.readout != "auto" or not one_sided(quad.alpha):
                 raise stall
             # the needles condense (docs/models/bayesian.md): their limit, from here
             try:

@@ -55,7 +55,7 @@ from fieldtheory.solvers.runtime.readout_polar import (
     readout_gradient_hessian,
 )
 
-__all__ = ["CondensateReadout", "solve_condensate"]
+__all__ = ["CondensateReadout", "one_sided", "solve_condensate"]
 
 #: the radial cap of the core, in σ_a: the needle beyond it is the condensate
 CONDENSATE_CAP = 10.0
@@ -70,6 +70,12 @@ CONDENSATE_MAX_CAP_MARGIN = 0.5
 CONDENSATE_RELEASE = 1e-2
 
 
+def one_sided(alpha) -> bool:
+    """Whether α is positively homogeneous with exactly one slope zero (ReLU, its mirror
+    and their multiples): the α whose single-group needles condense."""
+    return _slopes(alpha).count(0.0) == 1
+
+
 class CondensateReadout:
     """The core (polar cubature, the pinned groups' needles capped) and the condensate's
     contributions. ``quad``: the :class:`~.posterior_quadrature.ReadoutQuadrature` of the
@@ -78,7 +84,7 @@ class CondensateReadout:
 
     def __init__(self, quad, tolerance: float, cap: float = CONDENSATE_CAP):
         slopes = _slopes(quad.alpha)
-        if (slopes[0] != 0.0) == (slopes[1] != 0.0):
+        if not one_sided(quad.alpha):
             raise SolverInputError(
                 "the condensate formulation needs a one-sided homogeneous α (ReLU: one slope "
                 f"zero); this α has slopes {slopes}")
