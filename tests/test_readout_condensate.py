@@ -113,7 +113,8 @@ def test_declared_network_in_the_condensate_limit():
     orthogonal inputs of different norms (κ differs between the classes): the 12-pattern
     class condenses (the polar Newton stalls on this network — measured, margin 0.06).
     The gain moved into the prior — (c, s) = (1.5, 0.8) and (1, 1.2) are one network —
-    must leave c²A, the kernel and c²W unchanged, and the saddle point must hold."""
+    must leave c²A, the kernel and c²W unchanged, and the saddle point must hold; so must
+    the mirrored readout (the other side of a one-sided α)."""
     from test_posterior import declared
 
     P = 28
@@ -137,3 +138,15 @@ def test_declared_network_in_the_condensate_limit():
                                runs[1.0].observables["kernel_posterior"], rtol=tol, atol=tol)
     W = {c: np.asarray(r.info["condensate"]["weights"]) for c, r in runs.items()}
     np.testing.assert_allclose(1.5**2 * W[1.5], W[1.0], rtol=tol, atol=tol)
+    # the mirrored readout −c·a·ReLU(−h) (growing side h < 0: the needles along −v̂) is
+    # the same network under (a, h) → (−a, −h): the same A, kernel and weights
+    mirrored = solve_posterior(
+        declared(lambda a, h, c: -c * a * ft.relu(-h), x=np.eye(P) * norms[:, None], y=y),
+        {"c": 1.5, "s": 0.8, "T": 0.002}, method="posterior_quadrature",
+        options={"readout": "condensate", "samples": 2000, "replicas": 2})
+    assert mirrored.info["grid"]["integration"] == "condensate"
+    for key in ("readout_second_moment", "kernel_posterior"):
+        np.testing.assert_allclose(mirrored.observables[key], runs[1.5].observables[key],
+                                   rtol=tol, atol=tol)
+    np.testing.assert_allclose(mirrored.info["condensate"]["weights"], W[1.5],
+                               rtol=tol, atol=tol)

@@ -81,6 +81,7 @@ from fieldtheory.solvers.runtime.readout_polar import (
     _growth,
     _slopes,
     direction_margin,
+    needle_side,
     readout_gradient_hessian,
 )
 
@@ -796,8 +797,7 @@ def _condensate_prediction(spec, quad, labels, cond, V, W, pinned) -> np.ndarray
     """The condensate's share of the mean prediction, Σ_g W_g s û_g α(s κ_g c ρ_g π_g*):
     on needle g the own patterns' h_μ ≈ s κ_g c ρ_g r and h* ≈ Σ_μ (k*ᵀK⁺)_μ h_μ, so
     a α(h*) = s r û α(s κ c ρ π r) grows like r² (α homogeneous; s the needle's side)."""
-    cp, cm = _slopes(quad.alpha)
-    c, side = (cp, np.sign(cp)) if cp != 0.0 else (cm, -np.sign(cm))
+    c, side = needle_side(_slopes(quad.alpha))
     kstar, _ = spec.test_kernels()
     proj = kstar @ linalg.pinvh(spec.kernel)                    # P* × P
     G = V.shape[0]

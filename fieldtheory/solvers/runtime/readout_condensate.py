@@ -88,7 +88,7 @@ class CondensateReadout:
             raise SolverInputError(
                 "the condensate formulation needs a one-sided homogeneous α (ReLU: one slope "
                 f"zero); this α has slopes {slopes}")
-        self.quad, self.cap = quad, float(cap)
+        self.cap = float(cap)
         self.n, self.kappa, self.s2 = quad.n, quad.kappa, quad.s2
         c2 = max(slopes[0] ** 2, slopes[1] ** 2)
         #: each group's bound |v_g| = ρ_g
@@ -213,11 +213,11 @@ def solve_condensate(quad, V: np.ndarray, Yg: np.ndarray, T: float, tolerance: f
     V = cond.rho[:, None] * V / norms[:, None]
     # the formulation pins needles driven by one group alone: every other row must lie
     # on α's flat side of each needle (one class in two input norms shares a needle)
-    cp, cm = _slopes(quad.alpha)
-    side = np.sign(cp) if cp != 0.0 else -np.sign(cm)
+    # (row h grows along g's needle s·û_g iff σ·c·t_h > 0 there, σ = ±1 the growing
+    # side, c its slope, t_h = s v_h·û_g and s = σ·sign c — on every side v_h·û_g > 0)
     U = V / cond.rho[:, None]
     shared = [(g, h) for g in range(G) for h in range(G)
-              if h != g and side * float(V[h] @ U[g]) > 0]
+              if h != g and float(V[h] @ U[g]) > 0]
     if shared:
         raise ConvergenceError(
             "the condensate formulation takes needles driven by one group alone; here the "

@@ -71,6 +71,14 @@ def _slopes(alpha) -> tuple[float, float]:
     return float(one[0]), float(-one[1])
 
 
+def needle_side(slopes) -> tuple[float, float]:
+    """(c, s) of a one-sided homogeneous α: the growing side's slope c and the sign s of
+    the needle along v̂_g (t = v_g·a must have the sign that makes c·t·κ grow the tilt:
+    s = sign c₊ on the upper side, −sign c₋ on the lower)."""
+    cp, cm = slopes
+    return (cp, float(np.sign(cp))) if cp != 0.0 else (cm, float(-np.sign(cm)))
+
+
 def _growth(c: np.ndarray, slopes) -> np.ndarray:
     """The coefficient of κ t²/2 in ln M(t c) for t → ∞ per entry of c (a direction's
     v_g·â): c² max(c₊² [c₊c > 0], c₋² [c₋c < 0])."""
@@ -170,8 +178,7 @@ class PolarIntegrator:
         growth along ±v̂_g) belongs to a pinned group."""
         if pinned is None or not np.any(pinned):
             return np.zeros(U.shape[0], dtype=bool)
-        cp, cm = self.slopes
-        side = np.sign(cp) if cp != 0.0 else -np.sign(cm)
+        side = needle_side(self.slopes)[1]
         needles = side * V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-300)
         cosine = U @ needles.T
         nearest = np.argmax(cosine, axis=1)
